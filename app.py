@@ -1,0 +1,3 @@
+from helpline import create_app
+
+app = create_app()

@@ -1,0 +1,132 @@
+"""Helpline: a fast, simple intranet app for telephone support lines."""
+from __future__ import annotations
+
+import hashlib
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import redis
+from flask import Flask, request
+from flask_login import current_user
+from govuk_frontend_wtf.main import WTFormsHelpers
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .config import from_environment
+from .extensions import compress, csrf, db, login_manager, mail, migrate
+from .timeutil import london_format
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: settings from the environment, then test overrides."""
+    app = Flask(__name__, instance_path=str(ROOT / "instance"),
+                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.config.from_mapping(from_environment(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+    logging.basicConfig(level=logging.INFO)
+    register_extensions(app)
+    register_templates(app)
+    register_blueprints(app)
+    from .errors import register_errors
+    register_errors(app)
+    from .cli import register_cli
+    register_cli(app)
+    return app
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    """WAL and a busy timeout so concurrent writers wait instead of failing."""
+    if type(dbapi_conn).__module__.startswith("sqlite3"):
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extensions, Redis and the SSE broker to the app."""
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Sign in to continue."
+    login_manager.login_message_category = "info"
+    csrf.init_app(app)
+    mail.init_app(app)
+    compress.init_app(app)
+    # redis-py caps a pool at 100 by default; SSE streams do not use it (one broker
+    # per process), but web requests and jobs share it, so leave headroom.
+    app.extensions["redis"] = redis.Redis.from_url(
+        app.config["REDIS_URL"], max_connections=1000, socket_connect_timeout=2,
+        socket_timeout=5)
+    from .events import Broker
+    app.extensions["broker"] = Broker(app.config["REDIS_URL"])
+    from .auth import guard  # noqa: F401  (registers the user loader)
+    from . import models  # noqa: F401  (every model, for Alembic)
+
+
+@lru_cache(maxsize=256)
+def _file_hash(path: str, mtime: float) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:10]
+
+
+def register_templates(app: Flask) -> None:
+    """Our templates first, then the GOV.UK Frontend macros; filters and globals."""
+    app.jinja_loader = ChoiceLoader([
+        FileSystemLoader(str(ROOT / "templates")),
+        PrefixLoader({
+            "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+            "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+        }),
+    ])
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    WTFormsHelpers(app)
+    app.jinja_env.filters["london"] = london_format
+
+    @app.url_defaults
+    def static_cache_buster(endpoint: str, values: dict) -> None:
+        # A content hash in static URLs lets browsers cache them for a year.
+        if endpoint == "static" and "filename" in values:
+            path = Path(app.static_folder) / values["filename"]
+            if path.is_file():
+                values["v"] = _file_hash(str(path), path.stat().st_mtime)
+
+    @app.context_processor
+    def navigation() -> dict:
+        from .auth.forms import EmptyForm
+        from .notifications.services import unread_count
+        if not current_user.is_authenticated:
+            return {}
+        from .events import latest_id
+        from .notifications.models import Notification
+        return {"unread_count": unread_count(current_user), "signout_form": EmptyForm(),
+                "last_event_id": latest_id(db.session, Notification, current_user.id)}
+
+    @app.after_request
+    def security_headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint != "static":
+            resp.headers.setdefault("Cache-Control", "no-store")
+        return resp
+
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per area."""
+    from .admin import bp as admin_bp
+    from .auth import bp as auth_bp
+    from .main import bp as main_bp
+    from .notifications import bp as notifications_bp
+
+    for bp in (main_bp, auth_bp, notifications_bp, admin_bp):
+        app.register_blueprint(bp)

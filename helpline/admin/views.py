@@ -1,0 +1,118 @@
+"""Admin pages (role admin)."""
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+from rq.registry import FailedJobRegistry
+from sqlalchemy import select
+
+from .. import audit
+from ..auth import services as auth_services
+from ..auth.forms import EmptyForm
+from ..auth.guard import role_required
+from ..auth.models import User
+from ..catcher import read_messages
+from ..extensions import db
+from ..jobs import get_queue
+from ..mailer import OutboxMail, resend
+from . import bp
+
+admin_required = role_required("admin")
+
+
+@bp.get("/")
+@admin_required
+def index():
+    """Admin home."""
+    return render_template("admin/index.html")
+
+
+@bp.get("/users")
+@admin_required
+def users():
+    """Every user, active first."""
+    rows = db.session.scalars(select(User).order_by(User.active.desc(), User.name))
+    return render_template("admin/users.html", users=rows, form=EmptyForm())
+
+
+def _user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.post("/users/<int:user_id>/end-sessions")
+@admin_required
+def end_sessions(user_id: int):
+    """End every session of a user (they must sign in again)."""
+    user = _user_or_404(user_id)
+    if EmptyForm().validate_on_submit():
+        n = auth_services.end_all_sessions(user, "ended by administrator", current_user)
+        db.session.commit()
+        flash(f"Ended {n} session(s) of {user.name}.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/active/<int:active>")
+@admin_required
+def set_active(user_id: int, active: int):
+    """Deactivate (never delete) or reactivate a user."""
+    user = _user_or_404(user_id)
+    if user.id == current_user.id and not active:
+        flash("You cannot deactivate yourself.", "error")
+    elif EmptyForm().validate_on_submit():
+        auth_services.set_active(user, bool(active), current_user)
+        db.session.commit()
+        flash(f"{user.name} is now {'active' if active else 'deactivated'}.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.get("/mail")
+@admin_required
+def sent_mail():
+    """What the local mail catcher received, and the outbox status."""
+    caught = read_messages(current_app.config["MAIL_CATCHER_DIR"])
+    outbox = db.session.scalars(select(OutboxMail).order_by(OutboxMail.id.desc()).limit(100))
+    return render_template("admin/mail.html", caught=caught, outbox=outbox)
+
+
+@bp.get("/mail/<key>")
+@admin_required
+def show_mail(key: str):
+    """One caught message."""
+    for msg in read_messages(current_app.config["MAIL_CATCHER_DIR"]):
+        if msg["key"] == key:
+            return render_template("admin/mail_show.html", msg=msg)
+    abort(404)
+
+
+@bp.get("/jobs/failed")
+@admin_required
+def failed_jobs():
+    """Mails that could not be sent and jobs that failed, with resend."""
+    mails = db.session.scalars(select(OutboxMail).where(OutboxMail.status == "failed")
+                               .order_by(OutboxMail.id.desc()))
+    try:
+        registry = FailedJobRegistry(queue=get_queue())
+        jobs = [j for j in (registry.get_job_ids()[:100]) if j]
+        jobs = [get_queue().fetch_job(j) for j in jobs]
+        jobs = [j for j in jobs if j is not None]
+        redis_error = None
+    except Exception as exc:
+        jobs, redis_error = [], f"{type(exc).__name__}: {exc}"
+    return render_template("admin/failed.html", mails=mails, jobs=jobs,
+                           redis_error=redis_error, form=EmptyForm())
+
+
+@bp.post("/mail/outbox/<int:mail_id>/resend")
+@admin_required
+def resend_mail(mail_id: int):
+    """Put a failed mail back in the outbox."""
+    row = db.session.get(OutboxMail, mail_id) or abort(404)
+    if EmptyForm().validate_on_submit():
+        resend(row)
+        audit.record(current_user, "resend", "mail", row.id)
+        db.session.commit()
+        flash(f"Mail to {row.to} queued again.", "success")
+    return redirect(url_for("admin.failed_jobs"))

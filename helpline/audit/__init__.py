@@ -1,0 +1,4 @@
+"""Audit trail package: `audit.record(...)` is the one door for every change."""
+from .services import diff, record, viewed
+
+__all__ = ["diff", "record", "viewed"]

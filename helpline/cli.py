@@ -1,0 +1,47 @@
+"""Command-line tools: create-user, seed-demo."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from .extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the commands to `flask --app app ...`."""
+
+    @app.cli.command("create-user")
+    @click.argument("email")
+    @click.option("--name", required=True, help="Full name")
+    @click.option("--role", required=True,
+                  type=click.Choice(["volunteer", "supervisor", "data", "admin"]))
+    @click.option("--password", required=True)
+    @click.option("--team", default=None, help="Team name (created if new)")
+    def create_user_command(email: str, name: str, role: str, password: str,
+                            team: str | None) -> None:
+        """Create a user who can sign in."""
+        from .auth.services import UserError, create_user
+        try:
+            user = create_user(email, name, role, password, team=team)
+        except UserError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from exc
+        db.session.commit()
+        click.echo(f"Created {user.role} {user.name} <{user.email}>")
+
+    @app.cli.command("seed-demo")
+    @click.option("--if-empty", is_flag=True, help="Only seed a database with no users yet")
+    def seed_demo_command(if_empty: bool) -> None:
+        """Load demo users, teams and lookup lists (safe to run again)."""
+        from sqlalchemy import select
+
+        from .auth.models import User
+        from .demo import DEMO_PASSWORD, seed
+        if if_empty and db.session.scalar(select(User.id).limit(1)):
+            click.echo("The database already has users; demo data not loaded.")
+            return
+        logins = seed()
+        db.session.commit()
+        click.echo("Demo sign-ins (password for all: %s):" % DEMO_PASSWORD)
+        for role, email in logins:
+            click.echo(f"  {role:<11} {email}")

@@ -1,0 +1,65 @@
+"""Settings read from the environment, with embedded defaults for one machine."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+EMBEDDED_REDIS_PORT = int(os.environ.get("EMBEDDED_REDIS_PORT", "6380"))
+EMBEDDED_SMTP_PORT = int(os.environ.get("EMBEDDED_SMTP_PORT", "8025"))
+
+
+class ConfigError(RuntimeError):
+    """Raised when a setting required in production is missing."""
+
+
+def _secret_key(instance_path: Path, production: bool) -> str:
+    """Return SECRET_KEY from the environment, or one generated once into instance/."""
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    if production:
+        raise ConfigError("SECRET_KEY must be set when HELPLINE_ENV=production")
+    path = instance_path / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def from_environment(instance_path: str) -> dict:
+    """Build the configuration mapping from environment variables."""
+    inst = Path(instance_path)
+    inst.mkdir(parents=True, exist_ok=True)
+    production = os.environ.get("HELPLINE_ENV", "development") == "production"
+    env = os.environ.get
+    return {
+        "PRODUCTION": production,
+        "SECRET_KEY": _secret_key(inst, production),
+        "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL", f"sqlite:///{inst / 'helpline.db'}"),
+        "REDIS_URL": env("REDIS_URL", f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"),
+        "MAIL_SERVER": env("MAIL_SERVER", "127.0.0.1"),
+        "MAIL_PORT": int(env("MAIL_PORT", str(EMBEDDED_SMTP_PORT))),
+        "MAIL_USE_TLS": env("MAIL_USE_TLS", "0") == "1",
+        "MAIL_USERNAME": env("MAIL_USERNAME"),
+        "MAIL_PASSWORD": env("MAIL_PASSWORD"),
+        "MAIL_DEFAULT_SENDER": env("MAIL_DEFAULT_SENDER", "Helpline <helpline@localhost>"),
+        # Where the embedded catcher keeps what it received (the admin "Sent mail" page).
+        "MAIL_CATCHER_DIR": env("MAIL_CATCHER_DIR", str(inst / "mail")),
+        "PORT": int(env("PORT", "8000")),
+        "IDLE_TIMEOUT_MINUTES": int(env("IDLE_TIMEOUT_MINUTES", "30")),
+        "LOGIN_MAX_FAILURES_PER_ACCOUNT": int(env("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5")),
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": int(env("LOGIN_MAX_FAILURES_PER_ADDRESS", "20")),
+        "LOGIN_THROTTLE_MINUTES": int(env("LOGIN_THROTTLE_MINUTES", "15")),
+        "SSE_KEEPALIVE_SECONDS": float(env("SSE_KEEPALIVE_SECONDS", "15")),
+        "BASE_URL": env("BASE_URL", f"http://127.0.0.1:{env('PORT', '8000')}"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Static files carry a content hash in the URL, so they can be cached for a year.
+        "SEND_FILE_MAX_AGE_DEFAULT": 31536000,
+        "COMPRESS_ALGORITHM": ["br", "gzip"],
+        "COMPRESS_REGISTER": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+    }

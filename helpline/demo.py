@@ -1,0 +1,117 @@
+"""Demo data: teams, ~70 staff like the seed's "Search More" list, lookup lists.
+
+Idempotent: running it again adds only what is missing.
+"""
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from .auth.models import User
+from .auth.services import create_user, hash_password, team_by_name
+from .extensions import db
+from .lookups.models import LookupItem
+from .timeutil import utcnow
+
+DEMO_PASSWORD = "helpline-demo"
+
+TEAMS = ["Information Officers", "CR Team (IDVA Team)", "Night Shift", "Call Back Team"]
+
+# (role, email, name, team)
+SIGN_INS = [
+    ("admin", "admin@example.org", "Admin User", "Information Officers"),
+    ("supervisor", "elliot.hunter@example.org", "Elliot Hunter", "Information Officers"),
+    ("data", "maggie.evans@example.org", "Maggie Evans", "Information Officers"),
+    ("volunteer", "angie.greenaway-samuel@example.org", "Angie Greenaway-Samuel",
+     "Information Officers"),
+]
+
+STAFF = [
+    "Abbie Dacruz", "ABC Smith", "Allison Bates", "Andy Jackson", "Barry Smith", "Brian Rapley",
+    "(CA) Adam Walters", "(CA) Alison Moore", "(CA) Andrew Jones", "(CA) Emma Moore",
+    "(CA) Erin Howitt", "(CA) Heidi Steadman", "(CA) Jason Baker", "(CA) John Myhill",
+    "(CA) Jonathan Beare",
+]
+FIRST = ["Amira", "Ben", "Chloe", "Dev", "Ellie", "Farah", "George", "Hannah", "Imran", "Jess",
+         "Kofi", "Laura", "Mo", "Nadia", "Owen", "Priya", "Rhys", "Sana", "Tom", "Zara"]
+LAST = ["Ahmed", "Brown", "Clarke", "Davies", "Evans", "Fraser", "Green", "Hughes", "Iqbal",
+        "Jones", "Khan", "Lewis", "Morgan", "Patel", "Roberts", "Singh", "Taylor", "Walsh"]
+
+LOOKUPS: dict[str, list[str]] = {
+    "signpost_category": ["Food", "Medication", "Mental health", "Financial advice",
+                          "Housing", "Bereavement", "Domestic abuse", "Loneliness",
+                          "Local council", "Other"],
+    "local_response_type": ["Food", "Medication", "Emotional support", "Transport",
+                            "Befriending", "Other"],
+    "out_of_remit_reason": ["Complaint about our response", "Wrong number",
+                            "Service not provided", "Hoax or abusive call", "Other"],
+    "emergency_intervention": ["Ambulance called", "Police called", "Fire service called",
+                               "Social services alerted", "Safeguarding referral made",
+                               "GP/crisis team contacted"],
+    "interaction_method": ["Phone Call", "Email", "Webchat", "Letter", "Text message",
+                           "Face to face"],
+    "call_state": ["Active", "Completed", "Dropped", "Missed"],
+    "call_result": ["Called contact not made", "Contact not made message left",
+                    "Contact not made no message left", "Signposted to other options",
+                    "Application made", "Application not made", "Contact made"],
+    "call_back_outcome": ["Done", "Signposted", "Application made", "Application not made",
+                          "Unsuccessful"],
+    "review_checklist": ["No personal details in summary notes", "Signposts match notes",
+                         "Referrals have their required details", "Consent recorded"],
+}
+
+
+def _email_for(name: str) -> str:
+    clean = name.replace("(CA) ", "").replace(" ", ".").replace("'", "").lower()
+    return f"{clean}@example.org"
+
+
+def _ensure_user(role: str, email: str, name: str, team: str, pw_hash: str, rng) -> None:
+    if db.session.scalar(select(User.id).where(User.email == email)):
+        return
+    user = create_user(email, name, role, "", team=team, password_hash=pw_hash,
+                       frontline_operator=rng.random() < 0.6)
+    if rng.random() < 0.7:
+        user.latest_authentication = utcnow() - timedelta(days=rng.randint(0, 400),
+                                                          minutes=rng.randint(0, 1440))
+    extra_team = team_by_name(rng.choice(TEAMS))
+    if rng.random() < 0.2 and extra_team not in user.teams:
+        user.teams.append(extra_team)
+
+
+def seed_users(rng: random.Random) -> None:
+    """The demo sign-ins plus a realistic handler list across several teams."""
+    for name in TEAMS:
+        team_by_name(name)
+    db.session.flush()
+    pw_hash = hash_password(DEMO_PASSWORD)  # one hash: seeding stays fast
+    for role, email, name, team in SIGN_INS:
+        _ensure_user(role, email, name, team, pw_hash, rng)
+    names = list(STAFF)
+    while len(names) < 70:
+        candidate = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+        if candidate not in names:
+            names.append(candidate)
+    for i, name in enumerate(names):
+        role = "supervisor" if i % 12 == 0 else "volunteer"
+        _ensure_user(role, _email_for(name), name, TEAMS[i % len(TEAMS)], pw_hash, rng)
+
+
+def seed_lookups() -> None:
+    """Default lookup lists (administrators edit them later)."""
+    existing = {(i.list_name, i.name) for i in db.session.scalars(select(LookupItem))}
+    for list_name, names in LOOKUPS.items():
+        for pos, name in enumerate(names):
+            if (list_name, name) not in existing:
+                db.session.add(LookupItem(list_name=list_name, name=name, position=pos))
+
+
+def seed() -> list[tuple[str, str]]:
+    """Seed everything; returns the demo sign-ins (role, email)."""
+    rng = random.Random(2026)
+    seed_users(rng)
+    seed_lookups()
+    db.session.flush()
+    return [(role, email) for role, email, _n, _t in SIGN_INS]

@@ -1,0 +1,86 @@
+"""Background jobs on RQ: the queue helper, enqueue-after-commit, and the job app context.
+
+Jobs take ids, reload rows, are idempotent and have a timeout. They are enqueued
+only after the database commit (session.info holds them until then). If Redis is
+down at that moment the row that needs the work is still there, and the sweeper
+in the worker (see worker.py) enqueues it later.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any, Callable
+
+import redis
+from flask import Flask, current_app
+from rq import Queue, Retry
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+_PENDING = "helpline_pending_jobs"
+_job_app: Flask | None = None
+DEFAULT_TIMEOUT = 120
+DEFAULT_RETRY = Retry(max=4, interval=[10, 30, 60, 120])
+
+
+def set_job_app(app: Flask | None) -> None:
+    """The worker (or a test) builds the app once and hands it to jobs here."""
+    global _job_app
+    _job_app = app
+
+
+def job_app() -> Flask:
+    """The app jobs run in; built once per worker process."""
+    global _job_app
+    if _job_app is None:
+        from . import create_app
+        _job_app = create_app()
+    return _job_app
+
+
+def task(fn: Callable) -> Callable:
+    """Run a job function inside the worker's app context."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with job_app().app_context():
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                db.session.remove()
+
+    return wrapper
+
+
+def get_queue(name: str = "default") -> Queue:
+    """The RQ queue on the app's Redis connection."""
+    return Queue(name, connection=current_app.extensions["redis"])
+
+
+def enqueue(fn: Callable, *args: Any, job_id: str | None = None,
+            timeout: int = DEFAULT_TIMEOUT, retry: Retry | None = DEFAULT_RETRY) -> Any:
+    """Enqueue now (use enqueue_after_commit from request code)."""
+    return get_queue().enqueue(fn, *args, job_id=job_id, job_timeout=timeout, retry=retry,
+                               result_ttl=3600, failure_ttl=30 * 86400)
+
+
+def enqueue_after_commit(fn: Callable, *args: Any, job_id: str | None = None) -> None:
+    """Enqueue once the current transaction commits; dropped if it rolls back."""
+    db.session.info.setdefault(_PENDING, []).append((fn, args, job_id))
+
+
+@event.listens_for(Session, "after_commit")
+def _enqueue_pending(session: Session) -> None:
+    for fn, args, job_id in session.info.pop(_PENDING, []):
+        try:
+            enqueue(fn, *args, job_id=job_id)
+        except redis.RedisError as exc:  # the sweeper will pick the row up
+            log.warning("could not enqueue %s%s: %s", fn.__name__, args, exc)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)

@@ -1,0 +1,1 @@
+"""Lookup lists that administrators edit (signpost categories, reasons, ...)."""

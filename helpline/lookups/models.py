@@ -1,0 +1,42 @@
+"""One table for every simple lookup list; items are retired, never deleted."""
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Integer, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+
+# list key -> label people see
+LISTS: dict[str, str] = {
+    "signpost_category": "Signpost categories",
+    "local_response_type": "Local response types",
+    "out_of_remit_reason": "Out of remit reasons",
+    "emergency_intervention": "Emergency interventions",
+    "interaction_method": "Interaction methods",
+    "call_state": "Call states",
+    "call_result": "Call results",
+    "call_back_outcome": "Call back outcomes",
+    "review_checklist": "Review checklist items",
+}
+
+
+class LookupItem(db.Model):
+    """An item of a lookup list, in the order administrators chose."""
+
+    __tablename__ = "lookup_items"
+    __table_args__ = (UniqueConstraint("list_name", "name", name="uq_lookup_items_list_name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_name: Mapped[str] = mapped_column(String(40), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def offered(list_name: str) -> list[LookupItem]:
+    """Items offered on forms: not retired, in order."""
+    return list(db.session.scalars(
+        select(LookupItem).where(LookupItem.list_name == list_name, LookupItem.retired.is_(False))
+        .order_by(LookupItem.position, LookupItem.name)))

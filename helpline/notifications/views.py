@@ -1,0 +1,82 @@
+"""Notifications page and the SSE endpoint."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Response, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from .. import events
+from ..auth.forms import EmptyForm
+from ..auth.models import UserSession
+from ..extensions import db
+from ..timeutil import utcnow
+from . import bp, services
+from .models import Notification
+
+
+@bp.get("/notifications")
+@login_required
+def index():
+    """The signed-in user's notifications, newest first."""
+    items = services.recent(current_user)
+    return render_template("notifications/index.html", items=items, form=EmptyForm())
+
+
+@bp.post("/notifications/read")
+@login_required
+def mark_read():
+    """Mark all as read."""
+    if EmptyForm().validate_on_submit():
+        services.mark_all_read(current_user)
+        db.session.commit()
+        flash("All notifications marked as read.", "success")
+    return redirect(url_for("notifications.index"))
+
+
+def _last_id() -> int | None:
+    """The last event id the page saw: the URL (htmx reconnects) or Last-Event-ID."""
+    ids = [request.args.get("last_id", type=int),
+           request.headers.get("Last-Event-ID", type=int)]
+    ids = [i for i in ids if i is not None]
+    return max(ids) if ids else None
+
+
+@bp.get("/events")
+@login_required
+def stream():
+    """Stream this user's events; replays what a reconnecting page missed."""
+    app = current_app._get_current_object()
+    user_id, sid = current_user.id, session.get("sid")
+    channels = {events.USER_CHANNEL.format(user_id)}
+    channels |= {events.TEAM_CHANNEL.format(t.id) for t in current_user.teams}
+    last_id = _last_id()
+    if last_id is None:
+        last_id = events.latest_id(db.session, Notification, user_id)
+    engine = db.engine
+    idle = timedelta(minutes=app.config["IDLE_TIMEOUT_MINUTES"])
+    item_tpl = app.jinja_env.get_template("notifications/_item.html")
+    count_tpl = app.jinja_env.get_template("notifications/_count.html")
+    db.session.remove()  # never hold the request's session while streaming
+
+    def fetch_new(s, after):
+        rows = list(s.scalars(select(Notification).where(
+            Notification.user_id == user_id, Notification.id > after)
+            .order_by(Notification.id).limit(100)))
+        if not rows:
+            return []
+        unread = s.scalar(select(func.count(Notification.id)).where(
+            Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+        return [(n.id, [("notification", item_tpl.render(n=n)),
+                        ("unread", count_tpl.render(count=unread))]) for n in rows]
+
+    def still_valid(s):
+        sess = s.get(UserSession, sid)
+        return (sess is not None and sess.ended_at is None
+                and utcnow() - sess.last_seen_at <= idle)
+
+    body = events.stream(engine, app.extensions["broker"], channels, fetch_new, still_valid,
+                         last_id, app.config["SSE_KEEPALIVE_SECONDS"])
+    return Response(body, mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
