@@ -60,6 +60,10 @@ def from_environment(instance_path: str) -> dict:
         # Static files carry a content hash in the URL, so they can be cached for a year.
         "SEND_FILE_MAX_AGE_DEFAULT": 31536000,
         "COMPRESS_ALGORITHM": ["br", "gzip"],
+        "COMPRESS_ALGORITHM_STREAMING": ["br", "gzip"],
         "COMPRESS_REGISTER": True,
+        "COMPRESS_MIMETYPES": ["text/html", "text/css", "text/plain", "text/csv",
+                               "text/javascript", "application/javascript",
+                               "application/json", "image/svg+xml"],
         "WTF_CSRF_TIME_LIMIT": None,
     }

@@ -90,8 +90,9 @@ def seed_users(rng: random.Random) -> None:
     for role, email, name, team in SIGN_INS:
         _ensure_user(role, email, name, team, pw_hash, rng)
     names = list(STAFF)
+    name_rng = random.Random(70)  # its own generator: the same names on every run
     while len(names) < 70:
-        candidate = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+        candidate = f"{name_rng.choice(FIRST)} {name_rng.choice(LAST)}"
         if candidate not in names:
             names.append(candidate)
     for i, name in enumerate(names):
