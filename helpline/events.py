@@ -75,6 +75,11 @@ class Broker:
                 self._thread.start()
         return q
 
+    def subscriber_count(self) -> int:
+        """How many streams this process holds open."""
+        with self._lock:
+            return len(self._subs)
+
     def unsubscribe(self, q: queue.Queue) -> None:
         """Forget a stream that has gone away."""
         with self._lock:
@@ -126,6 +131,7 @@ def stream(
     still_valid,
     last_id: int,
     keepalive: float,
+    max_seconds: float = 0,
 ) -> Iterator[str]:
     """Yield SSE frames forever: new rows after last_id, keepalives, and stop on sign-out.
 
@@ -134,9 +140,10 @@ def stream(
     Runs without the request's database session, using short sessions of its own.
     """
     wake = broker.subscribe(channels)
+    deadline = time.monotonic() + max_seconds if max_seconds else None
     try:
         yield "retry: 2000\n\n"
-        while True:
+        while deadline is None or time.monotonic() < deadline:
             with Session(engine) as s:
                 if not still_valid(s):
                     yield format_event("signed-out", "")

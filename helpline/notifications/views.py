@@ -77,6 +77,7 @@ def stream():
                 and utcnow() - sess.last_seen_at <= idle)
 
     body = events.stream(engine, app.extensions["broker"], channels, fetch_new, still_valid,
-                         last_id, app.config["SSE_KEEPALIVE_SECONDS"])
+                         last_id, app.config["SSE_KEEPALIVE_SECONDS"],
+                         app.config["SSE_MAX_STREAM_SECONDS"])
     return Response(body, mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
