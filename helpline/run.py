@@ -112,8 +112,13 @@ def main() -> None:
                                 "--timeout", "60", "-b", f"127.0.0.1:{port}",
                                 "--access-logfile", "-", "app:app"], env)
         wait_for_port(port, web, "web server", timeout=60)
-        print(f"\n  Helpline is running at http://127.0.0.1:{port}/  (Ctrl-C stops everything)\n",
+        print(f"\n  Helpline is running at http://127.0.0.1:{port}/  (Ctrl-C stops everything)",
               flush=True)
+        from .demo import DEMO_PASSWORD, SIGN_INS
+        print(f"  Demo sign-ins (password {DEMO_PASSWORD}):", flush=True)
+        for role, email, _name, _team in SIGN_INS:
+            print(f"    {role:<11} {email}", flush=True)
+        print(flush=True)
         while not stopping:
             dead = [name for name, p in sup.children if p.poll() is not None]
             if dead:
