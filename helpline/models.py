@@ -4,3 +4,5 @@ from .auth.models import LoginAttempt, Team, User, UserSession  # noqa: F401
 from .lookups.models import LookupItem  # noqa: F401
 from .mailer import OutboxMail  # noqa: F401
 from .notifications.models import Notification  # noqa: F401
+from .cases.models import Case, CaseNote  # noqa: F401
+from .contacts.models import Contact, Verification  # noqa: F401

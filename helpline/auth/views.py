@@ -24,7 +24,7 @@ def _safe_next(target: str | None) -> str:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/"):
             return target
-    return url_for("main.home")
+    return url_for("contacts.index")
 
 
 def _limits() -> services.ThrottleSettings:
@@ -40,7 +40,7 @@ def _limits() -> services.ThrottleSettings:
 def login():
     """Sign in with email and password."""
     if current_user.is_authenticated:
-        return redirect(url_for("main.home"))
+        return redirect(url_for("contacts.index"))
     form = LoginForm()
     if form.validate_on_submit():
         try:

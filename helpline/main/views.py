@@ -1,20 +1,12 @@
 """Home and /healthz."""
 from __future__ import annotations
 
-from flask import current_app, jsonify, render_template
+from flask import current_app, jsonify
 from rq import Worker
 from sqlalchemy import text
 
-from ..auth.guard import role_required
 from ..extensions import db
 from . import bp
-
-
-@bp.get("/")
-@role_required("volunteer", "supervisor", "data")
-def home():
-    """The signed-in start page."""
-    return render_template("main/home.html")
 
 
 def _check_database() -> str:

@@ -24,7 +24,7 @@ def test_sign_in_and_see_the_home_page(page, live_server):
     user = make_user(name="Angie Greenaway-Samuel")
     sign_in(page, live_server, user)
     expect(page).to_have_url(live_server.url + "/")
-    expect(page.locator("h1")).to_have_text("Helpline")
+    expect(page.locator("h1")).to_have_text("Active Contacts")
     expect(page.locator(".hl-header__user")).to_contain_text("Angie Greenaway-Samuel")
 
 

@@ -1,0 +1,6 @@
+"""Cases: caller and beneficiary, notes, signposts, referrals, review, service desk."""
+from flask import Blueprint
+
+bp = Blueprint("cases", __name__, url_prefix="/cases")
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,241 @@
+"""Contact rules: create, search, duplicates, verification, audited changes."""
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from sqlalchemy import and_, func, or_, select
+
+from .. import audit
+from ..auth.models import User
+from ..extensions import db
+from . import postcodes
+from .matching import fold, soundex
+from .models import Contact, Verification
+
+# Changes to these need a reason (the FAQ's "spelling fixes and changed phone numbers").
+REASON_FIELDS = ("first_name", "last_name", "phone", "postcode", "address")
+FIELD_LABELS = {
+    "first_name": "First Name", "last_name": "Last Name", "phone": "Phone", "email": "Email",
+    "address": "Address", "postcode": "Postcode", "postcode_area": "Postcode (Lookup)",
+    "region": "Region (Lookup)", "date_of_birth": "Date of Birth",
+    "preferred_contact_time": "Preferred contact time", "consent_status": "Consent Status",
+    "consent_given_by": "Consent Given By", "consent_decision_date": "Consent Decision Date",
+    "consent_provider_id": "Contact Providing Consent",
+}
+PER_PAGE = 25
+COUNT_CAP = 1000
+
+
+class ContactError(ValueError):
+    """A rule was broken; `field` says which form field the message belongs to."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def set_search_keys(contact: Contact) -> None:
+    """Keep the lower-cased search keys in step with the visible fields."""
+    contact.first_key = fold(contact.first_name) or None
+    contact.last_key = fold(contact.last_name) or None
+    full = " ".join(p for p in (contact.first_key, contact.last_key) if p)
+    contact.full_key = full or None
+    contact.phone_key = postcodes.phone_key(contact.phone)
+    contact.postcode_key = postcodes.postcode_key(contact.postcode)
+    contact.last_sound = soundex(contact.last_name)
+
+
+def create_contact(values: Mapping[str, Any], actor: User, session_id: str | None = None,
+                   ip: str | None = None) -> Contact:
+    """Create a contact from validated values; the creator counts as having verified it."""
+    contact = Contact(**values, created_by_id=actor.id)
+    set_search_keys(contact)
+    db.session.add(contact)
+    db.session.flush()
+    audit.record(actor, "create", "contact", contact.id, ip=ip,
+                 changes={FIELD_LABELS.get(k, k): (None, v) for k, v in values.items()
+                          if v not in (None, "")})
+    db.session.add(Verification(contact_id=contact.id, user_id=actor.id, session_id=session_id,
+                                details="Created during this call"))
+    return contact
+
+
+def update_contact(contact: Contact, values: Mapping[str, Any], reason: str | None,
+                   actor: User, ip: str | None = None) -> dict[str, tuple[Any, Any]]:
+    """Apply changes; name, phone, postcode or address changes need a reason."""
+    reason = (reason or "").strip()
+    touched = [k for k in REASON_FIELDS if k in values and
+               (values[k] or None) != (getattr(contact, k) or None)]
+    if touched and not reason:
+        names = ", ".join(FIELD_LABELS[k] for k in touched)
+        raise ContactError(f"Give a reason for changing {names}", field="reason")
+    changes = audit.diff(contact, dict(values))
+    if not changes:
+        return {}
+    set_search_keys(contact)
+    audit.record(actor, "update", "contact", contact.id, ip=ip, reason=reason or None,
+                 changes={FIELD_LABELS.get(k, k): v for k, v in changes.items()})
+    return changes
+
+
+def describe_changes(changes: Mapping[str, tuple[Any, Any]], reason: str | None) -> str:
+    """A note such as: Phone changed from "07700 900123" to "07700 900456". Reason: typo."""
+    parts = [f'{FIELD_LABELS.get(k, k)} changed from "{b or ""}" to "{a or ""}"'
+             for k, (b, a) in changes.items()]
+    text = "Contact details updated: " + "; ".join(parts) + "."
+    return text + (f" Reason: {reason.strip()}" if reason and reason.strip() else "")
+
+
+# --- search -----------------------------------------------------------------
+
+def _prefix(column, prefix: str):
+    """column starts with prefix, as a range the index can use (no LIKE escaping needed)."""
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return and_(column >= prefix, column < upper)
+
+
+_PHONEISH = re.compile(r"^[+\d][\d\s().-]{3,}$")
+_POSTCODEISH = re.compile(r"^[A-Za-z]{1,2}\d[A-Za-z\d]?(\s*\d[A-Za-z]{0,2})?$")
+
+
+def match_clause(q: str):
+    """The WHERE clause for a "Search this view" query: phone, postcode or name."""
+    q = q.strip()[:200]
+    if _PHONEISH.match(q) and len(re.sub(r"\D", "", q)) >= 4:
+        key = postcodes.phone_key(q)
+        return _prefix(Contact.phone_key, key) if key else Contact.id.is_(None)
+    if _POSTCODEISH.match(q):
+        return _prefix(Contact.postcode_key, postcodes.postcode_key(q))
+    text = fold(q)
+    if not text:
+        return Contact.id.is_(None)
+    tokens = text.split(" ")
+    if len(tokens) == 1:
+        return or_(_prefix(Contact.first_key, text), _prefix(Contact.last_key, text))
+    return or_(_prefix(Contact.full_key, text),
+               and_(_prefix(Contact.first_key, tokens[0]),
+                    _prefix(Contact.last_key, " ".join(tokens[1:]))),
+               _prefix(Contact.last_key, text))
+
+
+@dataclass
+class Page:
+    """One page of results, with a capped total."""
+
+    items: list[Contact]
+    page: int
+    total: int
+    capped: bool
+    per_page: int = PER_PAGE
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+
+def search_contacts(q: str | None = None, letter: str | None = None, page: int = 1,
+                    per_page: int = PER_PAGE) -> Page:
+    """Active contacts, optionally by first letter and/or a search, sorted by name."""
+    where = [Contact.active.is_(True)]
+    if letter and len(letter) == 1 and letter.isalpha():
+        where.append(_prefix(Contact.full_key, letter.lower()))
+    if q and q.strip():
+        where.append(match_clause(q))
+    page = max(1, page)
+    total = db.session.scalar(select(func.count()).select_from(
+        select(Contact.id).where(*where).limit(COUNT_CAP + 1).subquery())) or 0
+    items = list(db.session.scalars(
+        select(Contact).where(*where).order_by(Contact.full_key.is_(None), Contact.full_key,
+                                               Contact.id)
+        .offset((page - 1) * per_page).limit(per_page)))
+    return Page(items, page, min(total, COUNT_CAP), total > COUNT_CAP, per_page)
+
+
+@dataclass
+class Duplicate:
+    """A likely existing contact and why it looks like the one being typed."""
+
+    contact: Contact
+    reasons: list[str]
+    score: float
+
+
+def possible_duplicates(first_name: str | None, last_name: str | None, phone: str | None,
+                        postcode: str | None, exclude_id: int | None = None,
+                        limit: int = 6) -> list[Duplicate]:
+    """Contacts with a similar name, the same phone, or the same surname and postcode."""
+    first, last = fold(first_name), fold(last_name)
+    pkey = postcodes.phone_key(phone) if phone else None
+    post = postcodes.postcode_key(postcode) if postcode else None
+    conds = []
+    sound = soundex(last) if last else None
+    if sound:
+        conds.append(Contact.last_sound == sound)
+    if pkey and len(pkey) >= 9:
+        conds.append(Contact.phone_key == pkey)
+    if not conds:
+        return []
+    stmt = select(Contact).where(Contact.active.is_(True), or_(*conds)).limit(200)
+    if exclude_id:
+        stmt = stmt.where(Contact.id != exclude_id)
+    found = []
+    for c in db.session.scalars(stmt):
+        dup = _score(c, first, last, pkey, post)
+        if dup:
+            found.append(dup)
+    found.sort(key=lambda d: (-d.score, d.contact.full_name))
+    return found[:limit]
+
+
+def _score(c: Contact, first: str, last: str, pkey: str | None,
+           post: str | None) -> Duplicate | None:
+    reasons, score = [], 0.0
+    if pkey and c.phone_key == pkey:
+        reasons.append("Same phone")
+        score += 3
+    if last and c.last_key:
+        similarity = difflib.SequenceMatcher(None, last, c.last_key).ratio()
+        first_ok = not first or not c.first_key or c.first_key[:1] == first[:1]
+        if similarity >= 0.75 and first_ok:
+            reasons.append("Same name" if similarity == 1 and (
+                not first or c.first_key == first) else "Similar name")
+            score += 1 + similarity + (1 if first and c.first_key == first else 0)
+        if post and c.postcode_key == post and similarity >= 0.75:
+            reasons.append("Same surname and postcode")
+            score += 2
+    return Duplicate(c, reasons, score) if reasons else None
+
+
+# --- verification -----------------------------------------------------------
+
+def needs_verification(user: User) -> bool:
+    """Volunteers must verify the caller before case details are shown."""
+    return user.role == "volunteer"
+
+
+def is_verified(contact: Contact, user: User, session_id: str | None) -> bool:
+    """Whether this handler recorded verification for this contact in this session."""
+    if not needs_verification(user):
+        return True
+    return db.session.scalar(select(Verification.id).where(
+        Verification.contact_id == contact.id, Verification.user_id == user.id,
+        Verification.session_id == session_id).limit(1)) is not None
+
+
+def verify(contact: Contact, actor: User, session_id: str | None, details: list[str],
+           ip: str | None = None) -> Verification:
+    """Record that the caller confirmed these details; audited."""
+    if not details:
+        raise ContactError("Select the details the caller confirmed", field="details")
+    text = ", ".join(details)
+    row = Verification(contact_id=contact.id, user_id=actor.id, session_id=session_id,
+                       details=text)
+    db.session.add(row)
+    audit.record(actor, "verify", "contact", contact.id, ip=ip,
+                 reason=f"Caller verified: {text}")
+    return row

@@ -1,0 +1,162 @@
+"""Active Contacts (home), new/edit contact, contact page, verification, lookups."""
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from .. import audit
+from ..auth.guard import role_required
+from ..cases import services as case_services
+from ..extensions import db
+from ..htmx import is_htmx, render
+from . import bp, postcodes, services
+from .forms import CONSENT_STATEMENT, ContactForm, EditContactForm, VerifyForm
+from .models import Contact
+
+staff = role_required("volunteer", "supervisor", "data")
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _ip() -> str | None:
+    return request.remote_addr
+
+
+def _contact_or_404(contact_id: int) -> Contact:
+    contact = db.session.get(Contact, contact_id)
+    if contact is None or not contact.active:
+        abort(404, description="There is no active contact with that number.")
+    return contact
+
+
+@bp.get("/")
+@staff
+def index():
+    """Active Contacts: A–Z bar, "Search this view", paginated rows."""
+    q = request.args.get("q", "")[:500]
+    letter = request.args.get("letter", "")
+    page = request.args.get("page", 1, type=int) or 1
+    results = services.search_contacts(q, letter, page)
+    return render("contacts/index.html", "contacts/_rows.html", results=results, q=q,
+                  letter=letter, letters=LETTERS)
+
+
+def _duplicates_for(form: ContactForm, exclude_id: int | None = None):
+    return services.possible_duplicates(form.first_name.data, form.last_name.data,
+                                        form.phone.data, form.postcode.data, exclude_id)
+
+
+@bp.route("/contacts/new", methods=["GET", "POST"])
+@staff
+def new():
+    """New contact: consent first; mandatory fields follow the consent status."""
+    form = ContactForm()
+    if form.validate_on_submit():
+        contact = services.create_contact(form.values(), current_user, session.get("sid"), _ip())
+        db.session.commit()
+        flash(f"Contact {contact.full_name} saved.", "success")
+        if form.save_close.data:
+            return redirect(url_for("contacts.index"))
+        return redirect(url_for("contacts.show", contact_id=contact.id))
+    duplicates = _duplicates_for(form) if request.method == "POST" else []
+    return render_template("contacts/new.html", form=form, statement=CONSENT_STATEMENT,
+                           duplicates=duplicates), (422 if form.errors else 200)
+
+
+@bp.get("/contacts/duplicates")
+@staff
+def duplicates():
+    """Side panel of likely existing contacts, while the name/phone/postcode is typed."""
+    args = request.args
+    found = services.possible_duplicates(args.get("first_name"), args.get("last_name"),
+                                         args.get("phone"), args.get("postcode"),
+                                         args.get("exclude", type=int))
+    return render_template("contacts/_duplicates.html", duplicates=found)
+
+
+@bp.get("/contacts/postcode-lookup")
+@staff
+def postcode_lookup():
+    """Postcode (Lookup) autocomplete: suggestions, and the region when the code is known."""
+    typed = request.args.get("postcode_area", "")
+    if request.args.get("from_postcode") and not typed.strip():
+        typed = postcodes.area_of(request.args.get("postcode")) or ""
+    chosen = request.args.get("choose")
+    area = postcodes.lookup(chosen or typed)
+    suggestions = [] if chosen else postcodes.suggest(typed)
+    if area and len(suggestions) == 1:
+        suggestions = []
+    template = ("contacts/_postcode_lookup.html" if chosen or request.args.get("from_postcode")
+                else "contacts/_postcode_suggestions.html")
+    return render_template(template, typed=(area.code if chosen and area else typed),
+                           area=area, suggestions=suggestions)
+
+
+@bp.get("/contacts/<int:contact_id>")
+@staff
+def show(contact_id: int):
+    """Contact page; cases stay hidden from volunteers until the caller is verified."""
+    contact = _contact_or_404(contact_id)
+    audit.viewed(current_user, "contact", contact.id, ip=_ip())
+    db.session.commit()
+    verified = services.is_verified(contact, current_user, session.get("sid"))
+    cases = case_services.cases_for_contact(contact) if verified else []
+    return render_template("contacts/show.html", contact=contact, verified=verified,
+                           cases=cases, verify_form=VerifyForm())
+
+
+@bp.post("/contacts/<int:contact_id>/verify")
+@staff
+def verify(contact_id: int):
+    """Record that the caller passed verification (audited)."""
+    contact = _contact_or_404(contact_id)
+    form = VerifyForm()
+    if form.validate_on_submit():
+        services.verify(contact, current_user, session.get("sid"), form.details.data, _ip())
+        db.session.commit()
+        flash("Caller verified. Case details are now shown.", "success")
+        return redirect(url_for("contacts.show", contact_id=contact.id))
+    audit.viewed(current_user, "contact", contact.id, ip=_ip())
+    db.session.commit()
+    return render_template("contacts/show.html", contact=contact, verified=False, cases=[],
+                           verify_form=form), 422
+
+
+@bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+@staff
+def edit(contact_id: int):
+    """Edit a contact; name, phone, postcode and address changes need a reason."""
+    contact = _contact_or_404(contact_id)
+    if not services.is_verified(contact, current_user, session.get("sid")):
+        flash("Verify the caller before changing their details.", "error")
+        return redirect(url_for("contacts.show", contact_id=contact.id))
+    form = EditContactForm(obj=contact)
+    if form.validate_on_submit():
+        try:
+            changes = services.update_contact(contact, form.values(), form.reason.data,
+                                              current_user, _ip())
+        except services.ContactError as exc:
+            db.session.rollback()
+            getattr(form, exc.field).errors.append(str(exc))
+        else:
+            if any(k in services.REASON_FIELDS for k in changes):
+                text = services.describe_changes(changes, form.reason.data)
+                case = case_services.note_contact_change(contact, text, current_user)
+                g.noted_case = case.reference
+            db.session.commit()
+            flash("Contact details saved." + (f" The change was noted on {g.noted_case}, now "
+                  "Ready for review." if getattr(g, "noted_case", None) else ""), "success")
+            return redirect(url_for("contacts.show", contact_id=contact.id))
+    return render_template("contacts/edit.html", form=form, contact=contact,
+                           statement=CONSENT_STATEMENT), (422 if form.errors else 200)
+
+
+@bp.app_template_global()
+def htmx_request() -> bool:
+    """Templates may skip page chrome for htmx requests."""
+    return is_htmx()
+
+
+@bp.app_template_global()
+def lookup_area(code: str | None):
+    """The postcode area for a code, for templates."""
+    return postcodes.lookup(code)
