@@ -78,12 +78,15 @@ def postcode_key(value: str | None) -> str | None:
 
 
 def parse_phone(value: str) -> phonenumbers.PhoneNumber | None:
-    """Parse a UK (default) or international number; None if it is not valid."""
+    """Parse a UK (default) or international number; None if it cannot be a number."""
     try:
         number = phonenumbers.parse(value, "GB")
     except phonenumbers.NumberParseException:
         return None
-    return number if phonenumbers.is_valid_number(number) else None
+    # "possible" (right length for the country), not "valid": Ofcom drama numbers such as
+    # 07700 900123 and newly issued ranges must still be accepted.
+    ok = phonenumbers.is_possible_number_with_reason(number) == phonenumbers.ValidationResult.IS_POSSIBLE
+    return number if ok else None
 
 
 def format_phone(number: phonenumbers.PhoneNumber) -> str:
