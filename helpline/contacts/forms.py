@@ -204,3 +204,9 @@ class VerifyForm(FlaskForm):
                 "Select the details the caller confirmed"]
             return False
         return ok
+
+
+class MergeForm(FlaskForm):
+    """Confirm a merge (the per-field choices are plain radios in the template)."""
+
+    submit = SubmitField("Merge contacts", widget=GovSubmitInput())

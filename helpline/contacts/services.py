@@ -239,3 +239,39 @@ def verify(contact: Contact, actor: User, session_id: str | None, details: list[
     audit.record(actor, "verify", "contact", contact.id, ip=ip,
                  reason=f"Caller verified: {text}")
     return row
+
+
+# --- merge ------------------------------------------------------------------
+
+MERGE_FIELDS = ("first_name", "last_name", "phone", "email", "address", "postcode",
+                "postcode_area", "region", "date_of_birth", "preferred_contact_time",
+                "consent_status", "consent_given_by", "consent_decision_date")
+
+
+def merge_contacts(survivor: Contact, loser: Contact, take_from_loser: list[str],
+                   actor: User, ip: str | None = None) -> Contact:
+    """Merge two duplicates: chosen values from the loser, every case moved to the survivor;
+    the loser is deactivated (never deleted) and its history stays in the audit trail."""
+    if survivor.id == loser.id:
+        raise ContactError("Choose two different contacts", field="other")
+    from ..cases.models import Case  # cases depend on contacts, not the other way round
+    values = {f: getattr(loser, f) for f in take_from_loser if f in MERGE_FIELDS}
+    changes = audit.diff(survivor, values)
+    set_search_keys(survivor)
+    moved = 0
+    for column in (Case.caller_id, Case.beneficiary_id):
+        for case in db.session.scalars(select(Case).where(column == loser.id)):
+            setattr(case, column.key, survivor.id)
+            moved += 1
+    for row in db.session.scalars(select(Contact).where(Contact.consent_provider_id == loser.id)):
+        row.consent_provider_id = survivor.id
+    if loser.last_case_at and (not survivor.last_case_at or loser.last_case_at > survivor.last_case_at):
+        survivor.last_case_at = loser.last_case_at
+    loser.active, loser.merged_into_id = False, survivor.id
+    reason = f"Merged contact {loser.id} into {survivor.id}"
+    audit.record(actor, "merge", "contact", survivor.id, ip=ip, reason=reason,
+                 changes={FIELD_LABELS.get(k, k): v for k, v in changes.items()})
+    audit.record(actor, "merge", "contact", loser.id, ip=ip, reason=reason,
+                 changes={"Active": (True, False), "Merged into": (None, survivor.id),
+                          "Cases moved": (None, moved)})
+    return survivor

@@ -160,3 +160,36 @@ def htmx_request() -> bool:
 def lookup_area(code: str | None):
     """The postcode area for a code, for templates."""
     return postcodes.lookup(code)
+
+
+@bp.route("/contacts/<int:contact_id>/merge", methods=["GET", "POST"])
+@role_required("supervisor")
+def merge(contact_id: int):
+    """Merge duplicates (supervisor): pick the other contact, choose surviving values."""
+    from .forms import MergeForm
+    contact = _contact_or_404(contact_id)
+    other_id = request.values.get("other", type=int)
+    other = db.session.get(Contact, other_id) if other_id else None
+    if other is None or not other.active or other.id == contact.id:
+        q = request.args.get("q", "")
+        candidates = [d.contact for d in services.possible_duplicates(
+            contact.first_name, contact.last_name, contact.phone, contact.postcode, contact.id)]
+        search = q.strip() or contact.last_name
+        if search:  # by default, everyone with the same surname after the likely duplicates
+            found = services.search_contacts(search).items
+            candidates = ([] if q.strip() else candidates) + [
+                c for c in found if c.id != contact.id and c not in candidates]
+        return render_template("contacts/merge_pick.html", contact=contact,
+                               candidates=candidates, q=q)
+    form = MergeForm()
+    if form.validate_on_submit():
+        take = [f for f in services.MERGE_FIELDS if request.form.get(f) == "other"]
+        services.merge_contacts(contact, other, take, current_user, _ip())
+        db.session.commit()
+        flash(f"Merged {other.full_name} into {contact.full_name}. Their cases are now here.",
+              "success")
+        return redirect(url_for("contacts.show", contact_id=contact.id))
+    fields = [(f, services.FIELD_LABELS.get(f, f), getattr(contact, f), getattr(other, f))
+              for f in services.MERGE_FIELDS]
+    return render_template("contacts/merge.html", contact=contact, other=other, form=form,
+                           fields=fields)

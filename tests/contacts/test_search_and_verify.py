@@ -184,3 +184,29 @@ def test_other_changes_need_no_reason(client, auth, people):
     resp = _edit(client, people["amira"], preferred_contact_time="Mornings")
     assert resp.status_code == 302
     assert db.session.scalar(select(Case)) is None
+
+
+def test_supervisor_merges_duplicates(client, auth, people):
+    robert, peter = people["robert"], people["peter"]
+    case = _case_for(peter, make_user())
+    auth.login(make_user("volunteer").email)
+    assert client.get(f"/contacts/{robert.id}/merge").status_code == 403
+    auth.logout()
+    auth.login(make_user("supervisor").email)
+    pick = client.get(f"/contacts/{robert.id}/merge").get_data(as_text=True)
+    assert "Peter Livingstone" in pick  # offered as a likely duplicate
+    url = f"/contacts/{robert.id}/merge?other={peter.id}"
+    form = client.get(url).get_data(as_text=True)
+    assert "07700 900456" in form
+    resp = client.post(f"/contacts/{robert.id}/merge", data={
+        "csrf_token": csrf_token(client, url), "other": peter.id, "phone": "other",
+        "first_name": "keep"}, follow_redirects=True)
+    assert "Merged Peter Livingstone into Robert Livingstone" in resp.get_data(as_text=True)
+    db.session.expire_all()
+    survivor, loser = db.session.get(Contact, robert.id), db.session.get(Contact, peter.id)
+    assert survivor.phone == "07700 900456" and survivor.first_name == "Robert"
+    assert loser.active is False and loser.merged_into_id == robert.id
+    assert db.session.get(Case, case.id).caller_id == robert.id
+    assert "Peter Livingstone" not in names(client, "Living")
+    merges = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "merge")).all()
+    assert {m.record_id for m in merges} == {str(robert.id), str(peter.id)}
