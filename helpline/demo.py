@@ -12,7 +12,7 @@ from sqlalchemy import select
 from .auth.models import User
 from .auth.services import create_user, hash_password, team_by_name
 from .extensions import db
-from .lookups.models import LookupItem
+from .lookups.models import LookupItem, ResponseTypeField
 from .timeutil import utcnow
 
 DEMO_PASSWORD = "helpline-demo"
@@ -40,11 +40,12 @@ LAST = ["Ahmed", "Brown", "Clarke", "Davies", "Evans", "Fraser", "Green", "Hughe
         "Jones", "Khan", "Lewis", "Morgan", "Patel", "Roberts", "Singh", "Taylor", "Walsh"]
 
 LOOKUPS: dict[str, list[str]] = {
-    "signpost_category": ["Food", "Medication", "Mental health", "Financial advice",
-                          "Housing", "Bereavement", "Domestic abuse", "Loneliness",
-                          "Local council", "Other"],
-    "local_response_type": ["Food", "Medication", "Emotional support", "Transport",
-                            "Befriending", "Other"],
+    "signpost_category": ["Food banks", "Mental health", "Bereavement", "Financial advice",
+                          "Housing", "Domestic abuse", "Befriending", "Age UK/older people",
+                          "Carers", "Health services", "Benefits advice", "Local council",
+                          "Other"],
+    "local_response_type": ["Food", "Medication", "Transport", "Essential supplies",
+                            "Befriending/emotional support", "Other"],
     "out_of_remit_reason": ["Complaint about our response", "Wrong number",
                             "Service not provided", "Hoax or abusive call", "Other"],
     "emergency_intervention": ["Ambulance called", "Police called", "Fire service called",
@@ -109,10 +110,38 @@ def seed_lookups() -> None:
                 db.session.add(LookupItem(list_name=list_name, name=name, position=pos))
 
 
+# response type -> [(field name, kind, choices, required)]
+RESPONSE_TYPE_FIELDS = {
+    "Food": [("People in household", "number", None, True),
+             ("Dietary needs", "text", None, False)],
+    "Medication": [("Pharmacy", "text", None, True),
+                   ("Prescription ready date", "date", None, False),
+                   ("Paid or unpaid", "choice", "Paid,Unpaid", True)],
+    "Transport": [("Journey", "text", None, True), ("Date needed", "date", None, False)],
+    "Essential supplies": [("Items needed", "text", None, True)],
+}
+
+
+def seed_response_type_fields() -> None:
+    """Extra fields for the default response types (data, not code)."""
+    types = {i.name: i for i in db.session.scalars(
+        select(LookupItem).where(LookupItem.list_name == "local_response_type"))}
+    for type_name, fields in RESPONSE_TYPE_FIELDS.items():
+        item = types.get(type_name)
+        if item is None or db.session.scalar(select(ResponseTypeField.id).where(
+                ResponseTypeField.response_type_id == item.id).limit(1)):
+            continue
+        for pos, (name, kind, choices, required) in enumerate(fields):
+            db.session.add(ResponseTypeField(response_type_id=item.id, name=name, kind=kind,
+                                             choices=choices, required=required, position=pos))
+
+
 def seed() -> list[tuple[str, str]]:
     """Seed everything; returns the demo sign-ins (role, email)."""
     rng = random.Random(2026)
     seed_users(rng)
     seed_lookups()
+    db.session.flush()
+    seed_response_type_fields()
     db.session.flush()
     return [(role, email) for role, email, _n, _t in SIGN_INS]

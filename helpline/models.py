@@ -1,8 +1,8 @@
 """Import every model so Alembic and create_all see the whole schema."""
 from .audit.models import AuditEntry  # noqa: F401
 from .auth.models import LoginAttempt, Team, User, UserSession  # noqa: F401
-from .lookups.models import LookupItem  # noqa: F401
+from .lookups.models import LookupItem, ResponseTypeField  # noqa: F401
 from .mailer import OutboxMail  # noqa: F401
 from .notifications.models import Notification  # noqa: F401
-from .cases.models import Case, CaseNote  # noqa: F401
+from .cases.models import Case, CaseNote, Referral, Signpost  # noqa: F401
 from .contacts.models import Contact, Verification  # noqa: F401

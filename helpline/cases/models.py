@@ -16,7 +16,7 @@ WHO_REQUIRES = ["The person who called", "Someone Else"]
 STATUSES = ["Open", "Ready for review", "Reviewed", "Sent back", "Assigned", "Acknowledged",
             "Solved", "Closed"]
 OPEN_STATUSES = ["Open", "Ready for review", "Reviewed", "Sent back", "Assigned",
-                 "Acknowledged"]
+                 "Acknowledged", "Solved"]
 
 
 class Case(db.Model):
@@ -53,6 +53,12 @@ class Case(db.Model):
     reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
     notes: Mapped[list["CaseNote"]] = relationship(
         back_populates="case", order_by="CaseNote.id.desc()")
+    signposts: Mapped[list["Signpost"]] = relationship(
+        order_by="Signpost.id", cascade="all, delete-orphan")
+    referrals: Mapped[list["Referral"]] = relationship(
+        order_by="Referral.id", cascade="all, delete-orphan")
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -100,3 +106,36 @@ def _refuse_note_update(_mapper, _conn, target) -> None:
 @event.listens_for(CaseNote, "before_delete")
 def _refuse_note_delete(_mapper, _conn, target) -> None:
     raise NoteIsAppendOnly(f"Summary notes cannot be deleted (note {target.id})")
+
+
+REFERRAL_STATUSES = ["Sent to local team", "Accepted", "Completed", "Declined"]
+
+
+class Signpost(db.Model):
+    """A Local Signpost on a case: a category from the admin list."""
+
+    __tablename__ = "case_signposts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("lookup_items.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    category = relationship("LookupItem")
+
+
+class Referral(db.Model):
+    """A Local Referral: a response type, its extra fields, a status and the local team."""
+
+    __tablename__ = "case_referrals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    response_type_id: Mapped[int] = mapped_column(ForeignKey("lookup_items.id"))
+    status: Mapped[str] = mapped_column(String(30), default=REFERRAL_STATUSES[0])
+    declined_reason: Mapped[str | None] = mapped_column(Text)
+    local_team: Mapped[str | None] = mapped_column(String(120))
+    extra: Mapped[dict] = mapped_column(db.JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    response_type = relationship("LookupItem")

@@ -65,12 +65,18 @@ def latest_open_case(contact: Contact) -> Case | None:
         .order_by(Case.created_at.desc(), Case.id.desc()).limit(1))
 
 
+def set_status(case: Case, status: str, actor: User, reason: str | None = None) -> None:
+    """Change the status; the audit trail is the status history."""
+    if case.status != status:
+        audit.record(actor, "status", "case", case.reference, reason=reason,
+                     changes={"Status": (case.status, status)})
+        case.status = status
+        case.updated_at = utcnow()
+
+
 def mark_ready_for_review(case: Case, actor: User) -> None:
     """Put the case in front of the data team."""
-    if case.status != "Ready for review":
-        audit.record(actor, "update", "case", case.reference,
-                     changes={"Status": (case.status, "Ready for review")})
-        case.status = "Ready for review"
+    set_status(case, "Ready for review", actor)
 
 
 def note_contact_change(contact: Contact, text: str, actor: User) -> Case:
@@ -87,3 +93,156 @@ def cases_for_contact(contact: Contact) -> list[Case]:
     return list(db.session.scalars(
         select(Case).where((Case.caller_id == contact.id) | (Case.beneficiary_id == contact.id))
         .order_by(Case.created_at.desc(), Case.id.desc())))
+
+
+# --- saving the case screen ---------------------------------------------------
+
+from dataclasses import dataclass  # noqa: E402
+
+from .models import WHO_REQUIRES, Referral, Signpost  # noqa: E402
+from .rows import ReferralRow, SignpostRow, lookup_name  # noqa: E402
+
+CASE_LABELS = {
+    "title": "Case Title", "who_requires_support": "Who Requires Urgent Practical Support",
+    "beneficiary_id": "Beneficiary", "beneficiary_consent": "Consent from Beneficiary",
+    "psychosocial_support": "Psychosocial Support Given",
+    "safeguarding_activated": "Safeguarding Activated",
+    "safeguarding_reason": "Safeguarding Reason", "feedback_consent": "Feedback Consent",
+}
+
+
+@dataclass
+class CaseInput:
+    """What the case screen posts, already validated by the form and rows."""
+
+    title: str
+    who_requires_support: str
+    beneficiary_id: int | None
+    beneficiary_consent: bool | None
+    psychosocial_support: bool
+    safeguarding_activated: bool
+    safeguarding_reason: str | None
+    feedback_consent: bool | None
+    ready_for_review: bool
+    note: str | None
+    signposts: list[SignpostRow]
+    referrals: list[ReferralRow]
+
+
+class ConflictError(Exception):
+    """Someone else saved the case since this form was loaded."""
+
+
+def check_version(case: Case, version: str | None) -> None:
+    """Refuse a save based on a stale copy of the case."""
+    if version and version.isdigit() and int(version) != case.version:
+        raise ConflictError(case.reference)
+
+
+def _beneficiary(caller: Contact, data: CaseInput) -> Contact:
+    if data.who_requires_support != WHO_REQUIRES[1]:
+        return caller
+    other = db.session.get(Contact, data.beneficiary_id) if data.beneficiary_id else None
+    if other is None or not other.active:
+        raise CaseError("Choose the beneficiary: search existing contacts or Quick Create one",
+                        field="beneficiary_id")
+    if other.id != caller.id and data.beneficiary_consent is None:
+        raise CaseError("Record whether the beneficiary consents to the caller discussing "
+                        "the case (Consent from Beneficiary)", field="beneficiary_consent")
+    return other
+
+
+def save_case(case: Case | None, caller: Contact, data: CaseInput, actor: User) -> Case:
+    """Create or update a case from the screen: fields, rows, note, review flag; audited."""
+    beneficiary = _beneficiary(caller, data)
+    if case is None:
+        case = create_case(caller, data.title, actor, beneficiary=beneficiary)
+    values = {
+        "title": data.title, "who_requires_support": data.who_requires_support,
+        "beneficiary_id": beneficiary.id,
+        "beneficiary_consent": data.beneficiary_consent if beneficiary.id != caller.id else None,
+        "psychosocial_support": data.psychosocial_support,
+        "safeguarding_activated": data.safeguarding_activated,
+        "safeguarding_reason": (data.safeguarding_reason or None)
+        if data.safeguarding_activated else None,
+        "feedback_consent": data.feedback_consent,
+    }
+    changes = audit.diff(case, values)
+    row_changes = _sync_signposts(case, data.signposts, actor) + \
+        _sync_referrals(case, data.referrals, beneficiary, actor)
+    if changes:
+        audit.record(actor, "update", "case", case.reference,
+                     changes={CASE_LABELS.get(k, k): v for k, v in changes.items()})
+    if data.note and data.note.strip():
+        add_note(case, data.note, actor)
+    elif changes or row_changes:
+        touch(case, actor)
+    if data.ready_for_review or case.updated_since_review:
+        mark_ready_for_review(case, actor)
+    elif case.status == "Ready for review":
+        set_status(case, "Open", actor)
+    return case
+
+
+def _sync_signposts(case: Case, rows: list[SignpostRow], actor: User) -> int:
+    keep = {r.id for r in rows if r.id}
+    n = 0
+    for s in list(case.signposts):
+        if s.id not in keep:
+            case.signposts.remove(s)
+            audit.record(actor, "remove-signpost", "case", case.reference,
+                         changes={"Local Signpost": (s.category.name, None)})
+            n += 1
+    by_id = {s.id: s for s in case.signposts}
+    for row in rows:
+        if row.id in by_id:
+            s = by_id[row.id]
+            if s.category_id != row.category_id:
+                audit.record(actor, "update", "case", case.reference, changes={
+                    "Local Signpost": (lookup_name(s.category_id),
+                                       lookup_name(row.category_id))})
+                s.category_id = row.category_id
+                n += 1
+        elif row.id is None:
+            case.signposts.append(Signpost(category_id=row.category_id, created_by_id=actor.id))
+            audit.record(actor, "add-signpost", "case", case.reference,
+                         changes={"Local Signpost": (None, lookup_name(row.category_id))})
+            n += 1
+    return n
+
+
+def _referral_values(row: ReferralRow, beneficiary: Contact) -> dict:
+    return {"response_type_id": row.response_type_id, "status": row.status,
+            "declined_reason": row.declined_reason if row.status == "Declined" else None,
+            "extra": {str(k): v.strip() for k, v in row.extra.items() if v and v.strip()},
+            "local_team": f"{beneficiary.region} local team"}
+
+
+def _sync_referrals(case: Case, rows: list[ReferralRow], beneficiary: Contact,
+                    actor: User) -> int:
+    keep = {r.id for r in rows if r.id}
+    n = 0
+    for r in list(case.referrals):
+        if r.id not in keep:
+            case.referrals.remove(r)
+            audit.record(actor, "remove-referral", "case", case.reference,
+                         changes={"Local Referral": (r.response_type.name, None)})
+            n += 1
+    by_id = {r.id: r for r in case.referrals}
+    for row in rows:
+        values = _referral_values(row, beneficiary)
+        if row.id in by_id:
+            ref = by_id[row.id]
+            changed = audit.diff(ref, values)
+            if changed:
+                audit.record(actor, "update-referral", "case", case.reference, changes={
+                    f"Local Referral {lookup_name(ref.response_type_id)} {k}": v
+                    for k, v in changed.items()})
+                n += 1
+        elif row.id is None:
+            case.referrals.append(Referral(created_by_id=actor.id, **values))
+            audit.record(actor, "add-referral", "case", case.reference, changes={
+                "Local Referral": (None, f"{lookup_name(row.response_type_id)} "
+                                         f"({row.status})")})
+            n += 1
+    return n

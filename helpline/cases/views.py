@@ -1,4 +1,4 @@
-"""Case pages."""
+"""The case screen: one form, inline rows, append-only notes, beneficiary picker."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
@@ -9,8 +9,12 @@ from ..auth.guard import role_required
 from ..contacts import services as contact_services
 from ..contacts.models import Contact
 from ..extensions import db
-from . import bp, services
-from .models import Case
+from ..htmx import is_htmx, render
+from ..lookups.models import offered
+from ..timeutil import utcnow
+from . import bp, rows, services
+from .forms import AssignForm, CaseForm, NoteForm, ResolveForm, from_bool, to_bool
+from .models import WHO_REQUIRES, Case
 
 staff = role_required("volunteer", "supervisor", "data")
 
@@ -28,29 +32,231 @@ def _require_verified(contact: Contact) -> None:
                                "are shown.")
 
 
+def _form_for(case: Case | None) -> CaseForm:
+    if request.method == "POST" or case is None:
+        form = CaseForm()
+    else:
+        form = CaseForm(obj=case)
+        for name in ("beneficiary_consent", "psychosocial_support", "safeguarding_activated",
+                     "feedback_consent"):
+            getattr(form, name).data = from_bool(getattr(case, name))
+        form.ready_for_review.data = "yes" if case.status == "Ready for review" else "no"
+        form.beneficiary_id.data = str(case.beneficiary_id or "")
+        form.version.data = str(case.version)
+        form.note.data = ""
+    if not form.loaded_at.data:
+        form.loaded_at.data = utcnow().isoformat(timespec="seconds")
+    return form
+
+
+def _input(form: CaseForm, signposts, referrals) -> services.CaseInput:
+    ben = form.beneficiary_id.data
+    return services.CaseInput(
+        title=form.title.data.strip(), who_requires_support=form.who_requires_support.data,
+        beneficiary_id=int(ben) if ben and ben.isdigit() else None,
+        beneficiary_consent=to_bool(form.beneficiary_consent.data),
+        psychosocial_support=bool(to_bool(form.psychosocial_support.data)),
+        safeguarding_activated=bool(to_bool(form.safeguarding_activated.data)),
+        safeguarding_reason=(form.safeguarding_reason.data or "").strip() or None,
+        feedback_consent=to_bool(form.feedback_consent.data),
+        ready_for_review=form.ready_for_review.data == "yes", note=form.note.data,
+        signposts=signposts, referrals=referrals)
+
+
+def _row_action(signposts, referrals) -> bool:
+    """No-JavaScript row buttons: add or remove a row and show the form again (no save)."""
+    action = request.form.get("row_action", "")
+    if action == "add-signpost":
+        signposts.append(rows.SignpostRow(max([r.index for r in signposts], default=-1) + 1))
+    elif action == "add-referral":
+        referrals.append(rows.ReferralRow(max([r.index for r in referrals], default=-1) + 1))
+    elif action.startswith("remove-signpost-"):
+        signposts[:] = [r for r in signposts if str(r.index) != action.rsplit("-", 1)[1]]
+    elif action.startswith("remove-referral-"):
+        referrals[:] = [r for r in referrals if str(r.index) != action.rsplit("-", 1)[1]]
+    elif action != "find-beneficiary":
+        return False
+    return True
+
+
+def _changes_since(case: Case, loaded_at: str | None) -> list:
+    from sqlalchemy import select
+
+    from ..audit.models import AuditEntry
+    stmt = select(AuditEntry).where(AuditEntry.record_type == "case",
+                                    AuditEntry.record_id == case.reference,
+                                    AuditEntry.action != "view")
+    if loaded_at:
+        stmt = stmt.where(AuditEntry.at >= loaded_at.replace("T", " "))
+    return list(db.session.scalars(stmt.order_by(AuditEntry.id)))
+
+
+def _screen(case: Case | None, caller: Contact):
+    """GET shows the screen; POST saves it (or handles a no-JS row button)."""
+    form = _form_for(case)
+    signposts = rows.parse_signposts(request.form) if request.method == "POST" else (
+        rows.signpost_rows_of(case) if case else [])
+    referrals = rows.parse_referrals(request.form) if request.method == "POST" else (
+        rows.referral_rows_of(case) if case else [])
+    conflict = None
+    if request.method == "POST" and not _row_action(signposts, referrals):
+        valid = form.validate_on_submit()
+        valid = rows.validate_signposts(signposts) and valid
+        valid = rows.validate_referrals(referrals) and valid
+        if valid:
+            try:
+                if case is not None:
+                    services.check_version(case, form.version.data)
+                saved = services.save_case(case, caller, _input(form, signposts, referrals),
+                                           current_user)
+                db.session.commit()
+            except services.ConflictError:
+                db.session.rollback()
+                conflict = _changes_since(case, form.loaded_at.data)
+                form.version.data = str(case.version)  # saving again applies this input
+                form.loaded_at.data = utcnow().isoformat(timespec="seconds")
+            except services.CaseError as exc:
+                db.session.rollback()
+                getattr(form, exc.field).errors.append(str(exc))
+            else:
+                flash(f"Case {saved.reference} saved.", "success")
+                if form.save_close.data:
+                    return redirect(url_for("contacts.show", contact_id=caller.id))
+                return redirect(url_for("cases.show", case_id=saved.id))
+    failed = bool(form.errors or conflict or any(r.error for r in signposts)
+                  or any(r.errors for r in referrals))
+    q = request.form.get("beneficiary_q", "").strip()
+    found = contact_services.search_contacts(q, per_page=8).items if len(q) >= 2 else []
+    return render_template(
+        "cases/edit.html", form=form, case=case, caller=caller, signposts=signposts,
+        found=[c for c in found if c.id != caller.id], failed=failed,
+        referrals=referrals, conflict=conflict, note_form=NoteForm(),
+        beneficiary=_chosen_beneficiary(form, caller),
+        categories=offered("signpost_category"), types=offered("local_response_type"),
+        history=_history(case) if case else [], desk=_desk_forms(case) if case else None,
+    ), (409 if conflict else 422 if failed and request.method == "POST" else 200)
+
+
+def _chosen_beneficiary(form: CaseForm, caller: Contact) -> Contact | None:
+    if form.who_requires_support.data != WHO_REQUIRES[1]:
+        return caller
+    ben = form.beneficiary_id.data
+    return db.session.get(Contact, int(ben)) if ben and ben.isdigit() else None
+
+
+def _history(case: Case) -> list:
+    from sqlalchemy import select
+
+    from ..audit.models import AuditEntry
+    return list(db.session.scalars(select(AuditEntry).where(
+        AuditEntry.record_type == "case", AuditEntry.record_id == case.reference,
+        AuditEntry.field == "Status").order_by(AuditEntry.id)))
+
+
+def _desk_forms(case: Case) -> dict:
+    from ..auth.models import Team, User
+    from sqlalchemy import select
+    assign = AssignForm(formdata=None)
+    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
+    teams = db.session.scalars(select(Team).order_by(Team.name))
+    assign.assignee.choices = [("", "Choose…")] + [(f"team-{t.id}", f"Team: {t.name}")
+                                                   for t in teams] + \
+        [(f"user-{u.id}", u.name) for u in users]
+    from flask import g
+    return {"assign": assign, "resolve": g.get("resolve_form") or ResolveForm(formdata=None)}
+
+
 @bp.route("/new/<int:contact_id>", methods=["GET", "POST"])
 @staff
 def new(contact_id: int):
-    """+ New Case for a contact."""
-    contact = db.session.get(Contact, contact_id) or abort(404)
-    _require_verified(contact)
-    from .forms import NewCaseForm
-    form = NewCaseForm()
-    if form.validate_on_submit():
-        case = services.create_case(contact, form.title.data.strip(), current_user)
-        db.session.commit()
-        flash(f"Case {case.reference} created.", "success")
-        return redirect(url_for("cases.show", case_id=case.id))
-    return render_template("cases/new.html", form=form, contact=contact), \
-        (422 if form.errors else 200)
+    """+ New Case for a contact: the whole screen works before the first save."""
+    caller = db.session.get(Contact, contact_id)
+    if caller is None or not caller.active:
+        abort(404)
+    _require_verified(caller)
+    return _screen(None, caller)
 
 
-@bp.get("/<int:case_id>")
+@bp.route("/<int:case_id>", methods=["GET", "POST"])
 @staff
 def show(case_id: int):
-    """The case page."""
+    """The case screen (existing case)."""
     case = _case_or_404(case_id)
     _require_verified(case.caller)
-    audit.viewed(current_user, "case", case.reference, ip=request.remote_addr)
-    db.session.commit()
-    return render_template("cases/show.html", case=case)
+    if request.method == "GET":
+        audit.viewed(current_user, "case", case.reference, ip=request.remote_addr)
+        db.session.commit()
+    return _screen(case, case.caller)
+
+
+@bp.post("/<int:case_id>/notes")
+@staff
+def add_note(case_id: int):
+    """Append a summary note (htmx returns the notes list); notes are never edited."""
+    case = _case_or_404(case_id)
+    _require_verified(case.caller)
+    form = NoteForm()
+    if form.validate_on_submit():
+        services.add_note(case, form.note.data, current_user)
+        db.session.commit()
+        if not is_htmx():
+            flash("Note added.", "success")
+            return redirect(url_for("cases.show", case_id=case.id) + "#notes")
+        form = NoteForm(formdata=None)
+    status = 200 if not form.errors else 422
+    return render("cases/note_page.html", "cases/_notes.html", status=status, case=case,
+                  note_form=form)
+
+
+def _new_index() -> int:
+    """A row index later than any on the page (rows keep the order they were added in)."""
+    import time
+    return int(time.time() * 1000) % 10**11
+
+
+@bp.get("/rows/signpost")
+@staff
+def signpost_row():
+    """A new blank Local Signpost row (htmx)."""
+    index = request.args.get("i", type=int) or _new_index()
+    return render_template("cases/_signpost_row.html", row=rows.SignpostRow(index),
+                           categories=offered("signpost_category"))
+
+
+@bp.get("/rows/referral")
+@staff
+def referral_row():
+    """A new blank Local Referral row (htmx)."""
+    index = request.args.get("i", type=int) or _new_index()
+    return render_template("cases/_referral_row.html", row=rows.ReferralRow(index),
+                           types=offered("local_response_type"))
+
+
+@bp.get("/rows/referral-extra")
+@staff
+def referral_extra():
+    """The extra fields of the chosen response type (htmx)."""
+    index = request.args.get("i", 0, type=int)
+    row = rows.ReferralRow(index, response_type_id=request.args.get(f"referrals-{index}-type",
+                                                                    type=int))
+    return render_template("cases/_referral_extra.html", row=row)
+
+
+@bp.get("/beneficiaries")
+@staff
+def beneficiary_search():
+    """Search existing contacts to be the beneficiary (htmx autocomplete)."""
+    q = request.args.get("beneficiary_q", "")
+    caller_id = request.args.get("caller", type=int)
+    found = contact_services.search_contacts(q, per_page=8).items if len(q.strip()) >= 2 else []
+    return render_template("cases/_beneficiary_results.html", q=q, caller_id=caller_id,
+                           found=[c for c in found if c.id != caller_id])
+
+
+@bp.get("/beneficiaries/<int:contact_id>")
+@staff
+def beneficiary_pick(contact_id: int):
+    """Choose a beneficiary: the picker with their details shown read-only."""
+    contact = db.session.get(Contact, contact_id) or abort(404)
+    return render_template("cases/_beneficiary.html", beneficiary=contact, form=None,
+                           caller_id=request.args.get("caller", type=int), found=[], q="")

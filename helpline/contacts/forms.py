@@ -30,6 +30,8 @@ class GovDateField(DateField):
         super().__init__(label, validators, format="%d %m %Y", widget=GovDateInput(), **kwargs)
 
     def process_formdata(self, valuelist):
+        if len(valuelist) != 3:  # not posted (or tampered): the widget needs day/month/year
+            self.raw_data = None if not valuelist else (list(valuelist) + ["", "", ""])[:3]
         if not valuelist or not any(v.strip() for v in valuelist):
             self.data = None
             return

@@ -40,3 +40,31 @@ def offered(list_name: str) -> list[LookupItem]:
     return list(db.session.scalars(
         select(LookupItem).where(LookupItem.list_name == list_name, LookupItem.retired.is_(False))
         .order_by(LookupItem.position, LookupItem.name)))
+
+
+FIELD_KINDS = ["text", "number", "date", "yes-no", "choice"]
+
+
+class ResponseTypeField(db.Model):
+    """An extra field that a Local Response Type carries (e.g. Food: People in household)."""
+
+    __tablename__ = "response_type_fields"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_type_id: Mapped[int] = mapped_column(
+        db.ForeignKey("lookup_items.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(20), default="text")
+    choices: Mapped[str | None] = mapped_column(String(500))  # comma-separated, for "choice"
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    @property
+    def choice_list(self) -> list[str]:
+        return [c.strip() for c in (self.choices or "").split(",") if c.strip()]
+
+
+def fields_for(response_type_id: int) -> list[ResponseTypeField]:
+    """The extra fields of a response type, in order."""
+    return list(db.session.scalars(
+        select(ResponseTypeField).where(ResponseTypeField.response_type_id == response_type_id)
+        .order_by(ResponseTypeField.position, ResponseTypeField.id)))

@@ -1,0 +1,140 @@
+"""Case routes beyond the main screen: quick-create beneficiary and the service-desk flow."""
+from __future__ import annotations
+
+from flask import (abort, current_app, flash, redirect, render_template, request, session,
+                   url_for)
+from flask_login import current_user
+
+from ..auth.forms import EmptyForm
+from ..auth.models import Team, User
+from ..contacts import services as contact_services
+from ..contacts.forms import CONSENT_STATEMENT, ContactForm
+from ..contacts.models import CONSENT_GIVEN_BY, Contact
+from ..extensions import db
+from ..lookups.models import LookupItem
+from . import bp, desk
+from .forms import AssignForm, ResolveForm
+from .models import REFERRAL_STATUSES, Case
+from .services import CaseError
+from .views import _case_or_404, _require_verified, staff
+
+
+@bp.app_template_global()
+def lookup_item_name(item_id: int) -> str:
+    """Name of a (possibly retired) lookup item."""
+    item = db.session.get(LookupItem, item_id)
+    return item.name if item else ""
+
+
+@bp.app_context_processor
+def case_constants() -> dict:
+    return {"referral_statuses": REFERRAL_STATUSES}
+
+
+def _quick_form() -> ContactForm:
+    form = ContactForm(prefix="b", meta={"csrf": False})  # the request's CSRF header is checked
+    form.consent_given_by.data = CONSENT_GIVEN_BY[1]
+    return form
+
+
+@bp.route("/quick-create/<int:caller_id>", methods=["GET", "POST"])
+@staff
+def quick_create(caller_id: int):
+    """Quick Create a beneficiary inline; the caller provides consent on their behalf."""
+    caller = db.session.get(Contact, caller_id) or abort(404)
+    form = _quick_form()
+    if request.method == "POST" and form.validate():
+        values = form.values()
+        values["consent_given_by"] = CONSENT_GIVEN_BY[1]
+        values["consent_provider_id"] = caller.id
+        beneficiary = contact_services.create_contact(values, current_user,
+                                                      session.get("sid"), request.remote_addr)
+        db.session.commit()
+        return render_template("cases/_beneficiary.html", beneficiary=beneficiary,
+                               caller_id=caller.id, form=None, found=[], q="")
+    resp = current_app.make_response(render_template(
+        "cases/_quick_create.html", qform=form, caller=caller, statement=CONSENT_STATEMENT))
+    if request.method == "POST":  # show the errors in the panel, not in place of the picker
+        resp.headers["HX-Retarget"] = "#quick-create"
+        resp.headers["HX-Reswap"] = "innerHTML"
+    return resp
+
+
+def _back(case: Case):
+    return redirect(url_for("cases.show", case_id=case.id) + "#service-desk")
+
+
+@bp.post("/<int:case_id>/assign")
+@staff
+def assign(case_id: int):
+    """Assign to a handler or a team."""
+    case = _case_or_404(case_id)
+    _require_verified(case.caller)
+    form = AssignForm()
+    target = None
+    kind, _, ident = (form.assignee.data or "").partition("-")
+    if ident.isdigit():
+        target = db.session.get(User if kind == "user" else Team, int(ident))
+    form.assignee.choices = [(form.assignee.data, form.assignee.data)]
+    if form.validate_on_submit() and target is not None and (kind == "team" or target.active):
+        desk.assign(case, target, current_user, current_app.config["BASE_URL"])
+        db.session.commit()
+        flash(f"{case.reference} assigned to {target.name}.", "success")
+    else:
+        flash("Choose a handler or a team to assign the case to.", "error")
+    return _back(case)
+
+
+@bp.post("/<int:case_id>/acknowledge")
+@staff
+def acknowledge(case_id: int):
+    """The assignee acknowledges."""
+    return _desk_action(case_id, lambda case: desk.acknowledge(case, current_user),
+                        "Case acknowledged.")
+
+
+@bp.post("/<int:case_id>/close")
+@staff
+def close(case_id: int):
+    """Close (or Quick Close when Solved, for the owner)."""
+    quick = request.form.get("quick") == "1"
+    return _desk_action(case_id, lambda case: desk.close(case, current_user, quick),
+                        "Case closed.")
+
+
+def _desk_action(case_id: int, action, message: str):
+    case = _case_or_404(case_id)
+    _require_verified(case.caller)
+    if EmptyForm().validate_on_submit():
+        try:
+            action(case)
+        except CaseError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(message, "success")
+    return _back(case)
+
+
+@bp.post("/<int:case_id>/resolve")
+@staff
+def resolve(case_id: int):
+    """Resolve with Solution and Cause (both required)."""
+    case = _case_or_404(case_id)
+    _require_verified(case.caller)
+    form = ResolveForm()
+    if form.validate_on_submit():
+        try:
+            desk.resolve(case, form.solution.data, form.cause.data, current_user)
+        except CaseError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash("Case resolved: Solved.", "success")
+            return _back(case)
+    from .views import _screen
+    from flask import g
+    g.resolve_form = form
+    return _screen(case, case.caller)

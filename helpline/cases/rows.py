@@ -1,0 +1,144 @@
+"""Signpost and referral rows: parsed from repeated inputs, validated against the admin lists.
+
+Inputs are named like `signposts-3-category` and `referrals-1-x-7` (extra field 7), so rows
+can be added and removed in the browser (htmx) or by plain form posts without JavaScript.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Mapping
+
+from ..extensions import db
+from ..lookups.models import LookupItem, ResponseTypeField, fields_for, offered
+from .models import REFERRAL_STATUSES
+
+_KEY = re.compile(r"^(signposts|referrals)-(\d+)-(.+)$")
+
+
+@dataclass
+class SignpostRow:
+    """One signpost row as typed."""
+
+    index: int
+    id: int | None = None
+    category_id: int | None = None
+    error: str | None = None
+
+
+@dataclass
+class ReferralRow:
+    """One referral row as typed, with its extra field values by field id."""
+
+    index: int
+    id: int | None = None
+    response_type_id: int | None = None
+    status: str = REFERRAL_STATUSES[0]
+    declined_reason: str = ""
+    extra: dict[int, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def extra_fields(self) -> list[ResponseTypeField]:
+        return fields_for(self.response_type_id) if self.response_type_id else []
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.strip().isdigit() else None
+
+
+def _group(form: Mapping[str, str], prefix: str) -> dict[int, dict[str, str]]:
+    rows: dict[int, dict[str, str]] = {}
+    for key in form.keys():
+        m = _KEY.match(key)
+        if m and m.group(1) == prefix:
+            rows.setdefault(int(m.group(2)), {})[m.group(3)] = form.get(key, "")
+    return dict(sorted(rows.items()))
+
+
+def parse_signposts(form: Mapping[str, str]) -> list[SignpostRow]:
+    """Signpost rows from the posted form, in order."""
+    return [SignpostRow(i, _int(v.get("id")), _int(v.get("category")))
+            for i, v in _group(form, "signposts").items()]
+
+
+def parse_referrals(form: Mapping[str, str]) -> list[ReferralRow]:
+    """Referral rows from the posted form, in order."""
+    out = []
+    for i, v in _group(form, "referrals").items():
+        extra = {int(k[2:]): val for k, val in v.items() if k.startswith("x-") and k[2:].isdigit()}
+        out.append(ReferralRow(i, _int(v.get("id")), _int(v.get("type")),
+                               v.get("status") or REFERRAL_STATUSES[0],
+                               (v.get("declined_reason") or "").strip(), extra))
+    return out
+
+
+def validate_signposts(rows: list[SignpostRow]) -> bool:
+    """Each row needs a category from the list offered (or the one it already had)."""
+    allowed = {i.id for i in offered("signpost_category")}
+    ok = True
+    for row in rows:
+        if row.category_id is None:
+            row.error, ok = "Choose the Signpost category, or remove the row", False
+        elif row.category_id not in allowed and row.id is None:
+            row.error, ok = "Choose a Signpost category from the list", False
+    return ok
+
+
+def _check_extra(f: ResponseTypeField, value: str) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        return f"Enter {f.name}" if f.required else None
+    if f.kind == "number" and not re.fullmatch(r"\d{1,6}", value):
+        return f"{f.name} must be a whole number, like 3"
+    if f.kind == "date":
+        try:
+            datetime.strptime(value, "%Y-%m-%d")
+        except ValueError:
+            return f"{f.name} must be a real date"
+    if f.kind == "choice" and value not in f.choice_list:
+        return f"Choose {f.name}: {' or '.join(f.choice_list)}"
+    if f.kind == "yes-no" and value not in ("Yes", "No"):
+        return f"Choose Yes or No for {f.name}"
+    return None
+
+
+def validate_referrals(rows: list[ReferralRow]) -> bool:
+    """Type from the list, a known status, a reason when declined, the type's extra fields."""
+    allowed = {i.id for i in offered("local_response_type")}
+    ok = True
+    for row in rows:
+        if row.response_type_id is None or (row.response_type_id not in allowed
+                                            and row.id is None):
+            row.errors["type"] = "Choose the Local Response Type, or remove the row"
+        if row.status not in REFERRAL_STATUSES:
+            row.errors["status"] = "Choose a referral status from the list"
+        if row.status == "Declined" and not row.declined_reason:
+            row.errors["declined_reason"] = "Enter why the referral was declined"
+        for f in row.extra_fields():
+            problem = _check_extra(f, row.extra.get(f.id, ""))
+            if problem:
+                row.errors[f"x-{f.id}"] = problem
+        ok = ok and not row.errors
+    return ok
+
+
+def signpost_rows_of(case) -> list[SignpostRow]:
+    """The saved signposts as rows."""
+    return [SignpostRow(i, s.id, s.category_id) for i, s in enumerate(case.signposts)]
+
+
+def referral_rows_of(case) -> list[ReferralRow]:
+    """The saved referrals as rows."""
+    rows = []
+    for i, r in enumerate(case.referrals):
+        extra = {int(k): v for k, v in (r.extra or {}).items() if str(k).isdigit()}
+        rows.append(ReferralRow(i, r.id, r.response_type_id, r.status,
+                                r.declined_reason or "", extra))
+    return rows
+
+
+def lookup_name(item_id: int | None) -> str:
+    """Name of a lookup item, for audit text."""
+    item = db.session.get(LookupItem, item_id) if item_id else None
+    return item.name if item else ""
