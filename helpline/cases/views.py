@@ -196,16 +196,21 @@ def add_note(case_id: int):
     case = _case_or_404(case_id)
     _require_verified(case.caller)
     form = NoteForm()
+    page_version = None
     if form.validate_on_submit():
+        # The page may hold the version it loaded; if it is current, it stays current
+        # after this note (so the handler's own Save does not conflict with their note).
+        in_step = request.form.get("version") == str(case.version)
         services.add_note(case, form.note.data, current_user)
         db.session.commit()
         if not is_htmx():
             flash("Note added.", "success")
             return redirect(url_for("cases.show", case_id=case.id) + "#notes")
+        page_version = case.version if in_step else None
         form = NoteForm(formdata=None)
-    status = 200 if not form.errors else 422
+    status = 200 if not form.errors or is_htmx() else 422
     return render("cases/note_page.html", "cases/_notes.html", status=status, case=case,
-                  note_form=form)
+                  note_form=form, page_version=page_version)
 
 
 def _new_index() -> int:
