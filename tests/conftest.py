@@ -254,3 +254,10 @@ def browser_type_launch_args(browser_type_launch_args):
             "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                      "--disable-component-update", "--disable-sync", "--no-first-run",
                      "--disable-quic"]}
+
+
+try:  # a slow CI machine should not fail a browser test that would pass given a moment
+    from playwright.sync_api import expect as _expect
+    _expect.set_options(timeout=15_000)
+except ImportError:  # pragma: no cover
+    pass
