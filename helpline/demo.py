@@ -144,4 +144,7 @@ def seed() -> list[tuple[str, str]]:
     db.session.flush()
     seed_response_type_fields()
     db.session.flush()
+    from .demo_records import seed_records
+    seed_records()
+    db.session.flush()
     return [(role, email) for role, email, _n, _t in SIGN_INS]

@@ -46,11 +46,16 @@ def test_seed_demo_is_idempotent_and_realistic(runner, auth):
     users = db.session.scalar(select(func.count(User.id)))
     items = db.session.scalar(select(func.count(LookupItem.id)))
     assert users >= 70
+    from helpline.cases.models import Case
+    from helpline.contacts.models import Contact
+    contacts = db.session.scalar(select(func.count(Contact.id)))
+    assert contacts >= 300 and db.session.scalar(select(func.count(Case.id))) >= 150
     assert db.session.scalar(select(func.count(Team.id))) >= 3
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0
     assert db.session.scalar(select(func.count(User.id))) == users
     assert db.session.scalar(select(func.count(LookupItem.id))) == items
+    assert db.session.scalar(select(func.count(Contact.id))) == contacts
     assert "Complaint about our response" in [i.name for i in offered("out_of_remit_reason")]
     for email in ("admin@example.org", "elliot.hunter@example.org", "maggie.evans@example.org"):
         assert auth.login(email, "helpline-demo").status_code == 302

@@ -1,0 +1,89 @@
+"""Demo contacts and cases for `seed-demo` (a few hundred, through the real services)."""
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from .auth.models import User
+from .cases import services as case_services
+from .cases.rows import ReferralRow, SignpostRow
+from .contacts import postcodes
+from .contacts.models import CONSENT_STATUSES, Contact
+from .contacts.services import create_contact
+from .extensions import db
+from .lookups.models import LookupItem, fields_for
+from .timeutil import utcnow
+
+FIRST = ["Robert", "Peter", "Mary", "Edna", "John", "Margaret", "David", "Susan", "James",
+         "Patricia", "Mohammed", "Aisha", "Wei", "Olu", "Siobhan", "Gareth", "Fiona", "Ewan",
+         "Priya", "Tomasz", "Agnieszka", "Kwame", "Grace", "Albert", "Doris", "Harold"]
+LAST = ["Livingstone", "Smith", "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans",
+        "Wilson", "Thomas", "Roberts", "Khan", "Patel", "Singh", "O'Brien", "MacDonald",
+        "Campbell", "Hughes", "Nowak", "Mensah", "Okafor", "Chen", "Murphy", "Green"]
+STREETS = ["High Street", "Church Road", "Station Road", "Victoria Road", "Park Avenue",
+           "Mill Lane", "Queen Street", "Manor Way"]
+TITLES = ["Food parcel needed", "Prescription collection", "Feeling isolated",
+          "Help with shopping", "Bereavement support", "Benefits advice", "Transport to GP",
+          "Worried about a neighbour", "Housing repair", "Needs befriending"]
+NOTES = ["Caller lives alone and has not been out for two weeks.",
+         "Daughter usually helps but is away until next month.",
+         "Explained what the local team can do; caller was relieved.",
+         "Caller asked us to ring back in the afternoon.",
+         "Gave the number of the local food bank."]
+
+
+def _postcode(rng: random.Random, areas: list) -> tuple[str, postcodes.Area]:
+    area = rng.choice(areas)
+    return f"{area.code}{rng.randint(1, 20)} {rng.randint(1, 9)}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}", area
+
+
+def seed_records(contacts: int = 300) -> int:
+    """Create demo contacts with cases; does nothing if contacts already exist."""
+    if db.session.scalar(select(func.count(Contact.id))):
+        return 0
+    rng = random.Random(4242)
+    handlers = list(db.session.scalars(select(User).where(User.active.is_(True))))
+    areas = [a for a in postcodes.areas().values() if a.code not in ("UK", "GY", "JE", "IM")]
+    categories = list(db.session.scalars(select(LookupItem).where(
+        LookupItem.list_name == "signpost_category")))
+    types = list(db.session.scalars(select(LookupItem).where(
+        LookupItem.list_name == "local_response_type")))
+    for i in range(contacts):
+        handler = rng.choice(handlers)
+        consent = CONSENT_STATUSES[0] if rng.random() < 0.85 else rng.choice(CONSENT_STATUSES[1:])
+        code, area = _postcode(rng, areas)
+        named = consent == CONSENT_STATUSES[0]
+        contact = create_contact({
+            "consent_status": consent, "consent_given_by": "The Caller for themselves",
+            "consent_decision_date": (utcnow() - timedelta(days=rng.randint(0, 700))).date(),
+            "first_name": rng.choice(FIRST) if named else None,
+            "last_name": rng.choice(LAST) if named else None,
+            "phone": f"07700 900{i % 1000:03d}" if named else None,
+            "address": f"{rng.randint(1, 120)} {rng.choice(STREETS)}" if named else None,
+            "postcode": code if named else None, "postcode_area": area.code,
+            "region": area.region}, handler, session_id="demo")
+        if rng.random() < 0.7:
+            _demo_case(rng, contact, handler, categories, types)
+    return contacts
+
+
+def _demo_case(rng, contact, handler, categories, types) -> None:
+    signposts = [SignpostRow(n, category_id=c.id)
+                 for n, c in enumerate(rng.sample(categories, rng.randint(0, 2)))]
+    referrals = []
+    for n, t in enumerate(rng.sample(types, rng.randint(0, 2))):
+        extra = {f.id: ("2" if f.kind == "number" else f.choice_list[0] if f.choice_list
+                        else "2026-12-01" if f.kind == "date" else "Demo value")
+                 for f in fields_for(t.id)}
+        referrals.append(ReferralRow(n, response_type_id=t.id, extra=extra))
+    data = case_services.CaseInput(
+        title=rng.choice(TITLES), who_requires_support="The person who called",
+        beneficiary_id=None, beneficiary_consent=None, psychosocial_support=rng.random() < 0.5,
+        safeguarding_activated=False, safeguarding_reason=None,
+        feedback_consent=rng.random() < 0.6, ready_for_review=rng.random() < 0.4,
+        note=rng.choice(NOTES), signposts=signposts, referrals=referrals)
+    case = case_services.save_case(None, contact, data, handler)
+    case.created_at = utcnow() - timedelta(days=rng.randint(0, 120), minutes=rng.randint(0, 600))
+    contact.last_case_at = case.created_at
