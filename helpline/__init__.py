@@ -127,8 +127,11 @@ def register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .cases import bp as cases_bp
     from .contacts import bp as contacts_bp
+    from .interactions import bp as interactions_bp
+    from .supervisor import bp as supervisor_bp
     from .main import bp as main_bp
     from .notifications import bp as notifications_bp
 
-    for bp in (main_bp, auth_bp, contacts_bp, cases_bp, notifications_bp, admin_bp):
+    for bp in (main_bp, auth_bp, contacts_bp, cases_bp, interactions_bp, supervisor_bp,
+               notifications_bp, admin_bp):
         app.register_blueprint(bp)

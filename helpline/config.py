@@ -47,6 +47,8 @@ def from_environment(instance_path: str) -> dict:
         # Where the embedded catcher keeps what it received (the admin "Sent mail" page).
         "MAIL_CATCHER_DIR": env("MAIL_CATCHER_DIR", str(inst / "mail")),
         "PORT": int(env("PORT", "8000")),
+        # Shift start times (Europe/London); Morning Review covers the previous shift onwards.
+        "SHIFT_STARTS": env("SHIFT_STARTS", "08:00,20:00").split(","),
         "IDLE_TIMEOUT_MINUTES": int(env("IDLE_TIMEOUT_MINUTES", "30")),
         "LOGIN_MAX_FAILURES_PER_ACCOUNT": int(env("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5")),
         "LOGIN_MAX_FAILURES_PER_ADDRESS": int(env("LOGIN_MAX_FAILURES_PER_ADDRESS", "20")),

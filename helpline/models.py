@@ -6,3 +6,4 @@ from .mailer import OutboxMail  # noqa: F401
 from .notifications.models import Notification  # noqa: F401
 from .cases.models import Case, CaseNote, Referral, Signpost  # noqa: F401
 from .contacts.models import Contact, Verification  # noqa: F401
+from .interactions.models import Interaction, InteractionHandler, ReviewMark  # noqa: F401

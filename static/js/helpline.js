@@ -23,3 +23,57 @@
     });
   });
 })();
+
+/* ARIA combobox keyboard support for htmx-driven suggestion lists (handler picker):
+   ArrowDown/ArrowUp move through the options, Enter chooses, Escape closes. */
+window.helpline = window.helpline || {};
+(function (helpline) {
+  'use strict';
+  function options(input) {
+    var list = document.getElementById(input.getAttribute('aria-controls'));
+    return list ? Array.prototype.slice.call(list.querySelectorAll('[role=option]')) : [];
+  }
+  function activate(input, opts, index) {
+    opts.forEach(function (o, i) { o.setAttribute('aria-selected', i === index ? 'true' : 'false'); });
+    if (opts[index]) {
+      input.setAttribute('aria-activedescendant', opts[index].id);
+      opts[index].scrollIntoView({ block: 'nearest' });
+    }
+  }
+  helpline.comboboxChosen = function (inputId) {
+    var input = document.getElementById(inputId);
+    if (!input) { return; }
+    input.value = '';
+    input.setAttribute('aria-expanded', 'false');
+    input.removeAttribute('aria-activedescendant');
+    var list = document.getElementById(input.getAttribute('aria-controls'));
+    if (list) { list.innerHTML = ''; }
+    input.focus();
+  };
+  document.addEventListener('keydown', function (e) {
+    var input = e.target;
+    if (!input.hasAttribute || !input.hasAttribute('data-combobox')) { return; }
+    var opts = options(input);
+    var current = opts.findIndex(function (o) { return o.getAttribute('aria-selected') === 'true'; });
+    if (e.key === 'ArrowDown' && opts.length) {
+      e.preventDefault(); activate(input, opts, Math.min(opts.length - 1, current + 1));
+    } else if (e.key === 'ArrowUp' && opts.length) {
+      e.preventDefault(); activate(input, opts, Math.max(0, current - 1));
+    } else if (e.key === 'Enter' && opts.length) {
+      e.preventDefault(); htmx.trigger(opts[current < 0 ? 0 : current], 'choose');
+    } else if (e.key === 'Escape') {
+      var list = document.getElementById(input.getAttribute('aria-controls'));
+      if (list) { list.innerHTML = ''; }
+      input.setAttribute('aria-expanded', 'false');
+    }
+  });
+  document.addEventListener('htmx:afterSwap', function (e) {
+    var list = e.detail.target;
+    if (!list || !list.id) { return; }
+    var input = document.querySelector('[data-combobox][aria-controls="' + list.id + '"]');
+    var fresh = input ? document.getElementById(list.id) : null;
+    if (input && fresh) {
+      input.setAttribute('aria-expanded', fresh.querySelector('[role=option]') ? 'true' : 'false');
+    }
+  });
+})(window.helpline);

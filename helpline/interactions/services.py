@@ -1,0 +1,136 @@
+"""Interaction rules: create, assign handlers (each gets one email and a live notification)."""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import or_, select
+
+from .. import audit
+from ..auth.models import User
+from ..cases.models import Case
+from ..extensions import db
+from ..lookups.models import LookupItem
+from ..mailer import queue_mail
+from ..notifications.services import notify
+from ..timeutil import london_format
+from .models import Interaction, InteractionHandler
+
+LABELS = {
+    "fully_anonymous": "Fully Anonymous", "enquirer_id": "Enquirer",
+    "enquirer_country": "Enquirer Country", "interaction_date": "Interaction Date",
+    "method_id": "Interaction Method", "direction": "Direction", "call_state_id": "Call State",
+    "duration_mins": "Duration (mins)", "case_id": "Case Reference",
+    "out_of_remit": "Out Of Remit", "out_of_remit_reason_id": "Out of Remit Reason",
+    "community": "Community", "covid_related": "COVID-19 Related", "notes": "Notes",
+    "call_back_required": "Call Back Required",
+}
+
+
+def create_interaction(values: Mapping[str, Any], handlers: Iterable[User],
+                       interventions: Iterable[LookupItem], actor: User,
+                       link: str) -> Interaction:
+    """Save a new interaction and assign its handlers (pinging everyone but the actor)."""
+    interaction = Interaction(**values, created_by_id=actor.id)
+    interaction.interventions = list(interventions)
+    db.session.add(interaction)
+    db.session.flush()
+    audit.record(actor, "create", "interaction", interaction.reference,
+                 changes={LABELS.get(k, k): (None, v) for k, v in values.items()
+                          if v not in (None, "", False)})
+    if interaction.interventions:
+        audit.record(actor, "update", "interaction", interaction.reference, changes={
+            "Emergency Interventions": (None, ", ".join(i.name for i in interaction.interventions))})
+    add_handlers(interaction, handlers, actor, link)
+    return interaction
+
+
+def add_handlers(interaction: Interaction, users: Iterable[User], actor: User,
+                 link: str) -> list[InteractionHandler]:
+    """Assign handlers not already on it; each new one gets an email and a notification."""
+    present = {h.user_id for h in interaction.handlers}
+    added = []
+    for user in users:
+        if user.id in present:
+            continue
+        present.add(user.id)
+        row = InteractionHandler(interaction=interaction, user_id=user.id,
+                                 assigned_by_id=actor.id)
+        db.session.add(row)
+        db.session.flush()
+        added.append(row)
+        audit.record(actor, "assign", "interaction", interaction.reference,
+                     changes={"Interaction Handler": (None, user.name)})
+        if user.id != actor.id:
+            _ping(interaction, user, actor, link, row.id)
+    return added
+
+
+def _ping(interaction: Interaction, user: User, actor: User, link: str, assignment_id: int):
+    """One mail per handler per assignment (the key makes retries idempotent) + SSE."""
+    subject = f"You have been assigned to the Helpline Interaction {interaction.reference}"
+    summary = summary_line(interaction)
+    notify([user], subject, f"Assigned by {actor.name}. {summary}", link, kind="assignment")
+    queue_mail(user.email, subject,
+               f"Dear {user.name},\n\nYou have been assigned to the Helpline Interaction "
+               f"{interaction.reference} by {actor.name}.\n\n{summary}\n\n"
+               f"View Helpline Interaction: {link}\n",
+               key=f"interaction-assign-{assignment_id}")
+
+
+def summary_line(interaction: Interaction) -> str:
+    """A one-line summary for pings and lists."""
+    parts = [london_format(interaction.interaction_date)]
+    if interaction.method:
+        parts.append(interaction.method.name)
+    parts.append(interaction.direction)
+    if interaction.enquirer:
+        parts.append(f"Enquirer: {interaction.enquirer.full_name}")
+    elif interaction.fully_anonymous:
+        parts.append("Fully anonymous")
+    if interaction.case:
+        parts.append(f"Case {interaction.case.reference}")
+    if interaction.is_complaint:
+        parts.append("Complaint")
+    return " · ".join(parts)
+
+
+def case_label(case: Case) -> str:
+    """Like the seed: CA45011 (Robert Livingstone, 28/01/2021)."""
+    return f"{case.reference} ({case.caller.full_name}, {london_format(case.created_at, '%d/%m/%Y')})"
+
+
+def find_case(ref: str | None) -> Case | None:
+    """A case by its CA reference (or bare number)."""
+    text = (ref or "").strip().split(" ")[0]
+    case_id = Case.id_from_reference(text if text.upper().startswith("CA") else f"CA{text}")
+    return db.session.get(Case, case_id) if case_id else None
+
+
+def suggest_handlers(q: str, limit: int = 8) -> list[User]:
+    """Best matches on first name, last name or login; name-prefix matches first."""
+    q = (q or "").strip().lower()
+    if len(q) < 2:
+        return []
+    like = f"%{q.replace('%', '').replace('_', '')}%"
+    rows = list(db.session.scalars(
+        select(User).where(User.active.is_(True),
+                           or_(db.func.lower(User.name).like(like),
+                               db.func.lower(User.email).like(like)))
+        .order_by(User.name).limit(200)))
+
+    def rank(u: User) -> tuple:
+        words = u.name.lower().replace("(", "").replace(")", "").split()
+        return (0 if any(w.startswith(q) for w in words) else
+                1 if u.email.lower().startswith(q) else 2, u.name.lower())
+    return sorted(rows, key=rank)[:limit]
+
+
+def interactions_for(contact_id: int | None = None, case_id: int | None = None) -> list:
+    """Interactions of a contact (as enquirer) or of a case, newest first."""
+    stmt = select(Interaction).order_by(Interaction.interaction_date.desc(),
+                                        Interaction.id.desc())
+    if contact_id is not None:
+        stmt = stmt.where(Interaction.enquirer_id == contact_id)
+    if case_id is not None:
+        stmt = stmt.where(Interaction.case_id == case_id)
+    return list(db.session.scalars(stmt.limit(200)))

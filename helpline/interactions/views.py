@@ -1,0 +1,243 @@
+"""New interaction, interaction page, handler picker, case and enquirer lookups."""
+from __future__ import annotations
+
+from flask import (abort, current_app, flash, redirect, render_template, request, session,
+                   url_for)
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+
+from .. import audit
+from ..auth.guard import role_required
+from ..auth.models import User
+from ..cases.models import Case
+from ..contacts import services as contact_services
+from ..contacts.models import Contact
+from ..extensions import db
+from ..lookups.models import LookupItem, offered
+from . import bp, services
+from .forms import AddHandlersForm, InteractionForm
+from .models import Interaction
+
+staff = role_required("volunteer", "supervisor", "data")
+HANDLERS_PER_PAGE = 25
+
+
+def _ids(name: str) -> list[int]:
+    return [int(v) for v in request.form.getlist(name) if v.isdigit()]
+
+
+def _choices(form: InteractionForm) -> None:
+    def opts(list_name):
+        return [("", "Choose…")] + [(str(i.id), i.name) for i in offered(list_name)]
+    form.method_id.choices = opts("interaction_method")
+    form.call_state_id.choices = opts("call_state")
+    form.out_of_remit_reason_id.choices = opts("out_of_remit_reason")
+
+
+def _link(interaction: Interaction) -> str:
+    return current_app.config["BASE_URL"] + url_for("interactions.show",
+                                                    interaction_id=interaction.id)
+
+
+def _chosen_handlers(errors: list[str]) -> list[User]:
+    users = []
+    for uid in _ids("handlers"):
+        user = db.session.get(User, uid)
+        if user is None or not user.active:
+            errors.append("Unknown handler: choose handlers from the suggestions")
+        else:
+            users.append(user)
+    return users
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@staff
+def new():
+    """Record a call, email or message."""
+    form = InteractionForm()
+    _choices(form)
+    handler_errors: list[str] = []
+    contact = db.session.get(Contact, request.values.get("contact_id", type=int) or 0)
+    case = db.session.get(Case, request.values.get("case_id", type=int) or 0)
+    if request.method == "GET":
+        form.default_date()
+        if case is not None:
+            form.case_ref.data = services.case_label(case)
+            contact = contact or case.caller
+        form.method_id.data = next((str(i.id) for i in offered("interaction_method")
+                                    if i.name == "Phone Call"), "")
+    handlers = _chosen_handlers(handler_errors) if request.method == "POST" else [current_user]
+    enquirer_id = request.form.get("enquirer_id", type=int) if request.method == "POST" else (
+        contact.id if contact else None)
+    enquirer = db.session.get(Contact, enquirer_id) if enquirer_id else None
+    if request.method == "POST" and request.form.get("row_action") != "find":
+        valid = form.validate_on_submit()
+        chosen_case = services.find_case(form.case_ref.data) if form.case_ref.data else None
+        if form.case_ref.data and chosen_case is None:
+            form.case_ref.errors.append(f"There is no case {form.case_ref.data.split(' ')[0]}. "
+                                        "Choose a case from the suggestions")
+            valid = False
+        if not form.fully_anonymous.data and enquirer is None:
+            form.fully_anonymous.errors.append("Choose the Enquirer or tick Fully Anonymous")
+            valid = False
+        if not handlers and not handler_errors:
+            handler_errors.append("Choose at least one Interaction Handler")
+        if valid and not handler_errors:
+            interaction = _create(form, enquirer, chosen_case, handlers)
+            db.session.commit()
+            flash(f"Interaction {interaction.reference} saved.", "success")
+            if interaction.call_back_required and interaction.case_id:
+                flash("Call Back Required: add the call back on the case now.", "info")
+            return redirect(url_for("interactions.show", interaction_id=interaction.id))
+    q = request.form.get("handler_q", "")
+    return render_template(
+        "interactions/new.html", form=form, handlers=handlers, handler_errors=handler_errors,
+        enquirer=enquirer, interventions=offered("emergency_intervention"),
+        chosen_interventions=set(_ids("interventions")),
+        handler_results=services.suggest_handlers(q) if q else [],
+        enquirer_results=_enquirer_search(request.form.get("enquirer_q", "")),
+    ), (422 if request.method == "POST" else 200)
+
+
+def _create(form: InteractionForm, enquirer, case, handlers) -> Interaction:
+    def lookup(value):
+        return int(value) if value and value.isdigit() else None
+    values = {
+        "fully_anonymous": bool(form.fully_anonymous.data),
+        "enquirer_id": None if form.fully_anonymous.data else enquirer.id,
+        "enquirer_country": form.enquirer_country.data or None,
+        "interaction_date": form.parsed_date, "method_id": lookup(form.method_id.data),
+        "direction": form.direction.data, "call_state_id": lookup(form.call_state_id.data),
+        "duration_mins": form.parsed_duration, "case_id": case.id if case else None,
+        "out_of_remit": bool(form.out_of_remit.data),
+        "out_of_remit_reason_id": lookup(form.out_of_remit_reason_id.data)
+        if form.out_of_remit.data else None,
+        "community": bool(form.community.data), "covid_related": bool(form.covid_related.data),
+        "notes": (form.notes.data or "").strip() or None,
+        "call_back_required": bool(form.call_back_required.data),
+    }
+    chosen = [i for i in offered("emergency_intervention") if i.id in set(_ids("interventions"))]
+    interaction = services.create_interaction(values, [], chosen, current_user, "")
+    services.add_handlers(interaction, handlers, current_user, _link(interaction))
+    return interaction
+
+
+@bp.get("/<int:interaction_id>")
+@staff
+def show(interaction_id: int):
+    """One interaction, with its handlers (who assigned them, when)."""
+    interaction = db.session.get(Interaction, interaction_id) or abort(404)
+    if interaction.enquirer and not contact_services.is_verified(
+            interaction.enquirer, current_user, session.get("sid")) and \
+            current_user.id not in {h.user_id for h in interaction.handlers}:
+        abort(403, description="Verify the caller on the contact page first.")
+    audit.viewed(current_user, "interaction", interaction.reference, ip=request.remote_addr)
+    db.session.commit()
+    return render_template("interactions/show.html", interaction=interaction,
+                           form=AddHandlersForm(), summary=services.summary_line(interaction))
+
+
+@bp.post("/<int:interaction_id>/handlers")
+@staff
+def add_handlers(interaction_id: int):
+    """Assign more handlers (re-assignment pings each new one)."""
+    interaction = db.session.get(Interaction, interaction_id) or abort(404)
+    errors: list[str] = []
+    users = _chosen_handlers(errors)
+    if AddHandlersForm().validate_on_submit() and users and not errors:
+        added = services.add_handlers(interaction, users, current_user, _link(interaction))
+        db.session.commit()
+        flash(f"Assigned {', '.join(h.user.name for h in added) or 'nobody new'}.", "success")
+    else:
+        flash(errors[0] if errors else "Choose a handler to assign.", "error")
+    return redirect(url_for("interactions.show", interaction_id=interaction.id))
+
+
+# --- pickers ------------------------------------------------------------------
+
+@bp.get("/handlers/search")
+@staff
+def handler_search():
+    """Best matches as the handler types two or more letters (combobox options)."""
+    q = request.args.get("handler_q", "")
+    return render_template("interactions/_handler_options.html",
+                           users=services.suggest_handlers(q), q=q)
+
+
+@bp.get("/handlers/chip/<int:user_id>")
+@staff
+def handler_chip(user_id: int):
+    """A chosen handler (hidden input + remove button)."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        abort(404)
+    return render_template("interactions/_handler_chip.html", user=user)
+
+
+@bp.get("/handlers")
+@staff
+def handler_list():
+    """Search More…: every handler with the seed's columns, filterable and paginated."""
+    q = request.args.get("q", "").strip()
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    stmt = select(User).where(User.active.is_(True))
+    if q:
+        like = f"%{q.lower()}%"
+        stmt = stmt.where(or_(func.lower(User.name).like(like), func.lower(User.email).like(like)))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    users = list(db.session.scalars(stmt.order_by(User.name)
+                                    .offset((page - 1) * HANDLERS_PER_PAGE).limit(HANDLERS_PER_PAGE)))
+    pick = request.args.get("pick") == "1"
+    template = "interactions/_handler_table.html" if request.headers.get("HX-Request") \
+        else "interactions/handlers.html"
+    return render_template(template, users=users, q=q, page=page, total=total, pick=pick,
+                           pages=max(1, -(-total // HANDLERS_PER_PAGE)))
+
+
+def _enquirer_search(q: str) -> list[Contact]:
+    return contact_services.search_contacts(q, per_page=8).items if len(q.strip()) >= 2 else []
+
+
+@bp.get("/enquirers")
+@staff
+def enquirer_search():
+    """Enquirer autocomplete over contacts."""
+    q = request.args.get("enquirer_q", "")
+    return render_template("interactions/_enquirer_results.html", found=_enquirer_search(q), q=q)
+
+
+@bp.get("/cases")
+@staff
+def case_search():
+    """Case Reference autocomplete: 'CA45011 (Robert Livingstone, 28/01/2021)'."""
+    q = request.args.get("case_ref", "").strip()
+    cases = []
+    if q:
+        case = services.find_case(q)
+        if case:
+            cases = [case]
+        elif len(q) >= 2:
+            contacts = contact_services.search_contacts(q, per_page=5).items
+            cases = list(db.session.scalars(select(Case).where(
+                Case.caller_id.in_([c.id for c in contacts])).order_by(Case.created_at.desc())
+                .limit(8))) if contacts else []
+    return render_template("interactions/_case_options.html",
+                           options=[(c, services.case_label(c)) for c in cases])
+
+
+@bp.app_template_global()
+def interactions_of(contact_id: int | None = None, case_id: int | None = None) -> list:
+    """Interactions for contact and case pages, newest first."""
+    return services.interactions_for(contact_id, case_id)
+
+
+@bp.app_template_global()
+def lookup_items(list_name: str) -> list[LookupItem]:
+    """Items offered for a lookup list."""
+    return offered(list_name)
+
+
+@bp.app_template_global()
+def case_label(case: Case) -> str:
+    """CA45011 (Robert Livingstone, 28/01/2021)."""
+    return services.case_label(case)

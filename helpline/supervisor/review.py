@@ -1,0 +1,84 @@
+"""Morning Review: what was flagged since the start of the previous shift."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
+
+from sqlalchemy import select
+
+from ..auth.models import User
+from ..cases.models import Case
+from ..extensions import db
+from ..interactions.models import Interaction, InteractionHandler, ReviewMark
+from ..timeutil import LONDON, to_london, utcnow
+from ..audit import record
+
+
+@dataclass
+class Item:
+    """One thing to look at."""
+
+    key: str
+    group: str
+    at: datetime
+    title: str
+    detail: str
+    url_endpoint: str
+    url_args: dict
+
+
+def window_start(shift_starts: list[str], now: datetime | None = None) -> datetime:
+    """UTC start of the previous shift, given shift start times like ["08:00", "20:00"]."""
+    local = to_london(now or utcnow())
+    starts = sorted(time.fromisoformat(s.strip()) for s in shift_starts)
+    candidates = []
+    for day in (local.date() - timedelta(days=2), local.date() - timedelta(days=1), local.date()):
+        candidates += [datetime.combine(day, t, LONDON) for t in starts]
+    past = [c for c in candidates if c <= local]
+    previous = past[-2] if len(past) >= 2 else past[0]
+    return previous.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def items(user: User, since: datetime) -> list[Item]:
+    """Everything since `since` that needs a look and nobody has marked reviewed."""
+    marked = set(db.session.scalars(select(ReviewMark.item_key)))
+    out: list[Item] = []
+    recent = list(db.session.scalars(select(Interaction).where(
+        Interaction.created_at >= since).order_by(Interaction.created_at.desc())))
+    mine = {h.interaction_id for h in db.session.scalars(select(InteractionHandler).where(
+        InteractionHandler.user_id == user.id, InteractionHandler.assigned_at >= since))}
+    for i in recent:
+        groups = []
+        if i.id in mine:
+            groups.append("Assigned to you")
+        if i.is_complaint:
+            groups.append("Complaints")
+        if i.interventions:
+            groups.append("Emergency interventions")
+        if i.call_back_required:
+            groups.append("Call backs required")
+        for group in groups:
+            key = f"interaction:{i.id}:{group.split()[0].lower()}"
+            if key not in marked:
+                detail = ", ".join(x.name for x in i.interventions) if group.startswith(
+                    "Emergency") else (i.notes or "")[:140]
+                out.append(Item(key, group, i.created_at, i.reference, detail,
+                                "interactions.show", {"interaction_id": i.id}))
+    for case in db.session.scalars(select(Case).where(
+            Case.safeguarding_activated.is_(True), Case.updated_at >= since)
+            .order_by(Case.updated_at.desc())):
+        key = f"case:{case.id}:safeguarding"
+        if key not in marked:
+            out.append(Item(key, "Safeguarding activated", case.updated_at,
+                            f"{case.reference} {case.title}", case.safeguarding_reason or "",
+                            "cases.show", {"case_id": case.id}))
+    return out
+
+
+def mark_reviewed(key: str, actor: User) -> bool:
+    """Hide an item for everyone, recording who and when."""
+    if db.session.scalar(select(ReviewMark.id).where(ReviewMark.item_key == key)):
+        return False
+    db.session.add(ReviewMark(item_key=key, reviewed_by_id=actor.id))
+    record(actor, "mark-reviewed", "morning-review", key)
+    return True

@@ -1,0 +1,51 @@
+"""Morning Review page."""
+from __future__ import annotations
+
+from itertools import groupby
+
+from flask import current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from ..auth.forms import EmptyForm
+from ..auth.guard import role_required
+from ..extensions import db
+from ..timeutil import london_format
+from . import bp, review
+
+GROUP_ORDER = ["Assigned to you", "Complaints", "Emergency interventions",
+               "Call backs required", "Safeguarding activated"]
+
+
+def _since():
+    return review.window_start(current_app.config["SHIFT_STARTS"])
+
+
+@bp.get("/")
+@role_required("supervisor")
+def morning_review():
+    """Everything flagged since the start of the previous shift, grouped, newest first."""
+    since = _since()
+    found = sorted(review.items(current_user, since),
+                   key=lambda i: (GROUP_ORDER.index(i.group), -i.at.timestamp()))
+    groups = [(g, list(rows)) for g, rows in groupby(found, key=lambda i: i.group)]
+    return render_template("supervisor/review.html", groups=groups, form=EmptyForm(),
+                           since=london_format(since), total=len(found))
+
+
+@bp.post("/review/<key>")
+@role_required("supervisor")
+def mark_reviewed(key: str):
+    """Mark reviewed: gone from the list for everyone."""
+    if EmptyForm().validate_on_submit():
+        review.mark_reviewed(key, current_user)
+        db.session.commit()
+        flash("Marked reviewed.", "success")
+    return redirect(url_for("supervisor.morning_review"))
+
+
+@bp.app_context_processor
+def review_count() -> dict:
+    """The Morning Review count in the navigation, for supervisors."""
+    if not current_user.is_authenticated or not current_user.has_role("supervisor"):
+        return {}
+    return {"morning_review_count": len(review.items(current_user, _since()))}
