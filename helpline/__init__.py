@@ -125,6 +125,7 @@ def register_blueprints(app: Flask) -> None:
     """One blueprint per area."""
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
+    from .callbacks import bp as callbacks_bp
     from .cases import bp as cases_bp
     from .contacts import bp as contacts_bp
     from .interactions import bp as interactions_bp
@@ -132,6 +133,6 @@ def register_blueprints(app: Flask) -> None:
     from .main import bp as main_bp
     from .notifications import bp as notifications_bp
 
-    for bp in (main_bp, auth_bp, contacts_bp, cases_bp, interactions_bp, supervisor_bp,
+    for bp in (main_bp, auth_bp, contacts_bp, cases_bp, callbacks_bp, interactions_bp, supervisor_bp,
                notifications_bp, admin_bp):
         app.register_blueprint(bp)

@@ -53,6 +53,7 @@ def from_environment(instance_path: str) -> dict:
         "LOGIN_MAX_FAILURES_PER_ACCOUNT": int(env("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5")),
         "LOGIN_MAX_FAILURES_PER_ADDRESS": int(env("LOGIN_MAX_FAILURES_PER_ADDRESS", "20")),
         "LOGIN_THROTTLE_MINUTES": int(env("LOGIN_THROTTLE_MINUTES", "15")),
+        "REMINDER_POLL_SECONDS": float(env("REMINDER_POLL_SECONDS", "2")),
         "SSE_KEEPALIVE_SECONDS": float(env("SSE_KEEPALIVE_SECONDS", "15")),
         "SSE_MAX_STREAM_SECONDS": float(env("SSE_MAX_STREAM_SECONDS", "900")),
         "BASE_URL": env("BASE_URL", f"http://127.0.0.1:{env('PORT', '8000')}"),

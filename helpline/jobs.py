@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from typing import Any, Callable
 
 import redis
@@ -22,14 +23,16 @@ from .extensions import db
 log = logging.getLogger(__name__)
 _PENDING = "helpline_pending_jobs"
 _job_app: Flask | None = None
+_parent_pid = os.getpid()
 DEFAULT_TIMEOUT = 120
 DEFAULT_RETRY = Retry(max=4, interval=[10, 30, 60, 120])
 
 
 def set_job_app(app: Flask | None) -> None:
     """The worker (or a test) builds the app once and hands it to jobs here."""
-    global _job_app
+    global _job_app, _parent_pid
     _job_app = app
+    _parent_pid = os.getpid()
 
 
 def job_app() -> Flask:
@@ -47,6 +50,10 @@ def task(fn: Callable) -> Callable:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         with job_app().app_context():
+            if os.getpid() != _parent_pid:
+                # RQ forked us: never reuse the parent's pooled database connections
+                # (the worker's reminder thread may be using them right now).
+                db.engine.dispose(close=False)
             try:
                 return fn(*args, **kwargs)
             finally:

@@ -7,3 +7,4 @@ from .notifications.models import Notification  # noqa: F401
 from .cases.models import Case, CaseNote, Referral, Signpost  # noqa: F401
 from .contacts.models import Contact, Verification  # noqa: F401
 from .interactions.models import Interaction, InteractionHandler, ReviewMark  # noqa: F401
+from .callbacks.models import CallBack  # noqa: F401

@@ -19,15 +19,30 @@ SWEEP_SECONDS = 30.0
 def sweep_forever(app, stop: threading.Event) -> None:
     """Re-enqueue work whose job was lost (Redis down at commit, worker killed)."""
     from . import mailer
+    _loop(app, stop, SWEEP_SECONDS, mailer.sweep, "re-enqueued mail")
+
+
+def remind_forever(app, stop: threading.Event) -> None:
+    """Push due call-back reminders and escalate overdue ones. Every worker runs this; a
+    conditional UPDATE in the database makes each reminder go out once."""
+    from .callbacks import services
+
+    def tick() -> int:
+        return services.fire_due() + services.escalate_overdue(app.config["BASE_URL"])
+    _loop(app, stop, app.config["REMINDER_POLL_SECONDS"], tick, "reminders/escalations")
+
+
+def _loop(app, stop: threading.Event, every: float, work, what: str) -> None:
     from .extensions import db
-    while not stop.wait(SWEEP_SECONDS):
+    while not stop.wait(every):
         with app.app_context():
             try:
-                n = mailer.sweep()
+                n = work()
                 if n:
-                    log.info("sweeper re-enqueued %s mail(s)", n)
+                    log.info("%s: %s", what, n)
             except Exception as exc:  # Redis or database away: try next round
-                log.warning("sweep failed: %s", exc)
+                db.session.rollback()
+                log.warning("%s failed: %s", what, exc)
             finally:
                 db.session.remove()
 
@@ -38,6 +53,7 @@ def main() -> None:
     set_job_app(app)  # forked job processes inherit the built app
     stop = threading.Event()
     threading.Thread(target=sweep_forever, args=(app, stop), daemon=True).start()
+    threading.Thread(target=remind_forever, args=(app, stop), daemon=True).start()
     with app.app_context():
         queue = get_queue()
         worker = Worker([queue], connection=app.extensions["redis"])

@@ -5,6 +5,7 @@ from flask import url_for
 
 from .. import audit
 from ..auth.models import Team, User
+from ..extensions import db
 from ..mailer import queue_mail
 from ..notifications.services import notify, notify_team
 from .models import Case
@@ -27,9 +28,15 @@ def assign(case: Case, assignee: User | Team, actor: User, base_url: str) -> Non
                     case.title, _link(case), kind="assignment")
     else:
         before = case.assignee.name if case.assignee else None
-        case.assignee_id = assignee.id
+        owner_before = case.owner.name if case.owner else None
+        case.assignee_id = case.owner_id = assignee.id
+        db.session.flush()
         audit.record(actor, "assign", "case", case.reference,
-                     changes={"Assigned to": (before, assignee.name)})
+                     changes={"Assigned to": (before, assignee.name),
+                              "Owner": (owner_before, assignee.name)})
+        from ..callbacks.services import move_with_case  # call backs follow the case
+        db.session.refresh(case)
+        move_with_case(case, actor)
         notify([assignee], title, case.title, _link(case), kind="assignment")
         queue_mail(assignee.email, title,
                    f"Dear {assignee.name},\n\nYou have been assigned to the Helpline Case "
@@ -47,8 +54,14 @@ def acknowledge(case: Case, actor: User) -> None:
         raise CaseError(f"Only {case.assignee.name} can acknowledge this case")
     if case.assignee_id is None:
         case.assignee_id = actor.id
+    moved = case.owner_id != actor.id
     case.owner_id = actor.id
     set_status(case, "Acknowledged", actor)
+    if moved:
+        from ..callbacks.services import move_with_case
+        db.session.flush()
+        db.session.refresh(case)
+        move_with_case(case, actor)
 
 
 def resolve(case: Case, solution: str, cause: str, actor: User) -> None:

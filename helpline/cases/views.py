@@ -1,6 +1,8 @@
 """The case screen: one form, inline rows, append-only notes, beneficiary picker."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
@@ -86,8 +88,12 @@ def _changes_since(case: Case, loaded_at: str | None) -> list:
     stmt = select(AuditEntry).where(AuditEntry.record_type == "case",
                                     AuditEntry.record_id == case.reference,
                                     AuditEntry.action != "view")
-    if loaded_at:
-        stmt = stmt.where(AuditEntry.at >= loaded_at.replace("T", " "))
+    try:
+        since = datetime.fromisoformat(loaded_at) if loaded_at else None
+    except ValueError:  # a tampered hidden field: show every change
+        since = None
+    if since is not None:
+        stmt = stmt.where(AuditEntry.at >= since)
     return list(db.session.scalars(stmt.order_by(AuditEntry.id)))
 
 

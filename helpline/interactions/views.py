@@ -87,7 +87,8 @@ def new():
             db.session.commit()
             flash(f"Interaction {interaction.reference} saved.", "success")
             if interaction.call_back_required and interaction.case_id:
-                flash("Call Back Required: add the call back on the case now.", "info")
+                flash("Call Back Required: set up the call back now.", "info")
+                return redirect(url_for("callbacks.new", case_id=interaction.case_id))
             return redirect(url_for("interactions.show", interaction_id=interaction.id))
     q = request.form.get("handler_q", "")
     return render_template(

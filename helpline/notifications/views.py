@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Response, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (Response, current_app, flash, redirect, render_template, request, session,
+                   url_for)
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -55,6 +56,8 @@ def stream():
     if last_id is None:
         last_id = events.latest_id(db.session, Notification, user_id)
     engine = db.engine
+    reminder_trigger = (f'<div hx-get="{url_for("callbacks.reminders")}" hx-trigger="load" '
+                        'hx-target="#reminders" hx-swap="innerHTML"></div>')
     idle = timedelta(minutes=app.config["IDLE_TIMEOUT_MINUTES"])
     item_tpl = app.jinja_env.get_template("notifications/_item.html")
     count_tpl = app.jinja_env.get_template("notifications/_count.html")
@@ -68,8 +71,14 @@ def stream():
             return []
         unread = s.scalar(select(func.count(Notification.id)).where(
             Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
-        return [(n.id, [("notification", item_tpl.render(n=n)),
-                        ("unread", count_tpl.render(count=unread))]) for n in rows]
+        out = []
+        for n in rows:
+            frames = [("notification", item_tpl.render(n=n)),
+                      ("unread", count_tpl.render(count=unread))]
+            if n.kind == "reminder":  # the page fetches its reminder pop-ups
+                frames.append(("reminder", reminder_trigger))
+            out.append((n.id, frames))
+        return out
 
     def still_valid(s):
         sess = s.get(UserSession, sid)

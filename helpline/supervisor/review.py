@@ -72,6 +72,15 @@ def items(user: User, since: datetime) -> list[Item]:
             out.append(Item(key, "Safeguarding activated", case.updated_at,
                             f"{case.reference} {case.title}", case.safeguarding_reason or "",
                             "cases.show", {"case_id": case.id}))
+    from ..callbacks.models import OPEN, CallBack
+    for cb in db.session.scalars(select(CallBack).where(
+            CallBack.escalated_at >= since, CallBack.status.in_(OPEN))
+            .order_by(CallBack.end_at.desc())):
+        key = f"callback:{cb.id}:overdue"
+        if key not in marked:
+            who = cb.owner.name if cb.owner else (cb.team.name if cb.team else "")
+            out.append(Item(key, "Overdue call backs", cb.end_at, f"{cb.case.reference} call back",
+                            f"{who}: {cb.description[:120]}", "callbacks.show", {"cb_id": cb.id}))
     return out
 
 

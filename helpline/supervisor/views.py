@@ -13,7 +13,7 @@ from ..timeutil import london_format
 from . import bp, review
 
 GROUP_ORDER = ["Assigned to you", "Complaints", "Emergency interventions",
-               "Call backs required", "Safeguarding activated"]
+               "Call backs required", "Overdue call backs", "Safeguarding activated"]
 
 
 def _since():

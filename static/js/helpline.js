@@ -77,3 +77,16 @@ window.helpline = window.helpline || {};
     }
   });
 })(window.helpline);
+
+/* Call-back reminders are role="alertdialog": move focus to the newest one when it appears. */
+(function () {
+  'use strict';
+  function focusReminder() {
+    var r = document.querySelector('#reminders .hl-reminder');
+    if (r) { r.focus(); }
+  }
+  document.addEventListener('DOMContentLoaded', focusReminder);
+  document.addEventListener('htmx:afterSwap', function (e) {
+    if (e.detail.target && e.detail.target.id === 'reminders') { focusReminder(); }
+  });
+})();

@@ -1,0 +1,451 @@
+"""Handler autocomplete benchmark: the Interaction Handler picker over 2,000 users.
+
+    .venv/bin/python benchmarks/handler_autocomplete.py                  # 2,000 users, SQLite
+    .venv/bin/python benchmarks/handler_autocomplete.py --users 500 --queries 300
+    .venv/bin/python benchmarks/handler_autocomplete.py \\
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5433/helpline
+
+The issue: "2,000 users, autocomplete p95 <= 20 ms server time".
+
+Builds a throwaway database (SQLite in a temp dir unless --database-url is given; the
+Alembic migrations via flask_migrate.upgrade), inserts N active users in one Core
+transaction (UK names, first.last@example.org logins as the demo seed makes them, a
+few teams, one shared password hash), signs one of them in through the real /login
+form with the Flask test client, then times, for each of --queries queries (2-4 letter
+prefixes of real first names, last names and login fragments, seeded RNG):
+
+    server  client.get("/interactions/handlers/search", handler_q=q, HX-Request: true):
+            the whole request in-process (routing, session and user loading, the
+            suggest_handlers query and ranking, the options fragment render).
+    svc     services.suggest_handlers(q) alone in an app context (no web layer).
+    bare    client.get("/static/css/helpline.css") through the same app and client: a
+            route that does no database work, i.e. the framework's own per-request cost.
+
+The three are interleaved query by query, rotating which goes first, each timed with
+time.perf_counter() around the call. The target is on server p95.
+
+The target database is wiped first; with --database-url the script refuses to wipe a
+database that holds users unless it was made by this benchmark.
+"""
+from __future__ import annotations
+
+import argparse
+import bisect
+import itertools
+import logging
+import math
+import os
+import platform
+import random
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("SECRET_KEY", "handler-autocomplete-benchmark")
+
+from flask import url_for  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import func, insert, inspect, make_url, or_, select, text  # noqa: E402
+
+from helpline import create_app  # noqa: E402
+from helpline.auth.models import Team, User, user_teams  # noqa: E402
+from helpline.auth.services import hash_password  # noqa: E402
+from helpline.extensions import db  # noqa: E402
+from helpline.interactions import services  # noqa: E402
+from helpline.timeutil import utcnow  # noqa: E402
+
+PASSWORD = "handler-bench-password"
+DOMAIN = "example.org"
+MARKER_TEAM = "Handler Autocomplete Benchmark"  # lets a re-run wipe its own database
+TARGET_MS = 20.0
+SEED = 20240611
+SEARCH_PATH = "/interactions/handlers/search"
+BARE_PATH = "/static/css/helpline.css"
+
+# Roughly most common first; weights fall off as 1 / (rank + 8).
+FIRST_NAMES = """
+David John Michael Paul Andrew Peter James Robert Mark Richard Stephen Christopher Ian
+Anthony Steven Daniel Thomas William Kevin Gary Matthew Simon Alan Martin Jason Lee Neil
+Graham Colin Keith Philip Stuart Adam Jonathan Craig Sean Oliver George Harry Jack Jacob
+Charlie Muhammad Mohammed Leo Oscar Arthur Henry Joshua Samuel Benjamin Ethan Dylan Lewis
+Ryan Callum Connor Liam Nathan Luke Aaron Jamie Owen Rhys Gareth Dafydd Hamish Angus Ewan
+Ravi Sanjay Amit Imran Tariq Bilal Hassan Omar Yusuf Kwame Kofi Chinedu Tunde Emeka Piotr
+Tomasz Andrei Wei Declan Patrick Elliot
+Sarah Susan Margaret Elizabeth Julie Karen Helen Mary Jane Janet Christine Nicola Claire
+Emma Deborah Alison Jennifer Catherine Joanne Lisa Angela Amanda Rachel Sharon Carol
+Gillian Wendy Lesley Ann Anne Kathleen Pamela Sandra Tracey Michelle Louise Victoria
+Rebecca Laura Hannah Jessica Charlotte Sophie Lucy Amy Katie Emily Chloe Olivia Amelia
+Isla Ava Mia Lily Grace Freya Poppy Ella Florence Daisy Megan Bethany Rhiannon Siân Cerys
+Ffion Eilidh Morag Kirsty Fiona Aisha Fatima Ayesha Zainab Maryam Amina Nadia Yasmin
+Priya Anjali Sunita Pooja Neha Simran Harpreet Gurpreet Abena Chioma Ngozi Agnieszka
+Katarzyna Magdalena Ioana Mei Niamh Aoife Siobhán Róisín Bridget Zoë Angie Maggie
+""".split()
+
+LAST_NAMES = """
+Smith Jones Williams Taylor Brown Davies Evans Wilson Thomas Johnson Roberts Robinson
+Thompson Wright Walker White Edwards Hughes Green Hall Lewis Harris Clarke Patel Jackson
+Wood Turner Martin Cooper Hill Ward Morris Moore Clark Lee King Baker Harrison Morgan Allen
+James Scott Phillips Watson Davis Parker Price Bennett Young Griffiths Mitchell Kelly Cook
+Carter Richardson Bailey Collins Bell Shaw Murphy Miller Cox Richards Khan Marshall
+Anderson Simpson Ellis Adams Singh Begum Wilkinson Foster Chapman Powell Webb Rogers Gray
+Mason Ali Hunt Hussain Campbell Matthews Owen Palmer Holmes Mills Barnes Knight Lloyd
+Butler Russell Barker Fisher Stevens Jenkins Murray Dixon Harvey Graham Pearson Ahmed
+Fletcher Walsh Kaur Gibson Howard Andrews Stewart Elliott Reynolds Saunders Payne Fox Ford
+Pearce Day Brooks West Lawrence Cole Atkinson Bradley Spencer Gill Dawson Ball Burton
+O'Brien Watts Rose Booth Perry Ryan Grant Wells Armstrong Francis Rees Hayes Hart Hudson
+Newman Barrett Webster Hunter Gregory Carr Lowe Page Marsh Riley Dunn Woods Parsons Berry
+Stone Reid Holland Hawkins Harding Porter Robertson Newton Oliver Reed Kennedy Bird Shah
+Rahman Choudhury Islam Uddin Mahmood Iqbal Malik Sharma Kumar Gupta Mistry Chauhan Joshi
+Nowak Kowalski Lewandowski Okafor Adeyemi Mensah Owusu Okonkwo Chen Wang Nguyen Fernandes
+Rodrigues Llewellyn MacLeod MacKenzie McLaughlin Fitzgerald Brennan Donnelly Nolan
+Greenaway-Samuel Smith-Jones O'Connor O'Neill McCarthy
+""".split()
+
+TEAMS = ["Information Officers", "Helpline Volunteers", "Night Shift", "Weekend Cover",
+         "Welsh Language Line", "Supervisors", "Data Team", "Casework"]
+ROLES = [("volunteer", 0.80), ("supervisor", 0.12), ("data", 0.05), ("admin", 0.03)]
+LANGUAGES = ["English (UK)"] * 17 + ["Cymraeg", "Polski", "Urdu"]
+
+
+# --- database ---------------------------------------------------------------------------------
+
+def dialect_version(conn) -> str:
+    """The database and its version, e.g. SQLite 3.40.1."""
+    if conn.dialect.name == "sqlite":
+        return "SQLite " + conn.exec_driver_sql("select sqlite_version()").scalar()
+    return "PostgreSQL " + conn.exec_driver_sql("show server_version").scalar()
+
+
+def wipe(sqlite_path: Path | None) -> None:
+    """Start from nothing; refuse to wipe a database with users we did not make."""
+    insp = inspect(db.engine)
+    if insp.has_table("users"):
+        users = db.session.scalar(select(func.count(User.id))) or 0
+        ours = insp.has_table("teams") and db.session.scalar(
+            select(Team.id).where(Team.name == MARKER_TEAM))
+        if users and not ours:
+            raise SystemExit(f"refusing to wipe {db.engine.url.render_as_string(hide_password=True)}"
+                             f": it holds {users} user(s) not made by this benchmark")
+    db.session.remove()
+    if sqlite_path is not None:
+        db.engine.dispose()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(str(sqlite_path) + suffix).unlink(missing_ok=True)
+    else:
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        db.engine.dispose()
+
+
+def _login(first: str, last: str) -> str:
+    """first.last as the demo seed makes logins: lower case, no spaces or apostrophes."""
+    return re.sub(r"[ ']", "", f"{first}.{last}").lower()
+
+
+def generate_people(n: int, rng: random.Random) -> list[dict]:
+    """n staff with weighted UK names and unique first.last(N)@example.org logins."""
+    first_cum = list(itertools.accumulate(1 / (r + 8) for r in range(len(FIRST_NAMES))))
+    last_cum = list(itertools.accumulate(1 / (r + 8) for r in range(len(LAST_NAMES))))
+    role_cum = list(itertools.accumulate(w for _, w in ROLES))
+    seen: dict[str, int] = {}
+    people = []
+    for i in range(n):
+        first = FIRST_NAMES[bisect.bisect(first_cum, rng.random() * first_cum[-1])]
+        last = LAST_NAMES[bisect.bisect(last_cum, rng.random() * last_cum[-1])]
+        base = _login(first, last)
+        seen[base] = seen.get(base, 0) + 1
+        login = base if seen[base] == 1 else f"{base}{seen[base]}"
+        # Index 0 signs in, so it must be a volunteer (the picker is for staff roles).
+        role = "volunteer" if i == 0 else ROLES[bisect.bisect(role_cum, rng.random() * role_cum[-1])][0]
+        name = f"{first} {last}"
+        if rng.random() < 0.02:
+            name = f"(CA) {name}"  # as the demo seed marks some staff
+        people.append({"first": first, "last": last, "login": login,
+                       "email": f"{login}@{DOMAIN}", "name": name, "role": role})
+    return people
+
+
+def load_users(n: int, rng: random.Random) -> tuple[list[dict], float]:
+    """Insert n active users (and teams) in one transaction; (people, seconds)."""
+    started = time.perf_counter()
+    people = generate_people(n, rng)
+    pw_hash = hash_password(PASSWORD)  # once: every user shares it
+    now = utcnow()
+    with db.engine.begin() as conn:
+        team_ids = [conn.execute(insert(Team).values(name=name, created_at=now)
+                                 .returning(Team.id)).scalar_one()
+                    for name in TEAMS + [MARKER_TEAM]][:len(TEAMS)]
+        rows = []
+        for p in people:
+            p["team_id"] = rng.choice(team_ids)
+            rows.append({
+                "email": p["email"], "name": p["name"], "password_hash": pw_hash,
+                "role": p["role"], "frontline_operator": rng.random() < 0.6,
+                "language": rng.choice(LANGUAGES), "default_team_id": p["team_id"],
+                "latest_authentication": (now - timedelta(days=rng.randint(0, 400),
+                                                          minutes=rng.randint(0, 1440))
+                                          if rng.random() < 0.7 else None),
+                "active": True, "created_at": now - timedelta(days=rng.randint(0, 2000)),
+            })
+        conn.execute(insert(User), rows)
+        ids = dict(conn.execute(select(User.email, User.id)).all())
+        links = []
+        for p in people:
+            p["id"] = ids[p["email"]]
+            teams = {p["team_id"]} | ({rng.choice(team_ids)} if rng.random() < 0.3 else set())
+            links += [{"user_id": p["id"], "team_id": t} for t in teams]
+        conn.execute(insert(user_teams), links)
+        conn.exec_driver_sql("ANALYZE" if conn.dialect.name == "sqlite" else "ANALYZE users")
+    return people, time.perf_counter() - started
+
+
+# --- queries ----------------------------------------------------------------------------------
+
+def make_query(person: dict, kind: str, rng: random.Random) -> str:
+    """What someone types into the picker: 2-4 letters of a name or a login fragment."""
+    n = rng.randint(2, 4)
+    if kind == "first":
+        q = person["first"][:n]
+    elif kind == "last":
+        q = person["last"].replace("'", "")[:n]
+    else:  # letters of the login: its start, or anywhere inside its first or last part
+        part = rng.choice(re.findall(r"[a-z]{2,}", person["login"]))
+        n = min(n, len(part))
+        start = 0 if rng.random() < 0.4 else rng.randint(0, len(part) - n)
+        q = part[start:start + n]
+    return q.lower() if kind == "login" or rng.random() < 0.6 else q
+
+
+def sql_matches(q: str) -> int:
+    """How many active users the suggest_handlers WHERE clause matches (before its cap)."""
+    like = f"%{q.strip().lower().replace('%', '').replace('_', '')}%"
+    return db.session.scalar(select(func.count(User.id)).where(
+        User.active.is_(True), or_(func.lower(User.name).like(like),
+                                   func.lower(User.email).like(like)))) or 0
+
+
+def pick_queries(people: list[dict], count: int, seed: int) -> list[dict]:
+    """count queries (about 40 % first, 40 % last, 20 % login) from random users."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        kind = rng.choices(["first", "last", "login"], weights=[4, 4, 2])[0]
+        person = rng.choice(people)
+        q = make_query(person, kind, rng)
+        out.append({"kind": kind, "q": q, "len": len(q), "matches": sql_matches(q)})
+    db.session.remove()
+    return out
+
+
+# --- measuring --------------------------------------------------------------------------------
+
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def sign_in(client, login_url: str, email: str) -> None:
+    """Sign in through the real form, as a browser would."""
+    html = client.get(login_url).get_data(as_text=True)
+    token = CSRF.search(html).group(1)
+    resp = client.post(login_url, data={"csrf_token": token, "email": email,
+                                        "password": PASSWORD})
+    assert resp.status_code == 302, f"sign-in failed: {resp.status_code}"
+
+
+def pct(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    s = sorted(values)
+    return s[max(0, math.ceil(p * len(s)) - 1)]
+
+
+def run_server(client, q: str) -> tuple[float, int]:
+    """One htmx picker request through the whole app; (seconds, options shown)."""
+    t0 = time.perf_counter()
+    resp = client.get(SEARCH_PATH, query_string={"handler_q": q}, headers={"HX-Request": "true"})
+    elapsed = time.perf_counter() - t0
+    assert resp.status_code == 200, (q, resp.status_code)
+    return elapsed, resp.get_data(as_text=True).count('role="option"')
+
+
+def run_svc(app, q: str) -> tuple[float, int]:
+    """services.suggest_handlers(q) alone; (seconds, users returned)."""
+    with app.app_context():
+        t0 = time.perf_counter()
+        users = services.suggest_handlers(q)
+        elapsed = time.perf_counter() - t0
+        db.session.remove()
+    return elapsed, len(users)
+
+
+def run_bare(client) -> float:
+    """The static stylesheet through the same app: no database, no template."""
+    t0 = time.perf_counter()
+    resp = client.get(BARE_PATH)
+    resp.get_data()
+    elapsed = time.perf_counter() - t0
+    assert resp.status_code == 200, resp.status_code
+    resp.close()
+    return elapsed
+
+
+def measure(app, client, queries: list[dict]) -> list[dict]:
+    """server, svc and bare for each query, interleaved, rotating which goes first."""
+    for item in random.Random(SEED + 2).sample(queries, min(30, len(queries))):  # warm-up
+        run_server(client, item["q"])
+        run_svc(app, item["q"])
+        run_bare(client)
+    runners = ("server", "svc", "bare")
+    results = []
+    for i, item in enumerate(queries):
+        r = dict(item)
+        for who in runners[i % 3:] + runners[:i % 3]:
+            if who == "server":
+                r["server"], r["options"] = run_server(client, item["q"])
+            elif who == "svc":
+                r["svc"], r["returned"] = run_svc(app, item["q"])
+            else:
+                r["bare"] = run_bare(client)
+        results.append(r)
+    return results
+
+
+# --- reporting --------------------------------------------------------------------------------
+
+def table_line(label: str, rs: list[dict]) -> str:
+    """One row: p50/p95/p99 of server, svc and bare, and the server/bare ratio."""
+    cols = []
+    for who in ("server", "svc", "bare"):
+        ms = [r[who] * 1000 for r in rs]
+        cols.append(f"{pct(ms, .50):>7.2f} {pct(ms, .95):>7.2f} {pct(ms, .99):>7.2f}")
+    ratio = pct([r["server"] for r in rs], .5) / pct([r["bare"] for r in rs], .5)
+    matches = statistics.median(r["matches"] for r in rs)
+    return f"{label:<22} {len(rs):>5}  {'  '.join(cols)} {ratio:>6.1f} {matches:>7.0f}"
+
+
+def report(results: list[dict], setting: dict) -> None:
+    """The machine, the table, the target verdict and the checks."""
+    print(f"\n# Helpline handler autocomplete benchmark — {platform.node()}, "
+          f"{platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print("# load average (1 min) before / after measuring: "
+          f"{setting['load_before']:.2f} / {os.getloadavg()[0]:.2f}")
+    print(f"# {setting['version']}; {setting['users']:,} active users "
+          f"({len(TEAMS)} teams, logins first.last@{DOMAIN}), "
+          f"loaded in {setting['load_seconds']:.1f} s")
+    print(f"# server = client.get('{SEARCH_PATH}', handler_q=q, HX-Request: true) in-process")
+    print("# svc    = services.suggest_handlers(q) alone in an app context")
+    print(f"# bare   = client.get('{BARE_PATH}') through the same app (the bare comparator)")
+    print("# Times in ms, time.perf_counter() around each call; the three interleaved per "
+          "query.\n")
+    head = (f"{'queries':<22} {'n':>5}  {'server p50':>10} {'p95':>7} {'p99':>7}  "
+            f"{'svc p50':>7} {'p95':>7} {'p99':>7}  {'bare p50':>7} {'p95':>7} {'p99':>7} "
+            f"{'ratio':>6} {'matches':>7}")
+    print(head + "\n" + "-" * len(head))
+    print(table_line("all", results))
+    for kind in ("first", "last", "login"):
+        print(table_line(f"  {kind} name" if kind != "login" else "  login fragment",
+                         [r for r in results if r["kind"] == kind]))
+    for n in (2, 3, 4):
+        rs = [r for r in results if r["len"] == n]
+        if rs:
+            print(table_line(f"  {n} letters", rs))
+    capped = [r for r in results if r["matches"] >= 200]
+    if capped:
+        print(table_line("  >= 200 SQL matches", capped))
+    print("\n(ratio = server p50 / bare p50; matches = median number of active users the "
+          "query's LIKE matches before the limit of 200)")
+    p95 = pct([r["server"] * 1000 for r in results], .95)
+    scope = "" if setting["users"] >= 2000 else "  (the target is set for 2,000 users)"
+    print(f"\nserver p95 <= {TARGET_MS:.0f} ms with {setting['users']:,} users: "
+          f"{'yes' if p95 <= TARGET_MS else 'NO'} ({p95:.2f} ms){scope}")
+    mismatched = [r for r in results if r["options"] != r["returned"]]
+    empty = [r for r in results if r["options"] == 0]
+    print(f"\nqueries whose page showed a different number of options than the service "
+          f"returned: {len(mismatched)}")
+    print(f"queries with no suggestion (all were taken from stored users): {len(empty)}")
+    for r in empty[:10]:
+        print(f"  EMPTY {r['kind']} {r['q']!r}")
+    wide = sorted({r["q"].lower() for r in capped})
+    if wide:
+        print(f"queries matching >= 200 users (the email LIKE is a substring match, so the "
+              f"shared domain '{DOMAIN}' counts): {', '.join(wide[:20])}")
+    print("slowest server times: " + "; ".join(
+        f"{r['q']!r} {r['server'] * 1000:.1f} ms ({r['matches']} matches)"
+        for r in sorted(results, key=lambda r: -r["server"])[:5]))
+
+
+# --- main -------------------------------------------------------------------------------------
+
+def parse_args() -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=2000)
+    parser.add_argument("--queries", type=int, default=400)
+    parser.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir; "
+                        "a postgresql+psycopg:// URL works too (its database is wiped)")
+    args = parser.parse_args()
+    if args.queries < 300:
+        print(f"warning: --queries {args.queries} is below the 300 asked for")
+    if args.users < 1:
+        parser.error("--users must be at least 1")
+    return args
+
+
+def main() -> None:
+    """Prepare the database, measure, report."""
+    args = parse_args()
+    cleanup = None
+    if args.database_url:
+        url = args.database_url
+    else:
+        cleanup = Path(tempfile.mkdtemp(prefix="helpline-handler-autocomplete-"))
+        url = f"sqlite:///{cleanup / 'handlers.db'}"
+    parsed = make_url(url)
+    sqlite_path = Path(parsed.database) if parsed.get_backend_name() == "sqlite" else None
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": url,
+        "REDIS_URL": "redis://127.0.0.1:1/0",  # the picker never touches Redis
+        "MAIL_SUPPRESS_SEND": True,
+        "SERVER_NAME": None,
+    })
+    try:
+        with app.app_context():
+            shown = parsed.render_as_string(hide_password=True)
+            wipe(sqlite_path)
+            print(f"# migrating {shown}", flush=True)
+            upgrade(directory=str(ROOT / "migrations"))
+            people, load_seconds = load_users(args.users, random.Random(SEED))
+            print(f"# {args.users:,} users loaded in {load_seconds:.1f} s", flush=True)
+            logging.getLogger().setLevel(logging.WARNING)
+            with db.engine.connect() as conn:
+                setting = {"version": dialect_version(conn), "load_seconds": load_seconds,
+                           "users": conn.execute(select(func.count()).select_from(
+                               User.__table__).where(User.active.is_(True))).scalar()}
+            queries = pick_queries(people, args.queries, SEED + 1)
+            with app.test_request_context():
+                login_url = url_for("auth.login")
+        # Requests run outside any app context, so each gets its own, as in production.
+        client = app.test_client()
+        sign_in(client, login_url, people[0]["email"])
+        print(f"# signed in as {people[0]['name']} <{people[0]['email']}>; "
+              f"measuring {len(queries)} queries", flush=True)
+        setting["load_before"] = os.getloadavg()[0]
+        results = measure(app, client, queries)
+        report(results, setting)
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if cleanup is not None:
+            shutil.rmtree(cleanup, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,6 @@
+"""Call backs, reminders and queues."""
+from flask import Blueprint
+
+bp = Blueprint("callbacks", __name__, url_prefix="/callbacks")
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,279 @@
+"""Call-back rules: default times, allocation, reminders (exactly once), snooze, close, escalate."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+
+from .. import audit
+from ..auth.models import User
+from ..cases.models import Case
+from ..extensions import db
+from ..mailer import queue_mail
+from ..notifications.services import notify
+from ..timeutil import london_format, utcnow
+from .models import (ARMED, CLOSED, CLOSING, DISMISSED, OPEN, SHOWING, SNOOZE_CAP, SNOOZE_STEPS,
+                     SNOOZED, CallBack)
+
+SLA = timedelta(hours=24)
+LEAD = timedelta(minutes=30)
+REMINDER_BEFORE = timedelta(minutes=5)
+
+
+class CallBackError(ValueError):
+    """A rule was broken; `field` names the form field."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def default_times(received: datetime, preferred: datetime | None,
+                  informal: bool = False) -> tuple[datetime, datetime]:
+    """(Start, End): End = received + 24 h (the SLA); Start = preferred − 30 min, else End − 30 min.
+    An informal reminder is due at its preferred time (Start 30 minutes before)."""
+    if informal and preferred:
+        return preferred - LEAD, preferred
+    end = received + SLA
+    return (preferred - LEAD if preferred else end - LEAD), end
+
+
+@dataclass
+class CallBackInput:
+    """Validated values from the call-back form."""
+
+    contact_number: str
+    description: str
+    call_received_at: datetime
+    preferred_at: datetime | None
+    alarm: bool
+    start_at: datetime
+    end_at: datetime
+    informal: bool
+    back_entry: bool
+    owner: str  # "me" | "case-owner" | "user"
+    owner_user: User | None = None
+
+
+def check_times(data: CallBackInput, new: bool, now: datetime | None = None) -> None:
+    """End after Start; a new call back cannot start in the past unless back-entered."""
+    now = now or utcnow()
+    if data.end_at <= data.start_at:
+        raise CallBackError("End must be after Start", field="end_at")
+    if new and not data.back_entry and data.start_at < now - timedelta(minutes=1):
+        raise CallBackError("Start is in the past. Tick 'Back-entry' if you are recording a "
+                            "call back from earlier", field="start_at")
+
+
+def _arm(cb: CallBack) -> None:
+    cb.reminder_state = ARMED if cb.alarm else DISMISSED
+    cb.remind_at = cb.start_at - REMINDER_BEFORE if cb.alarm else None
+    cb.snooze_total = 0
+
+
+def create(case: Case, data: CallBackInput, actor: User) -> CallBack:
+    """Raise a call back on a case and allocate it."""
+    check_times(data, new=True)
+    cb = CallBack(case=case, contact_number=data.contact_number, description=data.description,
+                  call_received_at=data.call_received_at, preferred_at=data.preferred_at,
+                  alarm=data.alarm, start_at=data.start_at, end_at=data.end_at,
+                  informal=data.informal, created_by_id=actor.id,
+                  follows_case_owner=data.owner == "case-owner")
+    _arm(cb)
+    if data.owner == "case-owner":
+        cb.status = "Pending assignment"
+    else:
+        cb.owner_id = (data.owner_user or actor).id
+    db.session.add(cb)
+    db.session.flush()
+    audit.record(actor, "create", "call back", cb.id, changes={
+        "Case": (None, case.reference), "Start": (None, london_format(cb.start_at)),
+        "End": (None, london_format(cb.end_at)), "Status": (None, cb.status)})
+    if cb.status == "Pending assignment":
+        allocate(cb, actor)
+    return cb
+
+
+def allocate(cb: CallBack, actor: User | None) -> None:
+    """Work allocation: the case owner, or their team queue if the owner is inactive."""
+    owner = cb.case.owner
+    if owner is not None and owner.active:
+        cb.owner_id, cb.team_id = owner.id, None
+    else:
+        cb.owner_id = None
+        cb.team_id = (owner.default_team_id if owner else None) or cb.case.team_id
+    audit.record(actor, "allocate", "call back", cb.id, changes={
+        "Status": ("Pending assignment", "Open"),
+        "Owner": (None, owner.name if cb.owner_id else f"team {cb.team_id}")})
+    cb.status = "Open"
+
+
+def move_with_case(case: Case, actor: User | None) -> int:
+    """When a case changes owner its open call backs (and reminders) move with it."""
+    moved = 0
+    for cb in db.session.scalars(select(CallBack).where(
+            CallBack.case_id == case.id, CallBack.status.in_(OPEN),
+            CallBack.follows_case_owner.is_(True))):
+        if cb.owner_id == case.owner_id:
+            continue
+        before = cb.owner.name if cb.owner else None
+        cb.status = "Pending assignment"
+        allocate(cb, actor)
+        if cb.reminder_state == SHOWING:  # the new owner gets the reminder, the old one not
+            cb.reminder_state = ARMED
+        audit.record(actor, "move", "call back", cb.id, changes={
+            "Owner": (before, cb.owner.name if cb.owner else None)})
+        moved += 1
+    return moved
+
+
+def reassign(cb: CallBack, user: User, actor: User) -> None:
+    """Supervisors can move any call back."""
+    before = cb.owner.name if cb.owner else None
+    cb.owner_id, cb.team_id, cb.follows_case_owner = user.id, None, False
+    if cb.reminder_state == SHOWING:
+        cb.reminder_state = ARMED
+    audit.record(actor, "move", "call back", cb.id, changes={"Owner": (before, user.name)})
+
+
+def update_times(cb: CallBack, start_at: datetime, end_at: datetime, description: str,
+                 actor: User) -> None:
+    """Change times/description; a new End re-arms the alarm (as the procedure says)."""
+    if end_at <= start_at:
+        raise CallBackError("End must be after Start", field="end_at")
+    changes = audit.diff(cb, {"start_at": start_at, "end_at": end_at,
+                              "description": description})
+    if "end_at" in changes or "start_at" in changes:
+        _arm(cb)
+        cb.escalated_at = None
+    audit.record(actor, "update", "call back", cb.id, changes={
+        k: (london_format(b) if isinstance(b, datetime) else b,
+            london_format(a) if isinstance(a, datetime) else a)
+        for k, (b, a) in changes.items()})
+
+
+def snooze(cb: CallBack, minutes: int, actor: User, now: datetime | None = None) -> None:
+    """Snooze in 15-minute steps; at most 120 minutes in total."""
+    if minutes not in SNOOZE_STEPS:
+        raise CallBackError("Choose a snooze of 15, 30, 45 … 120 minutes", field="minutes")
+    if cb.snooze_total + minutes > SNOOZE_CAP:
+        raise CallBackError(f"You can snooze for at most {SNOOZE_CAP} minutes in total "
+                            f"({cb.snooze_left} minutes left)", field="minutes")
+    cb.snooze_total += minutes
+    cb.reminder_state = SNOOZED
+    cb.remind_at = (now or utcnow()) + timedelta(minutes=minutes)
+    audit.record(actor, "snooze", "call back", cb.id, reason=f"{minutes} minutes")
+
+
+def dismiss(cb: CallBack, actor: User) -> None:
+    """Dismiss the reminder (the alarm stays; changing End re-arms it)."""
+    cb.reminder_state = DISMISSED
+    audit.record(actor, "dismiss", "call back", cb.id)
+
+
+def close(cb: CallBack, status: str | None, actor: User) -> None:
+    """Close with one of the closing statuses."""
+    if status not in CLOSING:
+        raise CallBackError("Choose how the call back ended: " + ", ".join(CLOSING),
+                            field="status")
+    if not cb.is_open:
+        raise CallBackError(f"This call back is already {cb.status}", field="status")
+    audit.record(actor, "close", "call back", cb.id, changes={"Status": (cb.status, status)})
+    cb.status, cb.closed_at, cb.closed_by_id = status, utcnow(), actor.id
+    cb.reminder_state = CLOSED
+
+
+# --- the poller (worker) --------------------------------------------------------
+
+def _recipients(cb: CallBack) -> list[User]:
+    if cb.owner is not None:
+        return [cb.owner]
+    return [m for m in cb.team.members if m.active] if cb.team else []
+
+
+def fire_due(now: datetime | None = None) -> int:
+    """Push every reminder whose time has come, exactly once (a conditional UPDATE claims it,
+    so several workers can run this concurrently)."""
+    now = now or utcnow()
+    due = list(db.session.execute(select(CallBack.id, CallBack.reminder_state, CallBack.remind_at)
+                                  .where(CallBack.reminder_state.in_([ARMED, SNOOZED]),
+                                         CallBack.remind_at <= now,
+                                         CallBack.status.in_(OPEN))))
+    fired = 0
+    for cb_id, state, remind_at in due:
+        claimed = db.session.execute(
+            update(CallBack).where(CallBack.id == cb_id, CallBack.reminder_state == state,
+                                   CallBack.remind_at == remind_at)
+            .values(reminder_state=SHOWING)).rowcount
+        if claimed != 1:
+            db.session.rollback()
+            continue
+        cb = db.session.get(CallBack, cb_id)
+        notify(_recipients(cb), f"Call back due: {cb.case.reference}",
+               f"{cb.contact_number} – {cb.description[:200]}", f"/callbacks/{cb.id}",
+               kind="reminder")
+        db.session.commit()
+        fired += 1
+    return fired
+
+
+def escalate_overdue(base_url: str, now: datetime | None = None) -> int:
+    """A call back still open at its End: notify the owner's supervisors (SSE + email), once."""
+    now = now or utcnow()
+    ids = list(db.session.scalars(select(CallBack.id).where(
+        CallBack.status.in_(OPEN), CallBack.end_at <= now, CallBack.escalated_at.is_(None))))
+    done = 0
+    for cb_id in ids:
+        claimed = db.session.execute(update(CallBack).where(
+            CallBack.id == cb_id, CallBack.escalated_at.is_(None)).values(escalated_at=now)).rowcount
+        if claimed != 1:
+            db.session.rollback()
+            continue
+        cb = db.session.get(CallBack, cb_id)
+        sups = supervisors_for(cb)
+        title = f"Overdue call back on {cb.case.reference}"
+        who = cb.owner.name if cb.owner else (cb.team.name if cb.team else "nobody")
+        body = f"Owner: {who}. Was due by {london_format(cb.end_at)}. {cb.description[:200]}"
+        notify(sups, title, body, f"/callbacks/{cb.id}", kind="escalation")
+        for s in sups:
+            queue_mail(s.email, title, f"Dear {s.name},\n\n{title}.\n{body}\n\n"
+                       f"View call back: {base_url}/callbacks/{cb.id}\n",
+                       key=f"callback-overdue-{cb.id}-{s.id}-{cb.end_at:%Y%m%d%H%M}")
+        audit.record(None, "escalate", "call back", cb.id, reason=title)
+        db.session.commit()
+        done += 1
+    return done
+
+
+def supervisors_for(cb: CallBack) -> list[User]:
+    """Supervisors of the owner's (or queue's) team; every supervisor if there are none."""
+    team = cb.team or (cb.owner.default_team if cb.owner else None)
+    sups = [m for m in team.members if m.active and m.role == "supervisor"] if team else []
+    if not sups:
+        sups = list(db.session.scalars(select(User).where(User.role == "supervisor",
+                                                          User.active.is_(True))))
+    return sups
+
+
+def showing_for(user: User) -> list[CallBack]:
+    """Reminders to pop up on this user's pages now (survives reloads and reconnects)."""
+    team_ids = [t.id for t in user.teams]
+    return list(db.session.scalars(select(CallBack).where(
+        CallBack.reminder_state == SHOWING, CallBack.status.in_(OPEN),
+        or_(CallBack.owner_id == user.id,
+            and_(CallBack.owner_id.is_(None), CallBack.team_id.in_(team_ids))))
+        .order_by(CallBack.remind_at)))
+
+
+def queue_for(user: User | None = None, team_id: int | None = None,
+              overdue: bool = False) -> list[CallBack]:
+    """Open call backs, due soonest first."""
+    stmt = select(CallBack).where(CallBack.status.in_(OPEN))
+    if user is not None:
+        stmt = stmt.where(CallBack.owner_id == user.id)
+    if team_id is not None:
+        stmt = stmt.where(CallBack.team_id == team_id, CallBack.owner_id.is_(None))
+    if overdue:
+        stmt = stmt.where(CallBack.end_at <= utcnow())
+    return list(db.session.scalars(stmt.order_by(CallBack.end_at, CallBack.id)))

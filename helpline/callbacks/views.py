@@ -1,0 +1,259 @@
+"""Call-back pages: raise, queues, reminders (snooze / done / dismiss), close."""
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from ..auth.guard import role_required
+from ..auth.models import Team, User
+from ..cases.models import Case
+from ..contacts import services as contact_services
+from ..extensions import db
+from ..htmx import is_htmx
+from ..timeutil import london_format, utcnow
+from . import bp, services
+from .forms import CallBackForm, CloseForm, SnoozeForm
+from .models import OPEN, CallBack
+
+staff = role_required("volunteer", "supervisor", "data")
+
+
+def _cb_or_404(cb_id: int) -> CallBack:
+    cb = db.session.get(CallBack, cb_id)
+    if cb is None:
+        abort(404, description="There is no call back with that number.")
+    return cb
+
+
+def _owners(form: CallBackForm) -> None:
+    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
+    form.owner_user.choices = [("", "Choose…")] + [(str(u.id), u.name) for u in users]
+
+
+def _input(form: CallBackForm, times: dict) -> services.CallBackInput | None:
+    received = times["call_received"] or utcnow()
+    start, end = services.default_times(received, times["preferred"], bool(form.informal.data))
+    owner_user = None
+    if form.owner.data == "user":
+        uid = form.owner_user.data
+        owner_user = db.session.get(User, int(uid)) if uid and uid.isdigit() else None
+        if owner_user is None:
+            form.owner_user.errors.append("Choose the caseworker who will make the call back")
+            return None
+    return services.CallBackInput(
+        contact_number=form.contact_number.data.strip(), description=form.description.data.strip(),
+        call_received_at=received, preferred_at=times["preferred"], alarm=bool(form.alarm.data),
+        start_at=times["start"] or start, end_at=times["end"] or end,
+        informal=bool(form.informal.data), back_entry=bool(form.back_entry.data),
+        owner=form.owner.data or "me", owner_user=owner_user)
+
+
+@bp.route("/new/<int:case_id>", methods=["GET", "POST"])
+@staff
+def new(case_id: int):
+    """Raise a call back on a case."""
+    case = db.session.get(Case, case_id) or abort(404)
+    if not contact_services.is_verified(case.caller, current_user, session.get("sid")):
+        abort(403, description="Verify the caller on the contact page first.")
+    form = CallBackForm()
+    _owners(form)
+    if request.method == "GET":
+        form.fill_defaults()
+        form.contact_number.data = case.caller.phone or ""
+        form.description.data = f"{case.reference} – "
+        _show_defaults(form)
+    elif form.validate_on_submit():
+        times = form.parsed()
+        data = None if form.errors else _input(form, times)
+        if data is not None:
+            try:
+                cb = services.create(case, data, current_user)
+            except services.CallBackError as exc:
+                db.session.rollback()
+                field = {"end_at": "end", "start_at": "start"}.get(exc.field, exc.field)
+                getattr(form, field).errors.append(str(exc))
+            else:
+                db.session.commit()
+                flash(f"Call back saved for {london_format(cb.start_at)} – "
+                      f"{london_format(cb.end_at)}.", "success")
+                return redirect(url_for("cases.show", case_id=case.id))
+    return render_template("callbacks/new.html", form=form, case=case), (
+        422 if form.errors else 200)
+
+
+def _show_defaults(form: CallBackForm) -> None:
+    received = services.utcnow() if not form.call_received.data else None
+    from ..interactions.forms import parse_london
+    received = parse_london(form.call_received.data or "") or received or utcnow()
+    preferred = parse_london(form.preferred.data or "") if form.preferred.data else None
+    start, end = services.default_times(received, preferred, bool(form.informal.data))
+    form.start.data, form.end.data = london_format(start), london_format(end)
+
+
+@bp.get("/defaults")
+@staff
+def defaults():
+    """Start and End worked out from Call received / Preferred time (htmx)."""
+    form = CallBackForm(request.args, meta={"csrf": False})
+    _show_defaults(form)
+    return render_template("callbacks/_times.html", form=form)
+
+
+@bp.get("/")
+@staff
+def mine():
+    """My call backs: due soonest first."""
+    return render_template("callbacks/queue.html", title="My call backs",
+                           rows=services.queue_for(user=current_user), now=utcnow())
+
+
+@bp.get("/team/<int:team_id>")
+@role_required("supervisor")
+def team(team_id: int):
+    """A team's queue (call backs with no single owner)."""
+    t = db.session.get(Team, team_id) or abort(404)
+    return render_template("callbacks/queue.html", title=f"{t.name} queue",
+                           rows=services.queue_for(team_id=t.id), now=utcnow())
+
+
+@bp.get("/overdue")
+@role_required("supervisor")
+def overdue():
+    """Every open call back past its End."""
+    return render_template("callbacks/queue.html", title="Overdue call backs",
+                           rows=services.queue_for(overdue=True), now=utcnow())
+
+
+@bp.get("/<int:cb_id>")
+@staff
+def show(cb_id: int):
+    """One call back."""
+    cb = _cb_or_404(cb_id)
+    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
+    return render_template("callbacks/show.html", cb=cb, close_form=CloseForm(),
+                           snooze_form=SnoozeForm(), users=users)
+
+
+@bp.get("/reminders")
+@staff
+def reminders():
+    """The reminder pop-ups this user should see now (fetched when SSE says one fired)."""
+    return render_template("callbacks/_reminders.html",
+                           reminders=services.showing_for(current_user))
+
+
+def _after_reminder_action(cb: CallBack):
+    if is_htmx():
+        return reminders()
+    return redirect(request.referrer or url_for("callbacks.mine"))
+
+
+def _own(cb: CallBack) -> None:
+    mine = cb.owner_id == current_user.id or (
+        cb.owner_id is None and cb.team_id in {t.id for t in current_user.teams})
+    if not mine and not current_user.has_role("supervisor"):
+        abort(403, description="Only the call back's owner (or a supervisor) can do that.")
+
+
+@bp.post("/<int:cb_id>/snooze")
+@staff
+def snooze(cb_id: int):
+    """Snooze the reminder (15-minute steps, 120 minutes in total)."""
+    cb = _cb_or_404(cb_id)
+    _own(cb)
+    form = SnoozeForm()
+    if form.validate_on_submit():
+        try:
+            services.snooze(cb, int(form.minutes.data), current_user)
+            db.session.commit()
+        except services.CallBackError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+    return _after_reminder_action(cb)
+
+
+@bp.post("/<int:cb_id>/dismiss")
+@staff
+def dismiss(cb_id: int):
+    """Dismiss (warned against in the dialog); changing End re-arms."""
+    cb = _cb_or_404(cb_id)
+    _own(cb)
+    if CloseForm(meta={"csrf": True}).is_submitted():
+        services.dismiss(cb, current_user)
+        db.session.commit()
+    return _after_reminder_action(cb)
+
+
+@bp.post("/<int:cb_id>/close")
+@staff
+def close(cb_id: int):
+    """Close with a closing status (Done from the reminder)."""
+    cb = _cb_or_404(cb_id)
+    _own(cb)
+    form = CloseForm()
+    if form.validate_on_submit():
+        try:
+            services.close(cb, form.status.data, current_user)
+            db.session.commit()
+            flash(f"Call back closed: {form.status.data}.", "success")
+        except services.CallBackError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+    elif not is_htmx():
+        flash(form.status.errors[0] if form.status.errors else "Choose how the call back ended",
+              "error")
+        return redirect(url_for("callbacks.show", cb_id=cb.id))
+    return _after_reminder_action(cb)
+
+
+@bp.post("/<int:cb_id>/times")
+@staff
+def change_times(cb_id: int):
+    """Change Start/End/Description; a new End re-arms the alarm."""
+    from ..interactions.forms import parse_london
+    cb = _cb_or_404(cb_id)
+    _own(cb)
+    form = CloseForm()
+    start, end = parse_london(request.form.get("start", "")), parse_london(request.form.get("end", ""))
+    if form.is_submitted() and start and end:
+        try:
+            services.update_times(cb, start, end, request.form.get("description") or cb.description,
+                                  current_user)
+            db.session.commit()
+            flash("Call back times saved; the alarm is set again.", "success")
+        except services.CallBackError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+    else:
+        flash("Enter Start and End as dd/mm/yyyy HH:MM", "error")
+    return redirect(url_for("callbacks.show", cb_id=cb.id))
+
+
+@bp.post("/<int:cb_id>/move")
+@role_required("supervisor")
+def move(cb_id: int):
+    """Supervisors move any call back."""
+    cb = _cb_or_404(cb_id)
+    user = db.session.get(User, request.form.get("user_id", type=int) or 0)
+    if CloseForm().is_submitted() and user is not None and user.active:
+        services.reassign(cb, user, current_user)
+        db.session.commit()
+        flash(f"Call back moved to {user.name}.", "success")
+    return redirect(url_for("callbacks.show", cb_id=cb.id))
+
+
+@bp.app_context_processor
+def callback_context() -> dict:
+    """Reminders to show on every page, and the count for the navigation."""
+    if not current_user.is_authenticated:
+        return {}
+    count = db.session.scalar(select(func.count(CallBack.id)).where(
+        CallBack.owner_id == current_user.id, CallBack.status.in_(OPEN))) or 0
+    return {"active_reminders": services.showing_for(current_user), "my_callbacks_count": count,
+            "snooze_form": SnoozeForm(), "callbacks_for_case": _for_case}
+
+
+def _for_case(case_id: int) -> list[CallBack]:
+    return list(db.session.scalars(select(CallBack).where(CallBack.case_id == case_id)
+                                   .order_by(CallBack.end_at)))
