@@ -131,8 +131,9 @@ def wipe(sqlite_path: Path | None) -> None:
         ours = insp.has_table("teams") and db.session.scalar(
             select(Team.id).where(Team.name == MARKER_TEAM))
         if users and not ours:
-            raise SystemExit(f"refusing to wipe {db.engine.url.render_as_string(hide_password=True)}"
-                             f": it holds {users} user(s) not made by this benchmark")
+            shown = db.engine.url.render_as_string(hide_password=True)
+            raise SystemExit(f"refusing to wipe {shown}: it holds {users} user(s) "
+                             "not made by this benchmark")
     db.session.remove()
     if sqlite_path is not None:
         db.engine.dispose()
@@ -164,7 +165,8 @@ def generate_people(n: int, rng: random.Random) -> list[dict]:
         seen[base] = seen.get(base, 0) + 1
         login = base if seen[base] == 1 else f"{base}{seen[base]}"
         # Index 0 signs in, so it must be a volunteer (the picker is for staff roles).
-        role = "volunteer" if i == 0 else ROLES[bisect.bisect(role_cum, rng.random() * role_cum[-1])][0]
+        role = "volunteer" if i == 0 else \
+            ROLES[bisect.bisect(role_cum, rng.random() * role_cum[-1])][0]
         name = f"{first} {last}"
         if rng.random() < 0.02:
             name = f"(CA) {name}"  # as the demo seed marks some staff
@@ -180,9 +182,9 @@ def load_users(n: int, rng: random.Random) -> tuple[list[dict], float]:
     pw_hash = hash_password(PASSWORD)  # once: every user shares it
     now = utcnow()
     with db.engine.begin() as conn:
+        conn.execute(insert(Team).values(name=MARKER_TEAM, created_at=now))
         team_ids = [conn.execute(insert(Team).values(name=name, created_at=now)
-                                 .returning(Team.id)).scalar_one()
-                    for name in TEAMS + [MARKER_TEAM]][:len(TEAMS)]
+                                 .returning(Team.id)).scalar_one() for name in TEAMS]
         rows = []
         for p in people:
             p["team_id"] = rng.choice(team_ids)

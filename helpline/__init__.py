@@ -104,8 +104,8 @@ def register_templates(app: Flask) -> None:
     def navigation() -> dict:
         from .auth.forms import EmptyForm
         from .notifications.services import unread_count
-        if not current_user.is_authenticated:
-            return {}
+        if not current_user.is_authenticated or request.headers.get("HX-Request"):
+            return {"signout_form": EmptyForm()}  # fragments do not render the header
         from .events import latest_id
         from .notifications.models import Notification
         return {"unread_count": unread_count(current_user), "signout_form": EmptyForm(),

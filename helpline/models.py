@@ -8,3 +8,4 @@ from .cases.models import Case, CaseNote, Referral, Signpost  # noqa: F401
 from .contacts.models import Contact, Verification  # noqa: F401
 from .interactions.models import Interaction, InteractionHandler, ReviewMark  # noqa: F401
 from .callbacks.models import CallBack  # noqa: F401
+from .requests.models import CallAttempt, CallBackRequest  # noqa: F401

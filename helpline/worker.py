@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from rq import Worker
+from rq import SimpleWorker
 
 from . import create_app
 from .jobs import get_queue, set_job_app
@@ -56,7 +56,10 @@ def main() -> None:
     threading.Thread(target=remind_forever, args=(app, stop), daemon=True).start()
     with app.app_context():
         queue = get_queue()
-        worker = Worker([queue], connection=app.extensions["redis"])
+        # SimpleWorker runs jobs in this process: forking a process that also runs the
+        # sweeper/reminder threads could copy a lock one of them holds into the child and
+        # hang the job. Our jobs are short and idempotent, and not forking per job is faster.
+        worker = SimpleWorker([queue], connection=app.extensions["redis"])
     try:
         worker.work(with_scheduler=True)
     finally:

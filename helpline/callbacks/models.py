@@ -25,7 +25,9 @@ class CallBack(db.Model):
 
     __tablename__ = "call_backs"
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("callback_requests.id"),
+                                                   index=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     follows_case_owner: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -47,7 +49,19 @@ class CallBack(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    case: Mapped[Case] = relationship()
+    case: Mapped[Case | None] = relationship()
+    request = relationship("CallBackRequest")
+
+    @property
+    def subject(self) -> str:
+        """What the reminder names: the case reference, or the call-back request."""
+        if self.case is not None:
+            return self.case.reference
+        return f"Call-back request {self.request_id} ({self.request.full_name})"
+
+    @property
+    def person(self) -> str:
+        return self.case.caller.full_name if self.case is not None else self.request.full_name
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     team: Mapped[Team | None] = relationship()
     closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])

@@ -210,7 +210,7 @@ def fire_due(now: datetime | None = None) -> int:
             db.session.rollback()
             continue
         cb = db.session.get(CallBack, cb_id)
-        notify(_recipients(cb), f"Call back due: {cb.case.reference}",
+        notify(_recipients(cb), f"Call back due: {cb.subject}",
                f"{cb.contact_number} – {cb.description[:200]}", f"/callbacks/{cb.id}",
                kind="reminder")
         db.session.commit()
@@ -232,7 +232,7 @@ def escalate_overdue(base_url: str, now: datetime | None = None) -> int:
             continue
         cb = db.session.get(CallBack, cb_id)
         sups = supervisors_for(cb)
-        title = f"Overdue call back on {cb.case.reference}"
+        title = f"Overdue call back on {cb.subject}"
         who = cb.owner.name if cb.owner else (cb.team.name if cb.team else "nobody")
         body = f"Owner: {who}. Was due by {london_format(cb.end_at)}. {cb.description[:200]}"
         notify(sups, title, body, f"/callbacks/{cb.id}", kind="escalation")

@@ -248,6 +248,8 @@ def callback_context() -> dict:
     """Reminders to show on every page, and the count for the navigation."""
     if not current_user.is_authenticated:
         return {}
+    if is_htmx():  # fragments (e.g. the reminders) need only the form
+        return {"snooze_form": SnoozeForm(), "callbacks_for_case": _for_case}
     count = db.session.scalar(select(func.count(CallBack.id)).where(
         CallBack.owner_id == current_user.id, CallBack.status.in_(OPEN))) or 0
     return {"active_reminders": services.showing_for(current_user), "my_callbacks_count": count,

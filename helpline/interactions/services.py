@@ -111,11 +111,16 @@ def suggest_handlers(q: str, limit: int = 8) -> list[User]:
     q = (q or "").strip().lower()
     if len(q) < 2:
         return []
-    like = f"%{q.replace('%', '').replace('_', '')}%"
+    q = q.replace("%", "").replace("_", "").replace("\\", "")
+    if len(q) < 2:
+        return []
+    name, login = db.func.lower(User.name), db.func.lower(User.email)
+    # word starts in the name, and the login's local part (not the shared mail domain)
     rows = list(db.session.scalars(
         select(User).where(User.active.is_(True),
-                           or_(db.func.lower(User.name).like(like),
-                               db.func.lower(User.email).like(like)))
+                           or_(name.like(f"{q}%"), name.like(f"% {q}%"), name.like(f"%-{q}%"),
+                               name.like(f"({q}%"), login.like(f"{q}%"),
+                               login.like(f"%.{q}%@%")))
         .order_by(User.name).limit(200)))
 
     def rank(u: User) -> tuple:

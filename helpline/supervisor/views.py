@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..auth.forms import EmptyForm
@@ -46,6 +46,7 @@ def mark_reviewed(key: str):
 @bp.app_context_processor
 def review_count() -> dict:
     """The Morning Review count in the navigation, for supervisors."""
-    if not current_user.is_authenticated or not current_user.has_role("supervisor"):
+    if not current_user.is_authenticated or not current_user.has_role("supervisor") \
+            or request.headers.get("HX-Request"):
         return {}
     return {"morning_review_count": len(review.items(current_user, _since()))}

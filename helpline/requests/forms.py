@@ -1,0 +1,82 @@
+"""Call-back request forms."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxInput, GovSelect, GovSubmitInput,
+                                                GovTextArea, GovTextInput)
+from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from ..contacts import postcodes
+from ..contacts.forms import GovDateField
+from ..interactions.forms import parse_london
+from .models import EXISTING_REASONS, NATURES
+
+
+class RequestForm(FlaskForm):
+    """New call-back request (also the back-entry of a paper form)."""
+
+    full_name = StringField("Full Name", widget=GovTextInput(), validators=[
+        InputRequired(message="Enter the caller's Full Name"), Length(max=200)])
+    address = TextAreaField("Address", widget=GovTextArea(), validators=[Optional(), Length(max=500)])
+    date_of_birth = GovDateField("Date of Birth")
+    contact_number = StringField("Contact Number", widget=GovTextInput(), validators=[
+        InputRequired(message="Enter the Contact Number")])
+    required_at = StringField("When Call Back Required", widget=GovTextInput())
+    anytime = BooleanField("Call Back Anytime", widget=GovCheckboxInput())
+    nature = RadioField("Nature of Enquiry", choices=[(n, n) for n in NATURES],
+                        validators=[InputRequired(message="Choose the Nature of Enquiry")])
+    existing_reason = RadioField("Reason (Existing Case)", choices=[(r, r) for r in EXISTING_REASONS],
+                                 validators=[Optional()])
+    notes = TextAreaField("Notes", widget=GovTextArea(), validators=[Optional(), Length(max=5000)])
+    team_id = SelectField("Receiving team", widget=GovSelect(), validators=[Optional()])
+    back_entry = BooleanField("Back-entry from a paper form (keep the times it gives)",
+                              widget=GovCheckboxInput())
+    received_at = StringField("Call received (for back-entry)", widget=GovTextInput())
+    submit = SubmitField("Save", widget=GovSubmitInput())
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        self.parsed_required = self.parsed_received = None
+        if self.contact_number.data and postcodes.parse_phone(self.contact_number.data) is None:
+            self.contact_number.errors.append("Enter a phone number, like 07700 900 982")
+            ok = False
+        if self.nature.data == "Existing Case" and not self.existing_reason.data:
+            self.existing_reason.errors.append("Choose the reason for an Existing Case")
+            ok = False
+        text = (self.required_at.data or "").strip()
+        if not text and not self.anytime.data:
+            self.required_at.errors.append("Enter When Call Back Required (dd/mm/yyyy HH:MM) "
+                                           "or tick Call Back Anytime")
+            ok = False
+        elif text:
+            self.parsed_required = parse_london(text)
+            if self.parsed_required is None:
+                self.required_at.errors.append("Enter When Call Back Required as dd/mm/yyyy HH:MM")
+                ok = False
+        if self.back_entry.data and (self.received_at.data or "").strip():
+            self.parsed_received = parse_london(self.received_at.data)
+            if self.parsed_received is None:
+                self.received_at.errors.append("Enter Call received as dd/mm/yyyy HH:MM")
+                ok = False
+        return ok
+
+
+class AllocateForm(FlaskForm):
+    """Allocate to a caseworker."""
+
+    caseworker = SelectField("New Applications Caseworker", widget=GovSelect(),
+                             validators=[Optional()])
+    submit = SubmitField("Allocate", widget=GovSubmitInput())
+
+
+class AttemptForm(FlaskForm):
+    """Record an attempt."""
+
+    made_at = StringField("Date and time of the call", widget=GovTextInput())
+    result = SelectField("Call Result", widget=GovSelect(), validators=[Optional()])
+    notes = TextAreaField("Notes", widget=GovTextArea(), validators=[Optional(), Length(max=2000)])
+    next_call_at = StringField("Next call (if not complete)", widget=GovTextInput())
+    outcome = SelectField("Call Back Outcome (if complete)", widget=GovSelect(),
+                          validators=[Optional()])
+    submit = SubmitField("Save attempt", widget=GovSubmitInput())
