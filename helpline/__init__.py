@@ -132,7 +132,8 @@ def register_blueprints(app: Flask) -> None:
     from .supervisor import bp as supervisor_bp
     from .main import bp as main_bp
     from .notifications import bp as notifications_bp
+    from .requests import bp as requests_bp
 
     for bp in (main_bp, auth_bp, contacts_bp, cases_bp, callbacks_bp, interactions_bp, supervisor_bp,
-               notifications_bp, admin_bp):
+               requests_bp, notifications_bp, admin_bp):
         app.register_blueprint(bp)

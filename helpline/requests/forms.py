@@ -65,8 +65,9 @@ class RequestForm(FlaskForm):
 class AllocateForm(FlaskForm):
     """Allocate to a caseworker."""
 
+    # validate_choice off: the service refuses inactive or unknown users with a clear message
     caseworker = SelectField("New Applications Caseworker", widget=GovSelect(),
-                             validators=[Optional()])
+                             validators=[Optional()], validate_choice=False)
     submit = SubmitField("Allocate", widget=GovSubmitInput())
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from sqlalchemy import func, select
 
@@ -46,8 +46,8 @@ def _details(req: CallBackRequest) -> str:
     return "\n".join(lines)
 
 
-def create_request(values: Mapping[str, Any], actor: User, base_url: str, link: str,
-                   mp_address: str) -> CallBackRequest:
+def create_request(values: Mapping[str, Any], actor: User, base_url: str,
+                   link_for: Callable[[CallBackRequest], str], mp_address: str) -> CallBackRequest:
     """Save a request; email the receiving team's leaders (and the MP address for MP calls)."""
     now = utcnow()
     if values.get("required_at") and values["required_at"] < now - timedelta(minutes=1) \
@@ -58,6 +58,7 @@ def create_request(values: Mapping[str, Any], actor: User, base_url: str, link: 
     req = CallBackRequest(**values, created_by_id=actor.id)
     db.session.add(req)
     db.session.flush()
+    link = link_for(req)
     audit.record(actor, "create", "call-back request", req.id, changes={
         "Full Name": (None, req.full_name), "Status": (None, req.status),
         "Nature of Enquiry": (None, req.nature)})
@@ -162,7 +163,7 @@ def link_contact(req: CallBackRequest, contact: Contact, actor: User) -> None:
     audit.record(actor, "link", "call-back request", req.id,
                  changes={"Contact": (req.contact.full_name if req.contact else None,
                                       contact.full_name)})
-    req.contact_id = contact.id
+    req.contact = contact
 
 
 def make_case(req: CallBackRequest, actor: User):

@@ -1,0 +1,6 @@
+"""Call-back requests (the "small system")."""
+from flask import Blueprint
+
+bp = Blueprint("requests", __name__, url_prefix="/callback-requests")
+
+from . import views  # noqa: E402,F401

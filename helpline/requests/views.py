@@ -1,0 +1,236 @@
+"""Call-back requests: new, Awaiting Allocation, Awaiting Calls, attempts, link, paper form."""
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..auth.guard import role_required
+from ..auth.models import Team, User
+from ..contacts import services as contact_services
+from ..contacts.models import Contact
+from ..extensions import db
+from ..interactions.forms import parse_london
+from ..lookups.models import offered
+from ..timeutil import london_format, utcnow
+from . import bp, services
+from .forms import AllocateForm, AttemptForm, RequestForm
+from .models import MAX_ATTEMPTS, CallBackRequest
+
+staff = role_required("volunteer", "supervisor", "data")
+leaders = role_required("supervisor")
+
+
+def _req_or_404(request_id: int) -> CallBackRequest:
+    req = db.session.get(CallBackRequest, request_id)
+    if req is None:
+        abort(404, description="There is no call-back request with that number.")
+    return req
+
+
+def _link(req: CallBackRequest) -> str:
+    return url_for("requests.show", request_id=req.id)
+
+
+def _teams(form: RequestForm) -> None:
+    teams = db.session.scalars(select(Team).order_by(Team.name))
+    form.team_id.choices = [(str(t.id), t.name) for t in teams]
+    if not form.team_id.data and current_user.default_team_id:
+        form.team_id.data = str(current_user.default_team_id)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@staff
+def new():
+    """Add New Call back Request."""
+    form = RequestForm()
+    _teams(form)
+    if form.validate_on_submit():
+        values = {
+            "full_name": form.full_name.data.strip(), "address": form.address.data or None,
+            "date_of_birth": form.date_of_birth.data,
+            "contact_number": form.contact_number.data.strip(),
+            "required_at": None if form.anytime.data else form.parsed_required,
+            "anytime": bool(form.anytime.data), "nature": form.nature.data,
+            "existing_reason": form.existing_reason.data if form.nature.data == "Existing Case"
+            else None, "notes": form.notes.data or None,
+            "team_id": int(form.team_id.data) if (form.team_id.data or "").isdigit() else None,
+            "back_entry": bool(form.back_entry.data),
+            "received_at": form.parsed_received or utcnow(),
+        }
+        try:
+            req = services.create_request(values, current_user,
+                                          current_app.config["BASE_URL"], _link,
+                                          current_app.config["MP_ENQUIRIES_EMAIL"])
+        except services.RequestError as exc:
+            db.session.rollback()
+            getattr(form, exc.field).errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(f"Call-back request for {req.full_name} saved: Awaiting Allocation. "
+                  "The team leaders have been emailed.", "success")
+            return redirect(url_for("requests.show", request_id=req.id))
+    return render_template("requests/new.html", form=form), (422 if form.errors else 200)
+
+
+@bp.get("/")
+@leaders
+def awaiting_allocation():
+    """Awaiting Allocation (team leaders): oldest first."""
+    rows = db.session.scalars(select(CallBackRequest).where(
+        CallBackRequest.status == "Awaiting Allocation").order_by(CallBackRequest.received_at))
+    return render_template("requests/list.html", title="Awaiting Allocation", rows=list(rows),
+                           counts=services.counts())
+
+
+@bp.get("/mine")
+@staff
+def awaiting_calls():
+    """Awaiting Calls: the caseworker's allocated requests, soonest first."""
+    rows = db.session.scalars(select(CallBackRequest).where(
+        CallBackRequest.status == "Awaiting Calls",
+        CallBackRequest.caseworker_id == current_user.id)
+        .order_by(CallBackRequest.anytime, CallBackRequest.next_call_at.is_(None),
+                  CallBackRequest.next_call_at, CallBackRequest.required_at))
+    return render_template("requests/list.html", title="Awaiting Calls", rows=list(rows),
+                           counts=services.counts())
+
+
+@bp.get("/closed")
+@staff
+def closed():
+    """Completed and unsuccessful requests, newest first."""
+    rows = db.session.scalars(select(CallBackRequest).where(
+        CallBackRequest.status.in_(["Completed", "Unsuccessful"]))
+        .order_by(CallBackRequest.closed_at.desc()).limit(200))
+    return render_template("requests/list.html", title="Closed requests", rows=list(rows),
+                           counts=services.counts())
+
+
+def _forms(req: CallBackRequest) -> dict:
+    allocate = AllocateForm()
+    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
+    allocate.caseworker.choices = [("", "Choose…")] + [(str(u.id), u.name) for u in users]
+    attempt = AttemptForm()
+    attempt.result.choices = [("", "Choose…")] + [(i.name, i.name) for i in offered("call_result")]
+    attempt.outcome.choices = [("", "Choose…")] + [(i.name, i.name)
+                                                   for i in offered("call_back_outcome")]
+    if not attempt.made_at.data:
+        attempt.made_at.data = london_format(utcnow())
+    return {"allocate": allocate, "attempt": attempt}
+
+
+@bp.get("/<int:request_id>")
+@staff
+def show(request_id: int):
+    """One request with its attempts."""
+    req = _req_or_404(request_id)
+    q = request.args.get("q", "")
+    found = contact_services.search_contacts(q, per_page=8).items if len(q.strip()) >= 2 else \
+        [d.contact for d in contact_services.possible_duplicates(
+            *(req.full_name.split(" ", 1) + [""])[:2], req.contact_number, None)]
+    return render_template("requests/show.html", req=req, forms=_forms(req), found=found, q=q,
+                           next_steps=services.next_steps(req), max_attempts=MAX_ATTEMPTS)
+
+
+def _rerender(req: CallBackRequest, forms: dict, status: int = 422):
+    return render_template("requests/show.html", req=req, forms=forms, found=[], q="",
+                           next_steps=services.next_steps(req), max_attempts=MAX_ATTEMPTS), status
+
+
+@bp.post("/<int:request_id>/allocate")
+@leaders
+def allocate(request_id: int):
+    """Allocate to a caseworker (email + live notification)."""
+    req = _req_or_404(request_id)
+    forms = _forms(req)
+    if forms["allocate"].validate_on_submit():
+        uid = forms["allocate"].caseworker.data
+        worker = db.session.get(User, int(uid)) if uid and uid.isdigit() else None
+        try:
+            services.allocate(req, worker, current_user, current_app.config["BASE_URL"],
+                              _link(req))
+        except services.RequestError as exc:
+            db.session.rollback()
+            forms["allocate"].caseworker.errors.append(str(exc))
+            return _rerender(req, forms)
+        db.session.commit()
+        flash(f"Allocated to {worker.name}.", "success")
+        return redirect(url_for("requests.show", request_id=req.id))
+    return _rerender(req, forms)
+
+
+@bp.post("/<int:request_id>/attempts")
+@staff
+def attempt(request_id: int):
+    """Record a call attempt."""
+    req = _req_or_404(request_id)
+    forms = _forms(req)
+    form = forms["attempt"]
+    if form.validate_on_submit():
+        made = parse_london(form.made_at.data or "") if form.made_at.data else utcnow()
+        nxt = parse_london(form.next_call_at.data) if (form.next_call_at.data or "").strip() else None
+        if made is None:
+            form.made_at.errors.append("Enter the date and time of the call as dd/mm/yyyy HH:MM")
+        elif (form.next_call_at.data or "").strip() and nxt is None:
+            form.next_call_at.errors.append("Enter the next call as dd/mm/yyyy HH:MM")
+        else:
+            try:
+                services.record_attempt(req, made, form.result.data, form.notes.data, nxt,
+                                        form.outcome.data or None, current_user)
+            except services.RequestError as exc:
+                db.session.rollback()
+                getattr(form, exc.field).errors.append(str(exc))
+            else:
+                db.session.commit()
+                flash(f"Attempt recorded. Status: {req.status}.", "success")
+                return redirect(url_for("requests.show", request_id=req.id))
+    return _rerender(req, forms)
+
+
+@bp.post("/<int:request_id>/link")
+@staff
+def link(request_id: int):
+    """Link to a contact, and/or turn the request into a case."""
+    req = _req_or_404(request_id)
+    if not AllocateForm().is_submitted():
+        abort(400)
+    contact_id = request.form.get("contact_id", type=int)
+    if contact_id:
+        contact = db.session.get(Contact, contact_id) or abort(404)
+        services.link_contact(req, contact, current_user)
+    if request.form.get("make_case"):
+        try:
+            case = services.make_case(req, current_user)
+        except services.RequestError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for("requests.show", request_id=req.id))
+        db.session.commit()
+        flash(f"Case {case.reference} created with the request's history.", "success")
+        return redirect(url_for("cases.show", case_id=case.id))
+    db.session.commit()
+    flash("Contact linked.", "success")
+    return redirect(url_for("requests.show", request_id=req.id))
+
+
+@bp.get("/paper")
+@staff
+def paper():
+    """The downtime paper form: one printable A4 page with the same fields."""
+    from .models import EXISTING_REASONS, NATURES
+    return render_template("requests/paper.html", natures=NATURES, reasons=EXISTING_REASONS,
+                           results=[i.name for i in offered("call_result")],
+                           outcomes=[i.name for i in offered("call_back_outcome")])
+
+
+@bp.app_context_processor
+def request_counts() -> dict:
+    """Awaiting Calls count for the navigation."""
+    from flask_login import current_user as user
+    if not user.is_authenticated or request.headers.get("HX-Request"):
+        return {}
+    from sqlalchemy import func
+    n = db.session.scalar(select(func.count(CallBackRequest.id)).where(
+        CallBackRequest.status == "Awaiting Calls", CallBackRequest.caseworker_id == user.id))
+    return {"awaiting_calls_count": n or 0}
