@@ -133,7 +133,8 @@ def register_blueprints(app: Flask) -> None:
     from .main import bp as main_bp
     from .notifications import bp as notifications_bp
     from .requests import bp as requests_bp
+    from .review import bp as review_bp
 
     for bp in (main_bp, auth_bp, contacts_bp, cases_bp, callbacks_bp, interactions_bp, supervisor_bp,
-               requests_bp, notifications_bp, admin_bp):
+               requests_bp, review_bp, notifications_bp, admin_bp):
         app.register_blueprint(bp)

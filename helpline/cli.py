@@ -9,6 +9,7 @@ from .extensions import db
 
 def register_cli(app: Flask) -> None:
     """Attach the commands to `flask --app app ...`."""
+    register_retention(app)
 
     @app.cli.command("create-user")
     @click.argument("email")
@@ -45,3 +46,18 @@ def register_cli(app: Flask) -> None:
         click.echo("Demo sign-ins (password for all: %s):" % DEMO_PASSWORD)
         for role, email in logins:
             click.echo(f"  {role:<11} {email}")
+
+
+def register_retention(app: Flask) -> None:
+    """`flask retention [--dry-run]`: anonymise contacts inactive for RETENTION_YEARS."""
+
+    @app.cli.command("retention")
+    @click.option("--dry-run", is_flag=True)
+    def retention_command(dry_run: bool) -> None:
+        from .review.privacy import retention
+        years = app.config["RETENTION_YEARS"]
+        done = retention(years, dry_run=dry_run)
+        db.session.commit()
+        verb = "Would anonymise" if dry_run else "Anonymised"
+        click.echo(f"{verb} {len(done)} contact(s) with no activity for {years} years: "
+                   f"{', '.join(map(str, done)) or 'none'}")

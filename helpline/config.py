@@ -47,6 +47,8 @@ def from_environment(instance_path: str) -> dict:
         # Where the embedded catcher keeps what it received (the admin "Sent mail" page).
         "MAIL_CATCHER_DIR": env("MAIL_CATCHER_DIR", str(inst / "mail")),
         "PORT": int(env("PORT", "8000")),
+        "EXPORT_DIR": env("EXPORT_DIR", str(inst / "exports")),
+        "RETENTION_YEARS": int(env("RETENTION_YEARS", "6")),
         "MP_ENQUIRIES_EMAIL": env("MP_ENQUIRIES_EMAIL", "mp-enquiries@example.org"),
         # Shift start times (Europe/London); Morning Review covers the previous shift onwards.
         "SHIFT_STARTS": env("SHIFT_STARTS", "08:00,20:00").split(","),

@@ -9,3 +9,4 @@ from .contacts.models import Contact, Verification  # noqa: F401
 from .interactions.models import Interaction, InteractionHandler, ReviewMark  # noqa: F401
 from .callbacks.models import CallBack  # noqa: F401
 from .requests.models import CallAttempt, CallBackRequest  # noqa: F401
+from .review.models import ExportBatch  # noqa: F401

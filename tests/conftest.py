@@ -122,6 +122,7 @@ def _config(database_url: str, redis_url: str, smtp: dict) -> dict:
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": smtp["port"],
         "MAIL_CATCHER_DIR": smtp["dir"],
+        "EXPORT_DIR": str(Path(smtp["dir"]).parent / "exports"),
         "SSE_KEEPALIVE_SECONDS": 0.5,
         "MAIL_SUPPRESS_SEND": False,  # real SMTP to the catcher, even in tests
         "SERVER_NAME": None,

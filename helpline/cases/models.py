@@ -45,6 +45,8 @@ class Case(db.Model):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    export_batch_id: Mapped[int | None] = mapped_column(ForeignKey("export_batches.id"),
+                                                        index=True)
 
     caller: Mapped[Contact] = relationship(foreign_keys=[caller_id])
     beneficiary: Mapped[Contact | None] = relationship(foreign_keys=[beneficiary_id])

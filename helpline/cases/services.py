@@ -29,6 +29,8 @@ def touch(case: Case, actor: User) -> None:
             case.updated_since_review = True
             audit.record(actor, "update", "case", case.reference,
                          changes={"Updated since review": (False, True)})
+        if case.status == "Reviewed":  # any change puts it back in front of the data team
+            set_status(case, "Ready for review", actor, reason="Updated since review")
 
 
 def add_note(case: Case, text: str, actor: User) -> CaseNote:

@@ -1,0 +1,186 @@
+"""Data team: review queue, accept / send back, exports, subject access, anonymisation."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import (abort, current_app, flash, redirect, render_template, request, send_file,
+                   url_for)
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from ..auth.forms import EmptyForm
+from ..auth.guard import role_required
+from ..auth.models import Team
+from ..cases.models import Case
+from ..contacts.models import Contact
+from ..extensions import db
+from ..lookups.models import offered
+from ..timeutil import utcnow
+from . import bp, privacy, services
+from .models import ExportBatch
+
+data_team = role_required("data")
+
+
+def _date(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _regions() -> list[str]:
+    return list(db.session.scalars(select(Contact.region).distinct().order_by(Contact.region)))
+
+
+@bp.get("/")
+@data_team
+def queue():
+    """Cases Ready for review, oldest first, with filters and counts."""
+    args = request.args
+    stmt = services.queue_query(args.get("region") or None, args.get("team", type=int),
+                                _date("since"), _date("until"), bool(args.get("updated")))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    cases = list(db.session.scalars(stmt.limit(200)))
+    updated = db.session.scalar(select(func.count(Case.id)).where(
+        Case.status == "Ready for review", Case.updated_since_review.is_(True))) or 0
+    return render_template("review/queue.html", cases=cases, total=total, updated=updated,
+                           regions=_regions(), teams=db.session.scalars(select(Team)).all(),
+                           args=args)
+
+
+@bp.get("/cases/<int:case_id>")
+@data_team
+def case(case_id: int):
+    """The whole case read-only, with what changed since its last review."""
+    c = db.session.get(Case, case_id) or abort(404)
+    from .. import audit
+    audit.viewed(current_user, "case", c.reference, ip=request.remote_addr)
+    db.session.commit()
+    return render_template("review/case.html", case=c, changes=services.changes_since_review(c),
+                           checklist=offered("review_checklist"), form=EmptyForm())
+
+
+@bp.post("/cases/<int:case_id>/accept")
+@data_team
+def accept(case_id: int):
+    """Accept → Reviewed (every checklist item ticked)."""
+    c = db.session.get(Case, case_id) or abort(404)
+    if EmptyForm().validate_on_submit():
+        try:
+            services.accept(c, request.form.getlist("checklist"), current_user)
+        except services.ReviewError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for("review.case", case_id=c.id))
+        db.session.commit()
+        flash(f"{c.reference} accepted: Reviewed.", "success")
+    return redirect(url_for("review.queue"))
+
+
+@bp.post("/cases/<int:case_id>/send-back")
+@data_team
+def send_back(case_id: int):
+    """Send back with a comment (the owner is notified)."""
+    c = db.session.get(Case, case_id) or abort(404)
+    if EmptyForm().validate_on_submit():
+        try:
+            services.send_back(c, request.form.get("comment", ""), current_user,
+                               url_for("cases.show", case_id=c.id))
+        except services.ReviewError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for("review.case", case_id=c.id))
+        db.session.commit()
+        flash(f"{c.reference} sent back to {c.owner or 'its owner'}.", "success")
+    return redirect(url_for("review.queue"))
+
+
+@bp.route("/export", methods=["GET", "POST"])
+@data_team
+def export():
+    """Choose filters and format; the export runs as a job with a progress bar."""
+    error = None
+    if request.method == "POST" and EmptyForm().validate_on_submit():
+        f = request.form
+        filters = {k: f.get(k) for k in ("since", "until", "region", "team_id") if f.get(k)}
+        if f.get("not_exported"):
+            filters["not_exported"] = True
+        try:
+            batch = services.start_export(filters, f.get("fmt", "csv"),
+                                          bool(f.get("with_personal")), current_user)
+        except services.ReviewError as exc:
+            db.session.rollback()
+            error = str(exc)
+        else:
+            db.session.commit()
+            return redirect(url_for("review.export_status", batch_id=batch.id))
+    return render_template("review/export.html", regions=_regions(), error=error,
+                           teams=db.session.scalars(select(Team)).all(), form=EmptyForm()), \
+        (422 if error else 200)
+
+
+@bp.get("/export/<int:batch_id>")
+@data_team
+def export_status(batch_id: int):
+    """Progress of one export (htmx polls the bar until it is done)."""
+    batch = db.session.get(ExportBatch, batch_id) or abort(404)
+    template = "review/_progress.html" if request.headers.get("HX-Request") \
+        else "review/export_status.html"
+    return render_template(template, batch=batch)
+
+
+@bp.get("/exports")
+@data_team
+def exports():
+    """The export log: who, when, filters, rows, hash; downloadable for 30 days."""
+    batches = db.session.scalars(select(ExportBatch).order_by(ExportBatch.id.desc()).limit(100))
+    return render_template("review/exports.html", batches=list(batches), now=utcnow())
+
+
+@bp.get("/export/<int:batch_id>/download")
+@data_team
+def download(batch_id: int):
+    """Download an export file again (within 30 days)."""
+    batch = db.session.get(ExportBatch, batch_id) or abort(404)
+    if batch.status != "done" or not batch.file_path:
+        abort(404, description="This export is not ready.")
+    if batch.expires_at and batch.expires_at < utcnow():
+        abort(410, description="This export has expired (kept for 30 days).")
+    from .. import audit
+    audit.record(current_user, "download", "export batch", batch.id)
+    db.session.commit()
+    return send_file(batch.file_path, as_attachment=True,
+                     download_name=f"helpline-export-{batch.id}.{batch.fmt}")
+
+
+@bp.get("/subject-access/<int:contact_id>")
+@role_required("data", "admin")
+def subject_access(contact_id: int):
+    """Everything held about one contact, as a ZIP (logged)."""
+    contact = db.session.get(Contact, contact_id) or abort(404)
+    data = privacy.subject_access(contact, current_user)
+    db.session.commit()
+    import io
+    return send_file(io.BytesIO(data), mimetype="application/zip", as_attachment=True,
+                     download_name=f"subject-access-contact-{contact.id}.zip")
+
+
+@bp.route("/anonymise/<int:contact_id>", methods=["GET", "POST"])
+@role_required("admin")
+def anonymise(contact_id: int):
+    """Erase a contact's personal data (irreversible; a reason is required)."""
+    contact = db.session.get(Contact, contact_id) or abort(404)
+    error = None
+    if request.method == "POST" and EmptyForm().validate_on_submit():
+        try:
+            privacy.anonymise(contact, request.form.get("reason", ""), current_user)
+        except ValueError as exc:
+            db.session.rollback()
+            error = str(exc)
+        else:
+            db.session.commit()
+            flash(f"Contact {contact_id} anonymised.", "success")
+            return redirect(url_for("contacts.show", contact_id=contact_id))
+    return render_template("review/anonymise.html", contact=contact, form=EmptyForm(),
+                           error=error), (422 if error else 200)
