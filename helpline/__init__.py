@@ -129,6 +129,7 @@ def register_blueprints(app: Flask) -> None:
     from .cases import bp as cases_bp
     from .contacts import bp as contacts_bp
     from .interactions import bp as interactions_bp
+    from .knowledge import bp as knowledge_bp
     from .supervisor import bp as supervisor_bp
     from .main import bp as main_bp
     from .notifications import bp as notifications_bp
@@ -136,5 +137,5 @@ def register_blueprints(app: Flask) -> None:
     from .review import bp as review_bp
 
     for bp in (main_bp, auth_bp, contacts_bp, cases_bp, callbacks_bp, interactions_bp, supervisor_bp,
-               requests_bp, review_bp, notifications_bp, admin_bp):
+               requests_bp, review_bp, knowledge_bp, notifications_bp, admin_bp):
         app.register_blueprint(bp)

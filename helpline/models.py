@@ -10,3 +10,4 @@ from .interactions.models import Interaction, InteractionHandler, ReviewMark  # 
 from .callbacks.models import CallBack  # noqa: F401
 from .requests.models import CallAttempt, CallBackRequest  # noqa: F401
 from .review.models import ExportBatch  # noqa: F401
+from .knowledge.models import Article, Organisation  # noqa: F401

@@ -99,10 +99,13 @@ def anonymise(contact: Contact, reason: str, actor: User | None) -> int:
     tokens = _tokens(contact)
     replaced = 0
     for table, col in _text_columns():
+        length = getattr(col.type, "length", None)
+        # a short column (e.g. a postcode) cannot hold the placeholder: blank the token out
+        placeholder = PLACEHOLDER if not length or length >= 40 else ""
         for token in tokens:
             result = db.session.execute(
                 update(table).where(col.contains(token, autoescape=True))
-                .values({col.key: func.replace(col, token, PLACEHOLDER)}))
+                .values({col.key: func.replace(col, token, placeholder)}))
             replaced += result.rowcount or 0
     db.session.expire_all()
     contact = db.session.get(Contact, contact.id)

@@ -1,0 +1,6 @@
+"""Knowledge search and the local organisations directory."""
+from flask import Blueprint
+
+bp = Blueprint("knowledge", __name__)
+
+from . import views  # noqa: E402,F401
