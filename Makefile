@@ -31,7 +31,7 @@ seed: migrate
 run: seed
 	$(PY) -m helpline.run
 
-# Browser tests drive Debian's Chromium (never `playwright install`).
+# Browser tests drive Debian's Chromium; Playwright never downloads its own browser.
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
