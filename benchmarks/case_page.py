@@ -608,6 +608,8 @@ def report(results: dict[str, list[dict]], setting: dict, engine) -> None:
           f"cases, {setting['notes']:,} notes, {setting['signposts']:,} signposts, "
           f"{setting['referrals']:,} referrals, {setting['audit']:,} audit rows; "
           f"{setting['size']}; {load}")
+    print(f"# load average (1 min) before / after measuring: {setting['load_before']:.2f} / "
+          f"{os.getloadavg()[0]:.2f} (other processes on the machine share its CPUs)")
     print(f"# signed in as a {setting['role']} through /login; {len(results['page'])} random "
           f"cases{setting['role_note']}; "
           "server time = perf_counter around test-client GET + body, in-process. Times in ms.\n")
@@ -788,6 +790,7 @@ def main() -> None:
             setting["role_note"] = ""
         setting["role"] = args.role
         meter = SqlMeter(engine)
+        setting["load_before"] = os.getloadavg()[0]
         results = measure(client, meter, case_ids)
         report(results, setting, engine)
         if args.profile:

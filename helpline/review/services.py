@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import aliased
 
 from .. import audit
 from ..audit.models import AuditEntry
 from ..auth.models import User
 from ..cases import services as case_services
-from ..cases.models import Case
+from ..cases.models import REFERENCE_OFFSET, Case, CaseNote, Referral, Signpost
 from ..contacts.models import Contact
 from ..extensions import db
 from ..interactions.models import Interaction
@@ -143,41 +144,76 @@ def start_export(filters: dict, fmt: str, with_personal: bool, actor: User) -> E
     return batch
 
 
-def _row(case: Case, interactions: int, personal: bool) -> list:
-    caller = case.caller
-    row = [case.reference, london_format(case.created_at), london_format(case.updated_at),
-           london_format(case.reviewed_at), case.reviewed_by.name if case.reviewed_by else "",
-           caller.region, caller.postcode_area, case.who_requires_support,
-           "Yes" if case.psychosocial_support else "No",
-           "Yes" if case.safeguarding_activated else "No",
-           "; ".join(s.category.name for s in case.signposts),
-           "; ".join(f"{r.response_type.name} ({r.status})" for r in case.referrals),
-           {True: "Yes", False: "No"}.get(case.feedback_consent, ""), interactions]
+def _fmt(value) -> str:
+    return london_format(value) if value else ""
+
+
+YES_NO = {True: "Yes", False: "No"}
+
+
+def _chunk_details(chunk: list[int], personal: bool) -> dict[str, dict]:
+    """Signposts, referrals, interaction counts (and notes) for a chunk, in a few queries."""
+    from ..lookups.models import LookupItem
+    out: dict[str, dict] = {"signposts": {}, "referrals": {}, "notes": {}}
+    for case_id, name in db.session.execute(
+            select(Signpost.case_id, LookupItem.name).join(LookupItem, Signpost.category_id
+                                                           == LookupItem.id)
+            .where(Signpost.case_id.in_(chunk)).order_by(Signpost.id)):
+        out["signposts"].setdefault(case_id, []).append(name)
+    for case_id, name, status in db.session.execute(
+            select(Referral.case_id, LookupItem.name, Referral.status)
+            .join(LookupItem, Referral.response_type_id == LookupItem.id)
+            .where(Referral.case_id.in_(chunk)).order_by(Referral.id)):
+        out["referrals"].setdefault(case_id, []).append(f"{name} ({status})")
+    out["interactions"] = dict(db.session.execute(
+        select(Interaction.case_id, func.count(Interaction.id))
+        .where(Interaction.case_id.in_(chunk)).group_by(Interaction.case_id)).all())
     if personal:
-        row += [caller.full_name if caller.has_consent else "", caller.phone or "",
-                case.safeguarding_reason or "",
-                "\n".join(f"{london_format(n.at)} {n.author or ''}: {n.text}"
-                          for n in reversed(case.notes))]
-    return [neutralise(v) for v in row]
+        for case_id, at, text in db.session.execute(
+                select(CaseNote.case_id, CaseNote.at, CaseNote.text)
+                .where(CaseNote.case_id.in_(chunk)).order_by(CaseNote.id)):
+            out["notes"].setdefault(case_id, []).append(f"{_fmt(at)}: {text}")
+    return out
 
 
 def _rows(batch: ExportBatch) -> Iterator[list]:
+    """Rows for the export, read with plain SQL in chunks (constant memory, no ORM objects)."""
     batch_id, personal = batch.id, batch.with_personal
     ids = list(db.session.scalars(export_query(batch.filters).with_only_columns(Case.id)))
     batch.total = len(ids)
     db.session.commit()
+    reviewer = aliased(User)
     for start in range(0, len(ids), PROGRESS_EVERY):
         chunk = ids[start:start + PROGRESS_EVERY]
-        counts = dict(db.session.execute(
-            select(Interaction.case_id, func.count(Interaction.id))
-            .where(Interaction.case_id.in_(chunk)).group_by(Interaction.case_id)).all())
-        for case in db.session.scalars(select(Case).where(Case.id.in_(chunk)).order_by(Case.id)):
-            yield _row(case, counts.get(case.id, 0), personal)
-            case.export_batch_id = batch_id
+        more = _chunk_details(chunk, personal)
+        rows = db.session.execute(
+            select(Case.id, Case.created_at, Case.updated_at, Case.reviewed_at, reviewer.name,
+                   Contact.region, Contact.postcode_area, Case.who_requires_support,
+                   Case.psychosocial_support, Case.safeguarding_activated, Case.feedback_consent,
+                   Contact.first_name, Contact.last_name, Contact.phone, Contact.consent_status,
+                   Case.safeguarding_reason)
+            .join(Contact, Case.caller_id == Contact.id)
+            .outerjoin(reviewer, Case.reviewed_by_id == reviewer.id)
+            .where(Case.id.in_(chunk)).order_by(Case.id))
+        for r in rows:
+            row = [f"CA{r[0] + REFERENCE_OFFSET}", _fmt(r[1]), _fmt(r[2]), _fmt(r[3]), r[4] or "",
+                   r[5], r[6], r[7], YES_NO[bool(r[8])], YES_NO[bool(r[9])],
+                   "; ".join(more["signposts"].get(r[0], [])),
+                   "; ".join(more["referrals"].get(r[0], [])), YES_NO.get(r[10], ""),
+                   more["interactions"].get(r[0], 0)]
+            if personal:
+                named = r[14] == "Consent given"
+                row += [" ".join(p for p in (r[11], r[12]) if p) if named else "",
+                        r[13] or "", r[15] or "", "\n".join(more["notes"].get(r[0], []))]
+            yield [neutralise(v) for v in row]
+        # one statement per chunk (an export marks cases; it is not an edit of them)
+        db.session.execute(update(Case).where(Case.id.in_(chunk))
+                           .values(export_batch_id=batch_id)
+                           .execution_options(synchronize_session=False))
         batch = db.session.get(ExportBatch, batch_id)
         batch.done_rows = min(len(ids), start + len(chunk))
         db.session.commit()
-        db.session.expunge_all()  # constant memory however large the export
+        db.session.expunge_all()
 
 
 @task
