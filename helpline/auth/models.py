@@ -32,7 +32,15 @@ class Team(db.Model):
     __tablename__ = "teams"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
+    shift_start: Mapped[str | None] = mapped_column(String(5))  # "08:00", London time
+    shift_end: Mapped[str | None] = mapped_column(String(5))
+    region: Mapped[str | None] = mapped_column(String(40))  # region served
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    @property
+    def supervisors(self) -> list["User"]:
+        """Team leaders: active members with the supervisor role."""
+        return [m for m in self.members if m.active and m.role == "supervisor"]
 
     members: Mapped[list["User"]] = relationship(
         secondary=user_teams, back_populates="teams", order_by="User.name"

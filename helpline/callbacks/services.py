@@ -249,7 +249,7 @@ def escalate_overdue(base_url: str, now: datetime | None = None) -> int:
 def supervisors_for(cb: CallBack) -> list[User]:
     """Supervisors of the owner's (or queue's) team; every supervisor if there are none."""
     team = cb.team or (cb.owner.default_team if cb.owner else None)
-    sups = [m for m in team.members if m.active and m.role == "supervisor"] if team else []
+    sups = team.supervisors if team else []
     if not sups:
         sups = list(db.session.scalars(select(User).where(User.role == "supervisor",
                                                           User.active.is_(True))))

@@ -31,7 +31,7 @@ class RequestError(ValueError):
 
 def team_leaders(team: Team | None) -> list[User]:
     """Supervisors of the receiving team (every supervisor if it has none)."""
-    leaders = [m for m in team.members if m.active and m.role == "supervisor"] if team else []
+    leaders = team.supervisors if team else []
     return leaders or list(db.session.scalars(select(User).where(
         User.role == "supervisor", User.active.is_(True))))
 

@@ -144,3 +144,14 @@ def test_audit_trail_viewer_filters(client, app):
     other = app.test_client()
     AuthActions(other).login(make_user("volunteer").email)
     assert other.get("/supervisor/audit").status_code == 403
+
+
+def test_teams_with_shift_hours_and_region(client, admin):
+    url = "/admin/teams"
+    bad = client.post(url, data={"csrf_token": csrf_token(client, url), "name": "Evening",
+                                 "shift_start": "25:00"})
+    assert bad.status_code == 422 and "HH:MM" in bad.get_data(as_text=True)
+    client.post(url, data={"csrf_token": csrf_token(client, url), "name": "Evening",
+                           "shift_start": "17:00", "shift_end": "23:00", "region": "Wales"})
+    page = client.get(url).get_data(as_text=True)
+    assert "Evening" in page and "17:00–23:00" in page and "Wales" in page
