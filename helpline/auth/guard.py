@@ -55,9 +55,11 @@ def role_required(*roles: str) -> Callable:
                 ))
             return view(*args, **kwargs)
 
+        wrapped.allowed_roles = roles  # read by the route × role security matrix
         return wrapped
 
     return decorator
 
 
 staff_required = role_required("volunteer", "supervisor", "data")
+signed_in = staff_required  # every role (administrators hold all roles)

@@ -5,12 +5,13 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from .. import audit
 from ..extensions import db
 from . import bp, services
 from .forms import EmptyForm, LoginForm
+from .guard import signed_in
 from .models import UserSession
 
 
@@ -60,7 +61,7 @@ def login():
 
 
 @bp.post("/logout")
-@login_required
+@signed_in
 def logout():
     """Sign out: ends the server-side session too."""
     form = EmptyForm()

@@ -5,7 +5,9 @@ from datetime import timedelta
 
 from flask import (Response, current_app, flash, redirect, render_template, request, session,
                    url_for)
-from flask_login import current_user, login_required
+from flask_login import current_user
+
+from ..auth.guard import signed_in
 from sqlalchemy import func, select
 
 from .. import events
@@ -18,7 +20,7 @@ from .models import Notification
 
 
 @bp.get("/notifications")
-@login_required
+@signed_in
 def index():
     """The signed-in user's notifications, newest first."""
     items = services.recent(current_user)
@@ -26,7 +28,7 @@ def index():
 
 
 @bp.post("/notifications/read")
-@login_required
+@signed_in
 def mark_read():
     """Mark all as read."""
     if EmptyForm().validate_on_submit():
@@ -45,7 +47,7 @@ def _last_id() -> int | None:
 
 
 @bp.get("/events")
-@login_required
+@signed_in
 def stream():
     """Stream this user's events; replays what a reconnecting page missed."""
     app = current_app._get_current_object()

@@ -1,0 +1,25 @@
+"""The route × role matrix helper: every route must declare who may use it."""
+from __future__ import annotations
+
+from flask import Flask
+
+PUBLIC = {"auth.login", "main.healthz", "static"}
+ROLES = ("volunteer", "supervisor", "data", "admin")
+
+
+def access_rule(app: Flask, endpoint: str):
+    """The roles a route allows ("public" for the few open ones), or None if it has no rule."""
+    if endpoint in PUBLIC:
+        return "public"
+    return getattr(app.view_functions[endpoint], "allowed_roles", None)
+
+
+def missing_rules(app: Flask) -> list[str]:
+    """Endpoints with no access rule: a new route must declare one."""
+    return sorted({r.endpoint for r in app.url_map.iter_rules()
+                   if access_rule(app, r.endpoint) is None})
+
+
+def allowed(rule, role: str) -> bool:
+    """Whether `role` may use a route with this rule (administrators hold every role)."""
+    return rule == "public" or role == "admin" or role in rule
