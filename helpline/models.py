@@ -11,3 +11,4 @@ from .callbacks.models import CallBack  # noqa: F401
 from .requests.models import CallAttempt, CallBackRequest  # noqa: F401
 from .review.models import ExportBatch  # noqa: F401
 from .knowledge.models import Article, Organisation  # noqa: F401
+from .submissions import Submission  # noqa: F401

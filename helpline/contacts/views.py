@@ -4,7 +4,9 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from .. import audit
+from sqlalchemy.exc import IntegrityError
+
+from .. import audit, submissions
 from ..auth.guard import role_required
 from ..cases import services as case_services
 from ..extensions import db
@@ -50,16 +52,26 @@ def _duplicates_for(form: ContactForm, exclude_id: int | None = None):
 def new():
     """New contact: consent first; mandatory fields follow the consent status."""
     form = ContactForm()
+    token = request.form.get("form_token") or submissions.new_token()
+    done = submissions.already(request.form.get("form_token"), "contact")
+    if done:  # a double click or a resent form: show what the first one saved
+        return redirect(url_for("contacts.show", contact_id=done))
     if form.validate_on_submit():
         contact = services.create_contact(form.values(), current_user, session.get("sid"), _ip())
-        db.session.commit()
+        submissions.remember(token, "contact", contact.id)
+        try:
+            db.session.commit()
+        except IntegrityError:  # its twin was saved a moment ago
+            db.session.rollback()
+            return redirect(url_for("contacts.show",
+                                    contact_id=submissions.already(token, "contact")))
         flash(f"Contact {contact.full_name} saved.", "success")
         if form.save_close.data:
             return redirect(url_for("contacts.index"))
         return redirect(url_for("contacts.show", contact_id=contact.id))
     duplicates = _duplicates_for(form) if request.method == "POST" else []
     return render_template("contacts/new.html", form=form, statement=CONSENT_STATEMENT,
-                           duplicates=duplicates), (422 if form.errors else 200)
+                           duplicates=duplicates, form_token=token), (422 if form.errors else 200)
 
 
 @bp.get("/contacts/duplicates")

@@ -90,3 +90,13 @@ window.helpline = window.helpline || {};
     if (e.detail.target && e.detail.target.id === 'reminders') { focusReminder(); }
   });
 })();
+
+/* A form is sent once: a second click while the first is on its way does nothing. */
+document.addEventListener('submit', function (e) {
+  'use strict';
+  var form = e.target;
+  if (form.getAttribute('method') !== 'post' && form.method !== 'post') { return; }
+  if (form.dataset.sending === '1') { e.preventDefault(); return; }
+  form.dataset.sending = '1';
+  window.setTimeout(function () { form.dataset.sending = ''; }, 5000);
+});

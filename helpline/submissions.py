@@ -1,0 +1,51 @@
+"""Once-only form submissions: a double click or a resent POST creates one record, not two.
+
+Each create form carries a random `form_token`; the first POST that uses it records which
+record it made (unique token), and a repeat is sent to that record instead.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import DateTime, Integer, String, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .extensions import db
+from .timeutil import utcnow
+
+
+class Submission(db.Model):
+    """A form token already used, and the record it created."""
+
+    __tablename__ = "submissions"
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    record_type: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+def new_token() -> str:
+    """A token for a fresh form."""
+    return secrets.token_urlsafe(24)
+
+
+def already(token: str | None, record_type: str) -> int | None:
+    """The id created by an earlier use of this token, if any."""
+    if not token:
+        return None
+    return db.session.scalar(select(Submission.record_id).where(
+        Submission.token == token[:64], Submission.record_type == record_type))
+
+
+def remember(token: str | None, record_type: str, record_id: int) -> None:
+    """Record the token with the new record (same transaction; a racing twin fails on commit)."""
+    if token:
+        db.session.add(Submission(token=token[:64], record_type=record_type,
+                                  record_id=record_id))
+
+
+def is_duplicate_error(exc: IntegrityError) -> bool:
+    """Whether a commit failed because the same token was used at the same moment."""
+    return "submissions" in str(exc.orig).lower() or "submissions" in str(exc).lower()
