@@ -625,8 +625,9 @@ def report(results: dict[str, list[dict]], setting: dict, engine) -> None:
         stmts = [len(r["sql"]["statements"]) for r in rs]
         sql_ms = ms(sum(s[2] for s in r["sql"]["statements"]) for r in rs)
         commit_ms = ms(r["sql"]["commit"] for r in rs)
+        ratio = statistics.median(t) / (bare_p50 * 1000)
         print(f"{labels[kind]:<34} {len(rs):>4} {pct(t, .5):>7.2f} {pct(t, .95):>7.2f} "
-              f"{pct(t, .99):>7.2f} {max(t):>7.2f} {statistics.median(t) / (bare_p50 * 1000):>10.1f} "
+              f"{pct(t, .99):>7.2f} {max(t):>7.2f} {ratio:>10.1f} "
               f"{statistics.median(stmts):>9.0f} {statistics.median(sql_ms):>7.2f} "
               f"{statistics.median(commit_ms):>9.2f}")
     print("(SQL stmts / SQL ms / commit ms: medians per request; commit = the COMMIT of the "

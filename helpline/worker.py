@@ -32,6 +32,18 @@ def remind_forever(app, stop: threading.Event) -> None:
     _loop(app, stop, app.config["REMINDER_POLL_SECONDS"], tick, "reminders/escalations")
 
 
+def retention_daily(app, stop: threading.Event) -> None:
+    """Anonymise contacts inactive for RETENTION_YEARS, once a day; reports what it did."""
+    from .extensions import db
+    from .review.privacy import retention
+
+    def run_once() -> int:
+        done = retention(app.config["RETENTION_YEARS"])
+        db.session.commit()
+        return len(done)
+    _loop(app, stop, 86400, run_once, "retention: contacts anonymised")
+
+
 def _loop(app, stop: threading.Event, every: float, work, what: str) -> None:
     from .extensions import db
     while not stop.wait(every):
@@ -54,6 +66,7 @@ def main() -> None:
     stop = threading.Event()
     threading.Thread(target=sweep_forever, args=(app, stop), daemon=True).start()
     threading.Thread(target=remind_forever, args=(app, stop), daemon=True).start()
+    threading.Thread(target=retention_daily, args=(app, stop), daemon=True).start()
     with app.app_context():
         queue = get_queue()
         # SimpleWorker runs jobs in this process: forking a process that also runs the
