@@ -94,7 +94,9 @@ def _changes_since(case: Case, loaded_at: str | None) -> list:
         since = None
     if since is not None:
         stmt = stmt.where(AuditEntry.at >= since)
-    return list(db.session.scalars(stmt.order_by(AuditEntry.id)))
+        return list(db.session.scalars(stmt.order_by(AuditEntry.id)))
+    # the form did not say when it was loaded: show the latest changes
+    return list(reversed(db.session.scalars(stmt.order_by(AuditEntry.id.desc()).limit(10)).all()))
 
 
 def _screen(case: Case | None, caller: Contact):
@@ -118,7 +120,7 @@ def _screen(case: Case | None, caller: Contact):
                 db.session.commit()
             except services.ConflictError:
                 db.session.rollback()
-                conflict = _changes_since(case, form.loaded_at.data)
+                conflict = _changes_since(case, request.form.get("loaded_at"))
                 form.version.data = str(case.version)  # saving again applies this input
                 form.loaded_at.data = utcnow().isoformat(timespec="seconds")
             except services.CaseError as exc:
@@ -129,7 +131,7 @@ def _screen(case: Case | None, caller: Contact):
                 if form.save_close.data:
                     return redirect(url_for("contacts.show", contact_id=caller.id))
                 return redirect(url_for("cases.show", case_id=saved.id))
-    failed = bool(form.errors or conflict or any(r.error for r in signposts)
+    failed = bool(form.errors or conflict is not None or any(r.error for r in signposts)
                   or any(r.errors for r in referrals))
     q = request.form.get("beneficiary_q", "").strip()
     found = contact_services.search_contacts(q, per_page=8).items if len(q) >= 2 else []
@@ -140,7 +142,7 @@ def _screen(case: Case | None, caller: Contact):
         beneficiary=_chosen_beneficiary(form, caller),
         categories=offered("signpost_category"), types=offered("local_response_type"),
         history=_history(case) if case else [], desk=_desk_forms(case) if case else None,
-    ), (409 if conflict else 422 if failed and request.method == "POST" else 200)
+    ), (409 if conflict is not None else 422 if failed and request.method == "POST" else 200)
 
 
 def _chosen_beneficiary(form: CaseForm, caller: Contact) -> Contact | None:
