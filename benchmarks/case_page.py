@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/case_page.py                      # 1,000,000 on SQLite
     .venv/bin/python benchmarks/case_page.py --contacts 20000     # quick check
     .venv/bin/python benchmarks/case_page.py --keep               # reuse the generated DB
+    .venv/bin/python benchmarks/case_page.py --keep --as volunteer --profile 100
     .venv/bin/python benchmarks/case_page.py \\
         --database-url postgresql+psycopg://postgres@127.0.0.1:5433/helpline
 
@@ -32,6 +33,8 @@ interleaved case by case, rotating which goes first. Every SQL statement is coun
 timed with engine events (before/after_cursor_execute; the COMMIT of the "view" audit row
 separately), so the report says how many statements a page costs and which are slowest,
 with EXPLAIN for the slowest. --profile N adds a cProfile of N more page requests.
+--as volunteer signs in as a volunteer instead, who first verifies each sampled caller in
+the session (contacts.services.verify), to show the page without the supervisor-only work.
 
 The target database is wiped first (unless --keep finds it already generated); the script
 refuses to wipe one that holds users other than the benchmark's own.
