@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_login import current_user
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
@@ -102,6 +102,13 @@ def register_templates(app: Flask) -> None:
 
     @app.context_processor
     def navigation() -> dict:
+        # GOV.UK form widgets render a template per field, and each render runs every
+        # context processor again: work out the header values once per request.
+        if "ctx_navigation" not in g:
+            g.ctx_navigation = _navigation()
+        return g.ctx_navigation
+
+    def _navigation() -> dict:
         from .auth.forms import EmptyForm
         from .notifications.services import unread_count
         if not current_user.is_authenticated or request.headers.get("HX-Request"):

@@ -1,7 +1,8 @@
 """Call-back pages: raise, queues, reminders (snooze / done / dismiss), close."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (abort, current_app, flash, g, redirect, render_template, request, session,
+                   url_for)
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -245,7 +246,13 @@ def move(cb_id: int):
 
 @bp.app_context_processor
 def callback_context() -> dict:
-    """Reminders to show on every page, and the count for the navigation."""
+    """Reminders to show on every page, and the count for the navigation (once per request)."""
+    if "ctx_callbacks" not in g:
+        g.ctx_callbacks = _callback_context()
+    return g.ctx_callbacks
+
+
+def _callback_context() -> dict:
     if not current_user.is_authenticated:
         return {}
     if is_htmx():  # fragments (e.g. the reminders) need only the form

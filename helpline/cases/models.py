@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, event
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import Team, User
@@ -63,6 +63,9 @@ class Case(db.Model):
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
 
     __mapper_args__ = {"version_id_col": version}
+    # Morning Review: safeguarding cases changed since a time (no full scan at 1M cases)
+    __table_args__ = (Index("ix_cases_safeguarding_updated", "safeguarding_activated",
+                            "updated_at"),)
 
     @property
     def reference(self) -> str:

@@ -226,7 +226,14 @@ def paper():
 
 @bp.app_context_processor
 def request_counts() -> dict:
-    """Awaiting Calls count for the navigation."""
+    """Awaiting Calls count for the navigation (once per request)."""
+    from flask import g
+    if "ctx_requests" not in g:
+        g.ctx_requests = _request_counts()
+    return g.ctx_requests
+
+
+def _request_counts() -> dict:
     from flask_login import current_user as user
     if not user.is_authenticated or request.headers.get("HX-Request"):
         return {}
