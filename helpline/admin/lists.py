@@ -76,7 +76,7 @@ def add_item(list_name: str):
 @admin_required
 def change_item(item_id: int):
     """Rename, move up/down, retire or restore an item (old records keep it)."""
-    item = db.session.get(LookupItem, item_id) or abort(404)
+    item = db.get_or_404(LookupItem, item_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     action = request.form.get("action")
@@ -146,7 +146,7 @@ def response_fields(item_id: int):
 @admin_required
 def remove_field(field_id: int):
     """Stop asking for a field (values already saved on referrals stay)."""
-    f = db.session.get(ResponseTypeField, field_id) or abort(404)
+    f = db.get_or_404(ResponseTypeField, field_id)
     if EmptyForm().validate_on_submit():
         type_id = f.response_type_id
         audit.record(current_user, "delete", "response type field", f.id,

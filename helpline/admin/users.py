@@ -1,7 +1,7 @@
 """Admin: create and edit users, reset passwords (never delete)."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -45,7 +45,7 @@ def new_user():
 @admin_required
 def edit_user(user_id: int):
     """Edit role, teams, default team, frontline operator, language; or reset the password."""
-    user = db.session.get(User, user_id) or abort(404)
+    user = db.get_or_404(User, user_id)
     error = None
     if request.method == "POST" and EmptyForm().validate_on_submit():
         f = request.form

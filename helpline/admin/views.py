@@ -36,10 +36,7 @@ def users():
 
 
 def _user_or_404(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
+    return db.get_or_404(User, user_id)
 
 
 @bp.post("/users/<int:user_id>/end-sessions")
@@ -109,7 +106,7 @@ def failed_jobs():
 @admin_required
 def resend_mail(mail_id: int):
     """Put a failed mail back in the outbox."""
-    row = db.session.get(OutboxMail, mail_id) or abort(404)
+    row = db.get_or_404(OutboxMail, mail_id)
     if EmptyForm().validate_on_submit():
         resend(row)
         audit.record(current_user, "resend", "mail", row.id)

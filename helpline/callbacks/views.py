@@ -1,7 +1,7 @@
 """Call-back pages: raise, queues, reminders (snooze / done / dismiss), close."""
 from __future__ import annotations
 
-from flask import (abort, current_app, flash, g, redirect, render_template, request, session,
+from flask import (abort, flash, g, redirect, render_template, request, session,
                    url_for)
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -21,10 +21,7 @@ staff = role_required("volunteer", "supervisor", "data")
 
 
 def _cb_or_404(cb_id: int) -> CallBack:
-    cb = db.session.get(CallBack, cb_id)
-    if cb is None:
-        abort(404, description="There is no call back with that number.")
-    return cb
+    return db.get_or_404(CallBack, cb_id, description="There is no call back with that number.")
 
 
 def _owners(form: CallBackForm) -> None:
@@ -54,7 +51,7 @@ def _input(form: CallBackForm, times: dict) -> services.CallBackInput | None:
 @staff
 def new(case_id: int):
     """Raise a call back on a case."""
-    case = db.session.get(Case, case_id) or abort(404)
+    case = db.get_or_404(Case, case_id)
     if not contact_services.is_verified(case.caller, current_user, session.get("sid")):
         abort(403, description="Verify the caller on the contact page first.")
     form = CallBackForm()
@@ -113,7 +110,7 @@ def mine():
 @role_required("supervisor")
 def team(team_id: int):
     """A team's queue (call backs with no single owner)."""
-    t = db.session.get(Team, team_id) or abort(404)
+    t = db.get_or_404(Team, team_id)
     return render_template("callbacks/queue.html", title=f"{t.name} queue",
                            rows=services.queue_for(team_id=t.id), now=utcnow())
 

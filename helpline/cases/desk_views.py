@@ -1,7 +1,7 @@
 """Case routes beyond the main screen: quick-create beneficiary and the service-desk flow."""
 from __future__ import annotations
 
-from flask import (abort, current_app, flash, redirect, render_template, request, session,
+from flask import (current_app, flash, redirect, render_template, request, session,
                    url_for)
 from flask_login import current_user
 
@@ -41,7 +41,7 @@ def _quick_form() -> ContactForm:
 @staff
 def quick_create(caller_id: int):
     """Quick Create a beneficiary inline; the caller provides consent on their behalf."""
-    caller = db.session.get(Contact, caller_id) or abort(404)
+    caller = db.get_or_404(Contact, caller_id)
     form = _quick_form()
     if request.method == "POST" and form.validate():
         values = form.values()

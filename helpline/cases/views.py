@@ -22,10 +22,7 @@ staff = role_required("volunteer", "supervisor", "data")
 
 
 def _case_or_404(case_id: int) -> Case:
-    case = db.session.get(Case, case_id)
-    if case is None:
-        abort(404, description="There is no case with that number.")
-    return case
+    return db.get_or_404(Case, case_id, description="There is no case with that number.")
 
 
 def _require_verified(contact: Contact) -> None:
@@ -270,6 +267,6 @@ def beneficiary_search():
 @staff
 def beneficiary_pick(contact_id: int):
     """Choose a beneficiary: the picker with their details shown read-only."""
-    contact = db.session.get(Contact, contact_id) or abort(404)
+    contact = db.get_or_404(Contact, contact_id)
     return render_template("cases/_beneficiary.html", beneficiary=contact, form=None,
                            caller_id=request.args.get("caller", type=int), found=[], q="")

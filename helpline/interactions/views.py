@@ -127,7 +127,7 @@ def _create(form: InteractionForm, enquirer, case, handlers) -> Interaction:
 @staff
 def show(interaction_id: int):
     """One interaction, with its handlers (who assigned them, when)."""
-    interaction = db.session.get(Interaction, interaction_id) or abort(404)
+    interaction = db.get_or_404(Interaction, interaction_id)
     if interaction.enquirer and not contact_services.is_verified(
             interaction.enquirer, current_user, session.get("sid")) and \
             current_user.id not in {h.user_id for h in interaction.handlers}:
@@ -142,7 +142,7 @@ def show(interaction_id: int):
 @staff
 def add_handlers(interaction_id: int):
     """Assign more handlers (re-assignment pings each new one)."""
-    interaction = db.session.get(Interaction, interaction_id) or abort(404)
+    interaction = db.get_or_404(Interaction, interaction_id)
     errors: list[str] = []
     users = _chosen_handlers(errors)
     if AddHandlersForm().validate_on_submit() and users and not errors:

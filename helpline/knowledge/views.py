@@ -89,7 +89,7 @@ def directory_admin():
     if request.method == "POST" and EmptyForm().validate_on_submit():
         f = request.form
         if f.get("retire"):
-            org = db.session.get(Organisation, f.get("retire", type=int)) or abort(404)
+            org = db.get_or_404(Organisation, f.get("retire", type=int))
             org.retired = True
             audit.record(current_user, "update", "organisation", org.id,
                          changes={"Retired": (False, True)})

@@ -22,10 +22,8 @@ leaders = role_required("supervisor")
 
 
 def _req_or_404(request_id: int) -> CallBackRequest:
-    req = db.session.get(CallBackRequest, request_id)
-    if req is None:
-        abort(404, description="There is no call-back request with that number.")
-    return req
+    return db.get_or_404(CallBackRequest, request_id,
+                         description="There is no call-back request with that number.")
 
 
 def _link(req: CallBackRequest) -> str:
@@ -197,7 +195,7 @@ def link(request_id: int):
         abort(400)
     contact_id = request.form.get("contact_id", type=int)
     if contact_id:
-        contact = db.session.get(Contact, contact_id) or abort(404)
+        contact = db.get_or_404(Contact, contact_id)
         services.link_contact(req, contact, current_user)
     if request.form.get("make_case"):
         try:

@@ -15,7 +15,6 @@ from ..audit.models import AuditEntry
 from ..auth.models import User
 from ..callbacks.models import CallBack
 from ..cases.models import Case, CaseNote
-from ..contacts.matching import fold
 from ..contacts.models import Contact, Verification
 from ..extensions import db
 from ..interactions.models import Interaction

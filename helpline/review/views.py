@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import (abort, current_app, flash, redirect, render_template, request, send_file,
+from flask import (abort, flash, redirect, render_template, request, send_file,
                    url_for)
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -53,7 +53,7 @@ def queue():
 @data_team
 def case(case_id: int):
     """The whole case read-only, with what changed since its last review."""
-    c = db.session.get(Case, case_id) or abort(404)
+    c = db.get_or_404(Case, case_id)
     from .. import audit
     audit.viewed(current_user, "case", c.reference, ip=request.remote_addr)
     db.session.commit()
@@ -65,7 +65,7 @@ def case(case_id: int):
 @data_team
 def accept(case_id: int):
     """Accept → Reviewed (every checklist item ticked)."""
-    c = db.session.get(Case, case_id) or abort(404)
+    c = db.get_or_404(Case, case_id)
     if EmptyForm().validate_on_submit():
         try:
             services.accept(c, request.form.getlist("checklist"), current_user)
@@ -82,7 +82,7 @@ def accept(case_id: int):
 @data_team
 def send_back(case_id: int):
     """Send back with a comment (the owner is notified)."""
-    c = db.session.get(Case, case_id) or abort(404)
+    c = db.get_or_404(Case, case_id)
     if EmptyForm().validate_on_submit():
         try:
             services.send_back(c, request.form.get("comment", ""), current_user,
@@ -124,7 +124,7 @@ def export():
 @data_team
 def export_status(batch_id: int):
     """Progress of one export (htmx polls the bar until it is done)."""
-    batch = db.session.get(ExportBatch, batch_id) or abort(404)
+    batch = db.get_or_404(ExportBatch, batch_id)
     template = "review/_progress.html" if request.headers.get("HX-Request") \
         else "review/export_status.html"
     return render_template(template, batch=batch)
@@ -142,7 +142,7 @@ def exports():
 @data_team
 def download(batch_id: int):
     """Download an export file again (within 30 days)."""
-    batch = db.session.get(ExportBatch, batch_id) or abort(404)
+    batch = db.get_or_404(ExportBatch, batch_id)
     if batch.status != "done" or not batch.file_path:
         abort(404, description="This export is not ready.")
     if batch.expires_at and batch.expires_at < utcnow():
@@ -158,7 +158,7 @@ def download(batch_id: int):
 @role_required("data", "admin")
 def subject_access(contact_id: int):
     """Everything held about one contact, as a ZIP (logged)."""
-    contact = db.session.get(Contact, contact_id) or abort(404)
+    contact = db.get_or_404(Contact, contact_id)
     data = privacy.subject_access(contact, current_user)
     db.session.commit()
     import io
@@ -170,7 +170,7 @@ def subject_access(contact_id: int):
 @role_required("admin")
 def anonymise(contact_id: int):
     """Erase a contact's personal data (irreversible; a reason is required)."""
-    contact = db.session.get(Contact, contact_id) or abort(404)
+    contact = db.get_or_404(Contact, contact_id)
     error = None
     if request.method == "POST" and EmptyForm().validate_on_submit():
         try:
