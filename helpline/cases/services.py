@@ -90,6 +90,26 @@ def note_contact_change(contact: Contact, text: str, actor: User) -> Case:
     return case
 
 
+def case_history(case: Case, since=None, after=None, field: str | None = None,
+                 latest: int | None = None) -> list:
+    """Audit entries of a case (looks excluded), oldest first: all of them, those at or after
+    `since` / strictly after `after`, one field's, or only the `latest` few."""
+    from ..audit.models import AuditEntry
+    stmt = select(AuditEntry).where(AuditEntry.record_type == "case",
+                                    AuditEntry.record_id == case.reference,
+                                    AuditEntry.action != "view")
+    if since is not None:
+        stmt = stmt.where(AuditEntry.at >= since)
+    if after is not None:
+        stmt = stmt.where(AuditEntry.at > after)
+    if field is not None:
+        stmt = stmt.where(AuditEntry.field == field)
+    if latest:
+        return list(reversed(db.session.scalars(stmt.order_by(AuditEntry.id.desc())
+                                                .limit(latest)).all()))
+    return list(db.session.scalars(stmt.order_by(AuditEntry.id)))
+
+
 def cases_for_contact(contact: Contact) -> list[Case]:
     """Caller Cases, newest first (as caller or beneficiary)."""
     return list(db.session.scalars(

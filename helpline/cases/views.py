@@ -79,21 +79,14 @@ def _row_action(signposts, referrals) -> bool:
 
 
 def _changes_since(case: Case, loaded_at: str | None) -> list:
-    from sqlalchemy import select
-
-    from ..audit.models import AuditEntry
-    stmt = select(AuditEntry).where(AuditEntry.record_type == "case",
-                                    AuditEntry.record_id == case.reference,
-                                    AuditEntry.action != "view")
+    """What others changed since this form was loaded (the latest changes if it does not say)."""
     try:
         since = datetime.fromisoformat(loaded_at) if loaded_at else None
-    except ValueError:  # a tampered hidden field: show every change
+    except ValueError:  # a tampered hidden field
         since = None
-    if since is not None:
-        stmt = stmt.where(AuditEntry.at >= since)
-        return list(db.session.scalars(stmt.order_by(AuditEntry.id)))
-    # the form did not say when it was loaded: show the latest changes
-    return list(reversed(db.session.scalars(stmt.order_by(AuditEntry.id.desc()).limit(10)).all()))
+    if since is None:
+        return services.case_history(case, latest=10)
+    return services.case_history(case, since=since)
 
 
 def _screen(case: Case | None, caller: Contact):
@@ -150,12 +143,7 @@ def _chosen_beneficiary(form: CaseForm, caller: Contact) -> Contact | None:
 
 
 def _history(case: Case) -> list:
-    from sqlalchemy import select
-
-    from ..audit.models import AuditEntry
-    return list(db.session.scalars(select(AuditEntry).where(
-        AuditEntry.record_type == "case", AuditEntry.record_id == case.reference,
-        AuditEntry.field == "Status").order_by(AuditEntry.id)))
+    return services.case_history(case, field="Status")
 
 
 def _desk_forms(case: Case) -> dict:

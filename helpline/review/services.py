@@ -60,12 +60,7 @@ def queue_query(region: str | None = None, team_id: int | None = None,
 
 def changes_since_review(case: Case) -> list[AuditEntry]:
     """What changed since the last review (everything, if never reviewed)."""
-    stmt = select(AuditEntry).where(AuditEntry.record_type == "case",
-                                    AuditEntry.record_id == case.reference,
-                                    AuditEntry.action.notin_(["view"]))
-    if case.reviewed_at:
-        stmt = stmt.where(AuditEntry.at > case.reviewed_at)
-    return list(db.session.scalars(stmt.order_by(AuditEntry.id)))
+    return case_services.case_history(case, after=case.reviewed_at)
 
 
 def accept(case: Case, ticked: list[str], actor: User) -> None:
