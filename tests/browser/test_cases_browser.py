@@ -18,6 +18,7 @@ def new_contact(page, live_server, first="Robert", last="Livingstone"):
     page.get_by_label("Last Name").fill(last)
     page.get_by_label("Postcode", exact=True).fill("B1 1AA")
     page.get_by_label("Postcode (Lookup)").fill("B")
+    expect(page.get_by_label("Region (Lookup)")).to_have_value("West Midlands")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator("h1")).to_have_text(f"{first} {last}")
 
