@@ -1,6 +1,8 @@
 """The case screen: one form, inline rows, append-only notes, beneficiary picker."""
 from __future__ import annotations
 
+import secrets
+import time
 from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
@@ -207,9 +209,11 @@ def add_note(case_id: int):
 
 
 def _new_index() -> int:
-    """A row index later than any on the page (rows keep the order they were added in)."""
-    import time
-    return int(time.time() * 1000) % 10**11
+    """A row index later than any on the page (rows keep the order they were added in).
+
+    Milliseconds for the order, three random digits so two clicks in the same
+    millisecond still get two rows."""
+    return (int(time.time() * 1000) % 10**8) * 1000 + secrets.randbelow(1000)
 
 
 @bp.get("/rows/signpost")

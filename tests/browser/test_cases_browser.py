@@ -20,6 +20,8 @@ def new_contact(page, live_server, first="Robert", last="Livingstone"):
     page.get_by_label("Postcode (Lookup)").fill("B")
     expect(page.get_by_label("Region (Lookup)")).to_have_value("West Midlands")
     page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("h1, .govuk-error-summary").first).not_to_have_text("New Contact")
+    assert page.locator(".govuk-error-summary").count() == 0, page.locator("form").inner_html()
     expect(page.locator("h1")).to_have_text(f"{first} {last}")
 
 
