@@ -14,12 +14,22 @@ from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import from_environment
 from .extensions import compress, csrf, db, login_manager, mail, migrate
 from .timeutil import london_format
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# Scripts and styles only from our own static files: no inline script, no eval (htmx's
+# allowEval is off too), and no page may be framed.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
+    "connect-src 'self'", "font-src 'self'", "object-src 'none'", "base-uri 'self'",
+    "form-action 'self'", "frame-ancestors 'none'",
+])
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -30,13 +40,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     logging.basicConfig(level=logging.INFO)
+    if app.config.get("TRUST_PROXY_HOPS"):
+        hops = app.config["TRUST_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
     register_templates(app)
     register_blueprints(app)
     from .errors import register_errors
     register_errors(app)
+    from .db_errors import register_db_errors
+    register_db_errors(app)
     from .cli import register_cli
     register_cli(app)
+    from .timing import register_timing  # benchmarks: only when HELPLINE_TIMING_LOG is set
+    register_timing(app)
     return app
 
 
@@ -120,9 +137,12 @@ def register_templates(app: Flask) -> None:
 
     @app.after_request
     def security_headers(resp):
+        resp.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("X-Frame-Options", "DENY")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.is_secure:
+            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if request.endpoint != "static":
             resp.headers.setdefault("Cache-Control", "no-store")
         return resp

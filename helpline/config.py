@@ -57,12 +57,20 @@ def from_environment(instance_path: str) -> dict:
         "LOGIN_MAX_FAILURES_PER_ADDRESS": int(env("LOGIN_MAX_FAILURES_PER_ADDRESS", "20")),
         "LOGIN_THROTTLE_MINUTES": int(env("LOGIN_THROTTLE_MINUTES", "15")),
         "REMINDER_POLL_SECONDS": float(env("REMINDER_POLL_SECONDS", "2")),
+        # Outbox recovery: sweep every N s for mail whose job was lost (pending for
+        # SWEEP_AFTER s) or whose sender died mid-send (claimed STALE_CLAIM s ago).
+        "MAIL_SWEEP_SECONDS": float(env("MAIL_SWEEP_SECONDS", "30")),
+        "MAIL_SWEEP_AFTER_SECONDS": float(env("MAIL_SWEEP_AFTER_SECONDS", "120")),
+        "MAIL_STALE_CLAIM_SECONDS": float(env("MAIL_STALE_CLAIM_SECONDS", "300")),
         "SSE_KEEPALIVE_SECONDS": float(env("SSE_KEEPALIVE_SECONDS", "15")),
         "SSE_MAX_STREAM_SECONDS": float(env("SSE_MAX_STREAM_SECONDS", "900")),
         "BASE_URL": env("BASE_URL", f"http://127.0.0.1:{env('PORT', '8000')}"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
+        # Behind a reverse proxy that terminates HTTPS: how many proxies to trust for
+        # X-Forwarded-For/-Proto (0 = none; the client address is the socket's).
+        "TRUST_PROXY_HOPS": int(env("TRUST_PROXY_HOPS", "0")),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Static files carry a content hash in the URL, so they can be cached for a year.
         "SEND_FILE_MAX_AGE_DEFAULT": 31536000,

@@ -121,8 +121,13 @@ def directory_admin():
 @bp.get("/directory")
 @staff
 def directory():
-    """Local organisations for a signpost category, in the beneficiary's region first."""
-    category = request.args.get("category", type=int)
+    """Local organisations for a signpost category, in the beneficiary's region first.
+
+    The case screen's "Find local organisations" link sends its row's select as
+    `signposts-<n>-category`; the directory page's own form sends `category`."""
+    category = request.args.get("category", type=int) or next(
+        (request.args.get(k, type=int) for k in request.args
+         if k.startswith("signposts-") and k.endswith("-category")), None)
     region = request.args.get("region", "")
     q = request.args.get("q", "").strip().lower()
     stmt = select(Organisation).where(Organisation.retired.is_(False))

@@ -100,3 +100,44 @@ document.addEventListener('submit', function (e) {
   form.dataset.sending = '1';
   window.setTimeout(function () { form.dataset.sending = ''; }, 5000);
 });
+
+/* Small behaviours declared with data- attributes, so pages carry no inline script and
+   htmx never evaluates strings (the Content-Security-Policy allows scripts from 'self' only). */
+(function () {
+  'use strict';
+  // Remove buttons on inline signpost/referral rows: drop the row here; without
+  // JavaScript the same button posts row_action and the server drops it.
+  document.addEventListener('click', function (e) {
+    var btn = e.target.closest && e.target.closest('.hl-row__remove');
+    if (btn) { e.preventDefault(); btn.closest('.hl-row').remove(); return; }
+    var rm = e.target.closest && e.target.closest('[data-remove-closest]');
+    if (rm) { e.preventDefault(); rm.closest(rm.getAttribute('data-remove-closest')).remove(); }
+  });
+  // A suggestion that fills a text box (Case Reference): click, or Enter via 'choose'.
+  function fill(e) {
+    var opt = e.target.closest && e.target.closest('[data-fill]');
+    if (!opt) { return; }
+    var input = document.getElementById(opt.getAttribute('data-fill'));
+    if (input) { input.value = opt.getAttribute('data-value'); input.focus(); }
+    opt.parentNode.innerHTML = '';
+  }
+  document.addEventListener('click', fill);
+  document.addEventListener('choose', fill);
+  document.addEventListener('htmx:afterRequest', function (e) {
+    var elt = e.detail.elt;
+    if (!elt || !elt.getAttribute || !e.detail.successful) { return; }
+    var clear = elt.getAttribute('data-clear-on-success');
+    if (clear && document.getElementById(clear)) { document.getElementById(clear).value = ''; }
+    var done = elt.getAttribute('data-combobox-done');
+    if (done) { window.helpline.comboboxChosen(done); }
+  });
+  // The postcode looks up its area only while the Postcode (Lookup) box is still empty,
+  // so a typed area is never overwritten.
+  document.addEventListener('htmx:confirm', function (e) {
+    var elt = e.detail.elt;
+    var other = elt && elt.getAttribute && elt.getAttribute('data-unless-filled');
+    if (other && document.getElementById(other) && document.getElementById(other).value) {
+      e.preventDefault();
+    }
+  });
+})();
