@@ -1,0 +1,426 @@
+"""Load test: N simulated volunteers doing the real call flow against `make run`'s stack.
+
+    .venv/bin/python benchmarks/loadtest.py --database-url sqlite:////tmp/helpline-bench/bench-1.db
+    .venv/bin/python benchmarks/loadtest.py --users 50 --seconds 60 --database-url ...
+
+The database must come from benchmarks/dataset.py (its volunteer.NNN accounts sign in).
+Starts on free ports, as helpline/run.py does: the embedded redis-server, the mail catcher,
+one worker (`python -m helpline.worker`) and gunicorn (`-k gevent -w 1 --worker-connections
+1000`), with HELPLINE_TIMING_LOG set so helpline/timing.py logs every request's service
+time (server time: from Flask's WSGI entry until it returns the response, compression
+included; queueing and sending excluded).
+
+Locust (as a library, FastHttpUser, in this process) runs --users volunteers, spawned at
+--spawn-rate. Each signs in through /login, then repeats the call flow with a think time of
+--think-min..--think-max seconds before every step:
+
+    home      GET  /                               Active Contacts
+    search    GET  /?q=Smi, then /?q=John Smi      "Search this view" (htmx rows fragment)
+    contact   GET  /contacts/<first result>
+    verify    POST /contacts/<id>/verify           -> 302, GET /contacts/<id> again
+    new case  GET  /cases/new/<id>
+    signpost  GET  /cases/rows/signpost            htmx row fragment
+    referral  GET  /cases/rows/referral            htmx row fragment, then
+              GET  /cases/rows/referral-extra      the chosen type's extra fields
+    save      POST /cases/new/<id>                 title, signpost, referral, summary note
+              -> 302, GET /cases/<new id>
+    note      POST /cases/<id>/notes               htmx: append a summary note
+
+After the ramp-up the run alternates --block-second blocks: A = the flow; B = the same users
+with the same think times requesting the bare route (/healthz: one SELECT 1 and a Redis
+PING) instead of their next step. Latencies in the report are server service times from
+the timing log, per endpoint over the A blocks, each also divided by the bare route's
+figure over the B blocks. Errors = any response >= 400, a failed connection, or a page
+missing what the next step needs. Every child process is stopped at the end.
+"""
+from __future__ import annotations
+
+# Locust monkey-patches the standard library with gevent when it is imported: first.
+import locust  # noqa: F401,I001
+import gevent
+from locust import FastHttpUser, constant, events, task
+from locust.env import Environment
+
+import argparse
+import itertools
+import json
+import os
+import random
+import re
+import shutil
+import sys
+import tempfile
+import time
+import urllib.parse
+from collections import defaultdict
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+from stack import Stack, pct  # noqa: E402
+
+PASSWORD = "case-page-bench-password"  # case_page.BENCH_PASSWORD (not imported: no app here)
+VOLUNTEER_EMAIL = "volunteer.{:03d}@case-page-bench.example.org"
+BARE_PATH = "/healthz"
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CONTACT_LINK = re.compile(r'href="/contacts/(\d+)"')
+SIGNPOST_I = re.compile(r'name="signposts-(\d+)-category"')
+REFERRAL_I = re.compile(r'name="referrals-(\d+)-type"')
+VERSION = re.compile(r'name="version"[^>]*value="(\d+)"|value="(\d+)"[^>]*name="version"')
+TITLES = ["Food parcel needed", "Prescription collection", "Transport to hospital appointment",
+          "Befriending calls", "Help with benefits application", "Energy bill worries"]
+NOTES = ["Caller lives alone and has not been out for two weeks. Agreed to refer to the "
+         "local team and call back in two days.",
+         "Spoke to the caller about their shopping. Neighbour has been helping but is away. "
+         "Signposted to the local food bank.",
+         "Caller rang about a prescription. Passed the details to the local team, who will "
+         "contact the caller directly."]
+
+
+# --- what the simulated volunteers know ------------------------------------------------------
+
+class Shared:
+    """Set before the run: data the users draw from, and the A/B phase."""
+    names: list[tuple[str, str]] = []
+    categories: list[int] = []
+    types: dict[int, list[dict]] = {}
+    think: tuple[float, float] = (2.0, 8.0)
+    accounts = 200         # volunteer.001 .. volunteer.NNN exist (dataset.py --volunteers)
+    phase = "ramp"         # "ramp", "A<n>", "B<n>", "end"
+    numbers = itertools.count(1)
+    flows_done = 0
+    problems: dict[str, int] = defaultdict(int)
+
+
+def load_knowledge(url: str, count: int, seed: int) -> None:
+    """Names of real contacts to search for; signpost categories; referral types + fields."""
+    from sqlalchemy import create_engine, text
+    engine = create_engine(url)
+    rng = random.Random(seed)
+    with engine.connect() as conn:
+        lo, hi = conn.execute(text("select min(id), max(id) from contacts")).one()
+        ids = sorted({rng.randint(lo, hi) for _ in range(count * 3)})
+        rows = conn.execute(text(
+            "select first_name, last_name from contacts where active and last_name is not null "
+            "and id in (" + ",".join(map(str, ids)) + ")")).all()
+        Shared.names = [(f, ln) for f, ln in rows if f and ln][:count]
+        items = conn.execute(text("select id, list_name from lookup_items where not retired "
+                                  "order by position")).all()
+        Shared.categories = [i for i, name in items if name == "signpost_category"]
+        Shared.types = {i: [] for i, name in items if name == "local_response_type"}
+        for fid, tid, kind, choices, required in conn.execute(text(
+                "select id, response_type_id, kind, choices, required "
+                "from response_type_fields order by position, id")):
+            if tid in Shared.types:
+                Shared.types[tid].append({"id": fid, "kind": kind, "required": bool(required),
+                                          "choices": [c.strip() for c in (choices or "").split(",")
+                                                      if c.strip()]})
+    engine.dispose()
+    if not Shared.names:
+        raise SystemExit("no named contacts in the database: run benchmarks/dataset.py first")
+
+
+def extra_value(field: dict, rng: random.Random) -> str:
+    """A valid value for a referral's extra field, as a volunteer would type it."""
+    if field["kind"] == "number":
+        return str(rng.randint(1, 6))
+    if field["kind"] == "date":
+        return time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86400 * rng.randint(1, 14)))
+    if field["kind"] == "choice":
+        return rng.choice(field["choices"])
+    if field["kind"] == "yes-no":
+        return rng.choice(["Yes", "No"])
+    return "Bread, milk, tinned soup"
+
+
+# --- the simulated volunteer ------------------------------------------------------------------
+
+class Problem(Exception):
+    """A response that lacked what the next step needs (counted as an error)."""
+
+
+class Volunteer(FastHttpUser):
+    """One volunteer at a phone: signs in once, then takes calls one after another."""
+
+    wait_time = constant(0)  # think time is inside the flow, before every step
+    connection_timeout = 60.0
+    network_timeout = 60.0
+
+    def on_start(self) -> None:
+        n = next(Shared.numbers)
+        self.rng = random.Random(n)
+        self.email = VOLUNTEER_EMAIL.format((n - 1) % Shared.accounts + 1)
+        self.csrf = ""
+        self.think()
+        self.sign_in()
+
+    # helpers -------------------------------------------------------------------------------
+
+    def think(self) -> None:
+        gevent.sleep(self.rng.uniform(*Shared.think))
+
+    def headers(self, htmx: bool = False) -> dict:
+        h = {"X-Bench": Shared.phase, "Accept-Encoding": "gzip"}
+        if htmx:
+            h.update({"HX-Request": "true", "X-CSRFToken": self.csrf})
+        return h
+
+    def hold_for_b_blocks(self) -> None:
+        """During a B block, request the bare route instead of the next step."""
+        while Shared.phase.startswith("B"):
+            with self.client.get(BARE_PATH, name="bare " + BARE_PATH, headers=self.headers(),
+                                 catch_response=True) as resp:
+                if resp.status_code != 200:
+                    resp.failure(f"bare route {resp.status_code}")
+            self.think()
+
+    def step(self, name: str, method: str, path: str, *, htmx: bool = False,
+             form: list[tuple[str, str]] | None = None, expect: int = 200,
+             think: bool = True) -> str:
+        """Think, then one request; returns the body (or the Location of a redirect)."""
+        if think:
+            self.think()
+            self.hold_for_b_blocks()
+        headers = self.headers(htmx)
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        with self.client.request(method, path, name=name, data=body, headers=headers,
+                                 allow_redirects=False, catch_response=True) as resp:
+            if resp.status_code != expect:
+                resp.failure(f"{resp.status_code} (expected {expect}) {resp.error or ''}")
+                raise Problem(name)
+            if expect == 302:
+                return resp.headers.get("Location", "")
+            text_ = resp.text or ""
+            token = CSRF.search(text_)
+            if token:
+                self.csrf = token.group(1)
+            return text_
+
+    def sign_in(self) -> None:
+        self.step("sign in: GET /login", "GET", "/login", think=False)
+        where = self.step("sign in: POST /login", "POST", "/login", think=False, expect=302,
+                          form=[("csrf_token", self.csrf), ("email", self.email),
+                                ("password", PASSWORD)])
+        if "/login" in where:
+            raise Problem("sign in refused")
+
+    # the call flow -------------------------------------------------------------------------
+
+    @task
+    def take_a_call(self) -> None:
+        try:
+            self.flow()
+            Shared.flows_done += 1
+        except Problem as exc:
+            Shared.problems[str(exc)] += 1
+
+    def flow(self) -> None:
+        rng = self.rng
+        first, last = rng.choice(Shared.names)
+        self.step("home: GET /", "GET", "/")
+        # "Search this view" fires as the volunteer types (300 ms debounce): two queries.
+        self.step("search (fragment)", "GET", "/?" + urllib.parse.urlencode(
+            {"q": last[:3], "letter": ""}), htmx=True)
+        rows = self.step("search (fragment)", "GET", "/?" + urllib.parse.urlencode(
+            {"q": f"{first} {last[:4]}", "letter": ""}), htmx=True, think=False)
+        found = CONTACT_LINK.search(rows)
+        if not found:
+            Shared.problems["search found nothing"] += 1
+            return
+        contact = found.group(1)
+        self.step("contact: GET /contacts/<id>", "GET", f"/contacts/{contact}")
+        self.step("verify: POST /contacts/<id>/verify", "POST", f"/contacts/{contact}/verify",
+                  expect=302, form=[("csrf_token", self.csrf), ("details", "Name"),
+                                    ("details", "Postcode")])
+        self.step("contact: GET /contacts/<id>", "GET", f"/contacts/{contact}", think=False)
+        self.step("new case: GET /cases/new/<id>", "GET", f"/cases/new/{contact}")
+        html = self.step("signpost row (fragment)", "GET", "/cases/rows/signpost", htmx=True)
+        s_index = SIGNPOST_I.search(html)
+        html = self.step("referral row (fragment)", "GET", "/cases/rows/referral", htmx=True)
+        r_index = REFERRAL_I.search(html)
+        if not (s_index and r_index):
+            raise Problem("row fragment without its input")
+        si, ri = s_index.group(1), r_index.group(1)
+        type_id = rng.choice(list(Shared.types))
+        self.step("referral extra (fragment)", "GET", "/cases/rows/referral-extra?"
+                  + urllib.parse.urlencode({"i": ri, f"referrals-{ri}-type": type_id}),
+                  htmx=True)
+        form = [("csrf_token", self.csrf), ("title", rng.choice(TITLES)),
+                ("who_requires_support", "The person who called"), ("beneficiary_id", ""),
+                ("psychosocial_support", "no"), ("safeguarding_activated", "no"),
+                ("ready_for_review", "no"), ("note", rng.choice(NOTES)), ("version", ""),
+                ("loaded_at", ""), (f"signposts-{si}-category", str(rng.choice(
+                    Shared.categories))),
+                (f"referrals-{ri}-type", str(type_id)),
+                (f"referrals-{ri}-status", "Sent to local team"), ("submit", "Save")]
+        form += [(f"referrals-{ri}-x-{f['id']}", extra_value(f, rng))
+                 for f in Shared.types[type_id]]
+        where = self.step("save: POST /cases/new/<id>", "POST", f"/cases/new/{contact}",
+                          form=form, expect=302)
+        case = re.search(r"/cases/(\d+)", where)
+        if not case:
+            raise Problem("save did not lead to the case")
+        page = self.step("case: GET /cases/<id>", "GET", f"/cases/{case.group(1)}", think=False)
+        version = VERSION.search(page)
+        self.step("add note (fragment)", "POST", f"/cases/{case.group(1)}/notes", htmx=True,
+                  form=[("note", "Called back: the caller is happy with the referral."),
+                        ("version", (version.group(1) or version.group(2)) if version else "")])
+
+
+# --- running and reporting -------------------------------------------------------------------
+
+def run_locust(host: str, users: int, spawn_rate: float, seconds: float,
+               block: float) -> tuple[Environment, list[dict]]:
+    """Ramp up, then alternate A/B blocks for `seconds`; returns the env and the blocks."""
+    env = Environment(user_classes=[Volunteer], host=host, events=events)
+    runner = env.create_local_runner()
+    runner.start(users, spawn_rate=spawn_rate)
+    ramp = users / spawn_rate + Shared.think[1] + 2  # everyone spawned and signed in
+    print(f"  ramp-up {ramp:.0f} s ({users} volunteers at {spawn_rate}/s)", flush=True)
+    gevent.sleep(ramp)
+    blocks, t_end, n = [], time.time() + seconds, 0
+    while time.time() < t_end - 1:
+        n += 1
+        for kind in ("A", "B"):
+            length = min(block, max(1.0, t_end - time.time()))
+            Shared.phase = f"{kind}{n}"
+            start = time.time()
+            gevent.sleep(length)
+            blocks.append({"label": Shared.phase, "start": start, "end": time.time()})
+            print(f"  block {Shared.phase:<4} done; {env.stats.total.num_requests:,} requests, "
+                  f"{env.stats.total.num_failures} failures so far", flush=True)
+    Shared.phase = "end"
+    runner.quit()
+    return env, blocks
+
+
+def read_timing(path: Path) -> list[dict]:
+    out = []
+    for line in path.read_text().splitlines():
+        parts = line.split("\t")
+        if len(parts) != 8:
+            continue
+        out.append({"t": float(parts[0]), "method": parts[2], "endpoint": parts[3],
+                    "status": parts[4], "ms": float(parts[5]), "bytes": parts[6],
+                    "label": parts[7]})
+    return out
+
+
+def summarise(records: list[dict], blocks: list[dict], env: Environment, args,
+              stack: Stack) -> dict:
+    """Per-endpoint server times over the A blocks, the bare route over the B blocks."""
+    a_secs = sum(b["end"] - b["start"] for b in blocks if b["label"].startswith("A"))
+    b_secs = sum(b["end"] - b["start"] for b in blocks if b["label"].startswith("B"))
+    a = [r for r in records if r["label"].startswith("A")]
+    b = [r for r in records if r["label"].startswith("B") and r["endpoint"] == "main.healthz"]
+    bare = [r["ms"] for r in b]
+    bare50, bare95 = pct(bare, .5), pct(bare, .95)
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for r in a:
+        groups[f"{r['method']} {r['endpoint']}"].append(r)
+    rows = []
+    for key, rs in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        ms = [r["ms"] for r in rs]
+        sizes = [int(r["bytes"]) for r in rs if r["bytes"].isdigit()]
+        rows.append({"endpoint": key, "n": len(rs), "rps": len(rs) / a_secs if a_secs else 0,
+                     "p50": pct(ms, .5), "p95": pct(ms, .95), "p99": pct(ms, .99),
+                     "max": max(ms), "x_bare_p50": pct(ms, .5) / bare50,
+                     "x_bare_p95": pct(ms, .95) / bare95,
+                     "errors": sum(1 for r in rs if r["status"] >= "400"),
+                     "bytes_p50": pct(sizes, .5) if sizes else None})
+    all_a = [r["ms"] for r in a]
+    stats = env.stats
+    client = []
+    for entry in sorted(stats.entries.values(), key=lambda e: e.name):
+        client.append({"name": entry.name, "method": entry.method, "n": entry.num_requests,
+                       "failures": entry.num_failures,
+                       "p50": entry.get_response_time_percentile(0.5),
+                       "p95": entry.get_response_time_percentile(0.95)})
+    errors = {f"{e.method} {e.name}: {e.error}": e.occurrences for e in stats.errors.values()}
+    return {
+        "users": args.users, "seconds": args.seconds, "block": args.block,
+        "think": list(Shared.think), "web_workers": args.web_workers,
+        "a_seconds": a_secs, "b_seconds": b_secs, "blocks": len(blocks),
+        "a_requests": len(a), "a_rps": len(a) / a_secs if a_secs else 0,
+        "b_requests": len([r for r in records if r["label"].startswith("B")]),
+        "b_rps": len(b) / b_secs if b_secs else 0,
+        "all_requests": len(records), "server_errors": sum(1 for r in records
+                                                           if r["status"] >= "500"),
+        "bare": {"n": len(bare), "p50": bare50, "p95": bare95, "p99": pct(bare, .99)},
+        "a_all": {"p50": pct(all_a, .5), "p95": pct(all_a, .95), "p99": pct(all_a, .99)},
+        "endpoints": rows, "client": client,
+        "client_total": {"requests": stats.total.num_requests,
+                         "failures": stats.total.num_failures,
+                         "rps": stats.total.total_rps},
+        "errors": errors, "problems": dict(Shared.problems), "flows": Shared.flows_done,
+        "load_average": os.getloadavg(),
+    }
+
+
+def print_report(s: dict) -> None:
+    print(f"\n# load test: {s['users']} volunteers, {s['seconds']:.0f} s of A/B blocks of "
+          f"{s['block']:.0f} s, think {s['think'][0]:g}-{s['think'][1]:g} s, gunicorn gevent "
+          f"x{s['web_workers']}; {s['flows']} call flows completed")
+    print(f"# A (flow): {s['a_requests']:,} requests, {s['a_rps']:.1f} req/s; B (bare "
+          f"{BARE_PATH}): {s['b_requests']:,} requests, {s['b_rps']:.1f} req/s")
+    print(f"# bare route server time: p50 {s['bare']['p50']:.2f} ms, p95 "
+          f"{s['bare']['p95']:.2f} ms, p99 {s['bare']['p99']:.2f} ms\n")
+    head = (f"{'endpoint (server time, A blocks)':<40} {'n':>6} {'req/s':>6} {'p50':>7} "
+            f"{'p95':>7} {'p99':>7} {'p50/bare':>8} {'p95/bare':>8} {'err':>4}")
+    print(head + "\n" + "-" * len(head))
+    for r in s["endpoints"]:
+        print(f"{r['endpoint']:<40} {r['n']:>6} {r['rps']:>6.1f} {r['p50']:>7.1f} "
+              f"{r['p95']:>7.1f} {r['p99']:>7.1f} {r['x_bare_p50']:>8.1f} "
+              f"{r['x_bare_p95']:>8.1f} {r['errors']:>4}")
+    c = s["client_total"]
+    print(f"\nclient side (Locust): {c['requests']:,} requests, {c['failures']} failures, "
+          f"{c['rps']:.1f} req/s overall; server 5xx: {s['server_errors']}")
+    for k, v in s["errors"].items():
+        print(f"  error x{v}: {k}")
+    for k, v in s["problems"].items():
+        print(f"  flow stopped x{v}: {k}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", required=True, help="a database from dataset.py")
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=180,
+                        help="length of the A/B part after the ramp-up (default 180)")
+    parser.add_argument("--block", type=float, default=20, help="A/B block length (s)")
+    parser.add_argument("--spawn-rate", type=float, default=10)
+    parser.add_argument("--think-min", type=float, default=2)
+    parser.add_argument("--think-max", type=float, default=8)
+    parser.add_argument("--web-workers", type=int, default=1,
+                        help="gunicorn gevent processes (make run starts 1)")
+    parser.add_argument("--json", help="write the summary here")
+    parser.add_argument("--keep-tmp", action="store_true")
+    args = parser.parse_args()
+    Shared.think = (args.think_min, args.think_max)
+    load_knowledge(args.database_url, 2000, 7)
+    tmp = Path(tempfile.mkdtemp(prefix="helpline-loadtest-"))
+    stack = Stack(args.database_url, tmp, args.web_workers)
+    try:
+        stack.start()
+        print(f"# stack up on 127.0.0.1:{stack.web_port} (logs in {tmp})", flush=True)
+        env, blocks = run_locust(f"http://127.0.0.1:{stack.web_port}", args.users,
+                                 args.spawn_rate, args.seconds, args.block)
+        summary = summarise(read_timing(stack.timing_log), blocks, env, args, stack)
+    finally:
+        stack.stop()
+        if not args.keep_tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print_report(summary)
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,292 @@
+"""Page-weight audit: every main page's HTML + assets, raw and as sent, first and repeat load.
+
+    .venv/bin/python benchmarks/page_weight.py --database-url sqlite:////tmp/helpline-bench/bench-0.01.db
+
+Needs a database from benchmarks/dataset.py (its supervisor, data and admin accounts sign
+in). Starts the same stack as `make run` (stack.Stack: gunicorn gevent, Redis, worker, mail
+catcher) and drives real Chromium (/usr/bin/chromium via Playwright) with the DevTools
+Network domain enabled. For each page:
+
+    first    a fresh browser context (empty cache), signed in, goto(page): the sum of
+             encodedDataLength of every response that finished loading (what went over the
+             wire: headers + compressed bodies), split into the HTML document and the rest.
+    repeat   goto(page) again in the same context, as a handler clicking back to it: what
+             the browser fetches again given the Cache-Control / ETag the app sends.
+    raw      decoded sizes (Network.responseReceived's dataLength sum), i.e. uncompressed.
+
+The long-lived /events stream (SSE) is left out: it never finishes and carries no page weight.
+htmx fragments are fetched with a plain HTTP client (the signed-in session cookie, HX-Request:
+true, Accept-Encoding: gzip, br), raw and compressed as sent. Targets: first load <= 80 KB
+compressed, repeat <= 15 KB, fragments <= 5 KB.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import http.client
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import brotli
+from playwright.sync_api import sync_playwright
+from sqlalchemy import create_engine, text
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from stack import Stack  # noqa: E402
+
+DOMAIN = "case-page-bench.example.org"
+PASSWORD = "case-page-bench-password"
+FIRST_MAX, REPEAT_MAX, FRAGMENT_MAX = 80 * 1024, 15 * 1024, 5 * 1024
+LAUNCH = {"executable_path": "/usr/bin/chromium",
+          "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                   "--disable-component-update", "--disable-sync", "--no-first-run"]}
+
+
+def ids(url: str) -> dict[str, int | None]:
+    """A case (and its caller), an interaction, a call back, a request to show."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        def one(sql: str):
+            return conn.execute(text(sql)).scalar()
+        case = one("select id from cases order by id limit 1 offset 3")
+        out = {"case": case,
+               "contact": one(f"select caller_id from cases where id = {case}"),
+               "interaction": one("select id from interactions order by id limit 1 offset 3"),
+               "callback": one("select id from call_backs where status = 'Open' "
+                               "order by id limit 1"),
+               "request": one("select id from callback_requests order by id limit 1"),
+               "response_type": one("select id from lookup_items where list_name = "
+                                    "'local_response_type' order by position limit 1")}
+    engine.dispose()
+    return out
+
+
+def pages(i: dict) -> list[tuple[str, str, str | None]]:
+    """(name, path, who signs in) for every main page."""
+    sup, data, admin = f"supervisor@{DOMAIN}", f"data@{DOMAIN}", f"admin@{DOMAIN}"
+    out = [("login", "/login", None),
+           ("home (Active Contacts)", "/", sup),
+           ("contact", f"/contacts/{i['contact']}", sup),
+           ("new contact", "/contacts/new", sup),
+           ("case", f"/cases/{i['case']}", sup),
+           ("new case", f"/cases/new/{i['contact']}", sup),
+           ("interaction", f"/interactions/{i['interaction']}", sup),
+           ("new interaction", "/interactions/new", sup),
+           ("call backs", "/callbacks/", sup),
+           ("call back", f"/callbacks/{i['callback']}", sup) if i["callback"] else None,
+           ("call-back requests", "/callback-requests/", sup),
+           ("new call-back request", "/callback-requests/new", sup),
+           ("morning review", "/supervisor/", sup),
+           ("dashboard", "/supervisor/dashboard", sup),
+           ("notifications", "/notifications", sup),
+           ("knowledge", "/knowledge/", sup),
+           ("review queue", "/review/", data),
+           ("exports", "/review/exports", data),
+           ("new export", "/review/export", data),
+           ("admin", "/admin/", admin),
+           ("admin: users", "/admin/users", admin),
+           ("admin: lists", "/admin/lists/", admin),
+           ("admin: teams", "/admin/teams", admin),
+           ("admin: sent mail", "/admin/mail", admin)]
+    return [p for p in out if p]
+
+
+def fragments(i: dict) -> list[tuple[str, str]]:
+    return [("search rows (Search this view)", "/?q=Smi&letter="),
+            ("signpost row", "/cases/rows/signpost"),
+            ("referral row", "/cases/rows/referral"),
+            ("referral extra fields", f"/cases/rows/referral-extra?i=1&referrals-1-type="
+                                      f"{i['response_type']}"),
+            ("beneficiary search", f"/cases/beneficiaries?beneficiary_q=Smi&caller="
+                                   f"{i['contact']}"),
+            ("handler search", "/interactions/handlers/search?handler_q=han")]
+
+
+class Meter:
+    """Sums Network events of one page's CDP session."""
+
+    def __init__(self, cdp) -> None:
+        self.reset()
+        cdp.on("Network.responseReceived", self._response)
+        cdp.on("Network.dataReceived", self._data)
+        cdp.on("Network.loadingFinished", self._finished)
+
+    def reset(self) -> None:
+        self.urls: dict[str, dict] = {}
+        self.last = time.monotonic()
+
+    def _response(self, e) -> None:
+        r = e["response"]
+        self.urls[e["requestId"]] = {"url": r["url"], "type": e["type"], "status": r["status"],
+                                     "raw": 0, "wire": 0, "done": False,
+                                     "cache": r.get("fromDiskCache") or r.get("fromMemoryCache")
+                                     or False, "encoding": {k.lower(): v for k, v in
+                                                            r["headers"].items()}.get(
+                                         "content-encoding", "")}
+        self.last = time.monotonic()
+
+    def _data(self, e) -> None:
+        if e["requestId"] in self.urls:
+            self.urls[e["requestId"]]["raw"] += e["dataLength"]
+
+    def _finished(self, e) -> None:
+        if e["requestId"] in self.urls:
+            u = self.urls[e["requestId"]]
+            u["wire"], u["done"] = e["encodedDataLength"], True
+        self.last = time.monotonic()
+
+    def settle(self, quiet: float = 0.7, timeout: float = 10) -> None:
+        """Wait until no response has started or finished for `quiet` seconds."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and time.monotonic() - self.last < quiet:
+            time.sleep(0.1)
+
+    def totals(self) -> dict:
+        done = [u for u in self.urls.values() if u["done"] and "/events" not in u["url"]]
+        doc = [u for u in done if u["type"] == "Document"]
+        return {"requests": len(done), "wire": sum(u["wire"] for u in done),
+                "raw": sum(u["raw"] for u in done),
+                "html_wire": sum(u["wire"] for u in doc), "html_raw": sum(u["raw"] for u in doc),
+                "status": doc[-1]["status"] if doc else None,
+                "encoding": doc[-1]["encoding"] if doc else "",
+                "refetched": [u["url"].split("?")[0].rsplit("/", 1)[-1] for u in done
+                              if u["type"] != "Document" and u["wire"] > 0]}
+
+
+def sign_in(page, base: str, email: str) -> None:
+    page.goto(base + "/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit], input[type=submit]")
+    page.wait_for_url(lambda u: "/login" not in u)
+
+
+def measure_page(browser, base: str, path: str, who: str | None) -> dict:
+    context = browser.new_context()
+    page = context.new_page()
+    if who:
+        sign_in(page, base, who)
+    # Sign-in itself loaded some assets: start again from an empty cache for "first".
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.clearBrowserCache")
+    meter = Meter(cdp)
+    page.goto(base + path, wait_until="load")
+    meter.settle()
+    first = meter.totals()
+    meter.reset()
+    page.goto(base + path, wait_until="load")
+    meter.settle()
+    repeat = meter.totals()
+    cookies = {c["name"]: c["value"] for c in context.cookies()}
+    context.close()
+    return {"first": first, "repeat": repeat, "cookies": cookies}
+
+
+def fetch(port: int, path: str, cookie: str, encoding: str | None) -> tuple[int, bytes, str]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Cookie": cookie, "HX-Request": "true"}
+    if encoding:
+        headers["Accept-Encoding"] = encoding
+    conn.request("GET", path, headers=headers)
+    resp = conn.getresponse()
+    body = resp.read()
+    enc = resp.getheader("Content-Encoding", "")
+    conn.close()
+    return resp.status, body, enc
+
+
+def measure_fragment(port: int, path: str, cookie: str) -> dict:
+    status, sent, enc = fetch(port, path, cookie, "gzip, br")
+    raw = brotli.decompress(sent) if enc == "br" else gzip.decompress(sent) if enc == "gzip" \
+        else sent
+    return {"status": status, "raw": len(raw), "sent": len(sent), "encoding": enc or "none",
+            "gzip6": len(gzip.compress(raw, 6)), "br": len(brotli.compress(raw, quality=4))}
+
+
+def kb(n: float) -> str:
+    return f"{n / 1024:.1f}"
+
+
+def audit(base: str, port: int, url: str) -> dict:
+    i = ids(url)
+    results = {"pages": [], "fragments": []}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(**LAUNCH)
+        cookie = ""
+        for name, path, who in pages(i):
+            r = measure_page(browser, base, path, who)
+            if who == f"supervisor@{DOMAIN}" and not cookie:
+                cookie = "; ".join(f"{k}={v}" for k, v in r.pop("cookies").items())
+            r.pop("cookies", None)
+            r.update(name=name, path=path, who=(who or "signed out").split("@")[0])
+            results["pages"].append(r)
+            print(f"  {name:<24} first {kb(r['first']['wire']):>6} KB "
+                  f"({r['first']['requests']} requests), repeat {kb(r['repeat']['wire']):>5} KB, "
+                  f"HTML {r['first']['status']}", flush=True)
+        browser.close()
+    for name, path in fragments(i):
+        r = measure_fragment(port, path, cookie)
+        r.update(name=name, path=path)
+        results["fragments"].append(r)
+    return results
+
+
+def print_report(res: dict) -> None:
+    head = (f"{'page':<24} {'as':<10} {'HTTP':>4} {'HTML raw':>8} {'HTML sent':>9} "
+            f"{'first raw':>9} {'first sent':>10} {'reqs':>4} {'repeat sent':>11} {'reqs':>4}")
+    print("\n# page weight (KB; sent = bytes on the wire incl. headers, Chromium CDP)\n")
+    print(head + "\n" + "-" * len(head))
+    for r in res["pages"]:
+        f, rp = r["first"], r["repeat"]
+        print(f"{r['name']:<24} {r['who']:<10} {f['status'] or '-':>4} {kb(f['html_raw']):>8} "
+              f"{kb(f['html_wire']):>9} {kb(f['raw']):>9} {kb(f['wire']):>10} "
+              f"{f['requests']:>4} {kb(rp['wire']):>11} {rp['requests']:>4}")
+    print(f"\n{'fragment':<32} {'HTTP':>4} {'raw B':>7} {'sent B':>7} {'enc':>5}")
+    for r in res["fragments"]:
+        print(f"{r['name']:<32} {r['status']:>4} {r['raw']:>7} {r['sent']:>7} {r['encoding']:>5}")
+    worst_first = max(res["pages"], key=lambda r: r["first"]["wire"])
+    worst_repeat = max(res["pages"], key=lambda r: r["repeat"]["wire"])
+    worst_frag = max(res["fragments"], key=lambda r: r["raw"])
+    res["verdict"] = {
+        "first": (worst_first["first"]["wire"] <= FIRST_MAX, worst_first["name"],
+                  worst_first["first"]["wire"]),
+        "repeat": (worst_repeat["repeat"]["wire"] <= REPEAT_MAX, worst_repeat["name"],
+                   worst_repeat["repeat"]["wire"]),
+        "fragment (raw)": (worst_frag["raw"] <= FRAGMENT_MAX, worst_frag["name"],
+                           worst_frag["raw"]),
+        "fragment (as sent)": (max(r["sent"] for r in res["fragments"]) <= FRAGMENT_MAX,
+                               max(res["fragments"], key=lambda r: r["sent"])["name"],
+                               max(r["sent"] for r in res["fragments"]))}
+    for k, (ok, name, size) in res["verdict"].items():
+        print(f"{k:<18} {'PASS' if ok else 'FAIL'}: largest {name} {kb(size)} KB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", required=True, help="a database from dataset.py")
+    parser.add_argument("--json", help="write the results here")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="helpline-page-weight-"))
+    stack = Stack(args.database_url, tmp, 1)
+    stack.env.pop("HELPLINE_TIMING_LOG", None)
+    try:
+        stack.start()
+        res = audit(f"http://127.0.0.1:{stack.web_port}", stack.web_port, args.database_url)
+    finally:
+        stack.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print_report(res)
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

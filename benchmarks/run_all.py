@@ -1,0 +1,295 @@
+"""`make bench`: dataset, load test, per-feature benchmarks, page weight -> benchmarks/RESULTS.md.
+
+    .venv/bin/python benchmarks/run_all.py                 # scale 1: 1M contacts/cases ...
+    .venv/bin/python benchmarks/run_all.py --scale 0.01    # quick
+    DATABASE_URL=postgresql+psycopg://... .venv/bin/python benchmarks/run_all.py
+
+Each step runs as its own process (the load test's Locust patches the standard library with
+gevent; Playwright must not share a process with it); its output goes to
+benchmarks/results/<step>.txt and its figures into RESULTS.md. A failing step is reported
+as failed and the others still run. The per-feature scripts build their own throwaway
+SQLite databases (they refuse to wipe one holding other users), sized by --scale.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+OUT = HERE / "results"
+PY = sys.executable
+TARGET_P95_MS = 150.0
+
+
+def machine() -> dict:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text()
+                .splitlines() if ln.startswith("model name")), platform.processor())
+    mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": round(mem_kb / 1024 / 1024, 1),
+            "os": platform.platform(), "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version, "date": dt.datetime.now().astimezone()
+            .strftime("%Y-%m-%d %H:%M %Z"), "commit": commit,
+            "load_before": os.getloadavg()}
+
+
+def run(name: str, args: list[str], timeout: float) -> dict:
+    """Run one step; its output (less INFO log lines) goes to results/<name>.txt."""
+    print(f"\n== {name}: {' '.join(args)}", flush=True)
+    t0 = time.monotonic()
+    try:
+        proc = subprocess.run([PY, *args], cwd=ROOT, capture_output=True, text=True,
+                              timeout=timeout)
+        code, out = proc.returncode, proc.stdout + proc.stderr
+    except subprocess.TimeoutExpired as exc:
+        code = "timeout"
+        out = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) \
+            else (exc.stdout or "")
+    lines = [ln for ln in out.splitlines() if not re.match(
+        r"^(INFO|DEBUG|WARNING):|^\[\d{4}-|^\d{2}:\d{2}:\d{2} ", ln)]
+    text = "\n".join(lines)
+    (OUT / f"{name}.txt").write_text(text + "\n")
+    secs = time.monotonic() - t0
+    print(f"   {name}: exit {code} in {secs:.0f} s", flush=True)
+    return {"name": name, "cmd": "python " + " ".join(args), "code": code, "seconds": secs,
+            "text": text}
+
+
+def report_tail(text: str, max_lines: int = 70) -> str:
+    """The report part of a benchmark's output: from its '# Helpline' header, else the tail."""
+    lines = text.splitlines()
+    start = next((i for i, ln in enumerate(lines) if ln.startswith("# Helpline")), None)
+    part = lines[start:] if start is not None else lines[-max_lines:]
+    return "\n".join(part[-max_lines * 2:])
+
+
+def fmt(v: float, nd: int = 1) -> str:
+    return "n/a" if v != v else f"{v:.{nd}f}"
+
+
+def write_results(m: dict, args, ds: dict | None, lt: dict | None, pw: dict | None,
+                  steps: list[dict]) -> str:
+    L: list[str] = []
+    L.append("# Helpline benchmark results\n")
+    L.append(f"Written by `make bench` (`benchmarks/run_all.py --scale {args.scale:g}`). "
+             + ("**Full scale.**" if args.scale >= 1 else
+                f"**Reduced scale {args.scale:g}** (the targets are set for scale 1: "
+                "`make bench` with no SCALE runs it)."))
+    L.append("")
+    L.append("## Machine\n")
+    L.append("| | |\n| --- | --- |")
+    for k, label in (("cpu", "CPU"), ("cores", "cores"), ("ram_gb", "RAM (GB)"), ("os", "OS"),
+                     ("python", "Python"), ("sqlite", "SQLite library"), ("date", "date"),
+                     ("commit", "commit")):
+        L.append(f"| {label} | {m[k]} |")
+    L.append(f"| database | {ds.get('version') if ds else '?'} ({ds.get('url') if ds else '?'}) |")
+    L.append(f"| load average before / after | {m['load_before'][0]:.2f} / "
+             f"{m['load_after'][0]:.2f} (other work on the machine shares its 2 cores) |")
+    L.append("")
+    verdicts: list[tuple[str, bool | None, str]] = []
+    L.append("## Dataset\n")
+    if ds:
+        have = ds.get("have") or {}
+        L.append(f"{have.get('contacts', 0):,} contacts, {have.get('cases', 0):,} cases, "
+                 f"{have.get('interactions', 0):,} interactions, {have.get('callbacks', 0):,} "
+                 f"call backs, {have.get('volunteers', 0)} load-test volunteers; "
+                 f"{ds.get('size_mb', 0):,.0f} MB on disk.")
+        if ds.get("reused"):
+            L.append("Reused from an earlier run (--keep).")
+        else:
+            total = sum(ds["counts"].values())
+            L.append(f"Generated {total:,} rows in {ds['seconds']:.0f} s: "
+                     f"{total / ds['insert_seconds']:,.0f} rows/s (generation in Python "
+                     f"{ds['generate_seconds']:.0f} s of it; ANALYZE {ds['analyze_seconds']:.0f} "
+                     "s). Rows: " + ", ".join(f"{k} {v:,}" for k, v in ds["counts"].items())
+                     + ".")
+    else:
+        L.append("**Dataset step failed** — see benchmarks/results/dataset.txt.")
+    L.append("")
+    L.append("## Load test: the call flow\n")
+    if lt:
+        L.append(f"{lt['users']} simulated volunteers (Locust FastHttpUser), think time "
+                 f"{lt['think'][0]:g}–{lt['think'][1]:g} s before every step, "
+                 f"gunicorn gevent ×{lt['web_workers']} + worker + embedded Redis + mail catcher "
+                 f"(as `make run`). {lt['seconds']:.0f} s of alternating {lt['block']:.0f} s "
+                 f"blocks after the ramp-up: A = the call flow, B = the same users requesting "
+                 f"the bare route `/healthz` instead. {lt['flows']} call flows completed.")
+        L.append("")
+        L.append(f"- A blocks: {lt['a_requests']:,} requests, **{lt['a_rps']:.1f} req/s**; "
+                 f"B blocks: {lt['b_requests']:,} requests, {lt['b_rps']:.1f} req/s.")
+        L.append(f"- Bare route server time (B blocks): p50 {fmt(lt['bare']['p50'], 2)} ms, "
+                 f"p95 {fmt(lt['bare']['p95'], 2)} ms, p99 {fmt(lt['bare']['p99'], 2)} ms.")
+        c = lt["client_total"]
+        errors = c["failures"] + sum(lt["problems"].values())
+        L.append(f"- Errors: **{c['failures']}** failed requests (client side), "
+                 f"{lt['server_errors']} server 5xx, flows stopped: "
+                 f"{lt['problems'] or 'none'}.")
+        L.append("")
+        L.append("Server service time per endpoint over the A blocks (helpline/timing.py: from "
+                 "Flask's WSGI entry to the response, compression included; ms):\n")
+        L.append("| endpoint | requests | req/s | p50 | p95 | p99 | p50 ÷ bare p50 | "
+                 "p95 ÷ bare p95 | errors |")
+        L.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        worst = None
+        for r in lt["endpoints"]:
+            L.append(f"| `{r['endpoint']}` | {r['n']} | {r['rps']:.1f} | {fmt(r['p50'])} | "
+                     f"{fmt(r['p95'])} | {fmt(r['p99'])} | {fmt(r['x_bare_p50'])} | "
+                     f"{fmt(r['x_bare_p95'])} | {r['errors']} |")
+            if r["endpoint"] != "POST auth.login" and (worst is None or r["p95"] > worst["p95"]):
+                worst = r
+        L.append(f"| all flow requests | {lt['a_requests']} | {lt['a_rps']:.1f} | "
+                 f"{fmt(lt['a_all']['p50'])} | {fmt(lt['a_all']['p95'])} | "
+                 f"{fmt(lt['a_all']['p99'])} | | | |")
+        L.append("")
+        L.append("(`POST auth.login` is the one-off sign-in with its deliberately slow password "
+                 "hash; it is not held to the page target.)")
+        ok_err = errors == 0
+        verdicts.append(("200 volunteers, 0 errors", ok_err and lt["users"] >= 200,
+                         f"{lt['users']} volunteers, {c['failures']} failed requests, "
+                         f"{sum(lt['problems'].values())} flows stopped"))
+        if worst:
+            verdicts.append((f"p95 ≤ {TARGET_P95_MS:.0f} ms for every page and fragment",
+                             worst["p95"] <= TARGET_P95_MS,
+                             f"worst `{worst['endpoint']}` p95 {worst['p95']:.1f} ms"))
+        if lt["errors"]:
+            L.append("\nErrors seen by the client:\n")
+            for k, v in lt["errors"].items():
+                L.append(f"- ×{v} {k}")
+    else:
+        L.append("**Load test failed** — see benchmarks/results/loadtest.txt.")
+    L.append("")
+    L.append("## Page weight\n")
+    if pw:
+        L.append("Real Chromium, DevTools `Network` events: *sent* = `encodedDataLength` (bytes "
+                 "on the wire, headers included, as the server compresses them: Flask-Compress, "
+                 "br/gzip); *first* = empty cache; *repeat* = the same page again in the same "
+                 "browser (HTML is `no-store`, static files carry a content hash and a "
+                 "one-year max-age). KB = 1,024 bytes.\n")
+        L.append("| page | signed in as | HTML raw | HTML sent | first load raw | first load "
+                 "sent | requests | repeat sent |")
+        L.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for r in pw["pages"]:
+            f, rp = r["first"], r["repeat"]
+            L.append(f"| {r['name']} (`{r['path']}`) | {r['who']} | {f['html_raw'] / 1024:.1f} | "
+                     f"{f['html_wire'] / 1024:.1f} | {f['raw'] / 1024:.1f} | "
+                     f"{f['wire'] / 1024:.1f} | {f['requests']} | {rp['wire'] / 1024:.1f} |")
+        L.append("\nhtmx fragments (`HX-Request: true`, `Accept-Encoding: gzip, br`):\n")
+        L.append("| fragment | raw bytes | sent bytes | encoding |")
+        L.append("| --- | ---: | ---: | --- |")
+        for r in pw["fragments"]:
+            L.append(f"| {r['name']} (`{r['path']}`) | {r['raw']:,} | {r['sent']:,} | "
+                     f"{r['encoding']} |")
+        v = pw["verdict"]
+        verdicts.append(("first load ≤ 80 KB compressed", v["first"][0],
+                         f"largest {v['first'][1]} {v['first'][2] / 1024:.1f} KB"))
+        verdicts.append(("repeat navigation ≤ 15 KB", v["repeat"][0],
+                         f"largest {v['repeat'][1]} {v['repeat'][2] / 1024:.1f} KB"))
+        verdicts.append(("fragments ≤ 5 KB (uncompressed)", v["fragment (raw)"][0],
+                         f"largest {v['fragment (raw)'][1]} {v['fragment (raw)'][2]:,} B"))
+        verdicts.append(("fragments ≤ 5 KB (as sent, compressed)", v["fragment (as sent)"][0],
+                         f"largest {v['fragment (as sent)'][1]} "
+                         f"{v['fragment (as sent)'][2]:,} B"))
+    else:
+        L.append("**Page-weight audit failed** — see benchmarks/results/page_weight.txt.")
+    L.append("")
+    L.append("## Targets\n")
+    L.append("| target | result | figure |\n| --- | --- | --- |")
+    scale_note = "" if args.scale >= 1 else f" (at scale {args.scale:g})"
+    for name, ok, figure in verdicts:
+        L.append(f"| {name} | {'PASS' if ok else 'FAIL'}{scale_note} | {figure} |")
+    L.append("")
+    L.append("## Per-feature benchmarks\n")
+    L.append("Each script's own report (full output in `benchmarks/results/`).\n")
+    for s in steps:
+        if s["name"] in ("dataset", "loadtest", "page_weight"):
+            continue
+        status = "ok" if s["code"] == 0 else f"**exit {s['code']}**"
+        L.append(f"### {s['name']} — {status}, {s['seconds']:.0f} s\n")
+        L.append(f"`{s['cmd']}`\n")
+        L.append("```\n" + report_tail(s["text"]) + "\n```\n")
+    L.append("## Steps\n")
+    L.append("| step | command | exit | seconds |\n| --- | --- | --- | ---: |")
+    for s in steps:
+        L.append(f"| {s['name']} | `{s['cmd']}` | {s['code']} | {s['seconds']:.0f} |")
+    return "\n".join(L) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--load-seconds", type=float, default=180)
+    parser.add_argument("--keep", action="store_true", help="reuse the dataset if present")
+    parser.add_argument("--only", help="comma-separated step names (default: all)")
+    args = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
+    m = machine()
+    only = set(args.only.split(",")) if args.only else None
+    n = max(1, round(1_000_000 * args.scale))
+    small = args.scale < 0.1
+    folder = Path(tempfile.gettempdir()) / "helpline-bench"
+    folder.mkdir(exist_ok=True)
+    url = args.database_url or f"sqlite:///{folder / f'bench-{args.scale:g}.db'}"
+    steps, ds, lt, pw = [], None, None, None
+
+    def want(name: str) -> bool:
+        return only is None or name in only
+
+    if want("dataset"):
+        s = run("dataset", ["benchmarks/dataset.py", "--scale", f"{args.scale:g}",
+                            "--database-url", url, "--volunteers", str(max(200, args.users)),
+                            "--json", str(OUT / "dataset.json")] + (["--keep"] if args.keep
+                                                                     else []), 7200)
+        steps.append(s)
+    if (OUT / "dataset.json").exists():
+        ds = json.loads((OUT / "dataset.json").read_text())
+    if want("loadtest"):
+        s = run("loadtest", ["benchmarks/loadtest.py", "--database-url", url, "--users",
+                             str(args.users), "--seconds", f"{args.load_seconds:g}",
+                             "--json", str(OUT / "loadtest.json")], args.load_seconds + 900)
+        steps.append(s)
+        lt = json.loads((OUT / "loadtest.json").read_text()) if s["code"] == 0 else None
+    if want("page_weight"):
+        s = run("page_weight", ["benchmarks/page_weight.py", "--database-url", url, "--json",
+                                str(OUT / "page_weight.json")], 1800)
+        steps.append(s)
+        pw = json.loads((OUT / "page_weight.json").read_text()) if s["code"] == 0 else None
+    features = [
+        ("contacts_search", ["benchmarks/contacts_search.py", "--contacts", str(n)]),
+        ("case_page", ["benchmarks/case_page.py", "--contacts", str(n), "--as", "volunteer"]),
+        ("handler_autocomplete", ["benchmarks/handler_autocomplete.py"]),
+        ("export", ["benchmarks/export.py", "--cases", str(max(1000, round(100_000 *
+                                                                          args.scale)))]),
+        ("email_ping", ["benchmarks/email_ping.py"]),
+        ("reminders", ["benchmarks/reminders.py"] + (["--users", "50", "--spread", "30"]
+                                                      if small else [])),
+        ("foundation", ["benchmarks/bench_foundation.py"]),
+    ]
+    for name, cmd in features:
+        if want(name):
+            steps.append(run(name, cmd, 7200))
+    m["load_after"] = os.getloadavg()
+    md = write_results(m, args, ds, lt, pw, steps)
+    (HERE / "RESULTS.md").write_text(md)
+    print(f"\nwrote {HERE / 'RESULTS.md'}")
+    failed = [s["name"] for s in steps if s["code"] != 0]
+    if failed:
+        print(f"steps that failed: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()
