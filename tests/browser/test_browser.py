@@ -18,6 +18,10 @@ def sign_in(page, live_server, user):
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    # Wait for the signed-in page: a navigation started before it lands could race the
+    # session cookie it sets (the form's CSRF token would then not match).
+    expect(page).not_to_have_url(re.compile(r"/login"))
+    expect(page.locator("form[action$='/logout']").first).to_be_attached()
 
 
 def test_sign_in_and_see_the_home_page(page, live_server):
