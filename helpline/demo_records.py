@@ -7,12 +7,15 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from .auth.models import User
+from .callbacks import services as callback_services
 from .cases import services as case_services
+from .cases.models import Case
 from .cases.rows import ReferralRow, SignpostRow
 from .contacts import postcodes
 from .contacts.models import CONSENT_STATUSES, Contact
 from .contacts.services import create_contact
 from .extensions import db
+from .interactions.services import create_interaction
 from .lookups.models import LookupItem, fields_for
 from .timeutil import utcnow
 
@@ -27,6 +30,7 @@ STREETS = ["High Street", "Church Road", "Station Road", "Victoria Road", "Park 
 TITLES = ["Food parcel needed", "Prescription collection", "Feeling isolated",
           "Help with shopping", "Bereavement support", "Benefits advice", "Transport to GP",
           "Worried about a neighbour", "Housing repair", "Needs befriending"]
+DEMO_VOLUNTEER = "angie.greenaway-samuel@example.org"  # the volunteer sign-in `make run` prints
 NOTES = ["Caller lives alone and has not been out for two weeks.",
          "Daughter usually helps but is away until next month.",
          "Explained what the local team can do; caller was relieved.",
@@ -50,6 +54,7 @@ def seed_records(contacts: int = 300) -> int:
         LookupItem.list_name == "signpost_category")))
     types = list(db.session.scalars(select(LookupItem).where(
         LookupItem.list_name == "local_response_type")))
+    lists = _lists()
     for i in range(contacts):
         handler = rng.choice(handlers)
         consent = CONSENT_STATUSES[0] if rng.random() < 0.85 else rng.choice(CONSENT_STATUSES[1:])
@@ -64,12 +69,60 @@ def seed_records(contacts: int = 300) -> int:
             "address": f"{rng.randint(1, 120)} {rng.choice(STREETS)}" if named else None,
             "postcode": code if named else None, "postcode_area": area.code,
             "region": area.region}, handler, session_id="demo")
-        if rng.random() < 0.7:
-            _demo_case(rng, contact, handler, categories, types)
+        case = _demo_case(rng, contact, handler, categories, types) if rng.random() < 0.7 else None
+        _demo_interaction(rng, contact, case, handler, lists)
+    _demo_callbacks(rng, handlers)
     return contacts
 
 
-def _demo_case(rng, contact, handler, categories, types) -> None:
+def _lists() -> dict[str, dict[str, LookupItem]]:
+    items = db.session.scalars(select(LookupItem).where(LookupItem.list_name.in_(
+        ("interaction_method", "call_state"))))
+    out: dict[str, dict[str, LookupItem]] = {}
+    for item in items:
+        out.setdefault(item.list_name, {})[item.name] = item
+    return out
+
+
+def _demo_interaction(rng, contact, case, handler, lists) -> None:
+    """The call that opened the record (and sometimes a follow-up), handled by its owner."""
+    methods, states = lists.get("interaction_method", {}), lists.get("call_state", {})
+    for n in range(1 if rng.random() < 0.7 else 2):
+        when = (case.created_at if case else utcnow() - timedelta(days=rng.randint(0, 90))) \
+            + timedelta(days=n * rng.randint(1, 5))
+        method = methods.get("Phone Call" if rng.random() < 0.8 else rng.choice(
+            ["Email", "Webchat", "Text message"]))
+        state = states.get("Completed" if rng.random() < 0.85 else rng.choice(["Dropped", "Missed"]))
+        create_interaction({
+            "fully_anonymous": False, "enquirer_id": contact.id, "enquirer_country": "England",
+            "interaction_date": min(when, utcnow()), "method_id": method.id if method else None,
+            "direction": "Inbound" if n == 0 else rng.choice(["Inbound", "Outbound"]),
+            "call_state_id": state.id if state else None, "duration_mins": rng.randint(2, 40),
+            "case_id": case.id if case else None, "out_of_remit": False, "community": False,
+            "covid_related": False, "notes": rng.choice(NOTES), "call_back_required": False},
+            [handler], [], handler, link="")
+
+
+def _demo_callbacks(rng, handlers) -> None:
+    """Open call backs for the next day, so "My call backs" and the reminders have work."""
+    cases = list(db.session.scalars(select(Case).order_by(Case.id.desc()).limit(40)))
+    volunteer = db.session.scalar(select(User).where(User.email == DEMO_VOLUNTEER))
+    now = utcnow().replace(second=0, microsecond=0)
+    for i, case in enumerate(cases):
+        received = now - timedelta(hours=rng.randint(0, 20))
+        preferred = now + timedelta(minutes=rng.randint(40, 180)) if i % 3 else None
+        start, end = callback_services.default_times(received, preferred)
+        owner = volunteer if volunteer and i < 8 else (
+            case.owner if case.owner and case.owner.active else rng.choice(handlers))
+        callback_services.create(case, callback_services.CallBackInput(
+            contact_number=case.caller.phone or "07700 900000",
+            description=f"Ring back about {case.title.lower()} ({case.reference})",
+            call_received_at=received, preferred_at=preferred, alarm=True,
+            start_at=max(start, now + timedelta(minutes=5 + i)), end_at=end, informal=False,
+            back_entry=False, owner="user", owner_user=owner), owner)
+
+
+def _demo_case(rng, contact, handler, categories, types):
     signposts = [SignpostRow(n, category_id=c.id)
                  for n, c in enumerate(rng.sample(categories, rng.randint(0, 2)))]
     referrals = []
@@ -87,3 +140,4 @@ def _demo_case(rng, contact, handler, categories, types) -> None:
     case = case_services.save_case(None, contact, data, handler)
     case.created_at = utcnow() - timedelta(days=rng.randint(0, 120), minutes=rng.randint(0, 600))
     contact.last_case_at = case.created_at
+    return case

@@ -51,6 +51,12 @@ def test_seed_demo_is_idempotent_and_realistic(runner, auth):
     contacts = db.session.scalar(select(func.count(Contact.id)))
     assert contacts >= 300 and db.session.scalar(select(func.count(Case.id))) >= 150
     assert db.session.scalar(select(func.count(Team.id))) >= 3
+    from helpline.callbacks.models import CallBack
+    from helpline.interactions.models import Interaction
+    assert db.session.scalar(select(func.count(Interaction.id))) >= contacts
+    angie = db.session.scalar(select(User).where(User.email.like("angie%")))
+    assert db.session.scalar(select(func.count(CallBack.id)).where(
+        CallBack.owner_id == angie.id)) >= 5  # the demo volunteer has call backs to make
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0
     assert db.session.scalar(select(func.count(User.id))) == users
