@@ -38,8 +38,10 @@ chromium:
 test: install-dev chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: install-dev
-	$(PY) benchmarks/bench_foundation.py
+# SCALE=0.01 make bench for a quick run; DATABASE_URL=postgresql+psycopg://... for PostgreSQL.
+bench: install-dev chromium
+	$(PY) -m pip install -q -r requirements-bench.txt
+	$(PY) benchmarks/run_all.py --scale $${SCALE:-1}
 
 clean:
 	rm -rf $(VENV) .pytest_cache

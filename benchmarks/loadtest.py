@@ -92,6 +92,7 @@ class Shared:
     phase = "ramp"         # "ramp", "A<n>", "B<n>", "end"
     numbers = itertools.count(1)
     flows_done = 0
+    retried = 0            # requests re-sent after finding a keep-alive socket closed
     problems: dict[str, int] = defaultdict(int)
 
 
@@ -189,18 +190,31 @@ class Volunteer(FastHttpUser):
         if form is not None:
             body = urllib.parse.urlencode(form)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        with self.client.request(method, path, name=name, data=body, headers=headers,
-                                 allow_redirects=False, catch_response=True) as resp:
-            if resp.status_code != expect:
-                resp.failure(f"{resp.status_code} (expected {expect}) {resp.error or ''}")
-                raise Problem(name)
-            if expect == 302:
-                return resp.headers.get("Location", "")
-            text_ = resp.text or ""
-            token = CSRF.search(text_)
-            if token:
-                self.csrf = token.group(1)
-            return text_
+        for attempt in (1, 2):
+            with self.client.request(method, path, name=name, data=body, headers=headers,
+                                     allow_redirects=False, catch_response=True) as resp:
+                # gunicorn closes a keep-alive connection idle for 2 s; a browser that finds
+                # its reused socket closed before any response sends the request again.
+                if resp.status_code == 0 and "closed" in str(resp.error) and attempt == 1:
+                    resp.success()
+                    Shared.retried += 1
+                    continue
+                return self._check(resp, name, expect)
+        raise Problem(name)
+
+    def _check(self, resp, name: str, expect: int) -> str:
+        """Fail the request unless it has the expected status; the body or Location."""
+        if resp.status_code != expect:
+            resp.failure(f"{resp.status_code} (expected {expect}) {resp.error or ''}")
+            raise Problem(name)
+        if expect == 302:
+            return resp.headers.get("Location", "")
+        text_ = resp.text or ""
+        token = CSRF.search(text_)
+        if token:
+            self.csrf = token.group(1)
+        return text_
+
 
     def sign_in(self) -> None:
         self.step("sign in: GET /login", "GET", "/login", think=False)
@@ -359,6 +373,7 @@ def summarise(records: list[dict], blocks: list[dict], env: Environment, args,
                          "failures": stats.total.num_failures,
                          "rps": stats.total.total_rps},
         "errors": errors, "problems": dict(Shared.problems), "flows": Shared.flows_done,
+        "retried": Shared.retried,
         "load_average": os.getloadavg(),
     }
 
@@ -380,7 +395,8 @@ def print_report(s: dict) -> None:
               f"{r['x_bare_p95']:>8.1f} {r['errors']:>4}")
     c = s["client_total"]
     print(f"\nclient side (Locust): {c['requests']:,} requests, {c['failures']} failures, "
-          f"{c['rps']:.1f} req/s overall; server 5xx: {s['server_errors']}")
+          f"{c['rps']:.1f} req/s overall; server 5xx: {s['server_errors']}; re-sent after a "
+          f"closed keep-alive socket (as browsers do): {s['retried']}")
     for k, v in s["errors"].items():
         print(f"  error x{v}: {k}")
     for k, v in s["problems"].items():

@@ -169,6 +169,7 @@ def sign_in(page, base: str, email: str) -> None:
 
 def measure_page(browser, base: str, path: str, who: str | None) -> dict:
     context = browser.new_context()
+    context.set_default_timeout(30_000)
     page = context.new_page()
     if who:
         sign_in(page, base, who)
@@ -221,7 +222,12 @@ def audit(base: str, port: int, url: str) -> dict:
         browser = p.chromium.launch(**LAUNCH)
         cookie = ""
         for name, path, who in pages(i):
-            r = measure_page(browser, base, path, who)
+            try:
+                r = measure_page(browser, base, path, who)
+            except Exception as exc:  # one page failing must not hide the others
+                print(f"  {name:<24} FAILED: {type(exc).__name__}: {exc}", flush=True)
+                results.setdefault("failed", []).append(f"{name}: {type(exc).__name__}")
+                continue
             if who == f"supervisor@{DOMAIN}" and not cookie:
                 cookie = "; ".join(f"{k}={v}" for k, v in r.pop("cookies").items())
             r.pop("cookies", None)

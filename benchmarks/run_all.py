@@ -63,8 +63,20 @@ def run(name: str, args: list[str], timeout: float) -> dict:
     (OUT / f"{name}.txt").write_text(text + "\n")
     secs = time.monotonic() - t0
     print(f"   {name}: exit {code} in {secs:.0f} s", flush=True)
-    return {"name": name, "cmd": "python " + " ".join(args), "code": code, "seconds": secs,
-            "text": text}
+    step = {"name": name, "cmd": "python " + " ".join(args), "code": code, "seconds": secs}
+    (OUT / f"{name}.step.json").write_text(json.dumps(step))
+    return dict(step, text=text)
+
+
+def earlier(name: str) -> dict | None:
+    """A step not run this time (--only): its record from the last run, if any."""
+    meta = OUT / f"{name}.step.json"
+    if not meta.exists():
+        return None
+    step = json.loads(meta.read_text())
+    step["text"] = (OUT / f"{name}.txt").read_text()
+    step["cmd"] += "  (earlier run)"
+    return step
 
 
 def report_tail(text: str, max_lines: int = 70) -> str:
@@ -234,7 +246,8 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--load-seconds", type=float, default=180)
     parser.add_argument("--keep", action="store_true", help="reuse the dataset if present")
-    parser.add_argument("--only", help="comma-separated step names (default: all)")
+    parser.add_argument("--only", help="comma-separated steps to run (default: all); the "
+                        "others are taken from the last run's benchmarks/results/")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     m = machine()
@@ -247,7 +260,11 @@ def main() -> None:
     steps, ds, lt, pw = [], None, None, None
 
     def want(name: str) -> bool:
-        return only is None or name in only
+        if only is None or name in only:
+            return True
+        if earlier(name):
+            steps.append(earlier(name))
+        return False
 
     if want("dataset"):
         s = run("dataset", ["benchmarks/dataset.py", "--scale", f"{args.scale:g}",
@@ -262,12 +279,14 @@ def main() -> None:
                              str(args.users), "--seconds", f"{args.load_seconds:g}",
                              "--json", str(OUT / "loadtest.json")], args.load_seconds + 900)
         steps.append(s)
-        lt = json.loads((OUT / "loadtest.json").read_text()) if s["code"] == 0 else None
+    if steps and steps[-1]["name"] == "loadtest" and steps[-1]["code"] == 0:
+        lt = json.loads((OUT / "loadtest.json").read_text())
     if want("page_weight"):
         s = run("page_weight", ["benchmarks/page_weight.py", "--database-url", url, "--json",
                                 str(OUT / "page_weight.json")], 1800)
         steps.append(s)
-        pw = json.loads((OUT / "page_weight.json").read_text()) if s["code"] == 0 else None
+    if steps and steps[-1]["name"] == "page_weight" and steps[-1]["code"] == 0:
+        pw = json.loads((OUT / "page_weight.json").read_text())
     features = [
         ("contacts_search", ["benchmarks/contacts_search.py", "--contacts", str(n)]),
         ("case_page", ["benchmarks/case_page.py", "--contacts", str(n), "--as", "volunteer"]),

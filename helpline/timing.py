@@ -2,7 +2,7 @@
 
 With HELPLINE_TIMING_LOG=/path/file every request appends one tab-separated line:
 
-    unix time, pid, method, endpoint, status, service ms, response bytes, X-Bench label
+    unix time, pid, method, endpoint ([htmx] appended for fragments), status, service ms, response bytes, X-Bench label
 
 Service time runs from the WSGI call into Flask until Flask returns the response (routing,
 session, views, templates, after_request hooks such as compression); it leaves out the
@@ -49,6 +49,8 @@ class ServiceTimer:
         result = self.wsgi_app(environ, recording_start_response)
         ms = (time.perf_counter() - t0) * 1000
         endpoint = environ.get(_ENDPOINT) or "-"
+        if environ.get("HTTP_HX_REQUEST") == "true":
+            endpoint += "[htmx]"  # the fragment, not the page
         label = environ.get("HTTP_X_BENCH", "-").replace("\t", " ")[:40]
         self._write(f"{time.time():.3f}\t{os.getpid()}\t{environ.get('REQUEST_METHOD')}\t"
                     f"{endpoint}\t{seen.get('status', '-')}\t{ms:.3f}\t"
