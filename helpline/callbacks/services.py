@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from .. import audit
 from ..auth.models import User
@@ -12,7 +12,7 @@ from ..cases.models import Case
 from ..extensions import db
 from ..mailer import queue_mail
 from ..notifications.services import notify
-from ..timeutil import london_format, utcnow
+from ..timeutil import london_format, to_london, utcnow
 from .models import (ARMED, CLOSED, CLOSING, DISMISSED, OPEN, SHOWING, SNOOZE_CAP, SNOOZE_STEPS,
                      SNOOZED, CallBack)
 
@@ -87,6 +87,8 @@ def create(case: Case, data: CallBackInput, actor: User) -> CallBack:
         cb.owner_id = (data.owner_user or actor).id
     db.session.add(cb)
     db.session.flush()
+    if cb.status != "Pending assignment":
+        _tell_new_owner(cb, actor)
     audit.record(actor, "create", "call back", cb.id, changes={
         "Case": (None, case.reference), "Start": (None, london_format(cb.start_at)),
         "End": (None, london_format(cb.end_at)), "Status": (None, cb.status)})
@@ -95,18 +97,50 @@ def create(case: Case, data: CallBackInput, actor: User) -> CallBack:
     return cb
 
 
+def open_callbacks(session, user_id: int) -> int:
+    """How many open call backs a user owns (the navigation's "My call backs" count)."""
+    return session.scalar(select(func.count(CallBack.id)).where(
+        CallBack.owner_id == user_id, CallBack.status.in_(OPEN))) or 0
+
+
+def on_shift(user: User, at: datetime) -> bool:
+    """Whether `at` (UTC) falls in the shift hours of the user's default team (London time).
+
+    A team without shift hours is always on; a shift may run past midnight (20:00–08:00)."""
+    team = user.default_team
+    if team is None or not team.shift_start or not team.shift_end:
+        return True
+    hhmm = to_london(at).strftime("%H:%M")
+    if team.shift_start <= team.shift_end:
+        return team.shift_start <= hhmm < team.shift_end
+    return hhmm >= team.shift_start or hhmm < team.shift_end
+
+
 def allocate(cb: CallBack, actor: User | None) -> None:
-    """Work allocation: the case owner, or their team queue if the owner is inactive."""
+    """Work allocation: the case owner, or their team queue if the owner is inactive or off
+    shift when the call back is due (its Start)."""
     owner = cb.case.owner
-    if owner is not None and owner.active:
+    if owner is not None and owner.active and on_shift(owner, cb.start_at):
         cb.owner_id, cb.team_id = owner.id, None
     else:
         cb.owner_id = None
         cb.team_id = (owner.default_team_id if owner else None) or cb.case.team_id
+    why = ("" if cb.owner_id or owner is None else
+           " (owner inactive)" if not owner.active else " (owner off shift)")
     audit.record(actor, "allocate", "call back", cb.id, changes={
         "Status": ("Pending assignment", "Open"),
-        "Owner": (None, owner.name if cb.owner_id else f"team {cb.team_id}")})
+        "Owner": (None, owner.name if cb.owner_id else f"team {cb.team_id}{why}")})
     cb.status = "Open"
+    _tell_new_owner(cb, actor)
+
+
+def _tell_new_owner(cb: CallBack, actor: User | None) -> None:
+    """The new owner hears of it at once (their open pages' call-back count updates too)."""
+    if cb.owner_id and (actor is None or cb.owner_id != actor.id):
+        owner = db.session.get(User, cb.owner_id)
+        notify([owner], f"Call back for you: {cb.subject}",
+               f"Start {london_format(cb.start_at)} – End {london_format(cb.end_at)}",
+               f"/callbacks/{cb.id}", kind="callback")
 
 
 def move_with_case(case: Case, actor: User | None) -> int:
@@ -135,6 +169,7 @@ def reassign(cb: CallBack, user: User, actor: User) -> None:
     if cb.reminder_state == SHOWING:
         cb.reminder_state = ARMED
     audit.record(actor, "move", "call back", cb.id, changes={"Owner": (before, user.name)})
+    _tell_new_owner(cb, actor)
 
 
 def update_times(cb: CallBack, start_at: datetime, end_at: datetime, description: str,

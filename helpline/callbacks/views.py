@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import (abort, flash, g, redirect, render_template, request, session,
                    url_for)
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..auth.guard import role_required
 from ..auth.models import Team, User
@@ -15,7 +15,7 @@ from ..htmx import is_htmx
 from ..timeutil import london_format, utcnow
 from . import bp, services
 from .forms import CallBackForm, CloseForm, SnoozeForm
-from .models import OPEN, CallBack
+from .models import CallBack
 
 staff = role_required("volunteer", "supervisor", "data")
 
@@ -254,8 +254,7 @@ def _callback_context() -> dict:
         return {}
     if is_htmx():  # fragments (e.g. the reminders) need only the form
         return {"snooze_form": SnoozeForm(), "callbacks_for_case": _for_case}
-    count = db.session.scalar(select(func.count(CallBack.id)).where(
-        CallBack.owner_id == current_user.id, CallBack.status.in_(OPEN))) or 0
+    count = services.open_callbacks(db.session, current_user.id)
     return {"active_reminders": services.showing_for(current_user), "my_callbacks_count": count,
             "snooze_form": SnoozeForm(), "callbacks_for_case": _for_case}
 

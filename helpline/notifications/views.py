@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from .. import events
 from ..auth.forms import EmptyForm
 from ..auth.models import UserSession
+from ..callbacks.services import open_callbacks
 from ..extensions import db
 from ..timeutil import utcnow
 from . import bp, services
@@ -63,6 +64,7 @@ def stream():
     idle = timedelta(minutes=app.config["IDLE_TIMEOUT_MINUTES"])
     item_tpl = app.jinja_env.get_template("notifications/_item.html")
     count_tpl = app.jinja_env.get_template("notifications/_count.html")
+    callbacks_tpl = app.jinja_env.get_template("callbacks/_count.html")
     db.session.remove()  # never hold the request's session while streaming
 
     def fetch_new(s, after):
@@ -80,6 +82,9 @@ def stream():
             if n.kind == "reminder":  # the page fetches its reminder pop-ups
                 frames.append(("reminder", reminder_trigger))
             out.append((n.id, frames))
+        # The navigation's "My call backs" count, once per batch (assignments and moves
+        # come with a notification, so the badge is live).
+        out[-1][1].append(("callbacks", callbacks_tpl.render(count=open_callbacks(s, user_id))))
         return out
 
     def still_valid(s):

@@ -115,6 +115,47 @@ def test_case_owner_option_allocates_to_the_case_owner_or_team(client, world):
     assert cb2.owner_id is None and cb2.team_id == other.default_team_id
 
 
+def test_an_owner_off_shift_when_it_is_due_leaves_it_in_the_team_queue(client, world):
+    other = make_user("volunteer", name="Barry Smith", team="Night Team")
+    other.default_team.shift_start, other.default_team.shift_end = "20:00", "08:00"
+    world["case"].owner_id = other.id
+    db.session.commit()
+    # Preferred 14:00 London → Start 13:30, outside the 20:00–08:00 night shift
+    day = (utcnow() + timedelta(days=2)).strftime("%d/%m/%Y")
+    resp = post_cb(client, world["case"], owner="case-owner", call_received=f"{day} 09:00",
+                   preferred=f"{day} 14:00")
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    cb = db.session.scalar(select(CallBack))
+    assert cb.owner_id is None and cb.team_id == other.default_team_id and cb.status == "Open"
+    # Preferred 23:00 → Start 22:30, on shift: it is Barry's
+    post_cb(client, world["case"], owner="case-owner", call_received=f"{day} 09:00",
+            preferred=f"{day} 23:00")
+    cb2 = db.session.scalars(select(CallBack).order_by(CallBack.id.desc())).first()
+    assert cb2.owner_id == other.id
+
+
+def test_the_new_owner_is_told_and_their_call_back_count_is_pushed(app, client, world, live_server):
+    import requests
+    barry = make_user("volunteer", name="Barry Smith")
+    db.session.commit()
+    s = requests.Session()
+    token = s.get(live_server.url + "/login").text.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    s.post(live_server.url + "/login", data={"csrf_token": token, "email": barry.email,
+                                             "password": "correct horse battery"})
+    with s.get(live_server.url + "/events", stream=True, timeout=20) as stream:
+        post_cb(client, world["case"], owner="user", owner_user=str(barry.id))
+        cb = db.session.scalar(select(CallBack))
+        assert cb.owner_id == barry.id
+        seen = ""
+        for line in stream.iter_lines(decode_unicode=True):
+            seen += (line or "") + "\n"
+            if 'id="callbacks-count"' in seen and ">1</span>" in seen:
+                break
+    assert "Call back for you: " + world["case"].reference in seen
+    note = db.session.scalar(select(Notification).where(Notification.user_id == barry.id))
+    assert note.kind == "callback" and note.url == f"/callbacks/{cb.id}"
+
+
 def _due_callback(world, owner=None, minutes_ago=1):
     now = utcnow()
     data = services.CallBackInput("07700 900123", "Ring about benefits", now, None, True,
