@@ -11,6 +11,8 @@ from ..auth.guard import role_required
 from ..cases import services as case_services
 from ..extensions import db
 from ..htmx import is_htmx, render
+from ..requests import services as request_services
+from ..requests.models import CallBackRequest
 from . import bp, postcodes, services
 from .forms import CONSENT_STATEMENT, ContactForm, EditContactForm, VerifyForm
 from .models import Contact
@@ -52,6 +54,9 @@ def _duplicates_for(form: ContactForm, exclude_id: int | None = None):
 def new():
     """New contact: consent first; mandatory fields follow the consent status."""
     form = ContactForm()
+    from_request = _call_back_request(request.values.get("from_request", type=int))
+    if from_request is not None and request.method == "GET":
+        _prefill_from_request(form, from_request)
     token = request.form.get("form_token") or submissions.new_token()
     done = submissions.already(request.form.get("form_token"), "contact")
     if done:  # a double click or a resent form: show what the first one saved
@@ -59,6 +64,8 @@ def new():
     if form.validate_on_submit():
         contact = services.create_contact(form.values(), current_user, session.get("sid"), _ip())
         submissions.remember(token, "contact", contact.id)
+        if from_request is not None:
+            request_services.link_contact(from_request, contact, current_user)
         try:
             db.session.commit()
         except IntegrityError:  # its twin was saved a moment ago
@@ -66,12 +73,36 @@ def new():
             return redirect(url_for("contacts.show",
                                     contact_id=submissions.already(token, "contact")))
         flash(f"Contact {contact.full_name} saved.", "success")
+        if from_request is not None:
+            flash(f"Linked to call-back request {from_request.id}.", "success")
+            return redirect(url_for("requests.show", request_id=from_request.id))
         if form.save_close.data:
             return redirect(url_for("contacts.index"))
         return redirect(url_for("contacts.show", contact_id=contact.id))
     duplicates = _duplicates_for(form) if request.method == "POST" else []
     return render_template("contacts/new.html", form=form, statement=CONSENT_STATEMENT,
-                           duplicates=duplicates, form_token=token), (422 if form.errors else 200)
+                           duplicates=duplicates, form_token=token, from_request=from_request), \
+        (422 if form.errors else 200)
+
+
+def _call_back_request(request_id: int | None):
+    """The call-back request a new contact is being created from (staff may all open them)."""
+    if not request_id:
+        return None
+    req = db.session.get(CallBackRequest, request_id)
+    if req is None:
+        abort(404, description="There is no call-back request with that number.")
+    return req
+
+
+def _prefill_from_request(form: ContactForm, req) -> None:
+    """What the caller gave on the call-back request, so nothing is typed twice."""
+    first, _, last = (req.full_name or "").strip().partition(" ")
+    form.first_name.data = form.first_name.data or first
+    form.last_name.data = form.last_name.data or last.strip()
+    form.phone.data = form.phone.data or req.contact_number
+    form.address.data = form.address.data or req.address
+    form.date_of_birth.data = form.date_of_birth.data or req.date_of_birth
 
 
 @bp.get("/contacts/duplicates")

@@ -187,3 +187,26 @@ def test_lists_show_counts_per_status(app, client, world):
     html = leader.get("/callback-requests/").get_data(as_text=True)
     assert "Awaiting Allocation: <strong>1</strong>" in html
     assert client.get("/callback-requests/").status_code == 403  # volunteers do not allocate
+
+
+def test_a_new_contact_from_a_request_is_prefilled_and_linked(app, client, world):
+    from helpline.contacts.models import Contact
+    from tests.contacts.helpers import contact_form
+    new_request(client)
+    req = db.session.scalar(select(CallBackRequest))
+    page = client.get(f"/callback-requests/{req.id}").get_data(as_text=True)
+    assert f"/contacts/new?from_request={req.id}" in page
+    form = client.get(f"/contacts/new?from_request={req.id}").get_data(as_text=True)
+    for value in ('value="Margaret"', 'value="Evans"', 'value="07700 900555"', "1 Mill Lane",
+                  'value="1950"', f'name="from_request" value="{req.id}"'):
+        assert value in form
+    data = contact_form(first_name="Margaret", last_name="Evans", phone="07700 900555",
+                        from_request=str(req.id))
+    data["csrf_token"] = csrf_token(client, f"/contacts/new?from_request={req.id}")
+    resp = client.post("/contacts/new", data=data)
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(
+        f"/callback-requests/{req.id}")
+    contact = db.session.scalar(select(Contact))
+    db.session.expire_all()
+    assert db.session.get(CallBackRequest, req.id).contact_id == contact.id
+    assert client.get("/contacts/new?from_request=999999").status_code == 404
