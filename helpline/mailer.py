@@ -19,8 +19,16 @@ from .jobs import enqueue, enqueue_after_commit, task
 from .timeutil import utcnow
 
 MAX_ATTEMPTS = 5
+# Defaults; MAIL_STALE_CLAIM_SECONDS and MAIL_SWEEP_AFTER_SECONDS override them. A claim
+# goes stale only well after the job timeout (120 s), so a slow but live send is never
+# taken over; a worker killed mid-send is recovered after this long.
 STALE_CLAIM = timedelta(minutes=5)
 SWEEP_AFTER = timedelta(minutes=2)
+
+
+def _seconds(name: str, default: timedelta) -> timedelta:
+    value = current_app.config.get(name)
+    return default if value is None else timedelta(seconds=float(value))
 
 
 class OutboxMail(db.Model):
@@ -56,12 +64,12 @@ def queue_mail(to: str, subject: str, body: str, key: str) -> OutboxMail:
 
 
 def _claim(mail_id: int) -> bool:
-    now = utcnow()
+    now, stale = utcnow(), _seconds("MAIL_STALE_CLAIM_SECONDS", STALE_CLAIM)
     result = db.session.execute(
         update(OutboxMail)
         .where(OutboxMail.id == mail_id,
                or_(OutboxMail.status == "pending",
-                   (OutboxMail.status == "sending") & (OutboxMail.claimed_at < now - STALE_CLAIM)))
+                   (OutboxMail.status == "sending") & (OutboxMail.claimed_at < now - stale)))
         .values(status="sending", claimed_at=now, attempts=OutboxMail.attempts + 1))
     db.session.commit()
     return (result.rowcount or 0) == 1
@@ -99,10 +107,12 @@ def resend(row: OutboxMail) -> None:
 def sweep() -> int:
     """Enqueue mails whose job was lost (Redis down at commit, worker killed)."""
     now = utcnow()
+    after = _seconds("MAIL_SWEEP_AFTER_SECONDS", SWEEP_AFTER)
+    stale = _seconds("MAIL_STALE_CLAIM_SECONDS", STALE_CLAIM)
     ids = list(db.session.scalars(select(OutboxMail.id).where(or_(
-        (OutboxMail.status == "pending") & (OutboxMail.created_at < now - SWEEP_AFTER)
-        & or_(OutboxMail.claimed_at.is_(None), OutboxMail.claimed_at < now - SWEEP_AFTER),
-        (OutboxMail.status == "sending") & (OutboxMail.claimed_at < now - STALE_CLAIM)))))
+        (OutboxMail.status == "pending") & (OutboxMail.created_at < now - after)
+        & or_(OutboxMail.claimed_at.is_(None), OutboxMail.claimed_at < now - after),
+        (OutboxMail.status == "sending") & (OutboxMail.claimed_at < now - stale)))))
     for mail_id in ids:
         enqueue(deliver_mail, mail_id, job_id=f"mail-{mail_id}")
     return len(ids)

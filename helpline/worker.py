@@ -13,13 +13,14 @@ from . import create_app
 from .jobs import get_queue, set_job_app
 
 log = logging.getLogger(__name__)
-SWEEP_SECONDS = 30.0
+SWEEP_SECONDS = 30.0  # default; MAIL_SWEEP_SECONDS overrides it
 
 
 def sweep_forever(app, stop: threading.Event) -> None:
     """Re-enqueue work whose job was lost (Redis down at commit, worker killed)."""
     from . import mailer
-    _loop(app, stop, SWEEP_SECONDS, mailer.sweep, "re-enqueued mail")
+    every = float(app.config.get("MAIL_SWEEP_SECONDS") or SWEEP_SECONDS)
+    _loop(app, stop, every, mailer.sweep, "re-enqueued mail")
 
 
 def remind_forever(app, stop: threading.Event) -> None:
