@@ -31,10 +31,20 @@ def case_constants() -> dict:
     return {"referral_statuses": REFERRAL_STATUSES}
 
 
-def _quick_form() -> ContactForm:
-    form = ContactForm(prefix="b", meta={"csrf": False})  # the request's CSRF header is checked
+def quick_form() -> ContactForm:
+    """The Quick Create fields (prefixed b-); CSRF is checked on the request as a whole."""
+    form = ContactForm(prefix="b", meta={"csrf": False})
     form.consent_given_by.data = CONSENT_GIVEN_BY[1]
     return form
+
+
+def create_beneficiary(form: ContactForm, caller: Contact) -> Contact:
+    """Save a validated Quick Create form; the caller provides consent on their behalf."""
+    values = form.values()
+    values["consent_given_by"] = CONSENT_GIVEN_BY[1]
+    values["consent_provider_id"] = caller.id
+    return contact_services.create_contact(values, current_user, session.get("sid"),
+                                           request.remote_addr)
 
 
 @bp.route("/quick-create/<int:caller_id>", methods=["GET", "POST"])
@@ -42,13 +52,9 @@ def _quick_form() -> ContactForm:
 def quick_create(caller_id: int):
     """Quick Create a beneficiary inline; the caller provides consent on their behalf."""
     caller = db.get_or_404(Contact, caller_id)
-    form = _quick_form()
+    form = quick_form()
     if request.method == "POST" and form.validate():
-        values = form.values()
-        values["consent_given_by"] = CONSENT_GIVEN_BY[1]
-        values["consent_provider_id"] = caller.id
-        beneficiary = contact_services.create_contact(values, current_user,
-                                                      session.get("sid"), request.remote_addr)
+        beneficiary = create_beneficiary(form, caller)
         db.session.commit()
         return render_template("cases/_beneficiary.html", beneficiary=beneficiary,
                                caller_id=caller.id, form=None, found=[], q="")

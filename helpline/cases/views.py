@@ -11,6 +11,7 @@ from flask_login import current_user
 from .. import audit
 from ..auth.guard import role_required
 from ..contacts import services as contact_services
+from ..contacts.forms import CONSENT_STATEMENT
 from ..contacts.models import Contact
 from ..extensions import db
 from ..htmx import is_htmx, render
@@ -99,7 +100,8 @@ def _screen(case: Case | None, caller: Contact):
     referrals = rows.parse_referrals(request.form) if request.method == "POST" else (
         rows.referral_rows_of(case) if case else [])
     conflict = None
-    if request.method == "POST" and not _row_action(signposts, referrals):
+    qform = _quick_create_without_js(form, caller) if request.method == "POST" else None
+    if request.method == "POST" and not _quick_action() and not _row_action(signposts, referrals):
         valid = form.validate_on_submit()
         valid = rows.validate_signposts(signposts) and valid
         valid = rows.validate_referrals(referrals) and valid
@@ -124,6 +126,7 @@ def _screen(case: Case | None, caller: Contact):
                     return redirect(url_for("contacts.show", contact_id=caller.id))
                 return redirect(url_for("cases.show", case_id=saved.id))
     failed = bool(form.errors or conflict is not None or any(r.error for r in signposts)
+                  or (qform is not None and qform.errors)
                   or any(r.errors for r in referrals))
     q = request.form.get("beneficiary_q", "").strip()
     found = contact_services.search_contacts(q, per_page=8).items if len(q) >= 2 else []
@@ -134,7 +137,32 @@ def _screen(case: Case | None, caller: Contact):
         beneficiary=_chosen_beneficiary(form, caller),
         categories=offered("signpost_category"), types=offered("local_response_type"),
         history=_history(case) if case else [], desk=_desk_forms(case) if case else None,
+        qform=qform, statement=CONSENT_STATEMENT,
     ), (409 if conflict is not None else 422 if failed and request.method == "POST" else 200)
+
+
+def _quick_action() -> bool:
+    return request.form.get("row_action", "") in ("quick-create", "quick-create-save")
+
+
+def _quick_create_without_js(form: CaseForm, caller: Contact):
+    """Quick Create as plain form posts: show the panel, then save the beneficiary and
+    choose them (the case itself is not saved yet). Returns the panel's form to show."""
+    from .desk_views import create_beneficiary, quick_form
+    action = request.form.get("row_action", "")
+    if action not in ("quick-create", "quick-create-save"):
+        return None
+    qform = quick_form()
+    if action == "quick-create":
+        return qform
+    if not qform.validate():
+        return qform
+    beneficiary = create_beneficiary(qform, caller)
+    db.session.commit()
+    form.who_requires_support.data = WHO_REQUIRES[1]
+    form.beneficiary_id.data = str(beneficiary.id)
+    flash(f"Beneficiary {beneficiary.full_name} created. Save the case to keep it.", "success")
+    return None
 
 
 def _chosen_beneficiary(form: CaseForm, caller: Contact) -> Contact | None:

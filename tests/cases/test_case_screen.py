@@ -181,6 +181,34 @@ def test_no_javascript_row_buttons_add_and_remove_without_saving(client, setup):
     assert 'name="signposts-0-category"' not in resp.get_data(as_text=True)
 
 
+def test_quick_create_without_javascript(client, setup):
+    from helpline.contacts.models import Contact
+    caller = setup["caller"]
+    url = f"/cases/new/{caller.id}"
+    resp = post_case(client, url, row_action="quick-create", title="For my neighbour",
+                     who_requires_support="Someone Else")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and 'id="quick-create-panel"' in html
+    assert "For my neighbour" in html and "Robert Livingstone" in html
+    quick = {"b-consent_status": "Consent given", "b-first_name": "Ann"}
+    resp = post_case(client, url, row_action="quick-create-save", title="For my neighbour",
+                     who_requires_support="Someone Else", **quick)
+    assert resp.status_code == 422 and "Enter the Last Name" in resp.get_data(as_text=True)
+    assert 'value="Ann"' in resp.get_data(as_text=True)  # what was typed is kept
+    quick.update({"b-last_name": "Jones", "b-postcode": "B2 4QA", "b-postcode_area": "B"})
+    resp = post_case(client, url, row_action="quick-create-save", title="For my neighbour",
+                     who_requires_support="Someone Else", **quick)
+    html = resp.get_data(as_text=True)
+    ann = db.session.scalar(select(Contact).where(Contact.first_name == "Ann"))
+    assert ann.consent_provider_id == caller.id
+    assert "Beneficiary: <strong>Ann Jones</strong>" in html and "For my neighbour" in html
+    assert db.session.scalar(select(Case)) is None  # the case waits for its own Save
+    resp = post_case(client, url, title="For my neighbour", who_requires_support="Someone Else",
+                     beneficiary_id=str(ann.id), beneficiary_consent="yes")
+    assert resp.status_code == 302
+    assert db.session.scalar(select(Case)).beneficiary_id == ann.id
+
+
 def test_row_fragments_for_htmx(client, setup):
     row = client.get("/cases/rows/signpost", headers={"HX-Request": "true"}).get_data(
         as_text=True)
