@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from flask import Response, render_template, request
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from ..audit.models import AuditEntry
 from ..auth.guard import role_required
@@ -116,6 +116,50 @@ def dashboard():
     template = "supervisor/_dashboard.html" if request.headers.get("HX-Request") \
         else "supervisor/dashboard.html"
     return render_template(template, periods=periods, charts=charts, now=utcnow())
+
+
+PERIODS = ("today", "week")
+
+
+def _hour_ranges(kind: str, hour: int) -> list[tuple[datetime, datetime]]:
+    """UTC ranges covering London hour `hour` on each day of the period so far."""
+    start = to_london(period_start(kind))
+    days = 1 if kind == "today" else (to_london(utcnow()).date() - start.date()).days + 1
+    out = []
+    for d in range(days):
+        local = (start + timedelta(days=d)).replace(hour=hour)
+        begin = local.astimezone(timezone.utc).replace(tzinfo=None)
+        out.append((begin, begin + timedelta(hours=1)))
+    return out
+
+
+@bp.get("/calls")
+@role_required("supervisor")
+def calls():
+    """The interactions behind a dashboard figure (period, method, direction, hour)."""
+    kind = request.args.get("period", "today")
+    if kind not in PERIODS:
+        kind = "today"
+    method, direction = request.args.get("method", ""), request.args.get("direction", "")
+    hour = request.args.get("hour", type=int)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    stmt = (select(Interaction).outerjoin(LookupItem, Interaction.method_id == LookupItem.id)
+            .where(Interaction.interaction_date >= period_start(kind)))
+    if method == "Not recorded":
+        stmt = stmt.where(Interaction.method_id.is_(None))
+    elif method:
+        stmt = stmt.where(LookupItem.name == method)
+    if direction:
+        stmt = stmt.where(Interaction.direction == direction)
+    if hour is not None and 0 <= hour <= 23:
+        stmt = stmt.where(or_(*[Interaction.interaction_date.between(a, b - timedelta(microseconds=1))
+                                for a, b in _hour_ranges(kind, hour)]))
+    else:
+        hour = None
+    rows = db.paginate(stmt.order_by(Interaction.interaction_date.desc(), Interaction.id.desc()),
+                       page=page, per_page=50, error_out=False)
+    return render_template("supervisor/calls.html", rows=rows, kind=kind, method=method,
+                           direction=direction, hour=hour)
 
 
 @bp.get("/dashboard.csv")

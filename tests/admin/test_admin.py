@@ -131,6 +131,18 @@ def test_dashboard_calls_by_hour_match_the_interactions(client, app):
     assert f"Today,Calls by hour,{hours[-1]:02d}:00,{made[hours[-1]]}" in csv_text
     partial = client.get("/supervisor/dashboard", headers={"HX-Request": "true"})
     assert partial.get_data(as_text=True).startswith('<div id="dashboard"')
+    # every figure links to the calls behind it
+    import html as html_lib
+    links = [html_lib.unescape(u) for u in re.findall(r'href="(/supervisor/calls[^"]*)"', today)]
+    by_hour = next(u for u in links if f"hour={hours[-1]}" in u)
+
+    def listed(url):
+        return len(re.findall(r'href="/interactions/\d+"', client.get(url).get_data(as_text=True)))
+    assert listed(by_hour) == made[hours[-1]]
+    for needle in ("method=Phone", "direction=Inbound"):
+        assert listed(next(u for u in links if needle in u)) == 3
+    assert "3 interactions" in client.get("/supervisor/calls?period=today").get_data(as_text=True)
+    assert listed("/supervisor/calls?period=week&method=Email") == 0
 
 
 def test_audit_trail_viewer_filters(client, app):
