@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, g, jsonify, request
 from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import InternalServerError
 
 from .extensions import db
 
@@ -19,6 +20,23 @@ SAVE_MESSAGE = "The database is busy — nothing was saved; please press Save ag
 READ_MESSAGE = "The database is busy — please try again in a moment."
 RETRY_AFTER_SECONDS = 5
 _NEVER_ECHOED = ("password",)  # a sign-in form's password is never written into a page
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+# PostgreSQL: connection exceptions, shutting down / starting up, too many connections.
+_PG_TRANSIENT = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+def is_transient(exc: OperationalError) -> bool:
+    """Whether the database is busy or away for a moment (not, say, a missing table)."""
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if any(text in str(orig).lower() for text in _SQLITE_BUSY):
+        return True
+    if type(orig).__module__.startswith("psycopg"):
+        sqlstate = getattr(orig, "sqlstate", None)
+        # no SQLSTATE: the connection failed or was lost before the server answered
+        return sqlstate is None or sqlstate.startswith(_PG_TRANSIENT)
+    return False
 
 
 def _kept_fields() -> list[tuple[str, str]]:
@@ -33,8 +51,12 @@ def database_busy(exc: OperationalError):
     """Roll back, log, and answer 503 with the user's input kept."""
     try:
         db.session.rollback()
-    except Exception:  # the connection may be gone already; the pool replaces it
-        db.session.remove()
+    except OperationalError:  # the connection is gone already; the pool replaces it
+        db.session().invalidate()
+    if not is_transient(exc):  # a real fault: the usual logged 500 page
+        current_app.logger.error("database error", exc_info=exc)
+        return current_app.handle_http_exception(InternalServerError(
+            "The problem has been logged. Nothing you typed was saved; go back and try again."))
     current_app.logger.warning("database busy or unavailable: %s", exc.orig or exc)
     saving = request.method == "POST"
     message = SAVE_MESSAGE if saving else READ_MESSAGE
@@ -61,8 +83,8 @@ def _close_session(_exc: BaseException | None) -> None:
     except OperationalError as exc:
         current_app.logger.warning("database connection lost at the end of a request: %s",
                                    exc.orig or exc)
-        db.session.registry().invalidate()
-        db.session.registry.clear()
+        db.session().invalidate()
+        db.session.remove()
 
 
 def register_db_errors(app: Flask) -> None:

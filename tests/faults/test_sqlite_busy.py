@@ -14,10 +14,12 @@ from html import unescape
 
 import pytest
 from sqlalchemy import event, func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import make_url
 from werkzeug.datastructures import MultiDict
 
 from helpline.cases.models import Case, CaseNote
+from helpline.db_errors import is_transient
 from helpline.extensions import db
 from tests.cases.helpers import case_form, item, seed_lists
 from tests.conftest import csrf_token, wait_until
@@ -123,3 +125,10 @@ def test_a_long_lock_gives_a_clear_page_and_save_again_works(app, client, setup)
     again = client.post(action, data=MultiDict(kept))
     assert again.status_code == 302
     _saved_completely()
+
+
+def test_only_a_busy_database_is_called_busy():
+    def error(message: str) -> OperationalError:
+        return OperationalError("INSERT …", {}, sqlite3.OperationalError(message))
+    assert is_transient(error("database is locked"))
+    assert not is_transient(error("no such table: cases"))  # a real fault stays a logged 500
