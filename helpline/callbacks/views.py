@@ -126,8 +126,13 @@ def overdue():
 @bp.get("/<int:cb_id>")
 @staff
 def show(cb_id: int):
-    """One call back."""
+    """One call back: for its owner (or team queue), supervisors, and a handler who has
+    verified the caller in this session (as for the case itself)."""
     cb = _cb_or_404(cb_id)
+    if not _is_mine(cb) and not current_user.has_role("supervisor") and cb.case is not None \
+            and not contact_services.is_verified(cb.case.caller, current_user, session.get("sid")):
+        abort(403, description="This call back is someone else's. Verify the caller on the "
+                               "contact page to see it.")
     users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
     return render_template("callbacks/show.html", cb=cb, close_form=CloseForm(),
                            snooze_form=SnoozeForm(), users=users)
@@ -147,10 +152,13 @@ def _after_reminder_action(cb: CallBack):
     return redirect(request.referrer or url_for("callbacks.mine"))
 
 
-def _own(cb: CallBack) -> None:
-    mine = cb.owner_id == current_user.id or (
+def _is_mine(cb: CallBack) -> bool:
+    return cb.owner_id == current_user.id or (
         cb.owner_id is None and cb.team_id in {t.id for t in current_user.teams})
-    if not mine and not current_user.has_role("supervisor"):
+
+
+def _own(cb: CallBack) -> None:
+    if not _is_mine(cb) and not current_user.has_role("supervisor"):
         abort(403, description="Only the call back's owner (or a supervisor) can do that.")
 
 
