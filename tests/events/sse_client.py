@@ -5,6 +5,7 @@ import http.client
 import http.cookiejar
 import queue
 import re
+import socket
 import threading
 import time
 import urllib.parse
@@ -89,4 +90,14 @@ class EventStream:
         raise AssertionError(f"no '{name}' event within {timeout}s")
 
     def close(self) -> None:
+        # The response holds the socket: shut it down so the server's stream ends now,
+        # not when the test session does.
+        sock = getattr(getattr(self.resp, "fp", None), "raw", None)
+        sock = getattr(sock, "_sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.resp.close()
         self.conn.close()
