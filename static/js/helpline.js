@@ -141,3 +141,48 @@ document.addEventListener('submit', function (e) {
     }
   });
 })();
+
+/* htmx does not show an error response (a busy database's 503, a 500, a lost connection):
+   say so at the top of the page, so nobody believes a click worked when it did not.
+   The message goes away with the next request that succeeds. */
+(function () {
+  'use strict';
+  var ID = 'hl-request-error';
+  function show(text) {
+    var box = document.getElementById(ID);
+    if (!box) {
+      var main = document.getElementById('main-content');
+      if (!main) { return; }
+      box = document.createElement('div');
+      box.id = ID;
+      box.className = 'govuk-error-summary';
+      box.setAttribute('role', 'alert');
+      box.setAttribute('tabindex', '-1');
+      main.insertBefore(box, main.firstChild);
+    }
+    box.textContent = '';
+    var p = document.createElement('p');
+    p.className = 'govuk-body govuk-!-margin-bottom-0';
+    p.textContent = text;
+    box.appendChild(p);
+  }
+  document.addEventListener('htmx:responseError', function (e) {
+    var status = e.detail.xhr ? e.detail.xhr.status : 0;
+    if (status === 503) {
+      show('The database is busy, so that was not saved. What you typed is still here: please try again.');
+    } else if (status === 403) {
+      show('You are not allowed to do that, or you have been signed out. Reload the page to check.');
+    } else {
+      show('Something went wrong (error ' + status + '), so that did not work. What you typed is still here: please try again.');
+    }
+  });
+  document.addEventListener('htmx:sendError', function () {
+    show('Helpline cannot be reached: check the network connection, then try again. What you typed is still here.');
+  });
+  document.addEventListener('htmx:afterRequest', function (e) {
+    if (e.detail.successful) {
+      var box = document.getElementById(ID);
+      if (box) { box.remove(); }
+    }
+  });
+})();
