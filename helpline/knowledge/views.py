@@ -54,7 +54,7 @@ def article(article_id: int):
 @admin
 def edit(article_id: int | None = None):
     """Write or edit an article (admins)."""
-    a = db.session.get(Article, article_id) if article_id else None
+    a = db.get_or_404(Article, article_id) if article_id else None
     error = None
     if request.method == "POST" and EmptyForm().validate_on_submit():
         f = request.form
