@@ -92,6 +92,7 @@ class Shared:
     phase = "ramp"         # "ramp", "A<n>", "B<n>", "end"
     numbers = itertools.count(1)
     flows_done = 0
+    signed_in = 0
     retried = 0            # requests re-sent after finding a keep-alive socket closed
     problems: dict[str, int] = defaultdict(int)
 
@@ -156,7 +157,10 @@ class Volunteer(FastHttpUser):
         self.email = VOLUNTEER_EMAIL.format((n - 1) % Shared.accounts + 1)
         self.csrf = ""
         self.think()
-        self.sign_in()
+        try:
+            self.sign_in()
+        finally:
+            Shared.signed_in += 1  # (or gave up): the ramp-up waits for every user
 
     # helpers -------------------------------------------------------------------------------
 
@@ -295,9 +299,14 @@ def run_locust(host: str, users: int, spawn_rate: float, seconds: float,
     env = Environment(user_classes=[Volunteer], host=host, events=events)
     runner = env.create_local_runner()
     runner.start(users, spawn_rate=spawn_rate)
-    ramp = users / spawn_rate + Shared.think[1] + 2  # everyone spawned and signed in
-    print(f"  ramp-up {ramp:.0f} s ({users} volunteers at {spawn_rate}/s)", flush=True)
-    gevent.sleep(ramp)
+    # Signing in hashes a password (deliberately slow, ~0.3 s of CPU each): 200 of them
+    # would spill into the measured blocks, so they start only once everyone is in.
+    t0 = time.time()
+    while Shared.signed_in < users and time.time() - t0 < 600:
+        gevent.sleep(0.5)
+    gevent.sleep(Shared.think[1])  # first steps under way
+    print(f"  ramp-up {time.time() - t0:.0f} s ({users} volunteers at {spawn_rate}/s, "
+          f"{Shared.signed_in} signed in)", flush=True)
     blocks, t_end, n = [], time.time() + seconds, 0
     while time.time() < t_end - 1:
         n += 1
@@ -411,7 +420,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=180,
                         help="length of the A/B part after the ramp-up (default 180)")
     parser.add_argument("--block", type=float, default=20, help="A/B block length (s)")
-    parser.add_argument("--spawn-rate", type=float, default=10)
+    parser.add_argument("--spawn-rate", type=float, default=2,
+                        help="volunteers starting per second (default 2: a shift's 200 sign in "
+                        "over 100 s; at 10/s the password hashes queue up in the one web "
+                        "process and sign-ins wait out the 15-connection database pool)")
     parser.add_argument("--think-min", type=float, default=2)
     parser.add_argument("--think-max", type=float, default=8)
     parser.add_argument("--web-workers", type=int, default=1,
