@@ -31,7 +31,7 @@ from tests.browser.test_browser import sign_in
 from tests.cases.helpers import item, seed_lists
 from tests.conftest import wait_until
 from tests.contacts.helpers import make_contact
-from tests.factories import PASSWORD, make_user
+from tests.factories import make_user
 
 pytestmark = pytest.mark.browser
 
@@ -227,6 +227,7 @@ def test_every_main_page_has_no_serious_violations(app, page, live_server):
     audit.visit("export log", "/review/exports")
     audit.visit("Morning Review", "/supervisor/")
     audit.visit("dashboard", "/supervisor/dashboard")
+    audit.visit("calls behind a dashboard figure", "/supervisor/calls?period=today")
     audit.visit("audit viewer", "/supervisor/audit")
     audit.visit("admin", "/admin/")
     audit.visit("admin users", "/admin/users")
@@ -405,7 +406,8 @@ def test_new_case_by_keyboard_alone(app, page, live_server):
     expect(page).to_have_url(re.compile(r"/cases/\d+$"))
     kb.assert_order(["title", "who_requires_support-1", "note", "psychosocial_support-2",
                      "safeguarding_activated-2", "safeguarding_reason", "add-signpost",
-                     select_id, "add-signpost", "add-referral", "feedback_consent-1", "ready_for_review-2", "submit"])
+                     select_id, "add-signpost", "add-referral", "feedback_consent-1",
+                     "ready_for_review-2", "submit"])
     case = db.session.scalar(select(Case).where(Case.title == "Food and prescription"))
     assert case.psychosocial_support and case.safeguarding_activated
     assert case.safeguarding_reason == "Lives alone" and case.feedback_consent is True
