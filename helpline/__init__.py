@@ -39,6 +39,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(from_environment(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite") and (uri in ("sqlite://", "sqlite:///") or ":memory:" in uri):
+        # an in-memory SQLite database has one connection and no pool to size
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
     logging.basicConfig(level=logging.INFO)
     if app.config.get("TRUST_PROXY_HOPS"):
         hops = app.config["TRUST_PROXY_HOPS"]

@@ -1,8 +1,10 @@
 """One handler renders every HTTP error page."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from flask import Flask, Request, jsonify, render_template, request
+from sqlalchemy.exc import DataError
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 
 TITLES = {
     400: "Something was wrong with that request",
@@ -24,9 +26,35 @@ def _render(error: HTTPException):
                            description=error.description), code
 
 
+def _value_not_storable(exc: DataError):
+    """A value the database refuses (a number out of range, text longer than its column):
+    nothing is saved, and the user is told what kind of value it was, not shown a 500."""
+    from .extensions import db
+    db.session.rollback()
+    import logging
+    logging.getLogger(__name__).warning("value refused by the database: %s", exc.orig or exc)
+    return _render(BadRequest("Something you entered cannot be stored: a number that is too "
+                              "large, or a text that is too long. Nothing was saved; go back, "
+                              "correct it and try again."))
+
+
+class CleanRequest(Request):
+    """Form and query values without NUL characters: no one types them, PostgreSQL refuses
+    them in text columns, and a crafted one must not become a 500."""
+
+    class parameter_storage_class(ImmutableMultiDict):  # noqa: N801 - Werkzeug's name
+        def __init__(self, mapping=None):
+            if isinstance(mapping, (list, tuple)):
+                mapping = [(k.replace("\x00", ""), v.replace("\x00", "") if isinstance(v, str)
+                            else v) for k, v in mapping]
+            super().__init__(mapping)
+
+
 def register_errors(app: Flask) -> None:
     """Register the error handlers."""
+    app.request_class = CleanRequest
     app.register_error_handler(HTTPException, _render)
+    app.register_error_handler(DataError, _value_not_storable)
 
     @app.errorhandler(Exception)
     def unhandled(exc: Exception):

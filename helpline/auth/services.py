@@ -88,8 +88,11 @@ def authenticate(email: str, password: str, ip: str, limits: ThrottleSettings) -
     email = normalise_email(email)
     check_throttle(email, ip, limits)
     user = db.session.scalar(select(User).where(User.email == email))
-    ok = _off_the_event_loop(check_password_hash, user.password_hash if user else _DUMMY_HASH,
-                             password or "")
+    stored = user.password_hash if user else _DUMMY_HASH
+    # Give the connection back while the KDF runs (a fifth of a second): a burst of
+    # sign-ins at the start of a shift must not hold every connection in the pool.
+    db.session.commit()
+    ok = _off_the_event_loop(check_password_hash, stored, password or "")
     db.session.add(LoginAttempt(email=email, ip=ip, success=bool(ok and user)))
     if not ok or user is None:
         raise SignInError("Enter a correct email address and password.")

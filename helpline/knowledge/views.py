@@ -96,8 +96,14 @@ def directory_admin():
             db.session.commit()
             return redirect(url_for("knowledge.directory_admin"))
         name, category = (f.get("name") or "").strip(), f.get("category_id", type=int)
-        if not name or not category:
+        too_long = [label for key, label, n in (
+            ("name", "Name", 200), ("region", "Region", 40), ("phone", "Phone", 40),
+            ("website", "Website", 300), ("opening_hours", "Opening hours", 200))
+            if len(f.get(key) or "") > n]
+        if not name or category not in {c.id for c in offered("signpost_category")}:
             error = "Enter the organisation's name and choose its signpost category"
+        elif too_long:
+            error = f"{too_long[0]} is too long"
         else:
             org = Organisation(name=name, category_id=category, region=f.get("region") or None,
                                phone=f.get("phone") or None, website=f.get("website") or None,

@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from .. import events
 from ..auth.forms import EmptyForm
 from ..auth.models import UserSession
-from ..callbacks.services import open_callbacks
 from ..extensions import db
 from ..timeutil import utcnow
 from . import bp, services
@@ -51,6 +50,7 @@ def _last_id() -> int | None:
 @signed_in
 def stream():
     """Stream this user's events; replays what a reconnecting page missed."""
+    from ..callbacks.services import open_callbacks  # callbacks import notifications
     app = current_app._get_current_object()
     user_id, sid = current_user.id, session.get("sid")
     channels = {events.USER_CHANNEL.format(user_id)}
