@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 FLASK := $(PY) -m flask --app app
 
-.PHONY: run test install install-dev chromium migrate seed bench ci clean
+.PHONY: run test test-lowspec install install-dev chromium migrate seed bench ci clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ test: install-dev chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # SCALE=0.01 make bench for a quick run; DATABASE_URL=postgresql+psycopg://... for PostgreSQL.
+# The browser tests once more with Chromium throttled (CPU x6, Slow 3G): slow, not in CI.
+test-lowspec: install-dev chromium
+	HELPLINE_LOWSPEC=1 $(PY) -m pytest tests/browser $(PYTEST_ARGS)
+
 bench: install-dev chromium
 	$(PY) -m pip install -q -r requirements-bench.txt
 	$(PY) benchmarks/run_all.py --scale $${SCALE:-1}

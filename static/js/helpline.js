@@ -113,6 +113,14 @@ document.addEventListener('submit', function (e) {
     var rm = e.target.closest && e.target.closest('[data-remove-closest]');
     if (rm) { e.preventDefault(); rm.closest(rm.getAttribute('data-remove-closest')).remove(); }
   });
+  // A row added with "+ New Local Signpost/Referral": keyboard users land in it.
+  document.addEventListener('htmx:afterSwap', function (e) {
+    var target = e.detail.target;
+    if (!target || (target.id !== 'signpost-rows' && target.id !== 'referral-rows')) { return; }
+    var rows = target.querySelectorAll('.hl-row');
+    var field = rows.length ? rows[rows.length - 1].querySelector('select, input, textarea') : null;
+    if (field) { field.focus(); }
+  });
   // A suggestion that fills a text box (Case Reference): click, or Enter via 'choose'.
   function fill(e) {
     var opt = e.target.closest && e.target.closest('[data-fill]');

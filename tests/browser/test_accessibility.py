@@ -393,7 +393,8 @@ def test_new_case_by_keyboard_alone(app, page, live_server):
     htmx_settled(page)
     row_select = page.locator(".hl-signpost-row select")
     select_id = row_select.get_attribute("id")
-    kb.back_to(select_id)                          # back up into the new row: remove, link, select
+    expect(row_select).to_be_focused()             # focus moves into the new row
+    kb.visited.append(select_id)
     page.keyboard.type("Food")                     # type-ahead picks "Food banks"
     expect(row_select.locator("option:checked")).to_have_text("Food banks")
     kb.tab_to("add-referral")

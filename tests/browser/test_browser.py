@@ -1,4 +1,5 @@
 """Real Chromium: sign in, see home, receive a live notification, catch up after reconnect."""
+import os
 import re
 
 import pytest
@@ -52,7 +53,8 @@ def test_live_notification_appears_and_is_replayed_after_reconnect(app, page, li
     notify([user], "You have been assigned to the Helpline Interaction INT39100")
     db.session.commit()
     live = page.locator("#live-notifications")
-    expect(live).to_contain_text("INT39100", timeout=1000)
+    # within a second; HELPLINE_LOWSPEC=1 adds Slow 3G's 2 s to every response
+    expect(live).to_contain_text("INT39100", timeout=4000 if os.environ.get("HELPLINE_LOWSPEC") else 1000)
     expect(page.locator("#unread-count")).to_contain_text("1")
     # The page keeps the last id it saw in the stream URL for htmx's reconnects.
     expect(page.locator("#live")).to_have_attribute("sse-connect", re.compile(r"last_id=\d+"))
