@@ -89,7 +89,7 @@ _RESULTS = """([selector, wanted, gone]) => {
 }"""
 
 
-def measure_again_if_slow(page, url: str, selector: str, tries: int = 2) -> dict:
+def measure_again_if_slow(page, url: str, selector: str, tries: int = 3) -> dict:
     """A page fails only if it is slow `tries` loads running (the build machine is a shared
     2-core box, where one load can stall behind other work); slow tries are kept for the print."""
     earlier = []
@@ -144,19 +144,31 @@ def test_main_pages_and_a_search_are_usable_within_3_seconds_on_a_low_spec_pc(
         rows.append((label, measure_again_if_slow(page, base + path, selector)))
 
     # The call flow's first steps: type part of a name into Search this view, open the contact.
-    search = page.locator("#q")
-    search.press_sequentially("Living", delay=60)   # a person typing, not a paste
-    typed = page.evaluate("() => performance.now()")
-    found = page.wait_for_function(   # the full list (Caller… Smith) is replaced by the match
-        _RESULTS, arg=["#contact-results", "Robert Livingstone", "Caller1 Smith"])
-    found = (found.json_value() - typed) / 1000     # includes htmx's 300 ms typing pause
-    expect(page).to_have_url(re.compile(r"q=Living"))
-    page.locator("#contact-results").get_by_role("link", name="Robert Livingstone").click()
-    opened = page.wait_for_function(_USABLE, arg=f"a[href$='/cases/new/{caller.id}']",
-                                    timeout=30_000).json_value()
-    expect(page.locator("h1")).to_have_text("Robert Livingstone")
+    # Like the pages, a slow try (the shared build machine) is measured again, up to 3 times.
+    flow_tries = []
+    for attempt in range(3):
+        if attempt:
+            page.goto(base + "/")
+        search = page.locator("#q")
+        search.press_sequentially("Living", delay=60)   # a person typing, not a paste
+        typed = page.evaluate("() => performance.now()")
+        found = page.wait_for_function(   # the full list (Caller… Smith) is replaced by the match
+            _RESULTS, arg=["#contact-results", "Robert Livingstone", "Caller1 Smith"])
+        found = (found.json_value() - typed) / 1000     # includes htmx's 300 ms typing pause
+        expect(page).to_have_url(re.compile(r"q=Living"))
+        page.locator("#contact-results").get_by_role("link", name="Robert Livingstone").click()
+        opened = page.wait_for_function(_USABLE, arg=f"a[href$='/cases/new/{caller.id}']",
+                                        timeout=30_000).json_value()
+        expect(page.locator("h1")).to_have_text("Robert Livingstone")
+        flow_tries.append((found, opened))
+        if found <= USABLE_WITHIN and opened["usable"] / 1000 <= USABLE_WITHIN:
+            break
+    found, opened = flow_tries[-1]
     text = report(rows) + (f"\nsearch: results {found:.2f}s after the last key; contact open "
                            f"and usable {opened['usable'] / 1000:.2f}s after the click")
+    if len(flow_tries) > 1:
+        text += "\nslow earlier search tries: " + ", ".join(
+            f"{f:.2f}s/{o['usable'] / 1000:.2f}s" for f, o in flow_tries[:-1])
     retried = [f"{label} {', '.join(f'{t:.2f}s' for t in f['earlier'])}"
                for label, f in rows if f.get("earlier")]
     text += f"\nslow earlier tries, measured again: {retried}" if retried else ""
