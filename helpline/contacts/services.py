@@ -149,11 +149,26 @@ def search_contacts(q: str | None = None, letter: str | None = None, page: int =
     page = max(1, page)
     total = db.session.scalar(select(func.count()).select_from(
         select(Contact.id).where(*where).limit(COUNT_CAP + 1).subquery())) or 0
-    items = list(db.session.scalars(
-        select(Contact).where(*where).order_by(Contact.full_key.is_(None), Contact.full_key,
-                                               Contact.id)
-        .offset((page - 1) * per_page).limit(per_page)))
+    items = _page_of(where, (page - 1) * per_page, per_page)
     return Page(items, page, min(total, COUNT_CAP), total > COUNT_CAP, per_page)
+
+
+def _page_of(where: list, offset: int, limit: int) -> list[Contact]:
+    """Named contacts by name, then those without a name (anonymous callers) by id.
+
+    Two queries rather than ORDER BY full_key IS NULL: that expression cannot use the
+    (active, full_key) index, and sorting a million rows for every page costs 200 ms."""
+    named = list(db.session.scalars(
+        select(Contact).where(*where, Contact.full_key.is_not(None))
+        .order_by(Contact.full_key, Contact.id).offset(offset).limit(limit)))
+    if len(named) == limit:
+        return named
+    named_total = offset + len(named) if named else db.session.scalar(
+        select(func.count(Contact.id)).where(*where, Contact.full_key.is_not(None))) or 0
+    unnamed = db.session.scalars(
+        select(Contact).where(*where, Contact.full_key.is_(None)).order_by(Contact.id)
+        .offset(max(0, offset - named_total)).limit(limit - len(named)))
+    return named + list(unnamed)
 
 
 @dataclass

@@ -210,3 +210,19 @@ def test_supervisor_merges_duplicates(client, auth, people):
     assert "Peter Livingstone" not in names(client, "Living")
     merges = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "merge")).all()
     assert {m.record_id for m in merges} == {str(robert.id), str(peter.id)}
+
+
+def test_named_contacts_come_first_by_name_then_anonymous_ones_across_pages(app):
+    from helpline.contacts.services import search_contacts
+    from tests.factories import make_user
+    user = make_user("volunteer")
+    for first, last in (("Cara", "Brown"), ("Abe", "Smith"), ("Bea", "Jones")):
+        make_contact(user, first_name=first, last_name=last, phone="")
+    unnamed = [make_contact(user, consent_status="Consent requested but refused",
+                            first_name=None, last_name=None, phone=None, postcode=None).id
+               for _ in range(2)]
+    pages = [search_contacts(page=n, per_page=2) for n in (1, 2, 3)]
+    assert [c.full_name for c in pages[0].items] == ["Abe Smith", "Bea Jones"]
+    assert [c.full_name for c in pages[1].items][0] == "Cara Brown"
+    assert [c.id for c in pages[1].items[1:] + pages[2].items] == unnamed
+    assert pages[0].total == 5
