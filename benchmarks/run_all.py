@@ -297,6 +297,7 @@ def main() -> None:
         ("reminders", ["benchmarks/reminders.py"] + (["--users", "50", "--spread", "30"]
                                                       if small else [])),
         ("foundation", ["benchmarks/bench_foundation.py"]),
+        ("lowspec", ["benchmarks/lowspec.py"]),  # Chromium CPU ×6 + Slow 3G: usable ≤ 3 s
     ]
     for name, cmd in features:
         if want(name):
