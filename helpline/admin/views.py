@@ -5,6 +5,7 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from rq.registry import FailedJobRegistry
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from .. import audit
 from ..auth import services as auth_services
@@ -31,7 +32,9 @@ def index():
 @admin_required
 def users():
     """Every user, active first."""
-    rows = db.session.scalars(select(User).order_by(User.active.desc(), User.name))
+    rows = db.session.scalars(select(User).options(selectinload(User.teams),
+                                                   selectinload(User.default_team))
+                              .order_by(User.active.desc(), User.name))
     return render_template("admin/users.html", users=rows, form=EmptyForm())
 
 

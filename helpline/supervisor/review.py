@@ -4,12 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from ..auth.models import User
 from ..cases.models import Case
 from ..extensions import db
-from ..interactions.models import Interaction, InteractionHandler, ReviewMark
+from ..interactions.models import (Interaction, InteractionHandler, ReviewMark,
+                                  interaction_interventions)
 from ..timeutil import LONDON, to_london, utcnow
 from ..audit import record
 
@@ -43,10 +45,19 @@ def items(user: User, since: datetime) -> list[Item]:
     """Everything since `since` that needs a look and nobody has marked reviewed."""
     marked = set(db.session.scalars(select(ReviewMark.item_key)))
     out: list[Item] = []
-    recent = list(db.session.scalars(select(Interaction).where(
-        Interaction.created_at >= since).order_by(Interaction.created_at.desc())))
-    mine = {h.interaction_id for h in db.session.scalars(select(InteractionHandler).where(
-        InteractionHandler.user_id == user.id, InteractionHandler.assigned_at >= since))}
+    mine_q = select(InteractionHandler.interaction_id).where(
+        InteractionHandler.user_id == user.id, InteractionHandler.assigned_at >= since)
+    mine = set(db.session.scalars(mine_q))
+    # Only the interactions that are flagged, found by the database (a busy night can hold
+    # thousands of ordinary calls), with what the list shows loaded in the same round trips.
+    recent = list(db.session.scalars(
+        select(Interaction).where(Interaction.created_at >= since, or_(
+            Interaction.id.in_(mine_q), Interaction.call_back_required.is_(True),
+            Interaction.out_of_remit.is_(True),
+            Interaction.id.in_(select(interaction_interventions.c.interaction_id))))
+        .options(selectinload(Interaction.interventions),
+                 selectinload(Interaction.out_of_remit_reason))
+        .order_by(Interaction.created_at.desc())))
     for i in recent:
         groups = []
         if i.id in mine:

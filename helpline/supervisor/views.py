@@ -12,6 +12,7 @@ from ..extensions import db
 from ..timeutil import london_format
 from . import bp, review
 
+SHOWN = 100
 GROUP_ORDER = ["Assigned to you", "Complaints", "Emergency interventions",
                "Call backs required", "Overdue call backs", "Safeguarding activated"]
 
@@ -27,7 +28,9 @@ def morning_review():
     since = _since()
     found = sorted(review.items(current_user, since),
                    key=lambda i: (GROUP_ORDER.index(i.group), -i.at.timestamp()))
-    groups = [(g, list(rows)) for g, rows in groupby(found, key=lambda i: i.group)]
+    # the newest SHOWN of each group on the page (a busy night must not make a 3 MB page)
+    groups = [(g, rows[:SHOWN], len(rows)) for g, rows in
+              ((g, list(rows)) for g, rows in groupby(found, key=lambda i: i.group))]
     return render_template("supervisor/review.html", groups=groups, form=EmptyForm(),
                            since=london_format(since), total=len(found))
 

@@ -186,6 +186,22 @@ def test_complaint_in_morning_review_until_marked_reviewed(app, client, auth, wo
     assert client.get("/supervisor/").status_code == 403
 
 
+def test_a_busy_night_shows_only_flagged_calls_and_the_newest_100_of_a_group(client, world):
+    from datetime import timedelta
+    from helpline.timeutil import utcnow
+    now = utcnow()
+    db.session.add_all([Interaction(enquirer_id=world["caller"].id, direction="Inbound",
+                                    interaction_date=now, created_at=now - timedelta(seconds=n),
+                                    call_back_required=n < 105, notes=f"call {n}")
+                        for n in range(300)])
+    db.session.commit()
+    page = client.get("/supervisor/").get_data(as_text=True)
+    assert "Call backs required (105)" in page
+    assert "Showing the newest 100 of 105" in page
+    assert "call 99" in page and "call 104" not in page  # the newest 100 of 105
+    assert "call 150" not in page  # ordinary calls are not listed
+
+
 def test_morning_review_window_starts_at_the_previous_shift():
     from datetime import datetime
     from helpline.supervisor.review import window_start
