@@ -149,7 +149,15 @@ def search_contacts(q: str | None = None, letter: str | None = None, page: int =
     page = max(1, page)
     total = db.session.scalar(select(func.count()).select_from(
         select(Contact.id).where(*where).limit(COUNT_CAP + 1).subquery())) or 0
-    items = _page_of(where, (page - 1) * per_page, per_page)
+    offset = (page - 1) * per_page
+    if q and q.strip():
+        # A search matches few rows through the name/phone/postcode indexes: sort those.
+        # (Walking the name index in order instead would scan most of it for a rare name.)
+        items = list(db.session.scalars(
+            select(Contact).where(*where).order_by(Contact.full_key.is_(None), Contact.full_key,
+                                                   Contact.id).offset(offset).limit(per_page)))
+    else:
+        items = _page_of(where, offset, per_page)
     return Page(items, page, min(total, COUNT_CAP), total > COUNT_CAP, per_page)
 
 
