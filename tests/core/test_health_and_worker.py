@@ -53,8 +53,11 @@ def test_worker_process_makes_healthz_200_and_delivers_mail(app, client, smtp):
             return [m for m in read_messages(smtp["dir"]) if m["subject"] == "You have been assigned"]
         msgs = wait_until(delivered, timeout=30, message="mail never reached the catcher")
         assert msgs[0]["to"] == "elliot.hunter@example.org"
-        db.session.expire_all()
-        assert db.session.get(OutboxMail, row.id).status == "sent"
+
+        def status():  # the worker marks it sent just after the catcher has it
+            db.session.expire_all()
+            return db.session.get(OutboxMail, row.id).status == "sent"
+        wait_until(status, timeout=10, message="the outbox row was never marked sent")
     finally:
         proc.terminate()
         proc.wait(20)
