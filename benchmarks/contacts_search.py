@@ -30,7 +30,6 @@ import bisect
 import csv
 import itertools
 import logging
-import math
 import os
 import platform
 import random
@@ -46,6 +45,8 @@ from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stack import pct  # noqa: E402  (shared with the other benchmarks)
 os.environ.setdefault("SECRET_KEY", "contacts-search-benchmark")
 
 from flask import url_for  # noqa: E402
@@ -437,12 +438,6 @@ def sign_in(client, login_url: str) -> None:
     resp = client.post(login_url, data={"csrf_token": token, "email": BENCH_EMAIL,
                                         "password": BENCH_PASSWORD})
     assert resp.status_code == 302, f"sign-in failed: {resp.status_code}"
-
-
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    s = sorted(values)
-    return s[max(0, math.ceil(p * len(s)) - 1)]
 
 
 def run_server(client, url: str, item: dict) -> tuple[float, str]:

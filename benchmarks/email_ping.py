@@ -37,7 +37,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,6 +46,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stack import free_port, pct, wait_port  # noqa: E402  (shared with the other benchmarks)
 
 SECRET = "email-ping-benchmark"
 os.environ.setdefault("SECRET_KEY", SECRET)  # never generate instance/secret_key
@@ -76,25 +77,6 @@ LAST = ("Smith Jones Patel Williams Evans Khan Taylor Davies O'Brien Hughes Begu
 
 
 # --- processes --------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, proc: subprocess.Popen, name: str, timeout: float = 30) -> None:
-    """Wait until the child listens on port, or stop with its name."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        if proc.poll() is not None:
-            raise SystemExit(f"{name} exited with code {proc.returncode}")
-        time.sleep(0.05)
-    raise SystemExit(f"{name} is not listening on port {port} after {timeout:.0f} s")
-
 
 def wait_worker(conn: redis_lib.Redis, proc: subprocess.Popen, log: Path,
                 timeout: float = 60) -> float:
@@ -203,12 +185,6 @@ def wait_for_mail(maildir: Path, expected: int, deadline: float) -> float | None
 
 
 # --- reporting --------------------------------------------------------------------------------
-
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    s = sorted(values)
-    return s[max(0, math.ceil(p * len(s)) - 1)]
-
 
 def match(assignments: list[dict], messages: list[dict]) -> dict:
     """Messages per assignment (by INT reference), with the strays and wrong recipients."""

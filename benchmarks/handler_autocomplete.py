@@ -33,7 +33,6 @@ import argparse
 import bisect
 import itertools
 import logging
-import math
 import os
 import platform
 import random
@@ -48,6 +47,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stack import pct  # noqa: E402  (shared with the other benchmarks)
 os.environ.setdefault("SECRET_KEY", "handler-autocomplete-benchmark")
 
 from flask import url_for  # noqa: E402
@@ -259,12 +260,6 @@ def sign_in(client, login_url: str, email: str) -> None:
     resp = client.post(login_url, data={"csrf_token": token, "email": email,
                                         "password": PASSWORD})
     assert resp.status_code == 302, f"sign-in failed: {resp.status_code}"
-
-
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    s = sorted(values)
-    return s[max(0, math.ceil(p * len(s)) - 1)]
 
 
 def run_server(client, q: str) -> tuple[float, int]:

@@ -61,6 +61,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stack import pct  # noqa: E402  (shared with the other benchmarks)
 
 SECRET = "reminders-benchmark"
 os.environ.setdefault("SECRET_KEY", SECRET)  # never generate instance/secret_key
@@ -456,12 +458,6 @@ def sign_in_all(base_url: str, streams: list[Stream], threads: int) -> float:
 
 
 # --- reporting ----------------------------------------------------------------------------------
-
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    s = sorted(values)
-    return s[max(0, math.ceil(p * len(s)) - 1)]
-
 
 def summary(label: str, xs: list[float]) -> str:
     if not xs:
