@@ -126,6 +126,9 @@ def _config(database_url: str, redis_url: str, smtp: dict) -> dict:
         "SSE_KEEPALIVE_SECONDS": 0.5,
         "MAIL_SUPPRESS_SEND": False,  # real SMTP to the catcher, even in tests
         "SERVER_NAME": None,
+        # The suites written before two-factor sign-in sign supervisors and admins in
+        # with a password only; tests/auth/test_two_factor.py turns the requirement on.
+        "TWO_FACTOR_REQUIRED_ROLES": (),
     }
 
 
