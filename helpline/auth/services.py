@@ -72,7 +72,7 @@ def _take_tickets(email: str, ip: str, limits: ThrottleSettings, help_text: str)
             f"ask {help_text}.")
     by_account = throttle.take(throttle.account_key(email), limits.per_account, limits)
     if not by_account.allowed:
-        throttle.release(by_address)
+        throttle.failed(by_address, limits.per_address, limits)  # a failure from here too
         db.session.commit()
         _audit_failure(None, email, ip, "delayed: too many for this account")
         raise SignInError(

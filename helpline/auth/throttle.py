@@ -103,12 +103,6 @@ def succeeded(ticket: Ticket, forget: bool) -> None:
     db.session.execute(update(_T).where(_T.c.key == ticket.key).values(**values))
 
 
-def release(ticket: Ticket) -> None:
-    """An attempt that never reached the check (another key refused it): give it back."""
-    if ticket.allowed:
-        succeeded(ticket, forget=False)
-
-
 def failures(key: str) -> int:
     """Failures counted on a key in its current window (for pages and tests)."""
     return db.session.scalar(select(_T.c.failures).where(_T.c.key == key)) or 0

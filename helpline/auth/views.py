@@ -62,9 +62,6 @@ def login():
     """Sign in with email and password."""
     if current_user.is_authenticated:
         return redirect(url_for("contacts.index"))
-    pending = _pending_session()
-    if pending is not None and request.method == "GET":
-        return continue_sign_in(pending, request.args.get("next"))
     form = LoginForm()
     if form.validate_on_submit():
         try:
@@ -74,6 +71,9 @@ def login():
             db.session.commit()
             form.password.errors.append(str(exc))
         else:
+            half_way = _pending_session()  # someone else's unfinished sign-in on this PC
+            if half_way is not None:
+                services.end_session(half_way, "replaced")
             sess = services.start_session(user, _client_ip(), request.user_agent.string,
                                           current_app.config["TWO_FACTOR_REQUIRED_ROLES"])
             db.session.commit()
