@@ -156,6 +156,12 @@
     if (form.hasAttribute('data-sign-out')) { clearAll(); return; }
     if (draftable(form)) { pending = null; save(form, true); }
   }, true);
+  // An inline save (e.g. "Add note") clears its field: keep the draft in step.
+  document.addEventListener('htmx:afterRequest', function (e) {
+    var elt = e.detail && e.detail.elt;
+    var form = elt && (elt.form || (elt.closest && elt.closest('form')));
+    if (e.detail.successful && form && draftable(form)) { saveSoon(form); }
+  });
   window.addEventListener('pagehide', saveNow);
 
   /* ---------- activity, keep-alive and the warning dialog ---------- */

@@ -1,0 +1,91 @@
+"""Must show 1 (browser): after a timeout with a half-typed note, signing in again offers
+the note back; another person signing in on the same tab is not offered it."""
+import re
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from helpline.auth.models import UserSession
+from helpline.cases.services import create_case
+from helpline.extensions import db
+from tests.browser.test_browser import sign_in
+from tests.cases.helpers import seed_lists
+from tests.contacts.helpers import make_contact
+from tests.factories import PASSWORD, make_user
+
+pytestmark = pytest.mark.browser
+
+NOTE = "Caller's prescription is ready on Friday; neighbour can collect"
+
+
+def _idle_for(user, minutes: int) -> None:
+    """Time control: the user's open session was last used `minutes` ago."""
+    db.session.expire_all()
+    for sess in db.session.scalars(select(UserSession).where(
+            UserSession.user_id == user.id, UserSession.ended_at.is_(None))):
+        sess.last_seen_at -= timedelta(minutes=minutes)
+    db.session.commit()
+
+
+def _sign_in_here(page, user):
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_a_half_typed_note_is_offered_back_after_a_timeout(app, page, live_server):
+    seed_lists()
+    sup = make_user("supervisor", name="Elliot Hunter")
+    case = create_case(make_contact(sup), "Medication", sup)
+    db.session.commit()
+    sign_in(page, live_server, sup)
+    case_url = f"{live_server.url}/cases/{case.id}"
+    page.goto(case_url)
+    expect(page.locator("#live")).to_be_attached()
+    page.get_by_label("Add to Summary Notes").fill(NOTE)
+    page.wait_for_function(
+        "() => Object.keys(sessionStorage).some(k => k.startsWith('hl-draft:') && "
+        "sessionStorage.getItem(k).includes('neighbour can collect'))")
+
+    # The volunteer is called away; 31 minutes later the open page's event stream finds
+    # the session over and the page goes to the sign-in page by itself.
+    _idle_for(sup, 31)
+    expect(page).to_have_url(re.compile(r"/login"), timeout=20_000)
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("You have been signed out")
+
+    _sign_in_here(page, sup)
+    expect(page).to_have_url(case_url)
+    note = page.get_by_label("Add to Summary Notes")
+    expect(note).to_have_value("")
+    offer = page.locator(".hl-draft-offer")
+    expect(offer).to_contain_text("before you were signed out")
+    offer.get_by_role("button", name="Put back what I typed").click()
+    expect(note).to_have_value(NOTE)
+    expect(offer).to_have_count(0)
+    page.get_by_role("button", name="Add note").click()
+    expect(page.locator("#notes li").first).to_contain_text(NOTE)
+
+
+def test_someone_else_signing_in_on_the_tab_is_not_offered_the_draft(app, page, live_server):
+    seed_lists()
+    sup = make_user("supervisor")
+    other = make_user("supervisor")
+    case = create_case(make_contact(sup), "Medication", sup)
+    db.session.commit()
+    sign_in(page, live_server, sup)
+    case_url = f"{live_server.url}/cases/{case.id}"
+    page.goto(case_url)
+    page.get_by_label("Add to Summary Notes").fill(NOTE)
+    page.wait_for_function("() => Object.keys(sessionStorage).some("
+                           "k => k.startsWith('hl-draft:'))")
+    _idle_for(sup, 31)
+    page.reload()
+    expect(page).to_have_url(re.compile(r"/login"))
+    _sign_in_here(page, other)
+    expect(page).to_have_url(case_url)
+    expect(page.locator("h1")).to_be_visible()
+    expect(page.locator(".hl-draft-offer")).to_have_count(0)
+    assert page.evaluate("() => Object.keys(sessionStorage).filter("
+                         "k => k.startsWith('hl-draft:')).length") == 0
