@@ -5,8 +5,9 @@ from flask import (abort, current_app, flash, redirect, render_template, request
                    url_for)
 from flask_login import current_user
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 
-from .. import audit
+from .. import audit, submissions
 from ..auth.guard import role_required
 from ..auth.models import User
 from ..cases.models import Case
@@ -56,6 +57,12 @@ def new():
     """Record a call, email or message."""
     form = InteractionForm()
     _choices(form)
+    # Once-only: a resent form goes to the interaction its first post made (one mail).
+    token = request.form.get("form_token") or submissions.new_token()
+    done = submissions.already(request.form.get("form_token"), "interaction")
+    if done and request.method == "POST":
+        flash("This interaction was already saved: here it is.", "info")
+        return redirect(url_for("interactions.show", interaction_id=done))
     handler_errors: list[str] = []
     contact = db.session.get(Contact, request.values.get("contact_id", type=int) or 0)
     case = db.session.get(Case, request.values.get("case_id", type=int) or 0)
@@ -84,7 +91,17 @@ def new():
             handler_errors.append("Choose at least one Interaction Handler")
         if valid and not handler_errors:
             interaction = _create(form, enquirer, chosen_case, handlers)
-            db.session.commit()
+            db.session.flush()
+            submissions.remember(token, "interaction", interaction.id)
+            try:
+                db.session.commit()
+            except IntegrityError as exc:  # its twin, posted at the same moment, was saved
+                db.session.rollback()
+                if not submissions.is_duplicate_error(exc):
+                    raise
+                flash("This interaction was already saved: here it is.", "info")
+                return redirect(url_for("interactions.show", interaction_id=submissions.already(
+                    token, "interaction")))
             flash(f"Interaction {interaction.reference} saved.", "success")
             if interaction.call_back_required and interaction.case_id:
                 flash("Call Back Required: set up the call back now.", "info")
@@ -97,6 +114,7 @@ def new():
         chosen_interventions=set(_ids("interventions")),
         handler_results=services.suggest_handlers(q) if q else [],
         enquirer_results=_enquirer_search(request.form.get("enquirer_q", "")),
+        form_token=token,
     ), (422 if request.method == "POST" else 200)
 
 
