@@ -6,6 +6,8 @@ Revises: a13d0d0d0001
 Create Date: 2026-11-29 15:10:00
 
 """
+from datetime import datetime, timezone
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -20,8 +22,12 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
+        # A plain '0' default (valid for SQLite and PostgreSQL booleans) lets SQLite add
+        # the column in place: an expression default would make batch mode rebuild
+        # `users`, and dropping it with foreign keys on would cascade-delete sessions
+        # and team memberships.
         batch_op.add_column(sa.Column('password_must_change', sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
+                                      server_default='0'))
         batch_op.add_column(sa.Column('password_changed_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('totp_secret', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('totp_enabled_at', sa.DateTime(), nullable=True))
@@ -53,10 +59,12 @@ def upgrade():
     )
     # Supervisors, the data team and administrators now need a second factor: end their
     # open sessions so their next sign-in sets it up. Volunteers stay signed in.
+    # Times are stored as naive UTC: pass it in rather than the server's CURRENT_TIMESTAMP.
     op.execute(sa.text(
-        "UPDATE user_sessions SET ended_at = CURRENT_TIMESTAMP, "
+        "UPDATE user_sessions SET ended_at = :now, "
         "end_reason = 'two-factor introduced' WHERE ended_at IS NULL AND user_id IN "
-        "(SELECT id FROM users WHERE role IN ('supervisor', 'data', 'admin'))"))
+        "(SELECT id FROM users WHERE role IN ('supervisor', 'data', 'admin'))")
+        .bindparams(now=datetime.now(timezone.utc).replace(tzinfo=None)))
 
 
 def downgrade():
@@ -64,10 +72,12 @@ def downgrade():
     with op.batch_alter_table('recovery_codes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_recovery_codes_user_id'))
     op.drop_table('recovery_codes')
-    with op.batch_alter_table('user_sessions', schema=None) as batch_op:
+    # SQLite 3.35+ drops these columns in place; rebuilding `users` would cascade-delete
+    # sessions and team memberships (see upgrade).
+    with op.batch_alter_table('user_sessions', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('second_factor_at')
         batch_op.drop_column('pending')
-    with op.batch_alter_table('users', schema=None) as batch_op:
+    with op.batch_alter_table('users', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('totp_last_step')
         batch_op.drop_column('totp_enabled_at')
         batch_op.drop_column('totp_secret')
