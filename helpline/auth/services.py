@@ -191,7 +191,7 @@ def load_session(session_id: str | None, rules: SessionRules, touch: bool = True
         end_session(sess, reason)
         db.session.commit()
         return None
-    if touch and now - sess.last_seen_at > _TOUCH_EVERY:
+    if touch and now - sess.last_seen_at > min(_TOUCH_EVERY, rules.idle / 10):
         sess.last_seen_at = now
         db.session.commit()
     return sess

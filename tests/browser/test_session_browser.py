@@ -89,3 +89,38 @@ def test_someone_else_signing_in_on_the_tab_is_not_offered_the_draft(app, page, 
     expect(page.locator(".hl-draft-offer")).to_have_count(0)
     assert page.evaluate("() => Object.keys(sessionStorage).filter("
                          "k => k.startsWith('hl-draft:')).length") == 0
+
+
+def test_typing_keeps_the_session_then_the_warning_then_the_timeout(app, page, live_server):
+    """session.js with a 6-second idle time: typing sends keep-alives (the user stays
+    signed in three idle periods long); when typing stops the warning dialog comes, "Stay
+    signed in" works, and then the timeout takes the tab to the sign-in page, keeping the
+    text, which is offered back after signing in."""
+    seed_lists()
+    app.config["IDLE_TIMEOUT_MINUTES"] = 0.1  # 6 seconds
+    user = make_user("volunteer")
+    keep_alives = []
+    page.on("request", lambda r: keep_alives.append(r.url)
+            if r.url.endswith("/session/keep-alive") else None)
+    sign_in(page, live_server, user)
+    page.goto(live_server.url + "/interactions/new")
+    notes = page.get_by_label("Notes")
+    text = "Caller explained the situation at length while I typed " * 3  # ~170 characters
+    notes.press_sequentially(text, delay=110)  # about 19 s of steady typing, no request
+    assert len(keep_alives) >= 5
+    page.reload()  # a deliberate request: still signed in
+    expect(page).not_to_have_url(re.compile(r"/login"))
+
+    dialog = page.locator("#hl-timeout")
+    expect(dialog).to_be_visible(timeout=10_000)
+    expect(dialog).to_contain_text("You will be signed out")
+    dialog.get_by_role("button", name="Stay signed in").click()
+    expect(dialog).to_be_hidden()
+    expect(page).not_to_have_url(re.compile(r"/login"))
+
+    page.get_by_label("Notes").fill("Half-typed: caller needs a food parcel")
+    expect(page).to_have_url(re.compile(r"/login"), timeout=20_000)
+    _sign_in_here(page, user)
+    expect(page).to_have_url(re.compile(r"/interactions/new"))
+    page.locator(".hl-draft-offer").get_by_role("button", name="Put back what I typed").click()
+    expect(page.get_by_label("Notes")).to_have_value("Half-typed: caller needs a food parcel")
