@@ -135,7 +135,7 @@ def setup_page(user, sess, next_url: str | None):
     uri = twofactor.provisioning_uri(user, user.totp_secret,
                                      current_app.config["TWO_FACTOR_ISSUER"])
     return (render_template("auth/two_factor_setup.html", form=form, uri=uri,
-                            secret=user.totp_secret, qr=twofactor.qr_svg(uri),
+                            secret=user.totp_secret, qr=twofactor.qr_data_uri(uri),
                             required=sess is not None),
             422 if form.errors else 200)
 

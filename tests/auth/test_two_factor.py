@@ -36,7 +36,7 @@ def set_up(client, auth, user) -> tuple[str, list[str]]:
     resp = auth.login(user.email)
     assert resp.headers["Location"].startswith("/login/two-factor/set-up")
     page = client.get("/login/two-factor/set-up").get_data(as_text=True)
-    assert "<svg" in page and "otpauth://totp/" in page
+    assert 'src="data:image/svg+xml;base64,' in page and "otpauth://totp/" in page
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)
     wrong = _post(client, "/login/two-factor/set-up", code="000000")
     assert wrong.status_code == 422 and "That code is not right" in wrong.get_data(as_text=True)
