@@ -102,6 +102,7 @@ def test_admins_and_supervisors_see_recent_failures(app, client, auth):
     for _ in range(3):
         auth.login(victim.email, "guess")
     auth.login(make_user("supervisor").email)
+    assert "/sign-in-failures" in client.get("/supervisor/dashboard").get_data(as_text=True)
     html = client.get("/sign-in-failures").get_data(as_text=True)
     assert "target@example.org" in html and "127.0.0.1" in html
     assert ">3<" in html.replace(" ", "").replace("\n", "")
