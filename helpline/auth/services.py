@@ -104,14 +104,16 @@ def authenticate(email: str, password: str, ip: str, limits: ThrottleSettings,
     # sign-ins at the start of a shift must not hold every connection in the pool.
     db.session.commit()
     ok = bool(_off_the_event_loop(check_password_hash, stored, password or "") and user)
+    # Counter rows are always written address first, then account (as in _take_tickets),
+    # so two attempts never wait on each other's rows in opposite orders (a deadlock).
     if not ok:
-        wait = throttle.failed(by_account, limits.per_account, limits)
         throttle.failed(by_address, limits.per_address, limits)
+        wait = throttle.failed(by_account, limits.per_account, limits)
         reason = f"wrong password; next attempt waits {wait:g} s" if wait else "wrong password"
         _audit_failure(user, email, ip, reason)
         raise SignInError("Enter a correct email address and password.")
-    throttle.succeeded(by_account, forget=True)
     throttle.succeeded(by_address, forget=False)
+    throttle.succeeded(by_account, forget=True)
     db.session.add(LoginAttempt(email=email, ip=ip[:64], success=True))
     if not user.active:
         raise SignInError(f"Your account has been deactivated. Ask {help_text}.")
