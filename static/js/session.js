@@ -234,6 +234,6 @@
       keepAlive().then(function (ok) { if (ok) { dialog.close(); } });
     });
   }
-  window.setInterval(tick, 5000);
+  window.setInterval(tick, Math.min(5000, WARN_MS / 4));
   onLoad();
 })();
