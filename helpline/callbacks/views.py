@@ -6,6 +6,7 @@ from flask import (abort, flash, g, redirect, render_template, request, session,
 from flask_login import current_user
 from sqlalchemy import select
 
+from .. import audit
 from ..auth.guard import role_required
 from ..auth.models import Team, User
 from ..cases.models import Case
@@ -61,6 +62,8 @@ def new(case_id: int):
         form.contact_number.data = case.caller.phone or ""
         form.description.data = f"{case.reference} – "
         _show_defaults(form)
+        audit.viewed(current_user, "contact", case.caller.id, ip=request.remote_addr)
+        db.session.commit()
     elif form.validate_on_submit():
         times = form.parsed()
         data = None if form.errors else _input(form, times)
@@ -102,8 +105,7 @@ def defaults():
 @staff
 def mine():
     """My call backs: due soonest first."""
-    return render_template("callbacks/queue.html", title="My call backs",
-                           rows=services.queue_for(user=current_user), now=utcnow())
+    return _queue("My call backs", services.queue_for(user=current_user))
 
 
 @bp.get("/team/<int:team_id>")
@@ -111,16 +113,21 @@ def mine():
 def team(team_id: int):
     """A team's queue (call backs with no single owner)."""
     t = db.get_or_404(Team, team_id)
-    return render_template("callbacks/queue.html", title=f"{t.name} queue",
-                           rows=services.queue_for(team_id=t.id), now=utcnow())
+    return _queue(f"{t.name} queue", services.queue_for(team_id=t.id))
 
 
 @bp.get("/overdue")
 @role_required("supervisor")
 def overdue():
     """Every open call back past its End."""
-    return render_template("callbacks/queue.html", title="Overdue call backs",
-                           rows=services.queue_for(overdue=True), now=utcnow())
+    return _queue("Overdue call backs", services.queue_for(overdue=True))
+
+
+def _queue(title: str, rows: list[CallBack]):
+    """A queue page; who was shown which call backs is audited."""
+    audit.viewed_list(current_user, "call back", [cb.id for cb in rows], ip=request.remote_addr)
+    db.session.commit()
+    return render_template("callbacks/queue.html", title=title, rows=rows, now=utcnow())
 
 
 @bp.get("/<int:cb_id>")
@@ -133,6 +140,8 @@ def show(cb_id: int):
             and not contact_services.is_verified(cb.case.caller, current_user, session.get("sid")):
         abort(403, description="This call back is someone else's. Verify the caller on the "
                                "contact page to see it.")
+    audit.viewed(current_user, "call back", cb.id, ip=request.remote_addr)
+    db.session.commit()
     users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
     return render_template("callbacks/show.html", cb=cb, close_form=CloseForm(),
                            snooze_form=SnoozeForm(), users=users)
@@ -142,8 +151,11 @@ def show(cb_id: int):
 @staff
 def reminders():
     """The reminder pop-ups this user should see now (fetched when SSE says one fired)."""
-    return render_template("callbacks/_reminders.html",
-                           reminders=services.showing_for(current_user))
+    showing = services.showing_for(current_user)
+    audit.viewed_list(current_user, "call back", [cb.id for cb in showing],
+                      ip=request.remote_addr)
+    db.session.commit()
+    return render_template("callbacks/_reminders.html", reminders=showing)
 
 
 def _after_reminder_action(cb: CallBack):

@@ -5,6 +5,7 @@ from flask import (current_app, flash, redirect, render_template, request, sessi
                    url_for)
 from flask_login import current_user
 
+from .. import audit
 from ..auth.forms import EmptyForm
 from ..auth.models import Team, User
 from ..contacts import services as contact_services
@@ -58,6 +59,8 @@ def quick_create(caller_id: int):
         db.session.commit()
         return render_template("cases/_beneficiary.html", beneficiary=beneficiary,
                                caller_id=caller.id, form=None, found=[], q="")
+    audit.viewed(current_user, "contact", caller.id, ip=request.remote_addr)  # the caller's name
+    db.session.commit()
     resp = current_app.make_response(render_template(
         "cases/_quick_create.html", qform=form, caller=caller, statement=CONSENT_STATEMENT))
     if request.method == "POST":  # show the errors in the panel, not in place of the picker

@@ -130,9 +130,12 @@ def _screen(case: Case | None, caller: Contact):
                   or any(r.errors for r in referrals))
     q = request.form.get("beneficiary_q", "").strip()
     found = contact_services.search_contacts(q, per_page=8).items if len(q) >= 2 else []
+    found = [c for c in found if c.id != caller.id]
+    audit.viewed_list(current_user, "contact", [c.id for c in found], ip=request.remote_addr)
+    db.session.commit()
     return render_template(
         "cases/edit.html", form=form, case=case, caller=caller, signposts=signposts,
-        found=[c for c in found if c.id != caller.id], failed=failed,
+        found=found, failed=failed,
         referrals=referrals, conflict=conflict, note_form=NoteForm(),
         beneficiary=_chosen_beneficiary(form, caller),
         categories=offered("signpost_category"), types=offered("local_response_type"),
@@ -197,6 +200,9 @@ def new(contact_id: int):
     if caller is None or not caller.active:
         abort(404)
     _require_verified(caller)
+    if request.method == "GET":
+        audit.viewed(current_user, "contact", caller.id, ip=request.remote_addr)
+        db.session.commit()
     return _screen(None, caller)
 
 
@@ -279,8 +285,11 @@ def beneficiary_search():
     q = request.args.get("beneficiary_q", "")
     caller_id = request.args.get("caller", type=int)
     found = contact_services.search_contacts(q, per_page=8).items if len(q.strip()) >= 2 else []
+    found = [c for c in found if c.id != caller_id]
+    audit.viewed_list(current_user, "contact", [c.id for c in found], ip=request.remote_addr)
+    db.session.commit()
     return render_template("cases/_beneficiary_results.html", q=q, caller_id=caller_id,
-                           found=[c for c in found if c.id != caller_id])
+                           found=found)
 
 
 @bp.get("/beneficiaries/<int:contact_id>")
@@ -288,5 +297,7 @@ def beneficiary_search():
 def beneficiary_pick(contact_id: int):
     """Choose a beneficiary: the picker with their details shown read-only."""
     contact = db.get_or_404(Contact, contact_id)
+    audit.viewed(current_user, "contact", contact.id, ip=request.remote_addr)
+    db.session.commit()
     return render_template("cases/_beneficiary.html", beneficiary=contact, form=None,
                            caller_id=request.args.get("caller", type=int), found=[], q="")

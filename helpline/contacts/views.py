@@ -40,6 +40,8 @@ def index():
     letter = request.args.get("letter", "")
     page = request.args.get("page", 1, type=int) or 1
     results = services.search_contacts(q, letter, page)
+    audit.viewed_list(current_user, "contact", [c.id for c in results.items], ip=_ip())
+    db.session.commit()
     return render("contacts/index.html", "contacts/_rows.html", results=results, q=q,
                   letter=letter, letters=LETTERS)
 
@@ -80,6 +82,10 @@ def new():
             return redirect(url_for("contacts.index"))
         return redirect(url_for("contacts.show", contact_id=contact.id))
     duplicates = _duplicates_for(form) if request.method == "POST" else []
+    if from_request is not None:  # its name, number and address fill the form
+        audit.viewed(current_user, "call-back request", from_request.id, ip=_ip())
+    audit.viewed_list(current_user, "contact", [d.contact.id for d in duplicates], ip=_ip())
+    db.session.commit()
     return render_template("contacts/new.html", form=form, statement=CONSENT_STATEMENT,
                            duplicates=duplicates, form_token=token, from_request=from_request), \
         (422 if form.errors else 200)
@@ -113,6 +119,8 @@ def duplicates():
     found = services.possible_duplicates(args.get("first_name"), args.get("last_name"),
                                          args.get("phone"), args.get("postcode"),
                                          args.get("exclude", type=int))
+    audit.viewed_list(current_user, "contact", [d.contact.id for d in found], ip=_ip())
+    db.session.commit()
     return render_template("contacts/_duplicates.html", duplicates=found)
 
 
@@ -189,6 +197,8 @@ def edit(contact_id: int):
             flash("Contact details saved." + (f" The change was noted on {g.noted_case}, now "
                   "Ready for review." if getattr(g, "noted_case", None) else ""), "success")
             return redirect(url_for("contacts.show", contact_id=contact.id))
+    audit.viewed(current_user, "contact", contact.id, ip=_ip())
+    db.session.commit()
     return render_template("contacts/edit.html", form=form, contact=contact,
                            statement=CONSENT_STATEMENT), (422 if form.errors else 200)
 
@@ -222,6 +232,9 @@ def merge(contact_id: int):
             found = services.search_contacts(search).items
             candidates = ([] if q.strip() else candidates) + [
                 c for c in found if c.id != contact.id and c not in candidates]
+        audit.viewed_list(current_user, "contact", [contact.id] + [c.id for c in candidates],
+                          ip=_ip())
+        db.session.commit()
         return render_template("contacts/merge_pick.html", contact=contact,
                                candidates=candidates, q=q)
     form = MergeForm()
@@ -232,6 +245,8 @@ def merge(contact_id: int):
         flash(f"Merged {other.full_name} into {contact.full_name}. Their cases are now here.",
               "success")
         return redirect(url_for("contacts.show", contact_id=contact.id))
+    audit.viewed_list(current_user, "contact", [contact.id, other.id], ip=_ip())
+    db.session.commit()
     fields = [(f, services.FIELD_LABELS.get(f, f), getattr(contact, f), getattr(other, f))
               for f in services.MERGE_FIELDS]
     return render_template("contacts/merge.html", contact=contact, other=other, form=form,

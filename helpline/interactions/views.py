@@ -91,12 +91,16 @@ def new():
                 return redirect(url_for("callbacks.new", case_id=interaction.case_id))
             return redirect(url_for("interactions.show", interaction_id=interaction.id))
     q = request.form.get("handler_q", "")
+    found = _enquirer_search(request.form.get("enquirer_q", ""))
+    audit.viewed_list(current_user, "contact", [c.id for c in [enquirer] + found if c],
+                      ip=request.remote_addr)
+    db.session.commit()
     return render_template(
         "interactions/new.html", form=form, handlers=handlers, handler_errors=handler_errors,
         enquirer=enquirer, interventions=offered("emergency_intervention"),
         chosen_interventions=set(_ids("interventions")),
         handler_results=services.suggest_handlers(q) if q else [],
-        enquirer_results=_enquirer_search(request.form.get("enquirer_q", "")),
+        enquirer_results=found,
     ), (422 if request.method == "POST" else 200)
 
 
@@ -204,7 +208,10 @@ def _enquirer_search(q: str) -> list[Contact]:
 def enquirer_search():
     """Enquirer autocomplete over contacts."""
     q = request.args.get("enquirer_q", "")
-    return render_template("interactions/_enquirer_results.html", found=_enquirer_search(q), q=q)
+    found = _enquirer_search(q)
+    audit.viewed_list(current_user, "contact", [c.id for c in found], ip=request.remote_addr)
+    db.session.commit()
+    return render_template("interactions/_enquirer_results.html", found=found, q=q)
 
 
 @bp.get("/cases")
@@ -222,6 +229,9 @@ def case_search():
             cases = list(db.session.scalars(select(Case).where(
                 Case.caller_id.in_([c.id for c in contacts])).order_by(Case.created_at.desc())
                 .limit(8))) if contacts else []
+    # the labels name the caller
+    audit.viewed_list(current_user, "case", [c.reference for c in cases], ip=request.remote_addr)
+    db.session.commit()
     return render_template("interactions/_case_options.html",
                            options=[(c, services.case_label(c)) for c in cases])
 

@@ -5,6 +5,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlalchemy import select
 
+from .. import audit
 from ..auth.guard import role_required
 from ..auth.models import Team, User
 from ..contacts import services as contact_services
@@ -77,8 +78,7 @@ def awaiting_allocation():
     """Awaiting Allocation (team leaders): oldest first."""
     rows = db.session.scalars(select(CallBackRequest).where(
         CallBackRequest.status == "Awaiting Allocation").order_by(CallBackRequest.received_at))
-    return render_template("requests/list.html", title="Awaiting Allocation", rows=list(rows),
-                           counts=services.counts())
+    return _list("Awaiting Allocation", rows, services.counts())
 
 
 @bp.get("/mine")
@@ -90,8 +90,7 @@ def awaiting_calls():
         CallBackRequest.caseworker_id == current_user.id)
         .order_by(CallBackRequest.anytime, CallBackRequest.next_call_at.is_(None),
                   CallBackRequest.next_call_at, CallBackRequest.required_at))
-    return render_template("requests/list.html", title="Awaiting Calls", rows=list(rows),
-                           counts=services.counts())
+    return _list("Awaiting Calls", rows, services.counts())
 
 
 @bp.get("/closed")
@@ -101,8 +100,16 @@ def closed():
     rows = db.session.scalars(select(CallBackRequest).where(
         CallBackRequest.status.in_(["Completed", "Unsuccessful"]))
         .order_by(CallBackRequest.closed_at.desc()).limit(200))
-    return render_template("requests/list.html", title="Closed requests", rows=list(rows),
-                           counts=services.counts())
+    return _list("Closed requests", rows, services.counts())
+
+
+def _list(title: str, rows, counts: dict):
+    """A queue page; who was shown which requests is audited."""
+    rows = list(rows)
+    audit.viewed_list(current_user, "call-back request", [r.id for r in rows],
+                      ip=request.remote_addr)
+    db.session.commit()
+    return render_template("requests/list.html", title=title, rows=rows, counts=counts)
 
 
 def _forms(req: CallBackRequest) -> dict:
@@ -127,11 +134,16 @@ def show(request_id: int):
     found = contact_services.search_contacts(q, per_page=8).items if len(q.strip()) >= 2 else \
         [d.contact for d in contact_services.possible_duplicates(
             *(req.full_name.split(" ", 1) + [""])[:2], req.contact_number, None)]
+    audit.viewed(current_user, "call-back request", req.id, ip=request.remote_addr)
+    audit.viewed_list(current_user, "contact", [c.id for c in found], ip=request.remote_addr)
+    db.session.commit()
     return render_template("requests/show.html", req=req, forms=_forms(req), found=found, q=q,
                            next_steps=services.next_steps(req), max_attempts=MAX_ATTEMPTS)
 
 
 def _rerender(req: CallBackRequest, forms: dict, status: int = 422):
+    audit.viewed(current_user, "call-back request", req.id, ip=request.remote_addr)
+    db.session.commit()
     return render_template("requests/show.html", req=req, forms=forms, found=[], q="",
                            next_steps=services.next_steps(req), max_attempts=MAX_ATTEMPTS), status
 

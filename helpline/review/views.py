@@ -8,6 +8,7 @@ from flask import (abort, flash, redirect, render_template, request, send_file,
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from .. import audit
 from ..auth.forms import EmptyForm
 from ..auth.guard import role_required
 from ..auth.models import Team
@@ -44,6 +45,8 @@ def queue():
     cases = list(db.session.scalars(stmt.limit(200)))
     updated = db.session.scalar(select(func.count(Case.id)).where(
         Case.status == "Ready for review", Case.updated_since_review.is_(True))) or 0
+    audit.viewed_list(current_user, "case", [c.reference for c in cases], ip=request.remote_addr)
+    db.session.commit()  # the titles can name the caller
     return render_template("review/queue.html", cases=cases, total=total, updated=updated,
                            regions=_regions(), teams=db.session.scalars(select(Team)).all(),
                            args=args)
@@ -182,5 +185,7 @@ def anonymise(contact_id: int):
             db.session.commit()
             flash(f"Contact {contact_id} anonymised.", "success")
             return redirect(url_for("contacts.show", contact_id=contact_id))
+    audit.viewed(current_user, "contact", contact.id, ip=request.remote_addr)
+    db.session.commit()
     return render_template("review/anonymise.html", contact=contact, form=EmptyForm(),
                            error=error), (422 if error else 200)
