@@ -20,6 +20,6 @@ class Notification(db.Model):
     kind: Mapped[str] = mapped_column(String(40), default="info")
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str | None] = mapped_column(Text)
-    url: Mapped[str | None] = mapped_column(String(500))
+    url: Mapped[str | None] = mapped_column(String(500), index=True)  # erasure finds by it
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(DateTime)

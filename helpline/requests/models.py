@@ -49,6 +49,7 @@ class CallBackRequest(db.Model):
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     back_entry: Mapped[bool] = mapped_column(Boolean, default=False)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    anonymised_at: Mapped[datetime | None] = mapped_column(DateTime)  # erased (irreversible)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 

@@ -2,122 +2,331 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import mailbox
+import os
 import zipfile
 from datetime import datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, Text, func, or_, select, update
+from flask import current_app
+from sqlalchemy import func, or_, select, update
 
 from .. import audit
 from ..audit.models import AuditEntry
 from ..auth.models import User
 from ..callbacks.models import CallBack
-from ..cases.models import Case, CaseNote
+from ..cases.models import Case, CaseNote, Referral, Signpost
 from ..contacts.models import Contact, Verification
 from ..extensions import db
 from ..interactions.models import Interaction
+from ..mailer import OutboxMail
+from ..notifications.models import Notification
+from ..requests.models import CallAttempt, CallBackRequest
 from ..timeutil import utcnow
+from . import erasure
+from .erasure import PLACEHOLDER
 
-PLACEHOLDER = "[anonymised]"
 
-
-def _plain(obj: Any) -> dict:
-    out = {}
+def _readable(obj: Any) -> dict:
+    """A row as plain values, with the name beside every lookup and user id."""
+    from ..lookups.models import LookupItem
+    out: dict[str, Any] = {}
     for col in obj.__table__.columns:
         value = getattr(obj, col.key)
         out[col.key] = value.isoformat() if hasattr(value, "isoformat") else value
+        targets = {fk.column.table.name for fk in col.foreign_keys}
+        if value is not None and "lookup_items" in targets:
+            item = db.session.get(LookupItem, value)
+            out[f"{col.key}_name"] = item.name if item else None
+        elif value is not None and "users" in targets:
+            user = db.session.get(User, value)
+            out[f"{col.key}_name"] = user.name if user else None
     return out
 
 
+SAR_README = """Subject access export — Helpline
+
+Everything this helpline holds about one person, found from their contact record:
+the contact (and any duplicate merged into it), the verifications recorded when they
+called, the cases where they are the caller or the beneficiary with every note,
+signpost and referral on them, the interactions (calls, emails, messages) where they
+are the enquirer or that belong to those cases, the call backs on those cases, the
+call-back requests for them with every call attempt and the call backs raised from
+them, the notifications and e-mails staff received about these records, and the audit
+trail of who viewed or changed each of them (with before and after values).
+
+One CSV file per kind of record (UTF-8, first row = column names). Values that a
+spreadsheet would run as a formula start with an apostrophe. Columns ending in _name
+give the name of the list item or staff member whose id is beside them. Dates and
+times are UTC, ISO 8601. subject-access.json holds the same records in one file.
+"""
+
+
 def subject_access(contact: Contact, actor: User) -> bytes:
-    """Everything held about one contact, as a ZIP of JSON and CSV; the request is logged."""
-    cases = list(db.session.scalars(select(Case).where(
-        or_(Case.caller_id == contact.id, Case.beneficiary_id == contact.id))))
-    case_ids = [c.id for c in cases]
-    refs = [c.reference for c in cases]
-    data = {
-        "contact": _plain(contact),
-        "cases": [_plain(c) for c in cases],
-        "notes": [_plain(n) for n in db.session.scalars(
-            select(CaseNote).where(CaseNote.case_id.in_(case_ids)))] if case_ids else [],
-        "interactions": [_plain(i) for i in db.session.scalars(select(Interaction).where(
-            or_(Interaction.enquirer_id == contact.id, Interaction.case_id.in_(case_ids))))],
-        "call_backs": [_plain(cb) for cb in db.session.scalars(
-            select(CallBack).where(CallBack.case_id.in_(case_ids)))] if case_ids else [],
-        "audit": [_plain(a) for a in db.session.scalars(select(AuditEntry).where(
-            or_((AuditEntry.record_type == "contact") & (AuditEntry.record_id == str(contact.id)),
-                (AuditEntry.record_type == "case") & (AuditEntry.record_id.in_(refs)))))],
-    }
+    """Everything held about one contact (its whole erasure set), as a ZIP of CSV files, a
+    README and JSON; the request is logged."""
+    from .services import neutralise
+    s = erasure.collect(contact)
+    in_ = erasure._in
+    kinds = [
+        ("contacts", Contact, s.contacts), ("verifications", Verification, s.verifications),
+        ("cases", Case, s.cases), ("notes", CaseNote, s.notes),
+        ("signposts", Signpost, _signpost_ids(s)), ("referrals", Referral, s.referrals),
+        ("interactions", Interaction, s.interactions),
+        ("call_backs", CallBack, s.call_backs),
+        ("call_back_requests", CallBackRequest, s.requests),
+        ("call_attempts", CallAttempt, s.attempts),
+        ("notifications", Notification, s.notifications),
+        ("emails", OutboxMail, s.outbox), ("audit", AuditEntry, s.audit),
+    ]
+    data: dict[str, list[dict]] = {}
+    for name, model, ids in kinds:
+        rows = db.session.scalars(select(model).where(in_(model.id, ids)).order_by(model.id)) \
+            if ids else []
+        data[name] = [_readable(r) for r in rows]
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("README.txt", SAR_README)
         zf.writestr("subject-access.json", json.dumps(data, indent=2, default=str))
         for name, rows in data.items():
-            rows = rows if isinstance(rows, list) else [rows]
             out = io.StringIO()
-            if rows:
-                writer = csv.DictWriter(out, fieldnames=list(rows[0].keys()))
+            fields: list[str] = []
+            for r in rows:
+                fields += [k for k in r if k not in fields]
+            if fields:
+                writer = csv.DictWriter(out, fieldnames=fields)
                 writer.writeheader()
-                writer.writerows({k: json.dumps(v) if isinstance(v, (dict, list)) else v
-                                  for k, v in r.items()} for r in rows)
+                writer.writerows({k: neutralise(json.dumps(v) if isinstance(v, (dict, list))
+                                                else v) for k, v in r.items()} for r in rows)
             zf.writestr(f"{name}.csv", out.getvalue())
     audit.record(actor, "subject-access", "contact", contact.id,
-                 reason=f"{len(cases)} case(s) exported")
+                 reason=", ".join(f"{len(rows)} {name.replace('_', ' ')}"
+                                  for name, rows in data.items() if rows))
     return buf.getvalue()
 
 
-def _tokens(contact: Contact) -> list[str]:
-    """The personal strings to scrub everywhere they were copied."""
-    parts = [contact.full_name if contact.has_consent else None,
-             " ".join(p for p in (contact.first_name, contact.last_name) if p) or None,
-             contact.phone, contact.email, contact.address,
-             contact.postcode, contact.last_name if contact.last_name and len(contact.last_name) > 2 else None]
-    seen, out = set(), []
-    for p in parts:
-        if p and p not in seen:
-            seen.add(p)
-            out.append(p)
-    return sorted(out, key=len, reverse=True)
+def _signpost_ids(s: erasure.SubjectSet) -> set[int]:
+    if not s.cases:
+        return set()
+    return set(db.session.scalars(select(Signpost.id).where(
+        erasure._in(Signpost.case_id, s.cases))))
 
 
-def _text_columns():
-    for table in db.metadata.sorted_tables:
-        for col in table.columns:
-            if isinstance(col.type, (String, Text)) and not col.primary_key and \
-                    table.name not in ("users", "user_sessions", "login_attempts", "teams",
-                                       "lookup_items", "response_type_fields", "alembic_version"):
-                yield table, col
+def erasure_summary(contact: Contact) -> dict[str, int]:
+    """How many records of each kind anonymising this contact would change."""
+    s = erasure.collect(contact)
+    return {"contacts": len(s.contacts), "cases": len(s.cases), "notes": len(s.notes),
+            "interactions": len(s.interactions), "call backs": len(s.call_backs),
+            "call-back requests": len(s.requests), "call attempts": len(s.attempts),
+            "audit entries": len(s.audit), "notifications": len(s.notifications),
+            "e-mails": len(s.outbox)}
+
+
+# (table model, text columns to scrub, set attribute)
+_SCRUB = [
+    (Verification, ("details",), "verifications"),
+    (Case, ("title", "safeguarding_reason", "solution", "cause"), "cases"),
+    (CaseNote, ("text",), "notes"),
+    (Referral, ("declined_reason", "extra"), "referrals"),
+    (Interaction, ("notes",), "interactions"),
+    (CallBack, ("description",), "call_backs"),
+    (CallAttempt, ("notes",), "attempts"),
+    (CallBackRequest, ("notes",), "requests"),
+    (Notification, ("title", "body"), "notifications"),
+    (OutboxMail, ("subject", "body"), "outbox"),
+]
+
+
+def _scrub_rows(s: erasure.SubjectSet, ids: erasure.Identifiers) -> int:
+    """Scrub the text columns of the subject's rows (Core UPDATEs by primary key: the
+    append-only guard on notes is for handlers, erasure is the one lawful exception)."""
+    changed = 0
+    in_ = erasure._in
+    for model, columns, attr in _SCRUB:
+        row_ids = getattr(s, attr)
+        if not row_ids:
+            continue
+        cols = [getattr(model, c) for c in columns]
+        for row in db.session.execute(select(model.id, *cols).where(in_(model.id, row_ids))):
+            values = {c: ids.scrub(v) for c, v in zip(columns, row[1:])}
+            values = {c: v for c, v in values.items() if v != getattr(row, c)}
+            if values:
+                db.session.execute(update(model).where(model.id == row.id).values(values)
+                                   .execution_options(synchronize_session=False))
+                changed += 1
+    return changed
+
+
+def _erase_people(s: erasure.SubjectSet, ids: erasure.Identifiers, now: datetime) -> None:
+    in_ = erasure._in
+    personal = dict(first_name=None, last_name=None, phone=None, email=None, address=None,
+                    postcode=None, date_of_birth=None, preferred_contact_time=None,
+                    first_key=None, last_key=None, full_key=None, phone_key=None,
+                    postcode_key=None, last_sound=None, anonymised_at=now)
+    db.session.execute(update(Contact).where(in_(Contact.id, s.contacts)).values(personal)
+                       .execution_options(synchronize_session=False))
+    if s.requests:
+        db.session.execute(update(CallBackRequest).where(in_(CallBackRequest.id, s.requests))
+                           .values(full_name=PLACEHOLDER, address=None, date_of_birth=None,
+                                   contact_number=PLACEHOLDER, anonymised_at=now)
+                           .execution_options(synchronize_session=False))
+    if s.call_backs:
+        db.session.execute(update(CallBack).where(in_(CallBack.id, s.call_backs))
+                           .values(contact_number=PLACEHOLDER)
+                           .execution_options(synchronize_session=False))
+    contact_ids = {str(i) for i in s.contacts}
+    request_ids = {str(i) for i in s.requests}
+    for entry in db.session.execute(select(AuditEntry.id, AuditEntry.record_type,
+                                           AuditEntry.record_id, AuditEntry.field,
+                                           AuditEntry.before, AuditEntry.after,
+                                           AuditEntry.reason)
+                                    .where(in_(AuditEntry.id, s.audit))):
+        own = (entry.record_type == "contact" and entry.record_id in contact_ids) or \
+            (entry.record_type == "call-back request" and entry.record_id in request_ids)
+        if own and entry.field in erasure.PERSONAL_AUDIT_FIELDS:
+            values = {"before": PLACEHOLDER if entry.before else entry.before,
+                      "after": PLACEHOLDER if entry.after else entry.after}
+        else:
+            values = {"before": ids.scrub(entry.before), "after": ids.scrub(entry.after)}
+        values["reason"] = ids.scrub(entry.reason)
+        values = {k: v for k, v in values.items() if v != getattr(entry, k)}
+        if values:
+            db.session.execute(update(AuditEntry).where(AuditEntry.id == entry.id)
+                               .values(values).execution_options(synchronize_session=False))
+
+
+def _scrub_exports(s: erasure.SubjectSet, ids: erasure.Identifiers, actor: User | None) -> int:
+    """Rewrite the subject's rows in export files still on disk that hold personal data
+    (exports without personal data hold no identifying values)."""
+    from .models import ExportBatch
+    refs = s.case_refs
+    if not refs:
+        return 0
+    done = 0
+    batches = db.session.scalars(select(ExportBatch).where(
+        ExportBatch.with_personal.is_(True), ExportBatch.file_path.is_not(None)))
+    for batch in batches:
+        path = Path(batch.file_path)
+        if not path.exists():
+            continue
+        rewrite = _scrub_xlsx if path.suffix == ".xlsx" else _scrub_csv
+        if rewrite(path, refs, ids):
+            batch.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+            audit.record(actor, "erase", "export batch", batch.id,
+                         reason="Rows of an erased contact scrubbed from the file")
+            done += 1
+    return done
+
+
+def _scrub_csv(path: Path, refs: set[str], ids: erasure.Identifiers) -> bool:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    hit = False
+    for i, row in enumerate(rows[1:], start=1):
+        if row and row[0] in refs:
+            new = [ids.scrub(v) for v in row]
+            if new != row:
+                rows[i], hit = new, True
+    if hit:
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        with tmp.open("w", newline="", encoding="utf-8-sig") as fh:
+            csv.writer(fh).writerows(rows)
+        os.replace(tmp, path)
+    return hit
+
+
+def _scrub_xlsx(path: Path, refs: set[str], ids: erasure.Identifiers) -> bool:
+    from openpyxl import load_workbook
+    wb = load_workbook(path)
+    hit = False
+    for ws in wb.worksheets:
+        for row in ws.iter_rows(min_row=2):
+            if row and row[0].value in refs:
+                for cell in row:
+                    new = ids.scrub(cell.value)
+                    if new != cell.value:
+                        cell.value, hit = new, True
+    if hit:
+        tmp = path.with_suffix(".tmp.xlsx")
+        wb.save(tmp)
+        os.replace(tmp, path)
+    return hit
+
+
+def _scrub_catcher(keys: set[str], ids: erasure.Identifiers) -> int:
+    """The local mail catcher keeps copies of sent mail: scrub the subject's messages
+    (found by their Message-ID, which is the outbox key)."""
+    folder = current_app.config.get("MAIL_CATCHER_DIR")
+    if not folder or not keys or not (Path(folder) / "new").exists():
+        return 0
+    box = mailbox.Maildir(folder, create=False)
+    done = 0
+    for key, msg in list(box.items()):
+        parsed = message_from_bytes(msg.as_bytes(), policy=policy.default)
+        msg_id = str(parsed.get("Message-ID", "")).strip("<> ")
+        if msg_id.rsplit("@", 1)[0] not in keys:
+            continue
+        body = parsed.get_body(preferencelist=("plain", "html"))
+        new = EmailMessage(policy=policy.default)
+        for header, value in parsed.items():
+            if header.lower() not in ("content-type", "content-transfer-encoding",
+                                      "mime-version"):
+                new[header] = ids.scrub(str(value))
+        new.set_content(ids.scrub(body.get_content() if body is not None else ""))
+        box[key] = new
+        done += 1
+    return done
 
 
 def anonymise(contact: Contact, reason: str, actor: User | None) -> int:
-    """Replace personal fields and every copy of them in free text with placeholders.
-    Counts, categories and regions stay, so statistics are unchanged. Irreversible."""
+    """Erase one person: inside the rows that belong to them (erasure.collect) and only
+    there, every identifying value is removed; their own personal fields are emptied.
+    Region, postcode area, dates, categories and outcomes stay for statistics. Nothing
+    outside the set changes. Irreversible. Returns the number of rows changed."""
     if not (reason or "").strip():
         raise ValueError("Give a reason for anonymising this contact")
-    tokens = _tokens(contact)
-    replaced = 0
-    for table, col in _text_columns():
-        length = getattr(col.type, "length", None)
-        # a short column (e.g. a postcode) cannot hold the placeholder: blank the token out
-        placeholder = PLACEHOLDER if not length or length >= 40 else ""
-        for token in tokens:
-            result = db.session.execute(
-                update(table).where(col.contains(token, autoescape=True))
-                .values({col.key: func.replace(col, token, placeholder)}))
-            replaced += result.rowcount or 0
+    s = erasure.collect(contact)
+    ids = erasure.identifiers(s)
+    keys = erasure.outbox_keys(s)
+    changed = _scrub_rows(s, ids)
+    _erase_people(s, ids, utcnow())
+    _scrub_exports(s, ids, actor)
+    _scrub_catcher(keys, ids)
     db.session.expire_all()
-    contact = db.session.get(Contact, contact.id)
-    for field in ("first_name", "last_name", "phone", "email", "address", "postcode",
-                  "preferred_contact_time", "first_key", "last_key", "full_key",
-                  "phone_key", "postcode_key", "last_sound"):
-        setattr(contact, field, None)
-    contact.date_of_birth = None
-    contact.consent_status = "Consent not requested"
-    db.session.execute(update(Verification).where(Verification.contact_id == contact.id)
-                       .values(details=PLACEHOLDER))
-    audit.record(actor, "anonymise", "contact", contact.id, reason=reason.strip())
-    return replaced
+    audit.record(actor, "anonymise", "contact", contact.id, reason=ids.scrub(reason.strip()),
+                 changes={"Records erased": (None, ", ".join(
+                     f"{len(getattr(s, a))} {a.replace('_', ' ')}" for a in (
+                         "contacts", "cases", "notes", "interactions", "call_backs",
+                         "requests", "attempts", "audit") if getattr(s, a)))})
+    return changed + len(s.contacts) + len(s.requests)
+
+
+def erase_callback_request(req: CallBackRequest, reason: str, actor: User | None) -> int:
+    """Erase a call-back request never linked to a contact (retention): the request, its
+    attempts, the call backs raised from it, and their audit rows, notifications and mails."""
+    if req.contact_id is not None:
+        return anonymise(db.session.get(Contact, req.contact_id), reason, actor)
+    s = erasure.SubjectSet(requests={req.id})
+    s.attempts = erasure._ids(select(CallAttempt.id).where(CallAttempt.request_id == req.id))
+    s.call_backs = erasure._ids(select(CallBack.id).where(CallBack.request_id == req.id))
+    s.notifications = erasure._ids(select(Notification.id).where(
+        erasure._in(Notification.url, erasure._urls(s))))
+    s.outbox = erasure._outbox_ids(s)
+    s.audit = erasure._audit_ids(s)
+    ids = erasure.identifiers(s)
+    keys = erasure.outbox_keys(s)
+    changed = _scrub_rows(s, ids)
+    _erase_people(s, ids, utcnow())
+    _scrub_catcher(keys, ids)
+    db.session.expire_all()
+    audit.record(actor, "anonymise", "call-back request", req.id, reason=ids.scrub(reason))
+    return changed + 1
 
 
 def last_activity(contact: Contact) -> datetime:

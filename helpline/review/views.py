@@ -1,6 +1,7 @@
 """Data team: review queue, accept / send back, exports, subject access, anonymisation."""
 from __future__ import annotations
 
+import io
 from datetime import date
 
 from flask import (abort, flash, redirect, render_template, request, send_file,
@@ -157,16 +158,27 @@ def download(batch_id: int):
                      download_name=f"helpline-export-{batch.id}.{batch.fmt}")
 
 
-@bp.get("/subject-access/<int:contact_id>")
+@bp.route("/subject-access/<int:contact_id>", methods=["GET", "POST"])
 @role_required("data", "admin")
 def subject_access(contact_id: int):
-    """Everything held about one contact, as a ZIP (logged)."""
+    """Everything held about one contact, as a ZIP (logged). The page says what it holds;
+    the ZIP comes only from the form's POST (a browser never prefetches it) and is never
+    cached (shared PCs)."""
     contact = db.get_or_404(Contact, contact_id)
-    data = privacy.subject_access(contact, current_user)
+    form = EmptyForm()
+    if request.method == "POST" and form.validate_on_submit():
+        data = privacy.subject_access(contact, current_user)
+        db.session.commit()
+        resp = send_file(io.BytesIO(data), mimetype="application/zip", as_attachment=True,
+                         download_name=f"subject-access-contact-{contact.id}.zip", max_age=0)
+        resp.headers["Cache-Control"] = "private, no-store"
+        resp.headers["Pragma"] = "no-cache"
+        return resp
+    from .. import audit
+    audit.viewed(current_user, "contact", contact.id, ip=request.remote_addr)
     db.session.commit()
-    import io
-    return send_file(io.BytesIO(data), mimetype="application/zip", as_attachment=True,
-                     download_name=f"subject-access-contact-{contact.id}.zip")
+    return render_template("review/subject_access.html", contact=contact, form=form,
+                           summary=privacy.erasure_summary(contact))
 
 
 @bp.route("/anonymise/<int:contact_id>", methods=["GET", "POST"])
@@ -185,7 +197,10 @@ def anonymise(contact_id: int):
             db.session.commit()
             flash(f"Contact {contact_id} anonymised.", "success")
             return redirect(url_for("contacts.show", contact_id=contact_id))
-    audit.viewed(current_user, "contact", contact.id, ip=request.remote_addr)
-    db.session.commit()
+    if request.method == "GET":
+        from .. import audit
+        audit.viewed(current_user, "contact", contact.id, ip=request.remote_addr)
+        db.session.commit()
     return render_template("review/anonymise.html", contact=contact, form=EmptyForm(),
-                           error=error), (422 if error else 200)
+                           error=error, summary=privacy.erasure_summary(contact)), \
+        (422 if error else 200)

@@ -154,7 +154,8 @@ def test_progress_fragment(app, client, world):
 
 
 def test_subject_access_zip(client, world):
-    resp = client.get(f"/review/subject-access/{world['caller'].id}")
+    url = f"/review/subject-access/{world['caller'].id}"
+    resp = client.post(url, data={"csrf_token": csrf_token(client, url)})
     z = zipfile.ZipFile(io.BytesIO(resp.get_data()))
     names = set(z.namelist())
     assert {"subject-access.json", "cases.csv", "notes.csv", "audit.csv"} <= names
