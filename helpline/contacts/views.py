@@ -240,10 +240,11 @@ def merge(contact_id: int):
     form = MergeForm()
     if form.validate_on_submit():
         take = [f for f in services.MERGE_FIELDS if request.form.get(f) == "other"]
+        merged_name = other.full_name  # the merged-away contact is erased by the merge
         services.merge_contacts(contact, other, take, current_user, _ip())
         db.session.commit()
-        flash(f"Merged {other.full_name} into {contact.full_name}. Their cases are now here.",
-              "success")
+        flash(f"Merged {merged_name} into {contact.full_name}. Their cases, interactions and "
+              "call-back requests are now here.", "success")
         return redirect(url_for("contacts.show", contact_id=contact.id))
     audit.viewed_list(current_user, "contact", [contact.id, other.id], ip=_ip())
     db.session.commit()

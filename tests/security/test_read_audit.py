@@ -36,7 +36,6 @@ NO_PERSON = {
     "knowledge.article", "knowledge.directory", "knowledge.directory_admin", "knowledge.edit",
     "knowledge.index", "main.healthz", "requests.new", "requests.paper",
     "review.export", "review.export_status", "review.exports", "review.download",
-    "review.subject_access",  # audited as "subject-access" by privacy.subject_access
     "static", "supervisor.calls", "supervisor.dashboard", "supervisor.dashboard_csv",
     # the signed-in user's own inbox and event stream: left out (see the report on issue 13)
     "notifications.index", "notifications.stream",
@@ -119,6 +118,7 @@ def reads(w: dict) -> list[tuple[str, str, str, str]]:
         ("review.queue", "/review/", "case", ref),
         ("review.case", f"/review/cases/{case}", "case", ref),
         ("review.anonymise", f"/review/anonymise/{c}", "contact", str(c)),
+        ("review.subject_access", f"/review/subject-access/{c}", "contact", str(c)),
         ("admin.sent_mail", "/admin/mail", "caught mail", w["key"]),
         ("admin.sent_mail", "/admin/mail", "mail", str(w["mail_id"])),
         ("admin.show_mail", f"/admin/mail/{w['key']}", "caught mail", w["key"]),
