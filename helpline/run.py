@@ -91,6 +91,13 @@ def start_embedded(sup: Supervisor, env: dict) -> None:
         env["MAIL_SERVER"], env["MAIL_PORT"] = "127.0.0.1", str(port)
 
 
+def web_command(port: int) -> list[str]:
+    """gunicorn as `make run` starts it; gunicorn.conf.py keeps query strings out of the log."""
+    return [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+            "-k", "gevent", "-w", "1", "--worker-connections", "1000", "--no-control-socket",
+            "--timeout", "60", "-b", f"127.0.0.1:{port}", "--access-logfile", "-", "app:app"]
+
+
 def main() -> None:
     """Start everything and wait; any child dying or Ctrl-C stops the rest."""
     env = dict(os.environ)
@@ -107,10 +114,7 @@ def main() -> None:
     try:
         start_embedded(sup, env)
         sup.start("worker", [sys.executable, "-m", "helpline.worker"], env)
-        web = sup.start("web", [sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", "1",
-                                "--worker-connections", "1000", "--no-control-socket",
-                                "--timeout", "60", "-b", f"127.0.0.1:{port}",
-                                "--access-logfile", "-", "app:app"], env)
+        web = sup.start("web", web_command(port), env)
         wait_for_port(port, web, "web server", timeout=60)
         print(f"\n  Helpline is running at http://127.0.0.1:{port}/  (Ctrl-C stops everything)",
               flush=True)
