@@ -32,8 +32,10 @@ def unauthorized():
     if getattr(g, "session_ended", False):
         flash("You have been signed out. Sign in again to continue.", "info")
     if request.headers.get("HX-Request") == "true":
+        # the path only: a fragment's query holds what was being typed (a searched name),
+        # and HX-Redirect puts `next` in the address bar and its history
         resp = current_app.response_class(status=401)
-        resp.headers["HX-Redirect"] = url_for("auth.login", next=request.full_path.rstrip("?"))
+        resp.headers["HX-Redirect"] = url_for("auth.login", next=request.path)
         return resp
     if request.path == url_for("notifications.stream"):
         abort(401)

@@ -89,3 +89,9 @@ def test_access_log_has_the_path_without_the_search_terms(app, tmp_path):
     assert '"GET /cases/beneficiaries HTTP/1.1" 200' in text
     for secret in ("Livingstone", "Robert", "07700", "900123", "B1+1AA", "B1 1AA", "q=", "?"):
         assert secret not in "\n".join(lines), secret
+
+
+def test_signed_out_search_fragment_sends_to_login_without_the_terms(client):
+    resp = client.get("/?q=Livingstone", headers={"HX-Request": "true"})
+    assert resp.status_code == 401
+    assert resp.headers["HX-Redirect"] == "/login?next=/"
