@@ -188,15 +188,17 @@ OUTBOX_PREFIXES = (("case-assign-{}-", "cases"), ("callback-overdue-{}-", "call_
 
 
 def _outbox_ids(s: SubjectSet) -> set[int]:
-    out: set[int] = set()
+    conds = []
     for pattern, attr in OUTBOX_PREFIXES:
         for record_id in getattr(s, attr):
             prefix = pattern.format(record_id)
             if pattern.endswith("}"):  # the whole key
-                cond = OutboxMail.key == prefix
+                conds.append(OutboxMail.key == prefix)
             else:  # a key range uses the unique index on both databases
-                cond = and_(OutboxMail.key >= prefix, OutboxMail.key < prefix[:-1] + ".")
-            out |= _ids(select(OutboxMail.id).where(cond))
+                conds.append(and_(OutboxMail.key >= prefix, OutboxMail.key < prefix[:-1] + "."))
+    out: set[int] = set()
+    for i in range(0, len(conds), 200):
+        out |= _ids(select(OutboxMail.id).where(or_(*conds[i:i + 200])))
     return out
 
 

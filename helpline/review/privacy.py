@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 
 from .. import audit
 from ..audit.models import AuditEntry
@@ -143,27 +143,72 @@ _SCRUB = [
 ]
 
 
-def _scrub_rows(s: erasure.SubjectSet, ids: erasure.Identifiers) -> int:
-    """Scrub the text columns of the subject's rows (Core UPDATEs by primary key: the
-    append-only guard on notes is for handlers, erasure is the one lawful exception)."""
-    changed = 0
+def _plan_scrub(s: erasure.SubjectSet, ids: erasure.Identifiers) -> list[tuple[Any, list]]:
+    """The new text of the subject's rows, computed before anything is written (so the
+    database's write lock is held only for the UPDATEs themselves)."""
+    plan = []
     in_ = erasure._in
     for model, columns, attr in _SCRUB:
         row_ids = getattr(s, attr)
         if not row_ids:
             continue
         cols = [getattr(model, c) for c in columns]
+        rows = []
         for row in db.session.execute(select(model.id, *cols).where(in_(model.id, row_ids))):
             values = {c: ids.scrub(v) for c, v in zip(columns, row[1:])}
             values = {c: v for c, v in values.items() if v != getattr(row, c)}
             if values:
-                db.session.execute(update(model).where(model.id == row.id).values(values)
-                                   .execution_options(synchronize_session=False))
-                changed += 1
-    return changed
+                rows.append({"id": row.id, **values})
+        plan += _by_columns(model, rows)
+    return plan
 
 
-def _erase_people(s: erasure.SubjectSet, ids: erasure.Identifiers, now: datetime) -> None:
+def _by_columns(model, rows: list[dict]) -> list[tuple[Any, list]]:
+    """Group row updates by the columns they set (one executemany per group)."""
+    groups: dict[tuple, list] = {}
+    for r in rows:
+        groups.setdefault(tuple(sorted(r)), []).append(r)
+    return [(model, g) for g in groups.values()]
+
+
+def _plan_people(s: erasure.SubjectSet, ids: erasure.Identifiers) -> list[tuple[Any, list]]:
+    """The subject's audit rows: their own personal fields' before/after go wholesale,
+    every other text is scrubbed."""
+    contact_ids = {str(i) for i in s.contacts}
+    request_ids = {str(i) for i in s.requests}
+    rows = []
+    for entry in db.session.execute(select(AuditEntry.id, AuditEntry.record_type,
+                                           AuditEntry.record_id, AuditEntry.field,
+                                           AuditEntry.before, AuditEntry.after,
+                                           AuditEntry.reason)
+                                    .where(erasure._in(AuditEntry.id, s.audit))):
+        own = (entry.record_type == "contact" and entry.record_id in contact_ids) or \
+            (entry.record_type == "call-back request" and entry.record_id in request_ids)
+        if own and entry.field in erasure.PERSONAL_AUDIT_FIELDS:
+            values = {"before": PLACEHOLDER if entry.before else entry.before,
+                      "after": PLACEHOLDER if entry.after else entry.after}
+        else:
+            values = {"before": ids.scrub(entry.before), "after": ids.scrub(entry.after)}
+        values["reason"] = ids.scrub(entry.reason)
+        values = {k: v for k, v in values.items() if v != getattr(entry, k)}
+        if values:
+            rows.append({"id": entry.id, **values})
+    return _by_columns(AuditEntry, rows)
+
+
+def _apply(plan: list[tuple[Any, list]]) -> int:
+    """Core executemany UPDATE by primary key (no per-object events: the append-only guard on notes
+    is for handlers; erasure is the one lawful exception)."""
+    for model, rows in plan:
+        table = model.__table__
+        cols = [k for k in rows[0] if k != "id"]
+        stmt = table.update().where(table.c.id == bindparam("b_id")).values(
+            {c: bindparam(f"b_{c}") for c in cols})
+        db.session.execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in rows])
+    return sum(len(rows) for _m, rows in plan)
+
+
+def _erase_people(s: erasure.SubjectSet, now: datetime) -> None:
     in_ = erasure._in
     personal = dict(first_name=None, last_name=None, phone=None, email=None, address=None,
                     postcode=None, date_of_birth=None, preferred_contact_time=None,
@@ -180,25 +225,6 @@ def _erase_people(s: erasure.SubjectSet, ids: erasure.Identifiers, now: datetime
         db.session.execute(update(CallBack).where(in_(CallBack.id, s.call_backs))
                            .values(contact_number=PLACEHOLDER)
                            .execution_options(synchronize_session=False))
-    contact_ids = {str(i) for i in s.contacts}
-    request_ids = {str(i) for i in s.requests}
-    for entry in db.session.execute(select(AuditEntry.id, AuditEntry.record_type,
-                                           AuditEntry.record_id, AuditEntry.field,
-                                           AuditEntry.before, AuditEntry.after,
-                                           AuditEntry.reason)
-                                    .where(in_(AuditEntry.id, s.audit))):
-        own = (entry.record_type == "contact" and entry.record_id in contact_ids) or \
-            (entry.record_type == "call-back request" and entry.record_id in request_ids)
-        if own and entry.field in erasure.PERSONAL_AUDIT_FIELDS:
-            values = {"before": PLACEHOLDER if entry.before else entry.before,
-                      "after": PLACEHOLDER if entry.after else entry.after}
-        else:
-            values = {"before": ids.scrub(entry.before), "after": ids.scrub(entry.after)}
-        values["reason"] = ids.scrub(entry.reason)
-        values = {k: v for k, v in values.items() if v != getattr(entry, k)}
-        if values:
-            db.session.execute(update(AuditEntry).where(AuditEntry.id == entry.id)
-                               .values(values).execution_options(synchronize_session=False))
 
 
 def _scrub_exports(s: erasure.SubjectSet, ids: erasure.Identifiers, actor: User | None) -> int:
@@ -294,10 +320,12 @@ def anonymise(contact: Contact, reason: str, actor: User | None) -> int:
     s = erasure.collect(contact)
     ids = erasure.identifiers(s)
     keys = erasure.outbox_keys(s)
-    changed = _scrub_rows(s, ids)
-    _erase_people(s, ids, utcnow())
+    plan = _plan_scrub(s, ids) + _plan_people(s, ids)  # reads only
     _scrub_exports(s, ids, actor)
     _scrub_catcher(keys, ids)
+    db.session.flush()
+    changed = _apply(plan)  # the writes, in one short burst
+    _erase_people(s, utcnow())
     db.session.expire_all()
     audit.record(actor, "anonymise", "contact", contact.id, reason=ids.scrub(reason.strip()),
                  changes={"Records erased": (None, ", ".join(
@@ -321,9 +349,10 @@ def erase_callback_request(req: CallBackRequest, reason: str, actor: User | None
     s.audit = erasure._audit_ids(s)
     ids = erasure.identifiers(s)
     keys = erasure.outbox_keys(s)
-    changed = _scrub_rows(s, ids)
-    _erase_people(s, ids, utcnow())
+    plan = _plan_scrub(s, ids) + _plan_people(s, ids)
     _scrub_catcher(keys, ids)
+    changed = _apply(plan)
+    _erase_people(s, utcnow())
     db.session.expire_all()
     audit.record(actor, "anonymise", "call-back request", req.id, reason=ids.scrub(reason))
     return changed + 1

@@ -402,3 +402,19 @@ def test_subject_access_post_without_csrf_is_refused(app, client, auth, amy):
     auth.login(data.email)
     resp = client.post(f"/review/subject-access/{amy['amy'].id}", data={})
     assert resp.status_code in (400, 403) and resp.mimetype != "application/zip"
+
+
+def test_a_duplicate_merged_into_the_subject_is_erased_with_it(app, client, auth, smiths):
+    w = smiths
+    dup = make_contact(w["handler"], first_name="Jonny", last_name="Smyth",
+                       phone="0121 496 0999", postcode="B2 4QA")
+    dup.active, dup.merged_into_id = False, w["john"].id
+    dup_case = create_case(dup, "Old case for Jonny Smyth", w["handler"])
+    db.session.commit()
+    _anonymise(app, w["john"].id)
+    d = db.session.get(Contact, dup.id)
+    assert (d.first_name, d.last_name, d.phone, d.postcode) == (None, None, None, None)
+    assert d.anonymised_at is not None
+    assert db.session.get(Case, dup_case.id).title == "Old case for [anonymised]"
+    # the other Smith is untouched
+    assert db.session.get(Contact, w["jane"].id).last_name == "Smith"
