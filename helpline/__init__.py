@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -42,8 +41,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite") and (uri in ("sqlite://", "sqlite:///") or ":memory:" in uri):
         # an in-memory SQLite database has one connection and no pool to size
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
-    logging.basicConfig(level=logging.INFO)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, "hide_parameters": True}
+    from .logs import register_request_logging
+    register_request_logging(app)
     if app.config.get("TRUST_PROXY_HOPS"):
         hops = app.config["TRUST_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

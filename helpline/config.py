@@ -64,6 +64,8 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_STALE_CLAIM_SECONDS": float(env("MAIL_STALE_CLAIM_SECONDS", "300")),
         "SSE_KEEPALIVE_SECONDS": float(env("SSE_KEEPALIVE_SECONDS", "15")),
         "SSE_MAX_STREAM_SECONDS": float(env("SSE_MAX_STREAM_SECONDS", "900")),
+        # "text" (timestamped lines) or "json" (one object per line) for every log line.
+        "LOG_FORMAT": env("LOG_FORMAT", "text"),
         "BASE_URL": env("BASE_URL", f"http://127.0.0.1:{env('PORT', '8000')}"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -75,6 +77,8 @@ def from_environment(instance_path: str) -> dict:
         # SQLAlchemy's 5 + 10, so a busy moment queues for milliseconds, not 30 s.
         "SQLALCHEMY_ENGINE_OPTIONS": {
             "pool_pre_ping": True,
+            # Error messages and logs never carry the values of a statement (names, phones).
+            "hide_parameters": True,
             "pool_size": int(env("DB_POOL_SIZE", "10")),
             "max_overflow": int(env("DB_MAX_OVERFLOW", "20")),
             "pool_timeout": float(env("DB_POOL_TIMEOUT", "10")),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-PUBLIC = {"auth.login", "main.healthz", "static"}
+PUBLIC = {"auth.login", "main.healthz", "main.readyz", "static"}
 ROLES = ("volunteer", "supervisor", "data", "admin")
 
 
