@@ -10,6 +10,8 @@ from .extensions import db
 def register_cli(app: Flask) -> None:
     """Attach the commands to `flask --app app ...`."""
     register_retention(app)
+    from .backup import register_backup_cli
+    register_backup_cli(app)
 
     @app.cli.command("create-user")
     @click.argument("email")
