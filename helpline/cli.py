@@ -10,8 +10,10 @@ from .extensions import db
 def register_cli(app: Flask) -> None:
     """Attach the commands to `flask --app app ...`."""
     register_retention(app)
+    from .admin.staff_import import register_import_cli
     from .backup import register_backup_cli
     register_backup_cli(app)
+    register_import_cli(app)
 
     @app.cli.command("create-user")
     @click.argument("email")
