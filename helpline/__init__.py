@@ -58,6 +58,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_cli(app)
     from .timing import register_timing  # benchmarks: only when HELPLINE_TIMING_LOG is set
     register_timing(app)
+    from .metrics import register_metrics
+    register_metrics(app)
     return app
 
 

@@ -66,6 +66,9 @@ def from_environment(instance_path: str) -> dict:
         "SSE_MAX_STREAM_SECONDS": float(env("SSE_MAX_STREAM_SECONDS", "900")),
         # "text" (timestamped lines) or "json" (one object per line) for every log line.
         "LOG_FORMAT": env("LOG_FORMAT", "text"),
+        # /metrics for a Prometheus scraper sending "Authorization: Bearer <token>"
+        # (administrators can always read it signed in)
+        "METRICS_TOKEN": env("METRICS_TOKEN"),
         "BASE_URL": env("BASE_URL", f"http://127.0.0.1:{env('PORT', '8000')}"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

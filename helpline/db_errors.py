@@ -61,7 +61,8 @@ def database_busy(exc: OperationalError):
     saving = request.method == "POST"
     message = SAVE_MESSAGE if saving else READ_MESSAGE
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-    if request.path in ("/healthz", "/readyz") or request.accept_mimetypes.best == "application/json":
+    if (request.path in ("/healthz", "/readyz")
+            or request.accept_mimetypes.best == "application/json"):
         return jsonify(error=TITLE, description=message), 503, headers
     # Rendered straight from the Jinja environment: the app's context processors and
     # base layout query the database, which is exactly what is not answering.

@@ -20,7 +20,8 @@ TITLES = {
 
 def _render(error: HTTPException):
     code = error.code or 500
-    if request.path in ("/healthz", "/readyz") or request.accept_mimetypes.best == "application/json":
+    if (request.path in ("/healthz", "/readyz")
+            or request.accept_mimetypes.best == "application/json"):
         return jsonify(error=TITLES.get(code, error.name), description=error.description,
                        request_id=g.get("request_id")), code
     return render_template("errors.html", code=code, title=TITLES.get(code, error.name),

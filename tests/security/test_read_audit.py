@@ -34,7 +34,7 @@ NO_PERSON = {
     "cases.signpost_row", "contacts.postcode_lookup", "interactions.handler_chip",
     "interactions.handler_list", "interactions.handler_search",  # staff picker
     "knowledge.article", "knowledge.directory", "knowledge.directory_admin", "knowledge.edit",
-    "knowledge.index", "main.healthz", "main.readyz", "admin.system", "requests.new",
+    "knowledge.index", "main.healthz", "main.readyz", "admin.system", "metrics", "requests.new",
     "requests.paper",
     "review.export", "review.export_status", "review.exports", "review.download",
     "static", "supervisor.calls", "supervisor.dashboard", "supervisor.dashboard_csv",
