@@ -19,9 +19,10 @@ from ..mailer import OutboxMail
 from ..timeutil import utcnow
 from . import bp
 
-# RQ workers send a heartbeat at least every worker_ttl (420 s by default) and more often
-# while idle; one not heard from for this long is shown as down.
-HEARTBEAT_STALE = timedelta(seconds=120)
+# An idle RQ worker waits worker_ttl - 15 s (405 s by default) for a job between
+# heartbeats; one not heard from for worker_ttl + GRACE is shown as down.
+DEFAULT_WORKER_TTL = 420
+HEARTBEAT_GRACE = timedelta(seconds=60)
 BACKLOG_STATUSES = ("pending", "sending")
 
 
@@ -56,7 +57,8 @@ def _redis_part(status: SystemStatus, now: datetime) -> None:
         beat = w.last_heartbeat
         if beat is not None and beat.tzinfo is not None:
             beat = beat.astimezone(timezone.utc).replace(tzinfo=None)
-        fresh = beat is not None and now - beat <= HEARTBEAT_STALE
+        ttl = timedelta(seconds=getattr(w, "worker_ttl", None) or DEFAULT_WORKER_TTL)
+        fresh = beat is not None and now - beat <= ttl + HEARTBEAT_GRACE
         status.workers.append({"name": w.name, "pid": w.pid, "hostname": w.hostname,
                                "state": w.get_state(), "last_heartbeat": beat,
                                "alive": fresh})

@@ -84,3 +84,24 @@ def test_system_page_shows_a_running_worker_then_down_when_stopped(app, client, 
         if proc.poll() is None:
             proc.terminate()
             proc.wait(20)
+
+
+def test_an_idle_worker_between_heartbeats_is_up_and_a_silent_one_down(app, client, auth):
+    """An idle RQ worker heartbeats only every worker_ttl - 15 s (405 s by default)."""
+    from datetime import timedelta
+
+    from rq import SimpleWorker
+    from rq.utils import now, utcformat
+
+    from helpline.jobs import get_queue
+    conn = app.extensions["redis"]
+    worker = SimpleWorker([get_queue()], connection=conn, name="idle-worker")
+    worker.register_birth()
+    auth.login(make_user("admin").email)
+    try:
+        conn.hset(worker.key, "last_heartbeat", utcformat(now() - timedelta(seconds=400)))
+        assert _system(client)["worker"] == "up (1 running)"
+        conn.hset(worker.key, "last_heartbeat", utcformat(now() - timedelta(seconds=600)))
+        assert _system(client)["worker"] == "down: no worker running"
+    finally:
+        worker.register_death()
