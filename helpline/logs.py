@@ -73,6 +73,19 @@ def _utc(created: float) -> str:
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a line is logged (a test runner swaps it, and a
+    handler holding the old one would write to a closed file)."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 class _NoDevServerRequestLines(logging.Filter):
     """Werkzeug's development server logs each request line with its query string: our
     own request line replaces it."""
@@ -86,7 +99,7 @@ def configure_logging(fmt: str = "text", level: int = logging.INFO) -> None:
     root = logging.getLogger()
     handler = next((h for h in root.handlers if getattr(h, _MARK, False)), None)
     if handler is None:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         setattr(handler, _MARK, True)
         handler.addFilter(RequestIdFilter())
         root.addHandler(handler)
