@@ -231,10 +231,12 @@ def _claim(batch_id: int, final: Path) -> bool:
     return done.rowcount == 1
 
 
-def _progress(batch_id: int, done_rows: int) -> None:
+def _progress(batch_id: int, done_rows: int, total: int | None = None) -> None:
+    values = {"done_rows": done_rows, "heartbeat_at": utcnow()}
+    if total is not None:
+        values["total"] = total
     result = db.session.execute(update(ExportBatch).where(
-        ExportBatch.id == batch_id, ExportBatch.status == "running").values(
-        done_rows=done_rows, heartbeat_at=utcnow()))
+        ExportBatch.id == batch_id, ExportBatch.status == "running").values(**values))
     db.session.commit()
     if result.rowcount != 1:
         raise ExportLost("this export was marked failed while it ran")
@@ -300,7 +302,7 @@ def run_export(batch_id: int) -> str:
     finished = False
     try:
         ids = case_ids(filters)
-        _progress(batch_id, 0)
+        _progress(batch_id, 0, total=len(ids))
         header = COLUMNS + (PERSONAL if personal else [])
         (_write_xlsx if fmt == "xlsx" else _write_csv)(part, header, _rows(batch_id, personal, ids))
         _progress(batch_id, len(ids))  # heartbeat before the last, quiet steps
