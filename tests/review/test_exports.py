@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from rq.job import Job
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
 
 from helpline.audit.models import AuditEntry
 from helpline.cases.models import REFERENCE_OFFSET, Case
@@ -17,7 +18,8 @@ from helpline.jobs import DEFAULT_TIMEOUT
 from helpline.review import exports
 from helpline.review.models import ExportBatch
 from helpline.timeutil import utcnow
-from tests.conftest import AuthActions, csrf_token
+from tests.conftest import AuthActions, csrf_token, wait_until
+from tests.faults.helpers import WorkerProcess
 from tests.events.test_jobs_and_mail import run_jobs
 from tests.factories import make_user
 from tests.review.test_review import world  # noqa: F401  (fixture)
@@ -47,9 +49,15 @@ def post_export(client, **form) -> None:
 
 
 def references_in_files(folder: Path) -> list[str]:
+    """The case references in every export file of the folder (CSV and XLSX)."""
+    from openpyxl import load_workbook
     refs = []
-    for path in sorted(folder.glob("export-*.csv")):
-        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    for path in sorted(folder.glob("export-*.*")):
+        if path.suffix == ".csv":
+            rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+        else:
+            rows = [[c for c in r] for r in load_workbook(path, read_only=True).active.iter_rows(
+                values_only=True)]
         assert rows[0][0] == "Case reference"
         refs += [r[0] for r in rows[1:]]
     return refs
@@ -109,6 +117,62 @@ def test_an_export_killed_half_way_then_run_again_puts_every_case_in_one_file(
     post_export(client)
     run_jobs(app)
     assert latest_batch().total == 0  # nothing left "not yet exported"
+
+
+def test_a_real_worker_killed_mid_export_marks_nothing_and_the_rerun_has_every_case_once(
+        app, client, world, tmp_path):
+    """Must show 4 with a real worker process killed -9 half way through an XLSX export."""
+    now = utcnow()
+    db.session.execute(insert(Case), [
+        {"title": f"Bulk {i}", "caller_id": world["caller"].id, "status": "Reviewed",
+         "reviewed_at": now} for i in range(1200)])  # 3 chunks of 500
+    db.session.commit()
+    folder = Path(app.config["EXPORT_DIR"])
+    app.config["EXPORT_STALE_SECONDS"] = 1
+    worker = WorkerProcess(app, tmp_path / "worker.log", EXPORT_DIR=str(folder))
+    try:
+        post_export(client, fmt="xlsx")
+        batch_id = latest_batch().id
+
+        def half_way() -> bool:
+            with Session(db.engine) as s:
+                b = s.get(ExportBatch, batch_id)
+                return b.status == "running" and 0 < b.done_rows < b.total
+        wait_until(half_way, timeout=60, interval=0.005, message="never saw it half way")
+        with db.engine.connect() as conn:
+            # hold the batch row (SQLite: the write lock): the worker cannot record its next
+            # chunk or finish while we look, then kill it
+            conn.execute(update(ExportBatch).where(ExportBatch.id == batch_id)
+                         .values(done_rows=ExportBatch.done_rows))
+            status, done, total = conn.execute(select(
+                ExportBatch.status, ExportBatch.done_rows, ExportBatch.total).where(
+                ExportBatch.id == batch_id)).one()
+            assert status == "running" and 0 < done < total == 1200
+            worker.kill()
+            conn.rollback()
+    except AssertionError:
+        print(worker.log())
+        raise
+    finally:
+        worker.stop()
+    assert marked() == 0
+
+    def reported_failed() -> bool:
+        html = client.get(f"/review/export/{batch_id}", headers={"HX-Request": "true"}
+                          ).get_data(as_text=True)
+        return "Failed — nothing was marked exported. Try again." in html and "hx-get" not in html
+    wait_until(reported_failed, timeout=20, message="the killed export was never reported")
+    exports.housekeeping()
+    assert list(folder.glob("*")) == []  # nothing half-written left behind
+
+    url = f"/review/export/{batch_id}"
+    client.post(f"{url}/again", data={"csrf_token": csrf_token(client, url)})
+    run_jobs(app)
+    assert latest_batch().status == "done"
+    refs = references_in_files(folder)
+    reviewed = db.session.scalars(select(Case.id).where(Case.reviewed_at.is_not(None))).all()
+    assert sorted(refs) == sorted(f"CA{i + REFERENCE_OFFSET}" for i in reviewed)
+    assert len(refs) == 1200 == marked()
 
 
 def test_a_lost_queued_job_is_reported_failed_not_polled_forever(app, client, world):
