@@ -21,11 +21,11 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('export_batches', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('heartbeat_at', sa.DateTime(), nullable=True))
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('data_lead', sa.Boolean(), server_default=sa.false(),
-                                      nullable=False))
+    # Plain ADD COLUMN (no batch): SQLite can add these in place, while a batch "move and
+    # copy" of users fails on existing data (DROP TABLE users with foreign keys on).
+    op.add_column('export_batches', sa.Column('heartbeat_at', sa.DateTime(), nullable=True))
+    op.add_column('users', sa.Column('data_lead', sa.Boolean(), server_default=sa.false(),
+                                     nullable=False))
     op.execute("UPDATE export_batches SET status = 'failed', "
                "error = 'Stopped by an upgrade before it finished' "
                "WHERE status IN ('queued', 'running')")
@@ -35,7 +35,5 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_column('data_lead')
-    with op.batch_alter_table('export_batches', schema=None) as batch_op:
-        batch_op.drop_column('heartbeat_at')
+    op.drop_column('users', 'data_lead')  # SQLite >= 3.35 drops a column in place
+    op.drop_column('export_batches', 'heartbeat_at')

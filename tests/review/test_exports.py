@@ -304,3 +304,44 @@ def test_bad_filters_are_refused_not_a_500(client, world):
     data = {"fmt": "csv", "team_id": "12x", "csrf_token": csrf_token(client, "/review/export")}
     resp = client.post("/review/export", data=data)
     assert resp.status_code == 422 and "choose a team" in resp.get_data(as_text=True)
+
+
+@pytest.mark.skipif(bool(__import__("os").environ.get("TEST_DATABASE_URL")),
+                    reason="upgrades its own SQLite file")
+def test_the_migration_frees_cases_marked_by_unfinished_exports(tmp_path, redis_server):
+    """Existing data: before this revision a failed run left its cases marked exported."""
+    from flask_migrate import upgrade
+    from sqlalchemy import inspect, text
+
+    from helpline import create_app
+    from tests.conftest import ROOT
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}",
+                      "REDIS_URL": redis_server.url})
+    filler = {"INTEGER": 1, "BOOLEAN": 0, "DATETIME": "2026-01-01 00:00:00",
+              "DATE": "2026-01-01", "JSON": "{}"}
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"), revision="a339664c5b9d")
+
+        def add(conn, table: str, **values) -> None:
+            for col in inspect(conn).get_columns(table):
+                if not col["nullable"] and col["name"] not in values:
+                    values[col["name"]] = filler.get(str(col["type"]).split("(")[0], "x")
+            names = ", ".join(values)
+            conn.execute(text(f"INSERT INTO {table} ({names}) VALUES "
+                              f"({', '.join(':' + n for n in values)})"), values)
+        with db.engine.begin() as conn:
+            add(conn, "users", id=1, email="a@example.org")
+            add(conn, "contacts", id=1)
+            for batch_id, status in ((1, "done"), (2, "failed"), (3, "running")):
+                add(conn, "export_batches", id=batch_id, created_by_id=1, status=status)
+            for case_id, batch_id in ((1, 1), (2, 2), (3, 3), (4, None)):
+                add(conn, "cases", id=case_id, caller_id=1, export_batch_id=batch_id)
+        upgrade(directory=str(ROOT / "migrations"))
+        with db.engine.connect() as conn:
+            cases = dict(conn.execute(text("SELECT id, export_batch_id FROM cases")).all())
+            batches = dict(conn.execute(text("SELECT id, status FROM export_batches")).all())
+            lead = conn.execute(text("SELECT data_lead FROM users")).scalar()
+        db.engine.dispose()
+    assert cases == {1: 1, 2: None, 3: None, 4: None}  # only the delivered file's cases
+    assert batches == {1: "done", 2: "failed", 3: "failed"}
+    assert lead in (0, False)
