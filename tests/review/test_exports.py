@@ -25,6 +25,13 @@ from tests.factories import make_user
 from tests.review.test_review import world  # noqa: F401  (fixture)
 
 
+@pytest.fixture(autouse=True)
+def empty_export_folder(app):
+    """The folder is shared by the session's tests (and batch ids restart): start empty."""
+    import shutil
+    shutil.rmtree(app.config["EXPORT_DIR"], ignore_errors=True)
+
+
 def reviewed_cases(world, n: int, start: int = 0) -> list[int]:
     ids = []
     for i in range(start, start + n):
