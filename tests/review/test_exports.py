@@ -307,10 +307,13 @@ def test_an_admin_makes_a_data_team_lead(app, client, auth, world):
         AuditEntry.record_type == "user", AuditEntry.field == "data_lead")) is not None
 
 
-def test_bad_filters_are_refused_not_a_500(client, world):
-    data = {"fmt": "csv", "team_id": "12x", "csrf_token": csrf_token(client, "/review/export")}
+@pytest.mark.parametrize("bad", [{"team_id": "12x"}, {"team_id": "99999999999999999999"},
+                                 {"until": "9999-12-31"}, {"since": "tomorrow"}])
+def test_bad_filters_are_refused_not_a_500(client, world, bad):
+    data = {"fmt": "csv", **bad, "csrf_token": csrf_token(client, "/review/export")}
     resp = client.post("/review/export", data=data)
     assert resp.status_code == 422 and "choose a team" in resp.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(ExportBatch.id))) == 0
 
 
 @pytest.mark.skipif(bool(__import__("os").environ.get("TEST_DATABASE_URL")),
