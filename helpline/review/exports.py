@@ -40,7 +40,9 @@ FAILED_MESSAGE = "Failed — nothing was marked exported. Try again."
 STALE_SECONDS = 300
 QUEUED_GRACE_SECONDS = 30  # a job is enqueued just after the commit that made the batch
 TIMEOUT_BASE_SECONDS = 120
-TIMEOUT_PER_ROW_SECONDS = 0.005  # XLSX was measured at ~2,000 rows/s: a 2.5x margin
+# XLSX ran at ~2,000 rows/s (issue 13) and at 444 rows/s on 2 CPUs at load average 10
+# (benchmarks/export.py, 100,000 rows): 200 rows/s still leaves a margin
+TIMEOUT_PER_ROW_SECONDS = 0.005
 UNFINISHED = ("queued", "running")
 
 
