@@ -358,25 +358,18 @@ def erase_callback_request(req: CallBackRequest, reason: str, actor: User | None
     return changed + 1
 
 
-def last_activity(contact: Contact) -> datetime:
-    """The latest of the contact's own change, their cases and their interactions."""
-    dates = [contact.updated_at, contact.created_at, contact.last_case_at]
-    dates.append(db.session.scalar(select(func.max(Case.updated_at)).where(
-        or_(Case.caller_id == contact.id, Case.beneficiary_id == contact.id))))
-    dates.append(db.session.scalar(select(func.max(Interaction.interaction_date)).where(
-        Interaction.enquirer_id == contact.id)))
-    return max(d for d in dates if d is not None)
+# Retention moved to retention.py (run(), run_once_today()).
 
 
-def retention(years: int, now: datetime | None = None, dry_run: bool = False) -> list[int]:
-    """Anonymise contacts with no activity for `years`; returns the ids it handled."""
-    cutoff = (now or utcnow()) - timedelta(days=365 * years)
-    candidates = db.session.scalars(select(Contact).where(
-        Contact.updated_at < cutoff, Contact.first_name.is_not(None) | Contact.phone.is_not(None)))
-    done = []
-    for contact in candidates:
-        if last_activity(contact) < cutoff:
-            done.append(contact.id)
-            if not dry_run:
-                anonymise(contact, f"Retention: no activity for {years} years", None)
-    return done
+# TEMP until merge: the lead's privacy.erase_callback_request replaces this. Clears the
+# request's personal fields and its attempts' notes; retention.py calls it.
+def erase_callback_request(req, reason: str, actor: User | None) -> None:
+    """Erase one call-back request's personal data (name, phone, address, date of birth,
+    notes and its attempts' notes). Irreversible; the caller commits."""
+    if not (reason or "").strip():
+        raise ValueError("Give a reason for erasing this call-back request")
+    req.full_name, req.contact_number = PLACEHOLDER, PLACEHOLDER
+    req.address = req.date_of_birth = req.notes = None
+    for attempt in req.attempts:
+        attempt.notes = None
+    audit.record(actor, "anonymise", "call-back request", req.id, reason=reason.strip())
