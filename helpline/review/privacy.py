@@ -359,17 +359,3 @@ def erase_callback_request(req: CallBackRequest, reason: str, actor: User | None
 
 
 # Retention moved to retention.py (run(), run_once_today()).
-
-
-# TEMP until merge: the lead's privacy.erase_callback_request replaces this. Clears the
-# request's personal fields and its attempts' notes; retention.py calls it.
-def erase_callback_request(req, reason: str, actor: User | None) -> None:
-    """Erase one call-back request's personal data (name, phone, address, date of birth,
-    notes and its attempts' notes). Irreversible; the caller commits."""
-    if not (reason or "").strip():
-        raise ValueError("Give a reason for erasing this call-back request")
-    req.full_name, req.contact_number = PLACEHOLDER, PLACEHOLDER
-    req.address = req.date_of_birth = req.notes = None
-    for attempt in req.attempts:
-        attempt.notes = None
-    audit.record(actor, "anonymise", "call-back request", req.id, reason=reason.strip())

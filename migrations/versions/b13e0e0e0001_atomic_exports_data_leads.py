@@ -1,7 +1,7 @@
 """atomic exports (heartbeat), data-team leads; cases marked by unfinished exports are freed
 
 Revision ID: b13e0e0e0001
-Revises: a339664c5b9d
+Revises: a13d0d0d0001
 Create Date: 2026-11-29 14:40:00
 
 Existing data: before this revision an export marked its cases chunk by chunk, so a
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b13e0e0e0001'
-down_revision = 'a339664c5b9d'
+down_revision = 'a13d0d0d0001'
 branch_labels = None
 depends_on = None
 
