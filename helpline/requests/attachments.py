@@ -33,18 +33,22 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+def size_label(n: int) -> str:
+    """1048576 -> "1 MB", 2048 -> "2 KB"."""
+    return f"{n / 1048576:g} MB" if n >= 1048576 else f"{max(1, round(n / 1024))} KB"
+
+
 def _read_limited(stream: IO[bytes], max_bytes: int) -> bytes:
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise RequestError(f"The file must be smaller than {max_bytes // (1024 * 1024)} MB",
-                           field=FIELD)
+        raise RequestError(f"The file must be at most {size_label(max_bytes)}", field=FIELD)
     return data
 
 
 def attach(req: CallBackRequest, filename: str | None, stream: IO[bytes] | None,
            actor: User, directory: str, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
     """Store the paper form for the request (replacing an earlier one); never commits."""
-    if stream is None or not filename:
+    if stream is None or not filename:  # nothing chosen
         raise RequestError("Choose the completed paper form to attach (PDF, PNG or JPEG)",
                            field=FIELD)
     data = _read_limited(stream, max_bytes)

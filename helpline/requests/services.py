@@ -159,6 +159,11 @@ def _check_open(req: CallBackRequest, actor: User, field: str) -> None:
         raise RequestError(f"Only the allocated caseworker ({who}) or a team leader can "
                            "record calls on this request. Nothing was saved.", field=field,
                            status=403)
+    limit = attempt_limit(req)
+    if limit is not None and len(req.attempts) >= limit:
+        raise RequestError(f"A {req.type_label.lower()} allows {limit} attempts and "
+                           f"{len(req.attempts)} have been made: no more attempts can be "
+                           "recorded", field=field)
     if req.status != "Awaiting Calls":
         raise RequestError(f"This request is {req.status}: no more attempts can be recorded",
                            field=field)
@@ -171,9 +176,6 @@ def record_attempt(req: CallBackRequest, made_at: datetime | None, result: str |
     request type allows closes the request as Unsuccessful."""
     _check_open(req, actor, "result")
     limit = attempt_limit(req)
-    if limit is not None and len(req.attempts) >= limit:
-        raise RequestError(f"A {req.type_label.lower()} allows {limit} attempts and {limit} "
-                           "have been made: no more attempts can be recorded", field="result")
     item = _result_item(result)
     if item is None:
         raise RequestError("Choose the Call Result", field="result")

@@ -15,6 +15,7 @@ from ..interactions.forms import parse_london
 from ..lookups.models import offered
 from ..timeutil import london_format, utcnow
 from . import bp, services
+from .attachments import size_label
 from .forms import AllocateForm, AttachForm, AttemptForm, RequestForm, StopForm
 from .models import CallBackRequest
 
@@ -139,7 +140,8 @@ def page(req: CallBackRequest, forms: dict | None = None, status: int = 200,
                            found=found or [], q=q, next_steps=services.next_steps(req),
                            max_attempts=services.attempt_limit(req),
                            may_record=services.may_record(req, current_user),
-                           letters=services.needs_letters(req)), status
+                           letters=services.needs_letters(req),
+                           attach_limit=size_label(current_app.config["ATTACHMENT_MAX_BYTES"])), status
 
 
 @bp.get("/<int:request_id>")
