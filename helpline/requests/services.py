@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, true
 
 from .. import audit
 from ..auth.models import Team, User
@@ -56,6 +56,15 @@ def may_see(req: CallBackRequest, user: User) -> bool:
     return any(t.id == req.team_id for t in user.teams)
 
 
+def visible_to(user: User):
+    """The SQL condition matching the requests `user` may see (see may_see)."""
+    if user.has_role("supervisor", "data"):
+        return true()
+    return or_(CallBackRequest.created_by_id == user.id, CallBackRequest.caseworker_id == user.id,
+               CallBackRequest.team_id.is_(None),
+               CallBackRequest.team_id.in_([t.id for t in user.teams]))
+
+
 def may_record(req: CallBackRequest, user: User) -> bool:
     """Only the allocated caseworker, or a team leader, records attempts."""
     return user.id == req.caseworker_id or user.has_role("supervisor")
@@ -65,7 +74,8 @@ def caseworkers(req: CallBackRequest) -> list[tuple[User, bool]]:
     """Active staff to allocate to: the receiving team's caseworkers first, then others.
     Each comes with whether they are in the receiving team."""
     users = list(db.session.scalars(select(User).where(
-        User.active.is_(True), User.role.in_(["volunteer", "supervisor"])).order_by(User.name)))
+        User.active.is_(True), User.role.in_(["volunteer", "supervisor", "admin"]))
+        .order_by(User.name)))
     in_team = [u for u in users if req.team_id and any(t.id == req.team_id for t in u.teams)]
     return [(u, True) for u in in_team] + [(u, False) for u in users if u not in in_team]
 
@@ -114,7 +124,8 @@ def create_request(values: Mapping[str, Any], actor: User, base_url: str,
 def allocate(req: CallBackRequest, caseworker: User | None, actor: User, base_url: str,
              link: str) -> None:
     """A team leader allocates to an active caseworker (email + live notification)."""
-    if caseworker is None or not caseworker.active:
+    if caseworker is None or not caseworker.active or not caseworker.has_role("volunteer",
+                                                                              "supervisor"):
         raise RequestError("Choose an active caseworker", field="caseworker")
     if req.status not in STATUSES[:2]:
         raise RequestError(f"This request is already {req.status}", field="caseworker")

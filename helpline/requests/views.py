@@ -112,7 +112,8 @@ def awaiting_calls():
 def closed():
     """Completed and unsuccessful requests, newest first."""
     rows = db.session.scalars(select(CallBackRequest).where(
-        CallBackRequest.status.in_(["Completed", "Unsuccessful"]))
+        CallBackRequest.status.in_(["Completed", "Unsuccessful"]),
+        services.visible_to(current_user))
         .order_by(CallBackRequest.closed_at.desc()).limit(200))
     return render_template("requests/list.html", title="Closed requests", rows=list(rows),
                            counts=services.counts())
@@ -120,10 +121,6 @@ def closed():
 
 def _forms(req: CallBackRequest) -> dict:
     allocate = AllocateForm()
-    team = req.team.name if req.team else ""
-    allocate.caseworker.choices = [("", "Choose…")] + [
-        (str(u.id), f"{u.name} ({team})" if in_team else u.name)
-        for u, in_team in services.caseworkers(req)]
     attempt = AttemptForm()
     attempt.result.choices = [("", "Choose…")] + [(i.name, i.name) for i in offered("call_result")]
     attempt.outcome.choices = [("", "Choose…")] + [(i.name, i.name)
@@ -131,6 +128,17 @@ def _forms(req: CallBackRequest) -> dict:
     if not attempt.made_at.data:
         attempt.made_at.data = london_format(utcnow())
     return {"allocate": allocate, "attempt": attempt, "stop": StopForm(), "attach": AttachForm()}
+
+
+def _caseworker_groups(req: CallBackRequest) -> list[tuple[str, list[User]]]:
+    """The receiving team's caseworkers first, then everyone else (team leaders only)."""
+    if not current_user.has_role("supervisor") or req.status not in ("Awaiting Allocation",
+                                                                      "Awaiting Calls"):
+        return []
+    people = services.caseworkers(req)
+    team = f"{req.team.name} (receiving team)" if req.team else "Receiving team"
+    return [(team, [u for u, mine in people if mine]),
+            ("Other caseworkers", [u for u, mine in people if not mine])]
 
 
 def page(req: CallBackRequest, forms: dict | None = None, status: int = 200,
@@ -141,6 +149,7 @@ def page(req: CallBackRequest, forms: dict | None = None, status: int = 200,
                            max_attempts=services.attempt_limit(req),
                            may_record=services.may_record(req, current_user),
                            letters=services.needs_letters(req),
+                           caseworker_groups=_caseworker_groups(req),
                            attach_limit=size_label(current_app.config["ATTACHMENT_MAX_BYTES"])), status
 
 

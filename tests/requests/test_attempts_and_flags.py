@@ -72,8 +72,10 @@ def test_allocation_offers_the_receiving_teams_caseworkers_first(app, client, wo
         as_text=True)
     select_html = html[html.index('name="caseworker"'):]
     select_html = select_html[:select_html.index("</select>")]
-    assert "Casey Worker (Call Back Team)" in select_html
-    assert select_html.index("Casey Worker") < select_html.index("Aaron Outsider")
+    team = select_html.index('<optgroup label="Call Back Team (receiving team)">')
+    others = select_html.index('<optgroup label="Other caseworkers">')
+    assert team < select_html.index("Casey Worker") < others
+    assert others < select_html.index("Aaron Outsider")
 
 
 def test_only_the_allocated_caseworker_or_a_team_leader_records_attempts(app, client, world):
@@ -224,3 +226,17 @@ def test_flag_change_is_audited_and_only_on_lists_that_have_one(app, client, wor
     assert entry.before == "Yes" and entry.after == "No"
     food = item("signpost_category", "Food banks")
     assert _change(admin, food.id, "signpost_category", action="flag").status_code == 400
+
+
+def test_closed_requests_of_another_team_are_not_listed_for_volunteers(app, client, world):
+    req, _ = allocate(app, client, world)
+    worker = signed_in(app, world["worker"])
+    url = f"/callback-requests/{req.id}"
+    worker.post(f"{url}/stop", data={"csrf_token": csrf_token(worker, url), "reason": "Moved"})
+    assert "Margaret Evans" in worker.get("/callback-requests/closed").get_data(as_text=True)
+    outsider = signed_in(app, world["outsider"])
+    assert "Margaret Evans" not in outsider.get("/callback-requests/closed").get_data(
+        as_text=True)
+    assert outsider.get(url).status_code == 403
+    assert "Margaret Evans" in signed_in(app, world["leader"]).get(
+        "/callback-requests/closed").get_data(as_text=True)
