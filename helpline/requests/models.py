@@ -24,11 +24,11 @@ ATTEMPT_LIMITS: dict[str, int | None] = {ORDINARY: 3, DOWNTIME: None}
 REQUEST_TYPES = {ORDINARY: "Call back request",
                  DOWNTIME: "Application taken during system downtime"}
 OFFLINE_TEMPLATES = ["PP Applies GB", "RP Applies GB", "PP Applies NI", "RP Applies NI"]
-NEXT_STEPS = ("We tried {n} times without reaching the caller. The request is closed: the "
-              "caller must call the helpline again to make an application or get an update.")
-STOPPED_STEPS = ("Calling was stopped: {reason}. The caller must call the helpline again to "
-                 "make an application or get an update.")
-DOWNTIME_STEPS = ("Calling has ended without reaching the caller. Issue clerical letters "
+CALL_AGAIN = ("The request is closed: the caller must call the helpline again to make an "
+              "application or get an update.")
+NEXT_STEPS = "We tried {n} times without reaching the caller. " + CALL_AGAIN
+STOPPED_STEPS = "Calling was stopped: {reason}. " + CALL_AGAIN
+DOWNTIME_STEPS = ("Calling has ended without reaching the caller{why}. Issue clerical letters "
                   "CMSL0077 and CMSL0080: the client has 14 days to pay their application fees.")
 
 

@@ -161,7 +161,8 @@ def _result_item(result: str | None) -> LookupItem | None:
     if not result:
         return None
     return db.session.scalar(select(LookupItem).where(LookupItem.list_name == "call_result",
-                                                      LookupItem.name == result))
+                                                      LookupItem.name == result,
+                                                      LookupItem.retired.is_(False)))
 
 
 def _check_open(req: CallBackRequest, actor: User, field: str) -> None:
@@ -245,11 +246,12 @@ def next_steps(req: CallBackRequest) -> list[str]:
     """What happens next, once the request ended unsuccessfully."""
     if req.status != "Unsuccessful":
         return []
-    steps = [STOPPED_STEPS.format(reason=req.stopped_reason.rstrip("."))
-             if req.stopped_reason else NEXT_STEPS.format(n=len(req.attempts))]
+    reason = (req.stopped_reason or "").rstrip(".")
     if needs_letters(req):
-        steps = [steps[0].split(" The caller must")[0], DOWNTIME_STEPS]
-    return steps
+        return [DOWNTIME_STEPS.format(why=f" (calling was stopped: {reason})" if reason else "")]
+    if reason:
+        return [STOPPED_STEPS.format(reason=reason)]
+    return [NEXT_STEPS.format(n=len(req.attempts))]
 
 
 def link_contact(req: CallBackRequest, contact: Contact, actor: User) -> None:

@@ -150,7 +150,8 @@ def page(req: CallBackRequest, forms: dict | None = None, status: int = 200,
                            may_record=services.may_record(req, current_user),
                            letters=services.needs_letters(req),
                            caseworker_groups=_caseworker_groups(req),
-                           attach_limit=size_label(current_app.config["ATTACHMENT_MAX_BYTES"])), status
+                           attach_limit=size_label(
+                               current_app.config["ATTACHMENT_MAX_BYTES"])), status
 
 
 @bp.get("/<int:request_id>")
