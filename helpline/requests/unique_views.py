@@ -5,7 +5,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
-from .. import submissions
+from .. import audit, submissions
 from ..auth.forms import EmptyForm
 from ..auth.guard import role_required
 from ..cases.models import Case
@@ -42,6 +42,8 @@ def unique_new(case_id: int):
         return redirect(url_for("cases.show", case_id=case.id) + "#unique-callbacks")
     if request.method == "GET":
         form.contact_number.data = case.caller.phone or ""
+        audit.viewed(current_user, "case", case.reference, ip=request.remote_addr)
+        db.session.commit()
     elif form.validate_on_submit():
         proforma = unique.Proforma(int(form.team_id.data), form.contact_number.data,
                                    form.time_preferences.data, form.reason.data)
