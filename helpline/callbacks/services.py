@@ -31,12 +31,26 @@ class CallBackError(ValueError):
 
 def default_times(received: datetime, preferred: datetime | None,
                   informal: bool = False) -> tuple[datetime, datetime]:
-    """(Start, End): End = received + 24 h (the SLA); Start = preferred − 30 min, else End − 30 min.
-    An informal reminder is due at its preferred time (Start 30 minutes before)."""
-    if informal and preferred:
-        return preferred - LEAD, preferred
-    end = received + SLA
+    """(Start, End) from the seed's three worked examples: End is the later of the call
+    received + 24 hours and the time agreed with the caller; Start is 30 minutes before the
+    agreed time, or 30 minutes before End when none was agreed. (An informal reminder set
+    weeks ahead follows the same rule: its agreed time is the later one.)"""
+    end = max(received + SLA, preferred) if preferred else received + SLA
     return (preferred - LEAD if preferred else end - LEAD), end
+
+
+def resolve_times(received: datetime, preferred: datetime | None, start: datetime | None,
+                  end: datetime | None, end_is_default: bool = False) -> tuple[datetime, datetime]:
+    """The Start and End to save: what was typed, else the defaults. A Start typed beyond the
+    default End (an informal reminder weeks ahead, typed with Start only) moves End to
+    Start + 30 minutes; an End the handler typed themselves is kept (and checked)."""
+    default_start, default_end = default_times(received, preferred)
+    start = start or default_start
+    if end is None or end_is_default:
+        end = default_end
+        if start >= end:
+            end = start + LEAD
+    return start, end
 
 
 @dataclass
@@ -57,11 +71,17 @@ class CallBackInput:
 
 
 def check_times(data: CallBackInput, new: bool, now: datetime | None = None) -> None:
-    """End after Start; a new call back cannot start in the past unless back-entered."""
+    """End after Start; a new call back cannot be agreed for, or start, in the past unless
+    back-entered."""
     now = now or utcnow()
+    past = now - timedelta(minutes=1)
+    if new and not data.back_entry and data.preferred_at and data.preferred_at < past:
+        raise CallBackError("The Preferred time agreed with the caller is in the past. Enter "
+                            "a time still to come, or tick 'Back-entry' if you are recording a "
+                            "call back from earlier", field="preferred_at")
     if data.end_at <= data.start_at:
         raise CallBackError("End must be after Start", field="end_at")
-    if new and not data.back_entry and data.start_at < now - timedelta(minutes=1):
+    if new and not data.back_entry and data.start_at < past:
         raise CallBackError("Start is in the past. Tick 'Back-entry' if you are recording a "
                             "call back from earlier", field="start_at")
 

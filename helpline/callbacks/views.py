@@ -29,9 +29,23 @@ def _owners(form: CallBackForm) -> None:
     form.owner_user.choices = [("", "Choose…")] + [(str(u.id), u.name) for u in users]
 
 
+def _is_auto(field, auto) -> bool:
+    """The field holds nothing, or only the value the app filled in (not typed)."""
+    text = (field.data or "").strip()
+    return not text or text == (auto.data or "").strip()
+
+
+def _times(form: CallBackForm, received, preferred, start, end):
+    """Start and End to save or show: typed values win; a Start typed beyond the default End
+    moves End to Start + 30 minutes (informal reminders set weeks ahead with Start only)."""
+    return services.resolve_times(received, preferred,
+                                  None if _is_auto(form.start, form.start_auto) else start,
+                                  end, _is_auto(form.end, form.end_auto))
+
+
 def _input(form: CallBackForm, times: dict) -> services.CallBackInput | None:
     received = times["call_received"] or utcnow()
-    start, end = services.default_times(received, times["preferred"], bool(form.informal.data))
+    start, end = _times(form, received, times["preferred"], times["start"], times["end"])
     owner_user = None
     if form.owner.data == "user":
         uid = form.owner_user.data
@@ -42,7 +56,7 @@ def _input(form: CallBackForm, times: dict) -> services.CallBackInput | None:
     return services.CallBackInput(
         contact_number=form.contact_number.data.strip(), description=form.description.data.strip(),
         call_received_at=received, preferred_at=times["preferred"], alarm=bool(form.alarm.data),
-        start_at=times["start"] or start, end_at=times["end"] or end,
+        start_at=start, end_at=end,
         informal=bool(form.informal.data), back_entry=bool(form.back_entry.data),
         owner=form.owner.data or "me", owner_user=owner_user)
 
@@ -69,7 +83,8 @@ def new(case_id: int):
                 cb = services.create(case, data, current_user)
             except services.CallBackError as exc:
                 db.session.rollback()
-                field = {"end_at": "end", "start_at": "start"}.get(exc.field, exc.field)
+                field = {"end_at": "end", "start_at": "start", "preferred_at": "preferred"}.get(
+                    exc.field, exc.field)
                 getattr(form, field).errors.append(str(exc))
             else:
                 db.session.commit()
@@ -81,12 +96,23 @@ def new(case_id: int):
 
 
 def _show_defaults(form: CallBackForm) -> None:
-    received = services.utcnow() if not form.call_received.data else None
+    """Fill Start and End live: defaults from Call received and Preferred time, keeping what
+    the handler typed (text that is not a time yet is left as typed, never lost)."""
     from ..interactions.forms import parse_london
-    received = parse_london(form.call_received.data or "") or received or utcnow()
+    received = parse_london(form.call_received.data or "") or utcnow()
     preferred = parse_london(form.preferred.data or "") if form.preferred.data else None
-    start, end = services.default_times(received, preferred, bool(form.informal.data))
-    form.start.data, form.end.data = london_format(start), london_format(end)
+    start_auto, end_auto = _is_auto(form.start, form.start_auto), _is_auto(form.end, form.end_auto)
+    start = None if start_auto else parse_london(form.start.data)
+    end = None if end_auto else parse_london(form.end.data)
+    default_start, _ = services.default_times(received, preferred)
+    new_start, new_end = services.resolve_times(received, preferred, start, end, end_auto)
+    if start_auto or start is not None:
+        form.start.data = london_format(new_start)
+    form.start_auto.data = london_format(default_start)
+    if end_auto:
+        form.end.data = form.end_auto.data = london_format(new_end)
+    elif end is not None:
+        form.end.data = london_format(end)
 
 
 @bp.get("/defaults")
@@ -262,8 +288,10 @@ def _callback_context() -> dict:
         return {}
     if is_htmx():  # fragments (e.g. the reminders) need only the form
         return {"snooze_form": SnoozeForm(), "callbacks_for_case": _for_case}
-    count = services.open_callbacks(db.session, current_user.id)
-    return {"active_reminders": services.showing_for(current_user), "my_callbacks_count": count,
+    from ..badges import badge
+    return {**badge("active_reminders", lambda: services.showing_for(current_user)),
+            **badge("my_callbacks_count", lambda: services.open_callbacks(
+                db.session, current_user.id)),
             "snooze_form": SnoozeForm(), "callbacks_for_case": _for_case}
 
 
