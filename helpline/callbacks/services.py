@@ -9,6 +9,7 @@ from sqlalchemy import and_, func, or_, select, update
 from .. import audit
 from ..auth.models import User
 from ..cases.models import Case
+from ..cases.signals import owner_changed
 from ..extensions import db
 from ..mailer import queue_mail
 from ..notifications.services import notify
@@ -163,23 +164,52 @@ def _tell_new_owner(cb: CallBack, actor: User | None) -> None:
                f"/callbacks/{cb.id}", kind="callback")
 
 
-def move_with_case(case: Case, actor: User | None) -> int:
-    """When a case changes owner its open call backs (and reminders) move with it."""
+def move_with_case(case: Case, actor: User | None, previous_owner_id: int | None = None) -> int:
+    """When a case changes owner, its open call backs that belong to the previous owner move
+    with it, reminder state and all: those raised for "The case owner", the previous owner's
+    "Myself" call backs and informal reminders. One given to another named caseworker stays.
+    A reminder already showing pops up again for the new owner; the old owner's page drops it."""
+    belongs = CallBack.follows_case_owner.is_(True)
+    if previous_owner_id is not None:
+        belongs = or_(belongs, CallBack.owner_id == previous_owner_id)
     moved = 0
     for cb in db.session.scalars(select(CallBack).where(
-            CallBack.case_id == case.id, CallBack.status.in_(OPEN),
-            CallBack.follows_case_owner.is_(True))):
+            CallBack.case_id == case.id, CallBack.status.in_(OPEN), belongs)
+            .order_by(CallBack.id)):
         if cb.owner_id == case.owner_id:
             continue
-        before = cb.owner.name if cb.owner else None
+        before, before_id = (cb.owner.name if cb.owner else None), cb.owner_id
+        was_showing = cb.reminder_state == SHOWING
+        cb.follows_case_owner = True  # it now follows the case wherever it goes
         cb.status = "Pending assignment"
         allocate(cb, actor)
-        if cb.reminder_state == SHOWING:  # the new owner gets the reminder, the old one not
+        if was_showing:  # the new owner gets the pop-up at the next poll, the old one not
             cb.reminder_state = ARMED
-        audit.record(actor, "move", "call back", cb.id, changes={
-            "Owner": (before, cb.owner.name if cb.owner else None)})
+        db.session.flush()
+        db.session.refresh(cb)  # the owner relationship after allocate() set owner_id
+        audit.record(actor, "move", "call back", cb.id, reason=f"{case.reference} changed owner",
+                     changes={"Owner": (before, cb.owner.name if cb.owner else None)})
+        if before_id and before_id != cb.owner_id:
+            _tell_old_owner(cb, before_id, case)
         moved += 1
     return moved
+
+
+def _tell_old_owner(cb: CallBack, user_id: int, case: Case) -> None:
+    """The previous owner hears that it moved; their open pages drop its reminder."""
+    old = db.session.get(User, user_id)
+    who = cb.owner.name if cb.owner else (cb.team.name + " queue" if cb.team else "its team")
+    notify([old], f"Call back on {cb.subject} moved to {who} with the case",
+           f"Start {london_format(cb.start_at)} – End {london_format(cb.end_at)}",
+           f"/callbacks/{cb.id}", kind="callback-moved")
+
+
+def _on_owner_changed(case: Case, previous_owner_id: int | None = None,
+                      actor: User | None = None, **_kw) -> None:
+    move_with_case(case, actor, previous_owner_id)
+
+
+owner_changed.connect(_on_owner_changed)
 
 
 def reassign(cb: CallBack, user: User, actor: User) -> None:
