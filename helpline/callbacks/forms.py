@@ -85,3 +85,11 @@ class CloseForm(FlaskForm):
     status = RadioField("How did the call back end?", choices=[(c, c) for c in CLOSING],
                         validators=[InputRequired(message="Choose how the call back ended")])
     submit = SubmitField("Close call back", widget=GovSubmitInput())
+
+
+class HandOverForm(FlaskForm):
+    """A team leader hands the call back to a caseworker with view-only access to the case."""
+
+    user_id = SelectField("Caseworker", widget=GovSelect(), validate_choice=False, validators=[
+        InputRequired(message="Choose the caseworker to hand the call back to")])
+    submit = SubmitField("Hand over with view-only access", widget=GovSubmitInput())

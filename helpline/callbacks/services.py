@@ -16,6 +16,7 @@ from ..notifications.services import notify
 from ..timeutil import london_format, to_london, utcnow
 from .models import (ARMED, CLOSED, CLOSING, DISMISSED, OPEN, SHOWING, SNOOZE_CAP, SNOOZE_STEPS,
                      SNOOZED, CallBack)
+from .handover import end_grants
 
 SLA = timedelta(hours=24)
 LEAD = timedelta(minutes=30)
@@ -191,6 +192,7 @@ def move_with_case(case: Case, actor: User | None, previous_owner_id: int | None
                      changes={"Owner": (before, cb.owner.name if cb.owner else None)})
         if before_id and before_id != cb.owner_id:
             _tell_old_owner(cb, before_id, case)
+        end_grants(cb, actor, f"The call back moved with {case.reference}", keep_user=cb.owner_id)
         moved += 1
     return moved
 
@@ -212,14 +214,16 @@ def _on_owner_changed(case: Case, previous_owner_id: int | None = None,
 owner_changed.connect(_on_owner_changed)
 
 
-def reassign(cb: CallBack, user: User, actor: User) -> None:
-    """Supervisors can move any call back."""
+def reassign(cb: CallBack, user: User, actor: User, tell: bool = True) -> None:
+    """Supervisors can move any call back (to a named caseworker: it stays with them)."""
     before = cb.owner.name if cb.owner else None
     cb.owner_id, cb.team_id, cb.follows_case_owner = user.id, None, False
     if cb.reminder_state == SHOWING:
         cb.reminder_state = ARMED
     audit.record(actor, "move", "call back", cb.id, changes={"Owner": (before, user.name)})
-    _tell_new_owner(cb, actor)
+    end_grants(cb, actor, f"The call back moved to {user.name}", keep_user=user.id)
+    if tell:
+        _tell_new_owner(cb, actor)
 
 
 def update_times(cb: CallBack, start_at: datetime, end_at: datetime, description: str,
@@ -267,6 +271,7 @@ def close(cb: CallBack, status: str | None, actor: User) -> None:
     audit.record(actor, "close", "call back", cb.id, changes={"Status": (cb.status, status)})
     cb.status, cb.closed_at, cb.closed_by_id = status, utcnow(), actor.id
     cb.reminder_state = CLOSED
+    end_grants(cb, actor, f"The call back was closed: {status}")
 
 
 # --- the poller (worker) --------------------------------------------------------

@@ -13,8 +13,9 @@ from ..contacts import services as contact_services
 from ..extensions import db
 from ..htmx import is_htmx
 from ..timeutil import london_format, utcnow
-from . import bp, services
-from .forms import CallBackForm, CloseForm, SnoozeForm
+from ..cases import access as case_access
+from . import bp, handover, services
+from .forms import CallBackForm, CloseForm, HandOverForm, SnoozeForm
 from .models import CallBack
 
 staff = role_required("volunteer", "supervisor", "data")
@@ -66,7 +67,12 @@ def _input(form: CallBackForm, times: dict) -> services.CallBackInput | None:
 def new(case_id: int):
     """Raise a call back on a case."""
     case = db.get_or_404(Case, case_id)
-    if not contact_services.is_verified(case.caller, current_user, session.get("sid")):
+    found = case_access.owner_access(case, current_user)
+    if found is not None and found.view_only:
+        abort(403, description=f"You have view-only access to {case.reference} for one call "
+                               "back: ask a team leader to raise another.")
+    if found is None and not contact_services.is_verified(case.caller, current_user,
+                                                          session.get("sid")):
         abort(403, description="Verify the caller on the contact page first.")
     form = CallBackForm()
     _owners(form)
@@ -152,16 +158,65 @@ def overdue():
 @bp.get("/<int:cb_id>")
 @staff
 def show(cb_id: int):
-    """One call back: for its owner (or team queue), supervisors, and a handler who has
-    verified the caller in this session (as for the case itself)."""
+    """One call back: for its owner (or team queue), supervisors, the people the case's work
+    belongs to, and a handler who has verified the caller in this session."""
     cb = _cb_or_404(cb_id)
-    if not _is_mine(cb) and not current_user.has_role("supervisor") and cb.case is not None \
-            and not contact_services.is_verified(cb.case.caller, current_user, session.get("sid")):
+    if not _may_see(cb):
         abort(403, description="This call back is someone else's. Verify the caller on the "
                                "contact page to see it.")
+    return _show(cb)
+
+
+def _may_see(cb: CallBack) -> bool:
+    if _is_mine(cb) or current_user.has_role("supervisor") or cb.case is None:
+        return True
+    return case_access.owner_access(cb.case, current_user) is not None or \
+        contact_services.is_verified(cb.case.caller, current_user, session.get("sid"))
+
+
+def _show(cb: CallBack, hand_over_form: HandOverForm | None = None, status: int = 200):
     users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
+    form = hand_over_form or HandOverForm(formdata=None)
+    caseworkers = db.session.scalars(select(User).where(
+        User.active.is_(True), User.role == "volunteer").order_by(User.name))
+    form.user_id.choices = [("", "Choose…")] + [(str(u.id), u.name) for u in caseworkers]
     return render_template("callbacks/show.html", cb=cb, close_form=CloseForm(),
-                           snooze_form=SnoozeForm(), users=users)
+                           snooze_form=SnoozeForm(), users=users, hand_over_form=form,
+                           grants=handover.live_grants(cb)), status
+
+
+@bp.post("/<int:cb_id>/hand-over")
+@role_required("supervisor")
+def hand_over(cb_id: int):
+    """A team leader hands the call back to a caseworker with view-only access to its case."""
+    cb = _cb_or_404(cb_id)
+    form = HandOverForm()
+    if form.validate_on_submit():
+        uid = form.user_id.data
+        user = db.session.get(User, int(uid)) if uid and uid.isdigit() else None
+        try:
+            handover.hand_over(cb, user, current_user)
+        except services.CallBackError as exc:
+            db.session.rollback()
+            form.user_id.errors = list(form.user_id.errors) + [str(exc)]
+        else:
+            db.session.commit()
+            flash(f"Call back handed to {user.name}, who can see {cb.subject} but change only "
+                  "the call back.", "success")
+            return redirect(url_for("callbacks.show", cb_id=cb.id))
+    return _show(cb, form, 422)
+
+
+@bp.post("/<int:cb_id>/hand-over/end")
+@role_required("supervisor")
+def end_hand_over(cb_id: int):
+    """End the view-only access early (the call back stays with its owner)."""
+    cb = _cb_or_404(cb_id)
+    if CloseForm().is_submitted() and handover.end_grants(
+            cb, current_user, f"Ended by {current_user.name}"):
+        db.session.commit()
+        flash("View-only access ended.", "success")
+    return redirect(url_for("callbacks.show", cb_id=cb.id))
 
 
 @bp.get("/reminders")
