@@ -57,11 +57,15 @@ class CallBack(db.Model):
         """What the reminder names: the case reference, or the call-back request."""
         if self.case is not None:
             return self.case.reference
-        return f"Call-back request {self.request_id} ({self.request.full_name})"
+        if self.request is not None:
+            return f"Call-back request {self.request_id} ({self.request.full_name})"
+        return f"Call back {self.id}"
 
     @property
     def person(self) -> str:
-        return self.case.caller.full_name if self.case is not None else self.request.full_name
+        if self.case is not None:
+            return self.case.caller.full_name
+        return self.request.full_name if self.request is not None else ""
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     team: Mapped[Team | None] = relationship()
     closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])

@@ -107,12 +107,12 @@ def note_contact_change(contact: Contact, text: str, actor: User) -> Case:
 
 def case_history(case: Case, since=None, after=None, field: str | None = None,
                  latest: int | None = None) -> list:
-    """Audit entries of a case (looks excluded), oldest first: all of them, those at or after
+    """Audit entries of a case (looks, by anyone, excluded), oldest first: all of them, those at or after
     `since` / strictly after `after`, one field's, or only the `latest` few."""
     from ..audit.models import AuditEntry
     stmt = select(AuditEntry).where(AuditEntry.record_type == "case",
                                     AuditEntry.record_id == case.reference,
-                                    AuditEntry.action != "view")
+                                    AuditEntry.action.not_in(("view", "access-by-owner")))
     if since is not None:
         stmt = stmt.where(AuditEntry.at >= since)
     if after is not None:
