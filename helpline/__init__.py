@@ -50,6 +50,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_templates(app)
     register_blueprints(app)
+    from .badges import guard_context_processors
+    guard_context_processors(app)  # after every blueprint added its own
     from .errors import register_errors
     register_errors(app)
     from .db_errors import register_db_errors
@@ -136,10 +138,12 @@ def register_templates(app: Flask) -> None:
         from .notifications.services import unread_count
         if not current_user.is_authenticated or request.headers.get("HX-Request"):
             return {"signout_form": EmptyForm()}  # fragments do not render the header
+        from .badges import badge
         from .events import latest_id
         from .notifications.models import Notification
-        return {"unread_count": unread_count(current_user), "signout_form": EmptyForm(),
-                "last_event_id": latest_id(db.session, Notification, current_user.id)}
+        return {"signout_form": EmptyForm(), **badge("unread_count", lambda: unread_count(
+            current_user)), **badge("last_event_id", lambda: latest_id(
+                db.session, Notification, current_user.id))}
 
     @app.after_request
     def security_headers(resp):

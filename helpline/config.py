@@ -27,6 +27,12 @@ def _secret_key(instance_path: Path, production: bool) -> str:
     return path.read_text().strip()
 
 
+def _limit(text: str | None) -> int | None:
+    """An attempt limit: a positive whole number, or empty for no limit."""
+    text = (text or "").strip()
+    return int(text) if text else None
+
+
 def from_environment(instance_path: str) -> dict:
     """Build the configuration mapping from environment variables."""
     inst = Path(instance_path)
@@ -50,6 +56,14 @@ def from_environment(instance_path: str) -> dict:
         "EXPORT_DIR": env("EXPORT_DIR", str(inst / "exports")),
         "RETENTION_YEARS": int(env("RETENTION_YEARS", "6")),
         "MP_ENQUIRIES_EMAIL": env("MP_ENQUIRIES_EMAIL", "mp-enquiries@example.org"),
+        # Attached paper forms of call-back requests: outside static/, served only by the app.
+        "ATTACHMENT_DIR": env("ATTACHMENT_DIR", str(inst / "attachments")),
+        "ATTACHMENT_MAX_BYTES": int(env("ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))),
+        # Attempts a call-back request allows, per request type (empty: as many as needed).
+        "REQUEST_ATTEMPT_LIMITS": {
+            "ordinary": _limit(env("REQUEST_ATTEMPT_LIMIT", "3")),
+            "downtime": _limit(env("DOWNTIME_ATTEMPT_LIMIT", "")),
+        },
         # Shift start times (Europe/London); Morning Review covers the previous shift onwards.
         "SHIFT_STARTS": env("SHIFT_STARTS", "08:00,20:00").split(","),
         "IDLE_TIMEOUT_MINUTES": int(env("IDLE_TIMEOUT_MINUTES", "30")),

@@ -14,6 +14,7 @@ from ..htmx import is_htmx, render
 from ..requests import services as request_services
 from ..requests.models import CallBackRequest
 from . import bp, postcodes, services
+from .access import log_owner_access, owner_access
 from .forms import CONSENT_STATEMENT, ContactForm, EditContactForm, VerifyForm
 from .models import Contact
 
@@ -150,9 +151,14 @@ def show(contact_id: int):
     audit.viewed(current_user, "contact", contact.id, ip=_ip())
     db.session.commit()
     verified = services.is_verified(contact, current_user, session.get("sid"))
+    found = None if verified else owner_access(contact, current_user)
+    if found is not None:  # the work is theirs: no fresh verification, audited as such
+        verified = True
+        log_owner_access(current_user, "contact", contact.id, found, ip=_ip())
+    db.session.commit()
     cases = case_services.cases_for_contact(contact) if verified else []
     return render_template("contacts/show.html", contact=contact, verified=verified,
-                           cases=cases, verify_form=VerifyForm())
+                           cases=cases, verify_form=VerifyForm(), owner_access=found)
 
 
 @bp.post("/contacts/<int:contact_id>/verify")
@@ -177,7 +183,15 @@ def verify(contact_id: int):
 def edit(contact_id: int):
     """Edit a contact; name, phone, postcode and address changes need a reason."""
     contact = _contact_or_404(contact_id)
-    if not services.is_verified(contact, current_user, session.get("sid")):
+    found = owner_access(contact, current_user)
+    if found is not None and found.view_only:
+        if request.method == "POST":
+            abort(403, description="You have view-only access to this person for one call "
+                                   "back: you cannot change their details.")
+        flash("You have view-only access to this person for one call back: you cannot "
+              "change their details.", "error")
+        return redirect(url_for("contacts.show", contact_id=contact.id))
+    if found is None and not services.is_verified(contact, current_user, session.get("sid")):
         flash("Verify the caller before changing their details.", "error")
         return redirect(url_for("contacts.show", contact_id=contact.id))
     form = EditContactForm(obj=contact)

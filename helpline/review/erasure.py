@@ -30,7 +30,7 @@ from ..extensions import db
 from ..interactions.models import Interaction, InteractionHandler
 from ..mailer import OutboxMail
 from ..notifications.models import Notification
-from ..requests.models import CallAttempt, CallBackRequest
+from ..requests.models import CallAttempt, CallBackRequest, UniqueCallBack
 
 PLACEHOLDER = "[anonymised]"
 
@@ -57,6 +57,7 @@ class SubjectSet:
     call_backs: set[int] = field(default_factory=set)
     requests: set[int] = field(default_factory=set)
     attempts: set[int] = field(default_factory=set)
+    unique: set[int] = field(default_factory=set)  # Functionally Unique call backs
     audit: set[int] = field(default_factory=set)
     notifications: set[int] = field(default_factory=set)
     outbox: set[int] = field(default_factory=set)
@@ -130,6 +131,7 @@ def collect(contact: Contact) -> SubjectSet:
     s.handlers = _ids(select(InteractionHandler.id).where(
         _in(InteractionHandler.interaction_id, s.interactions)))
     s.attempts = _ids(select(CallAttempt.id).where(_in(CallAttempt.request_id, s.requests)))
+    s.unique = _ids(select(UniqueCallBack.id).where(_in(UniqueCallBack.case_id, s.cases)))
     s.call_backs = _ids(select(CallBack.id).where(_in(CallBack.case_id, s.cases))) | \
         _ids(select(CallBack.id).where(_in(CallBack.request_id, s.requests)))
     s.notifications = _ids(select(Notification.id).where(_in(Notification.url, _urls(s))))
@@ -164,6 +166,9 @@ def _audit_ids(s: SubjectSet) -> set[int]:
     keys = [("contact", {str(i) for i in s.contacts}), ("case", s.case_refs),
             ("interaction", s.interaction_refs), ("call back", {str(i) for i in s.call_backs}),
             ("call-back request", {str(i) for i in s.requests}),
+            ("call-back request paper form", {str(i) for i in s.requests}),
+            ("call-back request letters", {str(i) for i in s.requests}),
+            ("functionally unique call back", {str(i) for i in s.unique}),
             ("mail", {str(i) for i in s.outbox})]
     out: set[int] = set()
     for record_type, ids in keys:
@@ -184,7 +189,8 @@ def _urls(s: SubjectSet) -> set[str]:
 # Outbox keys start with the kind of record and its id (see the queue_mail callers).
 OUTBOX_PREFIXES = (("case-assign-{}-", "cases"), ("callback-overdue-{}-", "call_backs"),
                    ("cbr-new-{}-", "requests"), ("cbr-mp-{}", "requests"),
-                   ("cbr-allocate-{}-", "requests"), ("interaction-assign-{}", "handlers"))
+                   ("cbr-allocate-{}-", "requests"), ("interaction-assign-{}", "handlers"),
+                   ("fu-callback-{}", "unique"))
 
 
 def _outbox_ids(s: SubjectSet) -> set[int]:
@@ -353,6 +359,9 @@ def identifiers(s: SubjectSet) -> Identifiers:
         ids.add_request(r)
     for number in db.session.scalars(select(CallBack.contact_number).where(
             _in(CallBack.id, s.call_backs))):
+        ids.add_phone(number)
+    for number in db.session.scalars(select(UniqueCallBack.contact_number).where(
+            _in(UniqueCallBack.id, s.unique))):
         ids.add_phone(number)
     contact_ids = {str(i) for i in s.contacts}
     request_ids = {str(i) for i in s.requests}

@@ -64,4 +64,5 @@ def _review_count() -> dict:
     if not current_user.is_authenticated or not current_user.has_role("supervisor") \
             or request.headers.get("HX-Request"):
         return {}
-    return {"morning_review_count": len(review.items(current_user, _since()))}
+    from ..badges import badge
+    return badge("morning_review_count", lambda: review.count(current_user, _since()))

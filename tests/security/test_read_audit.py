@@ -64,7 +64,16 @@ def world(app, smtp):
                             caseworker_id=me)
     done = CallBackRequest(full_name="Closed Caller", contact_number="07700 900125",
                            nature="Other", anytime=True, status="Completed", closed_at=now)
-    db.session.add_all([calls, done])
+    letters = CallBackRequest(full_name="Downtime Caller", contact_number="07700 900126",
+                              nature="New Application", anytime=True, status="Unsuccessful",
+                              downtime=True, closed_at=now, caseworker_id=me)
+    db.session.add_all([calls, done, letters])
+    db.session.flush()
+    import io
+
+    from helpline.requests.attachments import attach
+    attach(letters, "form.png", io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"0" * 64),
+           db.session.get(User, me), app.config["ATTACHMENT_DIR"])
     db.session.get(OutboxMail, ids["mail_id"]).status = "failed"
     db.session.commit()
     msg = EmailMessage()
@@ -78,7 +87,7 @@ def world(app, smtp):
     interaction = db.session.get(Interaction, ids["interaction_id"])
     return {**ids, "client": client, "me": me, "key": key, "case_ref": case_ref,
             "interaction_ref": interaction.reference, "overdue_id": overdue.id,
-            "calls_id": calls.id, "done_id": done.id}
+            "calls_id": calls.id, "done_id": done.id, "letters_id": letters.id}
 
 
 def reads(w: dict) -> list[tuple[str, str, str, str]]:
@@ -116,6 +125,11 @@ def reads(w: dict) -> list[tuple[str, str, str, str]]:
         ("requests.awaiting_calls", "/callback-requests/mine", "call-back request",
          str(w["calls_id"])),
         ("requests.closed", "/callback-requests/closed", "call-back request", str(w["done_id"])),
+        ("requests.letters", f"/callback-requests/{w['letters_id']}/letters",
+         "call-back request letters", str(w["letters_id"])),
+        ("requests.paper_form", f"/callback-requests/{w['letters_id']}/paper-form",
+         "call-back request paper form", str(w["letters_id"])),
+        ("requests.unique_new", f"/callback-requests/unique/new/{case}", "case", ref),
         ("review.queue", "/review/", "case", ref),
         ("review.case", f"/review/cases/{case}", "case", ref),
         ("review.anonymise", f"/review/anonymise/{c}", "contact", str(c)),
@@ -171,7 +185,7 @@ def test_a_list_is_one_entry_naming_the_records_shown_and_no_search_terms(app, w
     entries = _views_since(before, me, "call-back request")
     assert len(entries) == 1
     assert (entries[0].record_id, entries[0].field, entries[0].after) == (
-        "list", "Shown", str(world["done_id"]))
+        "list", "Shown", f"{world['done_id']}, {world['letters_id']}")
     before = db.session.scalar(select(func.max(AuditEntry.id))) or 0
     client.get("/?q=Livingst")
     entries = _views_since(before, me, "contact")
