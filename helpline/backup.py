@@ -2,8 +2,9 @@
 
 The file is a gzipped tar holding `manifest.json` (database kind, Alembic revision, row
 counts), the database (SQLite's online backup API: a consistent copy while the app runs;
-PostgreSQL's `pg_dump -Fc`) and `exports/` (EXPORT_DIR). Helpline stores no other files:
-no attachments are uploaded, mail is in the database (outbox), and sessions are in the
+PostgreSQL's `pg_dump -Fc`), `exports/` (EXPORT_DIR) and `attachments/` (ATTACHMENT_DIR,
+the call-back requests' paper forms). Helpline stores no other files:
+mail is in the database (outbox), and sessions are in the
 database. Restore refuses a database that holds any row unless told --force.
 """
 from __future__ import annotations
@@ -113,6 +114,9 @@ def backup(path: Path) -> dict:
             tar.add(Path(tmp) / manifest["file"], arcname=manifest["file"])
             if export_dir.is_dir():
                 tar.add(export_dir, arcname="exports")
+            attachments = Path(current_app.config["ATTACHMENT_DIR"])
+            if attachments.is_dir():  # completed paper forms of call-back requests
+                tar.add(attachments, arcname="attachments")
         partial.chmod(0o600)  # it holds everyone's records
         partial.replace(path)  # never a half-written file under the real name
     return manifest
@@ -170,6 +174,10 @@ def restore(path: Path, force: bool = False) -> dict:
         exports = Path(tmp) / "exports"
         if exports.is_dir():
             shutil.copytree(exports, current_app.config["EXPORT_DIR"], dirs_exist_ok=True)
+        attachments = Path(tmp) / "attachments"
+        if attachments.is_dir():
+            shutil.copytree(attachments, current_app.config["ATTACHMENT_DIR"],
+                            dirs_exist_ok=True)
     return manifest
 
 
