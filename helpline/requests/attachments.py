@@ -62,7 +62,9 @@ def attach(req: CallBackRequest, filename: str | None, stream: IO[bytes] | None,
     folder.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(16)
     (folder / key).write_bytes(data)
-    before = req.attachment_name  # an earlier file stays on disk: the audit trail names it
+    before = req.attachment_name
+    if req.attachment_key:  # a replaced scan is deleted: it is all personal data
+        (folder / req.attachment_key).unlink(missing_ok=True)
     req.attachment_key, req.attachment_type = key, mime
     req.attachment_name = Path(filename.replace("\\", "/")).name[:200] or "paper-form"
     req.attachment_size, req.attachment_at = len(data), utcnow()

@@ -137,10 +137,10 @@ _SCRUB = [
     (CaseNote, ("text",), "notes"),
     (Referral, ("declined_reason", "extra"), "referrals"),
     (Interaction, ("notes",), "interactions"),
-    (CallBack, ("description",), "call_backs"),
+    (CallBack, ("description", "contact_number"), "call_backs"),
     (CallAttempt, ("notes",), "attempts"),
-    (CallBackRequest, ("notes",), "requests"),
-    (UniqueCallBack, ("time_preferences", "reason"), "unique"),
+    (CallBackRequest, ("notes", "stopped_reason"), "requests"),
+    (UniqueCallBack, ("time_preferences", "reason", "contact_number"), "unique"),
     (Notification, ("title", "body"), "notifications"),
     (OutboxMail, ("subject", "body"), "outbox"),
 ]
@@ -224,12 +224,12 @@ def _erase_people(s: erasure.SubjectSet, now: datetime) -> None:
                            .values(full_name=PLACEHOLDER, address=None, date_of_birth=None,
                                    contact_number=PLACEHOLDER, anonymised_at=now)
                            .execution_options(synchronize_session=False))
-    if s.call_backs:
-        db.session.execute(update(CallBack).where(in_(CallBack.id, s.call_backs))
+    if s.own_call_backs:
+        db.session.execute(update(CallBack).where(in_(CallBack.id, s.own_call_backs))
                            .values(contact_number=PLACEHOLDER)
                            .execution_options(synchronize_session=False))
-    if s.unique:
-        db.session.execute(update(UniqueCallBack).where(in_(UniqueCallBack.id, s.unique))
+    if s.own_unique:
+        db.session.execute(update(UniqueCallBack).where(in_(UniqueCallBack.id, s.own_unique))
                            .values(contact_number=PLACEHOLDER)
                            .execution_options(synchronize_session=False))
 
@@ -374,6 +374,7 @@ def erase_callback_request(req: CallBackRequest, reason: str, actor: User | None
     s = erasure.SubjectSet(requests={req.id})
     s.attempts = erasure._ids(select(CallAttempt.id).where(CallAttempt.request_id == req.id))
     s.call_backs = erasure._ids(select(CallBack.id).where(CallBack.request_id == req.id))
+    s.own_call_backs = set(s.call_backs)
     s.notifications = erasure._ids(select(Notification.id).where(
         erasure._in(Notification.url, erasure._urls(s))))
     s.outbox = erasure._outbox_ids(s)
