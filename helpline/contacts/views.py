@@ -157,6 +157,9 @@ def show(contact_id: int):
         log_owner_access(current_user, "contact", contact.id, found, ip=_ip())
     db.session.commit()
     cases = case_services.cases_for_contact(contact) if verified else []
+    if found is not None:  # not verified: only the cases whose work is theirs
+        from ..cases.access import owner_access as case_owner_access
+        cases = [c for c in cases if case_owner_access(c, current_user) is not None]
     return render_template("contacts/show.html", contact=contact, verified=verified,
                            cases=cases, verify_form=VerifyForm(), owner_access=found)
 
@@ -191,7 +194,8 @@ def edit(contact_id: int):
         flash("You have view-only access to this person for one call back: you cannot "
               "change their details.", "error")
         return redirect(url_for("contacts.show", contact_id=contact.id))
-    if found is None and not services.is_verified(contact, current_user, session.get("sid")):
+    if not services.is_verified(contact, current_user, session.get("sid")):
+        # owning one case of theirs is not enough to change a person's details
         flash("Verify the caller before changing their details.", "error")
         return redirect(url_for("contacts.show", contact_id=contact.id))
     form = EditContactForm(obj=contact)

@@ -195,3 +195,25 @@ def test_moving_the_call_back_on_ends_the_hand_over(app, people):
     db.session.commit()
     assert db.session.scalar(select(CaseViewGrant)).ended_at is not None
     assert _login(app, p["cat"]).get(f"/cases/{p['case'].id}").status_code == 403
+
+
+def test_owning_one_case_of_a_person_shows_only_that_case_and_no_edit(app):
+    """Review finding (High): a volunteer who makes themselves the owner of a case with
+    someone as beneficiary sees that case only, never the person's other cases, and must
+    verify before changing the person's details."""
+    from tests.cases.helpers import seed_lists
+    seed_lists()
+    other = make_user("volunteer", name="Other Handler")
+    sneaky = make_user("volunteer", name="Sneaky Volunteer")
+    target = make_contact(other, first_name="Tessa", last_name="Target", phone="07700 900777")
+    secret = create_case(target, "Secret case about Tessa", other)
+    mine_caller = make_contact(sneaky, first_name="Any", last_name="Caller", phone="07700 900778")
+    mine = create_case(mine_caller, "My own case", sneaky)
+    mine.beneficiary_id = target.id
+    db.session.commit()
+    client = _login(app, sneaky)
+    page = client.get(f"/contacts/{target.id}").get_data(as_text=True)
+    assert "My own case" in page and "Secret case about Tessa" not in page
+    edit = client.get(f"/contacts/{target.id}/edit", follow_redirects=True)
+    assert "Verify the caller before changing their details" in edit.get_data(as_text=True)
+    assert client.get(f"/cases/{secret.id}").status_code == 403
