@@ -18,6 +18,7 @@ import uuid
 from datetime import datetime, timezone
 
 from flask import Flask, g, has_request_context, request
+from sqlalchemy import inspect
 
 REQUEST_LOG = logging.getLogger("helpline.request")
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -112,9 +113,16 @@ def configure_logging(fmt: str = "text", level: int = logging.INFO) -> None:
 
 
 def _user_id() -> int | str:
-    # Flask-Login keeps the user it loaded in g; reading it costs no query.
+    """The signed-in user's id, read from the identity map: never a query.
+
+    Flask-Login keeps the user it loaded in g. After a rollback (a badge whose database
+    went away) its attributes are expired, and reading ``user.id`` would reload it from a
+    database that may not be answering: an error in after_request is a bare 500.
+    """
     user = g.get("_login_user")
-    return getattr(user, "id", None) or "-"
+    state = inspect(user, raiseerr=False) if user is not None else None
+    identity = state.identity if state is not None else None
+    return identity[0] if identity else "-"
 
 
 def register_request_logging(app: Flask) -> None:
