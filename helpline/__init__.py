@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -42,14 +41,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite") and (uri in ("sqlite://", "sqlite:///") or ":memory:" in uri):
         # an in-memory SQLite database has one connection and no pool to size
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
-    logging.basicConfig(level=logging.INFO)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, "hide_parameters": True}
+    from .logs import register_request_logging
+    register_request_logging(app)
     if app.config.get("TRUST_PROXY_HOPS"):
         hops = app.config["TRUST_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
     register_templates(app)
     register_blueprints(app)
+    from .badges import guard_context_processors
+    guard_context_processors(app)  # after every blueprint added its own
     from .errors import register_errors
     register_errors(app)
     from .db_errors import register_db_errors
@@ -58,6 +60,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_cli(app)
     from .timing import register_timing  # benchmarks: only when HELPLINE_TIMING_LOG is set
     register_timing(app)
+    from .metrics import register_metrics
+    register_metrics(app)
     return app
 
 
@@ -134,10 +138,12 @@ def register_templates(app: Flask) -> None:
         from .notifications.services import unread_count
         if not current_user.is_authenticated or request.headers.get("HX-Request"):
             return {"signout_form": EmptyForm()}  # fragments do not render the header
+        from .badges import badge
         from .events import latest_id
         from .notifications.models import Notification
-        return {"unread_count": unread_count(current_user), "signout_form": EmptyForm(),
-                "last_event_id": latest_id(db.session, Notification, current_user.id)}
+        return {"signout_form": EmptyForm(), **badge("unread_count", lambda: unread_count(
+            current_user)), **badge("last_event_id", lambda: latest_id(
+                db.session, Notification, current_user.id))}
 
     @app.after_request
     def security_headers(resp):

@@ -11,6 +11,10 @@ def register_cli(app: Flask) -> None:
     """Attach the commands to `flask --app app ...`."""
     register_retention(app)
     register_setup(app)
+    from .admin.staff_import import register_import_cli
+    from .backup import register_backup_cli
+    register_backup_cli(app)
+    register_import_cli(app)
 
     @app.cli.command("create-user")
     @click.argument("email")
@@ -78,15 +82,12 @@ def register_setup(app: Flask) -> None:
 
 
 def register_retention(app: Flask) -> None:
-    """`flask retention [--dry-run]`: anonymise contacts inactive for RETENTION_YEARS."""
+    """`flask retention [--dry-run]`: erase contacts and unlinked call-back requests
+    inactive for RETENTION_YEARS; --dry-run lists them (counts and ids) and changes nothing."""
 
     @app.cli.command("retention")
-    @click.option("--dry-run", is_flag=True)
+    @click.option("--dry-run", is_flag=True, help="List what would be erased; change nothing")
     def retention_command(dry_run: bool) -> None:
-        from .review.privacy import retention
-        years = app.config["RETENTION_YEARS"]
-        done = retention(years, dry_run=dry_run)
-        db.session.commit()
-        verb = "Would anonymise" if dry_run else "Anonymised"
-        click.echo(f"{verb} {len(done)} contact(s) with no activity for {years} years: "
-                   f"{', '.join(map(str, done)) or 'none'}")
+        from .review import retention
+        report = retention.run(app.config["RETENTION_YEARS"], dry_run=dry_run)
+        click.echo(report.describe())

@@ -49,6 +49,12 @@ def _roles(value: str) -> tuple[str, ...]:
     return tuple(r.strip() for r in value.split(",") if r.strip())
 
 
+def _limit(text: str | None) -> int | None:
+    """An attempt limit: a positive whole number, or empty for no limit."""
+    text = (text or "").strip()
+    return int(text) if text else None
+
+
 def from_environment(instance_path: str) -> dict:
     """Build the configuration mapping from environment variables."""
     inst = Path(instance_path)
@@ -73,6 +79,14 @@ def from_environment(instance_path: str) -> dict:
         "EXPORT_DIR": env("EXPORT_DIR", str(inst / "exports")),
         "RETENTION_YEARS": int(env("RETENTION_YEARS", "6")),
         "MP_ENQUIRIES_EMAIL": env("MP_ENQUIRIES_EMAIL", "mp-enquiries@example.org"),
+        # Attached paper forms of call-back requests: outside static/, served only by the app.
+        "ATTACHMENT_DIR": env("ATTACHMENT_DIR", str(inst / "attachments")),
+        "ATTACHMENT_MAX_BYTES": int(env("ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))),
+        # Attempts a call-back request allows, per request type (empty: as many as needed).
+        "REQUEST_ATTEMPT_LIMITS": {
+            "ordinary": _limit(env("REQUEST_ATTEMPT_LIMIT", "3")),
+            "downtime": _limit(env("DOWNTIME_ATTEMPT_LIMIT", "")),
+        },
         # Shift start times (Europe/London); Morning Review covers the previous shift onwards.
         "SHIFT_STARTS": env("SHIFT_STARTS", "08:00,20:00").split(","),
         "REMINDER_POLL_SECONDS": float(env("REMINDER_POLL_SECONDS", "2")),
@@ -83,6 +97,11 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_STALE_CLAIM_SECONDS": float(env("MAIL_STALE_CLAIM_SECONDS", "300")),
         "SSE_KEEPALIVE_SECONDS": float(env("SSE_KEEPALIVE_SECONDS", "15")),
         "SSE_MAX_STREAM_SECONDS": float(env("SSE_MAX_STREAM_SECONDS", "900")),
+        # "text" (timestamped lines) or "json" (one object per line) for every log line.
+        "LOG_FORMAT": env("LOG_FORMAT", "text"),
+        # /metrics for a Prometheus scraper sending "Authorization: Bearer <token>"
+        # (administrators can always read it signed in)
+        "METRICS_TOKEN": env("METRICS_TOKEN"),
         "BASE_URL": env("BASE_URL", f"http://127.0.0.1:{env('PORT', '8000')}"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -94,6 +113,8 @@ def from_environment(instance_path: str) -> dict:
         # SQLAlchemy's 5 + 10, so a busy moment queues for milliseconds, not 30 s.
         "SQLALCHEMY_ENGINE_OPTIONS": {
             "pool_pre_ping": True,
+            # Error messages and logs never carry the values of a statement (names, phones).
+            "hide_parameters": True,
             "pool_size": int(env("DB_POOL_SIZE", "10")),
             "max_overflow": int(env("DB_MAX_OVERFLOW", "20")),
             "pool_timeout": float(env("DB_POOL_TIMEOUT", "10")),

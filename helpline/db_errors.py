@@ -61,12 +61,14 @@ def database_busy(exc: OperationalError):
     saving = request.method == "POST"
     message = SAVE_MESSAGE if saving else READ_MESSAGE
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-    if request.path.startswith("/healthz") or request.accept_mimetypes.best == "application/json":
+    if (request.path in ("/healthz", "/readyz")
+            or request.accept_mimetypes.best == "application/json"):
         return jsonify(error=TITLE, description=message), 503, headers
     # Rendered straight from the Jinja environment: the app's context processors and
     # base layout query the database, which is exactly what is not answering.
     html = current_app.jinja_env.get_template("errors/busy.html").render(
         title=TITLE, message=message, saving=saving, fields=_kept_fields(),
+        request_id=g.get("request_id"),
         action=request.full_path if request.query_string else request.path)
     return html, 503, headers
 

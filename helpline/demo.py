@@ -61,6 +61,20 @@ LOOKUPS: dict[str, list[str]] = {
                           "Unsuccessful"],
     "review_checklist": ["No personal details in summary notes", "Signposts match notes",
                          "Referrals have their required details", "Consent recorded"],
+    "functionally_unique_team": ["CM 2012 SCHEME South West Specialist Services Support Team",
+                                 "CSA DPU SARS"],
+}
+
+# What items mean (flags administrators can change later on the lists page).
+FLAGGED: dict[str, tuple[str, set[str]]] = {
+    "call_result": ("counts_as_success", {"Signposted to other options", "Application made",
+                                          "Application not made", "Contact made"}),
+    "out_of_remit_reason": ("counts_as_complaint", {"Complaint about our response"}),
+}
+MAILBOXES = {
+    "CM 2012 SCHEME South West Specialist Services Support Team":
+        "specialist-services-sw@example.org",
+    "CSA DPU SARS": "dpu-sars@example.org",
 }
 
 
@@ -107,7 +121,12 @@ def seed_lookups() -> None:
     for list_name, names in LOOKUPS.items():
         for pos, name in enumerate(names):
             if (list_name, name) not in existing:
-                db.session.add(LookupItem(list_name=list_name, name=name, position=pos))
+                item = LookupItem(list_name=list_name, name=name, position=pos,
+                                  mailbox=MAILBOXES.get(name))
+                flag, names = FLAGGED.get(list_name, ("", set()))
+                if name in names:
+                    setattr(item, flag, True)
+                db.session.add(item)
 
 
 # response type -> [(field name, kind, choices, required)]

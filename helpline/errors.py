@@ -1,7 +1,7 @@
 """One handler renders every HTTP error page."""
 from __future__ import annotations
 
-from flask import Flask, Request, jsonify, render_template, request
+from flask import Flask, Request, g, jsonify, render_template, request
 from sqlalchemy.exc import DataError
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
@@ -20,10 +20,12 @@ TITLES = {
 
 def _render(error: HTTPException):
     code = error.code or 500
-    if request.path.startswith("/healthz") or request.accept_mimetypes.best == "application/json":
-        return jsonify(error=TITLES.get(code, error.name), description=error.description), code
+    if (request.path in ("/healthz", "/readyz")
+            or request.accept_mimetypes.best == "application/json"):
+        return jsonify(error=TITLES.get(code, error.name), description=error.description,
+                       request_id=g.get("request_id")), code
     return render_template("errors.html", code=code, title=TITLES.get(code, error.name),
-                           description=error.description), code
+                           description=error.description, request_id=g.get("request_id")), code
 
 
 def _value_not_storable(exc: DataError):
@@ -32,7 +34,9 @@ def _value_not_storable(exc: DataError):
     from .extensions import db
     db.session.rollback()
     import logging
-    logging.getLogger(__name__).warning("value refused by the database: %s", exc.orig or exc)
+    # the class only: a driver's message can quote the value, which may be personal data
+    logging.getLogger(__name__).warning("value refused by the database: %s",
+                                        type(exc.orig or exc).__name__)
     return _render(BadRequest("Something you entered cannot be stored: a number that is too "
                               "large, or a text that is too long. Nothing was saved; go back, "
                               "correct it and try again."))

@@ -74,16 +74,18 @@ def enqueue(fn: Callable, *args: Any, job_id: str | None = None,
                                result_ttl=3600, failure_ttl=30 * 86400)
 
 
-def enqueue_after_commit(fn: Callable, *args: Any, job_id: str | None = None) -> None:
+def enqueue_after_commit(fn: Callable, *args: Any, job_id: str | None = None,
+                         timeout: int = DEFAULT_TIMEOUT,
+                         retry: Retry | None = DEFAULT_RETRY) -> None:
     """Enqueue once the current transaction commits; dropped if it rolls back."""
-    db.session.info.setdefault(_PENDING, []).append((fn, args, job_id))
+    db.session.info.setdefault(_PENDING, []).append((fn, args, job_id, timeout, retry))
 
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_pending(session: Session) -> None:
-    for fn, args, job_id in session.info.pop(_PENDING, []):
+    for fn, args, job_id, timeout, retry in session.info.pop(_PENDING, []):
         try:
-            enqueue(fn, *args, job_id=job_id)
+            enqueue(fn, *args, job_id=job_id, timeout=timeout, retry=retry)
         except redis.RedisError as exc:  # the sweeper will pick the row up
             log.warning("could not enqueue %s%s: %s", fn.__name__, args, exc)
 

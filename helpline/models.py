@@ -8,8 +8,8 @@ from .notifications.models import Notification  # noqa: F401
 from .cases.models import Case, CaseNote, Referral, Signpost  # noqa: F401
 from .contacts.models import Contact, Verification  # noqa: F401
 from .interactions.models import Interaction, InteractionHandler, ReviewMark  # noqa: F401
-from .callbacks.models import CallBack  # noqa: F401
-from .requests.models import CallAttempt, CallBackRequest  # noqa: F401
+from .callbacks.models import CallBack, CaseViewGrant  # noqa: F401
+from .requests.models import CallAttempt, CallBackRequest, UniqueCallBack  # noqa: F401
 from .review.models import ExportBatch  # noqa: F401
 from .knowledge.models import Article, Organisation  # noqa: F401
 from .submissions import Submission  # noqa: F401

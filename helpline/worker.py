@@ -34,20 +34,31 @@ def remind_forever(app, stop: threading.Event) -> None:
 
 
 def retention_daily(app, stop: threading.Event) -> None:
-    """Anonymise contacts inactive for RETENTION_YEARS, once a day; reports what it did."""
-    from .extensions import db
-    from .review.privacy import retention
+    """Erase contacts and unlinked call-back requests inactive for RETENTION_YEARS: at
+    worker start and then once a day. Every worker checks hourly; a per-day key in Redis
+    (SET NX EX) lets exactly one of them run it."""
+    from .review import retention
 
     def run_once() -> int:
-        done = retention(app.config["RETENTION_YEARS"])
-        db.session.commit()
-        return len(done)
-    _loop(app, stop, 86400, run_once, "retention: contacts anonymised")
+        report = retention.run_once_today(app.extensions["redis"], app.config["RETENTION_YEARS"])
+        return len(report.contacts) + len(report.requests) if report else 0
+    every = float(app.config.get("RETENTION_CHECK_SECONDS") or 3600)
+    _loop(app, stop, every, run_once, "retention: records erased", at_start=True)
 
 
-def _loop(app, stop: threading.Event, every: float, work, what: str) -> None:
+def exports_housekeeping(app, stop: threading.Event) -> None:
+    """Mark exports whose job was lost as failed; delete files past their 30 days."""
+    from .review import exports
+    every = float(app.config.get("EXPORT_SWEEP_SECONDS") or 60)
+    _loop(app, stop, every, exports.housekeeping, "exports failed/expired", at_start=True)
+
+
+def _loop(app, stop: threading.Event, every: float, work, what: str,
+          at_start: bool = False) -> None:
     from .extensions import db
-    while not stop.wait(every):
+    if not at_start and stop.wait(every):
+        return
+    while True:
         with app.app_context():
             try:
                 n = work()
@@ -58,6 +69,8 @@ def _loop(app, stop: threading.Event, every: float, work, what: str) -> None:
                 log.warning("%s failed: %s", what, exc)
             finally:
                 db.session.remove()
+        if stop.wait(every):
+            return
 
 
 def main() -> None:
@@ -68,6 +81,7 @@ def main() -> None:
     threading.Thread(target=sweep_forever, args=(app, stop), daemon=True).start()
     threading.Thread(target=remind_forever, args=(app, stop), daemon=True).start()
     threading.Thread(target=retention_daily, args=(app, stop), daemon=True).start()
+    threading.Thread(target=exports_housekeeping, args=(app, stop), daemon=True).start()
     with app.app_context():
         queue = get_queue()
         # SimpleWorker runs jobs in this process: forking a process that also runs the

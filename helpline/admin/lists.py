@@ -1,5 +1,8 @@
-"""Admin: lookup lists (add, rename, reorder, retire) and response-type extra fields."""
+"""Admin: lookup lists (add, rename, reorder, retire, flags, mailboxes) and response-type
+extra fields."""
 from __future__ import annotations
+
+import re
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -8,7 +11,8 @@ from sqlalchemy import func, select
 from .. import audit
 from ..auth.forms import EmptyForm
 from ..extensions import db
-from ..lookups.models import FIELD_KINDS, LISTS, LookupItem, ResponseTypeField, fields_for
+from ..lookups.models import (FIELD_KINDS, LIST_FLAGS, LISTS, MAILBOX_LISTS, LookupItem,
+                              ResponseTypeField, fields_for)
 from . import bp
 from .views import admin_required
 
@@ -38,7 +42,21 @@ def list_items(list_name: str):
     _list_or_404(list_name)
     return render_template("admin/list_items.html", list_name=list_name,
                            label=LISTS[list_name], items=_items(list_name), form=EmptyForm(),
-                           error=request.args.get("error"))
+                           error=request.args.get("error"), flag=LIST_FLAGS.get(list_name),
+                           has_mailbox=list_name in MAILBOX_LISTS)
+
+
+MAILBOX = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
+
+
+def _mailbox(value: str | None) -> tuple[str | None, str | None]:
+    """(mailbox, error) from what the administrator typed."""
+    value = (value or "").strip()
+    if not value:
+        return None, "Enter the team's mailbox (email address)"
+    if len(value) > 254 or not MAILBOX.match(value):
+        return None, "Enter the mailbox as an email address, like sars-team@example.org"
+    return value, None
 
 
 def _back(list_name: str, error: str | None = None):
@@ -60,13 +78,18 @@ def add_item(list_name: str):
     if db.session.scalar(select(LookupItem.id).where(LookupItem.list_name == list_name,
                                                      func.lower(LookupItem.name) == name.lower())):
         return _back(list_name, f"“{name}” is already in the list")
+    mailbox = None
+    if list_name in MAILBOX_LISTS:
+        mailbox, error = _mailbox(request.form.get("mailbox"))
+        if error:
+            return _back(list_name, error)
     position = (db.session.scalar(select(func.max(LookupItem.position)).where(
         LookupItem.list_name == list_name)) or 0) + 1
-    item = LookupItem(list_name=list_name, name=name, position=position)
+    item = LookupItem(list_name=list_name, name=name, position=position, mailbox=mailbox)
     db.session.add(item)
     db.session.flush()
     audit.record(current_user, "create", "lookup", item.id,
-                 changes={LISTS[list_name]: (None, name)})
+                 changes={LISTS[list_name]: (None, name), "mailbox": (None, mailbox)})
     db.session.commit()
     flash(f"Added “{name}”.", "success")
     return _back(list_name)
@@ -89,6 +112,13 @@ def change_item(item_id: int):
         changes = audit.diff(item, {"retired": action == "retire"})
     elif action in ("up", "down"):
         changes = _move(item, -1 if action == "up" else 1)
+    elif action in ("flag", "unflag") and item.list_name in LIST_FLAGS:
+        changes = audit.diff(item, {LIST_FLAGS[item.list_name][0]: action == "flag"})
+    elif action == "mailbox" and item.list_name in MAILBOX_LISTS:
+        mailbox, error = _mailbox(request.form.get("mailbox"))
+        if error:
+            return _back(item.list_name, error)
+        changes = audit.diff(item, {"mailbox": mailbox})
     else:
         abort(400)
     audit.record(current_user, "update", "lookup", item.id, changes=changes)

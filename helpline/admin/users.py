@@ -36,6 +36,7 @@ def new_user():
             error_field = "password" if "password" in error.lower() else "name"
         else:
             user.frontline_operator = bool(f.get("frontline_operator"))
+            user.data_lead = bool(f.get("data_lead"))
             db.session.commit()
             flash(f"Created {user.name}.", "success")
             return redirect(url_for("admin.users"))
@@ -47,7 +48,8 @@ def new_user():
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
 @admin_required
 def edit_user(user_id: int):
-    """Edit role, teams, default team, frontline operator, language; or reset the password."""
+    """Edit role, teams, default team, frontline operator, data-team lead, language; or reset
+    the password."""
     user = db.get_or_404(User, user_id)
     error = error_field = None
     if request.method == "POST" and EmptyForm().validate_on_submit():
@@ -65,6 +67,7 @@ def edit_user(user_id: int):
             changes = audit.diff(user, {
                 "name": f["name"].strip(), "role": f["role"],
                 "frontline_operator": bool(f.get("frontline_operator")),
+                "data_lead": bool(f.get("data_lead")),
                 "language": f.get("language") or "English (UK)",
                 "default_team_id": default.id if default else None})
             before = ", ".join(t.name for t in user.teams)

@@ -1,7 +1,7 @@
 """Admin pages (role admin)."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from rq.registry import FailedJobRegistry
 from sqlalchemy import select
@@ -73,7 +73,13 @@ def set_active(user_id: int, active: int):
 def sent_mail():
     """What the local mail catcher received, and the outbox status."""
     caught = read_messages(current_app.config["MAIL_CATCHER_DIR"])
-    outbox = db.session.scalars(select(OutboxMail).order_by(OutboxMail.id.desc()).limit(100))
+    outbox = list(db.session.scalars(select(OutboxMail).order_by(OutboxMail.id.desc())
+                                     .limit(100)))
+    # subjects and bodies can name callers: who looked is audited, as for their records
+    audit.viewed_list(current_user, "caught mail", [m["key"] for m in caught],
+                      ip=request.remote_addr)
+    audit.viewed_list(current_user, "mail", [m.id for m in outbox], ip=request.remote_addr)
+    db.session.commit()
     return render_template("admin/mail.html", caught=caught, outbox=outbox)
 
 
@@ -82,7 +88,10 @@ def sent_mail():
 def show_mail(key: str):
     """One caught message."""
     for msg in read_messages(current_app.config["MAIL_CATCHER_DIR"]):
-        if msg["key"] == key:
+        if msg["key"] == key:  # a Maildir key can be longer than a record id
+            audit.record(current_user, "view", "caught mail", "message",
+                         changes={"Key": (None, key)}, ip=request.remote_addr)
+            db.session.commit()
             return render_template("admin/mail_show.html", msg=msg)
     abort(404)
 
@@ -91,8 +100,10 @@ def show_mail(key: str):
 @admin_required
 def failed_jobs():
     """Mails that could not be sent and jobs that failed, with resend."""
-    mails = db.session.scalars(select(OutboxMail).where(OutboxMail.status == "failed")
-                               .order_by(OutboxMail.id.desc()))
+    mails = list(db.session.scalars(select(OutboxMail).where(OutboxMail.status == "failed")
+                                    .order_by(OutboxMail.id.desc())))
+    audit.viewed_list(current_user, "mail", [m.id for m in mails], ip=request.remote_addr)
+    db.session.commit()  # a subject can name the caller
     try:
         registry = FailedJobRegistry(queue=get_queue())
         jobs = [j for j in (registry.get_job_ids()[:100]) if j]

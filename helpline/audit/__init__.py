@@ -1,4 +1,4 @@
 """Audit trail package: `audit.record(...)` is the one door for every change."""
-from .services import diff, record, viewed
+from .services import diff, record, viewed, viewed_list
 
-__all__ = ["diff", "record", "viewed"]
+__all__ = ["diff", "record", "viewed", "viewed_list"]

@@ -1,7 +1,7 @@
 """The one way every change (and every look at a person's record) is audited."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from ..auth.models import User
 from ..extensions import db
@@ -54,3 +54,11 @@ def diff(obj: Any, new_values: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
 def viewed(actor: User, record_type: str, record_id: Any, ip: str | None = None) -> None:
     """Log that actor opened a person's record ("who looked at this record")."""
     record(actor, "view", record_type, record_id, ip=ip)
+
+
+def viewed_list(actor: User, record_type: str, record_ids: Iterable[Any],
+                ip: str | None = None) -> None:
+    """Log that actor was shown a list of people's records: one entry naming them all."""
+    ids = ", ".join(str(i) for i in dict.fromkeys(record_ids))
+    if ids:  # an empty list showed nobody
+        record(actor, "view", record_type, "list", changes={"Shown": (None, ids)}, ip=ip)

@@ -57,6 +57,8 @@ def unauthorized():
         flash("You have been signed out. Sign in again to continue.", "info")
     target = _come_back_to()
     if request.headers.get("HX-Request") == "true":
+        # the path only: a fragment's query holds what was being typed (a searched name),
+        # and HX-Redirect puts `next` in the address bar and its history
         resp = current_app.response_class(status=401)
         resp.headers["HX-Redirect"] = url_for("auth.login", next=target)
         return resp

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Table
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Table, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -60,6 +60,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20), default="volunteer")
     frontline_operator: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Data-team lead: may download any export (others only their own); set by an admin.
+    data_lead: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     language: Mapped[str] = mapped_column(String(40), default="English (UK)")
     default_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     latest_authentication: Mapped[datetime | None] = mapped_column(DateTime)

@@ -6,7 +6,7 @@ from datetime import datetime
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (GovCharacterCount, GovCheckboxInput, GovSelect,
                                                 GovSubmitInput, GovTextInput)
-from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from ..contacts import postcodes
@@ -32,6 +32,9 @@ class CallBackForm(FlaskForm):
     alarm = BooleanField("Alarm", default=True, widget=GovCheckboxInput())
     start = StringField("Start", widget=GovTextInput())
     end = StringField("End (must be completed by)", widget=GovTextInput())
+    # the Start and End the app last filled in: equal to what is posted means "not typed"
+    start_auto = HiddenField()
+    end_auto = HiddenField()
     back_entry = BooleanField("Back-entry: this call back was arranged earlier",
                               widget=GovCheckboxInput())
     owner = RadioField("Owner", choices=[("me", "Myself"), ("user", "Another caseworker"),
@@ -82,3 +85,11 @@ class CloseForm(FlaskForm):
     status = RadioField("How did the call back end?", choices=[(c, c) for c in CLOSING],
                         validators=[InputRequired(message="Choose how the call back ended")])
     submit = SubmitField("Close call back", widget=GovSubmitInput())
+
+
+class HandOverForm(FlaskForm):
+    """A team leader hands the call back to a caseworker with view-only access to the case."""
+
+    user_id = SelectField("Caseworker", widget=GovSelect(), validate_choice=False, validators=[
+        InputRequired(message="Choose the caseworker to hand the call back to")])
+    submit = SubmitField("Hand over with view-only access", widget=GovSubmitInput())

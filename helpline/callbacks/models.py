@@ -57,11 +57,15 @@ class CallBack(db.Model):
         """What the reminder names: the case reference, or the call-back request."""
         if self.case is not None:
             return self.case.reference
-        return f"Call-back request {self.request_id} ({self.request.full_name})"
+        if self.request is not None:
+            return f"Call-back request {self.request_id} ({self.request.full_name})"
+        return f"Call back {self.id}"
 
     @property
     def person(self) -> str:
-        return self.case.caller.full_name if self.case is not None else self.request.full_name
+        if self.case is not None:
+            return self.case.caller.full_name
+        return self.request.full_name if self.request is not None else ""
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     team: Mapped[Team | None] = relationship()
     closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
@@ -75,3 +79,30 @@ class CallBack(db.Model):
     @property
     def snooze_left(self) -> int:
         return max(0, SNOOZE_CAP - self.snooze_total)
+
+
+class CaseViewGrant(db.Model):
+    """View-only hand-over: a team leader lets a caseworker see a case (and change nothing
+    but the one call back) without owning it. Ends when the call back closes or moves on."""
+
+    __tablename__ = "case_view_grants"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    callback_id: Mapped[int] = mapped_column(ForeignKey("call_backs.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    granted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    end_reason: Mapped[str | None] = mapped_column(String(200))
+
+    case: Mapped[Case] = relationship()
+    callback: Mapped[CallBack] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    granted_by: Mapped[User | None] = relationship(foreign_keys=[granted_by_id])
+
+    __table_args__ = (Index("ix_case_view_grants_live", "user_id", "case_id", "ended_at"),)
+
+    @property
+    def active(self) -> bool:
+        return self.ended_at is None

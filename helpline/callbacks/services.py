@@ -9,12 +9,14 @@ from sqlalchemy import and_, func, or_, select, update
 from .. import audit
 from ..auth.models import User
 from ..cases.models import Case
+from ..cases.signals import owner_changed
 from ..extensions import db
 from ..mailer import queue_mail
 from ..notifications.services import notify
 from ..timeutil import london_format, to_london, utcnow
 from .models import (ARMED, CLOSED, CLOSING, DISMISSED, OPEN, SHOWING, SNOOZE_CAP, SNOOZE_STEPS,
                      SNOOZED, CallBack)
+from .handover import end_grants
 
 SLA = timedelta(hours=24)
 LEAD = timedelta(minutes=30)
@@ -31,12 +33,26 @@ class CallBackError(ValueError):
 
 def default_times(received: datetime, preferred: datetime | None,
                   informal: bool = False) -> tuple[datetime, datetime]:
-    """(Start, End): End = received + 24 h (the SLA); Start = preferred − 30 min, else End − 30 min.
-    An informal reminder is due at its preferred time (Start 30 minutes before)."""
-    if informal and preferred:
-        return preferred - LEAD, preferred
-    end = received + SLA
+    """(Start, End) from the seed's three worked examples: End is the later of the call
+    received + 24 hours and the time agreed with the caller; Start is 30 minutes before the
+    agreed time, or 30 minutes before End when none was agreed. (An informal reminder set
+    weeks ahead follows the same rule: its agreed time is the later one.)"""
+    end = max(received + SLA, preferred) if preferred else received + SLA
     return (preferred - LEAD if preferred else end - LEAD), end
+
+
+def resolve_times(received: datetime, preferred: datetime | None, start: datetime | None,
+                  end: datetime | None, end_is_default: bool = False) -> tuple[datetime, datetime]:
+    """The Start and End to save: what was typed, else the defaults. A Start typed beyond the
+    default End (an informal reminder weeks ahead, typed with Start only) moves End to
+    Start + 30 minutes; an End the handler typed themselves is kept (and checked)."""
+    default_start, default_end = default_times(received, preferred)
+    start = start or default_start
+    if end is None or end_is_default:
+        end = default_end
+        if start >= end:
+            end = start + LEAD
+    return start, end
 
 
 @dataclass
@@ -57,11 +73,17 @@ class CallBackInput:
 
 
 def check_times(data: CallBackInput, new: bool, now: datetime | None = None) -> None:
-    """End after Start; a new call back cannot start in the past unless back-entered."""
+    """End after Start; a new call back cannot be agreed for, or start, in the past unless
+    back-entered."""
     now = now or utcnow()
+    past = now - timedelta(minutes=1)
+    if new and not data.back_entry and data.preferred_at and data.preferred_at < past:
+        raise CallBackError("The Preferred time agreed with the caller is in the past. Enter "
+                            "a time still to come, or tick 'Back-entry' if you are recording a "
+                            "call back from earlier", field="preferred_at")
     if data.end_at <= data.start_at:
         raise CallBackError("End must be after Start", field="end_at")
-    if new and not data.back_entry and data.start_at < now - timedelta(minutes=1):
+    if new and not data.back_entry and data.start_at < past:
         raise CallBackError("Start is in the past. Tick 'Back-entry' if you are recording a "
                             "call back from earlier", field="start_at")
 
@@ -143,33 +165,65 @@ def _tell_new_owner(cb: CallBack, actor: User | None) -> None:
                f"/callbacks/{cb.id}", kind="callback")
 
 
-def move_with_case(case: Case, actor: User | None) -> int:
-    """When a case changes owner its open call backs (and reminders) move with it."""
+def move_with_case(case: Case, actor: User | None, previous_owner_id: int | None = None) -> int:
+    """When a case changes owner, its open call backs that belong to the previous owner move
+    with it, reminder state and all: those raised for "The case owner", the previous owner's
+    "Myself" call backs and informal reminders. One given to another named caseworker stays.
+    A reminder already showing pops up again for the new owner; the old owner's page drops it."""
+    belongs = CallBack.follows_case_owner.is_(True)
+    if previous_owner_id is not None:
+        belongs = or_(belongs, CallBack.owner_id == previous_owner_id)
     moved = 0
     for cb in db.session.scalars(select(CallBack).where(
-            CallBack.case_id == case.id, CallBack.status.in_(OPEN),
-            CallBack.follows_case_owner.is_(True))):
+            CallBack.case_id == case.id, CallBack.status.in_(OPEN), belongs)
+            .order_by(CallBack.id)):
         if cb.owner_id == case.owner_id:
             continue
-        before = cb.owner.name if cb.owner else None
+        before, before_id = (cb.owner.name if cb.owner else None), cb.owner_id
+        was_showing = cb.reminder_state == SHOWING
+        cb.follows_case_owner = True  # it now follows the case wherever it goes
         cb.status = "Pending assignment"
         allocate(cb, actor)
-        if cb.reminder_state == SHOWING:  # the new owner gets the reminder, the old one not
+        if was_showing:  # the new owner gets the pop-up at the next poll, the old one not
             cb.reminder_state = ARMED
-        audit.record(actor, "move", "call back", cb.id, changes={
-            "Owner": (before, cb.owner.name if cb.owner else None)})
+        db.session.flush()
+        db.session.refresh(cb)  # the owner relationship after allocate() set owner_id
+        audit.record(actor, "move", "call back", cb.id, reason=f"{case.reference} changed owner",
+                     changes={"Owner": (before, cb.owner.name if cb.owner else None)})
+        if before_id and before_id != cb.owner_id:
+            _tell_old_owner(cb, before_id, case)
+        end_grants(cb, actor, f"The call back moved with {case.reference}", keep_user=cb.owner_id)
         moved += 1
     return moved
 
 
-def reassign(cb: CallBack, user: User, actor: User) -> None:
-    """Supervisors can move any call back."""
+def _tell_old_owner(cb: CallBack, user_id: int, case: Case) -> None:
+    """The previous owner hears that it moved; their open pages drop its reminder."""
+    old = db.session.get(User, user_id)
+    who = cb.owner.name if cb.owner else (cb.team.name + " queue" if cb.team else "its team")
+    notify([old], f"Call back on {cb.subject} moved to {who} with the case",
+           f"Start {london_format(cb.start_at)} – End {london_format(cb.end_at)}",
+           f"/callbacks/{cb.id}", kind="callback-moved")
+
+
+def _on_owner_changed(case: Case, previous_owner_id: int | None = None,
+                      actor: User | None = None, **_kw) -> None:
+    move_with_case(case, actor, previous_owner_id)
+
+
+owner_changed.connect(_on_owner_changed)
+
+
+def reassign(cb: CallBack, user: User, actor: User, tell: bool = True) -> None:
+    """Supervisors can move any call back (to a named caseworker: it stays with them)."""
     before = cb.owner.name if cb.owner else None
     cb.owner_id, cb.team_id, cb.follows_case_owner = user.id, None, False
     if cb.reminder_state == SHOWING:
         cb.reminder_state = ARMED
     audit.record(actor, "move", "call back", cb.id, changes={"Owner": (before, user.name)})
-    _tell_new_owner(cb, actor)
+    end_grants(cb, actor, f"The call back moved to {user.name}", keep_user=user.id)
+    if tell:
+        _tell_new_owner(cb, actor)
 
 
 def update_times(cb: CallBack, start_at: datetime, end_at: datetime, description: str,
@@ -217,6 +271,7 @@ def close(cb: CallBack, status: str | None, actor: User) -> None:
     audit.record(actor, "close", "call back", cb.id, changes={"Status": (cb.status, status)})
     cb.status, cb.closed_at, cb.closed_by_id = status, utcnow(), actor.id
     cb.reminder_state = CLOSED
+    end_grants(cb, actor, f"The call back was closed: {status}")
 
 
 # --- the poller (worker) --------------------------------------------------------

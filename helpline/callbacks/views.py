@@ -6,6 +6,7 @@ from flask import (abort, flash, g, redirect, render_template, request, session,
 from flask_login import current_user
 from sqlalchemy import select
 
+from .. import audit
 from ..auth.guard import role_required
 from ..auth.models import Team, User
 from ..cases.models import Case
@@ -13,8 +14,9 @@ from ..contacts import services as contact_services
 from ..extensions import db
 from ..htmx import is_htmx
 from ..timeutil import london_format, utcnow
-from . import bp, services
-from .forms import CallBackForm, CloseForm, SnoozeForm
+from ..cases import access as case_access
+from . import bp, handover, services
+from .forms import CallBackForm, CloseForm, HandOverForm, SnoozeForm
 from .models import CallBack
 
 staff = role_required("volunteer", "supervisor", "data")
@@ -29,9 +31,23 @@ def _owners(form: CallBackForm) -> None:
     form.owner_user.choices = [("", "Choose…")] + [(str(u.id), u.name) for u in users]
 
 
+def _is_auto(field, auto) -> bool:
+    """The field holds nothing, or only the value the app filled in (not typed)."""
+    text = (field.data or "").strip()
+    return not text or text == (auto.data or "").strip()
+
+
+def _times(form: CallBackForm, received, preferred, start, end):
+    """Start and End to save or show: typed values win; a Start typed beyond the default End
+    moves End to Start + 30 minutes (informal reminders set weeks ahead with Start only)."""
+    return services.resolve_times(received, preferred,
+                                  None if _is_auto(form.start, form.start_auto) else start,
+                                  end, _is_auto(form.end, form.end_auto))
+
+
 def _input(form: CallBackForm, times: dict) -> services.CallBackInput | None:
     received = times["call_received"] or utcnow()
-    start, end = services.default_times(received, times["preferred"], bool(form.informal.data))
+    start, end = _times(form, received, times["preferred"], times["start"], times["end"])
     owner_user = None
     if form.owner.data == "user":
         uid = form.owner_user.data
@@ -42,7 +58,7 @@ def _input(form: CallBackForm, times: dict) -> services.CallBackInput | None:
     return services.CallBackInput(
         contact_number=form.contact_number.data.strip(), description=form.description.data.strip(),
         call_received_at=received, preferred_at=times["preferred"], alarm=bool(form.alarm.data),
-        start_at=times["start"] or start, end_at=times["end"] or end,
+        start_at=start, end_at=end,
         informal=bool(form.informal.data), back_entry=bool(form.back_entry.data),
         owner=form.owner.data or "me", owner_user=owner_user)
 
@@ -52,7 +68,12 @@ def _input(form: CallBackForm, times: dict) -> services.CallBackInput | None:
 def new(case_id: int):
     """Raise a call back on a case."""
     case = db.get_or_404(Case, case_id)
-    if not contact_services.is_verified(case.caller, current_user, session.get("sid")):
+    found = case_access.owner_access(case, current_user)
+    if found is not None and found.view_only:
+        abort(403, description=f"You have view-only access to {case.reference} for one call "
+                               "back: ask a team leader to raise another.")
+    if found is None and not contact_services.is_verified(case.caller, current_user,
+                                                          session.get("sid")):
         abort(403, description="Verify the caller on the contact page first.")
     form = CallBackForm()
     _owners(form)
@@ -61,6 +82,8 @@ def new(case_id: int):
         form.contact_number.data = case.caller.phone or ""
         form.description.data = f"{case.reference} – "
         _show_defaults(form)
+        audit.viewed(current_user, "contact", case.caller.id, ip=request.remote_addr)
+        db.session.commit()
     elif form.validate_on_submit():
         times = form.parsed()
         data = None if form.errors else _input(form, times)
@@ -69,7 +92,8 @@ def new(case_id: int):
                 cb = services.create(case, data, current_user)
             except services.CallBackError as exc:
                 db.session.rollback()
-                field = {"end_at": "end", "start_at": "start"}.get(exc.field, exc.field)
+                field = {"end_at": "end", "start_at": "start", "preferred_at": "preferred"}.get(
+                    exc.field, exc.field)
                 getattr(form, field).errors.append(str(exc))
             else:
                 db.session.commit()
@@ -81,12 +105,23 @@ def new(case_id: int):
 
 
 def _show_defaults(form: CallBackForm) -> None:
-    received = services.utcnow() if not form.call_received.data else None
+    """Fill Start and End live: defaults from Call received and Preferred time, keeping what
+    the handler typed (text that is not a time yet is left as typed, never lost)."""
     from ..interactions.forms import parse_london
-    received = parse_london(form.call_received.data or "") or received or utcnow()
+    received = parse_london(form.call_received.data or "") or utcnow()
     preferred = parse_london(form.preferred.data or "") if form.preferred.data else None
-    start, end = services.default_times(received, preferred, bool(form.informal.data))
-    form.start.data, form.end.data = london_format(start), london_format(end)
+    start_auto, end_auto = _is_auto(form.start, form.start_auto), _is_auto(form.end, form.end_auto)
+    start = None if start_auto else parse_london(form.start.data)
+    end = None if end_auto else parse_london(form.end.data)
+    default_start, _ = services.default_times(received, preferred)
+    new_start, new_end = services.resolve_times(received, preferred, start, end, end_auto)
+    if start_auto or start is not None:
+        form.start.data = london_format(new_start)
+    form.start_auto.data = london_format(default_start)
+    if end_auto:
+        form.end.data = form.end_auto.data = london_format(new_end)
+    elif end is not None:
+        form.end.data = london_format(end)
 
 
 @bp.get("/defaults")
@@ -102,8 +137,7 @@ def defaults():
 @staff
 def mine():
     """My call backs: due soonest first."""
-    return render_template("callbacks/queue.html", title="My call backs",
-                           rows=services.queue_for(user=current_user), now=utcnow())
+    return _queue("My call backs", services.queue_for(user=current_user))
 
 
 @bp.get("/team/<int:team_id>")
@@ -111,39 +145,103 @@ def mine():
 def team(team_id: int):
     """A team's queue (call backs with no single owner)."""
     t = db.get_or_404(Team, team_id)
-    return render_template("callbacks/queue.html", title=f"{t.name} queue",
-                           rows=services.queue_for(team_id=t.id), now=utcnow())
+    return _queue(f"{t.name} queue", services.queue_for(team_id=t.id))
 
 
 @bp.get("/overdue")
 @role_required("supervisor")
 def overdue():
     """Every open call back past its End."""
-    return render_template("callbacks/queue.html", title="Overdue call backs",
-                           rows=services.queue_for(overdue=True), now=utcnow())
+    return _queue("Overdue call backs", services.queue_for(overdue=True))
+
+
+def _queue(title: str, rows: list[CallBack]):
+    """A queue page; who was shown which call backs is audited."""
+    audit.viewed_list(current_user, "call back", [cb.id for cb in rows], ip=request.remote_addr)
+    db.session.commit()
+    return render_template("callbacks/queue.html", title=title, rows=rows, now=utcnow())
 
 
 @bp.get("/<int:cb_id>")
 @staff
 def show(cb_id: int):
-    """One call back: for its owner (or team queue), supervisors, and a handler who has
-    verified the caller in this session (as for the case itself)."""
+    """One call back: for its owner (or team queue), supervisors, the people the case's work
+    belongs to, and a handler who has verified the caller in this session."""
     cb = _cb_or_404(cb_id)
-    if not _is_mine(cb) and not current_user.has_role("supervisor") and cb.case is not None \
-            and not contact_services.is_verified(cb.case.caller, current_user, session.get("sid")):
+    if not _may_see(cb):
         abort(403, description="This call back is someone else's. Verify the caller on the "
                                "contact page to see it.")
+    return _show(cb)
+
+
+def _may_see(cb: CallBack) -> bool:
+    if _is_mine(cb) or current_user.has_role("supervisor"):
+        return True
+    if cb.case is None:  # a request's call back: whoever may see the request
+        from ..requests.models import CallBackRequest
+        from ..requests.services import may_see
+        req = db.session.get(CallBackRequest, cb.request_id) if cb.request_id else None
+        return req is None or may_see(req, current_user)
+    return case_access.owner_access(cb.case, current_user) is not None or \
+        contact_services.is_verified(cb.case.caller, current_user, session.get("sid"))
+
+
+def _show(cb: CallBack, hand_over_form: HandOverForm | None = None, status: int = 200):
+    audit.viewed(current_user, "call back", cb.id, ip=request.remote_addr)
+    db.session.commit()
     users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
+    form = hand_over_form or HandOverForm(formdata=None)
+    caseworkers = db.session.scalars(select(User).where(
+        User.active.is_(True), User.role == "volunteer").order_by(User.name))
+    form.user_id.choices = [("", "Choose…")] + [(str(u.id), u.name) for u in caseworkers]
     return render_template("callbacks/show.html", cb=cb, close_form=CloseForm(),
-                           snooze_form=SnoozeForm(), users=users)
+                           snooze_form=SnoozeForm(), users=users, hand_over_form=form,
+                           grants=handover.live_grants(cb)), status
+
+
+@bp.post("/<int:cb_id>/hand-over")
+@role_required("supervisor")
+def hand_over(cb_id: int):
+    """A team leader hands the call back to a caseworker with view-only access to its case."""
+    cb = _cb_or_404(cb_id)
+    form = HandOverForm()
+    if form.validate_on_submit():
+        uid = form.user_id.data
+        user = db.session.get(User, int(uid)) if uid and uid.isdigit() else None
+        try:
+            handover.hand_over(cb, user, current_user)
+        except services.CallBackError as exc:
+            db.session.rollback()
+            form.user_id.errors = list(form.user_id.errors) + [str(exc)]
+        else:
+            db.session.commit()
+            flash(f"Call back handed to {user.name}, who can see {cb.subject} but change only "
+                  "the call back.", "success")
+            return redirect(url_for("callbacks.show", cb_id=cb.id))
+    return _show(cb, form, 422)
+
+
+@bp.post("/<int:cb_id>/hand-over/end")
+@role_required("supervisor")
+def end_hand_over(cb_id: int):
+    """End the view-only access early (the call back stays with its owner)."""
+    cb = _cb_or_404(cb_id)
+    if CloseForm().is_submitted() and handover.end_grants(
+            cb, current_user, f"Ended by {current_user.name}"):
+        db.session.commit()
+        flash("View-only access ended.", "success")
+    return redirect(url_for("callbacks.show", cb_id=cb.id))
 
 
 @bp.get("/reminders")
 @staff
 def reminders():
     """The reminder pop-ups this user should see now (fetched when SSE says one fired)."""
-    return render_template("callbacks/_reminders.html",
-                           reminders=services.showing_for(current_user))
+    showing = services.showing_for(current_user)
+    audit.viewed_list(current_user, "call back", [cb.id for cb in showing],
+                      ip=request.remote_addr)
+    db.session.commit()
+    return render_template("callbacks/_reminders.html", reminders=showing)
 
 
 def _after_reminder_action(cb: CallBack):
@@ -262,8 +360,10 @@ def _callback_context() -> dict:
         return {}
     if is_htmx():  # fragments (e.g. the reminders) need only the form
         return {"snooze_form": SnoozeForm(), "callbacks_for_case": _for_case}
-    count = services.open_callbacks(db.session, current_user.id)
-    return {"active_reminders": services.showing_for(current_user), "my_callbacks_count": count,
+    from ..badges import badge
+    return {**badge("active_reminders", lambda: services.showing_for(current_user)),
+            **badge("my_callbacks_count", lambda: services.open_callbacks(
+                db.session, current_user.id)),
             "snooze_form": SnoozeForm(), "callbacks_for_case": _for_case}
 
 

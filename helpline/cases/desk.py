@@ -9,7 +9,7 @@ from ..extensions import db
 from ..mailer import queue_mail
 from ..notifications.services import notify, notify_team
 from .models import Case
-from .services import CaseError, set_status
+from .services import CaseError, change_owner, set_status
 
 
 def _link(case: Case) -> str:
@@ -29,14 +29,11 @@ def assign(case: Case, assignee: User | Team, actor: User, base_url: str) -> Non
     else:
         before = case.assignee.name if case.assignee else None
         owner_before = case.owner.name if case.owner else None
-        case.assignee_id = case.owner_id = assignee.id
-        db.session.flush()
+        case.assignee_id = assignee.id
         audit.record(actor, "assign", "case", case.reference,
                      changes={"Assigned to": (before, assignee.name),
                               "Owner": (owner_before, assignee.name)})
-        from ..callbacks.services import move_with_case  # call backs follow the case
-        db.session.refresh(case)
-        move_with_case(case, actor)
+        change_owner(case, assignee.id, actor)  # call backs and reminders follow the case
         notify([assignee], title, case.title, _link(case), kind="assignment")
         queue_mail(assignee.email, title,
                    f"Dear {assignee.name},\n\nYou have been assigned to the Helpline Case "
@@ -54,14 +51,11 @@ def acknowledge(case: Case, actor: User) -> None:
         raise CaseError(f"Only {case.assignee.name} can acknowledge this case")
     if case.assignee_id is None:
         case.assignee_id = actor.id
-    moved = case.owner_id != actor.id
-    case.owner_id = actor.id
+    if case.owner_id != actor.id:
+        audit.record(actor, "acknowledge", "case", case.reference,
+                     changes={"Owner": (case.owner.name if case.owner else None, actor.name)})
+    change_owner(case, actor.id, actor)
     set_status(case, "Acknowledged", actor)
-    if moved:
-        from ..callbacks.services import move_with_case
-        db.session.flush()
-        db.session.refresh(case)
-        move_with_case(case, actor)
 
 
 def resolve(case: Case, solution: str, cause: str, actor: User) -> None:

@@ -5,6 +5,7 @@ from flask import (current_app, flash, redirect, render_template, request, sessi
                    url_for)
 from flask_login import current_user
 
+from .. import audit
 from ..auth.forms import EmptyForm
 from ..auth.models import Team, User
 from ..contacts import services as contact_services
@@ -16,7 +17,7 @@ from . import bp, desk
 from .forms import AssignForm, ResolveForm
 from .models import REFERRAL_STATUSES, Case
 from .services import CaseError
-from .views import _case_or_404, _require_verified, staff
+from .views import _case_or_404, _require_access, staff
 
 
 @bp.app_template_global()
@@ -58,6 +59,8 @@ def quick_create(caller_id: int):
         db.session.commit()
         return render_template("cases/_beneficiary.html", beneficiary=beneficiary,
                                caller_id=caller.id, form=None, found=[], q="")
+    audit.viewed(current_user, "contact", caller.id, ip=request.remote_addr)  # the caller's name
+    db.session.commit()
     resp = current_app.make_response(render_template(
         "cases/_quick_create.html", qform=form, caller=caller, statement=CONSENT_STATEMENT))
     if request.method == "POST":  # show the errors in the panel, not in place of the picker
@@ -75,7 +78,7 @@ def _back(case: Case):
 def assign(case_id: int):
     """Assign to a handler or a team."""
     case = _case_or_404(case_id)
-    _require_verified(case.caller)
+    _require_access(case, change=True)
     form = AssignForm()
     target = None
     kind, _, ident = (form.assignee.data or "").partition("-")
@@ -110,7 +113,7 @@ def close(case_id: int):
 
 def _desk_action(case_id: int, action, message: str):
     case = _case_or_404(case_id)
-    _require_verified(case.caller)
+    _require_access(case, change=True)
     if EmptyForm().validate_on_submit():
         try:
             action(case)
@@ -128,7 +131,7 @@ def _desk_action(case_id: int, action, message: str):
 def resolve(case_id: int):
     """Resolve with Solution and Cause (both required)."""
     case = _case_or_404(case_id)
-    _require_verified(case.caller)
+    _require_access(case, change=True)
     form = ResolveForm()
     if form.validate_on_submit():
         try:
@@ -143,4 +146,4 @@ def resolve(case_id: int):
     from .views import _screen
     from flask import g
     g.resolve_form = form
-    return _screen(case, case.caller)
+    return _screen(case, case.caller)  # only reached with full access

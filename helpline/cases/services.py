@@ -46,6 +46,21 @@ def add_note(case: Case, text: str, actor: User) -> CaseNote:
     return note
 
 
+def change_owner(case: Case, owner_id: int | None, actor: User | None) -> bool:
+    """Give the case to a new owner (every path goes through here): what belongs to the
+    previous owner and follows the case (call backs, reminders) is moved by the domains that
+    listen to `owner_changed`. Returns whether the owner changed. Never commits."""
+    from .signals import owner_changed
+    previous = case.owner_id
+    if previous == owner_id:
+        return False
+    case.owner_id = owner_id
+    db.session.flush()
+    db.session.refresh(case)  # the owner relationship, for whoever listens
+    owner_changed.send(case, previous_owner_id=previous, actor=actor)
+    return True
+
+
 def create_case(caller: Contact, title: str, actor: User, **values) -> Case:
     """Open a case for a caller; owner and team default to the handler's."""
     case = Case(caller=caller, title=title, beneficiary=values.pop("beneficiary", caller),
@@ -92,12 +107,12 @@ def note_contact_change(contact: Contact, text: str, actor: User) -> Case:
 
 def case_history(case: Case, since=None, after=None, field: str | None = None,
                  latest: int | None = None) -> list:
-    """Audit entries of a case (looks excluded), oldest first: all of them, those at or after
+    """Audit entries of a case (looks, by anyone, excluded), oldest first: all of them, those at or after
     `since` / strictly after `after`, one field's, or only the `latest` few."""
     from ..audit.models import AuditEntry
     stmt = select(AuditEntry).where(AuditEntry.record_type == "case",
                                     AuditEntry.record_id == case.reference,
-                                    AuditEntry.action != "view")
+                                    AuditEntry.action.not_in(("view", "access-by-owner")))
     if since is not None:
         stmt = stmt.where(AuditEntry.at >= since)
     if after is not None:

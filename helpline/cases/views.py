@@ -12,13 +12,15 @@ from sqlalchemy.exc import IntegrityError
 from .. import audit, submissions
 from ..auth.guard import role_required
 from ..contacts import services as contact_services
+from ..contacts import access as contact_access
+from ..contacts.access import Access, log_owner_access
 from ..contacts.forms import CONSENT_STATEMENT
 from ..contacts.models import Contact
 from ..extensions import db
 from ..htmx import is_htmx, render
 from ..lookups.models import offered
 from ..timeutil import utcnow
-from . import bp, rows, services
+from . import access, bp, rows, services
 from .forms import AssignForm, CaseForm, NoteForm, ResolveForm, from_bool, to_bool
 from .models import WHO_REQUIRES, Case
 
@@ -33,6 +35,30 @@ def _require_verified(contact: Contact) -> None:
     if not contact_services.is_verified(contact, current_user, session.get("sid")):
         abort(403, description="Verify the caller on the contact page before case details "
                                "are shown.")
+
+
+VIEW_ONLY = ("You have view-only access to {ref} for call back {cb}, handed over by a team "
+             "leader: you can see the case but change only the call back. Ask a team leader "
+             "if the case itself needs a change.")
+
+
+def _require_access(case: Case, change: bool = False) -> Access | None:
+    """The people the work belongs to open the case without verifying (a view-only
+    hand-over may look, never change); everyone else has verified the caller this session.
+    Returns the ownership that let them in, if any."""
+    found = access.owner_access(case, current_user)
+    if found is not None and found.view_only and change:
+        abort(403, description=VIEW_ONLY.format(ref=case.reference, cb=found.callback_id))
+    if found is None:
+        _require_verified(case.caller)
+    return found
+
+
+def _log_owner_access(case: Case, found: Access | None) -> None:
+    """An opening that ownership allowed in place of a verification is audited as such."""
+    if found is not None and contact_services.needs_verification(current_user) and \
+            not contact_services.is_verified(case.caller, current_user, session.get("sid")):
+        log_owner_access(current_user, "case", case.reference, found, ip=request.remote_addr)
 
 
 def _form_for(case: Case | None) -> CaseForm:
@@ -93,7 +119,7 @@ def _changes_since(case: Case, loaded_at: str | None) -> list:
     return services.case_history(case, since=since)
 
 
-def _screen(case: Case | None, caller: Contact):
+def _screen(case: Case | None, caller: Contact, view_only: Access | None = None):
     """GET shows the screen; POST saves it (or handles a no-JS row button)."""
     form = _form_for(case)
     signposts = rows.parse_signposts(request.form) if request.method == "POST" else (
@@ -147,14 +173,17 @@ def _screen(case: Case | None, caller: Contact):
                   or any(r.errors for r in referrals))
     q = request.form.get("beneficiary_q", "").strip()
     found = contact_services.search_contacts(q, per_page=8).items if len(q) >= 2 else []
+    found = [c for c in found if c.id != caller.id]
+    audit.viewed_list(current_user, "contact", [c.id for c in found], ip=request.remote_addr)
+    db.session.commit()
     return render_template(
         "cases/edit.html", form=form, case=case, caller=caller, signposts=signposts,
-        found=[c for c in found if c.id != caller.id], failed=failed,
+        found=found, failed=failed,
         referrals=referrals, conflict=conflict, note_form=NoteForm(),
         beneficiary=_chosen_beneficiary(form, caller),
         categories=offered("signpost_category"), types=offered("local_response_type"),
         history=_history(case) if case else [], desk=_desk_forms(case) if case else None,
-        qform=qform, statement=CONSENT_STATEMENT, form_token=token,
+        qform=qform, statement=CONSENT_STATEMENT, form_token=token, view_only=view_only,
     ), (409 if conflict is not None else 422 if failed and request.method == "POST" else 200)
 
 
@@ -213,7 +242,15 @@ def new(contact_id: int):
     caller = db.session.get(Contact, contact_id)
     if caller is None or not caller.active:
         abort(404)
-    _require_verified(caller)
+    found = contact_access.owner_access(caller, current_user)
+    if found is not None and found.view_only:
+        abort(403, description="You have view-only access to this person's case for one call "
+                               "back: you cannot open a new case for them.")
+    if found is None:
+        _require_verified(caller)
+    if request.method == "GET":
+        audit.viewed(current_user, "contact", caller.id, ip=request.remote_addr)
+        db.session.commit()
     return _screen(None, caller)
 
 
@@ -222,11 +259,12 @@ def new(contact_id: int):
 def show(case_id: int):
     """The case screen (existing case)."""
     case = _case_or_404(case_id)
-    _require_verified(case.caller)
+    found = _require_access(case, change=request.method == "POST")
     if request.method == "GET":
         audit.viewed(current_user, "case", case.reference, ip=request.remote_addr)
+        _log_owner_access(case, found)
         db.session.commit()
-    return _screen(case, case.caller)
+    return _screen(case, case.caller, view_only=found if found and found.view_only else None)
 
 
 @bp.post("/<int:case_id>/notes")
@@ -234,7 +272,7 @@ def show(case_id: int):
 def add_note(case_id: int):
     """Append a summary note (htmx returns the notes list); notes are never edited."""
     case = _case_or_404(case_id)
-    _require_verified(case.caller)
+    _require_access(case, change=True)
     form = NoteForm()
     page_version = None
     if form.validate_on_submit():
@@ -296,8 +334,11 @@ def beneficiary_search():
     q = request.args.get("beneficiary_q", "")
     caller_id = request.args.get("caller", type=int)
     found = contact_services.search_contacts(q, per_page=8).items if len(q.strip()) >= 2 else []
+    found = [c for c in found if c.id != caller_id]
+    audit.viewed_list(current_user, "contact", [c.id for c in found], ip=request.remote_addr)
+    db.session.commit()
     return render_template("cases/_beneficiary_results.html", q=q, caller_id=caller_id,
-                           found=[c for c in found if c.id != caller_id])
+                           found=found)
 
 
 @bp.get("/beneficiaries/<int:contact_id>")
@@ -305,5 +346,7 @@ def beneficiary_search():
 def beneficiary_pick(contact_id: int):
     """Choose a beneficiary: the picker with their details shown read-only."""
     contact = db.get_or_404(Contact, contact_id)
+    audit.viewed(current_user, "contact", contact.id, ip=request.remote_addr)
+    db.session.commit()
     return render_template("cases/_beneficiary.html", beneficiary=contact, form=None,
                            caller_id=request.args.get("caller", type=int), found=[], q="")

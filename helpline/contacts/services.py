@@ -273,28 +273,47 @@ MERGE_FIELDS = ("first_name", "last_name", "phone", "email", "address", "postcod
 
 def merge_contacts(survivor: Contact, loser: Contact, take_from_loser: list[str],
                    actor: User, ip: str | None = None) -> Contact:
-    """Merge two duplicates: chosen values from the loser, every case moved to the survivor;
-    the loser is deactivated (never deleted) and its history stays in the audit trail."""
+    """Merge two duplicates: chosen values from the loser; its cases, interactions and
+    call-back requests move to the survivor (each move audited); then the loser is
+    deactivated and erased like any other subject (privacy.anonymise). Never commits."""
     if survivor.id == loser.id:
         raise ContactError("Choose two different contacts", field="other")
-    from ..cases.models import Case  # cases depend on contacts, not the other way round
+    # Higher domains, imported where used: they depend on contacts, not the other way round.
+    from ..cases.models import Case
+    from ..interactions.models import Interaction
+    from ..requests.models import CallBackRequest
+    from ..review import privacy
     values = {f: getattr(loser, f) for f in take_from_loser if f in MERGE_FIELDS}
     changes = audit.diff(survivor, values)
     set_search_keys(survivor)
-    moved = 0
-    for column in (Case.caller_id, Case.beneficiary_id):
-        for case in db.session.scalars(select(Case).where(column == loser.id)):
-            setattr(case, column.key, survivor.id)
-            moved += 1
+    reason = f"Merged contact {loser.id} into {survivor.id}"
+    moves = ((Case, Case.caller_id, "case", "Caller"),
+             (Case, Case.beneficiary_id, "case", "Beneficiary"),
+             (Interaction, Interaction.enquirer_id, "interaction", "Enquirer"),
+             (CallBackRequest, CallBackRequest.contact_id, "call-back request", "Contact"))
+    moved = {"case": 0, "interaction": 0, "call-back request": 0}
+    for model, column, record_type, label in moves:
+        # by key, never by text: the rows whose link is the loser
+        for row in db.session.scalars(select(model).where(column == loser.id).order_by(model.id)):
+            setattr(row, column.key, survivor.id)
+            moved[record_type] += 1
+            audit.record(actor, "merge", record_type, getattr(row, "reference", row.id), ip=ip,
+                         reason=reason, changes={label: (f"contact {loser.id}",
+                                                         f"contact {survivor.id}")})
     for row in db.session.scalars(select(Contact).where(Contact.consent_provider_id == loser.id)):
         row.consent_provider_id = survivor.id
     if loser.last_case_at and (not survivor.last_case_at or loser.last_case_at > survivor.last_case_at):
         survivor.last_case_at = loser.last_case_at
     loser.active, loser.merged_into_id = False, survivor.id
-    reason = f"Merged contact {loser.id} into {survivor.id}"
     audit.record(actor, "merge", "contact", survivor.id, ip=ip, reason=reason,
                  changes={FIELD_LABELS.get(k, k): v for k, v in changes.items()})
     audit.record(actor, "merge", "contact", loser.id, ip=ip, reason=reason,
                  changes={"Active": (True, False), "Merged into": (None, survivor.id),
-                          "Cases moved": (None, moved)})
+                          "Cases moved": (None, moved["case"]),
+                          "Interactions moved": (None, moved["interaction"]),
+                          "Call-back requests moved": (None, moved["call-back request"])})
+    # Its verifications stay with it (the caller confirmed the loser's details, which may
+    # differ from the survivor's) and are erased with it.
+    db.session.flush()
+    privacy.anonymise(loser, f"Merged into contact {survivor.id}", actor)
     return survivor

@@ -14,6 +14,7 @@ from ..htmx import is_htmx, render
 from ..requests import services as request_services
 from ..requests.models import CallBackRequest
 from . import bp, postcodes, services
+from .access import log_owner_access, owner_access
 from .forms import CONSENT_STATEMENT, ContactForm, EditContactForm, VerifyForm
 from .models import Contact
 
@@ -40,6 +41,8 @@ def index():
     letter = request.args.get("letter", "")
     page = request.args.get("page", 1, type=int) or 1
     results = services.search_contacts(q, letter, page)
+    audit.viewed_list(current_user, "contact", [c.id for c in results.items], ip=_ip())
+    db.session.commit()
     return render("contacts/index.html", "contacts/_rows.html", results=results, q=q,
                   letter=letter, letters=LETTERS)
 
@@ -80,6 +83,10 @@ def new():
             return redirect(url_for("contacts.index"))
         return redirect(url_for("contacts.show", contact_id=contact.id))
     duplicates = _duplicates_for(form) if request.method == "POST" else []
+    if from_request is not None:  # its name, number and address fill the form
+        audit.viewed(current_user, "call-back request", from_request.id, ip=_ip())
+    audit.viewed_list(current_user, "contact", [d.contact.id for d in duplicates], ip=_ip())
+    db.session.commit()
     return render_template("contacts/new.html", form=form, statement=CONSENT_STATEMENT,
                            duplicates=duplicates, form_token=token, from_request=from_request), \
         (422 if form.errors else 200)
@@ -113,6 +120,8 @@ def duplicates():
     found = services.possible_duplicates(args.get("first_name"), args.get("last_name"),
                                          args.get("phone"), args.get("postcode"),
                                          args.get("exclude", type=int))
+    audit.viewed_list(current_user, "contact", [d.contact.id for d in found], ip=_ip())
+    db.session.commit()
     return render_template("contacts/_duplicates.html", duplicates=found)
 
 
@@ -142,9 +151,17 @@ def show(contact_id: int):
     audit.viewed(current_user, "contact", contact.id, ip=_ip())
     db.session.commit()
     verified = services.is_verified(contact, current_user, session.get("sid"))
+    found = None if verified else owner_access(contact, current_user)
+    if found is not None:  # the work is theirs: no fresh verification, audited as such
+        verified = True
+        log_owner_access(current_user, "contact", contact.id, found, ip=_ip())
+    db.session.commit()
     cases = case_services.cases_for_contact(contact) if verified else []
+    if found is not None:  # not verified: only the cases whose work is theirs
+        from ..cases.access import owner_access as case_owner_access
+        cases = [c for c in cases if case_owner_access(c, current_user) is not None]
     return render_template("contacts/show.html", contact=contact, verified=verified,
-                           cases=cases, verify_form=VerifyForm())
+                           cases=cases, verify_form=VerifyForm(), owner_access=found)
 
 
 @bp.post("/contacts/<int:contact_id>/verify")
@@ -169,7 +186,16 @@ def verify(contact_id: int):
 def edit(contact_id: int):
     """Edit a contact; name, phone, postcode and address changes need a reason."""
     contact = _contact_or_404(contact_id)
+    found = owner_access(contact, current_user)
+    if found is not None and found.view_only:
+        if request.method == "POST":
+            abort(403, description="You have view-only access to this person for one call "
+                                   "back: you cannot change their details.")
+        flash("You have view-only access to this person for one call back: you cannot "
+              "change their details.", "error")
+        return redirect(url_for("contacts.show", contact_id=contact.id))
     if not services.is_verified(contact, current_user, session.get("sid")):
+        # owning one case of theirs is not enough to change a person's details
         flash("Verify the caller before changing their details.", "error")
         return redirect(url_for("contacts.show", contact_id=contact.id))
     form = EditContactForm(obj=contact)
@@ -189,6 +215,8 @@ def edit(contact_id: int):
             flash("Contact details saved." + (f" The change was noted on {g.noted_case}, now "
                   "Ready for review." if getattr(g, "noted_case", None) else ""), "success")
             return redirect(url_for("contacts.show", contact_id=contact.id))
+    audit.viewed(current_user, "contact", contact.id, ip=_ip())
+    db.session.commit()
     return render_template("contacts/edit.html", form=form, contact=contact,
                            statement=CONSENT_STATEMENT), (422 if form.errors else 200)
 
@@ -222,16 +250,22 @@ def merge(contact_id: int):
             found = services.search_contacts(search).items
             candidates = ([] if q.strip() else candidates) + [
                 c for c in found if c.id != contact.id and c not in candidates]
+        audit.viewed_list(current_user, "contact", [contact.id] + [c.id for c in candidates],
+                          ip=_ip())
+        db.session.commit()
         return render_template("contacts/merge_pick.html", contact=contact,
                                candidates=candidates, q=q)
     form = MergeForm()
     if form.validate_on_submit():
         take = [f for f in services.MERGE_FIELDS if request.form.get(f) == "other"]
+        merged_name = other.full_name  # the merged-away contact is erased by the merge
         services.merge_contacts(contact, other, take, current_user, _ip())
         db.session.commit()
-        flash(f"Merged {other.full_name} into {contact.full_name}. Their cases are now here.",
-              "success")
+        flash(f"Merged {merged_name} into {contact.full_name}. Their cases, interactions and "
+              "call-back requests are now here.", "success")
         return redirect(url_for("contacts.show", contact_id=contact.id))
+    audit.viewed_list(current_user, "contact", [contact.id, other.id], ip=_ip())
+    db.session.commit()
     fields = [(f, services.FIELD_LABELS.get(f, f), getattr(contact, f), getattr(other, f))
               for f in services.MERGE_FIELDS]
     return render_template("contacts/merge.html", contact=contact, other=other, form=form,

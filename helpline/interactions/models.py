@@ -64,8 +64,9 @@ class Interaction(db.Model):
 
     @property
     def is_complaint(self) -> bool:
+        # the flag an administrator sets on the reason, never its wording
         return bool(self.out_of_remit and self.out_of_remit_reason
-                    and self.out_of_remit_reason.name.lower().startswith("complaint"))
+                    and self.out_of_remit_reason.counts_as_complaint)
 
 
 class InteractionHandler(db.Model):

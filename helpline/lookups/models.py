@@ -1,7 +1,7 @@
 """One table for every simple lookup list; items are retired, never deleted."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Integer, String, UniqueConstraint, select
+from sqlalchemy import Boolean, Integer, String, UniqueConstraint, false, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -17,7 +17,17 @@ LISTS: dict[str, str] = {
     "call_result": "Call results",
     "call_back_outcome": "Call back outcomes",
     "review_checklist": "Review checklist items",
+    "functionally_unique_team": "Functionally Unique teams",
 }
+
+# What an item of a list means, set by administrators (rules follow the flag, never the
+# item's name): list key -> (column, label on the admin page).
+LIST_FLAGS: dict[str, tuple[str, str]] = {
+    "call_result": ("counts_as_success", "Successful call"),
+    "out_of_remit_reason": ("counts_as_complaint", "Complaint"),
+}
+# Lists whose items carry a mailbox (where their mail goes).
+MAILBOX_LISTS = {"functionally_unique_team"}
 
 
 class LookupItem(db.Model):
@@ -30,6 +40,11 @@ class LookupItem(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     position: Mapped[int] = mapped_column(Integer, default=0)
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    counts_as_success: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                    server_default=false())
+    counts_as_complaint: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                      server_default=false())
+    mailbox: Mapped[str | None] = mapped_column(String(254))
 
     def __str__(self) -> str:
         return self.name

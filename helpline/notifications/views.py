@@ -80,7 +80,7 @@ def stream():
         for n in rows:
             frames = [("notification", item_tpl.render(n=n)),
                       ("unread", count_tpl.render(count=unread))]
-            if n.kind == "reminder":  # the page fetches its reminder pop-ups
+            if n.kind in ("reminder", "callback-moved"):  # the page re-reads its pop-ups
                 frames.append(("reminder", reminder_trigger))
             out.append((n.id, frames))
         # The navigation's "My call backs" count, once per batch (assignments and moves

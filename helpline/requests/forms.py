@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxInput, GovSelect, GovSubmitInput,
-                                                GovTextArea, GovTextInput)
+from flask_wtf.file import FileField
+from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxInput, GovFileInput, GovSelect,
+                                                GovSubmitInput, GovTextArea, GovTextInput)
 from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from ..contacts import postcodes
 from ..contacts.forms import GovDateField
 from ..interactions.forms import parse_london
-from .models import EXISTING_REASONS, NATURES
+from .models import EXISTING_REASONS, NATURES, OFFLINE_TEMPLATES
 
 
 class RequestForm(FlaskForm):
@@ -29,6 +30,11 @@ class RequestForm(FlaskForm):
     existing_reason = RadioField("Reason (Existing Case)", choices=[(r, r) for r in EXISTING_REASONS],
                                  validators=[Optional()])
     notes = TextAreaField("Notes", widget=GovTextArea(), validators=[Optional(), Length(max=5000)])
+    downtime = BooleanField("Application taken during system downtime (call as many times as "
+                            "needed)", widget=GovCheckboxInput())
+    offline_template = SelectField("Offline template", widget=GovSelect(), validators=[Optional()],
+                                   choices=[("", "Not a downtime application")]
+                                   + [(t, t) for t in OFFLINE_TEMPLATES])
     team_id = SelectField("Receiving team", widget=GovSelect(), validators=[Optional()])
     back_entry = BooleanField("Back-entry from a paper form (keep the times it gives)",
                               widget=GovCheckboxInput())
@@ -54,6 +60,10 @@ class RequestForm(FlaskForm):
             if self.parsed_required is None:
                 self.required_at.errors.append("Enter When Call Back Required as dd/mm/yyyy HH:MM")
                 ok = False
+        if self.offline_template.data and not self.downtime.data:
+            self.downtime.errors.append("Tick this for an application taken on an offline "
+                                        "template during system downtime")
+            ok = False
         if self.back_entry.data and (self.received_at.data or "").strip():
             self.parsed_received = parse_london(self.received_at.data)
             if self.parsed_received is None:
@@ -81,3 +91,45 @@ class AttemptForm(FlaskForm):
     outcome = SelectField("Call Back Outcome (if complete)", widget=GovSelect(),
                           validators=[Optional()])
     submit = SubmitField("Save attempt", widget=GovSubmitInput())
+
+
+class StopForm(FlaskForm):
+    """Stop calling (continuing would unreasonably delay progress of the case)."""
+
+    reason = TextAreaField("Reason for stopping the calls", widget=GovTextArea(),
+                           validators=[Optional(), Length(max=2000)])
+    submit = SubmitField("Stop calling", widget=GovSubmitInput())
+
+
+class AttachForm(FlaskForm):
+    """Attach the completed paper form (offline template) to the request."""
+
+    attachment = FileField("Completed paper form (PDF, PNG or JPEG)", widget=GovFileInput())
+    submit = SubmitField("Attach", widget=GovSubmitInput())
+
+
+class UniqueForm(FlaskForm):
+    """Functionally Unique Callback Proforma."""
+
+    team_id = SelectField("Functionally Unique team", widget=GovSelect(),
+                          validators=[Optional()], validate_choice=False)
+    contact_number = StringField("Contact number", widget=GovTextInput(), validators=[
+        InputRequired(message="Enter the contact number to call the client on")])
+    time_preferences = TextAreaField("Time preferences", widget=GovTextArea(), validators=[
+        InputRequired(message="Enter when the client would like to be called"),
+        Length(max=1000)])
+    reason = TextAreaField("Reason for the call back", widget=GovTextArea(), validators=[
+        InputRequired(message="Enter why the client needs the specialist team"),
+        Length(max=4000)])
+    submit = SubmitField("Send proforma", widget=GovSubmitInput())
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.contact_number.data and postcodes.parse_phone(self.contact_number.data) is None:
+            self.contact_number.errors.append("Enter a phone number, like 07700 900 982")
+            ok = False
+        if not (self.team_id.data or "").isdigit():
+            self.team_id.errors.append("Choose the Functionally Unique team to send the "
+                                       "proforma to")
+            ok = False
+        return ok

@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
-from sqlalchemy import func, select
+from flask import current_app, has_app_context
+from sqlalchemy import func, or_, select, true
 
 from .. import audit
 from ..auth.models import Team, User
@@ -12,11 +13,12 @@ from ..callbacks.models import ARMED, CLOSED, OPEN, CallBack
 from ..cases import services as case_services
 from ..contacts.models import Contact
 from ..extensions import db
+from ..lookups.models import LookupItem
 from ..mailer import queue_mail
 from ..notifications.services import notify
 from ..timeutil import london_format, utcnow
-from .models import (MAX_ATTEMPTS, NEXT_STEPS, STATUSES, SUCCESS_RESULTS, CallAttempt,
-                     CallBackRequest)
+from .models import (ATTEMPT_LIMITS, DOWNTIME_STEPS, NEXT_STEPS, STATUSES, STOPPED_STEPS,
+                     CallAttempt, CallBackRequest)
 
 PROMPT_BEFORE = timedelta(minutes=15)
 
@@ -24,9 +26,9 @@ PROMPT_BEFORE = timedelta(minutes=15)
 class RequestError(ValueError):
     """A rule was broken; `field` names the form field."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
+    def __init__(self, message: str, field: str | None = None, status: int = 422) -> None:
         super().__init__(message)
-        self.field = field
+        self.field, self.status = field, status
 
 
 def team_leaders(team: Team | None) -> list[User]:
@@ -36,6 +38,48 @@ def team_leaders(team: Team | None) -> list[User]:
         User.role == "supervisor", User.active.is_(True))))
 
 
+def attempt_limit(req: CallBackRequest) -> int | None:
+    """How many attempts the request's type allows (None: as many as needed)."""
+    limits = dict(ATTEMPT_LIMITS)
+    if has_app_context():
+        limits.update(current_app.config.get("REQUEST_ATTEMPT_LIMITS") or {})
+    return limits.get(req.request_type)
+
+
+def may_see(req: CallBackRequest, user: User) -> bool:
+    """Team leaders and the data team see every request; others the ones they took, were
+    allocated, or that their team receives."""
+    if user.has_role("supervisor", "data"):
+        return True
+    if user.id in (req.created_by_id, req.caseworker_id) or req.team_id is None:
+        return True
+    return any(t.id == req.team_id for t in user.teams)
+
+
+def visible_to(user: User):
+    """The SQL condition matching the requests `user` may see (see may_see)."""
+    if user.has_role("supervisor", "data"):
+        return true()
+    return or_(CallBackRequest.created_by_id == user.id, CallBackRequest.caseworker_id == user.id,
+               CallBackRequest.team_id.is_(None),
+               CallBackRequest.team_id.in_([t.id for t in user.teams]))
+
+
+def may_record(req: CallBackRequest, user: User) -> bool:
+    """Only the allocated caseworker, or a team leader, records attempts."""
+    return user.id == req.caseworker_id or user.has_role("supervisor")
+
+
+def caseworkers(req: CallBackRequest) -> list[tuple[User, bool]]:
+    """Active staff to allocate to: the receiving team's caseworkers first, then others.
+    Each comes with whether they are in the receiving team."""
+    users = list(db.session.scalars(select(User).where(
+        User.active.is_(True), User.role.in_(["volunteer", "supervisor", "admin"]))
+        .order_by(User.name)))
+    in_team = [u for u in users if req.team_id and any(t.id == req.team_id for t in u.teams)]
+    return [(u, True) for u in in_team] + [(u, False) for u in users if u not in in_team]
+
+
 def _details(req: CallBackRequest) -> str:
     lines = [f"Full Name: {req.full_name}", f"Contact Number: {req.contact_number}",
              f"Address: {req.address or ''}",
@@ -43,6 +87,8 @@ def _details(req: CallBackRequest) -> str:
              f"When Call Back Required: {req.due_label}",
              f"Nature of Enquiry: {req.nature}{' – ' + req.existing_reason if req.existing_reason else ''}",
              f"Notes: {req.notes or ''}"]
+    if req.downtime:
+        lines.insert(0, f"{req.type_label}: {req.offline_template or ''}")
     return "\n".join(lines)
 
 
@@ -78,7 +124,8 @@ def create_request(values: Mapping[str, Any], actor: User, base_url: str,
 def allocate(req: CallBackRequest, caseworker: User | None, actor: User, base_url: str,
              link: str) -> None:
     """A team leader allocates to an active caseworker (email + live notification)."""
-    if caseworker is None or not caseworker.active:
+    if caseworker is None or not caseworker.active or not caseworker.has_role("volunteer",
+                                                                              "supervisor"):
         raise RequestError("Choose an active caseworker", field="caseworker")
     if req.status not in STATUSES[:2]:
         raise RequestError(f"This request is already {req.status}", field="caseworker")
@@ -110,38 +157,75 @@ def _prompt(req: CallBackRequest, when: datetime, owner: User) -> None:
         reminder_state=ARMED, remind_at=when - PROMPT_BEFORE, created_by_id=owner.id))
 
 
+def _result_item(result: str | None) -> LookupItem | None:
+    if not result:
+        return None
+    return db.session.scalar(select(LookupItem).where(LookupItem.list_name == "call_result",
+                                                      LookupItem.name == result,
+                                                      LookupItem.retired.is_(False)))
+
+
+def _check_open(req: CallBackRequest, actor: User, field: str) -> None:
+    if not may_record(req, actor):
+        who = req.caseworker.name if req.caseworker else "nobody yet"
+        raise RequestError(f"Only the allocated caseworker ({who}) or a team leader can "
+                           "record calls on this request. Nothing was saved.", field=field,
+                           status=403)
+    limit = attempt_limit(req)
+    if limit is not None and len(req.attempts) >= limit:
+        raise RequestError(f"A {req.type_label.lower()} allows {limit} attempts and "
+                           f"{len(req.attempts)} have been made: no more attempts can be "
+                           "recorded", field=field)
+    if req.status != "Awaiting Calls":
+        raise RequestError(f"This request is {req.status}: no more attempts can be recorded",
+                           field=field)
+
+
 def record_attempt(req: CallBackRequest, made_at: datetime | None, result: str | None,
                    notes: str | None, next_call_at: datetime | None, outcome: str | None,
                    actor: User) -> CallAttempt:
-    """Record one of up to three attempts; success closes with an outcome, the third
-    unsuccessful attempt closes the request as Unsuccessful."""
-    if req.status != "Awaiting Calls":
-        raise RequestError(f"This request is {req.status}: no more attempts can be recorded",
-                           field="result")
-    if len(req.attempts) >= MAX_ATTEMPTS:
-        raise RequestError("Three attempts have already been made", field="result")
-    if not result:
+    """Record an attempt; a successful result closes with an outcome, the last attempt the
+    request type allows closes the request as Unsuccessful."""
+    _check_open(req, actor, "result")
+    limit = attempt_limit(req)
+    item = _result_item(result)
+    if item is None:
         raise RequestError("Choose the Call Result", field="result")
-    success = result in SUCCESS_RESULTS
+    success = item.counts_as_success  # the flag an administrator sets, never the name
     if success and not outcome:
         raise RequestError("Choose the Call Back Outcome to complete the request",
                            field="outcome")
     number = len(req.attempts) + 1
-    if not success and number < MAX_ATTEMPTS and next_call_at is None:
-        raise RequestError("Set the date and time of the next call", field="next_call_at")
+    last = limit is not None and number >= limit
+    if not success and not last and next_call_at is None:
+        raise RequestError("Set the date and time of the next call (or Stop calling, with a "
+                           "reason)", field="next_call_at")
     attempt = CallAttempt(request=req, number=number, made_at=made_at or utcnow(),
-                          result=result, notes=(notes or "").strip() or None, by_id=actor.id)
+                          result=item.name, notes=(notes or "").strip() or None, by_id=actor.id)
     db.session.add(attempt)
     audit.record(actor, "attempt", "call-back request", req.id,
-                 changes={f"Call {number} Result": (None, result)})
+                 changes={f"Call {number} Result": (None, item.name)})
     if success:
         _close(req, "Completed", outcome, actor)
-    elif number >= MAX_ATTEMPTS:
+    elif last:
         _close(req, "Unsuccessful", None, actor)
     else:
         req.next_call_at = next_call_at
-        _prompt(req, next_call_at, actor)
+        # the prompt is for the allocated caseworker, whoever recorded this attempt
+        _prompt(req, next_call_at, req.caseworker or actor)
     return attempt
+
+
+def stop_calling(req: CallBackRequest, reason: str | None, actor: User) -> None:
+    """End the calls: continuing would unreasonably delay progress (step 33)."""
+    _check_open(req, actor, "reason")
+    reason = (reason or "").strip()
+    if not reason:
+        raise RequestError("Enter the reason for stopping the calls", field="reason")
+    req.stopped_reason = reason
+    audit.record(actor, "stop calling", "call-back request", req.id,
+                 changes={"Reason for stopping": (None, reason)})
+    _close(req, "Unsuccessful", None, actor)
 
 
 def _close(req: CallBackRequest, status: str, outcome: str | None, actor: User) -> None:
@@ -153,9 +237,21 @@ def _close(req: CallBackRequest, status: str, outcome: str | None, actor: User) 
         cb.status, cb.reminder_state = "Done", CLOSED
 
 
-def next_steps(req: CallBackRequest) -> str | None:
-    """What the caller must do next, once the request ended unsuccessfully."""
-    return NEXT_STEPS if req.status == "Unsuccessful" else None
+def needs_letters(req: CallBackRequest) -> bool:
+    """A downtime application whose calls ended unsuccessfully: letters CMSL0077/0080."""
+    return req.downtime and req.status == "Unsuccessful"
+
+
+def next_steps(req: CallBackRequest) -> list[str]:
+    """What happens next, once the request ended unsuccessfully."""
+    if req.status != "Unsuccessful":
+        return []
+    reason = (req.stopped_reason or "").rstrip(".")
+    if needs_letters(req):
+        return [DOWNTIME_STEPS.format(why=f" (calling was stopped: {reason})" if reason else "")]
+    if reason:
+        return [STOPPED_STEPS.format(reason=reason)]
+    return [NEXT_STEPS.format(n=len(req.attempts))]
 
 
 def link_contact(req: CallBackRequest, contact: Contact, actor: User) -> None:

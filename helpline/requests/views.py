@@ -5,6 +5,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlalchemy import select
 
+from .. import audit
 from ..auth.guard import role_required
 from ..auth.models import Team, User
 from ..contacts import services as contact_services
@@ -14,8 +15,9 @@ from ..interactions.forms import parse_london
 from ..lookups.models import offered
 from ..timeutil import london_format, utcnow
 from . import bp, services
-from .forms import AllocateForm, AttemptForm, RequestForm
-from .models import MAX_ATTEMPTS, CallBackRequest
+from .attachments import size_label
+from .forms import AllocateForm, AttachForm, AttemptForm, RequestForm, StopForm
+from .models import CallBackRequest
 
 staff = role_required("volunteer", "supervisor", "data")
 leaders = role_required("supervisor")
@@ -24,6 +26,15 @@ leaders = role_required("supervisor")
 def _req_or_404(request_id: int) -> CallBackRequest:
     return db.get_or_404(CallBackRequest, request_id,
                          description="There is no call-back request with that number.")
+
+
+def visible_request(request_id: int) -> CallBackRequest:
+    """The request, if the signed-in user may see it (403 with the reason otherwise)."""
+    req = _req_or_404(request_id)
+    if not services.may_see(req, current_user):
+        abort(403, description="This call-back request belongs to another team. Ask a team "
+                               "leader if you need to see it.")
+    return req
 
 
 def _link(req: CallBackRequest) -> str:
@@ -54,6 +65,8 @@ def new():
             else None, "notes": form.notes.data or None,
             "team_id": int(form.team_id.data) if (form.team_id.data or "").isdigit() else None,
             "back_entry": bool(form.back_entry.data),
+            "downtime": bool(form.downtime.data),
+            "offline_template": form.offline_template.data or None,
             "received_at": form.parsed_received or utcnow(),
         }
         try:
@@ -77,8 +90,7 @@ def awaiting_allocation():
     """Awaiting Allocation (team leaders): oldest first."""
     rows = db.session.scalars(select(CallBackRequest).where(
         CallBackRequest.status == "Awaiting Allocation").order_by(CallBackRequest.received_at))
-    return render_template("requests/list.html", title="Awaiting Allocation", rows=list(rows),
-                           counts=services.counts())
+    return _list("Awaiting Allocation", rows, services.counts())
 
 
 @bp.get("/mine")
@@ -90,8 +102,7 @@ def awaiting_calls():
         CallBackRequest.caseworker_id == current_user.id)
         .order_by(CallBackRequest.anytime, CallBackRequest.next_call_at.is_(None),
                   CallBackRequest.next_call_at, CallBackRequest.required_at))
-    return render_template("requests/list.html", title="Awaiting Calls", rows=list(rows),
-                           counts=services.counts())
+    return _list("Awaiting Calls", rows, services.counts())
 
 
 @bp.get("/closed")
@@ -99,48 +110,80 @@ def awaiting_calls():
 def closed():
     """Completed and unsuccessful requests, newest first."""
     rows = db.session.scalars(select(CallBackRequest).where(
-        CallBackRequest.status.in_(["Completed", "Unsuccessful"]))
+        CallBackRequest.status.in_(["Completed", "Unsuccessful"]),
+        services.visible_to(current_user))
         .order_by(CallBackRequest.closed_at.desc()).limit(200))
-    return render_template("requests/list.html", title="Closed requests", rows=list(rows),
-                           counts=services.counts())
+    return _list("Closed requests", rows, services.counts())
+
+
+def _list(title: str, rows, counts: dict):
+    """A queue page; who was shown which requests is audited."""
+    rows = list(rows)
+    audit.viewed_list(current_user, "call-back request", [r.id for r in rows],
+                      ip=request.remote_addr)
+    db.session.commit()
+    return render_template("requests/list.html", title=title, rows=rows, counts=counts)
 
 
 def _forms(req: CallBackRequest) -> dict:
     allocate = AllocateForm()
-    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
-    allocate.caseworker.choices = [("", "Choose…")] + [(str(u.id), u.name) for u in users]
     attempt = AttemptForm()
     attempt.result.choices = [("", "Choose…")] + [(i.name, i.name) for i in offered("call_result")]
     attempt.outcome.choices = [("", "Choose…")] + [(i.name, i.name)
                                                    for i in offered("call_back_outcome")]
     if not attempt.made_at.data:
         attempt.made_at.data = london_format(utcnow())
-    return {"allocate": allocate, "attempt": attempt}
+    return {"allocate": allocate, "attempt": attempt, "stop": StopForm(), "attach": AttachForm()}
+
+
+def _caseworker_groups(req: CallBackRequest) -> list[tuple[str, list[User]]]:
+    """The receiving team's caseworkers first, then everyone else (team leaders only)."""
+    if not current_user.has_role("supervisor") or req.status not in ("Awaiting Allocation",
+                                                                      "Awaiting Calls"):
+        return []
+    people = services.caseworkers(req)
+    team = f"{req.team.name} (receiving team)" if req.team else "Receiving team"
+    return [(team, [u for u, mine in people if mine]),
+            ("Other caseworkers", [u for u, mine in people if not mine])]
+
+
+def page(req: CallBackRequest, forms: dict | None = None, status: int = 200,
+         found: list | None = None, q: str = ""):
+    """The request page (also re-rendered with a refused form's errors); viewing is audited."""
+    audit.viewed(current_user, "call-back request", req.id, ip=request.remote_addr)
+    db.session.commit()
+    return render_template("requests/show.html", req=req, forms=forms or _forms(req),
+                           found=found or [], q=q, next_steps=services.next_steps(req),
+                           max_attempts=services.attempt_limit(req),
+                           may_record=services.may_record(req, current_user),
+                           letters=services.needs_letters(req),
+                           caseworker_groups=_caseworker_groups(req),
+                           attach_limit=size_label(
+                               current_app.config["ATTACHMENT_MAX_BYTES"])), status
 
 
 @bp.get("/<int:request_id>")
 @staff
 def show(request_id: int):
-    """One request with its attempts."""
-    req = _req_or_404(request_id)
+    """One request with its attempts (viewing is audited: it holds a person's details)."""
+    req = visible_request(request_id)
     q = request.args.get("q", "")
     found = contact_services.search_contacts(q, per_page=8).items if len(q.strip()) >= 2 else \
         [d.contact for d in contact_services.possible_duplicates(
             *(req.full_name.split(" ", 1) + [""])[:2], req.contact_number, None)]
-    return render_template("requests/show.html", req=req, forms=_forms(req), found=found, q=q,
-                           next_steps=services.next_steps(req), max_attempts=MAX_ATTEMPTS)
+    audit.viewed_list(current_user, "contact", [c.id for c in found], ip=request.remote_addr)
+    return page(req, found=found, q=q)
 
 
 def _rerender(req: CallBackRequest, forms: dict, status: int = 422):
-    return render_template("requests/show.html", req=req, forms=forms, found=[], q="",
-                           next_steps=services.next_steps(req), max_attempts=MAX_ATTEMPTS), status
+    return page(req, forms, status)
 
 
 @bp.post("/<int:request_id>/allocate")
 @leaders
 def allocate(request_id: int):
     """Allocate to a caseworker (email + live notification)."""
-    req = _req_or_404(request_id)
+    req = visible_request(request_id)
     forms = _forms(req)
     if forms["allocate"].validate_on_submit():
         uid = forms["allocate"].caseworker.data
@@ -161,8 +204,8 @@ def allocate(request_id: int):
 @bp.post("/<int:request_id>/attempts")
 @staff
 def attempt(request_id: int):
-    """Record a call attempt."""
-    req = _req_or_404(request_id)
+    """Record a call attempt (the allocated caseworker or a team leader)."""
+    req = visible_request(request_id)
     forms = _forms(req)
     form = forms["attempt"]
     if form.validate_on_submit():
@@ -179,10 +222,30 @@ def attempt(request_id: int):
             except services.RequestError as exc:
                 db.session.rollback()
                 getattr(form, exc.field).errors.append(str(exc))
-            else:
-                db.session.commit()
-                flash(f"Attempt recorded. Status: {req.status}.", "success")
-                return redirect(url_for("requests.show", request_id=req.id))
+                return _rerender(req, forms, exc.status)
+            db.session.commit()
+            flash(f"Attempt recorded. Status: {req.status}.", "success")
+            return redirect(url_for("requests.show", request_id=req.id))
+    return _rerender(req, forms)
+
+
+@bp.post("/<int:request_id>/stop")
+@staff
+def stop(request_id: int):
+    """Stop calling, with a reason (the request ends Unsuccessful)."""
+    req = visible_request(request_id)
+    forms = _forms(req)
+    form = forms["stop"]
+    if form.validate_on_submit():
+        try:
+            services.stop_calling(req, form.reason.data, current_user)
+        except services.RequestError as exc:
+            db.session.rollback()
+            form.reason.errors.append(str(exc))
+            return _rerender(req, forms, exc.status)
+        db.session.commit()
+        flash("Calling stopped. The request is closed as Unsuccessful.", "success")
+        return redirect(url_for("requests.show", request_id=req.id))
     return _rerender(req, forms)
 
 
@@ -190,7 +253,7 @@ def attempt(request_id: int):
 @staff
 def link(request_id: int):
     """Link to a contact, and/or turn the request into a case."""
-    req = _req_or_404(request_id)
+    req = visible_request(request_id)
     if not AllocateForm().is_submitted():
         abort(400)
     contact_id = request.form.get("contact_id", type=int)

@@ -30,7 +30,7 @@ from ..extensions import db
 from ..interactions.models import Interaction, InteractionHandler
 from ..mailer import OutboxMail
 from ..notifications.models import Notification
-from ..requests.models import CallAttempt, CallBackRequest
+from ..requests.models import CallAttempt, CallBackRequest, UniqueCallBack
 
 PLACEHOLDER = "[anonymised]"
 
@@ -57,6 +57,13 @@ class SubjectSet:
     call_backs: set[int] = field(default_factory=set)
     requests: set[int] = field(default_factory=set)
     attempts: set[int] = field(default_factory=set)
+    unique: set[int] = field(default_factory=set)  # Functionally Unique call backs
+    # Of the call backs and Functionally Unique call backs, those whose number is the
+    # subject's own (on cases where the subject is the caller, or raised from the
+    # subject's requests); on a case where the subject is only the beneficiary the number
+    # is the caller's, and only the subject's values are scrubbed from it.
+    own_call_backs: set[int] = field(default_factory=set)
+    own_unique: set[int] = field(default_factory=set)
     audit: set[int] = field(default_factory=set)
     notifications: set[int] = field(default_factory=set)
     outbox: set[int] = field(default_factory=set)
@@ -112,13 +119,15 @@ def collect(contact: Contact) -> SubjectSet:
             - s.contacts
     s.verifications = _ids(select(Verification.id).where(
         _in(Verification.contact_id, s.contacts)))
-    s.cases = _ids(select(Case.id).where(_in(Case.caller_id, s.contacts))) | \
-        _ids(select(Case.id).where(_in(Case.beneficiary_id, s.contacts)))
+    called = _ids(select(Case.id).where(_in(Case.caller_id, s.contacts)))
+    s.cases = called | _ids(select(Case.id).where(_in(Case.beneficiary_id, s.contacts)))
     s.requests = _ids(select(CallBackRequest.id).where(
         _in(CallBackRequest.contact_id, s.contacts)))
     if s.cases:
+        # a request on a case the subject called about, not linked to someone else
+        # (a beneficiary's erasure never takes the caller's own requests)
         s.requests |= _ids(select(CallBackRequest.id).where(
-            _in(CallBackRequest.case_id, s.cases)))
+            _in(CallBackRequest.case_id, called), CallBackRequest.contact_id.is_(None)))
     if contact.merged_into_id is None:
         s.requests |= _exact_requests(contact)
     # requests linked to a case bring that case's rows only when the case is the subject's
@@ -130,8 +139,12 @@ def collect(contact: Contact) -> SubjectSet:
     s.handlers = _ids(select(InteractionHandler.id).where(
         _in(InteractionHandler.interaction_id, s.interactions)))
     s.attempts = _ids(select(CallAttempt.id).where(_in(CallAttempt.request_id, s.requests)))
-    s.call_backs = _ids(select(CallBack.id).where(_in(CallBack.case_id, s.cases))) | \
+    s.unique = _ids(select(UniqueCallBack.id).where(_in(UniqueCallBack.case_id, s.cases)))
+    s.own_unique = _ids(select(UniqueCallBack.id).where(_in(UniqueCallBack.case_id, called)))
+    s.own_call_backs = _ids(select(CallBack.id).where(_in(CallBack.case_id, called))) | \
         _ids(select(CallBack.id).where(_in(CallBack.request_id, s.requests)))
+    s.call_backs = s.own_call_backs | _ids(select(CallBack.id).where(
+        _in(CallBack.case_id, s.cases)))
     s.notifications = _ids(select(Notification.id).where(_in(Notification.url, _urls(s))))
     s.outbox = _outbox_ids(s)
     s.audit = _audit_ids(s)
@@ -164,6 +177,9 @@ def _audit_ids(s: SubjectSet) -> set[int]:
     keys = [("contact", {str(i) for i in s.contacts}), ("case", s.case_refs),
             ("interaction", s.interaction_refs), ("call back", {str(i) for i in s.call_backs}),
             ("call-back request", {str(i) for i in s.requests}),
+            ("call-back request paper form", {str(i) for i in s.requests}),
+            ("call-back request letters", {str(i) for i in s.requests}),
+            ("functionally unique call back", {str(i) for i in s.unique}),
             ("mail", {str(i) for i in s.outbox})]
     out: set[int] = set()
     for record_type, ids in keys:
@@ -174,6 +190,14 @@ def _audit_ids(s: SubjectSet) -> set[int]:
 
 
 def _urls(s: SubjectSet) -> set[str]:
+    """Notification links of the set's records, relative and absolute (BASE_URL)."""
+    from flask import current_app
+    base = (current_app.config.get("BASE_URL") or "").rstrip("/")
+    paths = _paths(s)
+    return paths | ({base + p for p in paths} if base else set())
+
+
+def _paths(s: SubjectSet) -> set[str]:
     urls = {f"/contacts/{i}" for i in s.contacts} | {f"/cases/{i}" for i in s.cases} | \
         {f"/interactions/{i}" for i in s.interactions} | \
         {f"/callbacks/{i}" for i in s.call_backs} | \
@@ -184,7 +208,8 @@ def _urls(s: SubjectSet) -> set[str]:
 # Outbox keys start with the kind of record and its id (see the queue_mail callers).
 OUTBOX_PREFIXES = (("case-assign-{}-", "cases"), ("callback-overdue-{}-", "call_backs"),
                    ("cbr-new-{}-", "requests"), ("cbr-mp-{}", "requests"),
-                   ("cbr-allocate-{}-", "requests"), ("interaction-assign-{}", "handlers"))
+                   ("cbr-allocate-{}-", "requests"), ("interaction-assign-{}", "handlers"),
+                   ("fu-callback-{}", "unique"))
 
 
 def _outbox_ids(s: SubjectSet) -> set[int]:
@@ -214,9 +239,10 @@ _SEP = r"[\s\-.()/]*"
 
 
 def _word(text: str) -> str:
-    """A literal, whitespace-flexible, matched as a whole word."""
+    """A literal, whitespace-flexible, matched as a whole word: not inside a longer word
+    ("Lee" keeps "Leeds"), but found beside digits or underscores ("Lee_0770.pdf")."""
     parts = [re.escape(p) for p in text.split()]
-    return r"(?<!\w)" + r"\s+".join(parts) + r"(?!\w)"
+    return r"(?<![^\W\d_])" + r"\s+".join(parts) + r"(?![^\W\d_])"
 
 
 def _phone_pattern(digits: str) -> str:
@@ -352,7 +378,10 @@ def identifiers(s: SubjectSet) -> Identifiers:
             _in(CallBackRequest.id, s.requests))):
         ids.add_request(r)
     for number in db.session.scalars(select(CallBack.contact_number).where(
-            _in(CallBack.id, s.call_backs))):
+            _in(CallBack.id, s.own_call_backs))):
+        ids.add_phone(number)
+    for number in db.session.scalars(select(UniqueCallBack.contact_number).where(
+            _in(UniqueCallBack.id, s.own_unique))):
         ids.add_phone(number)
     contact_ids = {str(i) for i in s.contacts}
     request_ids = {str(i) for i in s.requests}

@@ -29,8 +29,16 @@ class ExportBatch(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Touched at every progress commit of a running export: a running batch whose
+    # heartbeat is stale lost its job (worker killed, Redis lost it) and is marked failed.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     created_by: Mapped[User] = relationship()
+
+    @property
+    def finished(self) -> bool:
+        """No more progress will come: the progress page stops polling."""
+        return self.status not in ("queued", "running")
 
     @property
     def percent(self) -> int:

@@ -27,7 +27,7 @@ from ..extensions import db
 from ..interactions.models import Interaction
 from ..mailer import OutboxMail
 from ..notifications.models import Notification
-from ..requests.models import CallAttempt, CallBackRequest
+from ..requests.models import CallAttempt, CallBackRequest, UniqueCallBack
 from ..timeutil import utcnow
 from . import erasure
 from .erasure import PLACEHOLDER
@@ -82,6 +82,7 @@ def subject_access(contact: Contact, actor: User) -> bytes:
         ("call_backs", CallBack, s.call_backs),
         ("call_back_requests", CallBackRequest, s.requests),
         ("call_attempts", CallAttempt, s.attempts),
+        ("functionally_unique_call_backs", UniqueCallBack, s.unique),
         ("notifications", Notification, s.notifications),
         ("emails", OutboxMail, s.outbox), ("audit", AuditEntry, s.audit),
     ]
@@ -124,6 +125,7 @@ def erasure_summary(contact: Contact) -> dict[str, int]:
     return {"contacts": len(s.contacts), "cases": len(s.cases), "notes": len(s.notes),
             "interactions": len(s.interactions), "call backs": len(s.call_backs),
             "call-back requests": len(s.requests), "call attempts": len(s.attempts),
+            "functionally unique call backs": len(s.unique),
             "audit entries": len(s.audit), "notifications": len(s.notifications),
             "e-mails": len(s.outbox)}
 
@@ -135,9 +137,10 @@ _SCRUB = [
     (CaseNote, ("text",), "notes"),
     (Referral, ("declined_reason", "extra"), "referrals"),
     (Interaction, ("notes",), "interactions"),
-    (CallBack, ("description",), "call_backs"),
+    (CallBack, ("description", "contact_number"), "call_backs"),
     (CallAttempt, ("notes",), "attempts"),
-    (CallBackRequest, ("notes",), "requests"),
+    (CallBackRequest, ("notes", "stopped_reason"), "requests"),
+    (UniqueCallBack, ("time_preferences", "reason", "contact_number"), "unique"),
     (Notification, ("title", "body"), "notifications"),
     (OutboxMail, ("subject", "body"), "outbox"),
 ]
@@ -221,10 +224,37 @@ def _erase_people(s: erasure.SubjectSet, now: datetime) -> None:
                            .values(full_name=PLACEHOLDER, address=None, date_of_birth=None,
                                    contact_number=PLACEHOLDER, anonymised_at=now)
                            .execution_options(synchronize_session=False))
-    if s.call_backs:
-        db.session.execute(update(CallBack).where(in_(CallBack.id, s.call_backs))
+    if s.own_call_backs:
+        db.session.execute(update(CallBack).where(in_(CallBack.id, s.own_call_backs))
                            .values(contact_number=PLACEHOLDER)
                            .execution_options(synchronize_session=False))
+    if s.own_unique:
+        db.session.execute(update(UniqueCallBack).where(in_(UniqueCallBack.id, s.own_unique))
+                           .values(contact_number=PLACEHOLDER)
+                           .execution_options(synchronize_session=False))
+
+
+def _delete_attachments(s: erasure.SubjectSet) -> int:
+    """The paper forms attached to the subject's call-back requests are deleted (a scanned
+    form is all personal data); the request keeps that it had one."""
+    folder = current_app.config.get("ATTACHMENT_DIR")
+    if not s.requests or not folder:
+        return 0
+    done = 0
+    for key in db.session.scalars(select(CallBackRequest.attachment_key).where(
+            erasure._in(CallBackRequest.id, s.requests),
+            CallBackRequest.attachment_key.is_not(None))):
+        path = Path(folder) / key
+        if path.is_file():
+            path.unlink()
+            done += 1
+    if done or s.requests:
+        db.session.execute(update(CallBackRequest).where(
+            erasure._in(CallBackRequest.id, s.requests),
+            CallBackRequest.attachment_key.is_not(None))
+            .values(attachment_key=None, attachment_name=PLACEHOLDER)
+            .execution_options(synchronize_session=False))
+    return done
 
 
 def _scrub_exports(s: erasure.SubjectSet, ids: erasure.Identifiers, actor: User | None) -> int:
@@ -326,6 +356,7 @@ def anonymise(contact: Contact, reason: str, actor: User | None) -> int:
     db.session.flush()
     changed = _apply(plan)  # the writes, in one short burst
     _erase_people(s, utcnow())
+    _delete_attachments(s)
     db.session.expire_all()
     audit.record(actor, "anonymise", "contact", contact.id, reason=ids.scrub(reason.strip()),
                  changes={"Records erased": (None, ", ".join(
@@ -343,6 +374,7 @@ def erase_callback_request(req: CallBackRequest, reason: str, actor: User | None
     s = erasure.SubjectSet(requests={req.id})
     s.attempts = erasure._ids(select(CallAttempt.id).where(CallAttempt.request_id == req.id))
     s.call_backs = erasure._ids(select(CallBack.id).where(CallBack.request_id == req.id))
+    s.own_call_backs = set(s.call_backs)
     s.notifications = erasure._ids(select(Notification.id).where(
         erasure._in(Notification.url, erasure._urls(s))))
     s.outbox = erasure._outbox_ids(s)
@@ -353,30 +385,10 @@ def erase_callback_request(req: CallBackRequest, reason: str, actor: User | None
     _scrub_catcher(keys, ids)
     changed = _apply(plan)
     _erase_people(s, utcnow())
+    _delete_attachments(s)
     db.session.expire_all()
     audit.record(actor, "anonymise", "call-back request", req.id, reason=ids.scrub(reason))
     return changed + 1
 
 
-def last_activity(contact: Contact) -> datetime:
-    """The latest of the contact's own change, their cases and their interactions."""
-    dates = [contact.updated_at, contact.created_at, contact.last_case_at]
-    dates.append(db.session.scalar(select(func.max(Case.updated_at)).where(
-        or_(Case.caller_id == contact.id, Case.beneficiary_id == contact.id))))
-    dates.append(db.session.scalar(select(func.max(Interaction.interaction_date)).where(
-        Interaction.enquirer_id == contact.id)))
-    return max(d for d in dates if d is not None)
-
-
-def retention(years: int, now: datetime | None = None, dry_run: bool = False) -> list[int]:
-    """Anonymise contacts with no activity for `years`; returns the ids it handled."""
-    cutoff = (now or utcnow()) - timedelta(days=365 * years)
-    candidates = db.session.scalars(select(Contact).where(
-        Contact.updated_at < cutoff, Contact.first_name.is_not(None) | Contact.phone.is_not(None)))
-    done = []
-    for contact in candidates:
-        if last_activity(contact) < cutoff:
-            done.append(contact.id)
-            if not dry_run:
-                anonymise(contact, f"Retention: no activity for {years} years", None)
-    return done
+# Retention moved to retention.py (run(), run_once_today()).

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from pathlib import Path
 
 from flask import (abort, flash, redirect, render_template, request, send_file,
                    url_for)
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from .. import audit
 from ..auth.forms import EmptyForm
 from ..auth.guard import role_required
 from ..auth.models import Team
@@ -17,10 +19,19 @@ from ..contacts.models import Contact
 from ..extensions import db
 from ..lookups.models import offered
 from ..timeutil import utcnow
-from . import bp, privacy, services
+from . import bp, exports as export_jobs, privacy, services
 from .models import ExportBatch
 
 data_team = role_required("data")
+
+
+@bp.after_request
+def never_cached(resp):
+    """Review pages and files hold personal data: no browser or proxy may keep them
+    (send_file would otherwise say public, max-age one year)."""
+    resp.headers["Cache-Control"] = "private, no-store"
+    resp.headers.pop("Expires", None)
+    return resp
 
 
 def _date(name: str) -> date | None:
@@ -45,6 +56,8 @@ def queue():
     cases = list(db.session.scalars(stmt.limit(200)))
     updated = db.session.scalar(select(func.count(Case.id)).where(
         Case.status == "Ready for review", Case.updated_since_review.is_(True))) or 0
+    audit.viewed_list(current_user, "case", [c.reference for c in cases], ip=request.remote_addr)
+    db.session.commit()  # the titles can name the caller
     return render_template("review/queue.html", cases=cases, total=total, updated=updated,
                            regions=_regions(), teams=db.session.scalars(select(Team)).all(),
                            args=args)
@@ -108,8 +121,8 @@ def export():
         if f.get("not_exported"):
             filters["not_exported"] = True
         try:
-            batch = services.start_export(filters, f.get("fmt", "csv"),
-                                          bool(f.get("with_personal")), current_user)
+            batch = export_jobs.start_export(filters, f.get("fmt", "csv"),
+                                             bool(f.get("with_personal")), current_user)
         except services.ReviewError as exc:
             db.session.rollback()
             error = str(exc)
@@ -121,37 +134,71 @@ def export():
         (422 if error else 200)
 
 
+@bp.post("/export/<int:batch_id>/again")
+@data_team
+def export_again(batch_id: int):
+    """Start a failed export again: a new batch with the same filters, by whoever asks."""
+    old = db.get_or_404(ExportBatch, batch_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            batch = export_jobs.start_export(dict(old.filters), old.fmt, old.with_personal,
+                                             current_user, again_of=old.id)
+        except services.ReviewError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for("review.export_status", batch_id=old.id))
+        db.session.commit()
+        return redirect(url_for("review.export_status", batch_id=batch.id))
+    return redirect(url_for("review.export_status", batch_id=old.id))
+
+
 @bp.get("/export/<int:batch_id>")
 @data_team
 def export_status(batch_id: int):
-    """Progress of one export (htmx polls the bar until it is done)."""
+    """Progress of one export (htmx polls the bar until it is done or failed)."""
     batch = db.get_or_404(ExportBatch, batch_id)
+    if export_jobs.mark_lost([batch]):  # a lost job is reported, never polled forever
+        db.session.commit()
+        batch = db.session.get(ExportBatch, batch_id)
     template = "review/_progress.html" if request.headers.get("HX-Request") \
         else "review/export_status.html"
-    return render_template(template, batch=batch)
+    return render_template(template, batch=batch, form=EmptyForm(),
+                           failed_message=export_jobs.FAILED_MESSAGE,
+                           may_download=export_jobs.may_download(batch, current_user))
 
 
 @bp.get("/exports")
 @data_team
 def exports():
     """The export log: who, when, filters, rows, hash; downloadable for 30 days."""
+    if export_jobs.mark_lost():
+        db.session.commit()
     batches = db.session.scalars(select(ExportBatch).order_by(ExportBatch.id.desc()).limit(100))
-    return render_template("review/exports.html", batches=list(batches), now=utcnow())
+    return render_template("review/exports.html", batches=list(batches), now=utcnow(),
+                           may_download=export_jobs.may_download)
 
 
 @bp.get("/export/<int:batch_id>/download")
 @data_team
 def download(batch_id: int):
-    """Download an export file again (within 30 days)."""
+    """Download an export file again (within 30 days): its maker or a data-team lead."""
     batch = db.get_or_404(ExportBatch, batch_id)
+    if batch.status == "expired" or (batch.expires_at and batch.expires_at < utcnow()):
+        abort(410, description="This export has expired (kept for 30 days).")
     if batch.status != "done" or not batch.file_path:
         abort(404, description="This export is not ready.")
-    if batch.expires_at and batch.expires_at < utcnow():
-        abort(410, description="This export has expired (kept for 30 days).")
+    if not export_jobs.may_download(batch, current_user):
+        abort(403, description="Only the person who made this export or a data-team lead can "
+                               "download it" + (", and personal data only by the data team."
+                                                if batch.with_personal else "."))
+    if not Path(batch.file_path).is_file():
+        abort(404, description="This export's file is missing: run the export again.")
     from .. import audit
-    audit.record(current_user, "download", "export batch", batch.id)
+    audit.record(current_user, "download", "export batch", batch.id,
+                 reason=f"{batch.fmt.upper()}{' with personal data' if batch.with_personal else ''}"
+                        f"; SHA-256 {batch.sha256}", ip=request.remote_addr)
     db.session.commit()
-    return send_file(batch.file_path, as_attachment=True,
+    return send_file(batch.file_path, as_attachment=True, max_age=0, etag=False,
                      download_name=f"helpline-export-{batch.id}.{batch.fmt}")
 
 

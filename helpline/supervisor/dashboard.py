@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from flask import Response, render_template, request
+from flask_login import current_user
 from sqlalchemy import func, or_, select
 
+from .. import audit
 from ..audit.models import AuditEntry
 from ..auth.guard import role_required
 from ..auth.models import User
@@ -210,6 +212,10 @@ def audit_trail():
         utc_day = day.replace(tzinfo=LONDON).astimezone(timezone.utc).replace(tzinfo=None)
         stmt = stmt.where(getattr(AuditEntry.at, op)(utc_day))
     entries = list(db.session.scalars(stmt.order_by(AuditEntry.id.desc()).limit(300)))
+    # before/after values are people's details: log whose records were shown
+    audit.viewed_list(current_user, "audit", [f"{e.record_type} {e.record_id}" for e in entries],
+                      ip=request.remote_addr)
+    db.session.commit()
     users = db.session.scalars(select(User).order_by(User.name)).all()
     types = db.session.scalars(select(AuditEntry.record_type).distinct()).all()
     return render_template("supervisor/audit.html", entries=entries, users=users,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 
-from sqlalchemy import or_, select
+from sqlalchemy import String, cast, func, literal, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..auth.models import User
@@ -12,6 +12,7 @@ from ..cases.models import Case
 from ..extensions import db
 from ..interactions.models import (Interaction, InteractionHandler, ReviewMark,
                                   interaction_interventions)
+from ..lookups.models import LookupItem
 from ..timeutil import LONDON, to_london, utcnow
 from ..audit import record
 
@@ -90,9 +91,48 @@ def items(user: User, since: datetime) -> list[Item]:
         key = f"callback:{cb.id}:overdue"
         if key not in marked:
             who = cb.owner.name if cb.owner else (cb.team.name if cb.team else "")
-            out.append(Item(key, "Overdue call backs", cb.end_at, f"{cb.case.reference} call back",
+            out.append(Item(key, "Overdue call backs", cb.end_at, f"{cb.subject} call back",
                             f"{who}: {cb.description[:120]}", "callbacks.show", {"cb_id": cb.id}))
     return out
+
+
+def _unmarked(prefix: str, id_column, suffix: str):
+    """The item key built in SQL (as items() builds it) is not among the marked ones."""
+    key = literal(prefix) + cast(id_column, String) + literal(suffix)
+    return key.not_in(select(ReviewMark.item_key))
+
+
+def count(user: User, since: datetime) -> int:
+    """How many items() would list, in one round trip of COUNTs (the navigation badge)."""
+    from ..callbacks.models import OPEN, CallBack
+    mine_q = select(InteractionHandler.interaction_id).where(
+        InteractionHandler.user_id == user.id, InteractionHandler.assigned_at >= since)
+    complaint_reasons = select(LookupItem.id).where(
+        func.lower(LookupItem.name).like("complaint%"))  # as Interaction.is_complaint
+
+    def interactions(suffix: str, *where):
+        return select(func.count(Interaction.id)).where(
+            Interaction.created_at >= since, _unmarked("interaction:", Interaction.id, suffix),
+            *where).scalar_subquery()
+
+    parts = [
+        interactions(":assigned", Interaction.id.in_(mine_q)),
+        interactions(":complaints", Interaction.out_of_remit.is_(True),
+                     Interaction.out_of_remit_reason_id.in_(complaint_reasons)),
+        interactions(":emergency", Interaction.id.in_(
+            select(interaction_interventions.c.interaction_id))),
+        interactions(":call", Interaction.call_back_required.is_(True)),
+        select(func.count(Case.id)).where(
+            Case.safeguarding_activated.is_(True), Case.updated_at >= since,
+            _unmarked("case:", Case.id, ":safeguarding")).scalar_subquery(),
+        select(func.count(CallBack.id)).where(
+            CallBack.escalated_at >= since, CallBack.status.in_(OPEN),
+            _unmarked("callback:", CallBack.id, ":overdue")).scalar_subquery(),
+    ]
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return db.session.scalar(select(total)) or 0
 
 
 def mark_reviewed(key: str, actor: User) -> bool:

@@ -6,6 +6,7 @@ from itertools import groupby
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from .. import audit
 from ..auth.forms import EmptyForm
 from ..auth.guard import role_required
 from ..extensions import db
@@ -31,6 +32,10 @@ def morning_review():
     # the newest SHOWN of each group on the page (a busy night must not make a 3 MB page)
     groups = [(g, rows[:SHOWN], len(rows)) for g, rows in
               ((g, list(rows)) for g, rows in groupby(found, key=lambda i: i.group))]
+    # titles and details can name callers: log which items were shown (by key, not text)
+    audit.viewed_list(current_user, "morning review", [i.key for _, rows, _ in groups
+                                                       for i in rows], ip=request.remote_addr)
+    db.session.commit()
     return render_template("supervisor/review.html", groups=groups, form=EmptyForm(),
                            since=london_format(since), total=len(found))
 
@@ -59,4 +64,5 @@ def _review_count() -> dict:
     if not current_user.is_authenticated or not current_user.has_role("supervisor") \
             or request.headers.get("HX-Request"):
         return {}
-    return {"morning_review_count": len(review.items(current_user, _since()))}
+    from ..badges import badge
+    return badge("morning_review_count", lambda: review.count(current_user, _since()))

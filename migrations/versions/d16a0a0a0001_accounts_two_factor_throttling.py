@@ -15,7 +15,7 @@ import sqlalchemy as sa
 revision = 'd16a0a0a0001'
 # The brief said a339664c5b9d, but a13d0d0d0001 (erasure) already revises it: chaining
 # after it keeps a single head.
-down_revision = 'a13d0d0d0001'
+down_revision = 'c14a0a0a0001'
 branch_labels = None
 depends_on = None
 

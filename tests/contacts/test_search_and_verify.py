@@ -209,7 +209,7 @@ def test_supervisor_merges_duplicates(client, auth, people):
     assert db.session.get(Case, case.id).caller_id == robert.id
     assert "Peter Livingstone" not in names(client, "Living")
     merges = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "merge")).all()
-    assert {m.record_id for m in merges} == {str(robert.id), str(peter.id)}
+    assert {m.record_id for m in merges} == {str(robert.id), str(peter.id), case.reference}
 
 
 def test_named_contacts_come_first_by_name_then_anonymous_ones_across_pages(app):

@@ -1,5 +1,7 @@
-"""/healthz reports database, Redis and worker; the real worker process sends mail."""
+"""/healthz (liveness) and /readyz (database) never fail for Redis or the worker; the admin
+System page shows them; the real worker process sends mail."""
 import os
+import re
 import subprocess
 import sys
 
@@ -7,6 +9,7 @@ from helpline.extensions import db
 from helpline.mailer import OutboxMail, queue_mail
 from helpline.catcher import read_messages
 from tests.conftest import ROOT, wait_until
+from tests.factories import make_user
 
 
 def _worker_env(app):
@@ -17,34 +20,48 @@ def _worker_env(app):
     return env
 
 
-def test_healthz_is_503_without_a_worker(client):
-    resp = client.get("/healthz")
-    assert resp.status_code == 503
-    body = resp.get_json()
-    assert body["database"] == "ok" and body["redis"] == "ok"
-    assert body["worker"] == "error: no worker running"
+def _system(client) -> dict:
+    html = client.get("/admin/system").get_data(as_text=True)
+    return {k: re.search(rf'id="status-{k}">([^<]*)<', html).group(1)
+            for k in ("database", "redis", "worker", "outbox")}
 
 
-def test_healthz_is_503_when_redis_is_down(app, client, redis_server):
+def test_healthz_and_readyz_are_200_without_a_worker_and_system_says_down(client, auth):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/readyz").get_json() == {"status": "ok", "database": "ok"}
+    auth.login(make_user("admin").email)
+    assert _system(client) == {"database": "ok", "redis": "ok",
+                               "worker": "down: no worker running", "outbox": "0"}
+
+
+def test_healthz_and_readyz_are_200_when_redis_is_down(app, client, auth, redis_server):
+    auth.login(make_user("admin").email)
+    queue_mail("elliot.hunter@example.org", "Waiting", "Dear Elliot", key="health-wait")
+    db.session.commit()
     redis_server.stop()
     try:
-        resp = client.get("/healthz")
-        assert resp.status_code == 503
-        assert resp.get_json()["redis"].startswith("error")
-        assert resp.get_json()["database"] == "ok"
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/readyz").status_code == 200
+        status = _system(client)
+        assert status["redis"].startswith("down") and status["database"] == "ok"
+        assert status["worker"] == "unknown: Redis is down" and status["outbox"] == "1"
     finally:
         redis_server.start()
 
 
-def test_worker_process_makes_healthz_200_and_delivers_mail(app, client, smtp):
+def test_system_page_is_for_administrators_only(client, auth):
+    auth.login(make_user("supervisor").email)
+    assert client.get("/admin/system").status_code == 403
+
+
+def test_system_page_shows_a_running_worker_then_down_when_stopped(app, client, auth, smtp):
     proc = subprocess.Popen([sys.executable, "-m", "helpline.worker"], cwd=ROOT,
                             env=_worker_env(app), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
-        wait_until(lambda: client.get("/healthz").status_code == 200, timeout=30,
-                   message="worker never registered")
-        assert client.get("/healthz").get_json() == {
-            "database": "ok", "redis": "ok", "worker": "ok", "status": "ok"}
+        auth.login(make_user("admin").email)
+        wait_until(lambda: _system(client)["worker"] == "up (1 running)", timeout=60,
+                   interval=0.2, message="worker never registered")
         row = queue_mail("elliot.hunter@example.org", "You have been assigned",
                          "Dear Elliot Hunter", key="health-test-1")
         db.session.commit()
@@ -58,6 +75,33 @@ def test_worker_process_makes_healthz_200_and_delivers_mail(app, client, smtp):
             db.session.expire_all()
             return db.session.get(OutboxMail, row.id).status == "sent"
         wait_until(status, timeout=10, message="the outbox row was never marked sent")
-    finally:
         proc.terminate()
-        proc.wait(20)
+        proc.wait(30)
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/readyz").status_code == 200
+        assert _system(client)["worker"] == "down: no worker running"
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(20)
+
+
+def test_an_idle_worker_between_heartbeats_is_up_and_a_silent_one_down(app, client, auth):
+    """An idle RQ worker heartbeats only every worker_ttl - 15 s (405 s by default)."""
+    from datetime import timedelta
+
+    from rq import SimpleWorker
+    from rq.utils import now, utcformat
+
+    from helpline.jobs import get_queue
+    conn = app.extensions["redis"]
+    worker = SimpleWorker([get_queue()], connection=conn, name="idle-worker")
+    worker.register_birth()
+    auth.login(make_user("admin").email)
+    try:
+        conn.hset(worker.key, "last_heartbeat", utcformat(now() - timedelta(seconds=400)))
+        assert _system(client)["worker"] == "up (1 running)"
+        conn.hset(worker.key, "last_heartbeat", utcformat(now() - timedelta(seconds=600)))
+        assert _system(client)["worker"] == "down: no worker running"
+    finally:
+        worker.register_death()

@@ -418,3 +418,58 @@ def test_a_duplicate_merged_into_the_subject_is_erased_with_it(app, client, auth
     assert db.session.get(Case, dup_case.id).title == "Old case for [anonymised]"
     # the other Smith is untouched
     assert db.session.get(Contact, w["jane"].id).last_name == "Smith"
+
+
+def test_erasing_a_beneficiary_leaves_the_callers_own_records(app, client, auth):
+    """Review finding: the caller's request and call back on a shared case keep their name,
+    number and date of birth; only the beneficiary's values go."""
+    seed_lists()
+    handler = make_user("volunteer", name="Angie Greenaway-Samuel")
+    robert = make_contact(handler, first_name="Robert", last_name="Caller",
+                          phone="07700 900321")
+    amy = make_contact(handler, first_name="Amy", last_name="Benefit", phone="07700 900654",
+                       postcode="B2 4QA")
+    case = create_case(robert, "Food for Amy Benefit, called by Robert", handler)
+    case.beneficiary_id = amy.id
+    req = _new_request(handler, full_name="Robert Caller", contact_number="07700 900321",
+                       date_of_birth=date(1950, 1, 2), notes="Robert wants an update on Amy")
+    req.case_id, req.contact_id = case.id, robert.id
+    cb = CallBack(case=case, contact_number="07700 900321",
+                  description="Ring Robert back about Amy", call_received_at=utcnow(),
+                  start_at=utcnow() + timedelta(hours=1), end_at=utcnow() + timedelta(hours=2),
+                  owner_id=handler.id)
+    db.session.add(cb)
+    db.session.commit()
+    _anonymise(app, amy.id)
+    r = db.session.get(CallBackRequest, req.id)
+    assert (r.full_name, r.contact_number, r.date_of_birth) == \
+        ("Robert Caller", "07700 900321", date(1950, 1, 2))
+    # Robert's request is his record, outside Amy's set: unchanged, byte for byte
+    assert r.notes == "Robert wants an update on Amy"
+    c = db.session.get(CallBack, cb.id)
+    assert (c.contact_number, c.description) == ("07700 900321", "Ring Robert back about [anonymised]")
+    assert db.session.get(Contact, robert.id).last_name == "Caller"
+    assert db.session.get(Case, case.id).title == "Food for [anonymised], called by Robert"
+
+
+def test_absolute_notification_links_stopped_reason_and_names_beside_digits(app, client, auth):
+    """Review findings: the assignment notification links with BASE_URL; a request's
+    'Stop calling' reason; a name beside an underscore or digits (a file name)."""
+    seed_lists()
+    handler = make_user("volunteer", name="Angie Greenaway-Samuel")
+    other = make_user("volunteer", name="Ben Other")
+    amy = make_contact(handler, first_name="Patricia", last_name="Paperly", phone="07700 900077")
+    base = app.config["BASE_URL"].rstrip("/")
+    inter = create_interaction({"enquirer_id": amy.id, "notes": "see Patricia_Paperly_0770.pdf"},
+                               [other], [], handler, "")
+    db.session.flush()
+    n = Notification(user_id=other.id, title="Assigned", body="Enquirer: Patricia Paperly",
+                     url=f"{base}/interactions/{inter.id}")
+    db.session.add(n)
+    req = _new_request(handler, full_name="Patricia Paperly", contact_number="07700 900077")
+    req.stopped_reason = "Patricia Paperly moved away"
+    db.session.commit()
+    _anonymise(app, amy.id)
+    assert db.session.get(Notification, n.id).body == "Enquirer: [anonymised]"
+    assert db.session.get(CallBackRequest, req.id).stopped_reason == "[anonymised] moved away"
+    assert "Paperly" not in db.session.get(Interaction, inter.id).notes

@@ -16,7 +16,7 @@ from helpline.extensions import db
 from helpline.interactions.models import Interaction
 from helpline.knowledge.models import Article
 from helpline.mailer import queue_mail
-from helpline.requests.models import CallBackRequest
+from helpline.requests.models import CallBackRequest, UniqueCallBack
 from helpline.review.models import ExportBatch
 from helpline.timeutil import utcnow
 from tests.cases.helpers import extra_field, item, seed_lists
@@ -45,12 +45,16 @@ def build_ids() -> dict:
     batch = ExportBatch(created_by_id=owner.id, filters={}, fmt="csv")
     article = Article(title="Matrix", body="Body")
     mail = queue_mail("x@example.org", "Matrix", "Body", key="matrix")
-    db.session.add_all([req, batch, article])
+    fu_team = item("functionally_unique_team", "CSA DPU SARS")
+    fu = UniqueCallBack(case_id=case.id, team_id=fu_team.id, sent_to=fu_team.mailbox,
+                        contact_number="07700 900123", time_preferences="Mornings",
+                        reason="Matrix", created_by_id=owner.id)
+    db.session.add_all([req, batch, article, fu])
     db.session.commit()
     return {"contact_id": contact.id, "caller_id": contact.id, "case_id": case.id,
             "interaction_id": db.session.scalar(select(Interaction.id)), "cb_id": cb.id,
             "request_id": req.id, "batch_id": batch.id, "article_id": article.id,
-            "mail_id": mail.id, "user_id": owner.id, "team_id": owner.default_team_id,
+            "mail_id": mail.id, "unique_id": fu.id, "user_id": owner.id, "team_id": owner.default_team_id,
             "item_id": item("local_response_type", "Food").id,
             "field_id": extra_field("Food", "People in household").id,
             "list_name": "signpost_category", "active": 1, "key": "none",

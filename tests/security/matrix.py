@@ -6,7 +6,7 @@ from flask import Flask
 # The sign-in steps (code, temporary password, second-factor set-up) open only for a
 # session half way through signing in; for anyone else they redirect.
 PUBLIC = {"auth.login", "auth.two_factor", "auth.password_required", "auth.two_factor_setup",
-          "main.healthz", "static"}
+          "main.healthz", "main.readyz", "static"}
 ROLES = ("volunteer", "supervisor", "data", "admin")
 
 

@@ -121,6 +121,13 @@ def _forms(ids: dict) -> dict[str, tuple[str, str | None, str, dict]]:
                                 "result": field(TEXT, "Called contact not made"),
                                 "notes": field(TEXT), "next_call_at": field(WHEN, later),
                                 "outcome": field(TEXT, "Done")}),
+        "stop calling": (f"/callback-requests/{ids['request_id']}/stop",
+                         f"/callback-requests/{ids['request_id']}", "callback_requests",
+                         {"reason": field(TEXT, "Tried for three weeks")}),
+        "proforma": (f"/callback-requests/unique/new/{ids['case_id']}", None, "unique_callbacks", {
+            "team_id": field(NUMBER, str(ids["fu_team_id"])),
+            "contact_number": field(TEXT, "07700 900123"),
+            "time_preferences": field(TEXT, "Mornings"), "reason": field(TEXT, "SAR query")}),
         "admin list item": ("/admin/lists/signpost_category/add", "/admin/lists/signpost_category",
                             "lookup_items", {"name": field(TEXT, "Pet food")}),
         "admin change item": (f"/admin/lists/items/{ids['item_id']}",
@@ -173,12 +180,13 @@ def world(app, ids):
 @pytest.mark.parametrize("form", [
     "new contact", "edit contact", "new case", "save case", "add note", "new interaction",
     "new call back", "call back times", "call-back request", "request attempt",
-    "admin list item", "admin change item", "response field", "new user", "edit user", "team",
+    "stop calling", "proforma", "admin list item", "admin change item", "response field", "new user", "edit user", "team",
     "article", "directory", "send back", "export"])
 def test_fuzzed_form_never_500s_and_saves_whole_or_nothing(world, form):
     client, ids = world
     from tests.cases.helpers import item
-    ids = {**ids, "category_id": item("signpost_category", "Food banks").id}
+    ids = {**ids, "category_id": item("signpost_category", "Food banks").id,
+           "fu_team_id": item("functionally_unique_team", "CSA DPU SARS").id}
     url, page, table, fields = _forms(ids)[form]
     token = token_of(client, page or url)
 

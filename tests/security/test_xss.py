@@ -31,7 +31,8 @@ GROUPS = {
     "textarea, template, crlf": ["textarea break", "template injection", "crlf"],
 }
 
-SKIP = {"notifications.stream", "auth.logout", "static", "main.healthz", "review.download"}
+SKIP = {"notifications.stream", "auth.logout", "static", "main.healthz", "main.readyz",
+        "review.download"}
 FRAGMENTS = [
     "/?q=07700", "/?q=B1 1AA", "/?letter=R", "/contacts/duplicates?first_name=a&last_name=b",
     "/cases/beneficiaries?q=07700", "/interactions/enquirers?q=07700",

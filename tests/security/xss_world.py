@@ -15,7 +15,7 @@ from helpline.interactions.models import Interaction
 from helpline.knowledge.models import Article, Organisation
 from helpline.lookups.models import LookupItem, ResponseTypeField
 from helpline.mailer import queue_mail
-from helpline.requests.models import CallBackRequest
+from helpline.requests.models import CallBackRequest, UniqueCallBack
 from helpline.review.models import ExportBatch
 from helpline.timeutil import london_format, utcnow
 from tests.cases.helpers import case_form, extra_field, item, seed_lists
@@ -98,6 +98,15 @@ def build(client, admin_id: int, text: str) -> dict:
         p.post(cb_url, {"contact_number": "07700 900123", "description": text,
                         "call_received": london_format(utcnow()), "preferred": "", "alarm": "y",
                         "start": "", "end": "", "owner": "me"})
+    if case is not None:  # a Functionally Unique team named by the text, and its proforma
+        p.post("/admin/lists/functionally_unique_team/add",
+               {"name": text, "mailbox": "typed.team@example.org"},
+               page="/admin/lists/functionally_unique_team")
+        fu_team = db.session.scalar(select(LookupItem).where(
+            LookupItem.list_name == "functionally_unique_team").order_by(LookupItem.id.desc()))
+        p.post(f"/callback-requests/unique/new/{case.id}", {
+            "team_id": fu_team.id, "contact_number": "07700 900123",
+            "time_preferences": text, "reason": text})
     if sent_back is not None and sent_back is not case:
         p.post(f"/review/cases/{sent_back.id}/send-back", {"comment": text},
                page=f"/review/cases/{sent_back.id}")
@@ -120,6 +129,7 @@ def build(client, admin_id: int, text: str) -> dict:
                                     "result": "Called contact not made", "notes": text,
                                     "next_call_at": london_format(utcnow() + timedelta(hours=1))},
                page=rurl)
+        p.post(f"{rurl}/stop", {"reason": text}, page=rurl)
     batch = ExportBatch(created_by_id=admin_id, filters={}, fmt="csv")
     mail = queue_mail("x@example.org", "Subject", "Body", key="xss")
     db.session.add(batch)
@@ -136,6 +146,7 @@ def build(client, admin_id: int, text: str) -> dict:
            "field_id": typed_field.id if typed_field else 0,
            "list_name": "signpost_category", "active": 1, "key": "xss",
            "filename": "css/helpline.css",
-           "organisation_id": (_latest(Organisation) or Organisation(id=0)).id}
+           "organisation_id": (_latest(Organisation) or Organisation(id=0)).id,
+           "unique_id": (_latest(UniqueCallBack) or UniqueCallBack(id=0)).id}
     ok["log"] = p.log
     return {**ids, "_log": p.log}

@@ -1,0 +1,38 @@
+"""gunicorn settings, read by `make run` (helpline/run.py) and by gunicorn started from here.
+
+The access log records the path without its query string, and no Referer: searches send
+names, phone numbers and postcodes in the query string (and a Referer repeats the page's),
+and log files are kept and copied far more widely than the database. Each line ends with
+the request id the app sends in `X-Request-Id` (the same id is in the app's own request
+line and on error pages). LOG_FORMAT=json writes the access log as JSON objects too."""
+import os
+
+if os.environ.get("LOG_FORMAT") == "json":
+    # no user agent: it is free text and could break the JSON
+    access_log_format = ('{"time": "%(t)s", "logger": "gunicorn.access", "remote": "%(h)s", '
+                         '"request": "%(m)s %(U)s %(H)s", "status": %(s)s, "bytes": "%(b)s", '
+                         '"request_id": "%({x-request-id}o)s"}')
+else:
+    access_log_format = ('%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" '
+                         '%({x-request-id}o)s')
+
+
+from gunicorn.glogging import Logger  # noqa: E402
+
+
+class PrivateAccessLogger(Logger):
+    """Never the query string, the raw request line or the Referer; an unknown path (404)
+    becomes "-", as it can hold anything someone typed (the app's request line does the
+    same)."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        atoms.update(q="-", r="-", f="-")
+        if str(atoms.get("s")) == "404":
+            atoms["U"] = "-"
+        else:  # keep the JSON format valid whatever the path holds
+            atoms["U"] = (atoms.get("U") or "-").replace("\\", "%5C").replace('"', "%22")
+        return atoms
+
+
+logger_class = PrivateAccessLogger

@@ -1,0 +1,149 @@
+"""`flask import-users FILE.csv`: create staff accounts from a spreadsheet export.
+
+Columns (a header row, any order, any case): name, email, role, team. Role is one of
+volunteer, supervisor, data, admin (or their labels: Volunteer, Supervisor, Data team,
+Administrator). Team is optional (created if new). Every row is checked first; a bad row
+is reported by its line number and skipped, the others are created. Each new user gets a
+temporary password, printed (or mailed with --mail through the outbox).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import func, select
+
+from ..auth.models import ROLE_LABELS, ROLES, User
+from ..auth.services import UserError, create_user, normalise_email
+from ..extensions import db
+from ..mailer import queue_mail
+
+REQUIRED = ("name", "email", "role")
+_LABELS = {label.lower(): role for role, label in ROLE_LABELS.items()}
+
+
+@dataclass
+class StaffRow:
+    """One line of the file, checked."""
+
+    line: int
+    name: str
+    email: str
+    role: str
+    team: str | None
+
+
+@dataclass
+class ImportResult:
+    """What an import did (or, dry run, would do)."""
+
+    good: list[StaffRow] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (line, message)
+    created: list[tuple[User, str]] = field(default_factory=list)  # (user, temp password)
+
+
+def _role(value: str) -> str | None:
+    value = (value or "").strip().lower()
+    return value if value in ROLES else _LABELS.get(value)
+
+
+def _check(line: int, raw: dict, seen: dict[str, int], existing: set[str]) -> StaffRow | str:
+    """A checked row, or the reason it cannot be imported."""
+    name = (raw.get("name") or "").strip()
+    email = normalise_email(raw.get("email") or "")
+    role = _role(raw.get("role") or "")
+    if not name:
+        return "the name is empty"
+    local, _, domain = email.partition("@")
+    if not local or "." not in domain or " " in email:
+        return f"'{raw.get('email') or ''}' is not an email address"
+    if role is None:
+        return (f"role '{(raw.get('role') or '').strip()}' is not one of "
+                f"{', '.join(ROLES)}")
+    if email in existing:
+        return f"a user with the email {email} already exists"
+    if email in seen:
+        return f"the email {email} is also on line {seen[email]}"
+    seen[email] = line
+    return StaffRow(line, name, email, role, (raw.get("team") or "").strip() or None)
+
+
+def read_rows(text: str) -> ImportResult:
+    """Check every row of the CSV text; nothing is written."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))  # Excel's BOM
+    reader.fieldnames = [(f or "").strip().lower() for f in reader.fieldnames or []]
+    missing = [c for c in REQUIRED if c not in reader.fieldnames]
+    if missing:
+        raise click.ClickException(f"The first line must name the columns name, email, role, "
+                                   f"team; missing: {', '.join(missing)}")
+    existing = set(db.session.scalars(select(func.lower(User.email))))
+    result, seen = ImportResult(), {}
+    for raw in reader:
+        line = reader.line_num
+        if not any((v or "").strip() for v in raw.values() if isinstance(v, str)):
+            continue  # blank line
+        checked = _check(line, raw, seen, existing)
+        if isinstance(checked, str):
+            result.errors.append((line, checked))
+        else:
+            result.good.append(checked)
+    return result
+
+
+def create_users(result: ImportResult, actor: User | None = None) -> None:
+    """Create the good rows (the caller commits); a row refused now joins the errors."""
+    for row in result.good:
+        password = secrets.token_urlsafe(9)
+        try:
+            with db.session.begin_nested():
+                user = create_user(row.email, row.name, row.role, password, team=row.team,
+                                   actor=actor)
+        except UserError as exc:
+            result.errors.append((row.line, str(exc)))
+            continue
+        result.created.append((user, password))
+
+
+def _mail(user: User, password: str) -> None:
+    base = current_app.config["BASE_URL"]
+    queue_mail(user.email, "Your Helpline account",
+               f"Dear {user.name},\n\nAn account has been made for you on Helpline: "
+               f"{base}/login\n\nSign in with {user.email} and the temporary password "
+               f"{password} and ask an administrator to change it.\n",
+               key=f"staff-import-{user.id}")
+
+
+def register_import_cli(app: Flask) -> None:
+    """`flask import-users FILE.csv [--dry-run] [--mail]`."""
+
+    @app.cli.command("import-users")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--dry-run", is_flag=True, help="Check every row, create nothing")
+    @click.option("--mail", "send_mail", is_flag=True,
+                  help="Mail each new user their temporary password instead of printing it")
+    def import_users_command(file: Path, dry_run: bool, send_mail: bool) -> None:
+        """Create staff accounts from a CSV file (name, email, role, team)."""
+        result = read_rows(file.read_text(encoding="utf-8-sig"))
+        if not dry_run:
+            create_users(result)
+            for user, password in result.created:
+                if send_mail:
+                    _mail(user, password)
+                else:
+                    click.echo(f"{user.email}\t{password}")
+            db.session.commit()
+        for line, message in sorted(result.errors):
+            click.echo(f"Line {line}: {message}", err=True)
+        done = len(result.good) if dry_run else len(result.created)
+        verb = "Would create" if dry_run else "Created"
+        click.echo(f"{verb} {done} user(s); {len(result.errors)} row(s) with errors"
+                   + (" (not imported)" if result.errors else "")
+                   + ("; temporary passwords mailed" if send_mail and not dry_run else ""),
+                   err=True)
+        if result.errors:
+            raise SystemExit(1)

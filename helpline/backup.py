@@ -1,0 +1,204 @@
+"""`flask backup FILE` and `flask restore FILE`: the database and the export folder in one file.
+
+The file is a gzipped tar holding `manifest.json` (database kind, Alembic revision, row
+counts), the database (SQLite's online backup API: a consistent copy while the app runs;
+PostgreSQL's `pg_dump -Fc`), `exports/` (EXPORT_DIR) and `attachments/` (ATTACHMENT_DIR,
+the call-back requests' paper forms). Helpline stores no other files:
+mail is in the database (outbox), and sessions are in the
+database. Restore refuses a database that holds any row unless told --force.
+"""
+from __future__ import annotations
+
+import glob
+import io
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tarfile
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.engine import URL
+
+from .extensions import db
+
+FORMAT = 1
+
+
+class BackupError(click.ClickException):
+    """A backup or restore that cannot go ahead; the message says why."""
+
+
+def pg_tool(name: str) -> str:
+    """pg_dump / pg_restore: PG_BIN_DIR, else the newest Debian install, else PATH."""
+    configured = os.environ.get("PG_BIN_DIR")
+    if configured:
+        return str(Path(configured) / name)
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+                   key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+    if found:
+        return found[-1]  # newest: pg_dump must be at least the server's version
+    on_path = shutil.which(name)
+    if not on_path:
+        raise BackupError(f"{name} not found: install postgresql-client or set PG_BIN_DIR")
+    return on_path
+
+
+def _libpq(url: URL) -> tuple[str, dict]:
+    """A libpq URI without the password (that goes in PGPASSWORD, not the process list)."""
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    plain = url.set(drivername="postgresql", password=None)
+    return plain.render_as_string(hide_password=False), env
+
+
+def row_counts() -> dict[str, int]:
+    """Rows in every table the app knows (and Alembic's), by table name."""
+    names = set(inspect(db.engine).get_table_names())
+    return {t.name: db.session.scalar(select(func.count()).select_from(t))
+            for t in db.metadata.sorted_tables if t.name in names}
+
+
+def _revision() -> str | None:
+    try:
+        return db.session.scalar(text("SELECT version_num FROM alembic_version"))
+    except Exception:  # no alembic_version table: an empty database
+        db.session.rollback()
+        return None
+
+
+def _dump_database(work: Path) -> str:
+    url = db.engine.url
+    if url.get_backend_name() == "sqlite":
+        target = work / "database.sqlite3"
+        source = sqlite3.connect(url.database)
+        dest = sqlite3.connect(target)
+        try:
+            with dest:
+                source.backup(dest)  # a consistent copy, even while others write
+        finally:
+            dest.close()
+            source.close()
+        return target.name
+    uri, env = _libpq(url)
+    target = work / "database.pgdump"
+    result = subprocess.run([pg_tool("pg_dump"), "-Fc", "--no-owner", "--no-privileges",
+                             "-f", str(target), uri], env=env, capture_output=True, text=True)
+    if result.returncode:
+        raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
+    return target.name
+
+
+def backup(path: Path) -> dict:
+    """Write the backup file; returns its manifest."""
+    export_dir = Path(current_app.config["EXPORT_DIR"])
+    manifest = {"format": FORMAT, "database": db.engine.url.get_backend_name(),
+                "revision": _revision(), "tables": row_counts(),
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    db.session.rollback()  # no transaction held open while the copy runs
+    with tempfile.TemporaryDirectory(prefix="helpline-backup-") as tmp:
+        manifest["file"] = _dump_database(Path(tmp))
+        partial = path.with_name(path.name + ".part")
+        with tarfile.open(partial, "w:gz") as tar:
+            data = json.dumps(manifest, indent=2).encode()
+            info = tarfile.TarInfo("manifest.json")
+            info.size, info.mtime = len(data), int(datetime.now().timestamp())
+            tar.addfile(info, io.BytesIO(data))
+            tar.add(Path(tmp) / manifest["file"], arcname=manifest["file"])
+            if export_dir.is_dir():
+                tar.add(export_dir, arcname="exports")
+            attachments = Path(current_app.config["ATTACHMENT_DIR"])
+            if attachments.is_dir():  # completed paper forms of call-back requests
+                tar.add(attachments, arcname="attachments")
+        partial.chmod(0o600)  # it holds everyone's records
+        partial.replace(path)  # never a half-written file under the real name
+    return manifest
+
+
+def _check_empty(force: bool) -> None:
+    counts = {k: v for k, v in row_counts().items() if v}
+    db.session.rollback()
+    if counts and not force:
+        biggest = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(),
+                                                         key=lambda kv: -kv[1])[:5])
+        raise BackupError(f"The database is not empty ({biggest}, ...): restoring would "
+                          "replace everything in it. Use --force to do that.")
+
+
+def _load_sqlite(dump: Path) -> None:
+    db.session.remove()
+    db.engine.dispose()
+    source = sqlite3.connect(dump)
+    dest = sqlite3.connect(db.engine.url.database, timeout=30)
+    try:
+        source.backup(dest)  # replaces the whole database, schema included
+    finally:
+        dest.close()
+        source.close()
+
+
+def _load_postgresql(dump: Path) -> None:
+    db.session.remove()
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    db.engine.dispose()
+    uri, env = _libpq(db.engine.url)
+    result = subprocess.run([pg_tool("pg_restore"), "--no-owner", "--no-privileges",
+                             "--exit-on-error", "-d", uri, str(dump)],
+                            env=env, capture_output=True, text=True)
+    if result.returncode:
+        raise BackupError(f"pg_restore failed: {result.stderr.strip()}")
+
+
+def restore(path: Path, force: bool = False) -> dict:
+    """Replace the database and add the backed-up export files; returns the manifest."""
+    with tarfile.open(path, "r:gz") as tar, \
+            tempfile.TemporaryDirectory(prefix="helpline-restore-") as tmp:
+        manifest = json.load(tar.extractfile("manifest.json"))
+        kind = db.engine.url.get_backend_name()
+        if manifest.get("database") != kind:
+            raise BackupError(f"This backup is of a {manifest.get('database')} database; "
+                              f"DATABASE_URL points at {kind}.")
+        _check_empty(force)
+        tar.extractall(tmp, filter="data")
+        dump = Path(tmp) / manifest["file"]
+        (_load_sqlite if kind == "sqlite" else _load_postgresql)(dump)
+        exports = Path(tmp) / "exports"
+        if exports.is_dir():
+            shutil.copytree(exports, current_app.config["EXPORT_DIR"], dirs_exist_ok=True)
+        attachments = Path(tmp) / "attachments"
+        if attachments.is_dir():
+            shutil.copytree(attachments, current_app.config["ATTACHMENT_DIR"],
+                            dirs_exist_ok=True)
+    return manifest
+
+
+def register_backup_cli(app: Flask) -> None:
+    """`flask backup FILE` and `flask restore FILE [--force]`."""
+
+    @app.cli.command("backup")
+    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+    def backup_command(file: Path) -> None:
+        """Back up the database and the export folder into FILE (a .tar.gz)."""
+        manifest = backup(file)
+        rows = sum(manifest["tables"].values())
+        click.echo(f"Backed up {manifest['database']} at revision {manifest['revision']} "
+                   f"({len(manifest['tables'])} tables, {rows} rows) to {file}")
+
+    @app.cli.command("restore")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--force", is_flag=True, help="Replace a database that is not empty")
+    def restore_command(file: Path, force: bool) -> None:
+        """Restore the database and the export folder from FILE."""
+        manifest = restore(file, force=force)
+        click.echo(f"Restored {manifest['database']} backup of {manifest['created']} "
+                   f"(revision {manifest['revision']}). If this version of Helpline is "
+                   "newer, run `flask --app app db upgrade` next.")

@@ -1,0 +1,86 @@
+"""Functionally Unique call backs (steps 22–26): a proforma mailed to a specialist team
+(kept by administrators as a list with mailboxes), tracked on the case until done."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from .. import audit
+from ..auth.models import User
+from ..cases.models import Case
+from ..extensions import db
+from ..lookups.models import LookupItem, offered
+from ..mailer import queue_mail
+from ..timeutil import utcnow
+from .models import UNIQUE_DONE, UNIQUE_SENT, UniqueCallBack
+from .services import RequestError
+
+TEAM_LIST = "functionally_unique_team"
+
+
+@dataclass
+class Proforma:
+    """What the caseworker fills in (step 25)."""
+
+    team_id: int | None
+    contact_number: str
+    time_preferences: str
+    reason: str
+
+
+def teams() -> list[LookupItem]:
+    """The specialist teams offered (administrators keep the list and their mailboxes)."""
+    return [t for t in offered(TEAM_LIST) if t.mailbox]
+
+
+def _team(team_id: int | None) -> LookupItem:
+    team = db.session.get(LookupItem, team_id) if team_id else None
+    if team is None or team.list_name != TEAM_LIST or team.retired or not team.mailbox:
+        raise RequestError("Choose the Functionally Unique team to send the proforma to",
+                           field="team_id")
+    return team
+
+
+def _body(fu: UniqueCallBack, actor: User, case_link: str) -> str:
+    return (f"Functionally Unique Callback Proforma\n\n"
+            f"Case: {fu.case.reference} {fu.case.title}\n"
+            f"Client: {fu.case.caller.full_name}\n"
+            f"Contact number: {fu.contact_number}\n"
+            f"Time preferences: {fu.time_preferences}\n"
+            f"Reason for the call back: {fu.reason}\n\n"
+            f"Sent by {actor.name} ({actor.email}). Please call the client back and let us "
+            f"know when it is done, quoting {fu.case.reference}.\n\n{case_link}\n")
+
+
+def send(case: Case, form: Proforma, actor: User, case_link: str) -> UniqueCallBack:
+    """Record the proforma on the case and mail it to the team (through the outbox)."""
+    team = _team(form.team_id)
+    fu = UniqueCallBack(case=case, team=team, sent_to=team.mailbox,
+                        contact_number=form.contact_number.strip(),
+                        time_preferences=form.time_preferences.strip(),
+                        reason=form.reason.strip(), created_by_id=actor.id)
+    db.session.add(fu)
+    db.session.flush()
+    audit.record(actor, "create", "functionally unique call back", fu.id, changes={
+        "Case": (None, case.reference), "Team": (None, team.name),
+        "Contact number": (None, fu.contact_number)})
+    queue_mail(team.mailbox, f"Functionally Unique Callback Proforma: {case.reference}",
+               _body(fu, actor, case_link), key=f"fu-callback-{fu.id}")
+    return fu
+
+
+def mark_done(fu: UniqueCallBack, actor: User) -> None:
+    """The specialist team has made the call back: it leaves the case's open list."""
+    if fu.status == UNIQUE_DONE:
+        return
+    audit.record(actor, "update", "functionally unique call back", fu.id,
+                 changes={"Status": (fu.status, UNIQUE_DONE)})
+    fu.status, fu.done_at, fu.done_by_id = UNIQUE_DONE, utcnow(), actor.id
+
+
+def open_for_case(case_id: int) -> list[UniqueCallBack]:
+    """The case's Functionally Unique call backs not yet done, oldest first."""
+    return list(db.session.scalars(select(UniqueCallBack).where(
+        UniqueCallBack.case_id == case_id, UniqueCallBack.status == UNIQUE_SENT)
+        .order_by(UniqueCallBack.created_at)))

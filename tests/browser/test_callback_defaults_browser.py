@@ -1,0 +1,44 @@
+"""Issue 14, point 2 in the browser: Start and End follow the agreed time as it is typed, and
+a Start typed weeks ahead moves End (an informal reminder), then saves as shown."""
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from helpline.callbacks.models import CallBack
+from helpline.cases.services import create_case
+from helpline.extensions import db
+from helpline.timeutil import london_format, to_london, utcnow
+from tests.browser.test_browser import sign_in
+from tests.contacts.helpers import make_contact
+from tests.factories import make_user
+
+pytestmark = pytest.mark.browser
+
+
+def test_live_defaults_follow_the_agreed_time_and_a_typed_start(app, page, live_server):
+    owner = make_user("supervisor", name="Elliot Hunter")
+    case = create_case(make_contact(owner), "Benefits question", owner)
+    db.session.commit()
+    sign_in(page, live_server, owner)
+    page.goto(live_server.url + f"/callbacks/new/{case.id}")
+    # the caller agreed 18:00 in two days: later than the 24-hour limit, so End is 18:00
+    day = (to_london(utcnow()) + timedelta(days=2)).strftime("%d/%m/%Y")
+    page.get_by_label("Preferred time (optional)").fill(f"{day} 18:00")
+    page.get_by_label("Preferred time (optional)").press("Tab")
+    expect(page.locator("#start")).to_have_value(f"{day} 17:30")
+    expect(page.locator("#end")).to_have_value(f"{day} 18:00")
+    # an informal reminder three weeks ahead: type Start only, End follows it
+    page.get_by_label("Preferred time (optional)").fill("")
+    page.get_by_label("Preferred time (optional)").press("Tab")
+    start = london_format(utcnow() + timedelta(weeks=3))
+    end = london_format(utcnow() + timedelta(weeks=3, minutes=30))
+    page.locator("#start").fill(start)
+    page.locator("#start").press("Tab")
+    expect(page.locator("#end")).to_have_value(end)
+    page.get_by_label("Description").fill(f"{case.reference} – update in three weeks")
+    page.get_by_role("button", name="Save call back").click()
+    expect(page.get_by_text(f"Call back saved for {start} – {end}.")).to_be_visible()
+    cb = db.session.scalar(select(CallBack))
+    assert (london_format(cb.start_at), london_format(cb.end_at)) == (start, end)
