@@ -72,10 +72,13 @@ def _come_back_to() -> str:
     fragment) the page it came from, where the draft of the form is offered back."""
     if request.method == "GET" and request.headers.get("HX-Request") != "true":
         return request.full_path.rstrip("?")
+    # htmx: the path only, never a query (it holds what was being typed, and HX-Redirect
+    # puts `next` in the address bar and its history)
+    keep_query = request.headers.get("HX-Request") != "true"
     ref = urlsplit(request.referrer or "")
     if ref.netloc == request.host and ref.path.startswith("/"):
-        return ref.path + (f"?{ref.query}" if ref.query else "")
-    return request.full_path.rstrip("?") if request.method == "GET" else "/"
+        return ref.path + (f"?{ref.query}" if ref.query and keep_query else "")
+    return request.path if request.method == "GET" else "/"
 
 
 def role_required(*roles: str) -> Callable:

@@ -2,7 +2,7 @@
 sign-in steps owed by a session, atomic sign-in throttling counters
 
 Revision ID: d16a0a0a0001
-Revises: a13d0d0d0001
+Revises: c14a0a0a0001
 Create Date: 2026-11-29 15:10:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = 'd16a0a0a0001'
-# The brief said a339664c5b9d, but a13d0d0d0001 (erasure) already revises it: chaining
+# Chained after c14a0a0a0001 (call backs), the head when accounts were merged: chaining
 # after it keeps a single head.
 down_revision = 'c14a0a0a0001'
 branch_labels = None

@@ -18,7 +18,7 @@ def test_upgrade_keeps_sessions_and_teams_and_ends_privileged_sessions(tmp_path,
                       "REDIS_URL": redis_server.url})
     migrations = str(ROOT / "migrations")
     with app.app_context():
-        upgrade(directory=migrations, revision="a13d0d0d0001")
+        upgrade(directory=migrations, revision="c14a0a0a0001")
     conn = sqlite3.connect(path)
     conn.execute("INSERT INTO users (email, name, password_hash, role, frontline_operator, "
                   "language, active, created_at) VALUES "
@@ -41,7 +41,7 @@ def test_upgrade_keeps_sessions_and_teams_and_ends_privileged_sessions(tmp_path,
     assert conn.execute("SELECT count(*) FROM user_teams").fetchone() == (2,)
     conn.close()
     with app.app_context():
-        downgrade(directory=migrations, revision="a13d0d0d0001")
+        downgrade(directory=migrations, revision="c14a0a0a0001")
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT count(*) FROM user_sessions").fetchone() == (2,)
     assert conn.execute("SELECT count(*) FROM user_teams").fetchone() == (2,)
