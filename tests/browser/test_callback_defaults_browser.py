@@ -42,3 +42,43 @@ def test_live_defaults_follow_the_agreed_time_and_a_typed_start(app, page, live_
     expect(page.get_by_text(f"Call back saved for {start} – {end}.")).to_be_visible()
     cb = db.session.scalar(select(CallBack))
     assert (london_format(cb.start_at), london_format(cb.end_at)) == (start, end)
+
+
+def test_a_start_typed_while_the_defaults_are_still_loading_is_kept(app, page, live_server):
+    """On a slow link the answer to clearing Preferred time arrives after the volunteer has
+    typed a Start: the late answer must not put the old End back (hx-sync replace)."""
+    owner = make_user("supervisor", name="Elliot Hunter")
+    case = create_case(make_contact(owner), "Benefits question", owner)
+    db.session.commit()
+    sign_in(page, live_server, owner)
+    page.goto(live_server.url + f"/callbacks/new/{case.id}")
+    day = (to_london(utcnow()) + timedelta(days=2)).strftime("%d/%m/%Y")
+    page.get_by_label("Preferred time (optional)").fill(f"{day} 18:00")
+    page.get_by_label("Preferred time (optional)").press("Tab")
+    expect(page.locator("#start")).to_have_value(f"{day} 17:30")
+    held = []
+
+    def slow_link(route):
+        if not held:
+            held.append(route)  # answered later, as a slow link would
+        else:
+            route.continue_()
+
+    page.route("**/callbacks/defaults*", slow_link)
+    page.get_by_label("Preferred time (optional)").fill("")
+    page.get_by_label("Preferred time (optional)").press("Tab")
+    for _ in range(200):  # until the browser has sent it and we hold it (at most 10 s)
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "clearing Preferred time asked for no defaults"
+    start = london_format(utcnow() + timedelta(weeks=3))
+    end = london_format(utcnow() + timedelta(weeks=3, minutes=30))
+    page.locator("#start").fill(start)
+    page.locator("#start").press("Tab")
+    try:
+        held[0].continue_()  # the first answer finally arrives (or was given up by htmx)
+    except Exception:  # noqa: BLE001 - the browser already cancelled it
+        pass
+    expect(page.locator("#end")).to_have_value(end)
+    expect(page.locator("#start")).to_have_value(start)
