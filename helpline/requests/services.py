@@ -232,9 +232,11 @@ def _close(req: CallBackRequest, status: str, outcome: str | None, actor: User) 
     audit.record(actor, "close", "call-back request", req.id, changes={
         "Status": (req.status, status), "Call Back Outcome": (None, outcome)})
     req.status, req.outcome, req.closed_at, req.next_call_at = status, outcome, utcnow(), None
+    # the prompt for the next call ends the way the request did
+    cb_status = "Done" if status == "Completed" else "Unsuccessful"
     for cb in db.session.scalars(select(CallBack).where(CallBack.request_id == req.id,
                                                         CallBack.status.in_(OPEN))):
-        cb.status, cb.reminder_state = "Done", CLOSED
+        cb.status, cb.reminder_state = cb_status, CLOSED
 
 
 def needs_letters(req: CallBackRequest) -> bool:

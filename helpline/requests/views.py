@@ -4,8 +4,9 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from .. import audit
+from .. import audit, submissions
 from ..auth.guard import role_required
 from ..auth.models import Team, User
 from ..contacts import services as contact_services
@@ -157,6 +158,9 @@ def page(req: CallBackRequest, forms: dict | None = None, status: int = 200,
                            max_attempts=services.attempt_limit(req),
                            may_record=services.may_record(req, current_user),
                            letters=services.needs_letters(req),
+                           attempt_token=(request.form.get("form_token")
+                                          if request.method == "POST" else None)
+                           or submissions.new_token(),
                            caseworker_groups=_caseworker_groups(req),
                            attach_limit=size_label(
                                current_app.config["ATTACHMENT_MAX_BYTES"])), status
@@ -208,6 +212,9 @@ def attempt(request_id: int):
     req = visible_request(request_id)
     forms = _forms(req)
     form = forms["attempt"]
+    token = request.form.get("form_token")
+    if submissions.already(token, "call attempt"):
+        return _already_recorded(req)
     if form.validate_on_submit():
         made = parse_london(form.made_at.data or "") if form.made_at.data else utcnow()
         nxt = parse_london(form.next_call_at.data) if (form.next_call_at.data or "").strip() else None
@@ -217,16 +224,31 @@ def attempt(request_id: int):
             form.next_call_at.errors.append("Enter the next call as dd/mm/yyyy HH:MM")
         else:
             try:
-                services.record_attempt(req, made, form.result.data, form.notes.data, nxt,
-                                        form.outcome.data or None, current_user)
+                made_attempt = services.record_attempt(
+                    req, made, form.result.data, form.notes.data, nxt,
+                    form.outcome.data or None, current_user)
             except services.RequestError as exc:
                 db.session.rollback()
                 getattr(form, exc.field).errors.append(str(exc))
                 return _rerender(req, forms, exc.status)
-            db.session.commit()
+            submissions.remember(token, "call attempt", made_attempt.id)
+            try:
+                db.session.commit()
+            except IntegrityError as exc:  # its twin (a double click) was saved a moment ago
+                db.session.rollback()
+                if not submissions.is_duplicate_error(exc):
+                    raise
+                return _already_recorded(req)
             flash(f"Attempt recorded. Status: {req.status}.", "success")
             return redirect(url_for("requests.show", request_id=req.id))
     return _rerender(req, forms)
+
+
+def _already_recorded(req: CallBackRequest):
+    """A double click or a resent attempt form: the first one counted, this one does not."""
+    flash("This attempt was already recorded (the form was sent twice); it counts once.",
+          "info")
+    return redirect(url_for("requests.show", request_id=req.id))
 
 
 @bp.post("/<int:request_id>/stop")

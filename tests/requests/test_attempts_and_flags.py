@@ -1,6 +1,7 @@
 """Issue 14, point 5: who records attempts, who gets the prompt, who is offered for
 allocation, the attempt limit per request type with Stop calling, and flags (not names)
 deciding what counts as a successful call or a complaint."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -240,3 +241,30 @@ def test_closed_requests_of_another_team_are_not_listed_for_volunteers(app, clie
     assert outsider.get(url).status_code == 403
     assert "Margaret Evans" in signed_in(app, world["leader"]).get(
         "/callback-requests/closed").get_data(as_text=True)
+
+
+def test_the_same_attempt_form_sent_twice_counts_once(app, client, world):
+    """A double click (or a resent form) on Record attempt must not use up one of the
+    three attempts the procedure allows."""
+    req, _ = allocate(app, client, world)
+    worker = signed_in(app, world["worker"])
+    url = f"/callback-requests/{req.id}"
+    page = worker.get(url).get_data(as_text=True)
+    token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+    data = {"csrf_token": csrf_token(worker, url), "form_token": token,
+            "result": "Contact not made message left", "next_call_at": later(5)}
+    first = worker.post(f"{url}/attempts", data=data)
+    again = worker.post(f"{url}/attempts", data=data, follow_redirects=True)
+    assert first.status_code == 302 and again.status_code == 200
+    assert "This attempt was already recorded (the form was sent twice); it counts once." in \
+        again.get_data(as_text=True)
+    assert attempts_of(req) == 1
+    assert db.session.scalar(select(func.count(CallBack.id)).where(
+        CallBack.request_id == req.id, CallBack.status == "Open")) == 1
+    # a fresh form (a new page) is a new attempt
+    page = worker.get(url).get_data(as_text=True)
+    fresh = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+    assert fresh != token
+    assert worker.post(f"{url}/attempts", data={**data, "form_token": fresh,
+                                                "next_call_at": later(7)}).status_code == 302
+    assert attempts_of(req) == 2

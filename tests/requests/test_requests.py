@@ -150,6 +150,10 @@ def test_three_unsuccessful_attempts_close_it_and_a_fourth_is_refused(app, clien
     assert len(db.session.get(CallBackRequest, req.id).attempts) == 3
     assert not db.session.scalars(select(CallBack).where(
         CallBack.request_id == req.id, CallBack.status.in_(["Open"]))).all()
+    # the prompt for the call that never came ends as the request did, not as "Done"
+    prompts = db.session.scalars(select(CallBack.status).where(
+        CallBack.request_id == req.id).order_by(CallBack.id)).all()
+    assert prompts[-1] == "Unsuccessful" and set(prompts[:-1]) == {"Not required"}
 
 
 def test_success_needs_an_outcome_then_closes(app, client, world):
