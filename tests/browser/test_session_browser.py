@@ -112,7 +112,9 @@ def test_typing_keeps_the_session_then_the_warning_then_the_timeout(app, page, l
     expect(page).not_to_have_url(re.compile(r"/login"))
 
     dialog = page.locator("#hl-timeout")
-    expect(dialog).to_be_visible(timeout=10_000)
+    # the dialog comes 5 s before the 15-second timeout, i.e. 10 s after the reload, checked
+    # every 1.25 s: wait for it up to the timeout itself
+    expect(dialog).to_be_visible(timeout=15_000)
     expect(dialog).to_contain_text("You will be signed out")
     dialog.get_by_role("button", name="Stay signed in").click()
     expect(dialog).to_be_hidden()
