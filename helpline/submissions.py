@@ -49,3 +49,16 @@ def remember(token: str | None, record_type: str, record_id: int) -> None:
 def is_duplicate_error(exc: IntegrityError) -> bool:
     """Whether a commit failed because the same token was used at the same moment."""
     return "submissions" in str(exc.orig).lower() or "submissions" in str(exc).lower()
+
+
+def commit_once(token: str | None, record_type: str) -> int | None:
+    """Commit the new record. If a twin post with the same token committed a moment earlier
+    (a double click), roll back and return the id of the twin's record instead."""
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        if not is_duplicate_error(exc):
+            raise
+        return already(token, record_type)
+    return None
