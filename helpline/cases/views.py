@@ -232,7 +232,9 @@ def _desk_forms(case: Case) -> dict:
                                                    for t in teams] + \
         [(f"user-{u.id}", u.name) for u in users]
     from flask import g
-    return {"assign": assign, "resolve": g.get("resolve_form") or ResolveForm(formdata=None)}
+    from . import desk
+    return {"assign": assign, "resolve": g.get("resolve_form") or ResolveForm(formdata=None),
+            "may_close": desk.close_refusal(case, current_user, False) is None}
 
 
 @bp.route("/new/<int:contact_id>", methods=["GET", "POST"])
