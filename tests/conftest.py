@@ -227,6 +227,30 @@ def auth(client):
     return AuthActions(client)
 
 
+def client_for(app, user):
+    """A second browser: a fresh test client signed in as `user`."""
+    c = app.test_client()
+    AuthActions(c).login(user.email)
+    return c
+
+
+def at_the_same_moment(send, args_list, timeout: float = 60):
+    """Run send(*args) for each args in threads released together (two tabs, one click);
+    returns the results in finishing order."""
+    barrier, results = threading.Barrier(len(args_list)), []
+
+    def run(args):
+        barrier.wait()
+        results.append(send(*args))
+
+    threads = [threading.Thread(target=run, args=(args,)) for args in args_list]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    return results
+
+
 class LiveServer:
     """The app served by a real threaded HTTP server on a free port."""
 

@@ -9,15 +9,14 @@ from helpline.cases.models import Case
 from helpline.cases.services import create_case
 from helpline.extensions import db
 from tests.cases.helpers import seed_lists
-from tests.conftest import AuthActions, csrf_token
+from tests.conftest import client_for, csrf_token
 from tests.contacts.helpers import make_contact
 from tests.factories import make_user
 
 
 def _verified(app, user, case):
     """A volunteer who has verified the caller this session (so may open the case)."""
-    c = app.test_client()
-    AuthActions(c).login(user.email)
+    c = client_for(app, user)
     url = f"/contacts/{case.caller_id}"
     assert c.post(f"{url}/verify", data={"csrf_token": csrf_token(c, url),
                                          "details": ["Name", "Postcode"]}).status_code == 302
@@ -48,8 +47,7 @@ def _world(app):
 
 def test_only_the_assignee_acknowledges_others_get_a_403(app):
     owner, angie, other, leader, case = _world(app)
-    lc = app.test_client()
-    AuthActions(lc).login(leader.email)
+    lc = client_for(app, leader)
     assert _post(lc, case, "assign", assignee=f"user-{angie.id}").status_code == 302
     before = _state(case.id)
     refused = _post(_verified(app, other, case), case, "acknowledge")
@@ -63,8 +61,7 @@ def test_only_the_assignee_acknowledges_others_get_a_403(app):
 
 def test_a_team_queue_case_is_acknowledged_by_a_member(app):
     owner, angie, other, leader, case = _world(app)
-    lc = app.test_client()
-    AuthActions(lc).login(leader.email)
+    lc = client_for(app, leader)
     team = db.session.scalar(select(Team).where(Team.name == "Night Shift"))
     assert _post(lc, case, "assign", assignee=f"team-{team.id}").status_code == 302
     before = _state(case.id)
@@ -105,8 +102,7 @@ def test_close_is_the_owners_once_solved_and_a_supervisors_at_any_stage(app):
 
 def test_a_supervisor_closes_an_open_case(app):
     owner, angie, other, leader, case = _world(app)
-    lc = app.test_client()
-    AuthActions(lc).login(leader.email)
+    lc = client_for(app, leader)
     assert "Close case" in lc.get(f"/cases/{case.id}").get_data(as_text=True)
     assert _post(lc, case, "close").status_code == 302
     assert _state(case.id)[0] == "Closed"

@@ -2,7 +2,6 @@
 twice (a double click, a resend after a timeout, two tabs at the same moment) make one
 record and send the team leaders one mail."""
 import re
-import threading
 
 from sqlalchemy import func, select
 
@@ -12,7 +11,7 @@ from helpline.extensions import db
 from helpline.requests.models import CallBackRequest
 from tests.callbacks.test_callbacks import post_cb
 from tests.callbacks.test_callbacks import world as callback_world  # noqa: F401 - fixture
-from tests.conftest import AuthActions
+from tests.conftest import at_the_same_moment, client_for
 from tests.events.test_jobs_and_mail import run_jobs
 from tests.requests.test_requests import new_request
 from tests.requests.test_requests import world as request_world  # noqa: F401 - fixture
@@ -62,20 +61,9 @@ def test_the_same_call_back_request_sent_twice_mails_the_leaders_once(app, clien
 
 def test_two_tabs_sending_the_same_request_together_make_one(app, client, smtp, request_world):
     token = _token(client, "/callback-requests/new")
-    tabs = [app.test_client() for _ in range(2)]
-    for tab in tabs:
-        AuthActions(tab).login(request_world["volunteer"].email)
-    barrier, results = threading.Barrier(2), []
-
-    def send(tab):
-        barrier.wait()
-        results.append(new_request(tab, form_token=token))
-
-    threads = [threading.Thread(target=send, args=(tab,)) for tab in tabs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    tabs = [client_for(app, request_world["volunteer"]) for _ in range(2)]
+    results = at_the_same_moment(lambda tab: new_request(tab, form_token=token),
+                                 [(tab,) for tab in tabs])
     assert [r.status_code for r in results] == [302, 302]
     assert results[0].headers["Location"] == results[1].headers["Location"]
     assert _count(CallBackRequest) == 1

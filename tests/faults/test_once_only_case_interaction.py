@@ -1,7 +1,6 @@
 """Must show 6: New Case and New Interaction are once-only: the same form posted twice (a
 double click, a resend after a timeout, two at the same moment) makes one record, one mail."""
 import re
-import threading
 
 from sqlalchemy import func, select
 
@@ -12,7 +11,7 @@ from helpline.extensions import db
 from helpline.interactions.models import Interaction
 from helpline.mailer import OutboxMail
 from tests.cases.helpers import case_form, item, seed_lists
-from tests.conftest import AuthActions, csrf_token
+from tests.conftest import at_the_same_moment, client_for, csrf_token
 from tests.contacts.helpers import make_contact
 from tests.events.test_jobs_and_mail import run_jobs
 from tests.factories import make_user
@@ -87,22 +86,10 @@ def test_two_posts_at_the_same_moment_make_one_interaction_and_one_mail(app, cli
     db.session.commit()
     token = _form_token(client, "/interactions/new")
     # Two tabs of the same signed-in browser sending the same form together.
-    tabs = [app.test_client() for _ in range(2)]
-    for tab in tabs:
-        AuthActions(tab).login(me.email)
+    tabs = [client_for(app, me) for _ in range(2)]
     datas = [_interaction_data(tab, me, angie, caller, case, token) for tab in tabs]
-    barrier = threading.Barrier(2)
-    results = []
-
-    def send(tab, data):
-        barrier.wait()
-        results.append(tab.post("/interactions/new", data=data))
-
-    threads = [threading.Thread(target=send, args=pair) for pair in zip(tabs, datas)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    results = at_the_same_moment(lambda tab, data: tab.post("/interactions/new", data=data),
+                                 list(zip(tabs, datas)))
     assert [r.status_code for r in results] == [302, 302]
     assert results[0].headers["Location"] == results[1].headers["Location"]
     db.session.expire_all()
