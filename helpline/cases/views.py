@@ -158,11 +158,12 @@ def _screen(case: Case | None, caller: Contact, view_only: Access | None = None)
                 getattr(form, exc.field).errors.append(str(exc))
             except IntegrityError as exc:  # its twin, posted at the same moment, was saved
                 db.session.rollback()
-                if not submissions.is_duplicate_error(exc):
+                twin = submissions.already(token, "case") \
+                    if submissions.is_duplicate_error(exc) else None
+                if twin is None:
                     raise
                 flash("This case was already saved: here it is.", "info")
-                return redirect(url_for("cases.show",
-                                        case_id=submissions.already(token, "case")))
+                return redirect(url_for("cases.show", case_id=twin))
             else:
                 flash(f"Case {saved.reference} saved.", "success")
                 if form.save_close.data:
