@@ -22,8 +22,10 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
+# A database with rows that is behind is backed up into instance/backups/ (BACKUP_DIR)
+# first; UPGRADE_ARGS=--no-backup (or BACKUP_BEFORE_UPGRADE=0) skips that.
 migrate: install
-	$(FLASK) db upgrade
+	$(FLASK) db upgrade $(UPGRADE_ARGS)
 
 seed: migrate
 	$(FLASK) seed-demo --if-empty
