@@ -22,6 +22,7 @@ import re
 import secrets
 import shlex
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -136,19 +137,26 @@ class Stack:
                 raise CheckFailed(f"{name} exited with code {proc.returncode}")
 
     def stop(self) -> None:
-        for name, proc in reversed(self.procs):
-            if proc.poll() is None:
-                os.killpg(proc.pid, 15)
+        for _name, proc in reversed(self.procs):
+            _signal_group(proc, signal.SIGTERM)
         deadline = time.monotonic() + 20
-        for name, proc in reversed(self.procs):
+        for _name, proc in reversed(self.procs):
             try:
                 proc.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, 9)
+                _signal_group(proc, signal.SIGKILL)
                 proc.wait()
         if self.pg_stop:
             subprocess.run(self.pg_stop, capture_output=True)
         step("stopped everything it started")
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    """Signal a child's process group (gunicorn's worker too), if it is still there."""
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 # --- PostgreSQL, Redis, mail --------------------------------------------------------------
@@ -587,6 +595,11 @@ def main() -> int:
         print("prod-check needs: " + ", ".join(missing), file=sys.stderr)
         return 2
     started = time.monotonic()
+
+    def stop_on_sigterm(_sig, _frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut clean-up short
+        raise KeyboardInterrupt  # unwinds through the clean-up below, as Ctrl-C does
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     tmp = Path(tempfile.mkdtemp(prefix="helpline-prodcheck-"))
     tmp.chmod(0o755)  # the postgres user reaches its cluster folder inside
     stack = Stack(tmp)
@@ -604,6 +617,9 @@ def main() -> int:
                 tail = stack.log(name).splitlines()[-15:]
                 print(f"--- {name} (last lines) ---", *tail, sep="\n", file=sys.stderr)
             print(f"(logs kept in {tmp})", file=sys.stderr)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: still stop everything (ExitStack)
+            print(f"\nprod-check interrupted; logs kept in {tmp}", file=sys.stderr)
+            return 130
     if ok:
         step(f"prod-check passed in {time.monotonic() - started:.0f} s")
     return 0 if ok else 1
