@@ -77,6 +77,9 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_CATCHER_DIR": env("MAIL_CATCHER_DIR", str(inst / "mail")),
         "PORT": int(env("PORT", "8000")),
         "EXPORT_DIR": env("EXPORT_DIR", str(inst / "exports")),
+        # `flask db upgrade` backs a database with rows up here first, unless told not to.
+        "BACKUP_DIR": env("BACKUP_DIR", str(inst / "backups")),
+        "BACKUP_BEFORE_UPGRADE": env("BACKUP_BEFORE_UPGRADE", "1") != "0",
         "RETENTION_YEARS": int(env("RETENTION_YEARS", "6")),
         "MP_ENQUIRIES_EMAIL": env("MP_ENQUIRIES_EMAIL", "mp-enquiries@example.org"),
         # Attached paper forms of call-back requests: outside static/, served only by the app.
