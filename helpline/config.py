@@ -43,10 +43,17 @@ def helpline_env() -> str:
 
 def _roles(value: str) -> tuple[str, ...]:
     """A comma-separated list of roles ("all" means every role)."""
+    known = ("volunteer", "supervisor", "data", "admin")
     value = value.strip().lower()
     if value == "all":
-        return ("volunteer", "supervisor", "data", "admin")
-    return tuple(r.strip() for r in value.split(",") if r.strip())
+        return known
+    roles = tuple(r.strip() for r in value.split(",") if r.strip())
+    unknown = [r for r in roles if r not in known]
+    if unknown:  # a typo must never silently switch two-factor sign-in off
+        raise ConfigError(
+            f"TWO_FACTOR_REQUIRED_ROLES: unknown role(s) {', '.join(map(repr, unknown))}; use "
+            f"{', '.join(known)} or all. Helpline has not started.")
+    return roles
 
 
 def _limit(text: str | None) -> int | None:
