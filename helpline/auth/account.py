@@ -2,9 +2,11 @@
 keep-alive; and the recent failed sign-ins for supervisors and administrators."""
 from __future__ import annotations
 
+import time
 from datetime import timedelta
+from functools import wraps
 
-from flask import current_app, flash, redirect, render_template, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -12,10 +14,11 @@ from .. import audit
 from ..extensions import db
 from ..timeutil import utcnow
 from . import bp, services, throttle, twofactor
-from .forms import ChangePasswordForm, EmptyForm
+from .forms import ChangePasswordForm, ConfirmPasswordForm, EmptyForm
 from .guard import role_required, signed_in
 from .models import LoginAttempt, UserSession
 from .steps import setup_page
+from .views import _client_ip, _limits, _safe_next
 
 
 @bp.get("/account")
@@ -35,6 +38,11 @@ def change_password():
     """Change your own password: the current one, then the new one twice."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
+        problem = _checked_password(form.current_password.data,
+                                    "Your current password is not right")
+        if problem:
+            form.current_password.errors.append(problem)
+            return render_template("auth/change_password.html", form=form), 422
         errors = services.change_own_password(
             current_user, form.current_password.data, form.new_password.data,
             form.new_password_again.data, current_app.config["PASSWORD_MIN_LENGTH"])
@@ -54,8 +62,65 @@ def change_password():
             422 if form.errors else 200)
 
 
+CONFIRMED_AT = "password_confirmed_at"  # when this browser last typed the password again
+CONFIRM_MINUTES = 10
+
+
+def _checked_password(password: str | None,
+                      wrong: str = "Your password is not right") -> str | None:
+    """None if this is the signed-in user's password, else the message for the field. Wrong
+    passwords here are throttled like sign-ins (someone at an unattended PC must not guess
+    it) and shown on the failed sign-ins page."""
+    limits = _limits()
+    ticket = throttle.take(f"password:{current_user.id}", limits.per_account, limits)
+    db.session.commit()
+    if not ticket.allowed:
+        return f"Too many wrong passwords. Wait {int(ticket.wait + 0.999)} seconds."
+    if services.password_is(current_user, password):
+        throttle.succeeded(ticket, forget=True)
+        db.session.commit()
+        return None
+    throttle.failed(ticket, limits.per_account, limits)
+    db.session.add(LoginAttempt(email=current_user.email, ip=_client_ip()[:64], success=False))
+    audit.record(current_user, "password check failed", "user", current_user.id,
+                 ip=_client_ip())
+    db.session.commit()
+    return wrong
+
+
+def recent_password(view):
+    """Changes to how someone signs in need their password typed in the last 10 minutes:
+    whoever sits down at a PC left signed in cannot enrol their own phone or take the
+    recovery codes."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        at = session.get(CONFIRMED_AT)
+        if at is None or time.time() - at > CONFIRM_MINUTES * 60:
+            back = request.path if request.method == "GET" else url_for("auth.account")
+            return redirect(url_for("auth.confirm_password", next=back))
+        return view(*args, **kwargs)
+    return wrapped
+
+
+@bp.route("/account/confirm", methods=["GET", "POST"])
+@signed_in
+def confirm_password():
+    """Type your password again before changing your second factor."""
+    form = ConfirmPasswordForm()
+    if form.validate_on_submit():
+        problem = _checked_password(form.password.data)
+        if problem:
+            form.password.errors.append(problem)
+        else:
+            session[CONFIRMED_AT] = time.time()
+            return redirect(_safe_next(request.args.get("next") or url_for("auth.account")))
+    return (render_template("auth/confirm_password.html", form=form),
+            422 if form.errors else 200)
+
+
 @bp.route("/account/two-factor", methods=["GET", "POST"])
 @signed_in
+@recent_password
 def two_factor_own():
     """Set up the second factor (optional for volunteers unless the setting requires it)."""
     if current_user.totp_enabled_at:
@@ -65,6 +130,7 @@ def two_factor_own():
 
 @bp.post("/account/recovery-codes")
 @signed_in
+@recent_password
 def new_recovery_codes():
     """Replace the recovery codes (the old ones stop working)."""
     if not EmptyForm().validate_on_submit() or not current_user.totp_enabled_at:

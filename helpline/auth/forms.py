@@ -63,3 +63,14 @@ class ChangePasswordForm(NewPasswordForm):
         widget=GovPasswordInput(),
         validators=[InputRequired(message="Enter your current password")],
     )
+
+
+class ConfirmPasswordForm(FlaskForm):
+    """Your password again, before a change to how you sign in."""
+
+    password = PasswordField(
+        "Your password",
+        widget=GovPasswordInput(),
+        validators=[InputRequired(message="Enter your password")],
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())

@@ -295,11 +295,16 @@ def set_password(user: User, password: str, actor: User, min_length: int = 12) -
     end_all_sessions(user, "password reset" if by_admin else "password changed", actor)
 
 
+def password_is(user: User, password: str | None) -> bool:
+    """Whether this is the user's password (the slow KDF runs off gevent's event loop)."""
+    return bool(_off_the_event_loop(check_password_hash, user.password_hash, password or ""))
+
+
 def change_own_password(user: User, current: str, new: str, again: str,
                         min_length: int = 12) -> dict[str, str]:
     """Self-service change: current password plus the new one twice. Returns field errors."""
     errors: dict[str, str] = {}
-    if not check_password_hash(user.password_hash, current or ""):
+    if not password_is(user, current):
         errors["current_password"] = "Your current password is not right"
     reason = passwords.problem(new, min_length, ("helpline", user.email, user.name))
     if reason:

@@ -10,7 +10,7 @@ from helpline.audit.models import AuditEntry
 from helpline.auth.models import User
 from helpline.extensions import db
 from tests.conftest import AuthActions, csrf_token
-from tests.factories import make_user
+from tests.factories import PASSWORD, make_user
 from tests.security.conftest import build_ids, rule_urls
 
 REQUIRED = ("supervisor", "data", "admin")
@@ -146,6 +146,15 @@ def test_volunteers_may_set_it_up_and_a_setting_requires_it_for_all(two_factor_o
     assert auth.login(vol.email).headers["Location"] == "/"  # optional for volunteers
     page = client.get("/account").get_data(as_text=True)
     assert "Not set up" in page and "optional for your role" in page
+    # changing how one signs in asks for the password again first
+    ask = client.get("/account/two-factor")
+    assert ask.status_code == 302 and ask.headers["Location"].startswith("/account/confirm")
+    wrong = _post(client, "/account/confirm", password="not my password")
+    assert wrong.status_code == 422 and "Your password is not right" in wrong.get_data(
+        as_text=True)
+    ok = client.post("/account/confirm?next=/account/two-factor", data={
+        "csrf_token": csrf_token(client, "/account/confirm"), "password": PASSWORD})
+    assert ok.status_code == 302 and ok.headers["Location"] == "/account/two-factor"
     setup = client.get("/account/two-factor").get_data(as_text=True)
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', setup).group(1)
     done = _post(client, "/account/two-factor", code=_code(secret))
@@ -183,3 +192,23 @@ def test_each_set_up_page_has_its_own_secret(two_factor_on, app, client, auth):
     assert "/set-up" not in refused.headers["Location"]
     db.session.expire_all()
     assert db.session.get(User, sup.id).totp_secret == secret
+
+
+def test_new_recovery_codes_need_the_password_again(two_factor_on, app, client, auth):
+    """Review finding: one click at a PC left signed in replaced the owner's printed codes."""
+    sup = make_user("supervisor")
+    _secret, codes = set_up(client, auth, sup)
+    asked = client.post("/account/recovery-codes",
+                        data={"csrf_token": csrf_token(client, "/account")})
+    assert asked.status_code == 302 and asked.headers["Location"].startswith("/account/confirm")
+    db.session.expire_all()
+    from helpline.auth import twofactor
+    assert twofactor.recovery_codes_left(db.session.get(User, sup.id)) == 10
+    ok = client.post("/account/confirm", data={
+        "csrf_token": csrf_token(client, "/account/confirm"), "password": PASSWORD})
+    assert ok.status_code == 302
+    fresh = client.post("/account/recovery-codes",
+                        data={"csrf_token": csrf_token(client, "/account")})
+    new_codes = re.findall(r"<li><code>([a-z2-9]{5}-[a-z2-9]{5})</code></li>",
+                           fresh.get_data(as_text=True))
+    assert len(new_codes) == 10 and not set(new_codes) & set(codes)
