@@ -50,10 +50,10 @@ def problem(password: str, min_length: int, context: tuple[str, ...] = ()) -> st
     """Why this password cannot be used (a message for the field), or None if it is fine."""
     password = password or ""
     if len(password) < min_length:
-        return (f"Your password must be at least {min_length} characters. Three random "
+        return (f"The password must be at least {min_length} characters. Three random "
                 "words make a good one; no mix of symbols is needed.")
     if len(password) > 256:
-        return "Your password must be 256 characters or fewer."
+        return "The password must be 256 characters or fewer."
     common = common_passwords()
     if any(c in common for c in _cores(password)) or _too_predictable(password):
         return ("That password is too common and easy to guess. Choose another: three "
@@ -62,5 +62,5 @@ def problem(password: str, min_length: int, context: tuple[str, ...] = ()) -> st
     for word in context:
         word = re.sub(r"[\W_]+", "", (word or "").lower())
         if len(word) >= 4 and word in low and len(low) - len(word) < 8:
-            return "Your password must not be based on your name, email or 'Helpline'."
+            return "The password must not be based on the person's name, email or 'Helpline'."
     return None

@@ -236,7 +236,8 @@ def _desk_forms(case: Case) -> dict:
     from . import desk
     return {"assign": assign, "resolve": g.get("resolve_form") or ResolveForm(formdata=None),
             "may_close": desk.close_refusal(case, current_user, False) is None,
-            "may_work": desk.desk_refusal(case, current_user) is None}
+            "may_work": desk.desk_refusal(case, current_user) is None,
+            "may_acknowledge": desk.acknowledge_refusal(case, current_user) is None}
 
 
 @bp.route("/new/<int:contact_id>", methods=["GET", "POST"])

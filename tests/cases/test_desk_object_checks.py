@@ -65,7 +65,10 @@ def test_a_team_queue_case_is_acknowledged_by_a_member(app):
     team = db.session.scalar(select(Team).where(Team.name == "Night Shift"))
     assert _post(lc, case, "assign", assignee=f"team-{team.id}").status_code == 302
     before = _state(case.id)
-    refused = _post(_verified(app, other, case), case, "acknowledge")
+    outsider = _verified(app, other, case)
+    assert "Acknowledge</button>" not in outsider.get(f"/cases/{case.id}").get_data(
+        as_text=True)  # not offered to someone who may not
+    refused = _post(outsider, case, "acknowledge")
     assert refused.status_code == 403
     assert "Only a member of Night Shift (or a supervisor) can acknowledge" in \
         refused.get_data(as_text=True)
