@@ -10,6 +10,7 @@ from .extensions import db
 def register_cli(app: Flask) -> None:
     """Attach the commands to `flask --app app ...`."""
     register_retention(app)
+    register_setup(app)
     from .admin.staff_import import register_import_cli
     from .backup import register_backup_cli
     register_backup_cli(app)
@@ -39,6 +40,10 @@ def register_cli(app: Flask) -> None:
     def seed_demo_command(if_empty: bool) -> None:
         """Load demo users, teams and lookup lists (safe to run again)."""
         from sqlalchemy import select
+        if app.config.get("PRODUCTION"):
+            raise click.ClickException(
+                "seed-demo refuses to run with HELPLINE_ENV=production: it creates demo "
+                "users with a published password. Use `flask --app app setup` instead.")
 
         from .auth.models import User
         from .demo import DEMO_PASSWORD, seed
@@ -50,6 +55,30 @@ def register_cli(app: Flask) -> None:
         click.echo("Demo sign-ins (password for all: %s):" % DEMO_PASSWORD)
         for role, email in logins:
             click.echo(f"  {role:<11} {email}")
+
+
+def register_setup(app: Flask) -> None:
+    """`flask setup`: the reference lists and the first administrator, no demo users."""
+
+    @app.cli.command("setup")
+    @click.option("--admin-email", prompt="Email of the first administrator")
+    @click.option("--admin-name", prompt="Their full name")
+    @click.option("--admin-password", prompt="Their password (at least 12 characters)",
+                  hide_input=True, confirmation_prompt=True)
+    def setup_command(admin_email: str, admin_name: str, admin_password: str) -> None:
+        """Create the lookup lists (from the seeds' values) and the first administrator."""
+        from .auth.services import UserError
+        from .setup import setup
+        try:
+            admin, created = setup(admin_email, admin_name, admin_password,
+                                   app.config["PASSWORD_MIN_LENGTH"])
+        except UserError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from exc
+        db.session.commit()
+        click.echo(f"Reference lists: {created} item(s) added.")
+        click.echo(f"Administrator {admin.name} <{admin.email}> created. At first sign-in "
+                   "they set up an authenticator app (second factor).")
 
 
 def register_retention(app: Flask) -> None:

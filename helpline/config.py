@@ -27,6 +27,35 @@ def _secret_key(instance_path: Path, production: bool) -> str:
     return path.read_text().strip()
 
 
+ENVIRONMENTS = ("development", "production")
+
+
+def helpline_env() -> str:
+    """HELPLINE_ENV, which must be exactly development or production (a typo never
+    silently gives development mode)."""
+    value = os.environ.get("HELPLINE_ENV", "development")
+    if value not in ENVIRONMENTS:
+        raise ConfigError(
+            f"HELPLINE_ENV must be 'development' or 'production', not {value!r}. "
+            "Helpline has not started.")
+    return value
+
+
+def _roles(value: str) -> tuple[str, ...]:
+    """A comma-separated list of roles ("all" means every role)."""
+    known = ("volunteer", "supervisor", "data", "admin")
+    value = value.strip().lower()
+    if value == "all":
+        return known
+    roles = tuple(r.strip() for r in value.split(",") if r.strip())
+    unknown = [r for r in roles if r not in known]
+    if unknown:  # a typo must never silently switch two-factor sign-in off
+        raise ConfigError(
+            f"TWO_FACTOR_REQUIRED_ROLES: unknown role(s) {', '.join(map(repr, unknown))}; use "
+            f"{', '.join(known)} or all. Helpline has not started.")
+    return roles
+
+
 def _limit(text: str | None) -> int | None:
     """An attempt limit: a positive whole number, or empty for no limit."""
     text = (text or "").strip()
@@ -37,9 +66,10 @@ def from_environment(instance_path: str) -> dict:
     """Build the configuration mapping from environment variables."""
     inst = Path(instance_path)
     inst.mkdir(parents=True, exist_ok=True)
-    production = os.environ.get("HELPLINE_ENV", "development") == "production"
+    production = helpline_env() == "production"
     env = os.environ.get
     return {
+        **_account_settings(env),
         "PRODUCTION": production,
         "SECRET_KEY": _secret_key(inst, production),
         "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL", f"sqlite:///{inst / 'helpline.db'}"),
@@ -54,6 +84,9 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_CATCHER_DIR": env("MAIL_CATCHER_DIR", str(inst / "mail")),
         "PORT": int(env("PORT", "8000")),
         "EXPORT_DIR": env("EXPORT_DIR", str(inst / "exports")),
+        # `flask db upgrade` backs a database with rows up here first, unless told not to.
+        "BACKUP_DIR": env("BACKUP_DIR", str(inst / "backups")),
+        "BACKUP_BEFORE_UPGRADE": env("BACKUP_BEFORE_UPGRADE", "1") != "0",
         "RETENTION_YEARS": int(env("RETENTION_YEARS", "6")),
         "MP_ENQUIRIES_EMAIL": env("MP_ENQUIRIES_EMAIL", "mp-enquiries@example.org"),
         # Attached paper forms of call-back requests: outside static/, served only by the app.
@@ -66,10 +99,6 @@ def from_environment(instance_path: str) -> dict:
         },
         # Shift start times (Europe/London); Morning Review covers the previous shift onwards.
         "SHIFT_STARTS": env("SHIFT_STARTS", "08:00,20:00").split(","),
-        "IDLE_TIMEOUT_MINUTES": int(env("IDLE_TIMEOUT_MINUTES", "30")),
-        "LOGIN_MAX_FAILURES_PER_ACCOUNT": int(env("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5")),
-        "LOGIN_MAX_FAILURES_PER_ADDRESS": int(env("LOGIN_MAX_FAILURES_PER_ADDRESS", "20")),
-        "LOGIN_THROTTLE_MINUTES": int(env("LOGIN_THROTTLE_MINUTES", "15")),
         "REMINDER_POLL_SECONDS": float(env("REMINDER_POLL_SECONDS", "2")),
         # Outbox recovery: sweep every N s for mail whose job was lost (pending for
         # SWEEP_AFTER s) or whose sender died mid-send (claimed STALE_CLAIM s ago).
@@ -109,4 +138,27 @@ def from_environment(instance_path: str) -> dict:
                                "text/javascript", "application/javascript",
                                "application/json", "image/svg+xml"],
         "WTF_CSRF_TIME_LIMIT": None,
+    }
+
+
+def _account_settings(env) -> dict:
+    """Sessions, sign-in throttling, passwords and the second factor."""
+    return {
+        "IDLE_TIMEOUT_MINUTES": int(env("IDLE_TIMEOUT_MINUTES", "30")),
+        # However active, a session ends this long after sign-in (shared PCs).
+        "SESSION_MAX_HOURS": float(env("SESSION_MAX_HOURS", "12")),
+        # Failures allowed before each attempt must wait; the wait then doubles from
+        # LOGIN_DELAY_SECONDS up to LOGIN_MAX_DELAY_SECONDS (never a hard lock).
+        "LOGIN_MAX_FAILURES_PER_ACCOUNT": int(env("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5")),
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": int(env("LOGIN_MAX_FAILURES_PER_ADDRESS", "20")),
+        "LOGIN_THROTTLE_MINUTES": int(env("LOGIN_THROTTLE_MINUTES", "15")),
+        "LOGIN_DELAY_SECONDS": float(env("LOGIN_DELAY_SECONDS", "2")),
+        "LOGIN_MAX_DELAY_SECONDS": float(env("LOGIN_MAX_DELAY_SECONDS", "60")),
+        # Who can help someone who cannot sign in (named in the sign-in messages).
+        "ACCOUNT_HELP": env("ACCOUNT_HELP", "an administrator (Admin → Users)"),
+        "PASSWORD_MIN_LENGTH": int(env("PASSWORD_MIN_LENGTH", "12")),
+        # Roles that must use a second factor ("all" for everyone); the others may.
+        "TWO_FACTOR_REQUIRED_ROLES": _roles(env("TWO_FACTOR_REQUIRED_ROLES",
+                                                "supervisor,data,admin")),
+        "TWO_FACTOR_ISSUER": env("TWO_FACTOR_ISSUER", "Helpline"),
     }

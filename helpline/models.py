@@ -1,6 +1,7 @@
 """Import every model so Alembic and create_all see the whole schema."""
 from .audit.models import AuditEntry  # noqa: F401
-from .auth.models import LoginAttempt, Team, User, UserSession  # noqa: F401
+from .auth.models import (LoginAttempt, LoginThrottle, RecoveryCode, Team, User,  # noqa: F401
+                          UserSession)
 from .lookups.models import LookupItem, ResponseTypeField  # noqa: F401
 from .mailer import OutboxMail  # noqa: F401
 from .notifications.models import Notification  # noqa: F401

@@ -4,20 +4,44 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import wraps
 from typing import Callable
+from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_required
 
 from ..extensions import db, login_manager
 from .models import ROLE_LABELS, User
-from .services import load_session
+from .services import SessionRules, load_session
+
+# Sent by polling elements (hx-headers): such a request does not keep the session alive.
+PASSIVE_HEADER = "X-Helpline-Passive"
+
+
+def session_rules() -> SessionRules:
+    """The idle timeout and absolute lifetime from the settings."""
+    cfg = current_app.config
+    return SessionRules(idle=timedelta(minutes=cfg["IDLE_TIMEOUT_MINUTES"]),
+                        lifetime=timedelta(hours=cfg["SESSION_MAX_HOURS"]))
+
+
+def passive(view: Callable) -> Callable:
+    """Mark a route that the page calls by itself (event stream, polling): not activity."""
+    view.passive = True
+    return view
+
+
+def is_passive_request() -> bool:
+    """Whether this request was made by the page, not by the user."""
+    if request.headers.get(PASSIVE_HEADER) == "1":
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "passive", False))
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """A user is signed in only while their server-side session is live."""
-    idle = timedelta(minutes=current_app.config["IDLE_TIMEOUT_MINUTES"])
-    sess = load_session(session.get("sid"), idle)
+    """A user is signed in only while their server-side session is live (and complete)."""
+    sess = load_session(session.get("sid"), session_rules(), touch=not is_passive_request())
     if sess is None or str(sess.user_id) != str(user_id):
         g.session_ended = bool(session.get("sid"))
         session.clear()
@@ -31,15 +55,30 @@ def unauthorized():
     """Send people to sign in, saying why when their session ended."""
     if getattr(g, "session_ended", False):
         flash("You have been signed out. Sign in again to continue.", "info")
+    target = _come_back_to()
     if request.headers.get("HX-Request") == "true":
         # the path only: a fragment's query holds what was being typed (a searched name),
         # and HX-Redirect puts `next` in the address bar and its history
         resp = current_app.response_class(status=401)
-        resp.headers["HX-Redirect"] = url_for("auth.login", next=request.path)
+        resp.headers["HX-Redirect"] = url_for("auth.login", next=target)
         return resp
     if request.path == url_for("notifications.stream"):
         abort(401)
-    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    return redirect(url_for("auth.login", next=target))
+
+
+def _come_back_to() -> str:
+    """Where to return after signing in: this page, or for a refused POST (or htmx
+    fragment) the page it came from, where the draft of the form is offered back."""
+    if request.method == "GET" and request.headers.get("HX-Request") != "true":
+        return request.full_path.rstrip("?")
+    # htmx: the path only, never a query (it holds what was being typed, and HX-Redirect
+    # puts `next` in the address bar and its history)
+    keep_query = request.headers.get("HX-Request") != "true"
+    ref = urlsplit(request.referrer or "")
+    if ref.netloc == request.host and ref.path.startswith("/"):
+        return ref.path + (f"?{ref.query}" if ref.query and keep_query else "")
+    return request.path if request.method == "GET" else "/"
 
 
 def role_required(*roles: str) -> Callable:

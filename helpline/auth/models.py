@@ -67,6 +67,14 @@ class User(UserMixin, db.Model):
     latest_authentication: Mapped[datetime | None] = mapped_column(DateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # A password an administrator set (or `setup` asked for) is temporary.
+    password_must_change: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Second factor (TOTP): the secret, when it was confirmed, and the last time step
+    # used (a code is accepted once).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     teams: Mapped[list[Team]] = relationship(
         secondary=user_teams, back_populates="members", order_by="Team.name"
@@ -102,8 +110,33 @@ class UserSession(db.Model):
     end_reason: Mapped[str | None] = mapped_column(String(40))
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(255))
+    # A step still owed before the session is signed in: "totp" (code), "password"
+    # (temporary password to change), "totp-setup"; None once fully signed in.
+    pending: Mapped[str | None] = mapped_column(String(20))
+    second_factor_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     user: Mapped[User] = relationship()
+
+
+class RecoveryCode(db.Model):
+    """A one-time recovery code for the second factor, stored hashed."""
+
+    __tablename__ = "recovery_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-ins per account or per address, updated by one atomic statement each."""
+
+    __tablename__ = "login_throttles"
+    key: Mapped[str] = mapped_column(String(320), primary_key=True)  # "account:…"/"address:…"
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime)
+    next_allowed_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class LoginAttempt(db.Model):

@@ -11,7 +11,7 @@ from .. import audit
 from ..extensions import db
 from . import bp, services
 from .forms import EmptyForm, LoginForm
-from .guard import signed_in
+from .guard import session_rules, signed_in
 from .models import UserSession
 
 
@@ -34,7 +34,27 @@ def _limits() -> services.ThrottleSettings:
         per_account=cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"],
         per_address=cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"],
         window=timedelta(minutes=cfg["LOGIN_THROTTLE_MINUTES"]),
+        delay=cfg["LOGIN_DELAY_SECONDS"],
+        max_delay=cfg["LOGIN_MAX_DELAY_SECONDS"],
     )
+
+
+def _pending_session() -> UserSession | None:
+    """The session of someone half way through signing in (code or password owed)."""
+    sess = services.load_session(session.get("sid"), session_rules(), pending_ok=True)
+    return sess if sess is not None and sess.pending else None
+
+
+def continue_sign_in(sess: UserSession, next_url: str | None):
+    """Send the browser to the step this session still owes, or into the app."""
+    if sess.pending:
+        return redirect(url_for(STEP_VIEWS[sess.pending], next=next_url))
+    login_user(sess.user)
+    return redirect(_safe_next(next_url))
+
+
+STEP_VIEWS = {"totp": "auth.two_factor", "password": "auth.password_required",
+              "totp-setup": "auth.two_factor_setup"}
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -45,18 +65,21 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.email.data, form.password.data,
-                                         _client_ip(), _limits())
+            user = services.authenticate(form.email.data, form.password.data, _client_ip(),
+                                         _limits(), current_app.config["ACCOUNT_HELP"])
         except services.SignInError as exc:
-            db.session.commit()  # keep the failed attempt for throttling
+            db.session.commit()
             form.password.errors.append(str(exc))
         else:
-            sess = services.start_session(user, _client_ip(), request.user_agent.string)
+            half_way = _pending_session()  # someone else's unfinished sign-in on this PC
+            if half_way is not None:
+                services.end_session(half_way, "replaced")
+            sess = services.start_session(user, _client_ip(), request.user_agent.string,
+                                          current_app.config["TWO_FACTOR_REQUIRED_ROLES"])
             db.session.commit()
             session.clear()  # a new session at sign-in: nothing carried over
             session["sid"] = sess.id
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            return continue_sign_in(sess, request.args.get("next"))
     return render_template("auth/login.html", form=form), (422 if form.errors else 200)
 
 
@@ -75,3 +98,6 @@ def logout():
         session.clear()
         flash("You have signed out.", "success")
     return redirect(url_for("auth.login"))
+
+
+from . import account, steps  # noqa: E402,F401  (more routes on this blueprint)

@@ -6,7 +6,7 @@ from flask import (abort, flash, g, redirect, render_template, request, session,
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import audit
+from .. import audit, submissions
 from ..auth.guard import role_required
 from ..auth.models import Team, User
 from ..cases.models import Case
@@ -77,6 +77,10 @@ def new(case_id: int):
         abort(403, description="Verify the caller on the contact page first.")
     form = CallBackForm()
     _owners(form)
+    token = request.form.get("form_token") or submissions.new_token()
+    done = submissions.already(request.form.get("form_token"), "call back")
+    if done:  # a double click or a resent form: the first one saved it
+        return _call_back_already_saved(case)
     if request.method == "GET":
         form.fill_defaults()
         form.contact_number.data = case.caller.phone or ""
@@ -96,12 +100,20 @@ def new(case_id: int):
                     exc.field, exc.field)
                 getattr(form, field).errors.append(str(exc))
             else:
-                db.session.commit()
+                submissions.remember(token, "call back", cb.id)
+                if submissions.commit_once(token, "call back"):
+                    return _call_back_already_saved(case)
                 flash(f"Call back saved for {london_format(cb.start_at)} – "
                       f"{london_format(cb.end_at)}.", "success")
                 return redirect(url_for("cases.show", case_id=case.id))
-    return render_template("callbacks/new.html", form=form, case=case), (
+    return render_template("callbacks/new.html", form=form, case=case, form_token=token), (
         422 if form.errors else 200)
+
+
+def _call_back_already_saved(case: Case):
+    flash("This call back was already saved (the form was sent twice); it is on the case "
+          "once.", "info")
+    return redirect(url_for("cases.show", case_id=case.id))
 
 
 def _show_defaults(form: CallBackForm) -> None:

@@ -18,6 +18,9 @@ def _link(case: Case) -> str:
 
 def assign(case: Case, assignee: User | Team, actor: User, base_url: str) -> None:
     """Assign to a handler (notification + email) or a team queue (team notification)."""
+    refusal = desk_refusal(case, actor)
+    if refusal:
+        raise CaseError(refusal)
     title = f"You have been assigned to the Helpline Case {case.reference}"
     if isinstance(assignee, Team):
         before = case.team.name if case.team else None
@@ -43,12 +46,54 @@ def assign(case: Case, assignee: User | Team, actor: User, base_url: str) -> Non
     set_status(case, "Assigned", actor)
 
 
+def desk_refusal(case: Case, user: User) -> str | None:
+    """Why `user` may not assign or resolve the case (None: they may): the service desk of
+    a case is its owner's, its assignee's (a team queue's members') or a supervisor's."""
+    if user.has_role("supervisor") or user.id in (case.owner_id, case.assignee_id):
+        return None
+    if case.team_id and case.assignee_id is None and case.team_id in {t.id for t in user.teams}:
+        return None
+    who = " or ".join(p.name for p in (case.owner, case.assignee) if p) or "its owner"
+    return (f"Only {who} or a supervisor can assign or resolve this case. You can still "
+            "add notes and call backs.")
+
+
+def acknowledge_refusal(case: Case, user: User) -> str | None:
+    """Why `user` may not acknowledge the case (None: they may): it is the assignee's, or
+    for a team queue a member's (or a supervisor's) to take on."""
+    if case.assignee_id:
+        if case.assignee_id != user.id:
+            return f"Only {case.assignee.name} can acknowledge this case: it is assigned to them."
+    elif case.team_id and case.team_id not in {t.id for t in user.teams} \
+            and not user.has_role("supervisor"):
+        return (f"Only a member of {case.team.name} (or a supervisor) can acknowledge this "
+                "case: it is in their queue.")
+    return None
+
+
+def close_refusal(case: Case, user: User, quick: bool) -> str | None:
+    """Why `user` may not close the case (None: they may). HEAT's rule (seed 003): once
+    Solved, the technician may Quick Close and the Owner may close; a supervisor may close
+    a case at any stage."""
+    if user.has_role("supervisor"):
+        return None
+    people = {case.owner_id, case.assignee_id} - {None}
+    if user.id not in people:
+        who = " or ".join(p.name for p in (case.owner, case.assignee) if p) or "its owner"
+        return f"Only {who} or a supervisor can close this case."
+    if case.status not in ("Solved", "Closed"):
+        return ("Resolve the case first (Solution and Cause): its owner can close it once it "
+                "is Solved; a supervisor can close it at any stage.")
+    return None
+
+
 def acknowledge(case: Case, actor: User) -> None:
     """The assignee (or a team member for a team queue) takes the case on."""
     if case.status != "Assigned":
         raise CaseError("Only an assigned case can be acknowledged")
-    if case.assignee_id and case.assignee_id != actor.id:
-        raise CaseError(f"Only {case.assignee.name} can acknowledge this case")
+    refusal = acknowledge_refusal(case, actor)
+    if refusal:
+        raise CaseError(refusal)
     if case.assignee_id is None:
         case.assignee_id = actor.id
     if case.owner_id != actor.id:
@@ -60,6 +105,9 @@ def acknowledge(case: Case, actor: User) -> None:
 
 def resolve(case: Case, solution: str, cause: str, actor: User) -> None:
     """Resolve with Solution and Cause → Solved."""
+    refusal = desk_refusal(case, actor)
+    if refusal:
+        raise CaseError(refusal)
     if not (solution or "").strip():
         raise CaseError("Enter the Solution", field="solution")
     if not (cause or "").strip():
@@ -74,8 +122,13 @@ def resolve(case: Case, solution: str, cause: str, actor: User) -> None:
 
 def close(case: Case, actor: User, quick: bool = False) -> None:
     """Close a case; Quick Close is for the owner once it is Solved."""
-    if quick and (case.status != "Solved" or case.owner_id != actor.id):
-        raise CaseError("Quick Close is for the case owner once the case is Solved")
+    if quick and (case.status != "Solved" or actor.id not in (case.owner_id,
+                                                              case.assignee_id)):
+        raise CaseError("Quick Close is for the case owner or its assignee once the case is "
+                        "Solved")
+    refusal = close_refusal(case, actor, quick)
+    if refusal:
+        raise CaseError(refusal)
     if case.status == "Closed":
         raise CaseError("The case is already closed")
     set_status(case, "Closed", actor, reason="Quick Close" if quick else None)

@@ -1,7 +1,7 @@
 """Case routes beyond the main screen: quick-create beneficiary and the service-desk flow."""
 from __future__ import annotations
 
-from flask import (current_app, flash, redirect, render_template, request, session,
+from flask import (abort, current_app, flash, redirect, render_template, request, session,
                    url_for)
 from flask_login import current_user
 
@@ -79,6 +79,7 @@ def assign(case_id: int):
     """Assign to a handler or a team."""
     case = _case_or_404(case_id)
     _require_access(case, change=True)
+    _refuse(desk.desk_refusal(case, current_user))
     form = AssignForm()
     target = None
     kind, _, ident = (form.assignee.data or "").partition("-")
@@ -97,9 +98,10 @@ def assign(case_id: int):
 @bp.post("/<int:case_id>/acknowledge")
 @staff
 def acknowledge(case_id: int):
-    """The assignee acknowledges."""
+    """The assignee acknowledges (anyone else: a 403 page saying whose it is)."""
     return _desk_action(case_id, lambda case: desk.acknowledge(case, current_user),
-                        "Case acknowledged.")
+                        "Case acknowledged.",
+                        refusal=lambda case: desk.acknowledge_refusal(case, current_user))
 
 
 @bp.post("/<int:case_id>/close")
@@ -108,13 +110,21 @@ def close(case_id: int):
     """Close (or Quick Close when Solved, for the owner)."""
     quick = request.form.get("quick") == "1"
     return _desk_action(case_id, lambda case: desk.close(case, current_user, quick),
-                        "Case closed.")
+                        "Case closed.",
+                        refusal=lambda case: desk.close_refusal(case, current_user, quick))
 
 
-def _desk_action(case_id: int, action, message: str):
+def _refuse(reason: str | None) -> None:
+    """A refusal on the service desk is a 403 page that says whose the action is."""
+    if reason:
+        abort(403, description=reason)
+
+
+def _desk_action(case_id: int, action, message: str, refusal=None):
     case = _case_or_404(case_id)
     _require_access(case, change=True)
     if EmptyForm().validate_on_submit():
+        _refuse(refusal(case) if refusal else None)
         try:
             action(case)
         except CaseError as exc:
@@ -132,6 +142,7 @@ def resolve(case_id: int):
     """Resolve with Solution and Cause (both required)."""
     case = _case_or_404(case_id)
     _require_access(case, change=True)
+    _refuse(desk.desk_refusal(case, current_user))
     form = ResolveForm()
     if form.validate_on_submit():
         try:

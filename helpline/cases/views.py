@@ -7,8 +7,9 @@ from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 
-from .. import audit
+from .. import audit, submissions
 from ..auth.guard import role_required
 from ..contacts import services as contact_services
 from ..contacts import access as contact_access
@@ -126,6 +127,12 @@ def _screen(case: Case | None, caller: Contact, view_only: Access | None = None)
     referrals = rows.parse_referrals(request.form) if request.method == "POST" else (
         rows.referral_rows_of(case) if case else [])
     conflict = None
+    # New Case is once-only: a resent form goes to the case its first post made.
+    token = (request.form.get("form_token") or submissions.new_token()) if case is None else None
+    done = submissions.already(request.form.get("form_token"), "case") if case is None else None
+    if done and request.method == "POST":
+        flash("This case was already saved: here it is.", "info")
+        return redirect(url_for("cases.show", case_id=done))
     qform = _quick_create_without_js(form, caller) if request.method == "POST" else None
     if request.method == "POST" and not _quick_action() and not _row_action(signposts, referrals):
         valid = form.validate_on_submit()
@@ -137,6 +144,9 @@ def _screen(case: Case | None, caller: Contact, view_only: Access | None = None)
                     services.check_version(case, form.version.data)
                 saved = services.save_case(case, caller, _input(form, signposts, referrals),
                                            current_user)
+                if case is None:
+                    db.session.flush()
+                    submissions.remember(token, "case", saved.id)
                 db.session.commit()
             except services.ConflictError:
                 db.session.rollback()
@@ -146,6 +156,14 @@ def _screen(case: Case | None, caller: Contact, view_only: Access | None = None)
             except services.CaseError as exc:
                 db.session.rollback()
                 getattr(form, exc.field).errors.append(str(exc))
+            except IntegrityError as exc:  # its twin, posted at the same moment, was saved
+                db.session.rollback()
+                twin = submissions.already(token, "case") \
+                    if submissions.is_duplicate_error(exc) else None
+                if twin is None:
+                    raise
+                flash("This case was already saved: here it is.", "info")
+                return redirect(url_for("cases.show", case_id=twin))
             else:
                 flash(f"Case {saved.reference} saved.", "success")
                 if form.save_close.data:
@@ -166,7 +184,7 @@ def _screen(case: Case | None, caller: Contact, view_only: Access | None = None)
         beneficiary=_chosen_beneficiary(form, caller),
         categories=offered("signpost_category"), types=offered("local_response_type"),
         history=_history(case) if case else [], desk=_desk_forms(case) if case else None,
-        qform=qform, statement=CONSENT_STATEMENT, view_only=view_only,
+        qform=qform, statement=CONSENT_STATEMENT, form_token=token, view_only=view_only,
     ), (409 if conflict is not None else 422 if failed and request.method == "POST" else 200)
 
 
@@ -215,7 +233,10 @@ def _desk_forms(case: Case) -> dict:
                                                    for t in teams] + \
         [(f"user-{u.id}", u.name) for u in users]
     from flask import g
-    return {"assign": assign, "resolve": g.get("resolve_form") or ResolveForm(formdata=None)}
+    from . import desk
+    return {"assign": assign, "resolve": g.get("resolve_form") or ResolveForm(formdata=None),
+            "may_close": desk.close_refusal(case, current_user, False) is None,
+            "may_work": desk.desk_refusal(case, current_user) is None}
 
 
 @bp.route("/new/<int:contact_id>", methods=["GET", "POST"])

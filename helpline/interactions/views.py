@@ -6,7 +6,7 @@ from flask import (abort, current_app, flash, redirect, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from .. import audit
+from .. import audit, submissions
 from ..auth.guard import role_required
 from ..auth.models import User
 from ..cases.models import Case
@@ -57,6 +57,12 @@ def new():
     """Record a call, email or message."""
     form = InteractionForm()
     _choices(form)
+    # Once-only: a resent form goes to the interaction its first post made (one mail).
+    token = request.form.get("form_token") or submissions.new_token()
+    done = submissions.already(request.form.get("form_token"), "interaction")
+    if done and request.method == "POST":
+        flash("This interaction was already saved: here it is.", "info")
+        return redirect(url_for("interactions.show", interaction_id=done))
     handler_errors: list[str] = []
     contact = db.session.get(Contact, request.values.get("contact_id", type=int) or 0)
     case = db.session.get(Case, request.values.get("case_id", type=int) or 0)
@@ -85,7 +91,12 @@ def new():
             handler_errors.append("Choose at least one Interaction Handler")
         if valid and not handler_errors:
             interaction = _create(form, enquirer, chosen_case, handlers)
-            db.session.commit()
+            db.session.flush()
+            submissions.remember(token, "interaction", interaction.id)
+            twin = submissions.commit_once(token, "interaction")
+            if twin:  # its twin, posted at the same moment, was saved
+                flash("This interaction was already saved: here it is.", "info")
+                return redirect(url_for("interactions.show", interaction_id=twin))
             flash(f"Interaction {interaction.reference} saved.", "success")
             if interaction.call_back_required and interaction.case_id:
                 flash("Call Back Required: set up the call back now.", "info")
@@ -102,6 +113,7 @@ def new():
         chosen_interventions=set(_ids("interventions")),
         handler_results=services.suggest_handlers(q) if q else [],
         enquirer_results=found,
+        form_token=token,
     ), (422 if request.method == "POST" else 200)
 
 

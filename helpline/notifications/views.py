@@ -1,13 +1,11 @@
 """Notifications page and the SSE endpoint."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import (Response, current_app, flash, redirect, render_template, request, session,
                    url_for)
 from flask_login import current_user
 
-from ..auth.guard import signed_in
+from ..auth.guard import passive, session_rules, signed_in
 from sqlalchemy import func, select
 
 from .. import events
@@ -47,6 +45,7 @@ def _last_id() -> int | None:
 
 
 @bp.get("/events")
+@passive  # the page's own connection: reconnecting is not activity
 @signed_in
 def stream():
     """Stream this user's events; replays what a reconnecting page missed."""
@@ -59,9 +58,11 @@ def stream():
     if last_id is None:
         last_id = events.latest_id(db.session, Notification, user_id)
     engine = db.engine
+    # Fetched because a reminder fell due, not because the user did anything: passive.
     reminder_trigger = (f'<div hx-get="{url_for("callbacks.reminders")}" hx-trigger="load" '
-                        'hx-target="#reminders" hx-swap="innerHTML"></div>')
-    idle = timedelta(minutes=app.config["IDLE_TIMEOUT_MINUTES"])
+                        'hx-headers=\'{"X-Helpline-Passive": "1"}\' hx-target="#reminders" '
+                        'hx-swap="innerHTML"></div>')
+    rules = session_rules()
     item_tpl = app.jinja_env.get_template("notifications/_item.html")
     count_tpl = app.jinja_env.get_template("notifications/_count.html")
     callbacks_tpl = app.jinja_env.get_template("callbacks/_count.html")
@@ -89,8 +90,10 @@ def stream():
 
     def still_valid(s):
         sess = s.get(UserSession, sid)
+        now = utcnow()
         return (sess is not None and sess.ended_at is None
-                and utcnow() - sess.last_seen_at <= idle)
+                and now - sess.last_seen_at <= rules.idle
+                and now - sess.created_at <= rules.lifetime)
 
     body = events.stream(engine, app.extensions["broker"], channels, fetch_new, still_valid,
                          last_id, app.config["SSE_KEEPALIVE_SECONDS"],

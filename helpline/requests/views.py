@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from .. import audit, submissions
 from ..auth.guard import role_required
@@ -55,6 +54,10 @@ def new():
     """Add New Call back Request."""
     form = RequestForm()
     _teams(form)
+    token = request.form.get("form_token") or submissions.new_token()
+    done = submissions.already(request.form.get("form_token"), "call-back request")
+    if done:  # a double click or a resent form: show what the first one saved
+        return _request_already_saved(done)
     if form.validate_on_submit():
         values = {
             "full_name": form.full_name.data.strip(), "address": form.address.data or None,
@@ -78,11 +81,21 @@ def new():
             db.session.rollback()
             getattr(form, exc.field).errors.append(str(exc))
         else:
-            db.session.commit()
+            submissions.remember(token, "call-back request", req.id)
+            twin = submissions.commit_once(token, "call-back request")
+            if twin:
+                return _request_already_saved(twin)
             flash(f"Call-back request for {req.full_name} saved: Awaiting Allocation. "
                   "The team leaders have been emailed.", "success")
             return redirect(url_for("requests.show", request_id=req.id))
-    return render_template("requests/new.html", form=form), (422 if form.errors else 200)
+    return render_template("requests/new.html", form=form, form_token=token), (
+        422 if form.errors else 200)
+
+
+def _request_already_saved(request_id: int):
+    flash("This call-back request was already saved (the form was sent twice); the team "
+          "leaders were emailed once.", "info")
+    return redirect(url_for("requests.show", request_id=request_id))
 
 
 @bp.get("/")
@@ -232,12 +245,7 @@ def attempt(request_id: int):
                 getattr(form, exc.field).errors.append(str(exc))
                 return _rerender(req, forms, exc.status)
             submissions.remember(token, "call attempt", made_attempt.id)
-            try:
-                db.session.commit()
-            except IntegrityError as exc:  # its twin (a double click) was saved a moment ago
-                db.session.rollback()
-                if not submissions.is_duplicate_error(exc):
-                    raise
+            if submissions.commit_once(token, "call attempt"):  # its twin was saved first
                 return _already_recorded(req)
             flash(f"Attempt recorded. Status: {req.status}.", "success")
             return redirect(url_for("requests.show", request_id=req.id))

@@ -52,14 +52,31 @@ def test_empty_form_says_what_is_missing(client):
     assert "Enter your password" in html
 
 
-def test_failed_sign_ins_are_throttled_per_account(app, client, auth):
+def _time_passes(seconds: float) -> None:
+    """Move every throttle clock back, as if `seconds` had gone by."""
+    from helpline.auth.models import LoginAttempt, LoginThrottle
+    for row in db.session.scalars(select(LoginThrottle)):
+        row.next_allowed_at -= timedelta(seconds=seconds)
+        if row.last_failure_at:
+            row.last_failure_at -= timedelta(seconds=seconds)
+    for attempt in db.session.scalars(select(LoginAttempt)):
+        attempt.at -= timedelta(seconds=seconds)
+    db.session.commit()
+
+
+def test_failed_sign_ins_make_the_account_wait_not_lock(app, client, auth):
     app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"] = 3
+    app.config["ACCOUNT_HELP"] = "the duty manager on 0161 496 0000"
     user = make_user()
     for _ in range(3):
         assert auth.login(user.email, "nope").status_code == 422
     resp = auth.login(user.email)  # even the right password waits now
     assert resp.status_code == 422
-    assert "Too many failed sign-in attempts for this account" in resp.get_data(as_text=True)
+    html = resp.get_data(as_text=True)
+    assert "Too many failed sign-in attempts for this account. Wait 2 seconds" in html
+    assert "the duty manager on 0161 496 0000" in html
+    _time_passes(2)
+    assert auth.login(user.email).status_code == 302
 
 
 def test_failed_sign_ins_are_throttled_per_address(app, client, auth):
@@ -70,6 +87,8 @@ def test_failed_sign_ins_are_throttled_per_address(app, client, auth):
     resp = auth.login(good.email)
     assert resp.status_code == 422
     assert "Too many failed sign-in attempts from this computer" in resp.get_data(as_text=True)
+    _time_passes(2)
+    assert auth.login(good.email).status_code == 302
 
 
 def test_throttle_lapses_after_the_window(app, client, auth):
@@ -77,10 +96,7 @@ def test_throttle_lapses_after_the_window(app, client, auth):
     user = make_user()
     auth.login(user.email, "nope")
     auth.login(user.email, "nope")
-    from helpline.auth.models import LoginAttempt
-    for attempt in db.session.scalars(select(LoginAttempt)):
-        attempt.at -= timedelta(minutes=16)
-    db.session.commit()
+    _time_passes(16 * 60)
     assert auth.login(user.email).status_code == 302
 
 

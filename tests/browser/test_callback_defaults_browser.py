@@ -17,12 +17,18 @@ from tests.factories import make_user
 pytestmark = pytest.mark.browser
 
 
-def test_live_defaults_follow_the_agreed_time_and_a_typed_start(app, page, live_server):
+def _new_call_back_page(page, live_server):
+    """A case owner on the New call back page of their case."""
     owner = make_user("supervisor", name="Elliot Hunter")
     case = create_case(make_contact(owner), "Benefits question", owner)
     db.session.commit()
     sign_in(page, live_server, owner)
     page.goto(live_server.url + f"/callbacks/new/{case.id}")
+    return case
+
+
+def test_live_defaults_follow_the_agreed_time_and_a_typed_start(app, page, live_server):
+    case = _new_call_back_page(page, live_server)
     # the caller agreed 18:00 in two days: later than the 24-hour limit, so End is 18:00
     day = (to_london(utcnow()) + timedelta(days=2)).strftime("%d/%m/%Y")
     page.get_by_label("Preferred time (optional)").fill(f"{day} 18:00")
@@ -47,11 +53,7 @@ def test_live_defaults_follow_the_agreed_time_and_a_typed_start(app, page, live_
 def test_a_start_typed_while_the_defaults_are_still_loading_is_kept(app, page, live_server):
     """On a slow link the answer to clearing Preferred time arrives after the volunteer has
     typed a Start: the late answer must not put the old End back (hx-sync replace)."""
-    owner = make_user("supervisor", name="Elliot Hunter")
-    case = create_case(make_contact(owner), "Benefits question", owner)
-    db.session.commit()
-    sign_in(page, live_server, owner)
-    page.goto(live_server.url + f"/callbacks/new/{case.id}")
+    _new_call_back_page(page, live_server)
     day = (to_london(utcnow()) + timedelta(days=2)).strftime("%d/%m/%Y")
     page.get_by_label("Preferred time (optional)").fill(f"{day} 18:00")
     page.get_by_label("Preferred time (optional)").press("Tab")

@@ -16,15 +16,10 @@ from helpline.contacts.models import Verification
 from helpline.extensions import db
 from helpline.timeutil import london_format, utcnow
 from tests.cases.helpers import case_form
-from tests.conftest import AuthActions, csrf_token
+from tests.conftest import client_for, csrf_token
 from tests.contacts.helpers import make_contact
 from tests.factories import make_user
 
-
-def _login(app, user):
-    client = app.test_client()
-    AuthActions(client).login(user.email)
-    return client
 
 
 @pytest.fixture
@@ -54,7 +49,7 @@ def _hrefs(html: str, label: str) -> str:
 def test_a_volunteer_opens_the_case_from_their_own_reminder_without_verifying(app, people):
     p = people
     assert services.fire_due() == 1
-    vic = _login(app, p["vic"])  # a new session: nothing verified in it
+    vic = client_for(app, p["vic"])  # a new session: nothing verified in it
     page = vic.get("/").get_data(as_text=True)
     assert "Call back due: " + p["case"].reference in page
     case_page = vic.get(_hrefs(page, "Open case"))
@@ -76,7 +71,7 @@ def test_a_volunteer_opens_the_case_from_their_own_reminder_without_verifying(ap
 
 def test_another_volunteer_still_has_to_verify(app, people):
     p = people
-    wes = _login(app, p["wes"])
+    wes = client_for(app, p["wes"])
     resp = wes.get(f"/cases/{p['case'].id}")
     assert resp.status_code == 403 and "Verify the caller" in resp.get_data(as_text=True)
     contact_page = wes.get(f"/contacts/{p['contact'].id}").get_data(as_text=True)
@@ -86,10 +81,10 @@ def test_another_volunteer_still_has_to_verify(app, people):
 
 def test_the_case_owner_and_assignee_open_it_too(app, people):
     p = people
-    assert _login(app, p["olly"]).get(f"/cases/{p['case'].id}").status_code == 200
+    assert client_for(app, p["olly"]).get(f"/cases/{p['case'].id}").status_code == 200
     p["case"].assignee_id = p["wes"].id
     db.session.commit()
-    wes = _login(app, p["wes"])
+    wes = client_for(app, p["wes"])
     assert wes.get(f"/cases/{p['case'].id}").status_code == 200
     assert "Verify the caller" not in wes.get(f"/contacts/{p['contact'].id}").get_data(
         as_text=True)
@@ -99,13 +94,13 @@ def test_once_the_call_back_is_closed_it_is_verification_again(app, people):
     p = people
     services.close(p["cb"], "Done", p["vic"])
     db.session.commit()
-    assert _login(app, p["vic"]).get(f"/cases/{p['case'].id}").status_code == 403
+    assert client_for(app, p["vic"]).get(f"/cases/{p['case'].id}").status_code == 403
 
 
 # --- view-only hand-over ------------------------------------------------------------
 
 def _hand_over(app, p, user_id):
-    sue = _login(app, p["sue"])
+    sue = client_for(app, p["sue"])
     url = f"/callbacks/{p['cb'].id}"
     return sue.post(f"{url}/hand-over", data={"csrf_token": csrf_token(sue, url),
                                               "user_id": str(user_id)})
@@ -117,9 +112,9 @@ def test_a_hand_over_sees_everything_and_changes_only_the_call_back(app, people)
     db.session.expire_all()
     cb = db.session.get(CallBack, p["cb"].id)
     assert cb.owner_id == p["cat"].id
-    assert "View-only hand-over" in _login(app, p["cat"]).get("/notifications").get_data(
+    assert "View-only hand-over" in client_for(app, p["cat"]).get("/notifications").get_data(
         as_text=True)
-    cat = _login(app, p["cat"])
+    cat = client_for(app, p["cat"])
     case_url = f"/cases/{p['case'].id}"
     page = cat.get(case_url).get_data(as_text=True)
     assert "View only" in page and "<fieldset class=\"hl-plain\" disabled>" in page
@@ -163,7 +158,7 @@ def test_a_hand_over_sees_everything_and_changes_only_the_call_back(app, people)
 def test_a_verified_hand_over_is_still_view_only(app, people):
     p = people
     _hand_over(app, p, p["cat"].id)
-    cat = _login(app, p["cat"])
+    cat = client_for(app, p["cat"])
     url = f"/contacts/{p['contact'].id}"
     cat.post(f"{url}/verify", data={"csrf_token": csrf_token(cat, url), "details": ["Name"]})
     case_url = f"/cases/{p['case'].id}"
@@ -194,7 +189,7 @@ def test_moving_the_call_back_on_ends_the_hand_over(app, people):
     services.reassign(db.session.get(CallBack, p["cb"].id), p["wes"], p["sue"])
     db.session.commit()
     assert db.session.scalar(select(CaseViewGrant)).ended_at is not None
-    assert _login(app, p["cat"]).get(f"/cases/{p['case'].id}").status_code == 403
+    assert client_for(app, p["cat"]).get(f"/cases/{p['case'].id}").status_code == 403
 
 
 def test_owning_one_case_of_a_person_shows_only_that_case_and_no_edit(app):
@@ -211,7 +206,7 @@ def test_owning_one_case_of_a_person_shows_only_that_case_and_no_edit(app):
     mine = create_case(mine_caller, "My own case", sneaky)
     mine.beneficiary_id = target.id
     db.session.commit()
-    client = _login(app, sneaky)
+    client = client_for(app, sneaky)
     page = client.get(f"/contacts/{target.id}").get_data(as_text=True)
     assert "My own case" in page and "Secret case about Tessa" not in page
     edit = client.get(f"/contacts/{target.id}/edit", follow_redirects=True)

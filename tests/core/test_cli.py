@@ -19,7 +19,7 @@ def test_create_user_then_sign_in(runner, auth):
 
 def test_create_user_refuses_a_duplicate(runner):
     args = ["create-user", "a@example.org", "--name", "A", "--role", "volunteer",
-            "--password", "password123"]
+            "--password", "pear cactus violin"]
     assert runner.invoke(args=args).exit_code == 0
     result = runner.invoke(args=args)
     assert result.exit_code != 0
@@ -28,13 +28,13 @@ def test_create_user_refuses_a_duplicate(runner):
 
 def test_create_user_refuses_bad_input(runner):
     bad_role = runner.invoke(args=["create-user", "b@example.org", "--name", "B", "--role",
-                                   "boss", "--password", "password123"])
+                                   "boss", "--password", "pear cactus violin"])
     assert bad_role.exit_code != 0
     short = runner.invoke(args=["create-user", "b@example.org", "--name", "B", "--role",
                                 "volunteer", "--password", "short"])
-    assert short.exit_code != 0 and "at least 8 characters" in short.output
+    assert short.exit_code != 0 and "at least 12 characters" in short.output
     bad_email = runner.invoke(args=["create-user", "not-an-email", "--name", "B", "--role",
-                                    "volunteer", "--password", "password123"])
+                                    "volunteer", "--password", "pear cactus violin"])
     assert bad_email.exit_code != 0 and "not an email address" in bad_email.output
     assert db.session.scalar(select(func.count(User.id))) == 0
 
@@ -70,7 +70,7 @@ def test_seed_demo_is_idempotent_and_realistic(runner, auth):
 
 def test_seed_demo_if_empty_skips_a_used_database(runner):
     runner.invoke(args=["create-user", "a@example.org", "--name", "A", "--role", "admin",
-                        "--password", "password123"])
+                        "--password", "pear cactus violin"])
     result = runner.invoke(args=["seed-demo", "--if-empty"])
     assert "already has users" in result.output
     assert db.session.scalar(select(func.count(User.id))) == 1

@@ -13,7 +13,7 @@ from helpline.interactions.models import Interaction
 from helpline.requests.models import CallAttempt, CallBackRequest
 from helpline.timeutil import london_format, utcnow
 from tests.cases.helpers import item, seed_lists
-from tests.conftest import AuthActions, csrf_token
+from tests.conftest import client_for, csrf_token
 from tests.factories import make_user
 from tests.requests.test_requests import new_request
 
@@ -38,16 +38,11 @@ def world(app, client, auth):
     return people
 
 
-def signed_in(app, user):
-    c = app.test_client()
-    AuthActions(c).login(user.email)
-    return c
-
 
 def allocate(app, client, world, **request_fields):
     assert new_request(client, **request_fields).status_code == 302
     req = db.session.scalars(select(CallBackRequest).order_by(CallBackRequest.id.desc())).first()
-    leader = signed_in(app, world["leader"])
+    leader = client_for(app, world["leader"])
     url = f"/callback-requests/{req.id}"
     resp = leader.post(f"{url}/allocate", data={"csrf_token": csrf_token(leader, url),
                                                 "caseworker": world["worker"].id})
@@ -69,7 +64,7 @@ def attempts_of(req) -> int:
 def test_allocation_offers_the_receiving_teams_caseworkers_first(app, client, world):
     new_request(client)  # the volunteer's default team is the Call Back Team
     req = db.session.scalar(select(CallBackRequest))
-    html = signed_in(app, world["leader"]).get(f"/callback-requests/{req.id}").get_data(
+    html = client_for(app, world["leader"]).get(f"/callback-requests/{req.id}").get_data(
         as_text=True)
     select_html = html[html.index('name="caseworker"'):]
     select_html = select_html[:select_html.index("</select>")]
@@ -95,7 +90,7 @@ def test_only_the_allocated_caseworker_or_a_team_leader_records_attempts(app, cl
                                                       CallBack.status == "Open"))
     assert prompt.owner_id == world["worker"].id
     # and the caseworker's own attempt is accepted too
-    worker = signed_in(app, world["worker"])
+    worker = client_for(app, world["worker"])
     assert attempt(worker, req, result="Contact not made no message left",
                    next_call_at=later(8)).status_code == 302
     assert attempts_of(req) == 2
@@ -103,7 +98,7 @@ def test_only_the_allocated_caseworker_or_a_team_leader_records_attempts(app, cl
 
 def test_a_fourth_attempt_on_a_downtime_application_is_accepted(app, client, world):
     req, _ = allocate(app, client, world, downtime="y", offline_template="PP Applies GB")
-    worker = signed_in(app, world["worker"])
+    worker = client_for(app, world["worker"])
     page = worker.get(f"/callback-requests/{req.id}").get_data(as_text=True)
     assert "Application taken during system downtime (PP Applies GB)" in page
     assert "as many as needed" in page
@@ -119,7 +114,7 @@ def test_a_fourth_attempt_on_a_downtime_application_is_accepted(app, client, wor
 
 def test_a_fourth_attempt_on_an_ordinary_request_is_refused_with_the_reason(app, client, world):
     req, _ = allocate(app, client, world)
-    worker = signed_in(app, world["worker"])
+    worker = client_for(app, world["worker"])
     for _ in range(2):
         attempt(worker, req, result="Contact not made message left", next_call_at=later(5))
     attempt(worker, req, result="Contact not made message left")
@@ -132,7 +127,7 @@ def test_a_fourth_attempt_on_an_ordinary_request_is_refused_with_the_reason(app,
 
 def test_stop_calling_needs_a_reason_then_the_downtime_letters_are_ready(app, client, world):
     req, _ = allocate(app, client, world, downtime="y", address="1 Mill Lane\nLeeds")
-    worker = signed_in(app, world["worker"])
+    worker = client_for(app, world["worker"])
     attempt(worker, req, result="Called contact not made", next_call_at=later(5))
     url = f"/callback-requests/{req.id}"
     assert worker.get(f"{url}/letters").status_code == 404  # not before calling has ended
@@ -162,7 +157,7 @@ def test_stop_calling_needs_a_reason_then_the_downtime_letters_are_ready(app, cl
 
 def test_an_ordinary_unsuccessful_request_has_no_letters(app, client, world):
     req, _ = allocate(app, client, world)
-    worker = signed_in(app, world["worker"])
+    worker = client_for(app, world["worker"])
     url = f"/callback-requests/{req.id}"
     worker.post(f"{url}/stop", data={"csrf_token": csrf_token(worker, url), "reason": "Moved"})
     assert worker.get(f"{url}/letters").status_code == 404
@@ -170,7 +165,7 @@ def test_an_ordinary_unsuccessful_request_has_no_letters(app, client, world):
 
 
 def _admin(app):
-    return signed_in(app, make_user("admin", name="Ada Admin"))
+    return client_for(app, make_user("admin", name="Ada Admin"))
 
 
 def _change(admin, item_id, list_name, **data):
@@ -186,7 +181,7 @@ def test_renaming_a_success_item_keeps_it_a_success(app, client, world):
     assert _change(admin, signposted.id, "call_result", action="rename",
                    name="Signposted to CM Options").status_code == 302
     req, _ = allocate(app, client, world)
-    worker = signed_in(app, world["worker"])
+    worker = client_for(app, world["worker"])
     needs_outcome = attempt(worker, req, result="Signposted to CM Options")
     assert "Choose the Call Back Outcome" in needs_outcome.get_data(as_text=True)
     done = attempt(worker, req, result="Signposted to CM Options", outcome="Signposted")
@@ -200,7 +195,7 @@ def test_the_flag_not_the_name_decides(app, client, world):
     made = item("call_result", "Contact made")
     assert _change(admin, made.id, "call_result", action="unflag").status_code == 302
     req, _ = allocate(app, client, world)
-    worker = signed_in(app, world["worker"])
+    worker = client_for(app, world["worker"])
     # no longer a success: it needs the next call like any unsuccessful result
     resp = attempt(worker, req, result="Contact made", outcome="Done")
     assert "Set the date and time of the next call" in resp.get_data(as_text=True)
@@ -231,15 +226,15 @@ def test_flag_change_is_audited_and_only_on_lists_that_have_one(app, client, wor
 
 def test_closed_requests_of_another_team_are_not_listed_for_volunteers(app, client, world):
     req, _ = allocate(app, client, world)
-    worker = signed_in(app, world["worker"])
+    worker = client_for(app, world["worker"])
     url = f"/callback-requests/{req.id}"
     worker.post(f"{url}/stop", data={"csrf_token": csrf_token(worker, url), "reason": "Moved"})
     assert "Margaret Evans" in worker.get("/callback-requests/closed").get_data(as_text=True)
-    outsider = signed_in(app, world["outsider"])
+    outsider = client_for(app, world["outsider"])
     assert "Margaret Evans" not in outsider.get("/callback-requests/closed").get_data(
         as_text=True)
     assert outsider.get(url).status_code == 403
-    assert "Margaret Evans" in signed_in(app, world["leader"]).get(
+    assert "Margaret Evans" in client_for(app, world["leader"]).get(
         "/callback-requests/closed").get_data(as_text=True)
 
 
@@ -247,7 +242,7 @@ def test_the_same_attempt_form_sent_twice_counts_once(app, client, world):
     """A double click (or a resent form) on Record attempt must not use up one of the
     three attempts the procedure allows."""
     req, _ = allocate(app, client, world)
-    worker = signed_in(app, world["worker"])
+    worker = client_for(app, world["worker"])
     url = f"/callback-requests/{req.id}"
     page = worker.get(url).get_data(as_text=True)
     token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)

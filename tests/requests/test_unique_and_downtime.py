@@ -14,7 +14,7 @@ from helpline.extensions import db
 from helpline.mailer import OutboxMail
 from helpline.requests.models import CallBackRequest, UniqueCallBack
 from tests.cases.helpers import item, seed_lists
-from tests.conftest import ROOT, AuthActions, csrf_token, wait_until
+from tests.conftest import ROOT, client_for, csrf_token, wait_until
 from tests.contacts.helpers import make_contact
 from tests.events.test_jobs_and_mail import run_jobs
 from tests.factories import make_user
@@ -23,11 +23,6 @@ from tests.requests.test_requests import new_request
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
-
-def signed_in(app, user):
-    c = app.test_client()
-    AuthActions(c).login(user.email)
-    return c
 
 
 @pytest.fixture
@@ -52,7 +47,7 @@ def proforma(client, case, **data):
 
 
 def test_a_functionally_unique_call_back_mails_the_chosen_team_once(app, smtp, case_world):
-    client = signed_in(app, case_world["owner"])
+    client = client_for(app, case_world["owner"])
     case = case_world["case"]
     sars = item("functionally_unique_team", "CSA DPU SARS")
     resp, fields = proforma(client, case, team_id=str(sars.id))
@@ -85,7 +80,7 @@ def test_a_functionally_unique_call_back_mails_the_chosen_team_once(app, smtp, c
 
 
 def test_a_proforma_without_a_team_is_refused_at_the_field(app, case_world):
-    client = signed_in(app, case_world["owner"])
+    client = client_for(app, case_world["owner"])
     resp, _ = proforma(client, case_world["case"], team_id="")
     html = resp.get_data(as_text=True)
     assert resp.status_code == 422 and "<title>Error:" in html
@@ -97,7 +92,7 @@ def test_a_proforma_without_a_team_is_refused_at_the_field(app, case_world):
 
 
 def test_a_retired_team_or_one_without_a_mailbox_is_not_offered(app, case_world):
-    client = signed_in(app, case_world["owner"])
+    client = client_for(app, case_world["owner"])
     sars = item("functionally_unique_team", "CSA DPU SARS")
     sars.retired = True
     db.session.commit()
@@ -109,14 +104,14 @@ def test_a_retired_team_or_one_without_a_mailbox_is_not_offered(app, case_world)
 
 
 def test_a_volunteer_must_verify_the_caller_first(app, case_world):
-    volunteer = signed_in(app, make_user("volunteer"))
+    volunteer = client_for(app, make_user("volunteer"))
     assert volunteer.get(
         f"/callback-requests/unique/new/{case_world['case'].id}").status_code == 403
 
 
 def test_admin_keeps_the_teams_and_their_mailboxes(app):
     seed_lists()
-    admin = signed_in(app, make_user("admin"))
+    admin = client_for(app, make_user("admin"))
     url = "/admin/lists/functionally_unique_team"
     page = admin.get(url).get_data(as_text=True)
     assert "dpu-sars@example.org" in page
@@ -173,11 +168,11 @@ def test_the_completed_form_is_attached_and_served_only_to_staff_who_may_see_it(
     assert db.session.scalar(select(AuditEntry).where(
         AuditEntry.action == "view", AuditEntry.record_type == "call-back request paper form"))
     # a volunteer of another team may not see the request or its form
-    outsider = signed_in(app, make_user("volunteer", team="Night Shift"))
+    outsider = client_for(app, make_user("volunteer", team="Night Shift"))
     assert outsider.get(f"/callback-requests/{req.id}/paper-form").status_code == 403
     assert outsider.get(f"/callback-requests/{req.id}").status_code == 403
     # a team leader may; an image replaces the PDF
-    leader = signed_in(app, make_user("supervisor", team="Night Shift"))
+    leader = client_for(app, make_user("supervisor", team="Night Shift"))
     assert upload(leader, req, PNG, "scan.png").status_code == 302
     resp = leader.get(f"/callback-requests/{req.id}/paper-form")
     assert resp.mimetype == "image/png" and resp.data == PNG

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-PUBLIC = {"auth.login", "main.healthz", "main.readyz", "static"}
+# The sign-in steps (code, temporary password, second-factor set-up) open only for a
+# session half way through signing in; for anyone else they redirect.
+PUBLIC = {"auth.login", "auth.two_factor", "auth.password_required", "auth.two_factor_setup",
+          "main.healthz", "main.readyz", "static"}
 ROLES = ("volunteer", "supervisor", "data", "admin")
 
 

@@ -30,7 +30,11 @@ from tests.security.conftest import build_ids, signed_in
 NO_PERSON = {
     "admin.index", "admin.list_items", "admin.lists", "admin.response_fields", "admin.teams",
     "admin.users", "admin.edit_user", "admin.new_user",  # staff accounts, not callers
-    "auth.login", "callbacks.defaults", "cases.referral_extra", "cases.referral_row",
+    "auth.login", "callbacks.defaults",
+    # the signed-in user's own account and sign-in steps; failed sign-ins (staff accounts)
+    "auth.account", "auth.change_password", "auth.confirm_password", "auth.failures", "auth.keep_alive",
+    "auth.new_recovery_codes", "auth.password_required", "auth.two_factor",
+    "auth.two_factor_own", "auth.two_factor_setup", "cases.referral_extra", "cases.referral_row",
     "cases.signpost_row", "contacts.postcode_lookup", "interactions.handler_chip",
     "interactions.handler_list", "interactions.handler_search",  # staff picker
     "knowledge.article", "knowledge.directory", "knowledge.directory_admin", "knowledge.edit",
