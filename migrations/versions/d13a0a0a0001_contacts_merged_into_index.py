@@ -1,7 +1,7 @@
 """index on contacts.merged_into_id (erasure finds merged duplicates without a full scan)
 
 Revision ID: d13a0a0a0001
-Revises: c14a0a0a0001
+Revises: d16a0a0a0001
 Create Date: 2026-12-07 06:15:00
 
 erasure.collect looks up the contacts merged into the one being erased; without an index
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = 'd13a0a0a0001'
-down_revision = 'c14a0a0a0001'
+down_revision = 'd16a0a0a0001'
 branch_labels = None
 depends_on = None
 
