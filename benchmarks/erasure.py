@@ -103,7 +103,8 @@ def main() -> None:
         contacts = db.session.scalar(select(func.count(Contact.id)))
         other_ids = list(db.session.scalars(select(Contact.id).limit(5000)))
         print(f"# {url.split('@')[-1]}: {contacts:,} contacts; {args.subjects} subjects with "
-              f"20 cases each", flush=True)
+              f"20 cases each; load average before: "
+              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
         times, all_waits = [], []
         for n in range(args.subjects):
             subject = make_subject(random.randint(10000, 99999), actor)
@@ -125,12 +126,13 @@ def main() -> None:
                   f"concurrent saves {len(waits)}: max wait {max(waits):.0f} ms", flush=True)
             left = db.session.get(Contact, subject.id)
             assert left.first_name is None and left.anonymised_at is not None
-        print(f"anonymise one contact with 20 cases: p50 {pct(times, 0.5):.0f} ms, "
-              f"max {max(times):.0f} ms (target <= 1000 ms)")
+        print(f"anonymise one contact with 20 cases: n={len(times)} p50 {pct(times, 0.5):.0f} ms, "
+              f"p95 {pct(times, 0.95):.0f} ms, max {max(times):.0f} ms (target <= 1000 ms)")
         print(f"concurrent saves: n={len(all_waits)} p50 {pct(all_waits, 0.5):.1f} ms, "
               f"p95 {pct(all_waits, 0.95):.1f} ms, max {max(all_waits):.1f} ms "
               f"(target <= 200 ms)")
-        print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+              f"({os.cpu_count()} CPUs)")
 
 
 if __name__ == "__main__":

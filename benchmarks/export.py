@@ -87,7 +87,8 @@ def main() -> None:
         dialect = db.engine.dialect.name
     print(f"# Helpline export benchmark — {platform.node()}, {platform.platform()}, "
           f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {dialect}")
-    print(f"# {args.cases:,} reviewed cases generated in {load_s:.1f} s\n")
+    print(f"# {args.cases:,} reviewed cases generated in {load_s:.1f} s; load average (1 min) "
+          f"before measuring: {os.getloadavg()[0]:.2f}\n")
     print(f"{'format':<7} {'rows':>9} {'seconds':>8} {'rows/s':>9} {'RSS before MB':>14} "
           f"{'RSS peak MB':>12} {'file MB':>8} {'mark s':>7}")
     finish_s = timed_finish()
@@ -115,6 +116,7 @@ def main() -> None:
     print("\ntarget: CSV <= 10 s and memory flat <= 150 MB")
     if not args.no_atomic:
         atomicity(app, me, args.cases)
+    print(f"load average (1 min) after: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
 
 
 def timed_finish() -> list[float]:

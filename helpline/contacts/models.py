@@ -68,6 +68,9 @@ class Contact(db.Model):
         Index("ix_contacts_postcode_key", "postcode_key"),
         Index("ix_contacts_last_sound", "last_sound"),
         Index("ix_contacts_active_full_key", "active", "full_key"),
+        # Erasure finds the duplicates merged into a contact: without it a full scan (0.5 s
+        # of every anonymise and every retention erasure at 1M contacts).
+        Index("ix_contacts_merged_into_id", "merged_into_id"),
     )
 
     @property

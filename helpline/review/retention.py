@@ -2,9 +2,12 @@
 RETENTION_YEARS, in short batches, once a day across every worker.
 
 Rows are chosen by keys and dates, never by text. Each contact is erased with
-`privacy.anonymise` and each call-back request with `privacy.erase_callback_request`;
-a batch commits after a few hundred records or a fraction of a second, whichever comes
-first, so a save from the web waits at most one batch for SQLite's write lock.
+`privacy.anonymise` and each call-back request with `privacy.erase_callback_request`,
+and committed at once: a record's reads and plan run before its writes take SQLite's
+write lock, and the commit frees it before the next record's reads, so the lock is held
+only for one record's UPDATEs. A batch ends after a few hundred records or a tenth of a
+second of work, whichever comes first; on SQLite the run then pauses, so a save from the
+web that is waiting for the lock always gets it within about one batch.
 """
 from __future__ import annotations
 
@@ -29,11 +32,12 @@ from . import privacy
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 200
-BATCH_SECONDS = 0.2  # commit at least this often, however slow one erasure is
-# SQLite: a writer waiting on busy_timeout retries only every 100 ms once it has waited a
-# while, and the lock is not handed over fairly; without a pause longer than that, the
-# next batch takes the lock again at once and a save waits for the whole run.
-SQLITE_PAUSE_SECONDS = 0.11
+BATCH_SECONDS = 0.1  # pause at least this often, however slow one erasure is
+# SQLite: a writer waiting on busy_timeout sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25 ms, then
+# 50 ms, between tries, and the lock is not handed over fairly. A save that began with a
+# batch has tried every 25 ms at most by the time the batch ends, so a pause of twice that
+# lets it in (at about 130 ms) before the next batch starts.
+SQLITE_PAUSE_SECONDS = 0.05
 LOCK_KEY = "helpline:retention:day:{day}"
 LOCK_SECONDS = 36 * 3600  # longer than a day: the key itself says "today's run happened"
 
@@ -124,19 +128,21 @@ def _pause() -> float:
 def _in_batches(ids: list[int], keep: Callable[[list[int]], set[int]],
                 erase: Callable[[int], None], size: int,
                 seconds: float) -> tuple[list[int], int]:
-    """Erase the ids `keep` still allows, committing every `size` records or `seconds`,
-    whichever comes first; returns (erased ids, batches)."""
+    """Erase the ids `keep` still allows, each committed on its own (its reads never run
+    inside an earlier record's write transaction), pausing after every `size` records or
+    `seconds` of work, whichever comes first; returns (erased ids, batches)."""
     done, batches, start = [], 0, 0
     while start < len(ids):
         began, chunk = time.monotonic(), ids[start:start + size]
         allowed = keep(chunk)
+        db.session.commit()  # PostgreSQL: the check's transaction ends here too
         for n, record_id in enumerate(chunk, start=1):
             if record_id in allowed:
                 erase(record_id)
+                db.session.commit()  # frees the write lock before the next record's reads
                 done.append(record_id)
             if time.monotonic() - began >= seconds:
                 break
-        db.session.commit()
         db.session.expunge_all()
         batches, start = batches + 1, start + n
         if start < len(ids):

@@ -5,7 +5,7 @@ import time
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import event, func, select, text, update
 from sqlalchemy.orm import Session
 
 from helpline.audit.models import AuditEntry
@@ -166,6 +166,34 @@ def test_two_workers_run_it_once_in_batches_and_a_save_goes_through_meanwhile(ap
     key = retention.LOCK_KEY.format(day=utcnow().date().isoformat())
     assert connection.get(key) and connection.ttl(key) > 86400
     assert retention.run_once_today(connection, 6) is None  # later today: not again
+
+
+def test_each_contact_is_read_and_planned_outside_the_write_lock(app, handler):
+    """SQLite: a record's reads (collecting and planning its rows) never run inside the
+    write transaction of the record before it, so a waiting save gets the lock between two
+    erasures; a batch that held the lock through all its reads kept saves waiting beyond
+    200 ms (benchmarks/retention.py)."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the write lock of one connection is SQLite's")
+    due = due_contacts(handler, 4)
+    reads: list[bool] = []  # per planning read: inside a write transaction?
+    planning = []
+
+    def watch(conn, cursor, statement, *args):
+        sql = " ".join(statement.split())
+        if "FROM contacts WHERE contacts.merged_into_id IN" in sql:
+            planning[:] = [True]  # erasure.collect starts: reads and plan until the writes
+        elif not sql.startswith("SELECT"):
+            planning[:] = []
+        if planning:
+            reads.append(conn.connection.dbapi_connection.in_transaction)
+    event.listen(db.engine, "before_cursor_execute", watch)
+    try:
+        report = retention.run(6, batch_seconds=60)  # one batch of four
+    finally:
+        event.remove(db.engine, "before_cursor_execute", watch)
+    assert sorted(report.contacts) == due and report.batches == 1
+    assert len(reads) >= 4 * 20 and not any(reads)
 
 
 def test_a_failed_run_frees_the_day_for_another_try(app, handler, monkeypatch):
