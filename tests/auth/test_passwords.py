@@ -25,7 +25,7 @@ def _change(client, current, new, again=None):
     ("iloveyou123456", COMMON),
     ("qwertyuiop123", COMMON),
     ("aaaaaaaaaaaaaaa", COMMON),
-    ("Helpline2026!!", "based on the person's name"),
+    ("Helpline2026!!", "must not be based on the person"),
 ])
 def test_weak_passwords_are_refused_at_the_field(client, auth, password, message):
     user = make_user()
