@@ -10,6 +10,7 @@ from ..extensions import db
 from ..timeutil import utcnow
 from . import bp, services, throttle, twofactor
 from .forms import CodeForm, NewPasswordForm
+from .models import LoginAttempt
 from .views import _client_ip, _limits, _pending_session, continue_sign_in
 
 PENDING_SECRET = "totp_pending"  # the secret being set up, in this browser's session only
@@ -56,6 +57,11 @@ def _check_code(user, code: str) -> str | None:
         return None
     throttle.failed(ticket, limits.per_account, limits)
     audit.record(None, "two-factor failed", "user", user.id, ip=_client_ip())
+    # a wrong code means the password is known: show it beside failed sign-ins
+    db.session.add(LoginAttempt(email=user.email, ip=_client_ip()[:64], success=False))
+    if twofactor.just_used(user, code):
+        return ("That code has just been used. Wait for your authenticator app to show the "
+                "next one (at most 30 seconds), then enter it.")
     return ("That code is not right. Enter the 6-digit code your authenticator app shows "
             "now, or one of your recovery codes.")
 

@@ -75,6 +75,12 @@ def verify_totp(user: User, code: str) -> bool:
     return claimed.rowcount == 1
 
 
+def just_used(user: User, code: str) -> bool:
+    """Whether this is a right code whose time step has already been used to sign in."""
+    step = code_matches(user.totp_secret, code) if user.totp_secret else None
+    return step is not None and user.totp_last_step is not None and step <= user.totp_last_step
+
+
 def _hash(code: str) -> str:
     return hashlib.sha256(_clean(code).encode()).hexdigest()
 

@@ -99,6 +99,13 @@ def test_a_code_works_once(two_factor_on, client, auth):
     auth.login(sup.email)
     replay = _post(client, "/login/two-factor", code=code)
     assert replay.status_code == 422
+    # said as it is (walk finding), and shown beside the failed sign-ins
+    assert "That code has just been used. Wait for your authenticator app to show the next" \
+        in replay.get_data(as_text=True)
+    from helpline.auth.models import LoginAttempt
+    db.session.expire_all()
+    assert db.session.scalar(select(LoginAttempt).where(
+        LoginAttempt.email == sup.email, LoginAttempt.success.is_(False))) is not None
 
 
 def test_a_recovery_code_works_once(two_factor_on, client, auth):
