@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from .. import audit
 from ..extensions import db
 from ..timeutil import utcnow
-from . import bp, services, throttle, twofactor
+from . import bp, parked, services, throttle, twofactor
 from .forms import ChangePasswordForm, ConfirmPasswordForm, EmptyForm
 from .guard import role_required, signed_in
 from .models import LoginAttempt, UserSession
@@ -140,6 +140,23 @@ def new_recovery_codes():
     db.session.commit()
     return render_template("auth/recovery_codes.html", codes=codes,
                            next_url=url_for("auth.account"))
+
+
+@bp.get("/restore/<token>")
+@signed_in
+def restore(token: str):
+    """What a form held when its post met the end of the session: shown once, to its
+    user, with one button that sends it again (a fresh CSRF token; everything else as
+    typed, including the form's once-only token)."""
+    kept = parked.take(token, current_user.id)
+    db.session.commit()
+    if kept is None:
+        flash("There is nothing to send again: unsaved work is kept for 2 hours, for the "
+              "person who typed it.", "info")
+        return redirect(url_for("contacts.index"))
+    path, fields = kept
+    return render_template("auth/restore.html", path=_safe_next(path), fields=fields,
+                           form=EmptyForm())
 
 
 @bp.post("/session/keep-alive")

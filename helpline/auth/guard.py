@@ -10,7 +10,8 @@ from flask import abort, current_app, flash, g, redirect, request, session, url_
 from flask_login import current_user, login_required
 
 from ..extensions import db, login_manager
-from .models import ROLE_LABELS, User
+from . import parked
+from .models import ROLE_LABELS, User, UserSession
 from .services import SessionRules, load_session
 
 # Sent by polling elements (hx-headers): such a request does not keep the session alive.
@@ -44,6 +45,9 @@ def load_user(user_id: str) -> User | None:
     sess = load_session(session.get("sid"), session_rules(), touch=not is_passive_request())
     if sess is None or str(sess.user_id) != str(user_id):
         g.session_ended = bool(session.get("sid"))
+        if g.session_ended:  # whose it was: a refused post is kept for them (parked)
+            ended = db.session.get(UserSession, session.get("sid"))
+            g.ended_user_id = ended.user_id if ended is not None else None
         session.clear()
         return None
     g.user_session_id = sess.id
@@ -56,6 +60,12 @@ def unauthorized():
     if getattr(g, "session_ended", False):
         flash("You have been signed out. Sign in again to continue.", "info")
     target = _come_back_to()
+    ended_user = g.get("ended_user_id")
+    if request.method == "POST" and ended_user and request.headers.get("HX-Request") != "true":
+        # JavaScript off (no draft in the tab): keep what was typed for after signing in
+        token = parked.park(ended_user, request.full_path.rstrip("?"), request.form)
+        if token:
+            target = url_for("auth.restore", token=token)
     if request.headers.get("HX-Request") == "true":
         # the path only: a fragment's query holds what was being typed (a searched name),
         # and HX-Redirect puts `next` in the address bar and its history
