@@ -13,3 +13,4 @@ from .requests.models import CallAttempt, CallBackRequest, UniqueCallBack  # noq
 from .review.models import ExportBatch  # noqa: F401
 from .knowledge.models import Article, Organisation  # noqa: F401
 from .submissions import Submission  # noqa: F401
+from .site_settings import Setting  # noqa: F401
