@@ -122,7 +122,7 @@ def _load() -> dict[str, str] | None:
 
 def _recover() -> None:
     try:
-        transaction = db.session.get_transaction()
+        transaction = db.session().get_transaction()
         if transaction is not None and not transaction.is_active:
             db.session.rollback()
     except SQLAlchemyError:  # pragma: no cover - the connection itself is gone
