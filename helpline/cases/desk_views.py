@@ -62,7 +62,8 @@ def quick_create(caller_id: int):
     audit.viewed(current_user, "contact", caller.id, ip=request.remote_addr)  # the caller's name
     db.session.commit()
     resp = current_app.make_response(render_template(
-        "cases/_quick_create.html", qform=form, caller=caller, statement=site_settings.consent_statement()))
+        "cases/_quick_create.html", qform=form, caller=caller,
+        statement=site_settings.consent_statement()))
     if request.method == "POST":  # show the errors in the panel, not in place of the picker
         resp.headers["HX-Retarget"] = "#quick-create"
         resp.headers["HX-Reswap"] = "innerHTML"

@@ -17,6 +17,7 @@ from helpline.interactions.services import add_handlers
 from helpline.site_settings import DEFAULT_CONSENT_STATEMENT, Setting
 from helpline.timeutil import utcnow
 from tests.conftest import AuthActions, client_for, csrf_token
+from tests.contacts.helpers import make_contact
 from tests.events.test_jobs_and_mail import run_jobs
 from tests.factories import make_user
 
@@ -85,6 +86,9 @@ def test_a_changed_consent_statement_is_shown_on_new_contact(app, client, admin)
     _save(client, consent_statement=statement)
     volunteer = client_for(app, make_user("volunteer"))
     html = _page(volunteer, "/contacts/new")
+    assert statement in html and DEFAULT_CONSENT_STATEMENT not in html
+    caller = make_contact(admin)
+    html = _page(client, f"/cases/quick-create/{caller.id}")  # a beneficiary, on the case
     assert statement in html and DEFAULT_CONSENT_STATEMENT not in html
 
 
