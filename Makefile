@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 FLASK := $(PY) -m flask --app app
 
-.PHONY: run test test-lowspec install install-dev chromium migrate seed bench ci clean
+.PHONY: run test test-lowspec install install-dev chromium migrate seed bench ci clean prod-check nginx
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,10 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
+# A database with rows that is behind is backed up into instance/backups/ (BACKUP_DIR)
+# first; UPGRADE_ARGS=--no-backup (or BACKUP_BEFORE_UPGRADE=0) skips that.
 migrate: install
-	$(FLASK) db upgrade
+	$(FLASK) db upgrade $(UPGRADE_ARGS)
 
 seed: migrate
 	$(FLASK) seed-demo --if-empty
@@ -37,6 +39,16 @@ chromium:
 
 test: install-dev chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Debian's nginx, for make prod-check and tests/core/test_deploy_kit.py.
+nginx:
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx-light >/dev/null; }
+
+# The production stack on this machine (PostgreSQL, one Redis, two gunicorn web processes
+# and two workers as deploy/'s units start them, nginx with deploy/'s site over HTTPS),
+# checked as people use it; stops everything it started. KEEP=1 keeps its logs.
+prod-check: install nginx
+	$(PY) deploy/prod_check.py
 
 # SCALE=0.01 make bench for a quick run; DATABASE_URL=postgresql+psycopg://... for PostgreSQL.
 # The browser tests once more with Chromium throttled (CPU x6, Slow 3G): slow, not in CI.

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import URL
 
@@ -182,7 +182,8 @@ def restore(path: Path, force: bool = False) -> dict:
 
 
 def register_backup_cli(app: Flask) -> None:
-    """`flask backup FILE` and `flask restore FILE [--force]`."""
+    """`flask backup FILE`, `flask restore FILE [--force]`, and a backup before `db upgrade`."""
+    register_upgrade_backup(app)
 
     @app.cli.command("backup")
     @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
@@ -202,3 +203,65 @@ def register_backup_cli(app: Flask) -> None:
         click.echo(f"Restored {manifest['database']} backup of {manifest['created']} "
                    f"(revision {manifest['revision']}). If this version of Helpline is "
                    "newer, run `flask --app app db upgrade` next.")
+
+
+def _pending_upgrade(directory: str | None) -> bool:
+    """Whether the database is at a revision other than the migrations' heads."""
+    from alembic.script import ScriptDirectory
+    config = current_app.extensions["migrate"].migrate.get_config(directory)
+    heads = set(ScriptDirectory.from_config(config).get_heads())
+    current = _revision()
+    db.session.rollback()
+    return current not in heads
+
+
+def backup_before_upgrade(directory: str | None = None) -> Path | None:
+    """Back up into BACKUP_DIR before `db upgrade` changes a database that holds rows and
+    is not at head already; returns the file, or None when there was nothing to keep."""
+    if _revision() is None or not any(row_counts().values()) or \
+            not _pending_upgrade(directory):
+        db.session.rollback()
+        return None
+    folder = Path(current_app.config["BACKUP_DIR"])
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = folder / f"before-upgrade-{stamp}.tar.gz"
+    backup(path)
+    return path
+
+
+def register_upgrade_backup(app: Flask) -> None:
+    """`flask db upgrade` takes a backup first (see backup_before_upgrade); `--no-backup` or
+    BACKUP_BEFORE_UPGRADE=0 skips it, and `--sql` (offline) never takes one.
+
+    Flask-Migrate adds its `db` group to app.cli; this app gets a copy of that group whose
+    `upgrade` has the same options plus --no-backup and then calls Flask-Migrate's own
+    callback (the shared group itself is left alone)."""
+    from flask.cli import with_appcontext
+    original_group = app.cli.commands.get("db")
+    if original_group is None or "upgrade" not in original_group.commands:
+        return
+    original = original_group.commands["upgrade"]
+
+    @with_appcontext
+    def callback(no_backup: bool, **kwargs):
+        skip = no_backup or kwargs.get("sql") or \
+            not current_app.config.get("BACKUP_BEFORE_UPGRADE", True)
+        if not skip:
+            path = backup_before_upgrade(kwargs.get("directory") or
+                                         getattr(g, "directory", None))
+            if path is not None:
+                click.echo(f"Backed up the database to {path} before upgrading "
+                           "(--no-backup skips this).")
+        return click.get_current_context().invoke(original.callback, **kwargs)
+
+    upgrade = click.Command(
+        original.name, callback=callback, help=original.help,
+        short_help=original.short_help,
+        params=[*original.params, click.Option(
+            ["--no-backup"], is_flag=True,
+            help="Do not back up a database with rows into BACKUP_DIR first")])
+    group = click.Group(original_group.name, callback=original_group.callback,
+                        params=original_group.params, help=original_group.help,
+                        commands={**original_group.commands, "upgrade": upgrade})
+    app.cli.add_command(group, "db")

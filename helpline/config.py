@@ -43,10 +43,17 @@ def helpline_env() -> str:
 
 def _roles(value: str) -> tuple[str, ...]:
     """A comma-separated list of roles ("all" means every role)."""
+    known = ("volunteer", "supervisor", "data", "admin")
     value = value.strip().lower()
     if value == "all":
-        return ("volunteer", "supervisor", "data", "admin")
-    return tuple(r.strip() for r in value.split(",") if r.strip())
+        return known
+    roles = tuple(r.strip() for r in value.split(",") if r.strip())
+    unknown = [r for r in roles if r not in known]
+    if unknown:  # a typo must never silently switch two-factor sign-in off
+        raise ConfigError(
+            f"TWO_FACTOR_REQUIRED_ROLES: unknown role(s) {', '.join(map(repr, unknown))}; use "
+            f"{', '.join(known)} or all. Helpline has not started.")
+    return roles
 
 
 def _limit(text: str | None) -> int | None:
@@ -77,6 +84,9 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_CATCHER_DIR": env("MAIL_CATCHER_DIR", str(inst / "mail")),
         "PORT": int(env("PORT", "8000")),
         "EXPORT_DIR": env("EXPORT_DIR", str(inst / "exports")),
+        # `flask db upgrade` backs a database with rows up here first, unless told not to.
+        "BACKUP_DIR": env("BACKUP_DIR", str(inst / "backups")),
+        "BACKUP_BEFORE_UPGRADE": env("BACKUP_BEFORE_UPGRADE", "1") != "0",
         "RETENTION_YEARS": int(env("RETENTION_YEARS", "6")),
         "MP_ENQUIRIES_EMAIL": env("MP_ENQUIRIES_EMAIL", "mp-enquiries@example.org"),
         # Attached paper forms of call-back requests: outside static/, served only by the app.

@@ -5,9 +5,11 @@ record it made (unique token), and a repeat is sent to that record instead.
 """
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime
 
+from flask_login import current_user
 from sqlalchemy import DateTime, Integer, String, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -31,18 +33,26 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def _key(token: str, record_type: str) -> str:
+    """The stored key: the token bound to the form's kind and the signed-in user, so a
+    token reused on another kind of form, or by another user, never matches (or blocks) a
+    record it did not make."""
+    user_id = current_user.get_id() if current_user else None
+    return hashlib.sha256(f"{record_type}|{user_id}|{token[:64]}".encode()).hexdigest()
+
+
 def already(token: str | None, record_type: str) -> int | None:
     """The id created by an earlier use of this token, if any."""
     if not token:
         return None
     return db.session.scalar(select(Submission.record_id).where(
-        Submission.token == token[:64], Submission.record_type == record_type))
+        Submission.token == _key(token, record_type)))
 
 
 def remember(token: str | None, record_type: str, record_id: int) -> None:
     """Record the token with the new record (same transaction; a racing twin fails on commit)."""
     if token:
-        db.session.add(Submission(token=token[:64], record_type=record_type,
+        db.session.add(Submission(token=_key(token, record_type), record_type=record_type,
                                   record_id=record_id))
 
 
@@ -58,7 +68,8 @@ def commit_once(token: str | None, record_type: str) -> int | None:
         db.session.commit()
     except IntegrityError as exc:
         db.session.rollback()
-        if not is_duplicate_error(exc):
+        twin = already(token, record_type) if is_duplicate_error(exc) else None
+        if twin is None:  # not our twin after all: never report a lost record as saved
             raise
-        return already(token, record_type)
+        return twin
     return None

@@ -102,8 +102,9 @@ def create_users(result: ImportResult, actor: User | None = None) -> None:
         password = secrets.token_urlsafe(9)
         try:
             with db.session.begin_nested():
+                # a password printed or mailed in clear is temporary: changed at first sign-in
                 user = create_user(row.email, row.name, row.role, password, team=row.team,
-                                   actor=actor)
+                                   actor=actor, password_must_change=True)
         except UserError as exc:
             result.errors.append((row.line, str(exc)))
             continue

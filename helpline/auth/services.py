@@ -62,7 +62,8 @@ def _wait_text(seconds: float) -> str:
 
 def _take_tickets(email: str, ip: str, limits: ThrottleSettings, help_text: str):
     """Count this attempt on the address and the account, or refuse it with the wait."""
-    by_address = throttle.take(throttle.address_key(ip), limits.per_address, limits)
+    by_address = throttle.take(throttle.address_key(ip), limits.per_address, limits,
+                               shared=True)
     if not by_address.allowed:
         db.session.commit()
         _audit_failure(None, email, ip, "delayed: too many from this address")
@@ -70,9 +71,8 @@ def _take_tickets(email: str, ip: str, limits: ThrottleSettings, help_text: str)
             "Too many failed sign-in attempts from this computer. Wait "
             f"{_wait_text(by_address.wait)} and try again. If you cannot sign in, "
             f"ask {help_text}.")
-    by_account = throttle.take(throttle.account_key(email), limits.per_account, limits)
+    by_account = throttle.take(throttle.account_key(email, ip), limits.per_account, limits)
     if not by_account.allowed:
-        throttle.failed(by_address, limits.per_address, limits)  # a failure from here too
         db.session.commit()
         _audit_failure(None, email, ip, "delayed: too many for this account")
         raise SignInError(

@@ -2,7 +2,7 @@
 temporary one, or setting up the second factor. No page of the app opens before them."""
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from .. import audit, site_settings
@@ -12,6 +12,8 @@ from . import bp, services, throttle, twofactor
 from .forms import CodeForm, NewPasswordForm
 from .views import _client_ip, _limits, _pending_session, continue_sign_in
 
+PENDING_SECRET = "totp_pending"  # the secret being set up, in this browser's session only
+
 
 def _owed(step: str):
     """The pending session if it owes `step`; otherwise where the browser should go."""
@@ -20,6 +22,11 @@ def _owed(step: str):
     sess = _pending_session()
     if sess is None:
         return None, redirect(url_for("auth.login", next=request.args.get("next")))
+    if step == "totp-setup" and sess.user.totp_enabled_at is not None:
+        # set up meanwhile in another browser: this one now owes a code from that app, and
+        # can never enrol a second secret over it
+        sess.pending = services.next_step(sess.user, sess, _roles())
+        db.session.commit()
     if sess.pending != step:
         return None, continue_sign_in(sess, request.args.get("next"))
     return sess, None
@@ -114,16 +121,22 @@ def two_factor_setup():
 
 def setup_page(user, sess, next_url: str | None):
     """Show the secret (QR code and text), confirm a code, then show the recovery codes."""
-    if user.totp_enabled_at is None and not user.totp_secret:
-        user.totp_secret = twofactor.new_secret()  # kept until confirmed, never shown again
-        db.session.commit()
+    # A fresh secret for this browser only, kept in its session until a code confirms it:
+    # someone else who opened a set-up page (with the password) never learns the secret
+    # the user finally enrols.
+    pending = session.get(PENDING_SECRET)
+    if not pending:  # kept across reloads of this browser's page (the QR code stays valid)
+        pending = session[PENDING_SECRET] = twofactor.new_secret()
     form = CodeForm()
     if form.validate_on_submit():
-        if not twofactor.verify_totp(user, form.code.data):
+        step = twofactor.code_matches(pending, form.code.data)
+        if step is None:
             form.code.errors.append("That code is not right. Enter the 6-digit code your "
                                     f"authenticator app shows for {current_app.config['TWO_FACTOR_ISSUER']} now.")
         else:
-            codes = twofactor.enable(user, user.totp_secret, user)
+            session.pop(PENDING_SECRET, None)
+            codes = twofactor.enable(user, pending, user)
+            user.totp_last_step = step  # this code cannot be used again to sign in
             if sess is not None:
                 sess.second_factor_at = utcnow()
                 services.step_done(sess, _roles())
@@ -132,10 +145,9 @@ def setup_page(user, sess, next_url: str | None):
                 continue_sign_in(sess, next_url)  # signs the session in
             return render_template("auth/recovery_codes.html", codes=codes,
                                    next_url=services_next(next_url))
-    uri = twofactor.provisioning_uri(user, user.totp_secret,
-                                     current_app.config["TWO_FACTOR_ISSUER"])
+    uri = twofactor.provisioning_uri(user, pending, current_app.config["TWO_FACTOR_ISSUER"])
     return (render_template("auth/two_factor_setup.html", form=form, uri=uri,
-                            secret=user.totp_secret, qr=twofactor.qr_data_uri(uri),
+                            secret=pending, qr=twofactor.qr_data_uri(uri),
                             required=sess is not None),
             422 if form.errors else 200)
 

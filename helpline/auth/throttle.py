@@ -4,7 +4,9 @@ Each attempt is counted *before* the password is checked, by an UPDATE … RETUR
 counter row (per account, per address, per second factor). The first failures are free;
 from then on one attempt at a time may try, after a wait that doubles with every failure
 up to a ceiling: a guesser is slowed to a crawl, but nobody can lock a colleague out for
-longer than the ceiling. A success gives the account's count back.
+longer than the ceiling. A success gives the account's count back. An account is counted per address it is tried
+from, and an address's counter is shared by everyone behind it (a call centre's NAT): it
+never holds a slot and refused attempts do not add to it.
 """
 from __future__ import annotations
 
@@ -60,8 +62,15 @@ def _ensure_row(key: str) -> None:
     db.session.execute(stmt)
 
 
-def take(key: str, free: int, limits: ThrottleSettings, now: datetime | None = None) -> Ticket:
+def take(key: str, free: int, limits: ThrottleSettings, now: datetime | None = None,
+         shared: bool = False) -> Ticket:
     """Count one attempt on `key` atomically and say whether it may go ahead.
+
+    A private key (one account from one address) lets one attempt at a time through once
+    its free failures are used, and counts refused attempts too: a guesser only slows
+    themselves. A `shared` key (an address many colleagues sign in from) never holds a
+    slot and does not count refused attempts, so a colleague's refusal never lengthens
+    everyone's wait.
 
     Never commits: the caller commits straight away (before the slow password check),
     so the count is visible to every other attempt."""
@@ -70,8 +79,17 @@ def take(key: str, free: int, limits: ThrottleSettings, now: datetime | None = N
     stale = or_(_T.c.last_failure_at.is_(None), _T.c.last_failure_at < now - limits.window)
     counted = case((stale, 1), else_=_T.c.failures + 1)
     hold = now + timedelta(seconds=limits.max_delay)
+    may_go = or_(counted <= free, _T.c.next_allowed_at <= now)
+    if shared:
+        row = db.session.execute(
+            update(_T).where(_T.c.key == key, may_go)
+            .values(failures=counted, last_failure_at=now).returning(_T.c.failures)).first()
+        if row is not None:
+            return Ticket(key, row[0], True)
+        wait_until = db.session.scalar(select(_T.c.next_allowed_at).where(_T.c.key == key))
+        return Ticket(key, 0, False, wait=max(1.0, (wait_until - now).total_seconds()))
     row = db.session.execute(
-        update(_T).where(_T.c.key == key, or_(counted <= free, _T.c.next_allowed_at <= now))
+        update(_T).where(_T.c.key == key, may_go)
         .values(failures=counted, last_failure_at=now,
                 next_allowed_at=case((counted >= free, hold), else_=_T.c.next_allowed_at))
         .returning(_T.c.failures)).first()
@@ -108,9 +126,11 @@ def failures(key: str) -> int:
     return db.session.scalar(select(_T.c.failures).where(_T.c.key == key)) or 0
 
 
-def account_key(email: str) -> str:
-    """The counter key of an account (by the email typed, so unknown accounts count too)."""
-    return f"account:{email}"[:320]
+def account_key(email: str, ip: str) -> str:
+    """The counter key of an account tried from one address (by the email typed, so unknown
+    accounts count too). Per address, so that a guesser elsewhere can never keep the
+    account's owner out; the address's own counter limits spraying many accounts."""
+    return f"account:{email}|{ip}"[:320]
 
 
 def address_key(ip: str) -> str:

@@ -19,6 +19,9 @@ def _link(case: Case) -> str:
 
 def assign(case: Case, assignee: User | Team, actor: User, base_url: str) -> None:
     """Assign to a handler (notification + email) or a team queue (team notification)."""
+    refusal = desk_refusal(case, actor)
+    if refusal:
+        raise CaseError(refusal)
     if isinstance(assignee, Team):
         before = case.team.name if case.team else None
         case.team_id, case.assignee_id = assignee.id, None
@@ -40,6 +43,18 @@ def assign(case: Case, assignee: User | Team, actor: User, base_url: str) -> Non
         queue_mail(assignee.email, subject, body,
                    key=f"case-assign-{case.id}-{assignee.id}-{case.version}")
     set_status(case, "Assigned", actor)
+
+
+def desk_refusal(case: Case, user: User) -> str | None:
+    """Why `user` may not assign or resolve the case (None: they may): the service desk of
+    a case is its owner's, its assignee's (a team queue's members') or a supervisor's."""
+    if user.has_role("supervisor") or user.id in (case.owner_id, case.assignee_id):
+        return None
+    if case.team_id and case.assignee_id is None and case.team_id in {t.id for t in user.teams}:
+        return None
+    who = " or ".join(p.name for p in (case.owner, case.assignee) if p) or "its owner"
+    return (f"Only {who} or a supervisor can assign or resolve this case. You can still "
+            "add notes and call backs.")
 
 
 def acknowledge_refusal(case: Case, user: User) -> str | None:
@@ -89,6 +104,9 @@ def acknowledge(case: Case, actor: User) -> None:
 
 def resolve(case: Case, solution: str, cause: str, actor: User) -> None:
     """Resolve with Solution and Cause → Solved."""
+    refusal = desk_refusal(case, actor)
+    if refusal:
+        raise CaseError(refusal)
     if not (solution or "").strip():
         raise CaseError("Enter the Solution", field="solution")
     if not (cause or "").strip():

@@ -80,6 +80,7 @@ def assign(case_id: int):
     """Assign to a handler or a team."""
     case = _case_or_404(case_id)
     _require_access(case, change=True)
+    _refuse(desk.desk_refusal(case, current_user))
     form = AssignForm()
     target = None
     kind, _, ident = (form.assignee.data or "").partition("-")
@@ -114,13 +115,17 @@ def close(case_id: int):
                         refusal=lambda case: desk.close_refusal(case, current_user, quick))
 
 
+def _refuse(reason: str | None) -> None:
+    """A refusal on the service desk is a 403 page that says whose the action is."""
+    if reason:
+        abort(403, description=reason)
+
+
 def _desk_action(case_id: int, action, message: str, refusal=None):
     case = _case_or_404(case_id)
     _require_access(case, change=True)
     if EmptyForm().validate_on_submit():
-        reason = refusal(case) if refusal else None
-        if reason:
-            abort(403, description=reason)
+        _refuse(refusal(case) if refusal else None)
         try:
             action(case)
         except CaseError as exc:
@@ -138,6 +143,7 @@ def resolve(case_id: int):
     """Resolve with Solution and Cause (both required)."""
     case = _case_or_404(case_id)
     _require_access(case, change=True)
+    _refuse(desk.desk_refusal(case, current_user))
     form = ResolveForm()
     if form.validate_on_submit():
         try:

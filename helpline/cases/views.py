@@ -157,11 +157,12 @@ def _screen(case: Case | None, caller: Contact, view_only: Access | None = None)
                 getattr(form, exc.field).errors.append(str(exc))
             except IntegrityError as exc:  # its twin, posted at the same moment, was saved
                 db.session.rollback()
-                if not submissions.is_duplicate_error(exc):
+                twin = submissions.already(token, "case") \
+                    if submissions.is_duplicate_error(exc) else None
+                if twin is None:
                     raise
                 flash("This case was already saved: here it is.", "info")
-                return redirect(url_for("cases.show",
-                                        case_id=submissions.already(token, "case")))
+                return redirect(url_for("cases.show", case_id=twin))
             else:
                 flash(f"Case {saved.reference} saved.", "success")
                 if form.save_close.data:
@@ -182,7 +183,8 @@ def _screen(case: Case | None, caller: Contact, view_only: Access | None = None)
         beneficiary=_chosen_beneficiary(form, caller),
         categories=offered("signpost_category"), types=offered("local_response_type"),
         history=_history(case) if case else [], desk=_desk_forms(case) if case else None,
-        qform=qform, statement=site_settings.consent_statement(), form_token=token, view_only=view_only,
+        qform=qform, statement=site_settings.consent_statement(), form_token=token,
+        view_only=view_only,
     ), (409 if conflict is not None else 422 if failed and request.method == "POST" else 200)
 
 
@@ -233,7 +235,8 @@ def _desk_forms(case: Case) -> dict:
     from flask import g
     from . import desk
     return {"assign": assign, "resolve": g.get("resolve_form") or ResolveForm(formdata=None),
-            "may_close": desk.close_refusal(case, current_user, False) is None}
+            "may_close": desk.close_refusal(case, current_user, False) is None,
+            "may_work": desk.desk_refusal(case, current_user) is None}
 
 
 @bp.route("/new/<int:contact_id>", methods=["GET", "POST"])

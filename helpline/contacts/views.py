@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from sqlalchemy.exc import IntegrityError
 
 from .. import audit, site_settings, submissions
 from ..auth.guard import role_required
@@ -69,12 +68,9 @@ def new():
         submissions.remember(token, "contact", contact.id)
         if from_request is not None:
             request_services.link_contact(from_request, contact, current_user)
-        try:
-            db.session.commit()
-        except IntegrityError:  # its twin was saved a moment ago
-            db.session.rollback()
-            return redirect(url_for("contacts.show",
-                                    contact_id=submissions.already(token, "contact")))
+        twin = submissions.commit_once(token, "contact")
+        if twin:  # its twin was saved a moment ago
+            return redirect(url_for("contacts.show", contact_id=twin))
         flash(f"Contact {contact.full_name} saved.", "success")
         if from_request is not None:
             flash(f"Linked to call-back request {from_request.id}.", "success")
@@ -87,8 +83,8 @@ def new():
         audit.viewed(current_user, "call-back request", from_request.id, ip=_ip())
     audit.viewed_list(current_user, "contact", [d.contact.id for d in duplicates], ip=_ip())
     db.session.commit()
-    return render_template("contacts/new.html", form=form, statement=site_settings.consent_statement(),
-                           duplicates=duplicates, form_token=token, from_request=from_request), \
+    return render_template("contacts/new.html", form=form,
+                           statement=site_settings.consent_statement(), duplicates=duplicates, form_token=token, from_request=from_request), \
         (422 if form.errors else 200)
 
 
@@ -218,7 +214,8 @@ def edit(contact_id: int):
     audit.viewed(current_user, "contact", contact.id, ip=_ip())
     db.session.commit()
     return render_template("contacts/edit.html", form=form, contact=contact,
-                           statement=site_settings.consent_statement()), (422 if form.errors else 200)
+                           statement=site_settings.consent_statement()), \
+        (422 if form.errors else 200)
 
 
 @bp.app_template_global()

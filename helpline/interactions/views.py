@@ -5,7 +5,6 @@ from flask import (abort, current_app, flash, redirect, render_template, request
                    url_for)
 from flask_login import current_user
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 
 from .. import audit, submissions
 from ..auth.guard import role_required
@@ -94,15 +93,10 @@ def new():
             interaction = _create(form, enquirer, chosen_case, handlers)
             db.session.flush()
             submissions.remember(token, "interaction", interaction.id)
-            try:
-                db.session.commit()
-            except IntegrityError as exc:  # its twin, posted at the same moment, was saved
-                db.session.rollback()
-                if not submissions.is_duplicate_error(exc):
-                    raise
+            twin = submissions.commit_once(token, "interaction")
+            if twin:  # its twin, posted at the same moment, was saved
                 flash("This interaction was already saved: here it is.", "info")
-                return redirect(url_for("interactions.show", interaction_id=submissions.already(
-                    token, "interaction")))
+                return redirect(url_for("interactions.show", interaction_id=twin))
             flash(f"Interaction {interaction.reference} saved.", "success")
             if interaction.call_back_required and interaction.case_id:
                 flash("Call Back Required: set up the call back now.", "info")

@@ -56,6 +56,8 @@ def unique_new(case_id: int):
             getattr(form, exc.field).errors.append(str(exc))
         except IntegrityError:  # its twin was saved a moment ago
             db.session.rollback()
+            if submissions.already(token, "unique call back") is None:
+                raise
             return redirect(url_for("cases.show", case_id=case.id) + "#unique-callbacks")
         else:
             flash(f"Proforma sent to {fu.team.name}. It shows on the case until they have "

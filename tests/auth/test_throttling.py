@@ -8,7 +8,7 @@ from helpline.audit.models import AuditEntry
 from helpline.auth import throttle
 from helpline.auth.models import LoginAttempt, LoginThrottle
 from helpline.extensions import db
-from tests.conftest import AuthActions
+from tests.conftest import AuthActions, at_the_same_moment
 from tests.factories import make_user
 
 
@@ -55,7 +55,7 @@ def test_twenty_parallel_wrong_passwords_count_as_twenty(app, client):
     statuses = _parallel_wrong_passwords(app, owner.email, 20)
     assert statuses == [422] * 20
     db.session.expire_all()
-    assert throttle.failures(throttle.account_key(owner.email)) == 20
+    assert throttle.failures(throttle.account_key(owner.email, "127.0.0.1")) == 20
     assert throttle.failures(throttle.address_key("127.0.0.1")) == 20
     assert db.session.scalar(select(func.count(LoginAttempt.id)).where(
         LoginAttempt.success.is_(False))) == 20
@@ -78,7 +78,7 @@ def test_twenty_parallel_wrong_passwords_count_as_twenty(app, client):
     resp = auth.login(owner.email)
     assert resp.status_code == 302 and resp.headers["Location"] == "/"
     assert client.get("/").status_code == 200
-    assert throttle.failures(throttle.account_key(owner.email)) == 0  # success forgets
+    assert throttle.failures(throttle.account_key(owner.email, "127.0.0.1")) == 0  # success forgets
 
 
 def test_the_delay_grows_but_is_capped(app, client, auth):
@@ -109,3 +109,53 @@ def test_admins_and_supervisors_see_recent_failures(app, client, auth):
     auth.logout()
     auth.login(make_user("volunteer").email)
     assert client.get("/sign-in-failures").status_code == 403
+
+
+def _sign_in_form(app, ip: str, email: str, password: str = "correct horse battery"):
+    """A browser on another computer (its own address) with the sign-in form filled in;
+    returns the Sign in press, to make now or in a thread."""
+    from tests.conftest import csrf_token
+    c = app.test_client()
+    c.environ_base["REMOTE_ADDR"] = ip
+    data = {"csrf_token": csrf_token(c, "/login"), "email": email, "password": password}
+    return lambda: c.post("/login", data=data)
+
+
+def _sign_in_from(app, ip: str, email: str, password: str = "correct horse battery"):
+    return _sign_in_form(app, ip, email, password)()
+
+
+def test_a_guesser_elsewhere_never_keeps_the_owner_out(app):
+    """Review finding: a guesser taking every slot kept the owner out indefinitely. The
+    account's waits are per address: the guesser only slows themselves."""
+    app.config["LOGIN_DELAY_SECONDS"] = 60
+    owner = make_user(name="Allison Bates")
+    for _ in range(12):  # the free failures, then refusals, from the guesser's computer
+        assert _sign_in_from(app, "10.9.9.9", owner.email, "wrong guess").status_code == 422
+    assert "Wait" in _sign_in_from(app, "10.9.9.9", owner.email).get_data(as_text=True)
+    # the owner at their own desk gets straight in, while the guesser is still waiting
+    assert _sign_in_from(app, "10.0.0.5", owner.email).status_code == 302
+    db.session.expire_all()
+    assert throttle.failures(throttle.account_key(owner.email, "10.9.9.9")) >= 12
+
+
+def test_colleagues_behind_one_address_are_not_kept_out_by_its_failures(app):
+    """Review finding: refused attempts added to the shared address's count, and one
+    in-flight check held the address for everyone. Refusals no longer count there and the
+    address never holds a slot: once its wait has passed, colleagues sign in together."""
+    app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"] = 20
+    staff = [make_user(name=f"Colleague {n}") for n in range(5)]
+    for n in range(21):  # different accounts, so only the address counts up
+        _sign_in_from(app, "192.0.2.1", f"nobody{n}@example.org", "wrong")
+    db.session.expire_all()
+    assert throttle.failures(throttle.address_key("192.0.2.1")) == 20  # the 21st waited
+    refused = _sign_in_from(app, "192.0.2.1", staff[0].email)
+    assert refused.status_code == 422 and "from this computer" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert throttle.failures(throttle.address_key("192.0.2.1")) == 20  # not counted
+    _time_passes(app.config["LOGIN_MAX_DELAY_SECONDS"])
+    presses = [_sign_in_form(app, "192.0.2.1", u.email) for u in staff]
+    results = at_the_same_moment(lambda press: press(), [(p,) for p in presses])
+    assert [r.status_code for r in results] == [302] * 5
+    db.session.expire_all()
+    assert throttle.failures(throttle.address_key("192.0.2.1")) <= 20

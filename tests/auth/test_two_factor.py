@@ -158,3 +158,28 @@ def test_volunteers_may_set_it_up_and_a_setting_requires_it_for_all(two_factor_o
     fresh = app.test_client()
     assert AuthActions(fresh).login(other.email).headers["Location"].startswith(
         "/login/two-factor/set-up")
+
+
+def test_each_set_up_page_has_its_own_secret(two_factor_on, app, client, auth):
+    """Review finding: the secret was stored on the account when a set-up page was first
+    opened and shown to every later one, so someone who knew the password could read the
+    secret the user would go on to enrol."""
+    sup = make_user("supervisor")
+    intruder = app.test_client()
+    AuthActions(intruder).login(sup.email)
+    their_page = intruder.get("/login/two-factor/set-up").get_data(as_text=True)
+    theirs = re.search(r'id="totp-secret">([A-Z2-7]+)<', their_page).group(1)
+    their_csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
+                           their_page).group(1)
+    secret, _codes = set_up(client, auth, sup)
+    assert secret != theirs
+    db.session.expire_all()
+    assert db.session.get(User, sup.id).totp_secret == secret
+    # the intruder's code (from their own page's secret) enrols nothing over it: their
+    # half-signed-in browser now owes a code from the user's app
+    refused = intruder.post("/login/two-factor/set-up",
+                            data={"csrf_token": their_csrf, "code": _code(theirs)})
+    assert refused.status_code == 302 and "/login/two-factor" in refused.headers["Location"]
+    assert "/set-up" not in refused.headers["Location"]
+    db.session.expire_all()
+    assert db.session.get(User, sup.id).totp_secret == secret

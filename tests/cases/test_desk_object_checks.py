@@ -106,3 +106,24 @@ def test_a_supervisor_closes_an_open_case(app):
     assert "Close case" in lc.get(f"/cases/{case.id}").get_data(as_text=True)
     assert _post(lc, case, "close").status_code == 302
     assert _state(case.id)[0] == "Closed"
+
+
+def test_an_outsider_cannot_assign_the_case_to_themselves_or_resolve_it(app):
+    """Review finding: the acknowledge and close checks were bypassed by assigning the case
+    to oneself first; assign and resolve are the owner's, the assignee's or a supervisor's."""
+    owner, angie, other, leader, case = _world(app)
+    other_c = _verified(app, other, case)
+    before = _state(case.id)
+    to_self = _post(other_c, case, "assign", assignee=f"user-{other.id}")
+    assert to_self.status_code == 403
+    assert "Only Olive Owner or a supervisor can assign or resolve this case" in \
+        to_self.get_data(as_text=True)
+    resolved = _post(other_c, case, "resolve", solution="Reset it", cause="Power cable")
+    assert resolved.status_code == 403
+    assert _state(case.id) == before
+    page = other_c.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert 'action="/cases/%d/assign"' % case.id not in page
+    # the owner may
+    owner_c = _verified(app, owner, case)
+    assert _post(owner_c, case, "assign", assignee=f"user-{angie.id}").status_code == 302
+    assert _state(case.id)[:3] == ("Assigned", angie.id, angie.id)

@@ -57,3 +57,13 @@ def test_production_uses_secure_cookies(monkeypatch):
     monkeypatch.setenv("HELPLINE_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 50)
     assert create_app().config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_a_typo_in_the_two_factor_roles_refuses_to_start(monkeypatch, tmp_path):
+    """Review finding: "supervisors, admins" silently required two-factor for nobody."""
+    monkeypatch.setenv("TWO_FACTOR_REQUIRED_ROLES", "supervisors, admins")
+    with pytest.raises(ConfigError, match="unknown role"):
+        from_environment(str(tmp_path))
+    monkeypatch.setenv("TWO_FACTOR_REQUIRED_ROLES", "Supervisor, data,admin")
+    assert from_environment(str(tmp_path))["TWO_FACTOR_REQUIRED_ROLES"] == (
+        "supervisor", "data", "admin")
