@@ -84,7 +84,8 @@ def new():
     audit.viewed_list(current_user, "contact", [d.contact.id for d in duplicates], ip=_ip())
     db.session.commit()
     return render_template("contacts/new.html", form=form,
-                           statement=site_settings.consent_statement(), duplicates=duplicates, form_token=token, from_request=from_request), \
+                           statement=site_settings.consent_statement(), duplicates=duplicates,
+                           form_token=token, from_request=from_request), \
         (422 if form.errors else 200)
 
 
