@@ -126,6 +126,13 @@ def register_templates(app: Flask) -> None:
                 values["v"] = _file_hash(str(path), path.stat().st_mtime)
 
     @app.context_processor
+    def site_texts() -> dict:
+        # administrator-edited texts (cached per process; the defaults if unreadable)
+        from . import site_settings
+        return {"service_name": site_settings.service_name(),
+                "site_setting": site_settings.get}
+
+    @app.context_processor
     def navigation() -> dict:
         # GOV.UK form widgets render a template per field, and each render runs every
         # context processor again: work out the header values once per request.

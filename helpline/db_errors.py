@@ -13,6 +13,7 @@ from flask import Flask, current_app, g, jsonify, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import InternalServerError
 
+from . import site_settings
 from .extensions import db
 
 TITLE = "The database is busy"
@@ -68,7 +69,7 @@ def database_busy(exc: OperationalError):
     # base layout query the database, which is exactly what is not answering.
     html = current_app.jinja_env.get_template("errors/busy.html").render(
         title=TITLE, message=message, saving=saving, fields=_kept_fields(),
-        request_id=g.get("request_id"),
+        request_id=g.get("request_id"), service_name=site_settings.peek("service_name"),
         action=request.full_path if request.query_string else request.path)
     return html, 503, headers
 

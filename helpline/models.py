@@ -14,3 +14,4 @@ from .review.models import ExportBatch  # noqa: F401
 from .knowledge.models import Article, Organisation  # noqa: F401
 from .submissions import Submission  # noqa: F401
 from .auth.parked import ParkedPost  # noqa: F401
+from .site_settings import Setting  # noqa: F401

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import lists, system, teams, users, views  # noqa: E402,F401
+from . import lists, settings, system, teams, users, views  # noqa: E402,F401

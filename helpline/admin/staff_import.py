@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from ..auth.models import ROLE_LABELS, ROLES, User
 from ..auth.services import UserError, create_user, normalise_email
 from ..extensions import db
+from ..mail_texts import render_mail
 from ..mailer import queue_mail
 
 REQUIRED = ("name", "email", "role")
@@ -112,11 +113,9 @@ def create_users(result: ImportResult, actor: User | None = None) -> None:
 
 def _mail(user: User, password: str) -> None:
     base = current_app.config["BASE_URL"]
-    queue_mail(user.email, "Your Helpline account",
-               f"Dear {user.name},\n\nAn account has been made for you on Helpline: "
-               f"{base}/login\n\nSign in with {user.email} and the temporary password "
-               f"{password} and ask an administrator to change it.\n",
-               key=f"staff-import-{user.id}")
+    subject, body = render_mail("staff_account", user=user, password=password,
+                                link=f"{base}/login")
+    queue_mail(user.email, subject, body, key=f"staff-import-{user.id}")
 
 
 def register_import_cli(app: Flask) -> None:

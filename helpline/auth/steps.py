@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from .. import audit
+from .. import audit, site_settings
 from ..extensions import db
 from ..timeutil import utcnow
 from . import bp, services, throttle, twofactor
@@ -46,7 +46,7 @@ def _check_code(user, code: str) -> str | None:
         audit.record(None, "two-factor failed", "user", user.id, ip=_client_ip(),
                      reason="delayed: too many wrong codes")
         return (f"Too many wrong codes. Wait {services._wait_text(ticket.wait)} and try "
-                f"again, or ask {current_app.config['ACCOUNT_HELP']}.")
+                f"again, or ask {site_settings.account_help()}.")
     if twofactor.verify_totp(user, code):
         throttle.succeeded(ticket, forget=True)
         return None
@@ -138,7 +138,7 @@ def setup_page(user, sess, next_url: str | None):
         step = twofactor.code_matches(pending, form.code.data)
         if step is None:
             form.code.errors.append("That code is not right. Enter the 6-digit code your "
-                                    "authenticator app shows for Helpline now.")
+                                    f"authenticator app shows for {current_app.config['TWO_FACTOR_ISSUER']} now.")
         else:
             session.pop(PENDING_SECRET, None)
             codes = twofactor.enable(user, pending, user)

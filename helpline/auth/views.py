@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from .. import audit
+from .. import audit, site_settings
 from ..extensions import db
 from . import bp, services
 from .forms import EmptyForm, LoginForm
@@ -66,7 +66,7 @@ def login():
     if form.validate_on_submit():
         try:
             user = services.authenticate(form.email.data, form.password.data, _client_ip(),
-                                         _limits(), current_app.config["ACCOUNT_HELP"])
+                                         _limits(), site_settings.account_help())
         except services.SignInError as exc:
             db.session.commit()
             form.password.errors.append(str(exc))

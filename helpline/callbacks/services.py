@@ -11,6 +11,7 @@ from ..auth.models import User
 from ..cases.models import Case
 from ..cases.signals import owner_changed
 from ..extensions import db
+from ..mail_texts import render_mail
 from ..mailer import queue_mail
 from ..notifications.services import notify
 from ..timeutil import london_format, to_london, utcnow
@@ -324,11 +325,14 @@ def escalate_overdue(base_url: str, now: datetime | None = None) -> int:
         sups = supervisors_for(cb)
         title = f"Overdue call back on {cb.subject}"
         who = cb.owner.name if cb.owner else (cb.team.name if cb.team else "nobody")
-        body = f"Owner: {who}. Was due by {london_format(cb.end_at)}. {cb.description[:200]}"
+        due = london_format(cb.end_at)
+        body = f"Owner: {who}. Was due by {due}. {cb.description[:200]}"
         notify(sups, title, body, f"/callbacks/{cb.id}", kind="escalation")
         for s in sups:
-            queue_mail(s.email, title, f"Dear {s.name},\n\n{title}.\n{body}\n\n"
-                       f"View call back: {base_url}/callbacks/{cb.id}\n",
+            subject, text = render_mail("callback_overdue", call_back=cb, supervisor=s,
+                                        owner=who, due=due,
+                                        link=f"{base_url}/callbacks/{cb.id}")
+            queue_mail(s.email, subject, text,
                        key=f"callback-overdue-{cb.id}-{s.id}-{cb.end_at:%Y%m%d%H%M}")
         audit.record(None, "escalate", "call back", cb.id, reason=title)
         db.session.commit()

@@ -6,6 +6,7 @@ from flask import url_for
 from .. import audit
 from ..auth.models import Team, User
 from ..extensions import db
+from ..mail_texts import render_mail
 from ..mailer import queue_mail
 from ..notifications.services import notify, notify_team
 from .models import Case
@@ -21,7 +22,6 @@ def assign(case: Case, assignee: User | Team, actor: User, base_url: str) -> Non
     refusal = desk_refusal(case, actor)
     if refusal:
         raise CaseError(refusal)
-    title = f"You have been assigned to the Helpline Case {case.reference}"
     if isinstance(assignee, Team):
         before = case.team.name if case.team else None
         case.team_id, case.assignee_id = assignee.id, None
@@ -37,11 +37,10 @@ def assign(case: Case, assignee: User | Team, actor: User, base_url: str) -> Non
                      changes={"Assigned to": (before, assignee.name),
                               "Owner": (owner_before, assignee.name)})
         change_owner(case, assignee.id, actor)  # call backs and reminders follow the case
-        notify([assignee], title, case.title, _link(case), kind="assignment")
-        queue_mail(assignee.email, title,
-                   f"Dear {assignee.name},\n\nYou have been assigned to the Helpline Case "
-                   f"{case.reference}: {case.title}.\n\nView Helpline Case: {base_url}"
-                   f"{_link(case)}\n",
+        subject, body = render_mail("case_assigned", case=case, assignee=assignee,
+                                    link=f"{base_url}{_link(case)}")
+        notify([assignee], subject, case.title, _link(case), kind="assignment")
+        queue_mail(assignee.email, subject, body,
                    key=f"case-assign-{case.id}-{assignee.id}-{case.version}")
     set_status(case, "Assigned", actor)
 

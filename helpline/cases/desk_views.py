@@ -5,11 +5,11 @@ from flask import (abort, current_app, flash, redirect, render_template, request
                    url_for)
 from flask_login import current_user
 
-from .. import audit
+from .. import audit, site_settings
 from ..auth.forms import EmptyForm
 from ..auth.models import Team, User
 from ..contacts import services as contact_services
-from ..contacts.forms import CONSENT_STATEMENT, ContactForm
+from ..contacts.forms import ContactForm
 from ..contacts.models import CONSENT_GIVEN_BY, Contact
 from ..extensions import db
 from ..lookups.models import LookupItem
@@ -62,7 +62,8 @@ def quick_create(caller_id: int):
     audit.viewed(current_user, "contact", caller.id, ip=request.remote_addr)  # the caller's name
     db.session.commit()
     resp = current_app.make_response(render_template(
-        "cases/_quick_create.html", qform=form, caller=caller, statement=CONSENT_STATEMENT))
+        "cases/_quick_create.html", qform=form, caller=caller,
+        statement=site_settings.consent_statement()))
     if request.method == "POST":  # show the errors in the panel, not in place of the picker
         resp.headers["HX-Retarget"] = "#quick-create"
         resp.headers["HX-Reswap"] = "innerHTML"

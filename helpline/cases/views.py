@@ -9,12 +9,11 @@ from flask import abort, flash, redirect, render_template, request, session, url
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
-from .. import audit, submissions
+from .. import audit, site_settings, submissions
 from ..auth.guard import role_required
 from ..contacts import services as contact_services
 from ..contacts import access as contact_access
 from ..contacts.access import Access, log_owner_access
-from ..contacts.forms import CONSENT_STATEMENT
 from ..contacts.models import Contact
 from ..extensions import db
 from ..htmx import is_htmx, render
@@ -184,7 +183,8 @@ def _screen(case: Case | None, caller: Contact, view_only: Access | None = None)
         beneficiary=_chosen_beneficiary(form, caller),
         categories=offered("signpost_category"), types=offered("local_response_type"),
         history=_history(case) if case else [], desk=_desk_forms(case) if case else None,
-        qform=qform, statement=CONSENT_STATEMENT, form_token=token, view_only=view_only,
+        qform=qform, statement=site_settings.consent_statement(), form_token=token,
+        view_only=view_only,
     ), (409 if conflict is not None else 422 if failed and request.method == "POST" else 200)
 
 

@@ -11,16 +11,12 @@ from wtforms import (DateField, RadioField, SelectMultipleField, StringField, Su
                      TextAreaField)
 from wtforms.validators import Length, Optional
 
+from ..site_settings import DEFAULT_CONSENT_STATEMENT
 from . import postcodes
 from .models import CONSENT_GIVEN_BY, CONSENT_STATUSES, VERIFICATION_DETAILS
 
-CONSENT_STATEMENT = (
-    "Before we take your details: we would like to keep your name, contact details and "
-    "what you tell us on our secure database, so that we can help you now and if you call "
-    "again, and so that local teams can support you. Only staff and volunteers who need "
-    "them will see them, and you can ask us to delete them at any time. Are you happy for "
-    "us to keep your details?"
-)
+# The seeds' wording; what is shown is site_settings.consent_statement() (Admin → Settings).
+CONSENT_STATEMENT = DEFAULT_CONSENT_STATEMENT
 
 
 class GovDateField(DateField):

@@ -5,7 +5,7 @@ from flask import abort, flash, g, redirect, render_template, request, session, 
 from flask_login import current_user
 
 
-from .. import audit, submissions
+from .. import audit, site_settings, submissions
 from ..auth.guard import role_required
 from ..cases import services as case_services
 from ..extensions import db
@@ -14,7 +14,7 @@ from ..requests import services as request_services
 from ..requests.models import CallBackRequest
 from . import bp, postcodes, services
 from .access import log_owner_access, owner_access
-from .forms import CONSENT_STATEMENT, ContactForm, EditContactForm, VerifyForm
+from .forms import ContactForm, EditContactForm, VerifyForm
 from .models import Contact
 
 staff = role_required("volunteer", "supervisor", "data")
@@ -83,8 +83,9 @@ def new():
         audit.viewed(current_user, "call-back request", from_request.id, ip=_ip())
     audit.viewed_list(current_user, "contact", [d.contact.id for d in duplicates], ip=_ip())
     db.session.commit()
-    return render_template("contacts/new.html", form=form, statement=CONSENT_STATEMENT,
-                           duplicates=duplicates, form_token=token, from_request=from_request), \
+    return render_template("contacts/new.html", form=form,
+                           statement=site_settings.consent_statement(), duplicates=duplicates,
+                           form_token=token, from_request=from_request), \
         (422 if form.errors else 200)
 
 
@@ -214,7 +215,8 @@ def edit(contact_id: int):
     audit.viewed(current_user, "contact", contact.id, ip=_ip())
     db.session.commit()
     return render_template("contacts/edit.html", form=form, contact=contact,
-                           statement=CONSENT_STATEMENT), (422 if form.errors else 200)
+                           statement=site_settings.consent_statement()), \
+        (422 if form.errors else 200)
 
 
 @bp.app_template_global()

@@ -10,6 +10,7 @@ from ..auth.models import User
 from ..cases.models import Case
 from ..extensions import db
 from ..lookups.models import LookupItem
+from ..mail_texts import render_mail
 from ..mailer import queue_mail
 from ..notifications.services import notify
 from ..timeutil import london_format
@@ -67,14 +68,11 @@ def add_handlers(interaction: Interaction, users: Iterable[User], actor: User,
 
 def _ping(interaction: Interaction, user: User, actor: User, link: str, assignment_id: int):
     """One mail per handler per assignment (the key makes retries idempotent) + SSE."""
-    subject = f"You have been assigned to the Helpline Interaction {interaction.reference}"
     summary = summary_line(interaction)
+    subject, body = render_mail("interaction_assigned", interaction=interaction, handler=user,
+                                assigned_by=actor, summary=summary, link=link)
     notify([user], subject, f"Assigned by {actor.name}. {summary}", link, kind="assignment")
-    queue_mail(user.email, subject,
-               f"Dear {user.name},\n\nYou have been assigned to the Helpline Interaction "
-               f"{interaction.reference} by {actor.name}.\n\n{summary}\n\n"
-               f"View Helpline Interaction: {link}\n",
-               key=f"interaction-assign-{assignment_id}")
+    queue_mail(user.email, subject, body, key=f"interaction-assign-{assignment_id}")
 
 
 def summary_line(interaction: Interaction) -> str:

@@ -14,6 +14,7 @@ from ..cases import services as case_services
 from ..contacts.models import Contact
 from ..extensions import db
 from ..lookups.models import LookupItem
+from ..mail_texts import render_mail
 from ..mailer import queue_mail
 from ..notifications.services import notify
 from ..timeutil import london_format, utcnow
@@ -108,16 +109,14 @@ def create_request(values: Mapping[str, Any], actor: User, base_url: str,
     audit.record(actor, "create", "call-back request", req.id, changes={
         "Full Name": (None, req.full_name), "Status": (None, req.status),
         "Nature of Enquiry": (None, req.nature)})
-    subject = f"New call-back request awaiting allocation: {req.full_name}"
     for leader in team_leaders(req.team):
-        queue_mail(leader.email, subject, f"Dear {leader.name},\n\nA call-back request has been "
-                   f"entered and is awaiting allocation.\n\n{_details(req)}\n\n"
-                   f"Allocate it: {base_url}{link}\n", key=f"cbr-new-{req.id}-{leader.id}")
+        subject, body = render_mail("request_new", req=req, leader=leader,
+                                    link=f"{base_url}{link}")
+        queue_mail(leader.email, subject, body, key=f"cbr-new-{req.id}-{leader.id}")
         notify([leader], subject, req.due_label, link, kind="request")
     if req.is_mp:
-        queue_mail(mp_address, f"MP call-back request: {req.full_name}",
-                   f"An MP enquiry call-back request was received.\n\n{_details(req)}\n\n"
-                   f"{base_url}{link}\n", key=f"cbr-mp-{req.id}")
+        subject, body = render_mail("request_mp", req=req, link=f"{base_url}{link}")
+        queue_mail(mp_address, subject, body, key=f"cbr-mp-{req.id}")
     return req
 
 
@@ -134,11 +133,10 @@ def allocate(req: CallBackRequest, caseworker: User | None, actor: User, base_ur
     req.status = "Awaiting Calls"
     audit.record(actor, "allocate", "call-back request", req.id, changes={
         "New Applications Caseworker": (before, caseworker.name), "Status": (None, req.status)})
-    subject = f"Call-back request allocated to you: {req.full_name}"
+    subject, body = render_mail("request_allocated", req=req, caseworker=caseworker,
+                                allocated_by=actor, link=f"{base_url}{link}")
     notify([caseworker], subject, req.due_label, link, kind="request")
-    queue_mail(caseworker.email, subject,
-               f"Dear {caseworker.name},\n\n{actor.name} has allocated a call-back request to "
-               f"you.\n\n{_details(req)}\n\nOpen it: {base_url}{link}\n",
+    queue_mail(caseworker.email, subject, body,
                key=f"cbr-allocate-{req.id}-{caseworker.id}-{int(req.allocated_at.timestamp())}")
     if req.required_at and not req.anytime:
         _prompt(req, req.required_at, caseworker)

@@ -11,6 +11,7 @@ from ..auth.models import User
 from ..cases.models import Case
 from ..extensions import db
 from ..lookups.models import LookupItem, offered
+from ..mail_texts import render_mail
 from ..mailer import queue_mail
 from ..timeutil import utcnow
 from .models import UNIQUE_DONE, UNIQUE_SENT, UniqueCallBack
@@ -42,17 +43,6 @@ def _team(team_id: int | None) -> LookupItem:
     return team
 
 
-def _body(fu: UniqueCallBack, actor: User, case_link: str) -> str:
-    return (f"Functionally Unique Callback Proforma\n\n"
-            f"Case: {fu.case.reference} {fu.case.title}\n"
-            f"Client: {fu.case.caller.full_name}\n"
-            f"Contact number: {fu.contact_number}\n"
-            f"Time preferences: {fu.time_preferences}\n"
-            f"Reason for the call back: {fu.reason}\n\n"
-            f"Sent by {actor.name} ({actor.email}). Please call the client back and let us "
-            f"know when it is done, quoting {fu.case.reference}.\n\n{case_link}\n")
-
-
 def send(case: Case, form: Proforma, actor: User, case_link: str) -> UniqueCallBack:
     """Record the proforma on the case and mail it to the team (through the outbox)."""
     team = _team(form.team_id)
@@ -65,8 +55,9 @@ def send(case: Case, form: Proforma, actor: User, case_link: str) -> UniqueCallB
     audit.record(actor, "create", "functionally unique call back", fu.id, changes={
         "Case": (None, case.reference), "Team": (None, team.name),
         "Contact number": (None, fu.contact_number)})
-    queue_mail(team.mailbox, f"Functionally Unique Callback Proforma: {case.reference}",
-               _body(fu, actor, case_link), key=f"fu-callback-{fu.id}")
+    subject, body = render_mail("unique_proforma", case=case, proforma=fu, sent_by=actor,
+                                link=case_link)
+    queue_mail(team.mailbox, subject, body, key=f"fu-callback-{fu.id}")
     return fu
 
 

@@ -165,6 +165,10 @@ def _forms(ids: dict) -> dict[str, tuple[str, str | None, str, dict]]:
             "since": field(WHEN, "2024-01-01"), "until": field(WHEN), "region": field(TEXT),
             "team_id": field(NUMBER), "fmt": field(TEXT, "csv", "xlsx"),
             "not_exported": field(TEXT, "y")}),
+        "settings": ("/admin/settings", None, "settings", {
+            "service_name": field(TEXT, "Carers Line"),
+            "consent_statement": field(TEXT, "Are you happy for us to keep your details?"),
+            "account_help": field(TEXT, "the duty manager")}),
     }
 
 
@@ -181,7 +185,7 @@ def world(app, ids):
     "new contact", "edit contact", "new case", "save case", "add note", "new interaction",
     "new call back", "call back times", "call-back request", "request attempt",
     "stop calling", "proforma", "admin list item", "admin change item", "response field", "new user", "edit user", "team",
-    "article", "directory", "send back", "export"])
+    "article", "directory", "send back", "export", "settings"])
 def test_fuzzed_form_never_500s_and_saves_whole_or_nothing(world, form):
     client, ids = world
     from tests.cases.helpers import item

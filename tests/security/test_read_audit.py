@@ -30,6 +30,7 @@ from tests.security.conftest import build_ids, signed_in
 NO_PERSON = {
     "admin.index", "admin.list_items", "admin.lists", "admin.response_fields", "admin.teams",
     "admin.users", "admin.edit_user", "admin.new_user",  # staff accounts, not callers
+    "admin.settings",  # service name, consent statement, who can help with sign-in
     "auth.login", "callbacks.defaults",
     # the signed-in user's own account and sign-in steps; failed sign-ins (staff accounts)
     "auth.account", "auth.change_password", "auth.confirm_password",
