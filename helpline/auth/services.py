@@ -66,7 +66,7 @@ def _take_tickets(email: str, ip: str, limits: ThrottleSettings, help_text: str)
                                shared=True)
     if not by_address.allowed:
         db.session.commit()
-        _audit_failure(None, email, ip, "delayed: too many from this address")
+        _audit_failure(None, email, ip, "delayed: too many from this address", checked=False)
         raise SignInError(
             "Too many failed sign-in attempts from this computer. Wait "
             f"{_wait_text(by_address.wait)} and try again. If you cannot sign in, "
@@ -74,7 +74,7 @@ def _take_tickets(email: str, ip: str, limits: ThrottleSettings, help_text: str)
     by_account = throttle.take(throttle.account_key(email, ip), limits.per_account, limits)
     if not by_account.allowed:
         db.session.commit()
-        _audit_failure(None, email, ip, "delayed: too many for this account")
+        _audit_failure(None, email, ip, "delayed: too many for this account", checked=False)
         raise SignInError(
             "Too many failed sign-in attempts for this account. Wait "
             f"{_wait_text(by_account.wait)} and try again. If you cannot sign in, "
@@ -83,11 +83,15 @@ def _take_tickets(email: str, ip: str, limits: ThrottleSettings, help_text: str)
     return by_address, by_account
 
 
-def _audit_failure(user: User | None, email: str, ip: str, reason: str) -> None:
-    """Every failed or delayed sign-in is kept (throttling page) and audited."""
+def _audit_failure(user: User | None, email: str, ip: str, reason: str,
+                   checked: bool = True) -> None:
+    """Every failed or delayed sign-in is audited; the failures whose password was checked
+    are also listed on the failed sign-ins page (an attempt told to wait is not a failure
+    of its own: the owner's right password, refused during a wait, must not count)."""
     if user is None:
         user = db.session.scalar(select(User).where(User.email == email))
-    db.session.add(LoginAttempt(email=email[:254], ip=ip[:64], success=False))
+    if checked:
+        db.session.add(LoginAttempt(email=email[:254], ip=ip[:64], success=False))
     audit.record(None, "sign-in failed", "user", user.id if user else "unknown", ip=ip,
                  changes={"email": (None, email[:254])}, reason=reason)
     db.session.commit()

@@ -2,7 +2,7 @@
 temporary one, or setting up the second factor. No page of the app opens before them."""
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from .. import audit, site_settings
@@ -76,6 +76,11 @@ def two_factor():
     if form.validate_on_submit():
         error = _check_code(sess.user, form.code.data)
         if error is None:
+            secret = sess.user.totp_secret
+            if not secret or twofactor.code_matches(secret, form.code.data) is None:
+                left = twofactor.recovery_codes_left(sess.user)
+                flash(f"You signed in with a recovery code: {left} left, each works once. "
+                      "You can make new ones from Your account.", "info")
             sess.second_factor_at = utcnow()
             services.step_done(sess, _roles())
             db.session.commit()

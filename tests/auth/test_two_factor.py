@@ -115,7 +115,9 @@ def test_a_recovery_code_works_once(two_factor_on, client, auth):
     auth.login(sup.email)
     used = _post(client, "/login/two-factor", code=codes[3].upper())
     assert used.status_code == 302 and used.headers["Location"] == "/"
-    assert client.get("/").status_code == 200
+    home = client.get("/")
+    assert home.status_code == 200
+    assert "You signed in with a recovery code: 9 left" in home.get_data(as_text=True)
     auth.logout()
     auth.login(sup.email)
     again = _post(client, "/login/two-factor", code=codes[3])

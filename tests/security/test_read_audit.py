@@ -34,7 +34,8 @@ NO_PERSON = {
     "auth.login", "callbacks.defaults",
     # the signed-in user's own account and sign-in steps; failed sign-ins (staff accounts)
     "auth.account", "auth.change_password", "auth.confirm_password",
-    "auth.restore",  # the user's own unsaved typing, shown once to them "auth.failures", "auth.keep_alive",
+    "auth.restore",  # the user's own unsaved typing, shown once to them
+    "auth.failures", "auth.keep_alive",
     "auth.new_recovery_codes", "auth.password_required", "auth.two_factor",
     "auth.two_factor_own", "auth.two_factor_setup", "cases.referral_extra", "cases.referral_row",
     "cases.signpost_row", "contacts.postcode_lookup", "interactions.handler_chip",
