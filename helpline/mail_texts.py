@@ -21,8 +21,18 @@ class MailTemplateError(ValueError):
     """A mail template does not follow the Subject line / empty line / body convention."""
 
 
+def _plain_env():
+    """The app's Jinja environment without HTML escaping: mails are plain text, and an
+    O'Brien or "Tom & Jerry" must arrive as typed (Flask's environment escapes
+    templates made from strings)."""
+    ext = current_app.extensions
+    if "mail_jinja_env" not in ext:
+        ext["mail_jinja_env"] = current_app.jinja_env.overlay(autoescape=False)
+    return ext["mail_jinja_env"]
+
+
 def _templates(name: str) -> tuple[Template, Template]:
-    env = current_app.jinja_env
+    env = _plain_env()
     path = f"email/{name}.txt"
     source, _filename, _uptodate = env.loader.get_source(env, path)
     cache = current_app.extensions.setdefault("mail_templates", {})

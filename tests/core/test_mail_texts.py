@@ -130,3 +130,16 @@ def test_a_template_without_a_subject_line_is_refused(app, tmp_path):
                                          app.jinja_env.loader])
     with pytest.raises(MailTemplateError):
         render_mail("bad")
+
+
+def test_mails_are_plain_text_never_html_escaped(app):
+    """Break finding: the mails came out HTML-escaped (o&#39;brien@…, Tom &amp; Jerry)."""
+    case = NS(reference="CA1001", title="Tom & Jerry <urgent>")
+    someone = NS(name="Siobhán O'Brien", email="o'brien@example.org")
+    link = f"{BASE}/cases/7?a=1&b=2"
+    subject, body = render_mail("case_assigned", case=case, assignee=someone, link=link)
+    assert body == ("Dear Siobhán O'Brien,\n\nYou have been assigned to the Helpline Case "
+                    f"CA1001: Tom & Jerry <urgent>.\n\nView Helpline Case: {link}\n")
+    assert "&#39;" not in subject + body and "&amp;" not in subject + body
+    _, account = render_mail("staff_account", user=someone, password="x&y'z", link=link)
+    assert "o'brien@example.org" in account and "x&y'z" in account
