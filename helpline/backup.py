@@ -106,20 +106,31 @@ def backup(path: Path) -> dict:
     with tempfile.TemporaryDirectory(prefix="helpline-backup-") as tmp:
         manifest["file"] = _dump_database(Path(tmp))
         partial = path.with_name(path.name + ".part")
-        with tarfile.open(partial, "w:gz") as tar:
-            data = json.dumps(manifest, indent=2).encode()
-            info = tarfile.TarInfo("manifest.json")
-            info.size, info.mtime = len(data), int(datetime.now().timestamp())
-            tar.addfile(info, io.BytesIO(data))
-            tar.add(Path(tmp) / manifest["file"], arcname=manifest["file"])
-            if export_dir.is_dir():
-                tar.add(export_dir, arcname="exports")
-            attachments = Path(current_app.config["ATTACHMENT_DIR"])
-            if attachments.is_dir():  # completed paper forms of call-back requests
-                tar.add(attachments, arcname="attachments")
-        partial.chmod(0o600)  # it holds everyone's records
+        partial.unlink(missing_ok=True)
+        partial.touch(mode=0o600)  # private from the first byte: it holds everyone's records
+        try:
+            _write_archive(partial, tmp, manifest, export_dir)
+        except BaseException:
+            partial.unlink(missing_ok=True)  # never a stray half-written file
+            raise
+        partial.chmod(0o600)
         partial.replace(path)  # never a half-written file under the real name
     return manifest
+
+
+def _write_archive(partial: Path, tmp: str, manifest: dict, export_dir: Path) -> None:
+    """The manifest, the database dump, the export files and the paper forms."""
+    with tarfile.open(partial, "w:gz") as tar:
+        data = json.dumps(manifest, indent=2).encode()
+        info = tarfile.TarInfo("manifest.json")
+        info.size, info.mtime = len(data), int(datetime.now().timestamp())
+        tar.addfile(info, io.BytesIO(data))
+        tar.add(Path(tmp) / manifest["file"], arcname=manifest["file"])
+        if export_dir.is_dir():
+            tar.add(export_dir, arcname="exports")
+        attachments = Path(current_app.config["ATTACHMENT_DIR"])
+        if attachments.is_dir():  # completed paper forms of call-back requests
+            tar.add(attachments, arcname="attachments")
 
 
 def _check_empty(force: bool) -> None:
@@ -158,18 +169,71 @@ def _load_postgresql(dump: Path) -> None:
         raise BackupError(f"pg_restore failed: {result.stderr.strip()}")
 
 
+def _read_manifest(tar: tarfile.TarFile) -> dict:
+    try:
+        member = tar.extractfile("manifest.json")
+        manifest = json.load(member) if member is not None else None
+    except (KeyError, ValueError):
+        manifest = None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("file"), str):
+        raise BackupError("This is not a Helpline backup: it has no readable manifest.json. "
+                          "Nothing was changed.")
+    name = manifest["file"]
+    member = next((m for m in tar.getmembers() if m.name == name), None)
+    if "/" in name or "\\" in name or name in ("", ".", "..") or member is None \
+            or not member.isfile():
+        raise BackupError(f"The backup's manifest names a database file ({name!r}) that is "
+                          "not in the backup. Nothing was changed.")
+    return manifest
+
+
+def _check_dump(kind: str, dump: Path) -> None:
+    """Refuse a dump that cannot be restored, before anything is replaced."""
+    if kind == "sqlite":
+        try:
+            con = sqlite3.connect(f"file:{dump}?mode=ro", uri=True)
+            try:
+                ok = con.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+                has_schema = con.execute("SELECT count(*) FROM sqlite_master WHERE type = "
+                                         "'table' AND name = 'alembic_version'").fetchone()[0]
+            finally:
+                con.close()
+        except sqlite3.DatabaseError:
+            ok = has_schema = False
+        if not (ok and has_schema):
+            raise BackupError("The backup's database file is damaged or is not a Helpline "
+                              "database. Nothing was changed.")
+        return
+    uri, env = _libpq(db.engine.url)
+    listed = subprocess.run([pg_tool("pg_restore"), "--list", str(dump)], env=env,
+                            capture_output=True, text=True)
+    if listed.returncode or "alembic_version" not in listed.stdout:
+        raise BackupError("The backup's database dump is damaged or is not a Helpline "
+                          f"database ({listed.stderr.strip()[:200]}). Nothing was changed.")
+
+
 def restore(path: Path, force: bool = False) -> dict:
-    """Replace the database and add the backed-up export files; returns the manifest."""
-    with tarfile.open(path, "r:gz") as tar, \
-            tempfile.TemporaryDirectory(prefix="helpline-restore-") as tmp:
-        manifest = json.load(tar.extractfile("manifest.json"))
+    """Replace the database and add the backed-up export files; returns the manifest.
+    Everything is checked (archive, manifest, dump) before the database is touched."""
+    try:
+        tar = tarfile.open(path, "r:gz")
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise BackupError(f"{path} is not a readable backup (.tar.gz): {exc}. Nothing was "
+                          "changed.") from exc
+    with tar, tempfile.TemporaryDirectory(prefix="helpline-restore-") as tmp:
+        manifest = _read_manifest(tar)
         kind = db.engine.url.get_backend_name()
         if manifest.get("database") != kind:
             raise BackupError(f"This backup is of a {manifest.get('database')} database; "
                               f"DATABASE_URL points at {kind}.")
         _check_empty(force)
-        tar.extractall(tmp, filter="data")
+        try:
+            tar.extractall(tmp, filter="data")
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            raise BackupError(f"The backup is damaged or cut short: {exc}. Nothing was "
+                              "changed.") from exc
         dump = Path(tmp) / manifest["file"]
+        _check_dump(kind, dump)
         (_load_sqlite if kind == "sqlite" else _load_postgresql)(dump)
         exports = Path(tmp) / "exports"
         if exports.is_dir():

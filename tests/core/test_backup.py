@@ -84,3 +84,59 @@ def test_restore_with_force_replaces_a_database_that_is_not_empty(app, runner, t
     result = runner.invoke(args=["restore", "--force", str(file)])
     assert result.exit_code == 0, result.output
     assert _snapshot() == before
+
+
+def _rebuilt(source: Path, dest: Path, manifest_changes: dict | None = None,
+             drop_dump: bool = False, dump_bytes: bytes | None = None) -> Path:
+    """A copy of a real backup with its manifest or dump tampered with."""
+    import io
+    with tarfile.open(source, "r:gz") as src, tarfile.open(dest, "w:gz") as out:
+        manifest = json.load(src.extractfile("manifest.json"))
+        for member in src.getmembers():
+            if member.name == "manifest.json":
+                continue
+            if member.name == manifest["file"]:
+                if drop_dump:
+                    continue
+                if dump_bytes is not None:
+                    member.size = len(dump_bytes)
+                    out.addfile(member, io.BytesIO(dump_bytes))
+                    continue
+            out.addfile(member, src.extractfile(member) if member.isfile() else None)
+        manifest.update(manifest_changes or {})
+        data = json.dumps(manifest).encode()
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(data)
+        out.addfile(info, io.BytesIO(data))
+    return dest
+
+
+def test_a_damaged_or_hostile_backup_changes_nothing(app, runner, tmp_path):
+    """Break finding: restore trusted the manifest's file name and replaced the database
+    with an empty (or any) file, then reported success."""
+    make_contact(make_user("volunteer"), last_name="Keep")
+    good = tmp_path / "good.tar.gz"
+    assert runner.invoke(args=["backup", str(good)]).exit_code == 0
+    other = tmp_path / "other.db"
+    import sqlite3
+    sqlite3.connect(other).execute("CREATE TABLE pwned (x)").connection.commit()
+    before = _snapshot()
+    truncated = tmp_path / "cut.tar.gz"
+    truncated.write_bytes(good.read_bytes()[:200])
+    not_gzip = tmp_path / "notes.tar.gz"
+    not_gzip.write_text("hello")
+    cases = {
+        "missing dump": _rebuilt(good, tmp_path / "a.tar.gz", {"file": "nope.sqlite3"},
+                                 drop_dump=True),
+        "absolute path": _rebuilt(good, tmp_path / "b.tar.gz", {"file": str(other)}),
+        "parent path": _rebuilt(good, tmp_path / "c.tar.gz", {"file": "../other.db"}),
+        "not a database": _rebuilt(good, tmp_path / "d.tar.gz", dump_bytes=b"garbage" * 99),
+        "cut short": truncated,
+        "not a backup": not_gzip,
+    }
+    for what, file in cases.items():
+        result = runner.invoke(args=["restore", "--force", str(file)])
+        assert result.exit_code != 0, what
+        assert "Nothing was changed" in result.output, (what, result.output)
+        assert "Traceback" not in result.output, what
+        assert _snapshot() == before, what
