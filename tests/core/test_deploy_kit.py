@@ -177,3 +177,19 @@ def test_the_stack_behind_the_shipped_nginx_site(tmp_path):
     access = (tmp_path / "helpline.access.log").read_text()
     assert rid in access and "?v=" not in access
     assert rid in run.log  # the app's own request line carries nginx's id
+
+
+@pytest.mark.parametrize("shell", ["bash", "dash"])
+def test_env_template_can_be_read_by_a_shell(shell):
+    """Break finding: deploy/README.md's `set -a; . helpline.env` (and the cron backup,
+    run by dash) stopped at `MAIL_DEFAULT_SENDER=Helpline <helpline@...>`, a redirection."""
+    import shutil
+    import subprocess
+    if shutil.which(shell) is None:
+        pytest.skip(f"{shell} is not installed")
+    template = DEPLOY / "helpline.env.example"
+    out = subprocess.run([shell, "-c", f'set -a; . "{template}"; echo "$MAIL_DEFAULT_SENDER";'
+                                       ' echo "$LOG_FORMAT"'],
+                         capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["Helpline <helpline@example.org>", "text"]
