@@ -6,6 +6,7 @@ and log files are kept and copied far more widely than the database. Each line e
 the request id the app sends in `X-Request-Id` (the same id is in the app's own request
 line and on error pages). LOG_FORMAT=json writes the access log as JSON objects too."""
 import os
+import re
 
 if os.environ.get("LOG_FORMAT") == "json":
     # no user agent: it is free text and could break the JSON
@@ -31,7 +32,9 @@ class PrivateAccessLogger(Logger):
         if str(atoms.get("s")) == "404":
             atoms["U"] = "-"
         else:  # keep the JSON format valid whatever the path holds
-            atoms["U"] = (atoms.get("U") or "-").replace("\\", "%5C").replace('"', "%22")
+            atoms["U"] = re.sub(r"[\x00-\x1f\x7f]", lambda m: f"%{ord(m.group()):02X}",
+                                (atoms.get("U") or "-").replace("\\", "%5C")
+                                .replace('"', "%22"))
         return atoms
 
 

@@ -112,6 +112,14 @@ def configure_logging(fmt: str = "text", level: int = logging.INFO) -> None:
         werkzeug.addFilter(_NoDevServerRequestLines())
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """Control characters (a CR or LF in a URL would start a forged log line) as %XX."""
+    return _CONTROL.sub(lambda m: f"%{ord(m.group()):02X}", text)
+
+
 def _user_id() -> int | str:
     """The signed-in user's id, read from the identity map: never a query.
 
@@ -147,7 +155,7 @@ def register_request_logging(app: Flask) -> None:
             "endpoint": request.endpoint or "-",
             # the path only when it matched a route (ids, never a query string); an
             # unknown path can hold anything someone typed
-            "path": request.path if request.url_rule is not None else "-",
+            "path": printable(request.path) if request.url_rule is not None else "-",
             "status": resp.status_code,
             "ms": round((time.perf_counter() - started) * 1000, 1) if started else "-",
         }})

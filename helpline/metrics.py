@@ -23,6 +23,8 @@ from sqlalchemy import func, select
 
 from .extensions import db
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
 REGISTRY = CollectorRegistry(auto_describe=True)
 REQUESTS = Counter("helpline_requests", "HTTP requests by endpoint and status",
                    ["endpoint", "method", "status"], registry=REGISTRY)
@@ -129,7 +131,9 @@ def register_metrics(app: Flask) -> None:
     @app.after_request
     def count(resp):
         endpoint = request.endpoint or "none"
-        REQUESTS.labels(endpoint, request.method, str(resp.status_code)).inc()
+        # an unknown method is "other": a client must not be able to add label values
+        method = request.method if request.method in _METHODS else "other"
+        REQUESTS.labels(endpoint, method, str(resp.status_code)).inc()
         started = g.get("request_started")
         if started is not None:
             LATENCY.labels(endpoint).observe(time.perf_counter() - started)

@@ -111,3 +111,16 @@ def test_a_search_leaves_no_trace_in_any_log_file(tmp_path):
                                   for ln in ours)
     access = {ln["request_id"] for ln in lines if ln.get("logger") == "gunicorn.access"}
     assert {ln["request_id"] for ln in ours} <= access  # the same id in both logs
+
+
+def test_a_line_break_in_a_path_cannot_forge_a_log_line(client, auth, caplog):
+    """Break finding: %0A in a matched route's path split the request line in two."""
+    auth.login(make_user("volunteer").email)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="helpline.request"):
+        client.get("/restore/abc%0A2026-12-07T06:50:00.000Z%20INFO%20forged%0D")
+    [line] = _request_records(caplog)
+    assert "\n" not in line["path"] and "\r" not in line["path"]
+    assert line["path"].startswith("/restore/abc%0A") and line["path"].endswith("%0D")
+    text = TextFormatter().format(caplog.records[-1]) if caplog.records else ""
+    assert "\n" not in text

@@ -43,3 +43,13 @@ def test_metrics_count_requests_and_read_the_outbox(app, client, auth):
     assert _value(text, "helpline_event_streams_open") == 0
     assert "helpline_sign_in_failures_15m" in text and "helpline_jobs_queued" in text
     assert "Livingstone" not in text and "elliot" not in text.lower()
+
+
+def test_made_up_methods_add_no_series(app, client, auth):
+    """Break finding: any client could add label values (and memory) with odd methods."""
+    auth.login(make_user("admin").email)
+    for n in range(20):
+        client.open("/healthz", method=f"XMETHOD{n}")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "XMETHOD" not in text
+    assert 'method="other"' in text
