@@ -89,18 +89,32 @@ def reset(key: str, actor: User) -> bool:
 @admin_required
 def settings():
     """Edit the service name, consent statement and who can help with sign-in."""
+    site_settings.invalidate()  # the values as stored now, not as this process last read
     current = {key: site_settings.get(key) for key in SPECS}
     form = SettingsForm(data=current)
+    # what the form showed when it was opened: only what this administrator edited is
+    # saved, and an edit of a text someone else changed meanwhile is held back
+    loaded = {key: request.form.get(f"loaded_{key}", current[key]) for key in SPECS}
     if form.validate_on_submit():
-        changed = save({key: form[key].data for key in SPECS}, current_user)
-        db.session.commit()
-        site_settings.invalidate()
-        labels = ", ".join(SPECS[k].label for k in changed)
-        flash(f"Saved: {labels}." if changed else "Nothing was changed.", "success")
-        return redirect(url_for("admin.settings"))
+        edited = {key: form[key].data for key in SPECS
+                  if form[key].data != site_settings.clean(key, loaded[key])}
+        for key in edited:
+            if current[key] != site_settings.clean(key, loaded[key]):
+                now = current[key] if len(current[key]) <= 80 else current[key][:77] + "..."
+                form[key].errors.append(
+                    f"Someone else changed the {SPECS[key].label.lower()} after you opened "
+                    f"this page, to \u201c{now}\u201d. Save again to replace it with yours.")
+                loaded[key] = current[key]
+        if not form.errors:
+            changed = save(edited, current_user)
+            db.session.commit()
+            site_settings.invalidate()
+            labels = ", ".join(SPECS[k].label for k in changed)
+            flash(f"Saved: {labels}." if changed else "Nothing was changed.", "success")
+            return redirect(url_for("admin.settings"))
     rows = _stored_rows()
     return render_template("admin/settings.html", form=form, specs=SPECS, stored=rows,
-                           reset_form=ResetForm()), (422 if form.errors else 200)
+                           loaded=loaded, reset_form=ResetForm()), (422 if form.errors else 200)
 
 
 @bp.post("/settings/reset")

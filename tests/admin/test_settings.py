@@ -219,3 +219,33 @@ def test_other_processes_see_a_change_when_their_cache_expires(app, client, admi
     with other_process.app_context():
         assert site_settings.service_name() == "Carers Line"
         db.session.remove()
+
+
+def _opened(client) -> dict:
+    """The form as one administrator's tab shows it (its hidden "loaded" values)."""
+    import re
+    page = client.get(URL).get_data(as_text=True)
+    loaded = {f"loaded_{k}": html_lib.unescape(v) for k, v in re.findall(
+        r'name="loaded_([a-z_]+)" value="([^"]*)"', page)}
+    return {"csrf_token": csrf_token(client, URL), **_values(), **loaded}
+
+
+def test_two_administrators_do_not_undo_each_others_changes(app, client, admin):
+    """Break finding: tab A, opened before tab B saved a new consent statement, saved only
+    a new service name and silently put the old statement back."""
+    other = client_for(app, make_user("admin", name="Otto Admin"))
+    tab_a = _opened(client)
+    assert other.post(URL, data={**_opened(other), "consent_statement": "Statement B"})\
+        .status_code == 302
+    saved = client.post(URL, data={**tab_a, "service_name": "Carers Line"})
+    assert saved.status_code == 302
+    site_settings.invalidate()
+    assert site_settings.get("consent_statement") == "Statement B"
+    assert site_settings.get("service_name") == "Carers Line"
+    # editing the text someone else changed meanwhile is held back, with what it says now
+    stale = client.post(URL, data={**tab_a, "consent_statement": "Statement A"})
+    assert stale.status_code == 422
+    assert "Someone else changed the consent statement after you opened this page" in \
+        html_lib.unescape(stale.get_data(as_text=True))
+    site_settings.invalidate()
+    assert site_settings.get("consent_statement") == "Statement B"
