@@ -16,6 +16,10 @@ class ConfigError(RuntimeError):
 def _secret_key(instance_path: Path, production: bool) -> str:
     """Return SECRET_KEY from the environment, or one generated once into instance/."""
     key = os.environ.get("SECRET_KEY")
+    if key and production and (len(key) < 32 or "change-me" in key.lower()):
+        raise ConfigError("SECRET_KEY is the template's placeholder or shorter than 32 "
+                          "characters. Make one with: python3 -c 'import secrets; "
+                          "print(secrets.token_urlsafe(48))'. Helpline has not started.")
     if key:
         return key
     if production:

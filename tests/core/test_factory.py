@@ -67,3 +67,14 @@ def test_a_typo_in_the_two_factor_roles_refuses_to_start(monkeypatch, tmp_path):
     monkeypatch.setenv("TWO_FACTOR_REQUIRED_ROLES", "Supervisor, data,admin")
     assert from_environment(str(tmp_path))["TWO_FACTOR_REQUIRED_ROLES"] == (
         "supervisor", "data", "admin")
+
+
+def test_production_refuses_the_placeholder_or_a_short_secret_key(monkeypatch, tmp_path):
+    """Break finding: SECRET_KEY=change-me from the env template was accepted."""
+    monkeypatch.setenv("HELPLINE_ENV", "production")
+    for weak in ("change-me", "short-key", "change-me-" + "x" * 40):
+        monkeypatch.setenv("SECRET_KEY", weak)
+        with pytest.raises(ConfigError, match="placeholder or shorter than 32"):
+            from_environment(str(tmp_path))
+    monkeypatch.setenv("SECRET_KEY", "k" * 48)
+    assert from_environment(str(tmp_path))["SECRET_KEY"] == "k" * 48
