@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,11 +54,24 @@ def _role(value: str) -> str | None:
     return value if value in ROLES else _LABELS.get(value)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+LIMITS = {"name": 120, "email": 254, "team": 120}  # the columns' sizes
+
+
+def _clean(value) -> str:
+    """A cell as text on one line: control characters (a bell, a line break) removed."""
+    return _CONTROL.sub(" ", value if isinstance(value, str) else "").strip()
+
+
 def _check(line: int, raw: dict, seen: dict[str, int], existing: set[str]) -> StaffRow | str:
     """A checked row, or the reason it cannot be imported."""
-    name = (raw.get("name") or "").strip()
-    email = normalise_email(raw.get("email") or "")
+    name = " ".join(_clean(raw.get("name")).split())
+    email = normalise_email(_clean(raw.get("email")))
     role = _role(raw.get("role") or "")
+    team = " ".join(_clean(raw.get("team")).split())
+    for column, value in (("name", name), ("email", email), ("team", team)):
+        if len(value) > LIMITS[column]:
+            return f"the {column} is longer than {LIMITS[column]} characters"
     if not name:
         return "the name is empty"
     local, _, domain = email.partition("@")
@@ -71,12 +85,27 @@ def _check(line: int, raw: dict, seen: dict[str, int], existing: set[str]) -> St
     if email in seen:
         return f"the email {email} is also on line {seen[email]}"
     seen[email] = line
-    return StaffRow(line, name, email, role, (raw.get("team") or "").strip() or None)
+    return StaffRow(line, name, email, role, team or None)
+
+
+def decode(data: bytes) -> str:
+    """The file's text: UTF-8 (with or without Excel's BOM), UTF-16 with a BOM, or the
+    Windows encoding a plain "CSV" save from Excel uses."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise click.ClickException("The file's characters cannot be read: save it from the "
+                               "spreadsheet as 'CSV UTF-8' and try again. Nothing was "
+                               "imported.")
 
 
 def read_rows(text: str) -> ImportResult:
     """Check every row of the CSV text; nothing is written."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))  # Excel's BOM
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff").replace("\x00", "")))
     reader.fieldnames = [(f or "").strip().lower() for f in reader.fieldnames or []]
     missing = [c for c in REQUIRED if c not in reader.fieldnames]
     if missing:
@@ -84,8 +113,17 @@ def read_rows(text: str) -> ImportResult:
                                    f"team; missing: {', '.join(missing)}")
     existing = set(db.session.scalars(select(func.lower(User.email))))
     result, seen = ImportResult(), {}
-    for raw in reader:
-        line = reader.line_num
+    rows = iter(reader)
+    while True:
+        start = reader.line_num + 1  # a quoted cell may span lines: name the row's first
+        try:
+            raw = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # a cell too large, a stray quote: name the line, go on
+            result.errors.append((start, f"cannot be read ({exc})"))
+            continue
+        line = start
         if not any((v or "").strip() for v in raw.values() if isinstance(v, str)):
             continue  # blank line
         checked = _check(line, raw, seen, existing)
@@ -128,7 +166,7 @@ def register_import_cli(app: Flask) -> None:
                   help="Mail each new user their temporary password instead of printing it")
     def import_users_command(file: Path, dry_run: bool, send_mail: bool) -> None:
         """Create staff accounts from a CSV file (name, email, role, team)."""
-        result = read_rows(file.read_text(encoding="utf-8-sig"))
+        result = read_rows(decode(file.read_bytes()))
         if not dry_run:
             create_users(result)
             for user, password in result.created:

@@ -69,3 +69,29 @@ def test_duplicate_in_the_file_and_mail_option(app, runner, tmp_path):
     mails = db.session.scalars(select(OutboxMail)).all()
     assert [m.to for m in mails] == ["ann@example.org"] and "temporary password" in mails[0].body
     assert "ann@example.org\t" not in result.output  # mailed, not printed
+
+
+def test_hostile_or_odd_files_name_their_lines_and_import_the_rest(app, runner, tmp_path):
+    """Break finding: long values were stored (or crashed PostgreSQL after a clean dry
+    run), a Windows "CSV" save or a huge cell gave a traceback, control characters were
+    kept in names."""
+    path = tmp_path / "staff.csv"
+    _write(path, [["A" * 500, "long@example.org", "volunteer", ""],
+                  ["Bell\x07 Name", "bell@example.org", "volunteer", "Night\nShift"],
+                  ["Huge", "huge@example.org", "volunteer", "x" * 200_000],
+                  ["Zoë Good", "zoe@example.org", "supervisor", "Day Shift"]])
+    result = runner.invoke(args=["import-users", str(path)])
+    assert "Traceback" not in result.output
+    assert "Line 2: the name is longer than 120 characters" in result.output
+    assert "Line 5: cannot be read" in result.output  # after the two-line row 3–4
+    bell = db.session.scalar(select(User).where(User.email == "bell@example.org"))
+    assert bell.name == "Bell Name" and [t.name for t in bell.teams] == ["Night Shift"]
+    assert db.session.scalar(select(User).where(User.email == "zoe@example.org")) is not None
+    assert db.session.scalar(select(User).where(User.email == "long@example.org")) is None
+
+    windows = tmp_path / "windows.csv"  # Excel's plain "CSV" on Windows: cp1252
+    windows.write_bytes("Name,Email,Role,Team\r\nRené Côté,rene@example.org,volunteer,\r\n"
+                        .encode("cp1252"))
+    assert runner.invoke(args=["import-users", str(windows)]).exit_code == 0
+    assert db.session.scalar(select(User.name).where(User.email == "rene@example.org")) == \
+        "René Côté"
