@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -90,7 +91,9 @@ def clean(key: str, value: str | None) -> str:
     text = (value or "").replace("\r\n", "\n").replace("\r", "\n")
     if not SPECS[key].multiline:
         text = " ".join(text.split())
-    return _CONTROL.sub("", text).strip()
+    text = "".join(ch for ch in _CONTROL.sub("", text)
+                   if unicodedata.category(ch) != "Cf")  # invisible and direction marks
+    return text.strip()
 
 
 class _Cache:

@@ -249,3 +249,13 @@ def test_two_administrators_do_not_undo_each_others_changes(app, client, admin):
         html_lib.unescape(stale.get_data(as_text=True))
     site_settings.invalidate()
     assert site_settings.get("consent_statement") == "Statement B"
+
+
+def test_invisible_or_direction_changing_characters_are_removed(client, admin):
+    """Break finding: "\u200b\u200b" passed as a non-empty value and "\u202eenilpleH"
+    displayed as "Helpline"."""
+    blank = _save(client, account_help="\u200b\u200b")
+    assert blank.status_code == 422
+    assert _save(client, service_name="\u202eCarers\u200b Line").status_code == 302
+    site_settings.invalidate()
+    assert site_settings.get("service_name") == "Carers Line"
