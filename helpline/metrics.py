@@ -120,7 +120,7 @@ def metrics_access(view: Callable) -> Callable:
 def metrics() -> Response:
     """The Prometheus text format."""
     db.session.remove()  # the scrape opens its own short session
-    return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 def register_metrics(app: Flask) -> None:

@@ -55,6 +55,20 @@ def test_units_run_what_the_readme_says():
     assert "EnvironmentFile=/etc/helpline/helpline.env" in web
     assert "-m helpline.worker" in (DEPLOY / "helpline-worker@.service").read_text()
     assert "flask --app app backup" in (DEPLOY / "helpline-backup.service").read_text()
+    # the README's web command is the unit's (walk finding: it had no access log)
+    readme = (ROOT / "README.md").read_text()
+    command = re.search(r"`gunicorn -c gunicorn\.conf\.py ([^`]+) app:app`", readme).group(1)
+    unit = " ".join(web.split("ExecStart=")[1].split("app:app")[0].replace("\\\n", " ")
+                    .split())
+    assert " ".join(command.replace("PORT", "%i").split()) in unit
+
+
+def test_the_install_steps_make_the_lookup_lists():
+    """Walk finding: the install made its first administrator with create-user, so the
+    lookup lists stayed empty and `setup` then refused to run."""
+    steps = (DEPLOY / "README.md").read_text()
+    assert "flask --app app setup" in steps and "create-user" not in steps
+    assert "/var/lib/helpline/attachments" in steps  # the template's ATTACHMENT_DIR
 
 
 @pytest.mark.skipif(not (shutil.which("nginx") and shutil.which("openssl")),
