@@ -41,11 +41,27 @@ class SystemStatus:
     failed_mail: int = 0
 
 
+def _workers(conn) -> list[Worker]:
+    """Every worker Redis knows: those in RQ's register, and those whose own key is there
+    but not the register (a restarted Redis loses the register until the worker restarts,
+    while the worker goes on writing its heartbeat; it is running, not down)."""
+    found = {w.key: w for w in Worker.all(connection=conn)}
+    for key in conn.scan_iter(match=Worker.redis_worker_namespace_prefix + "*", count=100):
+        key = key.decode() if isinstance(key, bytes) else key
+        if key not in found and key.count(":") == 2 and conn.type(key) in (b"hash", "hash") \
+                and not conn.hexists(key, "death"):
+            # rq:worker:<name> (not its sub-keys), of a worker that has not shut down
+            worker = Worker.find_by_key(key, connection=conn)
+            if worker is not None:
+                found[key] = worker
+    return list(found.values())
+
+
 def _redis_part(status: SystemStatus, now: datetime) -> None:
     conn = current_app.extensions["redis"]
     try:
         conn.ping()
-        workers = Worker.all(connection=conn)
+        workers = _workers(conn)
         queue = get_queue()
         status.queued_jobs = queue.count
         status.failed_jobs = FailedJobRegistry(queue=queue).count

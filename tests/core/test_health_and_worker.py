@@ -105,3 +105,24 @@ def test_an_idle_worker_between_heartbeats_is_up_and_a_silent_one_down(app, clie
         assert _system(client)["worker"] == "down: no worker running"
     finally:
         worker.register_death()
+
+
+def test_a_worker_redis_forgot_to_list_is_still_up(app, client, auth):
+    """Walk finding: after Redis restarted, RQ's register of workers was empty while the
+    running worker kept writing its heartbeat; System and /metrics said it was down."""
+    from rq import SimpleWorker
+    from rq.utils import now, utcformat
+
+    from helpline.jobs import get_queue
+    conn = app.extensions["redis"]
+    worker = SimpleWorker([get_queue()], connection=conn, name="after-restart")
+    worker.register_birth()
+    auth.login(make_user("admin").email)
+    try:
+        conn.srem("rq:workers", worker.key)  # what a Redis restart leaves behind
+        for key in list(conn.keys("rq:workers:*")):
+            conn.srem(key, worker.key)
+        conn.hset(worker.key, "last_heartbeat", utcformat(now()))
+        assert _system(client)["worker"] == "up (1 running)"
+    finally:
+        worker.register_death()
