@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 
+import redis
 from rq import SimpleWorker
 
 from . import create_app
@@ -73,6 +74,23 @@ def _loop(app, stop: threading.Event, every: float, work, what: str,
             return
 
 
+def make_worker(app) -> SimpleWorker:
+    """The RQ worker, on a Redis connection of its own.
+
+    The app's shared client has a 5-second socket timeout (right for web requests), and
+    the sweeper and reminder threads have already put connections with that timeout in its
+    pool. RQ raises the pool's timeout for new connections only, so its long blocking wait
+    for a job could get one of those, time out after 5 s and back off for up to a minute
+    while Redis is fine (walk finding on issue 18)."""
+    with app.app_context():
+        queue = get_queue()
+        own = redis.Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=2)
+        # SimpleWorker runs jobs in this process: forking a process that also runs the
+        # sweeper/reminder threads could copy a lock one of them holds into the child and
+        # hang the job. Our jobs are short and idempotent, and not forking per job is faster.
+        return SimpleWorker([queue], connection=own)
+
+
 def main() -> None:
     """Run one worker with the scheduler (needed for retries and enqueue_in)."""
     app = create_app()
@@ -82,12 +100,7 @@ def main() -> None:
     threading.Thread(target=remind_forever, args=(app, stop), daemon=True).start()
     threading.Thread(target=retention_daily, args=(app, stop), daemon=True).start()
     threading.Thread(target=exports_housekeeping, args=(app, stop), daemon=True).start()
-    with app.app_context():
-        queue = get_queue()
-        # SimpleWorker runs jobs in this process: forking a process that also runs the
-        # sweeper/reminder threads could copy a lock one of them holds into the child and
-        # hang the job. Our jobs are short and idempotent, and not forking per job is faster.
-        worker = SimpleWorker([queue], connection=app.extensions["redis"])
+    worker = make_worker(app)
     try:
         worker.work(with_scheduler=True)
     finally:

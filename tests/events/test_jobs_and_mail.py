@@ -105,3 +105,16 @@ def test_admin_can_read_a_caught_message(app, client, auth, smtp):
     assert f"/admin/mail/{key}" in page
     shown = client.get(f"/admin/mail/{key}").get_data(as_text=True)
     assert "Line one\nLine two" in shown
+
+
+def test_the_worker_waits_for_jobs_on_a_connection_that_does_not_time_out(app):
+    """Walk finding (issue 18): the worker's long blocking wait could reuse one of the
+    shared pool's connections (5-second socket timeout, made by the sweeper and reminder
+    threads), time out while Redis was fine, and back off for up to a minute."""
+    from helpline.worker import make_worker
+    shared = app.extensions["redis"]
+    shared.ping()  # a 5-second connection, now idle in the shared pool
+    worker = make_worker(app)
+    assert worker.connection.connection_pool is not shared.connection_pool
+    # a blocking wait longer than the web's timeout comes back empty, not with an error
+    assert worker.connection.blpop(["helpline:test:never-filled"], timeout=6) is None
