@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import io
+import gzip
 import json
 import os
 import shutil
@@ -155,18 +156,33 @@ def _load_sqlite(dump: Path) -> None:
         source.close()
 
 
+_KEPT_SCHEMA = "helpline_before_restore"
+
+
 def _load_postgresql(dump: Path) -> None:
+    """Restore into a fresh `public` schema; the current one is kept aside (renamed) until
+    pg_restore has finished in one transaction, and put back if it fails, so a dump that
+    breaks half-way leaves the database as it was."""
     db.session.remove()
     with db.engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {_KEPT_SCHEMA} CASCADE"))
+        conn.execute(text(f"ALTER SCHEMA public RENAME TO {_KEPT_SCHEMA}"))
         conn.execute(text("CREATE SCHEMA public"))
     db.engine.dispose()
     uri, env = _libpq(db.engine.url)
     result = subprocess.run([pg_tool("pg_restore"), "--no-owner", "--no-privileges",
-                             "--exit-on-error", "-d", uri, str(dump)],
+                             "--exit-on-error", "--single-transaction", "-d", uri, str(dump)],
                             env=env, capture_output=True, text=True)
+    with db.engine.begin() as conn:
+        if result.returncode:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text(f"ALTER SCHEMA {_KEPT_SCHEMA} RENAME TO public"))
+        else:
+            conn.execute(text(f"DROP SCHEMA {_KEPT_SCHEMA} CASCADE"))
+    db.engine.dispose()
     if result.returncode:
-        raise BackupError(f"pg_restore failed: {result.stderr.strip()}")
+        raise BackupError(f"pg_restore failed: {result.stderr.strip()[:500]}. Nothing was "
+                          "changed.")
 
 
 def _read_manifest(tar: tarfile.TarFile) -> dict:
@@ -175,11 +191,19 @@ def _read_manifest(tar: tarfile.TarFile) -> dict:
         manifest = json.load(member) if member is not None else None
     except (KeyError, ValueError):
         manifest = None
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise BackupError(f"The backup is damaged or cut short: {exc}. Nothing was "
+                          "changed.") from exc
     if not isinstance(manifest, dict) or not isinstance(manifest.get("file"), str):
         raise BackupError("This is not a Helpline backup: it has no readable manifest.json. "
                           "Nothing was changed.")
     name = manifest["file"]
-    member = next((m for m in tar.getmembers() if m.name == name), None)
+    try:
+        members = tar.getmembers()  # reads to the end: a cut-short archive fails here
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise BackupError(f"The backup is damaged or cut short: {exc}. Nothing was "
+                          "changed.") from exc
+    member = next((m for m in members if m.name == name), None)
     if "/" in name or "\\" in name or name in ("", ".", "..") or member is None \
             or not member.isfile():
         raise BackupError(f"The backup's manifest names a database file ({name!r}) that is "
@@ -216,6 +240,9 @@ def restore(path: Path, force: bool = False) -> dict:
     """Replace the database and add the backed-up export files; returns the manifest.
     Everything is checked (archive, manifest, dump) before the database is touched."""
     try:
+        with gzip.open(path, "rb") as whole:  # checks the gzip CRC and length to the end
+            while whole.read(1 << 20):
+                pass
         tar = tarfile.open(path, "r:gz")
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise BackupError(f"{path} is not a readable backup (.tar.gz): {exc}. Nothing was "

@@ -121,8 +121,12 @@ def test_a_damaged_or_hostile_backup_changes_nothing(app, runner, tmp_path):
     import sqlite3
     sqlite3.connect(other).execute("CREATE TABLE pwned (x)").connection.commit()
     before = _snapshot()
-    truncated = tmp_path / "cut.tar.gz"
-    truncated.write_bytes(good.read_bytes()[:200])
+    whole = good.read_bytes()
+    cut = {}
+    for share in (200, len(whole) // 4, len(whole) // 2, len(whole) - 40):
+        # a cut in the manifest, in the dump or in the gzip trailer: each must be refused
+        cut[f"cut short at {share} of {len(whole)} bytes"] = tmp_path / f"cut{share}.tar.gz"
+        cut[f"cut short at {share} of {len(whole)} bytes"].write_bytes(whole[:share])
     not_gzip = tmp_path / "notes.tar.gz"
     not_gzip.write_text("hello")
     cases = {
@@ -131,7 +135,7 @@ def test_a_damaged_or_hostile_backup_changes_nothing(app, runner, tmp_path):
         "absolute path": _rebuilt(good, tmp_path / "b.tar.gz", {"file": str(other)}),
         "parent path": _rebuilt(good, tmp_path / "c.tar.gz", {"file": "../other.db"}),
         "not a database": _rebuilt(good, tmp_path / "d.tar.gz", dump_bytes=b"garbage" * 99),
-        "cut short": truncated,
+        **cut,
         "not a backup": not_gzip,
     }
     for what, file in cases.items():
@@ -140,3 +144,35 @@ def test_a_damaged_or_hostile_backup_changes_nothing(app, runner, tmp_path):
         assert "Nothing was changed" in result.output, (what, result.output)
         assert "Traceback" not in result.output, what
         assert _snapshot() == before, what
+
+
+
+def test_a_restore_that_fails_half_way_leaves_the_database_as_it_was(app, runner, tmp_path):
+    """Walk leftover: PostgreSQL restore dropped the schema before pg_restore ran, so a dump
+    that passes the checks but fails to load emptied the database. Here the dump holds a
+    schema of its own that the server already has, so pg_restore fails after the check."""
+    if db.engine.dialect.name != "postgresql":
+        import pytest
+        pytest.skip("SQLite restores with sqlite3's backup API after quick_check")
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(text("CREATE SCHEMA reporting"))
+            conn.execute(text("CREATE TABLE reporting.totals (n integer)"))
+        make_contact(make_user("volunteer"), last_name="Keep")
+        file = tmp_path / "b.tar.gz"
+        assert runner.invoke(args=["backup", str(file)]).exit_code == 0
+        make_contact(make_user("volunteer"), last_name="MadeAfterTheBackup")
+        before = _snapshot()
+        result = runner.invoke(args=["restore", "--force", str(file)])
+        assert result.exit_code != 0, result.output
+        assert "pg_restore failed" in result.output and "Nothing was changed" in result.output
+        assert "Traceback" not in result.output
+        assert _snapshot() == before
+        assert db.session.execute(text(
+            "SELECT count(*) FROM pg_namespace WHERE nspname = 'helpline_before_restore'"
+        )).scalar() == 0
+        db.session.rollback()
+    finally:
+        db.session.remove()
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS reporting CASCADE"))
