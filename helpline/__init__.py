@@ -94,8 +94,8 @@ def register_extensions(app: Flask) -> None:
         socket_timeout=5)
     from .events import Broker
     app.extensions["broker"] = Broker(app.config["REDIS_URL"])
-    from .auth import guard  # noqa: F401  (registers the user loader)
     from . import models  # noqa: F401  (every model, for Alembic)
+    from .auth import guard  # noqa: F401  (registers the user loader)
 
 
 @lru_cache(maxsize=256)
@@ -174,11 +174,11 @@ def register_blueprints(app: Flask) -> None:
     from .contacts import bp as contacts_bp
     from .interactions import bp as interactions_bp
     from .knowledge import bp as knowledge_bp
-    from .supervisor import bp as supervisor_bp
     from .main import bp as main_bp
     from .notifications import bp as notifications_bp
     from .requests import bp as requests_bp
     from .review import bp as review_bp
+    from .supervisor import bp as supervisor_bp
 
     for bp in (main_bp, auth_bp, contacts_bp, cases_bp, callbacks_bp, interactions_bp, supervisor_bp,
                requests_bp, review_bp, knowledge_bp, notifications_bp, admin_bp):

@@ -10,8 +10,8 @@ database. Restore refuses a database that holds any row unless told --force.
 from __future__ import annotations
 
 import glob
-import io
 import gzip
+import io
 import json
 import os
 import shutil

@@ -5,6 +5,7 @@ import click
 from flask import Flask
 
 from .extensions import db
+from .rules import RuleError
 
 
 def register_cli(app: Flask) -> None:
@@ -26,10 +27,10 @@ def register_cli(app: Flask) -> None:
     def create_user_command(email: str, name: str, role: str, password: str,
                             team: str | None) -> None:
         """Create a user who can sign in."""
-        from .auth.services import UserError, create_user
+        from .auth.services import create_user
         try:
             user = create_user(email, name, role, password, team=team)
-        except UserError as exc:
+        except RuleError as exc:
             db.session.rollback()
             raise click.ClickException(str(exc)) from exc
         db.session.commit()
@@ -67,12 +68,12 @@ def register_setup(app: Flask) -> None:
                   hide_input=True, confirmation_prompt=True)
     def setup_command(admin_email: str, admin_name: str, admin_password: str) -> None:
         """Create the lookup lists (from the seeds' values) and the first administrator."""
-        from .auth.services import UserError
+        
         from .setup import setup
         try:
             admin, created = setup(admin_email, admin_name, admin_password,
                                    app.config["PASSWORD_MIN_LENGTH"])
-        except UserError as exc:
+        except RuleError as exc:
             db.session.rollback()
             raise click.ClickException(str(exc)) from exc
         db.session.commit()

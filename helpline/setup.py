@@ -4,10 +4,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from .auth.models import User
-from .auth.services import UserError, create_user
+from .auth.services import create_user
 from .demo import seed_lookups, seed_response_type_fields
 from .extensions import db
 from .lookups.models import LookupItem
+from .rules import RuleError
 
 
 def setup(email: str, name: str, password: str, min_length: int = 12) -> tuple[User, int]:
@@ -15,7 +16,7 @@ def setup(email: str, name: str, password: str, min_length: int = 12) -> tuple[U
 
     Refuses when the database already has users: accounts are then made in Admin → Users."""
     if db.session.scalar(select(func.count(User.id))):
-        raise UserError("This database already has users: setup only makes the first "
+        raise RuleError("This database already has users: setup only makes the first "
                         "administrator. Add people in Admin → Users.")
     before = db.session.scalar(select(func.count(LookupItem.id))) or 0
     seed_lookups()

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 import time
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable

@@ -10,11 +10,18 @@ from sqlalchemy import func, select
 
 from .. import audit
 from ..auth.forms import EmptyForm
+from ..auth.guard import admin_required
 from ..extensions import db
-from ..lookups.models import (FIELD_KINDS, LIST_FLAGS, LISTS, MAILBOX_LISTS, LookupItem,
-                              ResponseTypeField, fields_for)
+from ..lookups.models import (
+    FIELD_KINDS,
+    LIST_FLAGS,
+    LISTS,
+    MAILBOX_LISTS,
+    LookupItem,
+    ResponseTypeField,
+    fields_for,
+)
 from . import bp
-from .views import admin_required
 
 
 def _items(list_name: str) -> list[LookupItem]:

@@ -13,12 +13,12 @@ from wtforms import HiddenField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from .. import audit, site_settings
+from ..auth.guard import admin_required
 from ..auth.models import User
 from ..extensions import db
 from ..site_settings import SPECS, Setting
 from ..timeutil import utcnow
 from . import bp
-from .views import admin_required
 
 
 def _field(key: str):

@@ -20,10 +20,11 @@ from flask import Flask, current_app
 from sqlalchemy import func, select
 
 from ..auth.models import ROLE_LABELS, ROLES, User
-from ..auth.services import UserError, create_user, normalise_email
+from ..auth.services import create_user, normalise_email
 from ..extensions import db
 from ..mail_texts import render_mail
 from ..mailer import queue_mail
+from ..rules import RuleError
 
 REQUIRED = ("name", "email", "role")
 _LABELS = {label.lower(): role for role, label in ROLE_LABELS.items()}
@@ -143,7 +144,7 @@ def create_users(result: ImportResult, actor: User | None = None) -> None:
                 # a password printed or mailed in clear is temporary: changed at first sign-in
                 user = create_user(row.email, row.name, row.role, password, team=row.team,
                                    actor=actor, password_must_change=True)
-        except UserError as exc:
+        except RuleError as exc:
             result.errors.append((row.line, str(exc)))
             continue
         result.created.append((user, password))

@@ -12,7 +12,7 @@ from rq import Worker
 from rq.registry import FailedJobRegistry
 from sqlalchemy import func, select
 
-from ..auth.guard import role_required
+from ..auth.guard import admin_required
 from ..extensions import db
 from ..jobs import get_queue
 from ..mailer import OutboxMail
@@ -100,7 +100,7 @@ def system_status() -> SystemStatus:
 
 
 @bp.get("/system")
-@role_required("admin")
+@admin_required
 def system():
     """The System page."""
     return render_template("admin/system.html", s=system_status(), now=utcnow())

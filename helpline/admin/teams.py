@@ -9,11 +9,11 @@ from sqlalchemy import func, select
 
 from .. import audit
 from ..auth.forms import EmptyForm
+from ..auth.guard import admin_required
 from ..auth.models import Team
 from ..contacts.postcodes import areas
 from ..extensions import db
 from . import bp
-from .views import admin_required
 
 TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 

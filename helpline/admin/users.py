@@ -8,10 +8,11 @@ from sqlalchemy import select
 from .. import audit
 from ..auth import services as auth_services
 from ..auth.forms import EmptyForm
+from ..auth.guard import admin_required
 from ..auth.models import ROLE_LABELS, ROLES, Team, User
 from ..extensions import db
+from ..rules import RuleError
 from . import bp
-from .views import admin_required
 
 
 def _teams() -> list[Team]:
@@ -30,7 +31,7 @@ def new_user():
                 f.get("email", ""), f.get("name", ""), f.get("role", ""), f.get("password", ""),
                 team=f.get("team") or None, actor=current_user,
                 min_length=current_app.config["PASSWORD_MIN_LENGTH"])
-        except auth_services.UserError as exc:
+        except RuleError as exc:
             db.session.rollback()
             error = str(exc)
             error_field = "password" if "password" in error.lower() else "name"

@@ -10,15 +10,13 @@ from sqlalchemy.orm import selectinload
 from .. import audit
 from ..auth import services as auth_services
 from ..auth.forms import EmptyForm
-from ..auth.guard import role_required
+from ..auth.guard import admin_required
 from ..auth.models import User
 from ..catcher import read_messages
 from ..extensions import db
 from ..jobs import get_queue
 from ..mailer import OutboxMail, resend
 from . import bp
-
-admin_required = role_required("admin")
 
 
 @bp.get("/")

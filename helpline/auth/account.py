@@ -15,7 +15,7 @@ from ..extensions import db
 from ..timeutil import utcnow
 from . import bp, parked, services, throttle, twofactor
 from .forms import ChangePasswordForm, ConfirmPasswordForm, EmptyForm
-from .guard import role_required, signed_in
+from .guard import signed_in, supervisor_required
 from .models import LoginAttempt, UserSession
 from .steps import setup_page
 from .views import _client_ip, _limits, _safe_next
@@ -172,7 +172,7 @@ def keep_alive():
 
 
 @bp.get("/sign-in-failures")
-@role_required("supervisor")
+@supervisor_required
 def failures():
     """Recent failed sign-ins by account and by address, with any wait now in force."""
     since = utcnow() - timedelta(hours=24)

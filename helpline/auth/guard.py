@@ -112,5 +112,9 @@ def role_required(*roles: str) -> Callable:
     return decorator
 
 
+# The role checks, by the name every view uses (administrators hold all roles).
 staff_required = role_required("volunteer", "supervisor", "data")
-signed_in = staff_required  # every role (administrators hold all roles)
+supervisor_required = role_required("supervisor")
+data_team_required = role_required("data")
+admin_required = role_required("admin")
+signed_in = staff_required  # every role

@@ -10,6 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import audit
 from ..extensions import db
+from ..rules import RuleError
 from ..timeutil import utcnow
 from . import passwords, throttle, twofactor
 from .models import ROLES, LoginAttempt, Team, User, UserSession
@@ -25,8 +26,6 @@ class SignInError(Exception):
     """A refusal to sign in, with the message to show next to the form."""
 
 
-class UserError(ValueError):
-    """Bad input when creating or changing a user."""
 
 
 def _off_the_event_loop(fn, *args):
@@ -246,18 +245,18 @@ def create_user(
     min_length: int = 12,
     **extra,
 ) -> User:
-    """Create a user after checking the input; raises UserError with a clear message."""
+    """Create a user after checking the input; raises RuleError with a clear message."""
     email = normalise_email(email)
     if "@" not in email or email.startswith("@") or email.endswith("@"):
-        raise UserError(f"'{email}' is not an email address.")
+        raise RuleError(f"'{email}' is not an email address.")
     if not (name or "").strip():
-        raise UserError("Enter the user's full name.")
+        raise RuleError("Enter the user's full name.")
     if role not in ROLES:
-        raise UserError(f"Role must be one of: {', '.join(ROLES)}.")
+        raise RuleError(f"Role must be one of: {', '.join(ROLES)}.")
     if password_hash is None:
         check_new_password(password, min_length, (email, name))
     if db.session.scalar(select(User.id).where(User.email == email)):
-        raise UserError(f"A user with the email {email} already exists.")
+        raise RuleError(f"A user with the email {email} already exists.")
     extra.setdefault("password_must_change", password_hash is None and actor is not None)
     user = User(email=email, name=name.strip(), role=role,
                 password_hash=password_hash or hash_password(password), **extra)
@@ -281,10 +280,10 @@ def set_active(user: User, active: bool, actor: User) -> None:
 
 
 def check_new_password(password: str, min_length: int, context: tuple[str, ...] = ()) -> None:
-    """Raise UserError if the password is too short, common or based on the user's name."""
+    """Raise RuleError if the password is too short, common or based on the user's name."""
     reason = passwords.problem(password, min_length, ("helpline",) + tuple(context))
     if reason:
-        raise UserError(reason)
+        raise RuleError(reason)
 
 
 def set_password(user: User, password: str, actor: User, min_length: int = 12) -> None:

@@ -10,6 +10,7 @@ from .. import audit
 from ..auth.models import User
 from ..extensions import db
 from ..notifications.services import notify
+from ..rules import RuleError
 from ..timeutil import london_format, utcnow
 from .models import CallBack, CaseViewGrant
 
@@ -38,17 +39,17 @@ def end_grants(cb: CallBack, actor: User | None, reason: str, keep_user: int | N
 def hand_over(cb: CallBack, user: User | None, actor: User) -> CaseViewGrant:
     """A team leader hands a call back to a caseworker who does not own the case: they get
     the call back and view-only access to its case (the seed's "passed clerically")."""
-    from .services import CallBackError, reassign  # services ends hand-overs (imports us)
+    from .services import reassign  # services ends hand-overs (imports us)
     if cb.case is None:
-        raise CallBackError("Only a call back on a case can be handed over with view-only "
+        raise RuleError("Only a call back on a case can be handed over with view-only "
                             "access to the case", field="user_id")
     if not cb.is_open:
-        raise CallBackError(f"This call back is already {cb.status}", field="user_id")
+        raise RuleError(f"This call back is already {cb.status}", field="user_id")
     if user is None or not user.active or user.role != "volunteer":
-        raise CallBackError("Choose an active caseworker to hand the call back to",
+        raise RuleError("Choose an active caseworker to hand the call back to",
                             field="user_id")
     if user.id in (cb.case.owner_id, cb.case.assignee_id):
-        raise CallBackError(f"{user.name} already works the case {cb.case.reference}: use "
+        raise RuleError(f"{user.name} already works the case {cb.case.reference}: use "
                             "Move call back instead", field="user_id")
     reassign(cb, user, actor, tell=False)
     grant = CaseViewGrant(case_id=cb.case_id, callback_id=cb.id, user_id=user.id,

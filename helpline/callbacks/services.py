@@ -14,22 +14,27 @@ from ..extensions import db
 from ..mail_texts import render_mail
 from ..mailer import queue_mail
 from ..notifications.services import notify
+from ..rules import RuleError
 from ..timeutil import london_format, to_london, utcnow
-from .models import (ARMED, CLOSED, CLOSING, DISMISSED, OPEN, SHOWING, SNOOZE_CAP, SNOOZE_STEPS,
-                     SNOOZED, CallBack)
 from .handover import end_grants
+from .models import (
+    ARMED,
+    CLOSED,
+    CLOSING,
+    DISMISSED,
+    OPEN,
+    SHOWING,
+    SNOOZE_CAP,
+    SNOOZE_STEPS,
+    SNOOZED,
+    CallBack,
+)
 
 SLA = timedelta(hours=24)
 LEAD = timedelta(minutes=30)
 REMINDER_BEFORE = timedelta(minutes=5)
 
 
-class CallBackError(ValueError):
-    """A rule was broken; `field` names the form field."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def default_times(received: datetime, preferred: datetime | None,
@@ -79,13 +84,13 @@ def check_times(data: CallBackInput, new: bool, now: datetime | None = None) -> 
     now = now or utcnow()
     past = now - timedelta(minutes=1)
     if new and not data.back_entry and data.preferred_at and data.preferred_at < past:
-        raise CallBackError("The Preferred time agreed with the caller is in the past. Enter "
+        raise RuleError("The Preferred time agreed with the caller is in the past. Enter "
                             "a time still to come, or tick 'Back-entry' if you are recording a "
                             "call back from earlier", field="preferred_at")
     if data.end_at <= data.start_at:
-        raise CallBackError("End must be after Start", field="end_at")
+        raise RuleError("End must be after Start", field="end_at")
     if new and not data.back_entry and data.start_at < past:
-        raise CallBackError("Start is in the past. Tick 'Back-entry' if you are recording a "
+        raise RuleError("Start is in the past. Tick 'Back-entry' if you are recording a "
                             "call back from earlier", field="start_at")
 
 
@@ -231,7 +236,7 @@ def update_times(cb: CallBack, start_at: datetime, end_at: datetime, description
                  actor: User) -> None:
     """Change times/description; a new End re-arms the alarm (as the procedure says)."""
     if end_at <= start_at:
-        raise CallBackError("End must be after Start", field="end_at")
+        raise RuleError("End must be after Start", field="end_at")
     changes = audit.diff(cb, {"start_at": start_at, "end_at": end_at,
                               "description": description})
     if "end_at" in changes or "start_at" in changes:
@@ -246,9 +251,9 @@ def update_times(cb: CallBack, start_at: datetime, end_at: datetime, description
 def snooze(cb: CallBack, minutes: int, actor: User, now: datetime | None = None) -> None:
     """Snooze in 15-minute steps; at most 120 minutes in total."""
     if minutes not in SNOOZE_STEPS:
-        raise CallBackError("Choose a snooze of 15, 30, 45 … 120 minutes", field="minutes")
+        raise RuleError("Choose a snooze of 15, 30, 45 … 120 minutes", field="minutes")
     if cb.snooze_total + minutes > SNOOZE_CAP:
-        raise CallBackError(f"You can snooze for at most {SNOOZE_CAP} minutes in total "
+        raise RuleError(f"You can snooze for at most {SNOOZE_CAP} minutes in total "
                             f"({cb.snooze_left} minutes left)", field="minutes")
     cb.snooze_total += minutes
     cb.reminder_state = SNOOZED
@@ -265,10 +270,10 @@ def dismiss(cb: CallBack, actor: User) -> None:
 def close(cb: CallBack, status: str | None, actor: User) -> None:
     """Close with one of the closing statuses."""
     if status not in CLOSING:
-        raise CallBackError("Choose how the call back ended: " + ", ".join(CLOSING),
+        raise RuleError("Choose how the call back ended: " + ", ".join(CLOSING),
                             field="status")
     if not cb.is_open:
-        raise CallBackError(f"This call back is already {cb.status}", field="status")
+        raise RuleError(f"This call back is already {cb.status}", field="status")
     audit.record(actor, "close", "call back", cb.id, changes={"Status": (cb.status, status)})
     cb.status, cb.closed_at, cb.closed_by_id = status, utcnow(), actor.id
     cb.reminder_state = CLOSED

@@ -1,25 +1,23 @@
 """Call-back pages: raise, queues, reminders (snooze / done / dismiss), close."""
 from __future__ import annotations
 
-from flask import (abort, flash, g, redirect, render_template, request, session,
-                   url_for)
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from .. import audit, submissions
-from ..auth.guard import role_required
+from ..auth.guard import staff_required, supervisor_required
 from ..auth.models import Team, User
+from ..cases import access as case_access
 from ..cases.models import Case
 from ..contacts import services as contact_services
 from ..extensions import db
 from ..htmx import is_htmx
+from ..rules import RuleError
 from ..timeutil import london_format, utcnow
-from ..cases import access as case_access
 from . import bp, handover, services
 from .forms import CallBackForm, CloseForm, HandOverForm, SnoozeForm
 from .models import CallBack
-
-staff = role_required("volunteer", "supervisor", "data")
 
 
 def _cb_or_404(cb_id: int) -> CallBack:
@@ -64,7 +62,7 @@ def _input(form: CallBackForm, times: dict) -> services.CallBackInput | None:
 
 
 @bp.route("/new/<int:case_id>", methods=["GET", "POST"])
-@staff
+@staff_required
 def new(case_id: int):
     """Raise a call back on a case."""
     case = db.get_or_404(Case, case_id)
@@ -94,7 +92,7 @@ def new(case_id: int):
         if data is not None:
             try:
                 cb = services.create(case, data, current_user)
-            except services.CallBackError as exc:
+            except RuleError as exc:
                 db.session.rollback()
                 field = {"end_at": "end", "start_at": "start", "preferred_at": "preferred"}.get(
                     exc.field, exc.field)
@@ -137,7 +135,7 @@ def _show_defaults(form: CallBackForm) -> None:
 
 
 @bp.get("/defaults")
-@staff
+@staff_required
 def defaults():
     """Start and End worked out from Call received / Preferred time (htmx)."""
     form = CallBackForm(request.args, meta={"csrf": False})
@@ -146,14 +144,14 @@ def defaults():
 
 
 @bp.get("/")
-@staff
+@staff_required
 def mine():
     """My call backs: due soonest first."""
     return _queue("My call backs", services.queue_for(user=current_user))
 
 
 @bp.get("/team/<int:team_id>")
-@role_required("supervisor")
+@supervisor_required
 def team(team_id: int):
     """A team's queue (call backs with no single owner)."""
     t = db.get_or_404(Team, team_id)
@@ -161,7 +159,7 @@ def team(team_id: int):
 
 
 @bp.get("/overdue")
-@role_required("supervisor")
+@supervisor_required
 def overdue():
     """Every open call back past its End."""
     return _queue("Overdue call backs", services.queue_for(overdue=True))
@@ -175,7 +173,7 @@ def _queue(title: str, rows: list[CallBack]):
 
 
 @bp.get("/<int:cb_id>")
-@staff
+@staff_required
 def show(cb_id: int):
     """One call back: for its owner (or team queue), supervisors, the people the case's work
     belongs to, and a handler who has verified the caller in this session."""
@@ -212,7 +210,7 @@ def _show(cb: CallBack, hand_over_form: HandOverForm | None = None, status: int 
 
 
 @bp.post("/<int:cb_id>/hand-over")
-@role_required("supervisor")
+@supervisor_required
 def hand_over(cb_id: int):
     """A team leader hands the call back to a caseworker with view-only access to its case."""
     cb = _cb_or_404(cb_id)
@@ -222,7 +220,7 @@ def hand_over(cb_id: int):
         user = db.session.get(User, int(uid)) if uid and uid.isdigit() else None
         try:
             handover.hand_over(cb, user, current_user)
-        except services.CallBackError as exc:
+        except RuleError as exc:
             db.session.rollback()
             form.user_id.errors = list(form.user_id.errors) + [str(exc)]
         else:
@@ -234,7 +232,7 @@ def hand_over(cb_id: int):
 
 
 @bp.post("/<int:cb_id>/hand-over/end")
-@role_required("supervisor")
+@supervisor_required
 def end_hand_over(cb_id: int):
     """End the view-only access early (the call back stays with its owner)."""
     cb = _cb_or_404(cb_id)
@@ -246,7 +244,7 @@ def end_hand_over(cb_id: int):
 
 
 @bp.get("/reminders")
-@staff
+@staff_required
 def reminders():
     """The reminder pop-ups this user should see now (fetched when SSE says one fired)."""
     showing = services.showing_for(current_user)
@@ -273,7 +271,7 @@ def _own(cb: CallBack) -> None:
 
 
 @bp.post("/<int:cb_id>/snooze")
-@staff
+@staff_required
 def snooze(cb_id: int):
     """Snooze the reminder (15-minute steps, 120 minutes in total)."""
     cb = _cb_or_404(cb_id)
@@ -283,14 +281,14 @@ def snooze(cb_id: int):
         try:
             services.snooze(cb, int(form.minutes.data), current_user)
             db.session.commit()
-        except services.CallBackError as exc:
+        except RuleError as exc:
             db.session.rollback()
             flash(str(exc), "error")
     return _after_reminder_action(cb)
 
 
 @bp.post("/<int:cb_id>/dismiss")
-@staff
+@staff_required
 def dismiss(cb_id: int):
     """Dismiss (warned against in the dialog); changing End re-arms."""
     cb = _cb_or_404(cb_id)
@@ -302,7 +300,7 @@ def dismiss(cb_id: int):
 
 
 @bp.post("/<int:cb_id>/close")
-@staff
+@staff_required
 def close(cb_id: int):
     """Close with a closing status (Done from the reminder)."""
     cb = _cb_or_404(cb_id)
@@ -313,7 +311,7 @@ def close(cb_id: int):
             services.close(cb, form.status.data, current_user)
             db.session.commit()
             flash(f"Call back closed: {form.status.data}.", "success")
-        except services.CallBackError as exc:
+        except RuleError as exc:
             db.session.rollback()
             flash(str(exc), "error")
     elif not is_htmx():
@@ -324,7 +322,7 @@ def close(cb_id: int):
 
 
 @bp.post("/<int:cb_id>/times")
-@staff
+@staff_required
 def change_times(cb_id: int):
     """Change Start/End/Description; a new End re-arms the alarm."""
     from ..interactions.forms import parse_london
@@ -338,7 +336,7 @@ def change_times(cb_id: int):
                                   current_user)
             db.session.commit()
             flash("Call back times saved; the alarm is set again.", "success")
-        except services.CallBackError as exc:
+        except RuleError as exc:
             db.session.rollback()
             flash(str(exc), "error")
     else:
@@ -347,7 +345,7 @@ def change_times(cb_id: int):
 
 
 @bp.post("/<int:cb_id>/move")
-@role_required("supervisor")
+@supervisor_required
 def move(cb_id: int):
     """Supervisors move any call back."""
     cb = _cb_or_404(cb_id)

@@ -5,12 +5,12 @@ from flask import url_for
 
 from .. import audit
 from ..auth.models import Team, User
-from ..extensions import db
 from ..mail_texts import render_mail
 from ..mailer import queue_mail
 from ..notifications.services import notify, notify_team
+from ..rules import RuleError
 from .models import Case
-from .services import CaseError, change_owner, set_status
+from .services import change_owner, set_status
 
 
 def _link(case: Case) -> str:
@@ -21,7 +21,7 @@ def assign(case: Case, assignee: User | Team, actor: User, base_url: str) -> Non
     """Assign to a handler (notification + email) or a team queue (team notification)."""
     refusal = desk_refusal(case, actor)
     if refusal:
-        raise CaseError(refusal)
+        raise RuleError(refusal)
     if isinstance(assignee, Team):
         before = case.team.name if case.team else None
         case.team_id, case.assignee_id = assignee.id, None
@@ -89,10 +89,10 @@ def close_refusal(case: Case, user: User, quick: bool) -> str | None:
 def acknowledge(case: Case, actor: User) -> None:
     """The assignee (or a team member for a team queue) takes the case on."""
     if case.status != "Assigned":
-        raise CaseError("Only an assigned case can be acknowledged")
+        raise RuleError("Only an assigned case can be acknowledged")
     refusal = acknowledge_refusal(case, actor)
     if refusal:
-        raise CaseError(refusal)
+        raise RuleError(refusal)
     if case.assignee_id is None:
         case.assignee_id = actor.id
     if case.owner_id != actor.id:
@@ -106,13 +106,13 @@ def resolve(case: Case, solution: str, cause: str, actor: User) -> None:
     """Resolve with Solution and Cause → Solved."""
     refusal = desk_refusal(case, actor)
     if refusal:
-        raise CaseError(refusal)
+        raise RuleError(refusal)
     if not (solution or "").strip():
-        raise CaseError("Enter the Solution", field="solution")
+        raise RuleError("Enter the Solution", field="solution")
     if not (cause or "").strip():
-        raise CaseError("Enter the Cause", field="cause")
+        raise RuleError("Enter the Cause", field="cause")
     if case.status in ("Solved", "Closed"):
-        raise CaseError(f"The case is already {case.status}")
+        raise RuleError(f"The case is already {case.status}")
     changes = audit.diff(case, {"solution": solution.strip(), "cause": cause.strip()})
     audit.record(actor, "resolve", "case", case.reference,
                  changes={k.title(): v for k, v in changes.items()})
@@ -123,11 +123,11 @@ def close(case: Case, actor: User, quick: bool = False) -> None:
     """Close a case; Quick Close is for the owner once it is Solved."""
     if quick and (case.status != "Solved" or actor.id not in (case.owner_id,
                                                               case.assignee_id)):
-        raise CaseError("Quick Close is for the case owner or its assignee once the case is "
+        raise RuleError("Quick Close is for the case owner or its assignee once the case is "
                         "Solved")
     refusal = close_refusal(case, actor, quick)
     if refusal:
-        raise CaseError(refusal)
+        raise RuleError(refusal)
     if case.status == "Closed":
-        raise CaseError("The case is already closed")
+        raise RuleError("The case is already closed")
     set_status(case, "Closed", actor, reason="Quick Close" if quick else None)

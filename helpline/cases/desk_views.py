@@ -1,23 +1,23 @@
 """Case routes beyond the main screen: quick-create beneficiary and the service-desk flow."""
 from __future__ import annotations
 
-from flask import (abort, current_app, flash, redirect, render_template, request, session,
-                   url_for)
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from .. import audit, site_settings
 from ..auth.forms import EmptyForm
+from ..auth.guard import staff_required
 from ..auth.models import Team, User
 from ..contacts import services as contact_services
 from ..contacts.forms import ContactForm
 from ..contacts.models import CONSENT_GIVEN_BY, Contact
 from ..extensions import db
 from ..lookups.models import LookupItem
+from ..rules import RuleError
 from . import bp, desk
 from .forms import AssignForm, ResolveForm
 from .models import REFERRAL_STATUSES, Case
-from .services import CaseError
-from .views import _case_or_404, _require_access, staff
+from .views import _case_or_404, _require_access
 
 
 @bp.app_template_global()
@@ -49,7 +49,7 @@ def create_beneficiary(form: ContactForm, caller: Contact) -> Contact:
 
 
 @bp.route("/quick-create/<int:caller_id>", methods=["GET", "POST"])
-@staff
+@staff_required
 def quick_create(caller_id: int):
     """Quick Create a beneficiary inline; the caller provides consent on their behalf."""
     caller = db.get_or_404(Contact, caller_id)
@@ -75,7 +75,7 @@ def _back(case: Case):
 
 
 @bp.post("/<int:case_id>/assign")
-@staff
+@staff_required
 def assign(case_id: int):
     """Assign to a handler or a team."""
     case = _case_or_404(case_id)
@@ -97,7 +97,7 @@ def assign(case_id: int):
 
 
 @bp.post("/<int:case_id>/acknowledge")
-@staff
+@staff_required
 def acknowledge(case_id: int):
     """The assignee acknowledges (anyone else: a 403 page saying whose it is)."""
     return _desk_action(case_id, lambda case: desk.acknowledge(case, current_user),
@@ -106,7 +106,7 @@ def acknowledge(case_id: int):
 
 
 @bp.post("/<int:case_id>/close")
-@staff
+@staff_required
 def close(case_id: int):
     """Close (or Quick Close when Solved, for the owner)."""
     quick = request.form.get("quick") == "1"
@@ -128,7 +128,7 @@ def _desk_action(case_id: int, action, message: str, refusal=None):
         _refuse(refusal(case) if refusal else None)
         try:
             action(case)
-        except CaseError as exc:
+        except RuleError as exc:
             db.session.rollback()
             flash(str(exc), "error")
         else:
@@ -138,7 +138,7 @@ def _desk_action(case_id: int, action, message: str, refusal=None):
 
 
 @bp.post("/<int:case_id>/resolve")
-@staff
+@staff_required
 def resolve(case_id: int):
     """Resolve with Solution and Cause (both required)."""
     case = _case_or_404(case_id)
@@ -148,14 +148,15 @@ def resolve(case_id: int):
     if form.validate_on_submit():
         try:
             desk.resolve(case, form.solution.data, form.cause.data, current_user)
-        except CaseError as exc:
+        except RuleError as exc:
             db.session.rollback()
             flash(str(exc), "error")
         else:
             db.session.commit()
             flash("Case resolved: Solved.", "success")
             return _back(case)
-    from .views import _screen
     from flask import g
+
+    from .views import _screen
     g.resolve_form = form
     return _screen(case, case.caller)  # only reached with full access

@@ -7,18 +7,13 @@ from .. import audit
 from ..auth.models import User
 from ..contacts.models import Contact
 from ..extensions import db
+from ..rules import RuleError
 from ..timeutil import utcnow
 from .models import OPEN_STATUSES, Case, CaseNote
 
 MAX_NOTE = 10000
 
 
-class CaseError(ValueError):
-    """A rule was broken; `field` names the form field the message belongs to."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def touch(case: Case, actor: User) -> None:
@@ -36,9 +31,9 @@ def touch(case: Case, actor: User) -> None:
 def add_note(case: Case, text: str, actor: User) -> CaseNote:
     """Append a summary note (plain text, kept exactly as typed)."""
     if not (text or "").strip():
-        raise CaseError("Enter the note", field="text")
+        raise RuleError("Enter the note", field="text")
     if len(text) > MAX_NOTE:
-        raise CaseError(f"A note must be {MAX_NOTE:,} characters or fewer", field="text")
+        raise RuleError(f"A note must be {MAX_NOTE:,} characters or fewer", field="text")
     note = CaseNote(case=case, author_id=actor.id, text=text)
     db.session.add(note)
     touch(case, actor)
@@ -181,10 +176,10 @@ def _beneficiary(caller: Contact, data: CaseInput) -> Contact:
         return caller
     other = db.session.get(Contact, data.beneficiary_id) if data.beneficiary_id else None
     if other is None or not other.active:
-        raise CaseError("Choose the beneficiary: search existing contacts or Quick Create one",
+        raise RuleError("Choose the beneficiary: search existing contacts or Quick Create one",
                         field="beneficiary_id")
     if other.id != caller.id and data.beneficiary_consent is None:
-        raise CaseError("Record whether the beneficiary consents to the caller discussing "
+        raise RuleError("Record whether the beneficiary consents to the caller discussing "
                         "the case (Consent from Beneficiary)", field="beneficiary_consent")
     return other
 

@@ -10,20 +10,19 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit, site_settings, submissions
-from ..auth.guard import role_required
-from ..contacts import services as contact_services
+from ..auth.guard import staff_required
 from ..contacts import access as contact_access
+from ..contacts import services as contact_services
 from ..contacts.access import Access, log_owner_access
 from ..contacts.models import Contact
 from ..extensions import db
 from ..htmx import is_htmx, render
 from ..lookups.models import offered
+from ..rules import RuleError
 from ..timeutil import utcnow
 from . import access, bp, rows, services
 from .forms import AssignForm, CaseForm, NoteForm, ResolveForm, from_bool, to_bool
 from .models import WHO_REQUIRES, Case
-
-staff = role_required("volunteer", "supervisor", "data")
 
 
 def _case_or_404(case_id: int) -> Case:
@@ -152,7 +151,7 @@ def _screen(case: Case | None, caller: Contact, view_only: Access | None = None)
                 conflict = _changes_since(case, request.form.get("loaded_at"))
                 form.version.data = str(case.version)  # saving again applies this input
                 form.loaded_at.data = utcnow().isoformat(timespec="seconds")
-            except services.CaseError as exc:
+            except RuleError as exc:
                 db.session.rollback()
                 getattr(form, exc.field).errors.append(str(exc))
             except IntegrityError as exc:  # its twin, posted at the same moment, was saved
@@ -224,8 +223,9 @@ def _history(case: Case) -> list:
 
 
 def _desk_forms(case: Case) -> dict:
-    from ..auth.models import Team, User
     from sqlalchemy import select
+
+    from ..auth.models import Team, User
     assign = AssignForm(formdata=None)
     users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
     teams = db.session.scalars(select(Team).order_by(Team.name))
@@ -233,6 +233,7 @@ def _desk_forms(case: Case) -> dict:
                                                    for t in teams] + \
         [(f"user-{u.id}", u.name) for u in users]
     from flask import g
+
     from . import desk
     return {"assign": assign, "resolve": g.get("resolve_form") or ResolveForm(formdata=None),
             "may_close": desk.close_refusal(case, current_user, False) is None,
@@ -241,7 +242,7 @@ def _desk_forms(case: Case) -> dict:
 
 
 @bp.route("/new/<int:contact_id>", methods=["GET", "POST"])
-@staff
+@staff_required
 def new(contact_id: int):
     """+ New Case for a contact: the whole screen works before the first save."""
     caller = db.session.get(Contact, contact_id)
@@ -260,7 +261,7 @@ def new(contact_id: int):
 
 
 @bp.route("/<int:case_id>", methods=["GET", "POST"])
-@staff
+@staff_required
 def show(case_id: int):
     """The case screen (existing case)."""
     case = _case_or_404(case_id)
@@ -273,7 +274,7 @@ def show(case_id: int):
 
 
 @bp.post("/<int:case_id>/notes")
-@staff
+@staff_required
 def add_note(case_id: int):
     """Append a summary note (htmx returns the notes list); notes are never edited."""
     case = _case_or_404(case_id)
@@ -305,7 +306,7 @@ def _new_index() -> int:
 
 
 @bp.get("/rows/signpost")
-@staff
+@staff_required
 def signpost_row():
     """A new blank Local Signpost row (htmx)."""
     index = request.args.get("i", type=int) or _new_index()
@@ -314,7 +315,7 @@ def signpost_row():
 
 
 @bp.get("/rows/referral")
-@staff
+@staff_required
 def referral_row():
     """A new blank Local Referral row (htmx)."""
     index = request.args.get("i", type=int) or _new_index()
@@ -323,7 +324,7 @@ def referral_row():
 
 
 @bp.get("/rows/referral-extra")
-@staff
+@staff_required
 def referral_extra():
     """The extra fields of the chosen response type (htmx)."""
     index = request.args.get("i", 0, type=int)
@@ -333,7 +334,7 @@ def referral_extra():
 
 
 @bp.get("/beneficiaries")
-@staff
+@staff_required
 def beneficiary_search():
     """Search existing contacts to be the beneficiary (htmx autocomplete)."""
     q = request.args.get("beneficiary_q", "")
@@ -347,7 +348,7 @@ def beneficiary_search():
 
 
 @bp.get("/beneficiaries/<int:contact_id>")
-@staff
+@staff_required
 def beneficiary_pick(contact_id: int):
     """Choose a beneficiary: the picker with their details shown read-only."""
     contact = db.get_or_404(Contact, contact_id)

@@ -5,10 +5,22 @@ from datetime import date
 
 from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxesInput, GovDateInput, GovRadioInput,
-                                                GovSubmitInput, GovTextArea, GovTextInput)
-from wtforms import (DateField, RadioField, SelectMultipleField, StringField, SubmitField,
-                     TextAreaField)
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxesInput,
+    GovDateInput,
+    GovRadioInput,
+    GovSubmitInput,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import (
+    DateField,
+    RadioField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import Length, Optional
 
 from ..site_settings import DEFAULT_CONSENT_STATEMENT

@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, or_, select
 from .. import audit
 from ..auth.models import User
 from ..extensions import db
+from ..rules import RuleError
 from . import postcodes
 from .matching import fold, soundex
 from .models import Contact, Verification
@@ -30,12 +31,6 @@ PER_PAGE = 25
 COUNT_CAP = 1000
 
 
-class ContactError(ValueError):
-    """A rule was broken; `field` says which form field the message belongs to."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def set_search_keys(contact: Contact) -> None:
@@ -72,7 +67,7 @@ def update_contact(contact: Contact, values: Mapping[str, Any], reason: str | No
                (values[k] or None) != (getattr(contact, k) or None)]
     if touched and not reason:
         names = ", ".join(FIELD_LABELS[k] for k in touched)
-        raise ContactError(f"Give a reason for changing {names}", field="reason")
+        raise RuleError(f"Give a reason for changing {names}", field="reason")
     changes = audit.diff(contact, dict(values))
     if not changes:
         return {}
@@ -254,7 +249,7 @@ def verify(contact: Contact, actor: User, session_id: str | None, details: list[
            ip: str | None = None) -> Verification:
     """Record that the caller confirmed these details; audited."""
     if not details:
-        raise ContactError("Select the details the caller confirmed", field="details")
+        raise RuleError("Select the details the caller confirmed", field="details")
     text = ", ".join(details)
     row = Verification(contact_id=contact.id, user_id=actor.id, session_id=session_id,
                        details=text)
@@ -277,7 +272,7 @@ def merge_contacts(survivor: Contact, loser: Contact, take_from_loser: list[str]
     call-back requests move to the survivor (each move audited); then the loser is
     deactivated and erased like any other subject (privacy.anonymise). Never commits."""
     if survivor.id == loser.id:
-        raise ContactError("Choose two different contacts", field="other")
+        raise RuleError("Choose two different contacts", field="other")
     # Higher domains, imported where used: they depend on contacts, not the other way round.
     from ..cases.models import Case
     from ..interactions.models import Interaction

@@ -4,20 +4,19 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-
 from .. import audit, site_settings, submissions
-from ..auth.guard import role_required
+from ..auth.guard import staff_required, supervisor_required
 from ..cases import services as case_services
 from ..extensions import db
 from ..htmx import is_htmx, render
 from ..requests import services as request_services
 from ..requests.models import CallBackRequest
+from ..rules import RuleError
 from . import bp, postcodes, services
 from .access import log_owner_access, owner_access
 from .forms import ContactForm, EditContactForm, VerifyForm
 from .models import Contact
 
-staff = role_required("volunteer", "supervisor", "data")
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
@@ -33,7 +32,7 @@ def _contact_or_404(contact_id: int) -> Contact:
 
 
 @bp.get("/")
-@staff
+@staff_required
 def index():
     """Active Contacts: A–Z bar, "Search this view", paginated rows."""
     q = request.args.get("q", "")[:500]
@@ -52,7 +51,7 @@ def _duplicates_for(form: ContactForm, exclude_id: int | None = None):
 
 
 @bp.route("/contacts/new", methods=["GET", "POST"])
-@staff
+@staff_required
 def new():
     """New contact: consent first; mandatory fields follow the consent status."""
     form = ContactForm()
@@ -110,7 +109,7 @@ def _prefill_from_request(form: ContactForm, req) -> None:
 
 
 @bp.get("/contacts/duplicates")
-@staff
+@staff_required
 def duplicates():
     """Side panel of likely existing contacts, while the name/phone/postcode is typed."""
     args = request.args
@@ -123,7 +122,7 @@ def duplicates():
 
 
 @bp.get("/contacts/postcode-lookup")
-@staff
+@staff_required
 def postcode_lookup():
     """Postcode (Lookup) autocomplete: suggestions, and the region when the code is known."""
     typed = request.args.get("postcode_area", "")
@@ -141,7 +140,7 @@ def postcode_lookup():
 
 
 @bp.get("/contacts/<int:contact_id>")
-@staff
+@staff_required
 def show(contact_id: int):
     """Contact page; cases stay hidden from volunteers until the caller is verified."""
     contact = _contact_or_404(contact_id)
@@ -162,7 +161,7 @@ def show(contact_id: int):
 
 
 @bp.post("/contacts/<int:contact_id>/verify")
-@staff
+@staff_required
 def verify(contact_id: int):
     """Record that the caller passed verification (audited)."""
     contact = _contact_or_404(contact_id)
@@ -179,7 +178,7 @@ def verify(contact_id: int):
 
 
 @bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
-@staff
+@staff_required
 def edit(contact_id: int):
     """Edit a contact; name, phone, postcode and address changes need a reason."""
     contact = _contact_or_404(contact_id)
@@ -200,7 +199,7 @@ def edit(contact_id: int):
         try:
             changes = services.update_contact(contact, form.values(), form.reason.data,
                                               current_user, _ip())
-        except services.ContactError as exc:
+        except RuleError as exc:
             db.session.rollback()
             getattr(form, exc.field).errors.append(str(exc))
         else:
@@ -232,7 +231,7 @@ def lookup_area(code: str | None):
 
 
 @bp.route("/contacts/<int:contact_id>/merge", methods=["GET", "POST"])
-@role_required("supervisor")
+@supervisor_required
 def merge(contact_id: int):
     """Merge duplicates (supervisor): pick the other contact, choose surviving values."""
     from .forms import MergeForm

@@ -1,13 +1,12 @@
 """New interaction, interaction page, handler picker, case and enquirer lookups."""
 from __future__ import annotations
 
-from flask import (abort, current_app, flash, redirect, render_template, request, session,
-                   url_for)
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
 from .. import audit, submissions
-from ..auth.guard import role_required
+from ..auth.guard import staff_required
 from ..auth.models import User
 from ..cases.models import Case
 from ..contacts import services as contact_services
@@ -19,7 +18,6 @@ from . import bp, services
 from .forms import AddHandlersForm, InteractionForm
 from .models import Interaction
 
-staff = role_required("volunteer", "supervisor", "data")
 HANDLERS_PER_PAGE = 25
 
 
@@ -52,7 +50,7 @@ def _chosen_handlers(errors: list[str]) -> list[User]:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@staff
+@staff_required
 def new():
     """Record a call, email or message."""
     form = InteractionForm()
@@ -141,7 +139,7 @@ def _create(form: InteractionForm, enquirer, case, handlers) -> Interaction:
 
 
 @bp.get("/<int:interaction_id>")
-@staff
+@staff_required
 def show(interaction_id: int):
     """One interaction, with its handlers (who assigned them, when)."""
     interaction = db.get_or_404(Interaction, interaction_id)
@@ -161,7 +159,7 @@ def show(interaction_id: int):
 
 
 @bp.post("/<int:interaction_id>/handlers")
-@staff
+@staff_required
 def add_handlers(interaction_id: int):
     """Assign more handlers (re-assignment pings each new one)."""
     interaction = db.get_or_404(Interaction, interaction_id)
@@ -179,7 +177,7 @@ def add_handlers(interaction_id: int):
 # --- pickers ------------------------------------------------------------------
 
 @bp.get("/handlers/search")
-@staff
+@staff_required
 def handler_search():
     """Best matches as the handler types two or more letters (combobox options)."""
     q = request.args.get("handler_q", "")
@@ -188,7 +186,7 @@ def handler_search():
 
 
 @bp.get("/handlers/chip/<int:user_id>")
-@staff
+@staff_required
 def handler_chip(user_id: int):
     """A chosen handler (hidden input + remove button)."""
     user = db.session.get(User, user_id)
@@ -198,7 +196,7 @@ def handler_chip(user_id: int):
 
 
 @bp.get("/handlers")
-@staff
+@staff_required
 def handler_list():
     """Search More…: every handler with the seed's columns, filterable and paginated."""
     q = request.args.get("q", "").strip()
@@ -222,7 +220,7 @@ def _enquirer_search(q: str) -> list[Contact]:
 
 
 @bp.get("/enquirers")
-@staff
+@staff_required
 def enquirer_search():
     """Enquirer autocomplete over contacts."""
     q = request.args.get("enquirer_q", "")
@@ -233,7 +231,7 @@ def enquirer_search():
 
 
 @bp.get("/cases")
-@staff
+@staff_required
 def case_search():
     """Case Reference autocomplete: 'CA45011 (Robert Livingstone, 28/01/2021)'."""
     q = request.args.get("case_ref", "").strip()

@@ -7,16 +7,13 @@ from sqlalchemy import func, or_, select
 
 from .. import audit
 from ..auth.forms import EmptyForm
-from ..auth.guard import role_required
+from ..auth.guard import admin_required, staff_required
 from ..extensions import db
 from ..htmx import render
 from ..lookups.models import offered
 from ..timeutil import utcnow
 from . import bp
 from .models import Article, Organisation
-
-staff = role_required("volunteer", "supervisor", "data")
-admin = role_required("admin")
 
 
 def search_articles(q: str, limit: int = 20) -> list[Article]:
@@ -31,7 +28,7 @@ def search_articles(q: str, limit: int = 20) -> list[Article]:
 
 
 @bp.get("/knowledge/")
-@staff
+@staff_required
 def index():
     """Knowledge search (a full page without JavaScript, the results fragment with htmx)."""
     q = request.args.get("kq", "")[:200]
@@ -40,7 +37,7 @@ def index():
 
 
 @bp.get("/knowledge/<int:article_id>")
-@staff
+@staff_required
 def article(article_id: int):
     """One article."""
     a = db.session.get(Article, article_id)
@@ -51,7 +48,7 @@ def article(article_id: int):
 
 @bp.route("/admin/knowledge", methods=["GET", "POST"])
 @bp.route("/admin/knowledge/<int:article_id>", methods=["GET", "POST"])
-@admin
+@admin_required
 def edit(article_id: int | None = None):
     """Write or edit an article (admins)."""
     a = db.get_or_404(Article, article_id) if article_id else None
@@ -82,7 +79,7 @@ def edit(article_id: int | None = None):
 
 
 @bp.route("/admin/directory", methods=["GET", "POST"])
-@admin
+@admin_required
 def directory_admin():
     """The directory of local organisations (admins add and retire)."""
     error = None
@@ -125,7 +122,7 @@ def directory_admin():
 
 
 @bp.get("/directory")
-@staff
+@staff_required
 def directory():
     """Local organisations for a signpost category, in the beneficiary's region first.
 

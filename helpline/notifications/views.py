@@ -1,15 +1,13 @@
 """Notifications page and the SSE endpoint."""
 from __future__ import annotations
 
-from flask import (Response, current_app, flash, redirect, render_template, request, session,
-                   url_for)
+from flask import Response, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
-
-from ..auth.guard import passive, session_rules, signed_in
 from sqlalchemy import func, select
 
 from .. import events
 from ..auth.forms import EmptyForm
+from ..auth.guard import passive, session_rules, signed_in
 from ..auth.models import UserSession
 from ..extensions import db
 from ..timeutil import utcnow

@@ -11,9 +11,9 @@ from typing import IO
 
 from .. import audit
 from ..auth.models import User
+from ..rules import RuleError
 from ..timeutil import utcnow
 from .models import CallBackRequest
-from .services import RequestError
 
 # magic bytes -> (MIME type, label)
 KINDS: list[tuple[bytes, str, str]] = [
@@ -41,7 +41,7 @@ def size_label(n: int) -> str:
 def _read_limited(stream: IO[bytes], max_bytes: int) -> bytes:
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise RequestError(f"The file must be at most {size_label(max_bytes)}", field=FIELD)
+        raise RuleError(f"The file must be at most {size_label(max_bytes)}", field=FIELD)
     return data
 
 
@@ -49,14 +49,14 @@ def attach(req: CallBackRequest, filename: str | None, stream: IO[bytes] | None,
            actor: User, directory: str, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
     """Store the paper form for the request (replacing an earlier one); never commits."""
     if stream is None or not filename:  # nothing chosen
-        raise RequestError("Choose the completed paper form to attach (PDF, PNG or JPEG)",
+        raise RuleError("Choose the completed paper form to attach (PDF, PNG or JPEG)",
                            field=FIELD)
     data = _read_limited(stream, max_bytes)
     if not data:
-        raise RequestError("The chosen file is empty", field=FIELD)
+        raise RuleError("The chosen file is empty", field=FIELD)
     mime = sniff(data[:16])
     if mime is None:
-        raise RequestError("The file must be a PDF, PNG or JPEG (a scan or photo of the "
+        raise RuleError("The file must be a PDF, PNG or JPEG (a scan or photo of the "
                            "completed form)", field=FIELD)
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)

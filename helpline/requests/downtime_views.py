@@ -8,19 +8,19 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 
 from .. import audit
-from ..auth.guard import role_required
+from ..auth.guard import staff_required
 from ..extensions import db
+from ..rules import RuleError
 from ..timeutil import london_format, to_london, utcnow
 from . import attachments, bp, services
 from .forms import AttachForm
 from .views import _forms, page, visible_request
 
-staff = role_required("volunteer", "supervisor", "data")
 FEE_DAYS = 14
 
 
 @bp.post("/<int:request_id>/paper-form")
-@staff
+@staff_required
 def attach(request_id: int):
     """Attach the completed offline template (PDF or image; type checked by content)."""
     req = visible_request(request_id)
@@ -35,7 +35,7 @@ def attach(request_id: int):
             attachments.attach(req, getattr(upload, "filename", None),
                                getattr(upload, "stream", None), current_user,
                                current_app.config["ATTACHMENT_DIR"], max_bytes)
-        except services.RequestError as exc:
+        except RuleError as exc:
             db.session.rollback()
             form.attachment.errors.append(str(exc))
             return page(req, forms, 422)
@@ -46,7 +46,7 @@ def attach(request_id: int):
 
 
 @bp.get("/<int:request_id>/paper-form")
-@staff
+@staff_required
 def paper_form(request_id: int):
     """The attached form, for staff who may see the request; never cached; audited."""
     req = visible_request(request_id)
@@ -64,7 +64,7 @@ def paper_form(request_id: int):
 
 
 @bp.get("/<int:request_id>/letters")
-@staff
+@staff_required
 def letters(request_id: int):
     """Clerical letters CMSL0077 and CMSL0080, filled from the request, ready to print."""
     req = visible_request(request_id)

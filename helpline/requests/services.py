@@ -17,19 +17,21 @@ from ..lookups.models import LookupItem
 from ..mail_texts import render_mail
 from ..mailer import queue_mail
 from ..notifications.services import notify
+from ..rules import RuleError
 from ..timeutil import london_format, utcnow
-from .models import (ATTEMPT_LIMITS, DOWNTIME_STEPS, NEXT_STEPS, STATUSES, STOPPED_STEPS,
-                     CallAttempt, CallBackRequest)
+from .models import (
+    ATTEMPT_LIMITS,
+    DOWNTIME_STEPS,
+    NEXT_STEPS,
+    STATUSES,
+    STOPPED_STEPS,
+    CallAttempt,
+    CallBackRequest,
+)
 
 PROMPT_BEFORE = timedelta(minutes=15)
 
 
-class RequestError(ValueError):
-    """A rule was broken; `field` names the form field."""
-
-    def __init__(self, message: str, field: str | None = None, status: int = 422) -> None:
-        super().__init__(message)
-        self.field, self.status = field, status
 
 
 def team_leaders(team: Team | None) -> list[User]:
@@ -99,7 +101,7 @@ def create_request(values: Mapping[str, Any], actor: User, base_url: str,
     now = utcnow()
     if values.get("required_at") and values["required_at"] < now - timedelta(minutes=1) \
             and not values.get("back_entry"):
-        raise RequestError("When Call Back Required is in the past. Choose a later time, "
+        raise RuleError("When Call Back Required is in the past. Choose a later time, "
                            "Call Back Anytime, or tick back-entry for a paper form",
                            field="required_at")
     req = CallBackRequest(**values, created_by_id=actor.id)
@@ -125,9 +127,9 @@ def allocate(req: CallBackRequest, caseworker: User | None, actor: User, base_ur
     """A team leader allocates to an active caseworker (email + live notification)."""
     if caseworker is None or not caseworker.active or not caseworker.has_role("volunteer",
                                                                               "supervisor"):
-        raise RequestError("Choose an active caseworker", field="caseworker")
+        raise RuleError("Choose an active caseworker", field="caseworker")
     if req.status not in STATUSES[:2]:
-        raise RequestError(f"This request is already {req.status}", field="caseworker")
+        raise RuleError(f"This request is already {req.status}", field="caseworker")
     before = req.caseworker.name if req.caseworker else None
     req.caseworker_id, req.allocated_by_id, req.allocated_at = caseworker.id, actor.id, utcnow()
     req.status = "Awaiting Calls"
@@ -166,16 +168,16 @@ def _result_item(result: str | None) -> LookupItem | None:
 def _check_open(req: CallBackRequest, actor: User, field: str) -> None:
     if not may_record(req, actor):
         who = req.caseworker.name if req.caseworker else "nobody yet"
-        raise RequestError(f"Only the allocated caseworker ({who}) or a team leader can "
+        raise RuleError(f"Only the allocated caseworker ({who}) or a team leader can "
                            "record calls on this request. Nothing was saved.", field=field,
                            status=403)
     limit = attempt_limit(req)
     if limit is not None and len(req.attempts) >= limit:
-        raise RequestError(f"A {req.type_label.lower()} allows {limit} attempts and "
+        raise RuleError(f"A {req.type_label.lower()} allows {limit} attempts and "
                            f"{len(req.attempts)} have been made: no more attempts can be "
                            "recorded", field=field)
     if req.status != "Awaiting Calls":
-        raise RequestError(f"This request is {req.status}: no more attempts can be recorded",
+        raise RuleError(f"This request is {req.status}: no more attempts can be recorded",
                            field=field)
 
 
@@ -188,15 +190,15 @@ def record_attempt(req: CallBackRequest, made_at: datetime | None, result: str |
     limit = attempt_limit(req)
     item = _result_item(result)
     if item is None:
-        raise RequestError("Choose the Call Result", field="result")
+        raise RuleError("Choose the Call Result", field="result")
     success = item.counts_as_success  # the flag an administrator sets, never the name
     if success and not outcome:
-        raise RequestError("Choose the Call Back Outcome to complete the request",
+        raise RuleError("Choose the Call Back Outcome to complete the request",
                            field="outcome")
     number = len(req.attempts) + 1
     last = limit is not None and number >= limit
     if not success and not last and next_call_at is None:
-        raise RequestError("Set the date and time of the next call (or Stop calling, with a "
+        raise RuleError("Set the date and time of the next call (or Stop calling, with a "
                            "reason)", field="next_call_at")
     attempt = CallAttempt(request=req, number=number, made_at=made_at or utcnow(),
                           result=item.name, notes=(notes or "").strip() or None, by_id=actor.id)
@@ -219,7 +221,7 @@ def stop_calling(req: CallBackRequest, reason: str | None, actor: User) -> None:
     _check_open(req, actor, "reason")
     reason = (reason or "").strip()
     if not reason:
-        raise RequestError("Enter the reason for stopping the calls", field="reason")
+        raise RuleError("Enter the reason for stopping the calls", field="reason")
     req.stopped_reason = reason
     audit.record(actor, "stop calling", "call-back request", req.id,
                  changes={"Reason for stopping": (None, reason)})
@@ -265,7 +267,7 @@ def link_contact(req: CallBackRequest, contact: Contact, actor: User) -> None:
 def make_case(req: CallBackRequest, actor: User):
     """Turn the request into a case for its contact, keeping its history as a note."""
     if req.contact is None:
-        raise RequestError("Link the request to a contact first", field="contact")
+        raise RuleError("Link the request to a contact first", field="contact")
     if req.case is not None:
         return req.case
     title = f"Call-back request: {req.nature}" + (f" – {req.existing_reason}"

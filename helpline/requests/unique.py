@@ -13,9 +13,9 @@ from ..extensions import db
 from ..lookups.models import LookupItem, offered
 from ..mail_texts import render_mail
 from ..mailer import queue_mail
+from ..rules import RuleError
 from ..timeutil import utcnow
 from .models import UNIQUE_DONE, UNIQUE_SENT, UniqueCallBack
-from .services import RequestError
 
 TEAM_LIST = "functionally_unique_team"
 
@@ -38,7 +38,7 @@ def teams() -> list[LookupItem]:
 def _team(team_id: int | None) -> LookupItem:
     team = db.session.get(LookupItem, team_id) if team_id else None
     if team is None or team.list_name != TEAM_LIST or team.retired or not team.mailbox:
-        raise RequestError("Choose the Functionally Unique team to send the proforma to",
+        raise RuleError("Choose the Functionally Unique team to send the proforma to",
                            field="team_id")
     return team
 

@@ -7,16 +7,14 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import audit, submissions
 from ..auth.forms import EmptyForm
-from ..auth.guard import role_required
+from ..auth.guard import staff_required
 from ..cases.models import Case
 from ..contacts import services as contact_services
 from ..extensions import db
+from ..rules import RuleError
 from . import bp, unique
 from .forms import UniqueForm
 from .models import UniqueCallBack
-from .services import RequestError
-
-staff = role_required("volunteer", "supervisor", "data")
 
 
 def _case_for_staff(case: Case) -> Case:
@@ -30,7 +28,7 @@ def _case_link(case: Case) -> str:
 
 
 @bp.route("/unique/new/<int:case_id>", methods=["GET", "POST"])
-@staff
+@staff_required
 def unique_new(case_id: int):
     """Functionally Unique Callback Proforma: sent to the chosen specialist team."""
     case = _case_for_staff(db.get_or_404(Case, case_id))
@@ -51,7 +49,7 @@ def unique_new(case_id: int):
             fu = unique.send(case, proforma, current_user, _case_link(case))
             submissions.remember(token, "unique call back", fu.id)
             db.session.commit()
-        except RequestError as exc:
+        except RuleError as exc:
             db.session.rollback()
             getattr(form, exc.field).errors.append(str(exc))
         except IntegrityError:  # its twin was saved a moment ago
@@ -68,7 +66,7 @@ def unique_new(case_id: int):
 
 
 @bp.post("/unique/<int:unique_id>/done")
-@staff
+@staff_required
 def unique_done(unique_id: int):
     """The specialist team has done the call back: it leaves the case's list."""
     form = EmptyForm()

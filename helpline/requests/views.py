@@ -6,21 +6,19 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import audit, submissions
-from ..auth.guard import role_required
+from ..auth.guard import staff_required, supervisor_required
 from ..auth.models import Team, User
 from ..contacts import services as contact_services
 from ..contacts.models import Contact
 from ..extensions import db
 from ..interactions.forms import parse_london
 from ..lookups.models import offered
+from ..rules import RuleError
 from ..timeutil import london_format, utcnow
 from . import bp, services
 from .attachments import size_label
 from .forms import AllocateForm, AttachForm, AttemptForm, RequestForm, StopForm
 from .models import CallBackRequest
-
-staff = role_required("volunteer", "supervisor", "data")
-leaders = role_required("supervisor")
 
 
 def _req_or_404(request_id: int) -> CallBackRequest:
@@ -49,7 +47,7 @@ def _teams(form: RequestForm) -> None:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@staff
+@staff_required
 def new():
     """Add New Call back Request."""
     form = RequestForm()
@@ -77,7 +75,7 @@ def new():
             req = services.create_request(values, current_user,
                                           current_app.config["BASE_URL"], _link,
                                           current_app.config["MP_ENQUIRIES_EMAIL"])
-        except services.RequestError as exc:
+        except RuleError as exc:
             db.session.rollback()
             getattr(form, exc.field).errors.append(str(exc))
         else:
@@ -99,7 +97,7 @@ def _request_already_saved(request_id: int):
 
 
 @bp.get("/")
-@leaders
+@supervisor_required
 def awaiting_allocation():
     """Awaiting Allocation (team leaders): oldest first."""
     rows = db.session.scalars(select(CallBackRequest).where(
@@ -108,7 +106,7 @@ def awaiting_allocation():
 
 
 @bp.get("/mine")
-@staff
+@staff_required
 def awaiting_calls():
     """Awaiting Calls: the caseworker's allocated requests, soonest first."""
     rows = db.session.scalars(select(CallBackRequest).where(
@@ -120,7 +118,7 @@ def awaiting_calls():
 
 
 @bp.get("/closed")
-@staff
+@staff_required
 def closed():
     """Completed and unsuccessful requests, newest first."""
     rows = db.session.scalars(select(CallBackRequest).where(
@@ -180,7 +178,7 @@ def page(req: CallBackRequest, forms: dict | None = None, status: int = 200,
 
 
 @bp.get("/<int:request_id>")
-@staff
+@staff_required
 def show(request_id: int):
     """One request with its attempts (viewing is audited: it holds a person's details)."""
     req = visible_request(request_id)
@@ -197,7 +195,7 @@ def _rerender(req: CallBackRequest, forms: dict, status: int = 422):
 
 
 @bp.post("/<int:request_id>/allocate")
-@leaders
+@supervisor_required
 def allocate(request_id: int):
     """Allocate to a caseworker (email + live notification)."""
     req = visible_request(request_id)
@@ -208,7 +206,7 @@ def allocate(request_id: int):
         try:
             services.allocate(req, worker, current_user, current_app.config["BASE_URL"],
                               _link(req))
-        except services.RequestError as exc:
+        except RuleError as exc:
             db.session.rollback()
             forms["allocate"].caseworker.errors.append(str(exc))
             return _rerender(req, forms)
@@ -219,7 +217,7 @@ def allocate(request_id: int):
 
 
 @bp.post("/<int:request_id>/attempts")
-@staff
+@staff_required
 def attempt(request_id: int):
     """Record a call attempt (the allocated caseworker or a team leader)."""
     req = visible_request(request_id)
@@ -240,7 +238,7 @@ def attempt(request_id: int):
                 made_attempt = services.record_attempt(
                     req, made, form.result.data, form.notes.data, nxt,
                     form.outcome.data or None, current_user)
-            except services.RequestError as exc:
+            except RuleError as exc:
                 db.session.rollback()
                 getattr(form, exc.field).errors.append(str(exc))
                 return _rerender(req, forms, exc.status)
@@ -260,7 +258,7 @@ def _already_recorded(req: CallBackRequest):
 
 
 @bp.post("/<int:request_id>/stop")
-@staff
+@staff_required
 def stop(request_id: int):
     """Stop calling, with a reason (the request ends Unsuccessful)."""
     req = visible_request(request_id)
@@ -269,7 +267,7 @@ def stop(request_id: int):
     if form.validate_on_submit():
         try:
             services.stop_calling(req, form.reason.data, current_user)
-        except services.RequestError as exc:
+        except RuleError as exc:
             db.session.rollback()
             form.reason.errors.append(str(exc))
             return _rerender(req, forms, exc.status)
@@ -280,7 +278,7 @@ def stop(request_id: int):
 
 
 @bp.post("/<int:request_id>/link")
-@staff
+@staff_required
 def link(request_id: int):
     """Link to a contact, and/or turn the request into a case."""
     req = visible_request(request_id)
@@ -293,7 +291,7 @@ def link(request_id: int):
     if request.form.get("make_case"):
         try:
             case = services.make_case(req, current_user)
-        except services.RequestError as exc:
+        except RuleError as exc:
             db.session.rollback()
             flash(str(exc), "error")
             return redirect(url_for("requests.show", request_id=req.id))
@@ -306,7 +304,7 @@ def link(request_id: int):
 
 
 @bp.get("/paper")
-@staff
+@staff_required
 def paper():
     """The downtime paper form: one printable A4 page with the same fields."""
     from .models import EXISTING_REASONS, NATURES

@@ -13,8 +13,8 @@ from ..cases.models import REFERENCE_OFFSET, Case, CaseNote, Referral, Signpost
 from ..contacts.models import Contact
 from ..extensions import db
 from ..interactions.models import Interaction
+from ..rules import RuleError
 from ..timeutil import london_format
-from .services import ReviewError
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -45,7 +45,7 @@ def clean_filters(filters: dict) -> dict:
         if team and not (str(team).isascii() and str(team).isdigit() and int(team) < 2**31):
             raise ValueError("team_id")
     except (TypeError, ValueError, OverflowError) as exc:
-        raise ReviewError("Enter dates as dates and choose a team from the list",
+        raise RuleError("Enter dates as dates and choose a team from the list",
                           field="since") from exc
     return filters
 

@@ -26,11 +26,21 @@ from ..cases.models import Case
 from ..contacts.models import Contact
 from ..extensions import db
 from ..jobs import enqueue_after_commit, task
+from ..rules import RuleError
 from ..timeutil import utcnow
-from .export_rows import (COLUMNS, PERSONAL, _chunk_details, _row, _write_csv,  # noqa: F401
-                          _write_xlsx, case_ids, clean_filters, export_query, neutralise)
+from .export_rows import (  # noqa: F401
+    COLUMNS,
+    PERSONAL,
+    _chunk_details,
+    _row,
+    _write_csv,
+    _write_xlsx,
+    case_ids,
+    clean_filters,
+    export_query,
+    neutralise,
+)
 from .models import ExportBatch
-from .services import ReviewError
 
 KEEP_DAYS = 30
 PROGRESS_EVERY = 500
@@ -108,9 +118,9 @@ def start_export(filters: dict, fmt: str, with_personal: bool, actor: User,
                  again_of: int | None = None) -> ExportBatch:
     """Log the batch and run it as a job after the commit, its timeout fitted to its size."""
     if with_personal and not may_export_personal(actor):
-        raise ReviewError("Only the data team can export personal data", field="with_personal")
+        raise RuleError("Only the data team can export personal data", field="with_personal")
     if fmt not in ("csv", "xlsx"):
-        raise ReviewError("Choose CSV or XLSX", field="fmt")
+        raise RuleError("Choose CSV or XLSX", field="fmt")
     filters = clean_filters(filters)
     rows = db.session.scalar(select(func.count()).select_from(
         export_query(filters).with_only_columns(Case.id).subquery())) or 0

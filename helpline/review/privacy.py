@@ -8,14 +8,14 @@ import json
 import mailbox
 import os
 import zipfile
-from datetime import datetime, timedelta
+from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, select, update
 
 from .. import audit
 from ..audit.models import AuditEntry

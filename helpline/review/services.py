@@ -5,7 +5,6 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from .. import audit
 from ..audit.models import AuditEntry
 from ..auth.models import User
 from ..cases import services as case_services
@@ -13,15 +12,8 @@ from ..cases.models import Case
 from ..contacts.models import Contact
 from ..lookups.models import offered
 from ..notifications.services import notify
+from ..rules import RuleError
 from ..timeutil import utcnow
-
-
-class ReviewError(ValueError):
-    """A rule was broken; `field` names the form field."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def queue_query(region: str | None = None, team_id: int | None = None,
@@ -54,10 +46,10 @@ def accept(case: Case, ticked: list[str], actor: User) -> None:
     required = [i.name for i in offered("review_checklist")]
     missing = [r for r in required if r not in ticked]
     if missing:
-        raise ReviewError("Tick every checklist item before accepting: " + "; ".join(missing),
+        raise RuleError("Tick every checklist item before accepting: " + "; ".join(missing),
                           field="checklist")
     if case.status != "Ready for review":
-        raise ReviewError(f"Only a case Ready for review can be accepted (this one is "
+        raise RuleError(f"Only a case Ready for review can be accepted (this one is "
                           f"{case.status})", field="checklist")
     case_services.set_status(case, "Reviewed", actor, reason="Checklist: " + "; ".join(required))
     case.reviewed_at, case.reviewed_by_id, case.updated_since_review = utcnow(), actor.id, False
@@ -66,7 +58,7 @@ def accept(case: Case, ticked: list[str], actor: User) -> None:
 def send_back(case: Case, comment: str, actor: User, link: str) -> None:
     """Send back with a comment: the owner is notified and the case returns to them."""
     if not (comment or "").strip():
-        raise ReviewError("Enter a comment saying what needs to change", field="comment")
+        raise RuleError("Enter a comment saying what needs to change", field="comment")
     case_services.set_status(case, "Sent back", actor, reason=comment.strip())
     case_services.add_note(case, f"Sent back by the data team: {comment.strip()}", actor)
     if case.owner:

@@ -5,24 +5,23 @@ import io
 from datetime import date
 from pathlib import Path
 
-from flask import (abort, flash, redirect, render_template, request, send_file,
-                   url_for)
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from .. import audit
 from ..auth.forms import EmptyForm
-from ..auth.guard import role_required
+from ..auth.guard import admin_required, data_team_required, role_required
 from ..auth.models import Team
 from ..cases.models import Case
 from ..contacts.models import Contact
 from ..extensions import db
 from ..lookups.models import offered
+from ..rules import RuleError
 from ..timeutil import utcnow
-from . import bp, exports as export_jobs, privacy, services
+from . import bp, privacy, services
+from . import exports as export_jobs
 from .models import ExportBatch
-
-data_team = role_required("data")
 
 
 @bp.after_request
@@ -46,7 +45,7 @@ def _regions() -> list[str]:
 
 
 @bp.get("/")
-@data_team
+@data_team_required
 def queue():
     """Cases Ready for review, oldest first, with filters and counts."""
     args = request.args
@@ -64,7 +63,7 @@ def queue():
 
 
 @bp.get("/cases/<int:case_id>")
-@data_team
+@data_team_required
 def case(case_id: int):
     """The whole case read-only, with what changed since its last review."""
     c = db.get_or_404(Case, case_id)
@@ -76,14 +75,14 @@ def case(case_id: int):
 
 
 @bp.post("/cases/<int:case_id>/accept")
-@data_team
+@data_team_required
 def accept(case_id: int):
     """Accept → Reviewed (every checklist item ticked)."""
     c = db.get_or_404(Case, case_id)
     if EmptyForm().validate_on_submit():
         try:
             services.accept(c, request.form.getlist("checklist"), current_user)
-        except services.ReviewError as exc:
+        except RuleError as exc:
             db.session.rollback()
             flash(str(exc), "error")
             return redirect(url_for("review.case", case_id=c.id))
@@ -93,7 +92,7 @@ def accept(case_id: int):
 
 
 @bp.post("/cases/<int:case_id>/send-back")
-@data_team
+@data_team_required
 def send_back(case_id: int):
     """Send back with a comment (the owner is notified)."""
     c = db.get_or_404(Case, case_id)
@@ -101,7 +100,7 @@ def send_back(case_id: int):
         try:
             services.send_back(c, request.form.get("comment", ""), current_user,
                                url_for("cases.show", case_id=c.id))
-        except services.ReviewError as exc:
+        except RuleError as exc:
             db.session.rollback()
             flash(str(exc), "error")
             return redirect(url_for("review.case", case_id=c.id))
@@ -111,7 +110,7 @@ def send_back(case_id: int):
 
 
 @bp.route("/export", methods=["GET", "POST"])
-@data_team
+@data_team_required
 def export():
     """Choose filters and format; the export runs as a job with a progress bar."""
     error = None
@@ -123,7 +122,7 @@ def export():
         try:
             batch = export_jobs.start_export(filters, f.get("fmt", "csv"),
                                              bool(f.get("with_personal")), current_user)
-        except services.ReviewError as exc:
+        except RuleError as exc:
             db.session.rollback()
             error = str(exc)
         else:
@@ -135,7 +134,7 @@ def export():
 
 
 @bp.post("/export/<int:batch_id>/again")
-@data_team
+@data_team_required
 def export_again(batch_id: int):
     """Start a failed export again: a new batch with the same filters, by whoever asks."""
     old = db.get_or_404(ExportBatch, batch_id)
@@ -143,7 +142,7 @@ def export_again(batch_id: int):
         try:
             batch = export_jobs.start_export(dict(old.filters), old.fmt, old.with_personal,
                                              current_user, again_of=old.id)
-        except services.ReviewError as exc:
+        except RuleError as exc:
             db.session.rollback()
             flash(str(exc), "error")
             return redirect(url_for("review.export_status", batch_id=old.id))
@@ -153,7 +152,7 @@ def export_again(batch_id: int):
 
 
 @bp.get("/export/<int:batch_id>")
-@data_team
+@data_team_required
 def export_status(batch_id: int):
     """Progress of one export (htmx polls the bar until it is done or failed)."""
     batch = db.get_or_404(ExportBatch, batch_id)
@@ -168,7 +167,7 @@ def export_status(batch_id: int):
 
 
 @bp.get("/exports")
-@data_team
+@data_team_required
 def exports():
     """The export log: who, when, filters, rows, hash; downloadable for 30 days."""
     if export_jobs.mark_lost():
@@ -179,7 +178,7 @@ def exports():
 
 
 @bp.get("/export/<int:batch_id>/download")
-@data_team
+@data_team_required
 def download(batch_id: int):
     """Download an export file again (within 30 days): its maker or a data-team lead."""
     batch = db.get_or_404(ExportBatch, batch_id)
@@ -226,7 +225,7 @@ def subject_access(contact_id: int):
 
 
 @bp.route("/anonymise/<int:contact_id>", methods=["GET", "POST"])
-@role_required("admin")
+@admin_required
 def anonymise(contact_id: int):
     """Erase a contact's personal data (irreversible; a reason is required)."""
     contact = db.get_or_404(Contact, contact_id)

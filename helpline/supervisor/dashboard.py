@@ -13,7 +13,7 @@ from sqlalchemy import func, or_, select
 
 from .. import audit
 from ..audit.models import AuditEntry
-from ..auth.guard import role_required
+from ..auth.guard import supervisor_required
 from ..auth.models import User
 from ..callbacks.models import OPEN, CallBack
 from ..cases.models import Case, Referral
@@ -110,7 +110,7 @@ def bar_chart(values: list[int], width: int = 480, height: int = 120) -> dict:
 
 
 @bp.get("/dashboard")
-@role_required("supervisor")
+@supervisor_required
 def dashboard():
     """Today and this week at a glance; htmx refreshes it every 30 seconds."""
     periods = [figures("today"), figures("week")]
@@ -136,7 +136,7 @@ def _hour_ranges(kind: str, hour: int) -> list[tuple[datetime, datetime]]:
 
 
 @bp.get("/calls")
-@role_required("supervisor")
+@supervisor_required
 def calls():
     """The interactions behind a dashboard figure (period, method, direction, hour)."""
     kind = request.args.get("period", "today")
@@ -165,7 +165,7 @@ def calls():
 
 
 @bp.get("/dashboard.csv")
-@role_required("supervisor")
+@supervisor_required
 def dashboard_csv():
     """The same figures as CSV."""
     out = io.StringIO()
@@ -191,7 +191,7 @@ def dashboard_csv():
 
 
 @bp.get("/audit")
-@role_required("supervisor")
+@supervisor_required
 def audit_trail():
     """Audit trail viewer: filter by user, record and date; before/after/reason."""
     args = request.args

@@ -7,14 +7,18 @@ from datetime import datetime, time, timedelta, timezone
 from sqlalchemy import String, cast, func, literal, or_, select
 from sqlalchemy.orm import selectinload
 
+from ..audit import record
 from ..auth.models import User
 from ..cases.models import Case
 from ..extensions import db
-from ..interactions.models import (Interaction, InteractionHandler, ReviewMark,
-                                  interaction_interventions)
+from ..interactions.models import (
+    Interaction,
+    InteractionHandler,
+    ReviewMark,
+    interaction_interventions,
+)
 from ..lookups.models import LookupItem
 from ..timeutil import LONDON, to_london, utcnow
-from ..audit import record
 
 
 @dataclass

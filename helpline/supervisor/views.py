@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from .. import audit
 from ..auth.forms import EmptyForm
-from ..auth.guard import role_required
+from ..auth.guard import supervisor_required
 from ..extensions import db
 from ..timeutil import london_format
 from . import bp, review
@@ -23,7 +23,7 @@ def _since():
 
 
 @bp.get("/")
-@role_required("supervisor")
+@supervisor_required
 def morning_review():
     """Everything flagged since the start of the previous shift, grouped, newest first."""
     since = _since()
@@ -41,7 +41,7 @@ def morning_review():
 
 
 @bp.post("/review/<key>")
-@role_required("supervisor")
+@supervisor_required
 def mark_reviewed(key: str):
     """Mark reviewed: gone from the list for everyone."""
     if EmptyForm().validate_on_submit():

@@ -12,6 +12,7 @@ from helpline.callbacks.models import CallBack
 from helpline.cases.services import create_case
 from helpline.extensions import db
 from helpline.notifications.models import Notification
+from helpline.rules import RuleError
 from helpline.timeutil import london_to_utc, utcnow
 from tests.conftest import ROOT, AuthActions, csrf_token, wait_until
 from tests.contacts.helpers import make_contact
@@ -186,7 +187,7 @@ def test_snooze_steps_and_cap(client, world):
     db.session.expire_all()
     cb = db.session.get(CallBack, cb.id)
     assert cb.snooze_total == 105 and cb.reminder_state == "snoozed"
-    with pytest.raises(services.CallBackError, match="at most 120 minutes"):
+    with pytest.raises(RuleError, match="at most 120 minutes"):
         services.snooze(cb, 30, world["owner"])
     assert services.fire_due(utcnow() + timedelta(minutes=46)) == 1  # back after the snooze
 
