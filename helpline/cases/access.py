@@ -1,11 +1,15 @@
 """Who the work on a case belongs to (see contacts.access): the case owner and its current
-assignee; call backs and hand-overs answer `case_access` from above."""
+assignee; call backs and hand-overs answer `case_access` from above. The views' checks
+(`case_or_404`, `require_access`) are here too, so every case route asks the same way."""
 from __future__ import annotations
 
+from flask import abort, request, session
+from flask_login import current_user
 from sqlalchemy import or_, select
 
 from ..auth.models import User
-from ..contacts.access import CASE_OWNER, FULL, Access, best, contact_access
+from ..contacts import services as contact_services
+from ..contacts.access import CASE_OWNER, FULL, Access, best, contact_access, log_owner_access
 from ..contacts.models import Contact
 from ..extensions import db
 from .models import REFERENCE_OFFSET, Case
@@ -35,3 +39,38 @@ def _own_cases(contact: Contact, user: User, **_kw) -> Access | None:
     if case_id is None:
         return None
     return Access(FULL, f"owner or assignee of CA{case_id + REFERENCE_OFFSET}", CASE_OWNER)
+
+
+VIEW_ONLY = ("You have view-only access to {ref} for call back {cb}, handed over by a team "
+             "leader: you can see the case but change only the call back. Ask a team leader "
+             "if the case itself needs a change.")
+
+
+def case_or_404(case_id: int) -> Case:
+    return db.get_or_404(Case, case_id, description="There is no case with that number.")
+
+
+def require_verified(contact: Contact) -> None:
+    """403 unless the signed-in user verified this caller in this session."""
+    if not contact_services.is_verified(contact, current_user, session.get("sid")):
+        abort(403, description="Verify the caller on the contact page before case details "
+                               "are shown.")
+
+
+def require_access(case: Case, change: bool = False) -> Access | None:
+    """The people the work belongs to open the case without verifying (a view-only
+    hand-over may look, never change); everyone else has verified the caller this session.
+    Returns the ownership that let them in, if any."""
+    found = owner_access(case, current_user)
+    if found is not None and found.view_only and change:
+        abort(403, description=VIEW_ONLY.format(ref=case.reference, cb=found.callback_id))
+    if found is None:
+        require_verified(case.caller)
+    return found
+
+
+def log_opened_by_ownership(case: Case, found: Access | None) -> None:
+    """An opening that ownership allowed in place of a verification is audited as such."""
+    if found is not None and contact_services.needs_verification(current_user) and \
+            not contact_services.is_verified(case.caller, current_user, session.get("sid")):
+        log_owner_access(current_user, "case", case.reference, found, ip=request.remote_addr)

@@ -30,15 +30,6 @@ def from_bool(value: bool | None) -> str | None:
     return None if value is None else ("yes" if value else "no")
 
 
-class NewCaseForm(FlaskForm):
-    """Kept for the service-desk quick start: a title only."""
-
-    title = StringField("Case Title", widget=GovTextInput(), validators=[
-        InputRequired(message="Enter a Case Title, for example: Food parcel needed"),
-        Length(max=200, message="Case Title must be 200 characters or fewer")])
-    submit = SubmitField("Save", widget=GovSubmitInput())
-
-
 class CaseForm(FlaskForm):
     """The whole case screen; one Save."""
 

@@ -142,3 +142,20 @@ def lookup_name(item_id: int | None) -> str:
     """Name of a lookup item, for audit text."""
     item = db.session.get(LookupItem, item_id) if item_id else None
     return item.name if item else ""
+
+
+def apply_row_action(action: str, signposts: list[SignpostRow],
+                     referrals: list[ReferralRow]) -> bool:
+    """No-JavaScript row buttons: add or remove a row (the form is shown again, not saved).
+    Returns whether `action` was one of them (or the beneficiary search, also a re-show)."""
+    if action == "add-signpost":
+        signposts.append(SignpostRow(max([r.index for r in signposts], default=-1) + 1))
+    elif action == "add-referral":
+        referrals.append(ReferralRow(max([r.index for r in referrals], default=-1) + 1))
+    elif action.startswith("remove-signpost-"):
+        signposts[:] = [r for r in signposts if str(r.index) != action.rsplit("-", 1)[1]]
+    elif action.startswith("remove-referral-"):
+        referrals[:] = [r for r in referrals if str(r.index) != action.rsplit("-", 1)[1]]
+    elif action != "find-beneficiary":
+        return False
+    return True

@@ -1,15 +1,20 @@
 """Case rules: notes are append-only; changes after review go back to the data team."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 
 from .. import audit
+from ..audit.models import AuditEntry
 from ..auth.models import User
 from ..contacts.models import Contact
 from ..extensions import db
 from ..rules import RuleError
 from ..timeutil import utcnow
-from .models import OPEN_STATUSES, Case, CaseNote
+from .models import OPEN_STATUSES, WHO_REQUIRES, Case, CaseNote, Referral, Signpost
+from .rows import ReferralRow, SignpostRow, lookup_name
+from .signals import owner_changed
 
 MAX_NOTE = 10000
 
@@ -45,7 +50,6 @@ def change_owner(case: Case, owner_id: int | None, actor: User | None) -> bool:
     """Give the case to a new owner (every path goes through here): what belongs to the
     previous owner and follows the case (call backs, reminders) is moved by the domains that
     listen to `owner_changed`. Returns whether the owner changed. Never commits."""
-    from .signals import owner_changed
     previous = case.owner_id
     if previous == owner_id:
         return False
@@ -104,7 +108,6 @@ def case_history(case: Case, since=None, after=None, field: str | None = None,
                  latest: int | None = None) -> list:
     """Audit entries of a case (looks, by anyone, excluded), oldest first: all of them, those at or after
     `since` / strictly after `after`, one field's, or only the `latest` few."""
-    from ..audit.models import AuditEntry
     stmt = select(AuditEntry).where(AuditEntry.record_type == "case",
                                     AuditEntry.record_id == case.reference,
                                     AuditEntry.action.not_in(("view", "access-by-owner")))
@@ -129,10 +132,7 @@ def cases_for_contact(contact: Contact) -> list[Case]:
 
 # --- saving the case screen ---------------------------------------------------
 
-from dataclasses import dataclass  # noqa: E402
 
-from .models import WHO_REQUIRES, Referral, Signpost  # noqa: E402
-from .rows import ReferralRow, SignpostRow, lookup_name  # noqa: E402
 
 CASE_LABELS = {
     "title": "Case Title", "who_requires_support": "Who Requires Urgent Practical Support",

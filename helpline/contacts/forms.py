@@ -220,3 +220,11 @@ class MergeForm(FlaskForm):
     """Confirm a merge (the per-field choices are plain radios in the template)."""
 
     submit = SubmitField("Merge contacts", widget=GovSubmitInput())
+
+
+def quick_create_form() -> ContactForm:
+    """The case screen's Quick Create fields (prefixed b-); CSRF is checked on the request as a
+    whole. The caller gives consent on the beneficiary's behalf."""
+    form = ContactForm(prefix="b", meta={"csrf": False})
+    form.consent_given_by.data = CONSENT_GIVEN_BY[1]
+    return form

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..rules import RuleError
 from . import postcodes
 from .matching import fold, soundex
-from .models import Contact, Verification
+from .models import CONSENT_GIVEN_BY, Contact, Verification
 
 # Changes to these need a reason (the FAQ's "spelling fixes and changed phone numbers").
 REASON_FIELDS = ("first_name", "last_name", "phone", "postcode", "address")
@@ -57,6 +57,14 @@ def create_contact(values: Mapping[str, Any], actor: User, session_id: str | Non
     db.session.add(Verification(contact_id=contact.id, user_id=actor.id, session_id=session_id,
                                 details="Created during this call"))
     return contact
+
+
+def create_beneficiary(values: Mapping[str, Any], caller: Contact, actor: User,
+                       session_id: str | None = None, ip: str | None = None) -> Contact:
+    """Quick Create on the case screen: a beneficiary whose consent the caller gives on their
+    behalf. Never commits."""
+    return create_contact({**values, "consent_given_by": CONSENT_GIVEN_BY[1],
+                           "consent_provider_id": caller.id}, actor, session_id, ip)
 
 
 def update_contact(contact: Contact, values: Mapping[str, Any], reason: str | None,

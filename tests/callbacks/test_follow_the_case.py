@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from helpline.callbacks import services
 from helpline.callbacks.models import CallBack
-from helpline.cases import desk
+from helpline.cases import service_desk as desk
 from helpline.cases.services import create_case
 from helpline.extensions import db
 from helpline.notifications.models import Notification

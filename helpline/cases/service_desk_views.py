@@ -1,4 +1,5 @@
-"""Case routes beyond the main screen: quick-create beneficiary and the service-desk flow."""
+"""Case routes beyond the main screen: Quick Create a beneficiary, and the service desk
+(assign → acknowledge → resolve → close)."""
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
@@ -9,15 +10,15 @@ from ..auth.forms import EmptyForm
 from ..auth.guard import staff_required
 from ..auth.models import Team, User
 from ..contacts import services as contact_services
-from ..contacts.forms import ContactForm
-from ..contacts.models import CONSENT_GIVEN_BY, Contact
+from ..contacts.forms import quick_create_form
+from ..contacts.models import Contact
 from ..extensions import db
 from ..lookups.models import LookupItem
 from ..rules import RuleError
-from . import bp, desk
+from . import access, bp, service_desk
 from .forms import AssignForm, ResolveForm
 from .models import REFERRAL_STATUSES, Case
-from .views import _case_or_404, _require_access
+from .screen import CaseScreen
 
 
 @bp.app_template_global()
@@ -32,30 +33,15 @@ def case_constants() -> dict:
     return {"referral_statuses": REFERRAL_STATUSES}
 
 
-def quick_form() -> ContactForm:
-    """The Quick Create fields (prefixed b-); CSRF is checked on the request as a whole."""
-    form = ContactForm(prefix="b", meta={"csrf": False})
-    form.consent_given_by.data = CONSENT_GIVEN_BY[1]
-    return form
-
-
-def create_beneficiary(form: ContactForm, caller: Contact) -> Contact:
-    """Save a validated Quick Create form; the caller provides consent on their behalf."""
-    values = form.values()
-    values["consent_given_by"] = CONSENT_GIVEN_BY[1]
-    values["consent_provider_id"] = caller.id
-    return contact_services.create_contact(values, current_user, session.get("sid"),
-                                           request.remote_addr)
-
-
 @bp.route("/quick-create/<int:caller_id>", methods=["GET", "POST"])
 @staff_required
 def quick_create(caller_id: int):
     """Quick Create a beneficiary inline; the caller provides consent on their behalf."""
     caller = db.get_or_404(Contact, caller_id)
-    form = quick_form()
+    form = quick_create_form()
     if request.method == "POST" and form.validate():
-        beneficiary = create_beneficiary(form, caller)
+        beneficiary = contact_services.create_beneficiary(
+            form.values(), caller, current_user, session.get("sid"), request.remote_addr)
         db.session.commit()
         return render_template("cases/_beneficiary.html", beneficiary=beneficiary,
                                caller_id=caller.id, form=None, found=[], q="")
@@ -78,9 +64,9 @@ def _back(case: Case):
 @staff_required
 def assign(case_id: int):
     """Assign to a handler or a team."""
-    case = _case_or_404(case_id)
-    _require_access(case, change=True)
-    _refuse(desk.desk_refusal(case, current_user))
+    case = access.case_or_404(case_id)
+    access.require_access(case, change=True)
+    _refuse(service_desk.desk_refusal(case, current_user))
     form = AssignForm()
     target = None
     kind, _, ident = (form.assignee.data or "").partition("-")
@@ -88,7 +74,7 @@ def assign(case_id: int):
         target = db.session.get(User if kind == "user" else Team, int(ident))
     form.assignee.choices = [(form.assignee.data, form.assignee.data)]
     if form.validate_on_submit() and target is not None and (kind == "team" or target.active):
-        desk.assign(case, target, current_user, current_app.config["BASE_URL"])
+        service_desk.assign(case, target, current_user, current_app.config["BASE_URL"])
         db.session.commit()
         flash(f"{case.reference} assigned to {target.name}.", "success")
     else:
@@ -100,9 +86,9 @@ def assign(case_id: int):
 @staff_required
 def acknowledge(case_id: int):
     """The assignee acknowledges (anyone else: a 403 page saying whose it is)."""
-    return _desk_action(case_id, lambda case: desk.acknowledge(case, current_user),
+    return _desk_action(case_id, lambda case: service_desk.acknowledge(case, current_user),
                         "Case acknowledged.",
-                        refusal=lambda case: desk.acknowledge_refusal(case, current_user))
+                        refusal=lambda case: service_desk.acknowledge_refusal(case, current_user))
 
 
 @bp.post("/<int:case_id>/close")
@@ -110,9 +96,9 @@ def acknowledge(case_id: int):
 def close(case_id: int):
     """Close (or Quick Close when Solved, for the owner)."""
     quick = request.form.get("quick") == "1"
-    return _desk_action(case_id, lambda case: desk.close(case, current_user, quick),
+    return _desk_action(case_id, lambda case: service_desk.close(case, current_user, quick),
                         "Case closed.",
-                        refusal=lambda case: desk.close_refusal(case, current_user, quick))
+                        refusal=lambda case: service_desk.close_refusal(case, current_user, quick))
 
 
 def _refuse(reason: str | None) -> None:
@@ -122,8 +108,8 @@ def _refuse(reason: str | None) -> None:
 
 
 def _desk_action(case_id: int, action, message: str, refusal=None):
-    case = _case_or_404(case_id)
-    _require_access(case, change=True)
+    case = access.case_or_404(case_id)
+    access.require_access(case, change=True)
     if EmptyForm().validate_on_submit():
         _refuse(refusal(case) if refusal else None)
         try:
@@ -141,13 +127,13 @@ def _desk_action(case_id: int, action, message: str, refusal=None):
 @staff_required
 def resolve(case_id: int):
     """Resolve with Solution and Cause (both required)."""
-    case = _case_or_404(case_id)
-    _require_access(case, change=True)
-    _refuse(desk.desk_refusal(case, current_user))
+    case = access.case_or_404(case_id)
+    access.require_access(case, change=True)
+    _refuse(service_desk.desk_refusal(case, current_user))
     form = ResolveForm()
     if form.validate_on_submit():
         try:
-            desk.resolve(case, form.solution.data, form.cause.data, current_user)
+            service_desk.resolve(case, form.solution.data, form.cause.data, current_user)
         except RuleError as exc:
             db.session.rollback()
             flash(str(exc), "error")
@@ -155,8 +141,6 @@ def resolve(case_id: int):
             db.session.commit()
             flash("Case resolved: Solved.", "success")
             return _back(case)
-    from flask import g
-
-    from .views import _screen
-    g.resolve_form = form
-    return _screen(case, case.caller)  # only reached with full access
+    screen = CaseScreen.for_request(case, case.caller)  # only reached with full access
+    screen.resolve_form = form
+    return screen.render()
