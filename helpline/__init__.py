@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from flask import Flask, g, request
-from flask_login import current_user
+from flask import Flask, request
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy import event
@@ -50,6 +49,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_templates(app)
     register_blueprints(app)
+    from .navigation import register_navigation
+    register_navigation(app)
     from .badges import guard_context_processors
     guard_context_processors(app)  # after every blueprint added its own
     from .errors import register_errors
@@ -131,26 +132,6 @@ def register_templates(app: Flask) -> None:
         from . import site_settings
         return {"service_name": site_settings.service_name(),
                 "site_setting": site_settings.get}
-
-    @app.context_processor
-    def navigation() -> dict:
-        # GOV.UK form widgets render a template per field, and each render runs every
-        # context processor again: work out the header values once per request.
-        if "ctx_navigation" not in g:
-            g.ctx_navigation = _navigation()
-        return g.ctx_navigation
-
-    def _navigation() -> dict:
-        from .auth.forms import EmptyForm
-        from .notifications.services import unread_count
-        if not current_user.is_authenticated or request.headers.get("HX-Request"):
-            return {"signout_form": EmptyForm()}  # fragments do not render the header
-        from .badges import badge
-        from .events import latest_id
-        from .notifications.models import Notification
-        return {"signout_form": EmptyForm(), **badge("unread_count", lambda: unread_count(
-            current_user)), **badge("last_event_id", lambda: latest_id(
-                db.session, Notification, current_user.id))}
 
     @app.after_request
     def security_headers(resp):

@@ -1,7 +1,7 @@
 """Call-back pages: raise, queues, reminders (snooze / done / dismiss), close."""
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -357,26 +357,7 @@ def move(cb_id: int):
     return redirect(url_for("callbacks.show", cb_id=cb.id))
 
 
-@bp.app_context_processor
-def callback_context() -> dict:
-    """Reminders to show on every page, and the count for the navigation (once per request)."""
-    if "ctx_callbacks" not in g:
-        g.ctx_callbacks = _callback_context()
-    return g.ctx_callbacks
-
-
-def _callback_context() -> dict:
-    if not current_user.is_authenticated:
-        return {}
-    if is_htmx():  # fragments (e.g. the reminders) need only the form
-        return {"snooze_form": SnoozeForm(), "callbacks_for_case": _for_case}
-    from ..badges import badge
-    return {**badge("active_reminders", lambda: services.showing_for(current_user)),
-            **badge("my_callbacks_count", lambda: services.open_callbacks(
-                db.session, current_user.id)),
-            "snooze_form": SnoozeForm(), "callbacks_for_case": _for_case}
-
-
+@bp.app_template_global("callbacks_for_case")
 def _for_case(case_id: int) -> list[CallBack]:
     return list(db.session.scalars(select(CallBack).where(CallBack.case_id == case_id)
                                    .order_by(CallBack.end_at)))

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from flask import Response, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from .. import events
 from ..auth.forms import EmptyForm
 from ..auth.guard import passive, session_rules, signed_in
-from ..auth.models import UserSession
+from ..auth.models import User, UserSession
 from ..extensions import db
 from ..timeutil import utcnow
 from . import bp, services
@@ -47,7 +47,8 @@ def _last_id() -> int | None:
 @signed_in
 def stream():
     """Stream this user's events; replays what a reconnecting page missed."""
-    from ..callbacks.services import open_callbacks  # callbacks import notifications
+    # the navigation's counts sit above every domain (notifications among them)
+    from ..navigation import my_call_backs, unread
     app = current_app._get_current_object()
     user_id, sid = current_user.id, session.get("sid")
     channels = {events.USER_CHANNEL.format(user_id)}
@@ -72,18 +73,19 @@ def stream():
             .order_by(Notification.id).limit(100)))
         if not rows:
             return []
-        unread = s.scalar(select(func.count(Notification.id)).where(
-            Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+        user = s.get(User, user_id)
+        unread_now = unread(s, user)
         out = []
         for n in rows:
             frames = [("notification", item_tpl.render(n=n)),
-                      ("unread", count_tpl.render(count=unread))]
+                      ("unread", count_tpl.render(count=unread_now))]
             if n.kind in ("reminder", "callback-moved"):  # the page re-reads its pop-ups
                 frames.append(("reminder", reminder_trigger))
             out.append((n.id, frames))
         # The navigation's "My call backs" count, once per batch (assignments and moves
         # come with a notification, so the badge is live).
-        out[-1][1].append(("callbacks", callbacks_tpl.render(count=open_callbacks(s, user_id))))
+        out[-1][1].append(("callbacks", callbacks_tpl.render(
+            count=my_call_backs(s, user))))
         return out
 
     def still_valid(s):

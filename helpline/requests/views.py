@@ -311,22 +311,3 @@ def paper():
     return render_template("requests/paper.html", natures=NATURES, reasons=EXISTING_REASONS,
                            results=[i.name for i in offered("call_result")],
                            outcomes=[i.name for i in offered("call_back_outcome")])
-
-
-@bp.app_context_processor
-def request_counts() -> dict:
-    """Awaiting Calls count for the navigation (once per request)."""
-    from flask import g
-    if "ctx_requests" not in g:
-        g.ctx_requests = _request_counts()
-    return g.ctx_requests
-
-
-def _request_counts() -> dict:
-    from flask_login import current_user as user
-    if not user.is_authenticated or request.headers.get("HX-Request"):
-        return {}
-    from sqlalchemy import func
-    n = db.session.scalar(select(func.count(CallBackRequest.id)).where(
-        CallBackRequest.status == "Awaiting Calls", CallBackRequest.caseworker_id == user.id))
-    return {"awaiting_calls_count": n or 0}

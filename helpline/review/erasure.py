@@ -368,6 +368,28 @@ class Identifiers:
         return bool(self.regex and self.regex.search(value or ""))
 
 
+# an audited field's label → how its old values are added (the first word found wins)
+_OLD_VALUE_KINDS = (("phone", "add_phone"), ("number", "add_phone"),
+                    ("postcode", "add_postcode"), ("email", "add_email"),
+                    ("address", "add_address"), ("birth", "add_date"), ("name", "add_name"))
+
+
+def _add_old_values(ids: Identifiers, s: SubjectSet) -> None:
+    """Old values of the subjects' own records in the audit trail (a changed phone number
+    or name); a case's "Contact" change names the person too: scrubbed, not added."""
+    own_ids = {"contact": {str(i) for i in s.contacts},
+               "call-back request": {str(i) for i in s.requests}}
+    for entry in db.session.scalars(select(AuditEntry).where(
+            _in(AuditEntry.id, s.audit), AuditEntry.field.in_(PERSONAL_AUDIT_FIELDS))):
+        if entry.record_id not in own_ids.get(entry.record_type, ()):
+            continue
+        label = entry.field.lower().replace("_", " ")
+        adder = next((m for word, m in _OLD_VALUE_KINDS if word in label), "add_text")
+        for value in (entry.before, entry.after):
+            if value:
+                getattr(ids, adder)(value)
+
+
 def identifiers(s: SubjectSet) -> Identifiers:
     """The identifying values of every contact and request in the set, and their old values
     recorded in the audit trail (a changed phone number or name)."""
@@ -383,30 +405,5 @@ def identifiers(s: SubjectSet) -> Identifiers:
     for number in db.session.scalars(select(UniqueCallBack.contact_number).where(
             _in(UniqueCallBack.id, s.own_unique))):
         ids.add_phone(number)
-    contact_ids = {str(i) for i in s.contacts}
-    request_ids = {str(i) for i in s.requests}
-    for entry in db.session.scalars(select(AuditEntry).where(
-            _in(AuditEntry.id, s.audit), AuditEntry.field.in_(PERSONAL_AUDIT_FIELDS))):
-        own = (entry.record_type == "contact" and entry.record_id in contact_ids) or \
-            (entry.record_type == "call-back request" and entry.record_id in request_ids)
-        if not own:
-            continue  # e.g. a case's "Contact" change names the person: scrubbed, not added
-        for value in (entry.before, entry.after):
-            if not value:
-                continue
-            label = entry.field.lower().replace("_", " ")
-            if "phone" in label or "number" in label:
-                ids.add_phone(value)
-            elif "postcode" in label:
-                ids.add_postcode(value)
-            elif "email" in label:
-                ids.add_email(value)
-            elif "address" in label:
-                ids.add_address(value)
-            elif "birth" in label:
-                ids.add_date(value)
-            elif "name" in label:
-                ids.add_name(value)
-            else:
-                ids.add_text(value)
+    _add_old_values(ids, s)
     return ids

@@ -158,7 +158,7 @@ def _plan_scrub(s: erasure.SubjectSet, ids: erasure.Identifiers) -> list[tuple[A
         cols = [getattr(model, c) for c in columns]
         rows = []
         for row in db.session.execute(select(model.id, *cols).where(in_(model.id, row_ids))):
-            values = {c: ids.scrub(v) for c, v in zip(columns, row[1:])}
+            values = {c: ids.scrub(v) for c, v in zip(columns, row[1:], strict=True)}
             values = {c: v for c, v in values.items() if v != getattr(row, c)}
             if values:
                 rows.append({"id": row.id, **values})

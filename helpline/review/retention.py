@@ -136,7 +136,9 @@ def _in_batches(ids: list[int], keep: Callable[[list[int]], set[int]],
         began, chunk = time.monotonic(), ids[start:start + size]
         allowed = keep(chunk)
         db.session.commit()  # PostgreSQL: the check's transaction ends here too
-        for n, record_id in enumerate(chunk, start=1):
+        processed = 0
+        for record_id in chunk:
+            processed += 1
             if record_id in allowed:
                 erase(record_id)
                 db.session.commit()  # frees the write lock before the next record's reads
@@ -144,7 +146,7 @@ def _in_batches(ids: list[int], keep: Callable[[list[int]], set[int]],
             if time.monotonic() - began >= seconds:
                 break
         db.session.expunge_all()
-        batches, start = batches + 1, start + n
+        batches, start = batches + 1, start + processed
         if start < len(ids):
             time.sleep(_pause())  # let waiting writers in
     return done, batches

@@ -49,20 +49,3 @@ def mark_reviewed(key: str):
         db.session.commit()
         flash("Marked reviewed.", "success")
     return redirect(url_for("supervisor.morning_review"))
-
-
-@bp.app_context_processor
-def review_count() -> dict:
-    """The Morning Review count in the navigation, for supervisors (once per request)."""
-    from flask import g
-    if "ctx_review" not in g:
-        g.ctx_review = _review_count()
-    return g.ctx_review
-
-
-def _review_count() -> dict:
-    if not current_user.is_authenticated or not current_user.has_role("supervisor") \
-            or request.headers.get("HX-Request"):
-        return {}
-    from ..badges import badge
-    return badge("morning_review_count", lambda: review.count(current_user, _since()))

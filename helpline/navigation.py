@@ -1,0 +1,85 @@
+"""Page chrome in one place: the header's badges, the reminders shown on every page, and
+the forms they need. It sits above every domain (it counts their records); each badge is
+one COUNT query, computed inside its own guard (a failing badge leaves the page whole)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask, current_app, g, request
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .auth.forms import EmptyForm
+from .auth.models import User
+from .badges import badge
+from .callbacks.forms import SnoozeForm
+from .callbacks.services import open_callbacks, showing_for
+from .events import latest_id
+from .extensions import db
+from .notifications.models import Notification
+from .requests.models import CallBackRequest
+from .supervisor import review
+
+
+def unread(session: Session, user: User) -> int:
+    """Notifications not read yet."""
+    return session.scalar(select(func.count(Notification.id)).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+
+
+def my_call_backs(session: Session, user: User) -> int:
+    """Open call backs the user owns ("My call backs")."""
+    return open_callbacks(session, user.id)
+
+
+def awaiting_calls(session: Session, user: User) -> int:
+    """Call-back requests allocated to the user and waiting for their calls."""
+    return session.scalar(select(func.count(CallBackRequest.id)).where(
+        CallBackRequest.status == "Awaiting Calls",
+        CallBackRequest.caseworker_id == user.id)) or 0
+
+
+def morning_review(session: Session, user: User) -> int | None:
+    """Items waiting in Morning Review (supervisors only; None: no badge)."""
+    if not user.has_role("supervisor"):
+        return None
+    return review.count(user, review.window_start(current_app.config["SHIFT_STARTS"]))
+
+
+BADGES: dict[str, Callable[[Session, User], int | None]] = {
+    "unread_count": unread, "my_callbacks_count": my_call_backs,
+    "awaiting_calls_count": awaiting_calls, "morning_review_count": morning_review}
+
+
+def badges(user: User, session: Session | None = None,
+           names: tuple[str, ...] = tuple(BADGES)) -> dict[str, int]:
+    """The navigation's counts for `user` (pages and the event stream use the same ones);
+    a badge that fails is logged and left out, one that does not apply is None → left out."""
+    session = session or db.session
+    out: dict[str, int] = {}
+    for name in names:
+        out |= {k: v for k, v in badge(name, lambda n=name: BADGES[n](session, user)).items()
+                if v is not None}
+    return out
+
+
+def _chrome() -> dict:
+    if not current_user.is_authenticated:
+        return {"signout_form": EmptyForm()}
+    if request.headers.get("HX-Request"):  # fragments do not render the header
+        return {"signout_form": EmptyForm(), "snooze_form": SnoozeForm()}
+    user = current_user._get_current_object()
+    return {"signout_form": EmptyForm(), "snooze_form": SnoozeForm(), **badges(user),
+            **badge("active_reminders", lambda: showing_for(user)),
+            **badge("last_event_id", lambda: latest_id(db.session, Notification, user.id))}
+
+
+def register_navigation(app: Flask) -> None:
+    @app.context_processor
+    def navigation() -> dict:
+        # GOV.UK form widgets render a template per field, and each render runs every
+        # context processor again: work the chrome out once per request.
+        if "ctx_navigation" not in g:
+            g.ctx_navigation = _chrome()
+        return g.ctx_navigation
