@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 FLASK := $(PY) -m flask --app app
 
-.PHONY: run test test-lowspec install install-dev chromium migrate seed bench ci clean prod-check nginx
+.PHONY: run test lint test-lowspec install install-dev chromium migrate seed bench ci clean prod-check nginx
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ chromium:
 
 test: install-dev chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# ruff.toml: pyflakes, import order, bugbear and complexity (mccabe ≤ 10) over helpline/
+lint: install-dev
+	$(PY) -m ruff check helpline
 
 # Debian's nginx, for make prod-check and tests/core/test_deploy_kit.py.
 nginx:

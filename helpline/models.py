@@ -5,7 +5,7 @@ from .auth.parked import ParkedPost  # noqa: F401
 from .callbacks.models import CallBack, CaseViewGrant  # noqa: F401
 from .cases.models import Case, CaseNote, Referral, Signpost  # noqa: F401
 from .contacts.models import Contact, Verification  # noqa: F401
-from .interactions.models import Interaction, InteractionHandler, ReviewMark  # noqa: F401
+from .interactions.models import Interaction, InteractionHandler  # noqa: F401
 from .knowledge.models import Article, Organisation  # noqa: F401
 from .lookups.models import LookupItem, ResponseTypeField  # noqa: F401
 from .mailer import OutboxMail  # noqa: F401
@@ -14,3 +14,4 @@ from .requests.models import CallAttempt, CallBackRequest, UniqueCallBack  # noq
 from .review.models import ExportBatch  # noqa: F401
 from .site_settings import Setting  # noqa: F401
 from .submissions import Submission  # noqa: F401
+from .supervisor.models import ReviewMark  # noqa: F401

@@ -19,7 +19,7 @@ from .events import latest_id
 from .extensions import db
 from .notifications.models import Notification
 from .requests.models import CallBackRequest
-from .supervisor import review
+from .supervisor import morning_review as review
 
 
 def unread(session: Session, user: User) -> int:

@@ -93,15 +93,3 @@ interaction_interventions = db.Table(
               primary_key=True),
     db.Column("item_id", Integer, ForeignKey("lookup_items.id"), primary_key=True),
 )
-
-
-class ReviewMark(db.Model):
-    """Morning Review: an item someone marked reviewed (hidden for everyone after)."""
-
-    __tablename__ = "review_marks"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    item_key: Mapped[str] = mapped_column(String(60), unique=True)
-    reviewed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    reviewed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-
-    reviewed_by: Mapped[User] = relationship()

@@ -76,18 +76,8 @@ def new():
         contact.id if contact else None)
     enquirer = db.session.get(Contact, enquirer_id) if enquirer_id else None
     if request.method == "POST" and request.form.get("row_action") != "find":
-        valid = form.validate_on_submit()
-        chosen_case = services.find_case(form.case_ref.data) if form.case_ref.data else None
-        if form.case_ref.data and chosen_case is None:
-            form.case_ref.errors.append(f"There is no case {form.case_ref.data.split(' ')[0]}. "
-                                        "Choose a case from the suggestions")
-            valid = False
-        if not form.fully_anonymous.data and enquirer is None:
-            form.fully_anonymous.errors.append("Choose the Enquirer or tick Fully Anonymous")
-            valid = False
-        if not handlers and not handler_errors:
-            handler_errors.append("Choose at least one Interaction Handler")
-        if valid and not handler_errors:
+        valid, chosen_case = _checked(form, enquirer, handlers, handler_errors)
+        if valid:
             interaction = _create(form, enquirer, chosen_case, handlers)
             db.session.flush()
             submissions.remember(token, "interaction", interaction.id)
@@ -95,11 +85,7 @@ def new():
             if twin:  # its twin, posted at the same moment, was saved
                 flash("This interaction was already saved: here it is.", "info")
                 return redirect(url_for("interactions.show", interaction_id=twin))
-            flash(f"Interaction {interaction.reference} saved.", "success")
-            if interaction.call_back_required and interaction.case_id:
-                flash("Call Back Required: set up the call back now.", "info")
-                return redirect(url_for("callbacks.new", case_id=interaction.case_id))
-            return redirect(url_for("interactions.show", interaction_id=interaction.id))
+            return _saved(interaction)
     q = request.form.get("handler_q", "")
     found = _enquirer_search(request.form.get("enquirer_q", ""))
     audit.viewed_list(current_user, "contact", [c.id for c in [enquirer] + found if c],
@@ -113,6 +99,32 @@ def new():
         enquirer_results=found,
         form_token=token,
     ), (422 if request.method == "POST" else 200)
+
+
+def _checked(form: InteractionForm, enquirer: Contact | None, handlers: list,
+             handler_errors: list[str]) -> tuple[bool, Case | None]:
+    """The form's own checks, then the case, the Enquirer and the handlers (messages at
+    their fields); returns whether all passed, and the chosen case."""
+    valid = form.validate_on_submit()
+    chosen_case = services.find_case(form.case_ref.data) if form.case_ref.data else None
+    if form.case_ref.data and chosen_case is None:
+        form.case_ref.errors.append(f"There is no case {form.case_ref.data.split(' ')[0]}. "
+                                    "Choose a case from the suggestions")
+        valid = False
+    if not form.fully_anonymous.data and enquirer is None:
+        form.fully_anonymous.errors.append("Choose the Enquirer or tick Fully Anonymous")
+        valid = False
+    if not handlers and not handler_errors:
+        handler_errors.append("Choose at least one Interaction Handler")
+    return valid and not handler_errors, chosen_case
+
+
+def _saved(interaction: Interaction):
+    flash(f"Interaction {interaction.reference} saved.", "success")
+    if interaction.call_back_required and interaction.case_id:
+        flash("Call Back Required: set up the call back now.", "info")
+        return redirect(url_for("callbacks.new", case_id=interaction.case_id))
+    return redirect(url_for("interactions.show", interaction_id=interaction.id))
 
 
 def _create(form: InteractionForm, enquirer, case, handlers) -> Interaction:

@@ -11,7 +11,8 @@ from ..auth.forms import EmptyForm
 from ..auth.guard import supervisor_required
 from ..extensions import db
 from ..timeutil import london_format
-from . import bp, review
+from . import bp
+from . import morning_review as review
 
 SHOWN = 100
 GROUP_ORDER = ["Assigned to you", "Complaints", "Emergency interventions",

@@ -9,7 +9,7 @@ from helpline.callbacks import services
 from helpline.callbacks.models import CallBack
 from helpline.extensions import db
 from helpline.requests.models import CallBackRequest
-from helpline.supervisor import review
+from helpline.supervisor import morning_review as review
 from helpline.timeutil import london_format, utcnow
 from tests.conftest import AuthActions, csrf_token
 from tests.factories import make_user

@@ -204,7 +204,7 @@ def test_a_busy_night_shows_only_flagged_calls_and_the_newest_100_of_a_group(cli
 
 def test_morning_review_window_starts_at_the_previous_shift():
     from datetime import datetime
-    from helpline.supervisor.review import window_start
+    from helpline.supervisor.morning_review import window_start
     # 09:30 London on a winter day: current shift began 08:00, previous at 20:00 yesterday
     start = window_start(["08:00", "20:00"], datetime(2026, 11, 23, 9, 30))
     assert start == datetime(2026, 11, 22, 20, 0)

@@ -9,16 +9,13 @@ from sqlalchemy.orm import selectinload
 
 from ..audit import record
 from ..auth.models import User
+from ..callbacks.models import OPEN, CallBack
 from ..cases.models import Case
 from ..extensions import db
-from ..interactions.models import (
-    Interaction,
-    InteractionHandler,
-    ReviewMark,
-    interaction_interventions,
-)
+from ..interactions.models import Interaction, InteractionHandler, interaction_interventions
 from ..lookups.models import LookupItem
 from ..timeutil import LONDON, to_london, utcnow
+from .models import ReviewMark
 
 
 @dataclass
@@ -49,54 +46,61 @@ def window_start(shift_starts: list[str], now: datetime | None = None) -> dateti
 def items(user: User, since: datetime) -> list[Item]:
     """Everything since `since` that needs a look and nobody has marked reviewed."""
     marked = set(db.session.scalars(select(ReviewMark.item_key)))
-    out: list[Item] = []
+    found = [*_interaction_items(user, since), *_case_items(since), *_callback_items(since)]
+    return [item for item in found if item.key not in marked]
+
+
+def _groups(i: Interaction, mine: set[int]) -> list[str]:
+    """The Morning Review groups an interaction belongs to."""
+    flags = ((i.id in mine, "Assigned to you"), (i.is_complaint, "Complaints"),
+             (bool(i.interventions), "Emergency interventions"),
+             (i.call_back_required, "Call backs required"))
+    return [group for flagged, group in flags if flagged]
+
+
+def _interaction_items(user: User, since: datetime) -> list[Item]:
     mine_q = select(InteractionHandler.interaction_id).where(
         InteractionHandler.user_id == user.id, InteractionHandler.assigned_at >= since)
     mine = set(db.session.scalars(mine_q))
     # Only the interactions that are flagged, found by the database (a busy night can hold
     # thousands of ordinary calls), with what the list shows loaded in the same round trips.
-    recent = list(db.session.scalars(
+    recent = db.session.scalars(
         select(Interaction).where(Interaction.created_at >= since, or_(
             Interaction.id.in_(mine_q), Interaction.call_back_required.is_(True),
             Interaction.out_of_remit.is_(True),
             Interaction.id.in_(select(interaction_interventions.c.interaction_id))))
         .options(selectinload(Interaction.interventions),
                  selectinload(Interaction.out_of_remit_reason))
-        .order_by(Interaction.created_at.desc())))
+        .order_by(Interaction.created_at.desc()))
+    out = []
     for i in recent:
-        groups = []
-        if i.id in mine:
-            groups.append("Assigned to you")
-        if i.is_complaint:
-            groups.append("Complaints")
-        if i.interventions:
-            groups.append("Emergency interventions")
-        if i.call_back_required:
-            groups.append("Call backs required")
-        for group in groups:
-            key = f"interaction:{i.id}:{group.split()[0].lower()}"
-            if key not in marked:
-                detail = ", ".join(x.name for x in i.interventions) if group.startswith(
-                    "Emergency") else (i.notes or "")[:140]
-                out.append(Item(key, group, i.created_at, i.reference, detail,
-                                "interactions.show", {"interaction_id": i.id}))
-    for case in db.session.scalars(select(Case).where(
-            Case.safeguarding_activated.is_(True), Case.updated_at >= since)
-            .order_by(Case.updated_at.desc())):
-        key = f"case:{case.id}:safeguarding"
-        if key not in marked:
-            out.append(Item(key, "Safeguarding activated", case.updated_at,
-                            f"{case.reference} {case.title}", case.safeguarding_reason or "",
-                            "cases.show", {"case_id": case.id}))
-    from ..callbacks.models import OPEN, CallBack
+        for group in _groups(i, mine):
+            detail = ", ".join(x.name for x in i.interventions) if group.startswith(
+                "Emergency") else (i.notes or "")[:140]
+            out.append(Item(f"interaction:{i.id}:{group.split()[0].lower()}", group,
+                            i.created_at, i.reference, detail, "interactions.show",
+                            {"interaction_id": i.id}))
+    return out
+
+
+def _case_items(since: datetime) -> list[Item]:
+    return [Item(f"case:{case.id}:safeguarding", "Safeguarding activated", case.updated_at,
+                 f"{case.reference} {case.title}", case.safeguarding_reason or "",
+                 "cases.show", {"case_id": case.id})
+            for case in db.session.scalars(select(Case).where(
+                Case.safeguarding_activated.is_(True), Case.updated_at >= since)
+                .order_by(Case.updated_at.desc()))]
+
+
+def _callback_items(since: datetime) -> list[Item]:
+    out = []
     for cb in db.session.scalars(select(CallBack).where(
             CallBack.escalated_at >= since, CallBack.status.in_(OPEN))
             .order_by(CallBack.end_at.desc())):
-        key = f"callback:{cb.id}:overdue"
-        if key not in marked:
-            who = cb.owner.name if cb.owner else (cb.team.name if cb.team else "")
-            out.append(Item(key, "Overdue call backs", cb.end_at, f"{cb.subject} call back",
-                            f"{who}: {cb.description[:120]}", "callbacks.show", {"cb_id": cb.id}))
+        who = cb.owner.name if cb.owner else (cb.team.name if cb.team else "")
+        out.append(Item(f"callback:{cb.id}:overdue", "Overdue call backs", cb.end_at,
+                        f"{cb.subject} call back", f"{who}: {cb.description[:120]}",
+                        "callbacks.show", {"cb_id": cb.id}))
     return out
 
 
@@ -108,7 +112,6 @@ def _unmarked(prefix: str, id_column, suffix: str):
 
 def count(user: User, since: datetime) -> int:
     """How many items() would list, in one round trip of COUNTs (the navigation badge)."""
-    from ..callbacks.models import OPEN, CallBack
     mine_q = select(InteractionHandler.interaction_id).where(
         InteractionHandler.user_id == user.id, InteractionHandler.assigned_at >= since)
     complaint_reasons = select(LookupItem.id).where(
