@@ -6,6 +6,8 @@ from sqlalchemy.exc import DataError
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 
+from .extensions import db
+
 TITLES = {
     400: "Something was wrong with that request",
     401: "Sign in to continue",
@@ -31,7 +33,6 @@ def _render(error: HTTPException):
 def _value_not_storable(exc: DataError):
     """A value the database refuses (a number out of range, text longer than its column):
     nothing is saved, and the user is told what kind of value it was, not shown a 500."""
-    from .extensions import db
     db.session.rollback()
     import logging
     # the class only: a driver's message can quote the value, which may be personal data
@@ -63,7 +64,6 @@ def register_errors(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unhandled(exc: Exception):
         app.logger.exception("unhandled error")
-        from .extensions import db
         db.session.rollback()
         return _render(InternalServerError(
             "The problem has been logged. Nothing you typed was saved; go back and try again."))

@@ -18,14 +18,14 @@ from .callbacks.services import open_callbacks, showing_for
 from .events import latest_id
 from .extensions import db
 from .notifications.models import Notification
+from .notifications.services import unread_count
 from .requests.models import CallBackRequest
 from .supervisor import morning_review as review
 
 
 def unread(session: Session, user: User) -> int:
     """Notifications not read yet."""
-    return session.scalar(select(func.count(Notification.id)).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+    return unread_count(user, session)
 
 
 def my_call_backs(session: Session, user: User) -> int:

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..auth.models import User
 from ..extensions import db
+
+if TYPE_CHECKING:  # audit sits below auth (auth audits sign-ins); types only
+    from ..auth.models import User
 from ..timeutil import utcnow
 
 

@@ -1,10 +1,12 @@
 """The one way every change (and every look at a person's record) is audited."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from ..auth.models import User
 from ..extensions import db
+
+if TYPE_CHECKING:  # audit sits below auth (auth audits sign-ins); types only
+    from ..auth.models import User
 from .models import AuditEntry
 
 

@@ -14,6 +14,7 @@ from ..extensions import db
 from ..mail_texts import render_mail
 from ..mailer import queue_mail
 from ..notifications.services import notify
+from ..notifications.signals import stream_frames
 from ..rules import RuleError
 from ..timeutil import london_format, to_london, utcnow
 from .handover import end_grants
@@ -376,3 +377,10 @@ def queue_for(user: User | None = None, team_id: int | None = None,
     if overdue:
         stmt = stmt.where(CallBack.end_at <= utcnow())
     return list(db.session.scalars(stmt.order_by(CallBack.end_at, CallBack.id)))
+
+
+@stream_frames.connect
+def _my_call_backs_frame(app, session, user_id: int, **_kw) -> list[tuple[str, str]]:
+    """The live "My call backs" badge, sent with each batch of the user's events."""
+    template = app.jinja_env.get_template("callbacks/_count.html")
+    return [("callbacks", template.render(count=open_callbacks(session, user_id)))]

@@ -8,7 +8,9 @@ from sqlalchemy import select
 from .. import audit
 from ..audit.models import AuditEntry
 from ..auth.models import User
+from ..contacts import signals as contact_signals
 from ..contacts.models import Contact
+from ..contacts.services import move_links
 from ..extensions import db
 from ..rules import RuleError
 from ..timeutil import utcnow
@@ -278,3 +280,12 @@ def _sync_referrals(case: Case, rows: list[ReferralRow], beneficiary: Contact,
                                          f"({row.status})")})
             n += 1
     return n
+
+
+@contact_signals.merging.connect
+def _move_cases(loser: Contact, survivor: Contact, actor: User, ip: str | None, reason: str,
+                **_kw) -> dict[str, int]:
+    """A merge moves the loser's cases (as caller or beneficiary) to the survivor."""
+    n = sum(move_links(Case, column, "case", label, loser, survivor, actor, ip, reason)
+            for column, label in ((Case.caller_id, "Caller"), (Case.beneficiary_id, "Beneficiary")))
+    return {"Cases moved": n}

@@ -13,7 +13,7 @@ from .. import audit
 from ..auth.models import User
 from ..extensions import db
 from ..rules import RuleError
-from . import postcodes
+from . import postcodes, signals
 from .matching import fold, soundex
 from .models import CONSENT_GIVEN_BY, Contact, Verification
 
@@ -281,28 +281,14 @@ def merge_contacts(survivor: Contact, loser: Contact, take_from_loser: list[str]
     deactivated and erased like any other subject (privacy.anonymise). Never commits."""
     if survivor.id == loser.id:
         raise RuleError("Choose two different contacts", field="other")
-    # Higher domains, imported where used: they depend on contacts, not the other way round.
-    from ..cases.models import Case
-    from ..interactions.models import Interaction
-    from ..requests.models import CallBackRequest
-    from ..review import privacy
     values = {f: getattr(loser, f) for f in take_from_loser if f in MERGE_FIELDS}
     changes = audit.diff(survivor, values)
     set_search_keys(survivor)
     reason = f"Merged contact {loser.id} into {survivor.id}"
-    moves = ((Case, Case.caller_id, "case", "Caller"),
-             (Case, Case.beneficiary_id, "case", "Beneficiary"),
-             (Interaction, Interaction.enquirer_id, "interaction", "Enquirer"),
-             (CallBackRequest, CallBackRequest.contact_id, "call-back request", "Contact"))
-    moved = {"case": 0, "interaction": 0, "call-back request": 0}
-    for model, column, record_type, label in moves:
-        # by key, never by text: the rows whose link is the loser
-        for row in db.session.scalars(select(model).where(column == loser.id).order_by(model.id)):
-            setattr(row, column.key, survivor.id)
-            moved[record_type] += 1
-            audit.record(actor, "merge", record_type, getattr(row, "reference", row.id), ip=ip,
-                         reason=reason, changes={label: (f"contact {loser.id}",
-                                                         f"contact {survivor.id}")})
+    moved: dict[str, int] = {}
+    for _receiver, counts in signals.merging.send(loser, survivor=survivor, actor=actor, ip=ip,
+                                                  reason=reason):
+        moved |= counts or {}
     for row in db.session.scalars(select(Contact).where(Contact.consent_provider_id == loser.id)):
         row.consent_provider_id = survivor.id
     if loser.last_case_at and (not survivor.last_case_at or loser.last_case_at > survivor.last_case_at):
@@ -312,11 +298,23 @@ def merge_contacts(survivor: Contact, loser: Contact, take_from_loser: list[str]
                  changes={FIELD_LABELS.get(k, k): v for k, v in changes.items()})
     audit.record(actor, "merge", "contact", loser.id, ip=ip, reason=reason,
                  changes={"Active": (True, False), "Merged into": (None, survivor.id),
-                          "Cases moved": (None, moved["case"]),
-                          "Interactions moved": (None, moved["interaction"]),
-                          "Call-back requests moved": (None, moved["call-back request"])})
+                          **{label: (None, n) for label, n in sorted(moved.items())}})
     # Its verifications stay with it (the caller confirmed the loser's details, which may
     # differ from the survivor's) and are erased with it.
     db.session.flush()
-    privacy.anonymise(loser, f"Merged into contact {survivor.id}", actor)
+    signals.merged.send(loser, survivor=survivor, actor=actor)  # erasure erases the loser
     return survivor
+
+
+def move_links(model, column, record_type: str, label: str, loser: Contact, survivor: Contact,
+               actor: User, ip: str | None, reason: str) -> int:
+    """Point the rows of `model` whose `column` is the loser at the survivor (by key, never
+    by text), each move audited; for the domains answering `signals.merging`."""
+    n = 0
+    for row in db.session.scalars(select(model).where(column == loser.id).order_by(model.id)):
+        setattr(row, column.key, survivor.id)
+        n += 1
+        audit.record(actor, "merge", record_type, getattr(row, "reference", row.id), ip=ip,
+                     reason=reason, changes={label: (f"contact {loser.id}",
+                                                     f"contact {survivor.id}")})
+    return n

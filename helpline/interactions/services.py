@@ -8,6 +8,9 @@ from sqlalchemy import or_, select
 from .. import audit
 from ..auth.models import User
 from ..cases.models import Case
+from ..contacts import signals as contact_signals
+from ..contacts.models import Contact
+from ..contacts.services import move_links
 from ..extensions import db
 from ..lookups.models import LookupItem
 from ..mail_texts import render_mail
@@ -137,3 +140,12 @@ def interactions_for(contact_id: int | None = None, case_id: int | None = None) 
     if case_id is not None:
         stmt = stmt.where(Interaction.case_id == case_id)
     return list(db.session.scalars(stmt.limit(200)))
+
+
+@contact_signals.merging.connect
+def _move_interactions(loser: Contact, survivor: Contact, actor: User, ip: str | None,
+                       reason: str, **_kw) -> dict[str, int]:
+    """A merge moves the interactions the loser was the Enquirer of."""
+    return {"Interactions moved": move_links(Interaction, Interaction.enquirer_id,
+                                             "interaction", "Enquirer", loser, survivor,
+                                             actor, ip, reason)}

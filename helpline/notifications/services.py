@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from ..auth.models import Team, User
 from ..events import TEAM_CHANNEL, USER_CHANNEL, publish_after_commit
@@ -33,9 +34,10 @@ def notify_team(team: Team, title: str, body: str | None = None,
     return rows
 
 
-def unread_count(user: User) -> int:
-    """How many notifications the user has not read."""
-    return db.session.scalar(
+def unread_count(user: User, session: Session | None = None) -> int:
+    """How many notifications the user has not read (the navigation badge, on pages and in
+    the event stream, which reads with a session of its own)."""
+    return (session or db.session).scalar(
         select(func.count(Notification.id)).where(
             Notification.user_id == user.id, Notification.read_at.is_(None))
     ) or 0

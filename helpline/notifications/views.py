@@ -13,6 +13,7 @@ from ..extensions import db
 from ..timeutil import utcnow
 from . import bp, services
 from .models import Notification
+from .signals import stream_frames
 
 
 @bp.get("/notifications")
@@ -47,8 +48,6 @@ def _last_id() -> int | None:
 @signed_in
 def stream():
     """Stream this user's events; replays what a reconnecting page missed."""
-    # the navigation's counts sit above every domain (notifications among them)
-    from ..navigation import my_call_backs, unread
     app = current_app._get_current_object()
     user_id, sid = current_user.id, session.get("sid")
     channels = {events.USER_CHANNEL.format(user_id)}
@@ -64,7 +63,6 @@ def stream():
     rules = session_rules()
     item_tpl = app.jinja_env.get_template("notifications/_item.html")
     count_tpl = app.jinja_env.get_template("notifications/_count.html")
-    callbacks_tpl = app.jinja_env.get_template("callbacks/_count.html")
     db.session.remove()  # never hold the request's session while streaming
 
     def fetch_new(s, after):
@@ -73,8 +71,7 @@ def stream():
             .order_by(Notification.id).limit(100)))
         if not rows:
             return []
-        user = s.get(User, user_id)
-        unread_now = unread(s, user)
+        unread_now = services.unread_count(s.get(User, user_id), s)
         out = []
         for n in rows:
             frames = [("notification", item_tpl.render(n=n)),
@@ -82,10 +79,10 @@ def stream():
             if n.kind in ("reminder", "callback-moved"):  # the page re-reads its pop-ups
                 frames.append(("reminder", reminder_trigger))
             out.append((n.id, frames))
-        # The navigation's "My call backs" count, once per batch (assignments and moves
-        # come with a notification, so the badge is live).
-        out[-1][1].append(("callbacks", callbacks_tpl.render(
-            count=my_call_backs(s, user))))
+        # Other domains' navigation badges, once per batch (e.g. "My call backs": assignments
+        # and moves come with a notification, so the badge is live).
+        for _receiver, frames in stream_frames.send(app, session=s, user_id=user_id):
+            out[-1][1].extend(frames or [])
         return out
 
     def still_valid(s):

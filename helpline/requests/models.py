@@ -11,7 +11,7 @@ from ..cases.models import Case
 from ..contacts.models import Contact
 from ..extensions import db
 from ..lookups.models import LookupItem
-from ..timeutil import utcnow
+from ..timeutil import london_format, utcnow
 
 NATURES = ["New Application", "Existing Case", "Other"]
 EXISTING_REASONS = ["Complaint", "MP", "High Profile", "Payment", "Vulnerable Person",
@@ -82,7 +82,6 @@ class CallBackRequest(db.Model):
 
     @property
     def due_label(self) -> str:
-        from ..timeutil import london_format
         return "Call Back Anytime" if self.anytime else london_format(self.required_at)
 
     @property

@@ -11,7 +11,9 @@ from .. import audit
 from ..auth.models import Team, User
 from ..callbacks.models import ARMED, CLOSED, OPEN, CallBack
 from ..cases import services as case_services
+from ..contacts import signals as contact_signals
 from ..contacts.models import Contact
+from ..contacts.services import move_links
 from ..extensions import db
 from ..lookups.models import LookupItem
 from ..mail_texts import render_mail
@@ -291,3 +293,12 @@ def counts() -> dict[str, int]:
                               .group_by(CallBackRequest.status))
     found = dict(rows.all())
     return {s: found.get(s, 0) for s in STATUSES}
+
+
+@contact_signals.merging.connect
+def _move_requests(loser: Contact, survivor: Contact, actor: User, ip: str | None,
+                   reason: str, **_kw) -> dict[str, int]:
+    """A merge moves the loser's call-back requests."""
+    return {"Call-back requests moved": move_links(
+        CallBackRequest, CallBackRequest.contact_id, "call-back request", "Contact", loser,
+        survivor, actor, ip, reason)}

@@ -27,6 +27,7 @@ from ..callbacks.models import CallBack
 from ..cases.models import REFERENCE_OFFSET, Case, CaseNote, Referral
 from ..contacts.models import Contact, Verification
 from ..extensions import db
+from ..interactions.models import REFERENCE_OFFSET as INT_OFFSET
 from ..interactions.models import Interaction, InteractionHandler
 from ..mailer import OutboxMail
 from ..notifications.models import Notification
@@ -74,7 +75,6 @@ class SubjectSet:
 
     @property
     def interaction_refs(self) -> set[str]:
-        from ..interactions.models import REFERENCE_OFFSET as INT_OFFSET
         return {f"INT{i + INT_OFFSET}" for i in self.interactions}
 
 

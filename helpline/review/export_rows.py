@@ -13,6 +13,7 @@ from ..cases.models import REFERENCE_OFFSET, Case, CaseNote, Referral, Signpost
 from ..contacts.models import Contact
 from ..extensions import db
 from ..interactions.models import Interaction
+from ..lookups.models import LookupItem
 from ..rules import RuleError
 from ..timeutil import london_format
 
@@ -79,7 +80,6 @@ def _fmt(value) -> str:
 
 def _chunk_details(chunk: list[int], personal: bool) -> dict[str, dict]:
     """Signposts, referrals, interaction counts (and notes) for a chunk, in a few queries."""
-    from ..lookups.models import LookupItem
     out: dict[str, dict] = {"signposts": {}, "referrals": {}, "notes": {}}
     for case_id, name in db.session.execute(
             select(Signpost.case_id, LookupItem.name).join(LookupItem, Signpost.category_id

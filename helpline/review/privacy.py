@@ -22,20 +22,23 @@ from ..audit.models import AuditEntry
 from ..auth.models import User
 from ..callbacks.models import CallBack
 from ..cases.models import Case, CaseNote, Referral, Signpost
+from ..contacts import signals as contact_signals
 from ..contacts.models import Contact, Verification
 from ..extensions import db
 from ..interactions.models import Interaction
+from ..lookups.models import LookupItem
 from ..mailer import OutboxMail
 from ..notifications.models import Notification
 from ..requests.models import CallAttempt, CallBackRequest, UniqueCallBack
 from ..timeutil import utcnow
 from . import erasure
 from .erasure import PLACEHOLDER
+from .models import ExportBatch
+from .services import neutralise
 
 
 def _readable(obj: Any) -> dict:
     """A row as plain values, with the name beside every lookup and user id."""
-    from ..lookups.models import LookupItem
     out: dict[str, Any] = {}
     for col in obj.__table__.columns:
         value = getattr(obj, col.key)
@@ -71,7 +74,6 @@ times are UTC, ISO 8601. subject-access.json holds the same records in one file.
 def subject_access(contact: Contact, actor: User) -> bytes:
     """Everything held about one contact (its whole erasure set), as a ZIP of CSV files, a
     README and JSON; the request is logged."""
-    from .services import neutralise
     s = erasure.collect(contact)
     in_ = erasure._in
     kinds = [
@@ -260,7 +262,6 @@ def _delete_attachments(s: erasure.SubjectSet) -> int:
 def _scrub_exports(s: erasure.SubjectSet, ids: erasure.Identifiers, actor: User | None) -> int:
     """Rewrite the subject's rows in export files still on disk that hold personal data
     (exports without personal data hold no identifying values)."""
-    from .models import ExportBatch
     refs = s.case_refs
     if not refs:
         return 0
@@ -392,3 +393,9 @@ def erase_callback_request(req: CallBackRequest, reason: str, actor: User | None
 
 
 # Retention moved to retention.py (run(), run_once_today()).
+
+
+@contact_signals.merged.connect
+def _erase_merged(loser: Contact, survivor: Contact, actor: User | None, **_kw) -> None:
+    """The duplicate a merge left behind is erased like any other subject."""
+    anonymise(loser, f"Merged into contact {survivor.id}", actor)

@@ -67,7 +67,6 @@ def queue():
 def case(case_id: int):
     """The whole case read-only, with what changed since its last review."""
     c = db.get_or_404(Case, case_id)
-    from .. import audit
     audit.viewed(current_user, "case", c.reference, ip=request.remote_addr)
     db.session.commit()
     return render_template("review/case.html", case=c, changes=services.changes_since_review(c),
@@ -192,7 +191,6 @@ def download(batch_id: int):
                                                 if batch.with_personal else "."))
     if not Path(batch.file_path).is_file():
         abort(404, description="This export's file is missing: run the export again.")
-    from .. import audit
     audit.record(current_user, "download", "export batch", batch.id,
                  reason=f"{batch.fmt.upper()}{' with personal data' if batch.with_personal else ''}"
                         f"; SHA-256 {batch.sha256}", ip=request.remote_addr)
@@ -217,7 +215,6 @@ def subject_access(contact_id: int):
         resp.headers["Cache-Control"] = "private, no-store"
         resp.headers["Pragma"] = "no-cache"
         return resp
-    from .. import audit
     audit.viewed(current_user, "contact", contact.id, ip=request.remote_addr)
     db.session.commit()
     return render_template("review/subject_access.html", contact=contact, form=form,
@@ -241,7 +238,6 @@ def anonymise(contact_id: int):
             flash(f"Contact {contact_id} anonymised.", "success")
             return redirect(url_for("contacts.show", contact_id=contact_id))
     if request.method == "GET":
-        from .. import audit
         audit.viewed(current_user, "contact", contact.id, ip=request.remote_addr)
         db.session.commit()
     return render_template("review/anonymise.html", contact=contact, form=EmptyForm(),
