@@ -1,3 +1,4 @@
+# ruff: noqa: E402  (helpline is imported once the repository is on sys.path)
 """What the benchmarks share: machine facts, percentiles, throwaway databases and their bulk
 data, signing in, and the processes `make run` starts (on free ports, in a temp dir)."""
 from __future__ import annotations
@@ -29,23 +30,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SECRET_KEY", "helpline-benchmark")  # never write instance/secret_key
 
-from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import func, inspect, make_url, select, text  # noqa: E402
+from flask_migrate import upgrade
+from sqlalchemy import func, inspect, make_url, select, text
 
-from helpline import create_app  # noqa: E402
-from helpline.audit.models import AuditEntry  # noqa: E402
-from helpline.auth.models import User  # noqa: E402
-from helpline.auth.services import create_user, hash_password, team_by_name  # noqa: E402
-from helpline.cases.models import (REFERENCE_OFFSET, REFERRAL_STATUSES, STATUSES,  # noqa: E402
-                                   WHO_REQUIRES, Case, CaseNote, Referral, Signpost)
-from helpline.contacts import services as contact_services  # noqa: E402
-from helpline.contacts.models import CONSENT_GIVEN_BY, CONSENT_STATUSES, Contact  # noqa: E402
-from helpline.contacts.postcodes import DATA as AREAS_CSV  # noqa: E402
-from helpline.demo import TEAMS, seed_lookups, seed_response_type_fields  # noqa: E402
-from helpline.extensions import db  # noqa: E402
-from helpline.lookups.models import LookupItem, ResponseTypeField  # noqa: E402
-from helpline.run import redis_server_binary  # noqa: E402
-from helpline.timeutil import utcnow  # noqa: E402
+from helpline import create_app
+from helpline.audit.models import AuditEntry
+from helpline.auth.models import User
+from helpline.auth.services import create_user, hash_password, team_by_name
+from helpline.cases import models as case_models
+from helpline.cases.models import Case, CaseNote, Referral, Signpost
+from helpline.contacts import services as contact_services
+from helpline.contacts.models import CONSENT_GIVEN_BY, CONSENT_STATUSES, Contact
+from helpline.contacts.postcodes import DATA as AREAS_CSV
+from helpline.demo import TEAMS, seed_lookups, seed_response_type_fields
+from helpline.extensions import db
+from helpline.lookups.models import LookupItem, ResponseTypeField
+from helpline.run import redis_server_binary
+from helpline.timeutil import utcnow
 
 # The accounts of the generated datasets (dataset.py, case_page.py, export.py, retention.py).
 DOMAIN = "case-page-bench.example.org"
@@ -96,7 +97,8 @@ def header(title: str, load_before: float | None = None) -> None:
 def table(head: list[tuple[str, int]], rows: list[list], title: str | None = None) -> None:
     """Print a plain-text table: head = [(label, width)], negative width = left-aligned."""
     def line(cells):
-        return " ".join(f"{c:<{-w}}" if w < 0 else f"{c:>{w}}" for c, (_, w) in zip(cells, head))
+        return " ".join(f"{c:<{-w}}" if w < 0 else f"{c:>{w}}"
+                        for c, (_, w) in zip(cells, head, strict=False))
     if title:
         print(title)
     top = line([h for h, _ in head])
@@ -134,6 +136,16 @@ def temp_url(args, name: str) -> tuple[str, Path | None]:
         folder = cleanup = Path(tempfile.mkdtemp(prefix=f"helpline-{name}-"))
     file = folder / f"{name}-{getattr(args, 'contacts', 0)}.db"
     return f"sqlite:///{file}", cleanup
+
+
+def bench_url(scale: float) -> str:
+    """The `make bench` dataset: DATABASE_URL, else a SQLite file per scale in
+    $TMPDIR/helpline-bench/."""
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    folder = Path(tempfile.gettempdir()) / "helpline-bench"
+    folder.mkdir(exist_ok=True)
+    return f"sqlite:///{folder / f'bench-{scale:g}.db'}"
 
 
 def check_ours(domain: str = DOMAIN) -> None:
@@ -493,7 +505,7 @@ class CaseGenerator:
         if age_days > 60:
             return "Closed" if r < 0.85 else "Solved" if r < 0.92 else \
                 self.rng.choice(OPEN_LIKE)
-        return self.rng.choice(STATUSES)
+        return self.rng.choice(case_models.STATUSES)
 
     def note_text(self, title: str) -> str:
         rng = self.rng
@@ -531,7 +543,7 @@ class CaseGenerator:
         owner, team = rng.choice(self.handlers)
         title = rng.choice(TITLES)
         status = self.status(age_days)
-        ref = f"CA{case_id + REFERENCE_OFFSET}"
+        ref = f"CA{case_id + case_models.REFERENCE_OFFSET}"
         later = [created + timedelta(minutes=rng.randint(1, 60 * 24 * 14)) for _ in range(5)]
         later = [min(t, self.now) for t in sorted(later)]
         reviewed = status in ("Reviewed", "Closed", "Solved") and rng.random() < 0.8
@@ -541,7 +553,7 @@ class CaseGenerator:
             else None
         case = dict(
             id=case_id, title=title, caller_id=contact["id"], beneficiary_id=contact["id"],
-            who_requires_support=WHO_REQUIRES[0], beneficiary_consent=None,
+            who_requires_support=case_models.WHO_REQUIRES[0], beneficiary_consent=None,
             psychosocial_support=rng.random() < 0.4, safeguarding_activated=safeguarding,
             safeguarding_reason=rng.choice(SAFEGUARDING) if safeguarding else None,
             feedback_consent=rng.choice([True, False, None]), status=status, owner_id=owner,
@@ -558,7 +570,7 @@ class CaseGenerator:
                           created_by_id=owner)
                      for cat in rng.sample(self.categories, rng.randint(1, 2))]
         type_id = rng.choice(self.types)
-        ref_status = rng.choice(REFERRAL_STATUSES)
+        ref_status = rng.choice(case_models.REFERRAL_STATUSES)
         referrals = [dict(case_id=case_id, response_type_id=type_id, status=ref_status,
                           declined_reason=("Caller found help elsewhere"
                                            if ref_status == "Declined" else None),

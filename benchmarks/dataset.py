@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,8 +27,12 @@ from helpline.callbacks.models import ARMED, CLOSED, CallBack
 from helpline.cases.models import Case
 from helpline.contacts.models import Contact
 from helpline.demo import TEAMS
-from helpline.interactions.models import (COUNTRIES, Interaction, InteractionHandler,
-                                          interaction_interventions)
+from helpline.interactions.models import (
+    COUNTRIES,
+    Interaction,
+    InteractionHandler,
+    interaction_interventions,
+)
 
 SEED = 20250101
 FULL = {"contacts": 1_000_000, "cases": 1_000_000, "interactions": 2_000_000,
@@ -169,15 +171,6 @@ def reusable(have: dict[str, int], want: dict[str, int]) -> bool:
     return all(v <= have[k] <= v + max(1000, v // 100) for k, v in want.items())
 
 
-def default_url(scale: float) -> str:
-    """DATABASE_URL, else a SQLite file per scale under $TMPDIR/helpline-bench/."""
-    if os.environ.get("DATABASE_URL"):
-        return os.environ["DATABASE_URL"]
-    folder = Path(tempfile.gettempdir()) / "helpline-bench"
-    folder.mkdir(exist_ok=True)
-    return f"sqlite:///{folder / f'bench-{scale:g}.db'}"
-
-
 def prepare(url: str, scale: float, volunteers: int, keep: bool) -> dict:
     """Reuse (keep) or wipe, migrate and load; returns a summary dict (also for RESULTS.md)."""
     path = common.sqlite_path(url)
@@ -220,7 +213,7 @@ def main() -> None:
                         help="reuse the database if it already holds this scale")
     parser.add_argument("--json", help="write the summary here as JSON")
     args = parser.parse_args()
-    url = args.database_url or default_url(args.scale)
+    url = args.database_url or common.bench_url(args.scale)
     summary = prepare(url, args.scale, args.volunteers, args.keep)
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2, default=str))

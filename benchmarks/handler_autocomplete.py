@@ -49,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stack import pct  # noqa: E402  (shared with the other benchmarks)
+
 os.environ.setdefault("SECRET_KEY", "handler-autocomplete-benchmark")
 
 from flask import url_for  # noqa: E402

@@ -35,12 +35,6 @@ missing what the next step needs. Every child process is stopped at the end.
 """
 from __future__ import annotations
 
-# Locust monkey-patches the standard library with gevent when it is imported: first.
-import locust  # noqa: F401,I001
-import gevent
-from locust import FastHttpUser, constant, events, task
-from locust.env import Environment
-
 import argparse
 import itertools
 import json
@@ -54,6 +48,13 @@ import time
 import urllib.parse
 from collections import defaultdict
 from pathlib import Path
+
+import gevent
+
+# Locust monkey-patches the standard library with gevent when it is imported: first.
+import locust  # noqa: F401,I001
+from locust import FastHttpUser, constant, events, task
+from locust.env import Environment
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

@@ -68,10 +68,10 @@ SECRET = "reminders-benchmark"
 os.environ.setdefault("SECRET_KEY", SECRET)  # never generate instance/secret_key
 
 import redis as redis_lib  # noqa: E402
+from email_ping import free_port, wait_port  # noqa: E402
 from rq import Worker  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from email_ping import free_port, wait_port  # noqa: E402
 from helpline import create_app  # noqa: E402
 from helpline.auth.services import create_user, hash_password  # noqa: E402
 from helpline.callbacks import services as cb_services  # noqa: E402
