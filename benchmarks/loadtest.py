@@ -1,39 +1,24 @@
+# ruff: noqa: I001  (Locust patches the standard library with gevent on import: it goes first)
 """Load test: N simulated volunteers doing the real call flow against `make run`'s stack.
 
     .venv/bin/python benchmarks/loadtest.py --database-url sqlite:////tmp/helpline-bench/bench-1.db
     .venv/bin/python benchmarks/loadtest.py --users 50 --seconds 60 --database-url ...
 
-The database must come from benchmarks/dataset.py (its volunteer.NNN accounts sign in).
-Starts on free ports, as helpline/run.py does: the embedded redis-server, the mail catcher,
-one worker (`python -m helpline.worker`) and gunicorn (`-k gevent -w 1 --worker-connections
-1000`), with HELPLINE_TIMING_LOG set so helpline/timing.py logs every request's service
-time (server time: from Flask's WSGI entry until it returns the response, compression
-included; queueing and sending excluded).
-
-Locust (as a library, FastHttpUser, in this process) runs --users volunteers, spawned at
---spawn-rate. Each signs in through /login, then repeats the call flow with a think time of
---think-min..--think-max seconds before every step:
-
-    home      GET  /                               Active Contacts
-    search    GET  /?q=Smi, then /?q=John Smi      "Search this view" (htmx rows fragment)
-    contact   GET  /contacts/<first result>
-    verify    POST /contacts/<id>/verify           -> 302, GET /contacts/<id> again
-    new case  GET  /cases/new/<id>
-    signpost  GET  /cases/rows/signpost            htmx row fragment
-    referral  GET  /cases/rows/referral            htmx row fragment, then
-              GET  /cases/rows/referral-extra      the chosen type's extra fields
-    save      POST /cases/new/<id>                 title, signpost, referral, summary note
-              -> 302, GET /cases/<new id>
-    note      POST /cases/<id>/notes               htmx: append a summary note
-
-After the ramp-up the run alternates --block-second blocks: A = the flow; B = the same users
-with the same think times requesting the bare route (/healthz: one SELECT 1 and a Redis
-PING) instead of their next step. Latencies in the report are server service times from
-the timing log, per endpoint over the A blocks, each also divided by the bare route's
-figure over the B blocks. Errors = any response >= 400, a failed connection, or a page
-missing what the next step needs. Every child process is stopped at the end.
+Needs a database from dataset.py (its volunteer.NNN accounts sign in). common.Stack with
+HELPLINE_TIMING_LOG: helpline/timing.py logs each request's server time. Locust (FastHttpUser, in
+this process) runs --users volunteers; each signs in, then repeats the call flow (home, search
+fragment twice, contact, verify, new case, signpost and referral fragments, save, case, add note)
+thinking --think-min..--think-max s before every step. After the ramp-up, --block-second blocks
+alternate: A = the flow; B = the same users requesting the bare /healthz instead. Server times per
+endpoint over the A blocks, also as ratios to /healthz over the B blocks. Errors = any response
+>= 400, a failed connection, or a page missing what the next step needs.
 """
 from __future__ import annotations
+
+import locust  # noqa: F401
+import gevent
+from locust import FastHttpUser, constant, events, task
+from locust.env import Environment
 
 import argparse
 import itertools
@@ -42,29 +27,17 @@ import os
 import random
 import re
 import shutil
-import sys
 import tempfile
 import time
 import urllib.parse
 from collections import defaultdict
 from pathlib import Path
 
-import gevent
+import common
+from common import pct
 
-# Locust monkey-patches the standard library with gevent when it is imported: first.
-import locust  # noqa: F401,I001
-from locust import FastHttpUser, constant, events, task
-from locust.env import Environment
-
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(HERE))
-
-from stack import Stack, pct  # noqa: E402
-
-PASSWORD = "case-page-bench-password"  # case_page.BENCH_PASSWORD (not imported: no app here)
-VOLUNTEER_EMAIL = "volunteer.{:03d}@case-page-bench.example.org"
+PASSWORD = common.BENCH_PASSWORD
+VOLUNTEER_EMAIL = "volunteer.{:03d}@" + common.DOMAIN
 BARE_PATH = "/healthz"
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 CONTACT_LINK = re.compile(r'href="/contacts/(\d+)"')
@@ -93,6 +66,7 @@ class Shared:
     phase = "ramp"         # "ramp", "A<n>", "B<n>", "end"
     numbers = itertools.count(1)
     flows_done = 0
+    load_before = 0.0
     signed_in = 0
     retried = 0            # requests re-sent after finding a keep-alive socket closed
     problems: dict[str, int] = defaultdict(int)
@@ -309,6 +283,7 @@ def run_locust(host: str, users: int, spawn_rate: float, seconds: float,
     print(f"  ramp-up {time.time() - t0:.0f} s ({users} volunteers at {spawn_rate}/s, "
           f"{Shared.signed_in} signed in)", flush=True)
     blocks, t_end, n = [], time.time() + seconds, 0
+    Shared.load_before = os.getloadavg()[0]
     while time.time() < t_end - 1:
         n += 1
         for kind in ("A", "B"):
@@ -336,8 +311,7 @@ def read_timing(path: Path) -> list[dict]:
     return out
 
 
-def summarise(records: list[dict], blocks: list[dict], env: Environment, args,
-              stack: Stack) -> dict:
+def summarise(records: list[dict], blocks: list[dict], env: Environment, args) -> dict:
     """Per-endpoint server times over the A blocks, the bare route over the B blocks."""
     a_secs = sum(b["end"] - b["start"] for b in blocks if b["label"].startswith("A"))
     b_secs = sum(b["end"] - b["start"] for b in blocks if b["label"].startswith("B"))
@@ -384,12 +358,13 @@ def summarise(records: list[dict], blocks: list[dict], env: Environment, args,
                          "rps": stats.total.total_rps},
         "errors": errors, "problems": dict(Shared.problems), "flows": Shared.flows_done,
         "retried": Shared.retried,
-        "load_average": os.getloadavg(),
+        "load_average": os.getloadavg(), "load_before": Shared.load_before,
     }
 
 
 def print_report(s: dict) -> None:
-    print(f"\n# load test: {s['users']} volunteers, {s['seconds']:.0f} s of A/B blocks of "
+    common.header("load test", s["load_before"])
+    print(f"# load test: {s['users']} volunteers, {s['seconds']:.0f} s of A/B blocks of "
           f"{s['block']:.0f} s, think {s['think'][0]:g}-{s['think'][1]:g} s, gunicorn gevent "
           f"x{s['web_workers']}; {s['flows']} call flows completed")
     print(f"# A (flow): {s['a_requests']:,} requests, {s['a_rps']:.1f} req/s; B (bare "
@@ -435,13 +410,13 @@ def main() -> None:
     Shared.think = (args.think_min, args.think_max)
     load_knowledge(args.database_url, 2000, 7)
     tmp = Path(tempfile.mkdtemp(prefix="helpline-loadtest-"))
-    stack = Stack(args.database_url, tmp, args.web_workers)
+    stack = common.Stack(args.database_url, tmp, args.web_workers, timing=True)
     try:
         stack.start()
         print(f"# stack up on 127.0.0.1:{stack.web_port} (logs in {tmp})", flush=True)
         env, blocks = run_locust(f"http://127.0.0.1:{stack.web_port}", args.users,
                                  args.spawn_rate, args.seconds, args.block)
-        summary = summarise(read_timing(stack.timing_log), blocks, env, args, stack)
+        summary = summarise(read_timing(stack.timing_log), blocks, env, args)
     finally:
         stack.stop()
         if not args.keep_tmp:

@@ -13,36 +13,20 @@ SQLite databases (they refuse to wipe one holding other users), sized by --scale
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import re
-import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+import common
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUT = HERE / "results"
-PY = sys.executable
 TARGET_P95_MS = 150.0
-
-
-def machine() -> dict:
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text()
-                .splitlines() if ln.startswith("model name")), platform.processor())
-    mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True).stdout.strip()
-    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": round(mem_kb / 1024 / 1024, 1),
-            "os": platform.platform(), "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version, "date": dt.datetime.now().astimezone()
-            .strftime("%Y-%m-%d %H:%M %Z"), "commit": commit,
-            "load_before": os.getloadavg()}
 
 
 def run(name: str, args: list[str], timeout: float) -> dict:
@@ -50,7 +34,7 @@ def run(name: str, args: list[str], timeout: float) -> dict:
     print(f"\n== {name}: {' '.join(args)}", flush=True)
     t0 = time.monotonic()
     try:
-        proc = subprocess.run([PY, *args], cwd=ROOT, capture_output=True, text=True,
+        proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
                               timeout=timeout)
         code, out = proc.returncode, proc.stdout + proc.stderr
     except subprocess.TimeoutExpired as exc:
@@ -250,13 +234,11 @@ def main() -> None:
                         "others are taken from the last run's benchmarks/results/")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
-    m = machine()
+    m = common.machine()
     only = set(args.only.split(",")) if args.only else None
     n = max(1, round(1_000_000 * args.scale))
     small = args.scale < 0.1
-    folder = Path(tempfile.gettempdir()) / "helpline-bench"
-    folder.mkdir(exist_ok=True)
-    url = args.database_url or f"sqlite:///{folder / f'bench-{args.scale:g}.db'}"
+    url = args.database_url or common.bench_url(args.scale)
     steps, ds, lt, pw = [], None, None, None
 
     def want(name: str) -> bool:
