@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -333,46 +334,37 @@ def sign_in_all(base_url: str, streams: list[Stream], threads: int) -> float:
 # --- reporting ---------------------------------------------------------------------------------
 
 def summary(label: str, xs: list[float]) -> str:
-    if not xs:
-        return f"{label:<34} n=0"
-    return (f"{label:<34} n={len(xs):<5} min {min(xs):6.3f}  p50 {pct(xs, .5):6.3f}  "
-            f"p95 {pct(xs, .95):6.3f}  p99 {pct(xs, .99):6.3f}  max {max(xs):6.3f}  "
-            f"mean {statistics.fmean(xs):6.3f} s")
+    return f"{label:<34} n=0" if not xs else (
+        f"{label:<34} n={len(xs):<5} min {min(xs):6.3f}  p50 {pct(xs, .5):6.3f}  "
+        f"p95 {pct(xs, .95):6.3f}  p99 {pct(xs, .99):6.3f}  max {max(xs):6.3f}  "
+        f"mean {statistics.fmean(xs):6.3f} s")
 
 
 def tally(callbacks: list[dict], streams: list[Stream], created: dict[int, datetime]) -> dict:
     """Match what arrived to what was due."""
     by_cb = {c["id"]: c for c in callbacks}
-    owner_stream = {st.user_id: st for st in streams}
     got: dict[int, list[dict]] = {c["id"]: [] for c in callbacks}
-    dup_frames, wrong, strays = [], [], []
+    out: dict = {"dup_frames": [], "wrong": [], "strays": []}
     for st in streams:
         seen: set[int] = set()
         for n in st.notifications:
-            if n["id"] in seen:  # the same stored notification twice on one page
-                dup_frames.append((st.user_id, n))
-                continue
-            seen.add(n["id"])
             cb = by_cb.get(n["cb_id"])
-            if cb is None or not n["reminder"]:
-                strays.append((st.user_id, n))
-                continue
-            if cb["user_id"] != st.user_id:
-                wrong.append((st.user_id, n))
-                continue
-            got[cb["id"]].append(n)
+            kind = ("dup_frames" if n["id"] in seen  # the same notification twice on one page
+                    else "strays" if cb is None or not n["reminder"]
+                    else "wrong" if cb["user_id"] != st.user_id else None)
+            seen.add(n["id"])
+            if kind:
+                out[kind].append((st.user_id, n))
+            else:
+                got[cb["id"]].append(n)
     for cb in callbacks:
         arrivals = sorted(got[cb["id"]], key=lambda n: n["at"])
-        cb["copies"] = len(arrivals)
-        cb["notification_ids"] = [n["id"] for n in arrivals]
+        cb["copies"], cb["notification_ids"] = len(arrivals), [n["id"] for n in arrivals]
         cb["arrived"] = arrivals[0]["at"] if arrivals else None
-        nid = arrivals[0]["id"] if arrivals else None
-        cb["created_at"] = created.get(nid)
-    reminder_events = sum(len(st.reminder_events) for st in streams)
-    reminder_ids = sum(len({i for _, i in st.reminder_events}) for st in streams)
-    return {"dup_frames": dup_frames, "wrong": wrong, "strays": strays,
-            "reminder_events": reminder_events, "reminder_ids": reminder_ids,
-            "owner_stream": owner_stream}
+        cb["created_at"] = created.get(arrivals[0]["id"]) if arrivals else None
+    out["reminder_events"] = sum(len(st.reminder_events) for st in streams)
+    out["reminder_ids"] = sum(len({i for _, i in st.reminder_events}) for st in streams)
+    return out
 
 
 def report(callbacks: list[dict], streams: list[Stream], checks: dict, setting: dict,
@@ -395,29 +387,25 @@ def report(callbacks: list[dict], streams: list[Stream], checks: dict, setting: 
               "remind_at; raise --lead")
     print("# delay = arrival in the client (time.time()) - remind_at; worker lag = "
           "notification.created_at - remind_at; push = arrival - notification.created_at\n")
-
     arrived = [c for c in callbacks if c["arrived"] is not None]
-    delays = [c["arrived"] - utc_epoch(c["remind_at"]) for c in arrived]
-    lag = [utc_epoch(c["created_at"]) - utc_epoch(c["remind_at"]) for c in arrived
-           if c["created_at"] is not None]
-    push = [c["arrived"] - utc_epoch(c["created_at"]) for c in arrived
-            if c["created_at"] is not None]
+    for c in arrived:
+        c["delay"] = c["arrived"] - utc_epoch(c["remind_at"])
+    delays = [c["delay"] for c in arrived]
     print(summary("delay remind_at -> client", delays))
-    print(summary("  worker lag (poll + claim)", lag))
-    print(summary("  push (commit -> SSE -> client)", push))
+    print(summary("  worker lag (poll + claim)", [
+        utc_epoch(c["created_at"]) - utc_epoch(c["remind_at"]) for c in arrived
+        if c["created_at"] is not None]))
+    print(summary("  push (commit -> SSE -> client)", [
+        c["arrived"] - utc_epoch(c["created_at"]) for c in arrived if c["created_at"] is not None]))
     if arrived:
         quarter = max(1, math.ceil(len(arrived) / 4))
         ordered = sorted(arrived, key=lambda c: c["remind_at"])
-        parts = [ordered[i:i + quarter] for i in range(0, len(ordered), quarter)]
         print("by quarter of the schedule (p50 / p99 / max delay): " + "; ".join(
-            f"{pct([c['arrived'] - utc_epoch(c['remind_at']) for c in p], .5):.3f} / "
-            f"{pct([c['arrived'] - utc_epoch(c['remind_at']) for c in p], .99):.3f} / "
-            f"{max(c['arrived'] - utc_epoch(c['remind_at']) for c in p):.3f} s" for p in parts))
-        worst = sorted(arrived, key=lambda c: -(c["arrived"] - utc_epoch(c["remind_at"])))[:5]
-        print("slowest: " + "; ".join(
-            f"cb {c['id']} (user {c['user_id']}) "
-            f"{c['arrived'] - utc_epoch(c['remind_at']):.3f} s" for c in worst))
-
+            f"{pct(d, .5):.3f} / {pct(d, .99):.3f} / {max(d):.3f} s"
+            for d in ([c["delay"] for c in ordered[i:i + quarter]]
+                      for i in range(0, len(ordered), quarter))))
+        print("slowest: " + "; ".join(f"cb {c['id']} (user {c['user_id']}) {c['delay']:.3f} s"
+                                      for c in sorted(arrived, key=lambda c: -c["delay"])[:5]))
     due = len(callbacks)
     missing = [c for c in callbacks if c["copies"] == 0]
     dup_cb = [c for c in callbacks if c["copies"] > 1]
@@ -429,54 +417,46 @@ def report(callbacks: list[dict], streams: list[Stream], checks: dict, setting: 
           f"notifications: {len(checks['strays'])}")
     print(f"'reminder' SSE events: {checks['reminder_events']} ({checks['reminder_ids']} "
           f"distinct ids per stream), expected {due}")
-    for c in missing[:10]:
-        st = checks["owner_stream"][c["user_id"]]
-        print(f"  MISSING cb {c['id']} user {c['user_id']} remind_at {c['remind_at']:%H:%M:%S.%f}"
-              f"; stream connects {st.connects}, errors {st.errors[-3:]}")
-    for c in dup_cb[:10]:
-        print(f"  DUPLICATE cb {c['id']} user {c['user_id']}: notifications "
-              f"{c['notification_ids']}")
-    for uid, n in checks["dup_frames"][:10]:
-        print(f"  SAME NOTIFICATION TWICE user {uid}: notification {n['id']} cb {n['cb_id']}")
-    for uid, n in checks["wrong"][:10]:
-        print(f"  WRONG RECIPIENT user {uid}: notification {n['id']} cb {n['cb_id']}")
+    owner = {st.user_id: st for st in streams}
+    for line in ([f"  MISSING cb {c['id']} user {c['user_id']} remind_at "
+                  f"{c['remind_at']:%H:%M:%S.%f}; stream connects {owner[c['user_id']].connects}, "
+                  f"errors {owner[c['user_id']].errors[-3:]}" for c in missing][:10]
+                 + [f"  DUPLICATE cb {c['id']} user {c['user_id']}: notifications "
+                    f"{c['notification_ids']}" for c in dup_cb][:10]
+                 + [f"  {what} user {uid}: notification {n['id']} cb {n['cb_id']}"
+                    for what, key in (("SAME NOTIFICATION TWICE", "dup_frames"),
+                                      ("WRONG RECIPIENT", "wrong"))
+                    for uid, n in checks[key][:10]]):
+        print(line)
     print(f"database: call backs by reminder_state {db_state['states']}; reminder "
           f"notifications stored {db_state['stored']} for {db_state['stored_cbs']} call backs"
           + (f"; call backs with more than one: {db_state['double']}" if db_state["double"]
              else ""))
-
-    reconnects = sum(max(0, st.connects - 1) for st in streams)
-    errs = [e for st in streams for e in st.errors]
     print(f"\nstreams: {sum(st.connects for st in streams)} connections for {len(streams)} "
-          f"users ({reconnects} reconnects); keepalive comments received "
-          f"{sum(st.keepalives for st in streams)}; signed out: "
+          f"users ({sum(max(0, st.connects - 1) for st in streams)} reconnects); keepalive "
+          f"comments received {sum(st.keepalives for st in streams)}; signed out: "
           f"{sum(st.signed_out for st in streams)}")
+    errs = Counter(e for st in streams for e in st.errors)
     if errs:
-        kinds: dict[str, int] = {}
-        for e in errs:
-            kinds[e] = kinds.get(e, 0) + 1
-        print("stream errors/ends (before the benchmark closed them): " + "; ".join(
-            f"{k} x{v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])[:6]))
-
-    mem = setting["rss"]
+        print("stream errors/ends (before the benchmark closed them): "
+              + "; ".join(f"{k} x{v}" for k, v in errs.most_common(6)))
+    mem, opened = setting["rss"], setting["opened"]
     print(f"\nweb process (gunicorn worker pid {setting['web_pid']}) VmRSS: "
           f"{mem['before']:.1f} MB before the streams, {mem['after']:.1f} MB with "
-          f"{setting['opened']} streams open (+{mem['after'] - mem['before']:.1f} MB, "
-          f"{(mem['after'] - mem['before']) * 1024 / max(1, setting['opened']):.0f} KB per "
+          f"{opened} streams open (+{mem['after'] - mem['before']:.1f} MB, "
+          f"{(mem['after'] - mem['before']) * 1024 / max(1, opened):.0f} KB per "
           f"stream), peak {mem['peak']:.1f} MB during the reminders, {mem['end']:.1f} MB at "
           f"the end; open fds {setting['fds_after']}")
     print(f"gunicorn master VmRSS {mem['master']:.1f} MB; worker(s) VmRSS "
           + ", ".join(f"{m:.1f} MB" for m in mem["workers"]))
-
     ok = not missing and not dup_cb and not checks["dup_frames"] and not checks["wrong"]
-    if delays and not missing:
-        p99 = pct(delays, .99)
-        print(f"\ndelay p99 <= {TARGET_P99:.0f} s: {'yes' if p99 <= TARGET_P99 else 'NO'} "
-              f"({p99:.3f} s); delivered == due with no duplicates: {'yes' if ok else 'NO'}")
-    else:
-        print(f"\ndelay p99 <= {TARGET_P99:.0f} s: NO ({len(missing)} reminder(s) never "
-              "arrived)")
+    p99 = pct(delays, .99)
+    print(f"\ndelay p99 <= {TARGET_P99:.0f} s: " + (
+        f"{'yes' if p99 <= TARGET_P99 else 'NO'} ({p99:.3f} s); delivered == due with no "
+        f"duplicates: {'yes' if ok else 'NO'}" if delays and not missing
+        else f"NO ({len(missing)} reminder(s) never arrived)"))
     return ok
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
