@@ -8,7 +8,6 @@ loopback, so the figure to compare is the ratio to /healthz in the same run.
 """
 from __future__ import annotations
 
-import argparse
 import gzip
 import http.client
 import os
@@ -59,8 +58,7 @@ def load(port: int, path: str, cookie: str, clients: int, seconds: float) -> dic
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, default=20)
     args = parser.parse_args()

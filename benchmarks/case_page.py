@@ -1,19 +1,13 @@
 """Case page benchmark: the case screen and the add-signpost fragment over a million cases.
 
-    .venv/bin/python benchmarks/case_page.py                      # 1,000,000 on SQLite
-    .venv/bin/python benchmarks/case_page.py --contacts 20000     # quick check
-    .venv/bin/python benchmarks/case_page.py --keep --as volunteer   # reuse the generated DB
-    .venv/bin/python benchmarks/case_page.py --database-url postgresql+psycopg://...
+    .venv/bin/python benchmarks/case_page.py [--contacts 20000] [--keep] [--as volunteer]
 
-Generates N contacts with a case each (common.load_cases: notes, signposts, a referral, the audit
-rows), signs in through /login (a supervisor; --as volunteer verifies each sampled caller in the
-session first) and times, in-process, for --queries random cases interleaved: the case page
-(plain and gzip), the add-signpost fragment and a bare static file. Every SQL statement and the
-COMMIT are counted and timed with engine events. Target: p95 <= 30 ms; fragments <= 5 KB.
+N contacts with a case each (common.load_cases); per random case, interleaved in-process: the page,
+the page gzipped, the add-signpost fragment and a static file, with every SQL statement and COMMIT
+timed by engine events. --as volunteer verifies each caller first. Target: p95 <= 30 ms, 5 KB.
 """
 from __future__ import annotations
 
-import argparse
 import gzip
 import logging
 import os
@@ -267,8 +261,7 @@ def report(results: dict[str, list[dict]], setting: dict, engine) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument("--contacts", type=int, default=1_000_000,
                         help="contacts, and as many cases (default 1,000,000)")
     parser.add_argument("--queries", type=int, default=300, help="random cases to time")

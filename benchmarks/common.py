@@ -3,6 +3,7 @@
 data, signing in, and the processes `make run` starts (on free ports, in a temp dir)."""
 from __future__ import annotations
 
+import argparse
 import bisect
 import csv
 import http.cookiejar
@@ -53,10 +54,19 @@ DOMAIN = "case-page-bench.example.org"
 BENCH_EMAIL = f"supervisor@{DOMAIN}"
 BENCH_PASSWORD = "case-page-bench-password"
 CASE_SEED = 20240715
+FIRST = ("Amelia Oliver Sophie Harry Priya Tariq Niamh Gareth Fatima Callum Chloe Piotr "
+         "Grace Kwame Rhiannon Hamish Aisha Declan Megan Yusuf Eilidh Rhys Mei Connor").split()
+LAST = ("Smith Jones Patel Williams Evans Khan Taylor Davies O'Brien Hughes Begum Walsh "
+        "Kowalski Mensah MacLeod Llewellyn Roberts Ahmed Wright Chen Greenaway-Samuel").split()
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 # --- figures and machine facts -----------------------------------------------------------------
+
+def parser(doc: str) -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(description=doc,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
 
 def pct(values, p: float) -> float:
     """Nearest-rank percentile (nan for no values)."""

@@ -1,18 +1,13 @@
 """Contacts search benchmark: partial name, phone and postcode over a million contacts.
 
-    .venv/bin/python benchmarks/contacts_search.py                     # 1,000,000 on SQLite
-    .venv/bin/python benchmarks/contacts_search.py --contacts 20000    # quick check
-    .venv/bin/python benchmarks/contacts_search.py --keep --explain    # reuse the generated DB
-    .venv/bin/python benchmarks/contacts_search.py --database-url postgresql+psycopg://...
+    .venv/bin/python benchmarks/contacts_search.py [--contacts 20000] [--keep] [--explain]
 
-Generates N contacts (common.Generator), then times the Active Contacts search (`/` with
-`HX-Request: true`) for --queries queries of each kind picked from the data: server = through
-the test client, signed in; svc = services.search_contacts alone; bare = the two statements it
-sent, on a raw DBAPI cursor. Interleaved, rotating which goes first. Target: server p95 <= 50 ms.
+Per query, interleaved: server = the htmx search through the test client, signed in; svc =
+services.search_contacts; bare = the two statements it sent, on a raw DBAPI cursor.
+Target: server p95 <= 50 ms at 1M contacts.
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import random
@@ -224,8 +219,7 @@ def report(results: list[dict], setting: dict) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=300, help="per kind (default 300)")
     parser.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir; "

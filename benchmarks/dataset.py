@@ -1,17 +1,12 @@
 """Bulk dataset for `make bench`: contacts, cases, interactions and call backs at a scale.
 
-    .venv/bin/python benchmarks/dataset.py                   # 1M contacts/cases, 2M interactions
-    .venv/bin/python benchmarks/dataset.py --scale 0.01 --keep   # reuse if already generated
-    DATABASE_URL=postgresql+psycopg://... .venv/bin/python benchmarks/dataset.py --scale 0.1
+    .venv/bin/python benchmarks/dataset.py [--scale 0.01] [--keep]   # 1 = 1M contacts and cases
 
-Contacts and cases as case_page.py makes them (common.Generator, common.CaseGenerator), two
-interactions per case (5% with an emergency intervention) and a call back per five cases (old
-ones closed, recent open ones armed days ahead: no reminder storm in the load test). Users: the
-case-page supervisor and handlers, --volunteers volunteer.NNN@DOMAIN, admin@ and data@DOMAIN.
+Cases as case_page.py makes them, two interactions each, a call back per five cases (recent open
+ones armed days ahead), the case-page users plus volunteer.NNN, admin and data accounts.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import random
 from datetime import timedelta
@@ -202,8 +197,7 @@ def prepare(url: str, scale: float, volunteers: int, keep: bool) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument("--scale", type=float, default=1.0,
                         help="1 = 1M contacts, 1M cases, 2M interactions, 200k call backs")
     parser.add_argument("--database-url", help="default: $DATABASE_URL, else a SQLite file in "

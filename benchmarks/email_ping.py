@@ -1,17 +1,13 @@
 """Assignment email benchmark: time from saving an assignment to the mail in the catcher.
 
-    .venv/bin/python benchmarks/email_ping.py                      # 200 assignments
-    .venv/bin/python benchmarks/email_ping.py --assignments 50 --timeout 60
+    .venv/bin/python benchmarks/email_ping.py [--assignments 50 --timeout 60]
 
-Redis, the mail catcher and one worker (common.Stack) on a throwaway SQLite database; in this
-process, one assignment per colleague as the New Interaction page makes it (create_interaction,
-add_handlers, commit), one every 20-50 ms after --settle seconds. Latency = the Maildir file's
-mtime of the first copy - the moment commit() returned; each mail is matched to its assignment by
-the INT reference in its subject. Target: p95 <= 5 s, exactly one mail each.
+Redis, the mail catcher and a worker (common.Stack); assignments made in this process as the New
+Interaction page makes them, one every 20-50 ms; latency = the Maildir file's mtime - the moment
+commit() returned. Target: p95 <= 5 s, exactly one mail each.
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import math
 import os
@@ -25,7 +21,7 @@ import time
 from pathlib import Path
 
 import common
-from common import db, pct
+from common import FIRST, LAST, db, pct
 from sqlalchemy import func, select
 
 from helpline.auth.services import create_user, hash_password
@@ -38,10 +34,6 @@ from helpline.timeutil import utcnow
 TARGET_S = 5.0
 SEED = 20240612
 REF = re.compile(r"\bINT\d+\b")
-FIRST = ("Amelia Oliver Sophie Harry Priya Tariq Niamh Gareth Fatima Callum Chloe Piotr "
-         "Grace Kwame Rhiannon Hamish Aisha Declan Megan Yusuf Eilidh Rhys Mei Connor").split()
-LAST = ("Smith Jones Patel Williams Evans Khan Taylor Davies O'Brien Hughes Begum Walsh "
-        "Kowalski Mensah MacLeod Llewellyn Roberts Ahmed Wright Chen Greenaway-Samuel").split()
 
 
 def assign_all(app, n: int, rng: random.Random, gap: tuple[float, float]) -> list[dict]:
@@ -153,8 +145,7 @@ def report(assignments: list[dict], checks: dict, setting: dict, outbox: dict) -
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument("--assignments", type=int, default=200)
     parser.add_argument("--timeout", type=float, default=120,
                         help="seconds to wait for every mail after the last save")

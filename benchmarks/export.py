@@ -1,17 +1,12 @@
 """Export benchmark: 100,000 reviewed cases to CSV and XLSX — time and peak memory.
 
-    .venv/bin/python benchmarks/export.py                 # 100,000 cases on SQLite
-    .venv/bin/python benchmarks/export.py --cases 20000   # quick check
+    .venv/bin/python benchmarks/export.py [--cases 20000] [--no-atomic]
 
-Cases from common.load_cases, marked Reviewed, exported by the real job (review.exports.run_export)
-in this process; memory = this process's RSS before and at its peak (sampled every 20 ms); "mark s"
-= the final transaction marking the cases exported. Then the atomicity check (--no-atomic skips
-it): an "only not yet exported" export killed half way marks nothing and leaves no file, and the
-rerun puts every reviewed case in exactly one file. Target: CSV <= 10 s, memory flat <= 150 MB.
+The real export job in this process (RSS sampled every 20 ms), then the atomicity check: an export
+killed half way marks nothing and leaves no file; the rerun puts every case in exactly one file.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import tempfile
@@ -58,8 +53,7 @@ def patch(name: str, wrapper) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--no-atomic", action="store_true", help="skip the atomicity check")

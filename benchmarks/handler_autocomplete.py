@@ -1,18 +1,13 @@
 """Handler autocomplete benchmark: the Interaction Handler picker over 2,000 users.
 
-    .venv/bin/python benchmarks/handler_autocomplete.py                  # 2,000 users, SQLite
-    .venv/bin/python benchmarks/handler_autocomplete.py --users 500 --queries 300
-    .venv/bin/python benchmarks/handler_autocomplete.py --database-url postgresql+psycopg://...
+    .venv/bin/python benchmarks/handler_autocomplete.py [--users 500 --queries 300]
 
-N active users (UK names, first.last@example.org logins as the demo seed makes them), one signed
-in through /login; for each query (2-4 letters of real first names, last names and logins) timed
-interleaved: server = the htmx picker request through the test client; svc =
-services.suggest_handlers alone; bare = a static file through the same app. Target: server p95
-<= 20 ms.
+Per query (2-4 letters of real names and logins), interleaved: server = the htmx picker through the
+test client, signed in; svc = services.suggest_handlers; bare = a static file through the same app.
+Target: server p95 <= 20 ms.
 """
 from __future__ import annotations
 
-import argparse
 import bisect
 import itertools
 import logging
@@ -291,8 +286,7 @@ def report(results: list[dict], setting: dict) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir; "

@@ -2,16 +2,10 @@
 """Load test: N simulated volunteers doing the real call flow against `make run`'s stack.
 
     .venv/bin/python benchmarks/loadtest.py --database-url sqlite:////tmp/helpline-bench/bench-1.db
-    .venv/bin/python benchmarks/loadtest.py --users 50 --seconds 60 --database-url ...
 
-Needs a database from dataset.py (its volunteer.NNN accounts sign in). common.Stack with
-HELPLINE_TIMING_LOG: helpline/timing.py logs each request's server time. Locust (FastHttpUser, in
-this process) runs --users volunteers; each signs in, then repeats the call flow (home, search
-fragment twice, contact, verify, new case, signpost and referral fragments, save, case, add note)
-thinking --think-min..--think-max s before every step. After the ramp-up, --block-second blocks
-alternate: A = the flow; B = the same users requesting the bare /healthz instead. Server times per
-endpoint over the A blocks, also as ratios to /healthz over the B blocks. Errors = any response
->= 400, a failed connection, or a page missing what the next step needs.
+Needs a dataset.py database. Locust volunteers sign in, then repeat the call flow, thinking before
+every step. After the ramp-up, blocks alternate: A = the flow, B = the bare /healthz instead.
+Server times from helpline/timing.py per endpoint over A, and as ratios to /healthz over B.
 """
 from __future__ import annotations
 
@@ -20,7 +14,6 @@ import gevent
 from locust import FastHttpUser, constant, events, task
 from locust.env import Environment
 
-import argparse
 import itertools
 import json
 import os
@@ -361,8 +354,7 @@ def print_report(s: dict) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument("--database-url", required=True, help="a database from dataset.py")
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=180,

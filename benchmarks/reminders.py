@@ -1,22 +1,14 @@
 """Call-back reminder benchmark: 500 open SSE pages, 2,000 reminders falling due.
 
-    .venv/bin/python benchmarks/reminders.py                        # 500 users, 2,000 call backs
-    .venv/bin/python benchmarks/reminders.py --users 50 --spread 30 # quick check
-    .venv/bin/python benchmarks/reminders.py --workers 1            # one worker instead of two
+    .venv/bin/python benchmarks/reminders.py [--users 50 --spread 30] [--workers 1]
 
-common.Stack without the catcher: gunicorn (gevent, 1 process) and --workers RQ workers
-(REMINDER_POLL_SECONDS=0.5; with two, fire_due's conditional UPDATE keeps each reminder to one).
---users volunteers with a contact and a case each sign in through /login and each hold an
-/events stream open (a small asyncio SSE client that reconnects with Last-Event-ID, as a browser
-does); then --per-user call backs each are created through callbacks.services.create, remind_at
-staggered from --lead to --lead + --spread seconds ahead. delay = arrival in the client - remind_at
-(worker lag = notification.created_at - remind_at; push = the rest). Delivered is checked against
-due: none missing, none twice, none to the wrong user. Web memory = VmRSS of the gunicorn worker.
-Target: delay p99 <= 2 s.
+Volunteers sign in and each hold an /events stream open (an asyncio SSE client that reconnects as
+EventSource does); call backs are then created with remind_at staggered over --spread seconds.
+delay = arrival in the client - remind_at; delivered is checked against due; web memory = VmRSS of
+the gunicorn worker. Target: delay p99 <= 2 s.
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import math
@@ -38,7 +30,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import common
-from common import db, pct, rss_mb
+from common import FIRST, LAST, db, pct, rss_mb
 from sqlalchemy import func, select
 
 from helpline.auth.models import User
@@ -58,10 +50,6 @@ PASSWORD = "reminders-bench-password"
 DOMAIN = "reminders-bench.example.org"
 CB_LINK = re.compile(r'href="/callbacks/(\d+)"')
 DATA_ID = re.compile(r'data-id="(\d+)"')
-FIRST = ("Amelia Oliver Sophie Harry Priya Tariq Niamh Gareth Fatima Callum Chloe Piotr "
-         "Grace Kwame Rhiannon Hamish Aisha Declan Megan Yusuf Eilidh Rhys Mei Connor").split()
-LAST = ("Smith Jones Patel Williams Evans Khan Taylor Davies O'Brien Hughes Begum Walsh "
-        "Kowalski Mensah MacLeod Llewellyn Roberts Ahmed Wright Chen Greenaway-Samuel").split()
 
 
 def web_worker(master: int) -> int:
@@ -459,8 +447,7 @@ def report(callbacks: list[dict], streams: list[Stream], checks: dict, setting: 
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument("--users", type=int, default=500)
     parser.add_argument("--per-user", type=int, default=4, help="call backs per user")
     parser.add_argument("--workers", type=int, default=2, choices=(1, 2))

@@ -1,18 +1,12 @@
 """Retention benchmark: erase due contacts in batches while another thread saves every 50 ms.
 
-    .venv/bin/python benchmarks/retention.py                         # 10,000 due of 10,000
-    .venv/bin/python benchmarks/retention.py --contacts 10000 --due 200   # quick check
-    .venv/bin/python benchmarks/retention.py --database-url postgresql+psycopg://...
+    .venv/bin/python benchmarks/retention.py [--contacts 10000 --due 200]
 
-Generates --contacts contacts with a case each (common.load_cases), backdates --due of them beyond
-RETENTION_YEARS (about 5% hold nothing identifying and are not due: due = what
-retention.due_contacts selects), then runs the worker's entry point (run_once_today, with its Redis
-day lock on a throwaway redis-server) while a thread saves a contact that is not due every 50 ms
-in its own session and times each save. Target: no save waits more than 200 ms.
+Backdates --due generated contacts, runs the worker's retention entry point (with its Redis day
+lock) and times each concurrent save. Target: no save waits more than 200 ms.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 import threading
@@ -74,8 +68,7 @@ class Saver(threading.Thread):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument("--contacts", type=int, default=10_000)
     parser.add_argument("--due", type=int, default=10_000)
     parser.add_argument("--database-url", default=None)

@@ -1,18 +1,12 @@
-"""`make bench`: dataset, load test, per-feature benchmarks, page weight -> benchmarks/RESULTS.md.
+"""`make bench`: dataset, load test, page weight, per-feature benchmarks -> benchmarks/RESULTS.md.
 
-    .venv/bin/python benchmarks/run_all.py                 # scale 1: 1M contacts/cases ...
-    .venv/bin/python benchmarks/run_all.py --scale 0.01    # quick
-    DATABASE_URL=postgresql+psycopg://... .venv/bin/python benchmarks/run_all.py
+    .venv/bin/python benchmarks/run_all.py [--scale 0.01]   # scale 1: 1M contacts/cases ...
 
-Each step runs as its own process (the load test's Locust patches the standard library with
-gevent; Playwright must not share a process with it); its output goes to
-benchmarks/results/<step>.txt and its figures into RESULTS.md. A failing step is reported
-as failed and the others still run. The per-feature scripts build their own throwaway
-SQLite databases (they refuse to wipe one holding other users), sized by --scale.
+Each step runs in its own process (Locust patches the standard library with gevent); its output
+goes to benchmarks/results/<step>.txt, its figures into RESULTS.md; a failing step is reported.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -195,8 +189,7 @@ def write_results(m: dict, args, ds: dict | None, lt: dict | None, pw: dict | No
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--users", type=int, default=200)
