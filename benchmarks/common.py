@@ -19,6 +19,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -32,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SECRET_KEY", "helpline-benchmark")  # never write instance/secret_key
 
 from flask_migrate import upgrade
-from sqlalchemy import func, inspect, make_url, select, text
+from sqlalchemy import func, inspect, make_url, select, text, update
+from sqlalchemy.orm import Session
 
 from helpline import create_app
 from helpline.audit.models import AuditEntry
@@ -114,7 +116,7 @@ def table(head: list[tuple[str, int]], rows: list[list], title: str | None = Non
     top = line([h for h, _ in head])
     print(top + "\n" + "-" * len(top))
     for row in rows:
-        print(line(row))
+        print(line(row) if row else "")
 
 
 # --- databases ---------------------------------------------------------------------------------
@@ -657,6 +659,32 @@ def load_cases(n: int, supervisor_id: int, handlers, seed: int = CASE_SEED) -> f
                 out[k] += v
         return out
     return bulk_load(n, rows, CASE_TABLES, 20_000)["seconds"]
+
+
+class Saver(threading.Thread):
+    """Saves a contact (pick() gives its id) every 50 ms in a session of its own, UPDATE + COMMIT
+    as a web request would, and times each save (ms); a refused save is recorded, not raised."""
+
+    def __init__(self, app, pick) -> None:
+        super().__init__(daemon=True)
+        self.app, self.pick, self.stop = app, pick, threading.Event()
+        self.waits: list[float] = []
+        self.errors: list[str] = []
+
+    def run(self) -> None:
+        n = 0
+        with self.app.app_context():
+            while not self.stop.wait(0.05):
+                n += 1
+                t0 = time.perf_counter()
+                try:
+                    with Session(db.engine) as s:
+                        s.execute(update(Contact).where(Contact.id == self.pick())
+                                  .values(preferred_contact_time=f"Save {n}"))
+                        s.commit()
+                    self.waits.append((time.perf_counter() - t0) * 1000)
+                except Exception as exc:  # a refused save is a result, not a crash
+                    self.errors.append(f"{type(exc).__name__}: {exc}"[:120])
 
 
 # --- signing in --------------------------------------------------------------------------------

@@ -9,15 +9,13 @@ import os
 import random
 import subprocess
 import sys
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import common
 from common import db, pct, utcnow
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from helpline.auth.models import User
 from helpline.callbacks.models import CallBack
@@ -56,19 +54,6 @@ def make_subject(n: int, actor: User) -> Contact:
     return contact
 
 
-def saver(app, stop: threading.Event, waits: list[float], ids: list[int]) -> None:
-    """Save a random other contact every 50 ms, each in its own session and transaction."""
-    with app.app_context():
-        while not stop.is_set():
-            t0 = time.perf_counter()
-            with Session(db.engine) as s:
-                s.execute(update(Contact).where(Contact.id == random.choice(ids))
-                          .values(preferred_contact_time=f"after {random.randint(1, 9)}pm"))
-                s.commit()
-            waits.append((time.perf_counter() - t0) * 1000)
-            stop.wait(0.05)
-
-
 def main() -> None:
     parser = common.parser(__doc__)
     parser.add_argument("--scale", type=float, default=1.0)
@@ -90,18 +75,17 @@ def main() -> None:
         times, all_waits = [], []
         for n in range(args.subjects):
             subject = make_subject(random.randint(10000, 99999), actor)
-            waits: list[float] = []
-            stop = threading.Event()
-            thread = threading.Thread(target=saver, args=(app, stop, waits, other_ids))
-            thread.start()
+            saver = common.Saver(app, lambda: random.choice(other_ids))
+            saver.start()
             time.sleep(0.3)  # the saver is running before the erasure starts
             t0 = time.perf_counter()
             changed = privacy.anonymise(subject, "Benchmark erasure", actor)
             db.session.commit()
             elapsed = (time.perf_counter() - t0) * 1000
             time.sleep(0.3)
-            stop.set()
-            thread.join()
+            saver.stop.set()
+            saver.join()
+            waits = saver.waits
             times.append(elapsed)
             all_waits += waits
             print(f"subject {n + 1}: anonymise + commit {elapsed:.0f} ms ({changed} rows); "

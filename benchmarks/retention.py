@@ -17,14 +17,11 @@ from pathlib import Path
 import common
 from common import db, pct
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
 
 from helpline.cases.models import Case
 from helpline.contacts.models import Contact
 from helpline.review import retention
 from helpline.timeutil import utcnow
-
-SAVE_EVERY = 0.05
 
 
 def backdate(due: int, years: int) -> list[int]:
@@ -39,32 +36,6 @@ def backdate(due: int, years: int) -> list[int]:
             created_at=when, updated_at=when))
     db.session.commit()
     return ids
-
-
-class Saver(threading.Thread):
-    """Saves a not-due contact every 50 ms in its own session; records each save's time."""
-
-    def __init__(self, app, contact_id: int) -> None:
-        super().__init__(daemon=True)
-        self.app, self.contact_id = app, contact_id
-        self.waits: list[float] = []
-        self.errors: list[str] = []
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        n = 0
-        with self.app.app_context():
-            while not self.stop.wait(SAVE_EVERY):
-                n += 1
-                t0 = time.perf_counter()
-                try:
-                    with Session(db.engine) as s:
-                        s.execute(update(Contact).where(Contact.id == self.contact_id)
-                                  .values(preferred_contact_time=f"Save {n}"))
-                        s.commit()
-                    self.waits.append(time.perf_counter() - t0)
-                except Exception as exc:  # a refused save is a result, not a crash
-                    self.errors.append(f"{type(exc).__name__}: {exc}"[:120])
 
 
 def main() -> None:
@@ -105,8 +76,8 @@ def run(app, args, due: int) -> None:
           f"{len(backdated) - due:,} hold nothing identifying); each record committed on its "
           f"own, batches of <= {args.batch_size} records or {retention.BATCH_SECONDS} s, "
           f"{pause_ms:.0f} ms pause between batches; a save every "
-          f"{SAVE_EVERY * 1000:.0f} ms\n", flush=True)
-    saver, loads, sampling = Saver(app, keep), [], threading.Event()
+          "50 ms\n", flush=True)
+    saver, loads, sampling = common.Saver(app, lambda: keep), [], threading.Event()
 
     def sample_load() -> None:
         while not sampling.wait(1.0):
@@ -126,7 +97,7 @@ def run(app, args, due: int) -> None:
         left = sum(db.session.scalar(select(func.count(Contact.id)).where(
             Contact.id.in_(backdated[i:i + 500]), retention._identifiable()))
             for i in range(0, len(backdated), 500))
-    w = [x * 1000 for x in saver.waits]
+    w = saver.waits
     print(f"{'erased':>8} {'requests':>8} {'batches':>8} {'seconds':>8} {'per s':>8}")
     print(f"{len(report.contacts):>8,} {len(report.requests):>8,} {report.batches:>8,} "
           f"{seconds:>8.1f} {len(report.contacts) / seconds:>8.1f}")
