@@ -143,29 +143,21 @@ def timed_get(client, meter: SqlMeter, path: str, headers: dict) -> dict:
 
 def measure(client, meter: SqlMeter, case_ids: list[int]) -> dict[str, list[dict]]:
     """The four requests per case, interleaved, rotating which goes first."""
-    def request(kind: str, case_id: int) -> dict:
-        path, headers = PATHS[kind]
-        return timed_get(client, meter, path.format(case_id), headers)
-
-    for case_id in case_ids[:20]:  # warm-up: templates compiled, caches filled
-        for kind in KINDS:
-            request(kind, case_id)
-    results: dict[str, list[dict]] = {k: [] for k in KINDS}
-    started = time.perf_counter()
-    for i, case_id in enumerate(case_ids):
-        for kind in KINDS[i % 4:] + KINDS[:i % 4]:
-            r = dict(request(kind, case_id), case_id=case_id)
+    def runner(kind: str):
+        def run(item: dict, record: dict) -> None:
+            path, headers = PATHS[kind]
+            r = timed_get(client, meter, path.format(item["case_id"]), headers)
             if kind == "page":
                 r["raw_gzip"] = len(gzip.compress(r["body"], 6))
                 r["raw_br"] = len(brotli.compress(r["body"], quality=4))
-                r["has_ref"] = f"CA{case_id + REFERENCE_OFFSET}".encode() in r["body"]
+                r["has_ref"] = f"CA{item['case_id'] + REFERENCE_OFFSET}".encode() in r["body"]
             if kind != "fragment":
                 r.pop("body")
-            results[kind].append(r)
-        if (i + 1) % 100 == 0:
-            print(f"  {i + 1:>5}/{len(case_ids)} cases measured "
-                  f"({time.perf_counter() - started:.0f} s)", flush=True)
-    return results
+            record[kind] = dict(r, case_id=item["case_id"])
+        return run
+    items = [{"case_id": case_id} for case_id in case_ids]
+    records = common.interleave(items, {k: runner(k) for k in KINDS}, items[:20], 100)
+    return {k: [rec[k] for rec in records] for k in KINDS}
 
 
 def short(statement: str, width: int = 110) -> str:

@@ -119,6 +119,24 @@ def table(head: list[tuple[str, int]], rows: list[list], title: str | None = Non
         print(line(row) if row else "")
 
 
+def interleave(items: list, runners: dict, warmup: list, every: int = 0) -> list[dict]:
+    """Each runner(item, record) on each item, rotating which goes first (after a warm-up on
+    `warmup`); returns one record per item (a copy of the item the runners filled in)."""
+    for item in warmup:
+        for run in runners.values():
+            run(item, {})
+    names, out, started = list(runners), [], time.perf_counter()
+    for i, item in enumerate(items):
+        record = dict(item)
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            runners[name](item, record)
+        out.append(record)
+        if every and (i + 1) % every == 0:
+            print(f"  {i + 1:>5}/{len(items)} measured ({time.perf_counter() - started:.0f} s)",
+                  flush=True)
+    return out
+
+
 # --- databases ---------------------------------------------------------------------------------
 
 def make_app(url: str, **config):
@@ -757,7 +775,8 @@ class Stack:
                         REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",
                         MAIL_SERVER="127.0.0.1", MAIL_PORT=str(self.smtp_port),
                         MAIL_CATCHER_DIR=str(tmp / "mail"), EXPORT_DIR=str(tmp / "exports"),
-                        PYTHONUNBUFFERED="1", **env)
+                        PYTHONUNBUFFERED="1")
+        self.env.update(env)
 
     def spawn(self, name: str, argv: list[str], port: int | None = None,
               sig: int = signal.SIGTERM, env: dict | None = None) -> subprocess.Popen:

@@ -107,63 +107,38 @@ def pick_queries(per_kind: int, engine) -> list[dict]:
     return out
 
 
-def run_server(client, item: dict) -> tuple[float, str]:
-    t0 = time.perf_counter()
-    resp = client.get("/", query_string={"q": item["q"]}, headers={"HX-Request": "true"})
-    elapsed = time.perf_counter() - t0
-    assert resp.status_code == 200, (item["q"], resp.status_code)
-    return elapsed, resp.get_data(as_text=True)
-
-
-def run_svc(app, item: dict) -> tuple[float, list[int]]:
-    with app.app_context():
-        t0 = time.perf_counter()
-        page = services.search_contacts(item["q"], "", 1)
-        elapsed = time.perf_counter() - t0
-        ids = [c.id for c in page.items]
-        db.session.remove()
-    return elapsed, ids
-
-
-def run_bare(raw, item: dict) -> tuple[float, int, list[int]]:
-    (count_sql, count_params), (page_sql, page_params) = item["sql"]
-    t0 = time.perf_counter()
-    cur = raw.cursor()
-    cur.execute(count_sql, count_params)
-    total = cur.fetchone()[0]
-    cur.execute(page_sql, page_params)
-    rows = cur.fetchall()
-    elapsed = time.perf_counter() - t0
-    cur.close()
-    raw.commit()  # end the read transaction (PostgreSQL), as a request does
-    return elapsed, total, [r[0] for r in rows]
-
-
 def measure(app, client, raw, queries: list[dict]) -> list[dict]:
-    """Server, svc and bare for each query, interleaved, rotating which goes first."""
-    for item in random.Random(SEED + 2).sample(queries, min(20, len(queries))):  # warm-up
-        run_server(client, item)
-        run_svc(app, item)
-        run_bare(raw, item)
-    results, started = [], time.perf_counter()
-    runners = ("server", "svc", "bare")
-    for i, item in enumerate(queries):
-        r = dict(item)
-        for who in runners[i % 3:] + runners[:i % 3]:
-            if who == "server":
-                r["server"], html = run_server(client, item)
-                r["server_hit"] = f'href="/contacts/{item["contact_id"]}"' in html
-            elif who == "svc":
-                r["svc"], ids = run_svc(app, item)
-                r["svc_hit"] = item["contact_id"] in ids
-            else:
-                r["bare"], r["total"], ids = run_bare(raw, item)
-                r["page_rows"], r["bare_hit"] = len(ids), item["contact_id"] in ids
-        results.append(r)
-        if (i + 1) % 150 == 0:
-            print(f"  {i + 1:>5}/{len(queries)} queries measured "
-                  f"({time.perf_counter() - started:.0f} s)", flush=True)
-    return results
+    """server, svc and bare for each query (see the docstring)."""
+    def server(item: dict, r: dict) -> None:
+        t0 = time.perf_counter()
+        resp = client.get("/", query_string={"q": item["q"]}, headers={"HX-Request": "true"})
+        r["server"] = time.perf_counter() - t0
+        assert resp.status_code == 200, (item["q"], resp.status_code)
+        r["server_hit"] = f'href="/contacts/{item["contact_id"]}"' in resp.get_data(as_text=True)
+
+    def svc(item: dict, r: dict) -> None:
+        with app.app_context():
+            t0 = time.perf_counter()
+            page = services.search_contacts(item["q"], "", 1)
+            r["svc"] = time.perf_counter() - t0
+            r["svc_hit"] = item["contact_id"] in [c.id for c in page.items]
+            db.session.remove()
+
+    def bare(item: dict, r: dict) -> None:
+        (count_sql, count_params), (page_sql, page_params) = item["sql"]
+        t0 = time.perf_counter()
+        cur = raw.cursor()
+        cur.execute(count_sql, count_params)
+        r["total"] = cur.fetchone()[0]
+        cur.execute(page_sql, page_params)
+        ids = [row[0] for row in cur.fetchall()]
+        r["bare"] = time.perf_counter() - t0
+        cur.close()
+        raw.commit()  # end the read transaction (PostgreSQL), as a request does
+        r["page_rows"], r["bare_hit"] = len(ids), item["contact_id"] in ids
+
+    warmup = random.Random(SEED + 2).sample(queries, min(20, len(queries)))
+    return common.interleave(queries, {"server": server, "svc": svc, "bare": bare}, warmup, 150)
 
 
 def table_line(label: str, rs: list[dict]) -> list:

@@ -181,55 +181,33 @@ def pick_queries(people: list[dict], count: int, seed: int) -> list[dict]:
     return out
 
 
-def run_server(client, q: str) -> tuple[float, int]:
-    """One htmx picker request through the whole app; (seconds, options shown)."""
-    t0 = time.perf_counter()
-    resp = client.get(SEARCH_PATH, query_string={"handler_q": q}, headers={"HX-Request": "true"})
-    elapsed = time.perf_counter() - t0
-    assert resp.status_code == 200, (q, resp.status_code)
-    return elapsed, resp.get_data(as_text=True).count('role="option"')
-
-
-def run_svc(app, q: str) -> tuple[float, int]:
-    """services.suggest_handlers(q) alone; (seconds, users returned)."""
-    with app.app_context():
-        t0 = time.perf_counter()
-        users = services.suggest_handlers(q)
-        elapsed = time.perf_counter() - t0
-        db.session.remove()
-    return elapsed, len(users)
-
-
-def run_bare(client) -> float:
-    """The static stylesheet through the same app: no database, no template."""
-    t0 = time.perf_counter()
-    resp = client.get(BARE_PATH)
-    resp.get_data()
-    elapsed = time.perf_counter() - t0
-    assert resp.status_code == 200, resp.status_code
-    resp.close()
-    return elapsed
-
-
 def measure(app, client, queries: list[dict]) -> list[dict]:
-    """server, svc and bare for each query, interleaved, rotating which goes first."""
-    for item in random.Random(SEED + 2).sample(queries, min(30, len(queries))):  # warm-up
-        run_server(client, item["q"])
-        run_svc(app, item["q"])
-        run_bare(client)
-    runners = ("server", "svc", "bare")
-    results = []
-    for i, item in enumerate(queries):
-        r = dict(item)
-        for who in runners[i % 3:] + runners[:i % 3]:
-            if who == "server":
-                r["server"], r["options"] = run_server(client, item["q"])
-            elif who == "svc":
-                r["svc"], r["returned"] = run_svc(app, item["q"])
-            else:
-                r["bare"] = run_bare(client)
-        results.append(r)
-    return results
+    """server, svc and bare for each query (see the docstring)."""
+    def server(item: dict, r: dict) -> None:
+        t0 = time.perf_counter()
+        resp = client.get(SEARCH_PATH, query_string={"handler_q": item["q"]},
+                          headers={"HX-Request": "true"})
+        r["server"] = time.perf_counter() - t0
+        assert resp.status_code == 200, (item["q"], resp.status_code)
+        r["options"] = resp.get_data(as_text=True).count('role="option"')
+
+    def svc(item: dict, r: dict) -> None:
+        with app.app_context():
+            t0 = time.perf_counter()
+            users = services.suggest_handlers(item["q"])
+            r["svc"], r["returned"] = time.perf_counter() - t0, len(users)
+            db.session.remove()
+
+    def bare(item: dict, r: dict) -> None:  # a static file: no database, no template
+        t0 = time.perf_counter()
+        resp = client.get(BARE_PATH)
+        resp.get_data()
+        r["bare"] = time.perf_counter() - t0
+        assert resp.status_code == 200, resp.status_code
+        resp.close()
+
+    warmup = random.Random(SEED + 2).sample(queries, min(30, len(queries)))
+    return common.interleave(queries, {"server": server, "svc": svc, "bare": bare}, warmup)
 
 
 def table_line(label: str, rs: list[dict]) -> list:
