@@ -103,11 +103,7 @@ class Meter:
     def _response(self, e) -> None:
         r = e["response"]
         self.urls[e["requestId"]] = {"url": r["url"], "type": e["type"], "status": r["status"],
-                                     "raw": 0, "wire": 0, "done": False,
-                                     "cache": r.get("fromDiskCache") or r.get("fromMemoryCache")
-                                     or False, "encoding": {k.lower(): v for k, v in
-                                                            r["headers"].items()}.get(
-                                         "content-encoding", "")}
+                                     "raw": 0, "wire": 0, "done": False}
         self.last = time.monotonic()
 
     def _data(self, e) -> None:
@@ -132,10 +128,7 @@ class Meter:
         return {"requests": len(done), "wire": sum(u["wire"] for u in done),
                 "raw": sum(u["raw"] for u in done),
                 "html_wire": sum(u["wire"] for u in doc), "html_raw": sum(u["raw"] for u in doc),
-                "status": doc[-1]["status"] if doc else None,
-                "encoding": doc[-1]["encoding"] if doc else "",
-                "refetched": [u["url"].split("?")[0].rsplit("/", 1)[-1] for u in done
-                              if u["type"] != "Document" and u["wire"] > 0]}
+                "status": doc[-1]["status"] if doc else None}
 
 
 def sign_in(page, base: str, email: str) -> None:

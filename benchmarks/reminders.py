@@ -93,32 +93,23 @@ def make_people(n: int, rng: random.Random) -> list[dict]:
 
 def make_callbacks(people: list[dict], per_user: int, offsets: list[float],
                    rng: random.Random) -> tuple[list[dict], datetime, float]:
-    """per_user call backs for each person, through callbacks.services.create; committed.
-
-    Returns the call backs (id, owner, remind_at), the anchor and the seconds taken."""
-    t0 = time.monotonic()
-    anchor = utcnow()
-    slots = list(offsets)
+    """per_user call backs each through callbacks.services.create, committed; returns them (id,
+    owner, remind_at), the anchor and the seconds taken."""
+    t0, anchor, slots, made = time.monotonic(), utcnow(), list(offsets), []
     rng.shuffle(slots)
-    made = []
-    k = 0
     for p in people:
-        user = db.session.get(User, p["user_id"])
-        case = db.session.get(Case, p["case_id"])
+        user, case = db.session.get(User, p["user_id"]), db.session.get(Case, p["case_id"])
         for _ in range(per_user):
-            remind_at = anchor + timedelta(seconds=slots[k])
-            k += 1
-            start = remind_at + cb_services.REMINDER_BEFORE
-            cb = cb_services.create(case, cb_services.CallBackInput(
-                contact_number=f"07700 9{k:05d}", description="Ring back about the food parcel",
-                call_received_at=anchor, preferred_at=None, alarm=True, start_at=start,
+            start = anchor + timedelta(seconds=slots[len(made)]) + cb_services.REMINDER_BEFORE
+            made.append((user.id, cb_services.create(case, cb_services.CallBackInput(
+                contact_number=f"07700 9{len(made) + 1:05d}",
+                description="Ring back about the food parcel", call_received_at=anchor,
+                preferred_at=None, alarm=True, start_at=start,
                 end_at=start + timedelta(minutes=30), informal=False, back_entry=True,
-                owner="user", owner_user=user), user)
-            made.append({"cb": cb, "user_id": user.id})
+                owner="user", owner_user=user), user)))
     db.session.commit()
-    out = [{"id": m["cb"].id, "user_id": m["user_id"], "remind_at": m["cb"].remind_at}
-           for m in made]
-    return out, anchor, time.monotonic() - t0
+    return ([{"id": cb.id, "user_id": uid, "remind_at": cb.remind_at} for uid, cb in made],
+            anchor, time.monotonic() - t0)
 
 
 def utc_epoch(naive_utc: datetime) -> float:
