@@ -13,7 +13,6 @@ import logging
 import os
 import random
 import re
-import shutil
 import statistics
 import time
 
@@ -300,11 +299,7 @@ def main() -> None:
     finally:
         if meter is not None:
             meter.close()
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if cleanup is not None:
-            shutil.rmtree(cleanup, ignore_errors=True)
+        common.close(app, cleanup)
 
 
 if __name__ == "__main__":

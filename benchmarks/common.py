@@ -13,6 +13,7 @@ import os
 import platform
 import random
 import re
+import shutil
 import signal
 import socket
 import sqlite3
@@ -106,13 +107,11 @@ def header(title: str, load_before: float | None = None) -> None:
           "(other processes on the machine share its CPUs)")
 
 
-def table(head: list[tuple[str, int]], rows: list[list], title: str | None = None) -> None:
+def table(head: list[tuple[str, int]], rows: list[list]) -> None:
     """Print a plain-text table: head = [(label, width)], negative width = left-aligned."""
     def line(cells):
         return " ".join(f"{c:<{-w}}" if w < 0 else f"{c:>{w}}"
                         for c, (_, w) in zip(cells, head, strict=False))
-    if title:
-        print(title)
     top = line([h for h, _ in head])
     print(top + "\n" + "-" * len(top))
     for row in rows:
@@ -143,6 +142,16 @@ def make_app(url: str, **config):
     """The app on this database; Redis on a dead port unless given (most benchmarks need none)."""
     return create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": "redis://127.0.0.1:1/0",
                        "MAIL_SUPPRESS_SEND": True, "SERVER_NAME": None, **config})
+
+
+def close(app, folder: Path | None = None) -> None:
+    """Dispose of the app's database connections; delete its temp folder (if any)."""
+    if app is not None:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import shutil
 import statistics
 import time
 
@@ -240,11 +239,7 @@ def main() -> None:
                     print("\n".join("    " + ln for ln in common.explain(engine, sql, params)))
                     print("    --")
     finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if cleanup is not None:
-            shutil.rmtree(cleanup, ignore_errors=True)
+        common.close(app, cleanup)
 
 
 if __name__ == "__main__":

@@ -196,10 +196,7 @@ def main() -> int:
         if not ok:
             print(f"\nlast lines of the worker log:\n{stack.log('worker1')[-2000:]}")
     finally:
-        if app is not None:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+        common.close(app)
         print("\n" + stack.stop())
         if not args.keep_tmp:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -14,7 +14,6 @@ import logging
 import os
 import random
 import re
-import shutil
 import statistics
 import tempfile
 import time
@@ -298,11 +297,7 @@ def main() -> None:
         setting["load_before"] = os.getloadavg()[0]
         report(measure(app, client, queries), setting)
     finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if cleanup is not None:
-            shutil.rmtree(cleanup, ignore_errors=True)
+        common.close(app, cleanup)
 
 
 if __name__ == "__main__":

@@ -566,10 +566,7 @@ def main() -> int:
                 clients.close()
             except Exception as exc:  # never skip stopping the children
                 print(f"closing the SSE clients failed: {exc}")
-        if app is not None:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+        common.close(app)
         print("\n" + stack.stop())
         if not args.keep_tmp:
             shutil.rmtree(tmp, ignore_errors=True)
