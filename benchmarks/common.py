@@ -381,7 +381,7 @@ def weighted(names: list[str], rng: random.Random, cum: list[float]) -> str:
 
 
 class Generator:
-    """Bulk contact rows (search keys by the app's own set_search_keys), deterministic for a seed."""
+    """Bulk contact rows (search keys by the app's own rule), deterministic for a seed."""
 
     def __init__(self, seed: int, created_by_id: int) -> None:
         self.rng = rng = random.Random(seed)

@@ -171,7 +171,8 @@ def main() -> int:
         time.sleep(args.settle)
         e = stack.env
         app = common.make_app(e["DATABASE_URL"], REDIS_URL=e["REDIS_URL"],
-                              MAIL_SUPPRESS_SEND=False, MAIL_SERVER="127.0.0.1", MAIL_PORT=stack.smtp_port,
+                              MAIL_SUPPRESS_SEND=False, MAIL_SERVER="127.0.0.1",
+                              MAIL_PORT=stack.smtp_port,
                               MAIL_CATCHER_DIR=str(maildir), BASE_URL=e["BASE_URL"])
         logging.getLogger().setLevel(logging.WARNING)
         rng = random.Random(SEED)
