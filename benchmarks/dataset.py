@@ -1,75 +1,41 @@
 """Bulk dataset for `make bench`: contacts, cases, interactions and call backs at a scale.
 
-    .venv/bin/python benchmarks/dataset.py                   # 1M contacts/cases, 2M interactions
-    .venv/bin/python benchmarks/dataset.py --scale 0.01      # 10,000 / 10,000 / 20,000 / 2,000
-    .venv/bin/python benchmarks/dataset.py --scale 0.01 --keep   # reuse if already generated
-    DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5433/helpline \\
-        .venv/bin/python benchmarks/dataset.py --scale 0.1
+    .venv/bin/python benchmarks/dataset.py [--scale 0.01] [--keep]   # 1 = 1M contacts and cases
 
-At scale 1: 1,000,000 contacts (UK names, phones, postcodes, with the search keys the app
-computes itself: contacts_search.Generator calls contacts.services.set_search_keys),
-1,000,000 cases (one per contact, each with 2 summary notes, 1-2 Local Signposts, 1 Local
-Referral with valid extra fields and the audit rows the app writes: case_page.CaseGenerator),
-2,000,000 interactions (two per case: method, call state, duration, notes; each with its
-handler row, 5% with an emergency intervention) and 200,000 call backs (one per five cases:
-old ones closed, recent open ones armed for a reminder days ahead, so no reminder storm
-fires during the load test). Users: the case-page benchmark's supervisor and 60 handlers in
-the demo's four teams, plus --volunteers load-test volunteers (volunteer.NNN@DOMAIN), an
-administrator (admin@DOMAIN) and a data-team member (data@DOMAIN); every password is
-case_page.BENCH_PASSWORD. Lookup lists come from helpline.demo.
-
-Rows go in with Core executemany in batches inside one transaction per batch (SQLite with
-journal_mode=WAL, synchronous=OFF during the load). The target database is wiped first,
-unless --keep finds it already at this scale; the script refuses to wipe a database that
-holds users other than the benchmark's own. Prints rows/s per table and in total.
+Cases as case_page.py makes them, two interactions each, a call back per five cases (recent open
+ones armed days ahead), the case-page users plus volunteer.NNN, admin and data accounts.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import random
-import sys
-import tempfile
-import time
 from datetime import timedelta
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
-os.environ.setdefault("SECRET_KEY", "dataset-benchmark")
+import common
+from common import DOMAIN, db, utcnow
+from sqlalchemy import inspect
 
-import case_page  # noqa: E402
-from case_page import (BENCH_PASSWORD, DOMAIN, CaseGenerator, lookup_lists,  # noqa: E402
-                       make_people_and_lists)
-from contacts_search import Generator, dialect_version, wipe  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import func, inspect, make_url, select  # noqa: E402
-
-from helpline import create_app  # noqa: E402
-from helpline.audit.models import AuditEntry  # noqa: E402
-from helpline.auth.models import User  # noqa: E402
-from helpline.auth.services import create_user, hash_password  # noqa: E402
-from helpline.callbacks.models import ARMED, CLOSED, CallBack  # noqa: E402
-from helpline.cases.models import Case, CaseNote, Referral, Signpost  # noqa: E402
-from helpline.contacts.models import Contact  # noqa: E402
-from helpline.demo import TEAMS  # noqa: E402
-from helpline.extensions import db  # noqa: E402
-from helpline.interactions.models import (COUNTRIES, Interaction,  # noqa: E402
-                                          InteractionHandler, interaction_interventions)
+from helpline.auth.models import User
+from helpline.auth.services import create_user, hash_password
+from helpline.callbacks.models import ARMED, CLOSED, CallBack
+from helpline.cases.models import Case
+from helpline.contacts.models import Contact
+from helpline.demo import TEAMS
+from helpline.interactions.models import (
+    COUNTRIES,
+    Interaction,
+    InteractionHandler,
+    interaction_interventions,
+)
 
 SEED = 20250101
-BATCH = 10_000  # contacts (and cases) per transaction
 FULL = {"contacts": 1_000_000, "cases": 1_000_000, "interactions": 2_000_000,
         "callbacks": 200_000}
 VOLUNTEER_EMAIL = "volunteer.{:03d}@" + DOMAIN
-ADMIN_EMAIL = "admin@" + DOMAIN
-DATA_EMAIL = "data@" + DOMAIN
-SUPERVISOR_EMAIL = case_page.BENCH_EMAIL
-PASSWORD = BENCH_PASSWORD
-MARKER = "benchmark_dataset"  # a JSON file beside a SQLite DB: the scale it holds
-
+TABLES = dict(common.CASE_TABLES, interaction=Interaction.__table__,
+              handler=InteractionHandler.__table__, intervention=interaction_interventions,
+              callback=CallBack.__table__)
 INTERACTION_NOTES = [
     "Caller asked about food parcels; details taken.", "Follow-up call, no change.",
     "Caller wanted an update on the referral.", "Left a message, no answer.",
@@ -79,11 +45,6 @@ INTERACTION_NOTES = [
 CALLBACK_TEXT = ["Check the food parcel arrived", "Ring back about the referral",
                  "Follow up after the GP appointment", "Weekly befriending call",
                  "Confirm transport for Tuesday", "Check in after the bereavement"]
-
-
-def counts_for(scale: float) -> dict[str, int]:
-    """Row targets at a scale (at least one of each)."""
-    return {k: max(1, round(v * scale)) for k, v in FULL.items()}
 
 
 class ActivityGenerator:
@@ -97,7 +58,7 @@ class ActivityGenerator:
         self.states = lists["call_state"]
         self.interventions = lists["emergency_intervention"]
         self.owners = [h[0] for h in handlers] + volunteer_ids
-        self.now = case_page.utcnow().replace(microsecond=0)
+        self.now = utcnow().replace(microsecond=0)
 
     def interactions(self, first_id: int, case: dict, n: int) -> dict[str, list[dict]]:
         """n interactions on a case, with one handler row each."""
@@ -147,206 +108,106 @@ class ActivityGenerator:
             created_at=case["created_at"], created_by_id=case["owner_id"])
 
 
-def make_users(volunteers: int) -> tuple[int, list[tuple[int, int]], list[int]]:
-    """The case-page supervisor and handlers, lookup lists, load-test volunteers, an admin."""
-    supervisor_id, handlers = make_people_and_lists()
-    pw_hash = hash_password(PASSWORD)
-    ids = []
-    for i in range(volunteers):
-        user = create_user(VOLUNTEER_EMAIL.format(i + 1), f"Load Volunteer {i + 1:03d}",
-                           "volunteer", "", team=TEAMS[i % len(TEAMS)], password_hash=pw_hash)
-        ids.append(user)
-    create_user(ADMIN_EMAIL, "Ada Admin", "admin", "", team=TEAMS[0], password_hash=pw_hash)
-    create_user(DATA_EMAIL, "Dana Data", "data", "", team=TEAMS[0], password_hash=pw_hash)
+def load(want: dict[str, int], volunteers: int) -> dict:
+    """Users, then everything in batches of 10,000 contacts (and their cases)."""
+    supervisor_id, handlers = common.make_people_and_lists()
+    pw_hash = hash_password(common.BENCH_PASSWORD)
+    ids = [create_user(VOLUNTEER_EMAIL.format(i + 1), f"Load Volunteer {i + 1:03d}", "volunteer",
+                       "", team=TEAMS[i % len(TEAMS)], password_hash=pw_hash)
+           for i in range(volunteers)]
+    create_user("admin@" + DOMAIN, "Ada Admin", "admin", "", team=TEAMS[0], password_hash=pw_hash)
+    create_user("data@" + DOMAIN, "Dana Data", "data", "", team=TEAMS[0], password_hash=pw_hash)
     db.session.commit()
-    out = [u.id for u in ids]
+    volunteer_ids = [u.id for u in ids]
     db.session.remove()
-    return supervisor_id, handlers, out
-
-
-TABLES = {"contact": Contact.__table__, "case": Case.__table__, "note": CaseNote.__table__,
-          "signpost": Signpost.__table__, "referral": Referral.__table__,
-          "audit": AuditEntry.__table__, "interaction": Interaction.__table__,
-          "handler": InteractionHandler.__table__, "intervention": interaction_interventions,
-          "callback": CallBack.__table__}
-
-
-def batch_rows(start: int, size: int, want: dict[str, int], gens) -> dict[str, list[dict]]:
-    """Rows for contacts/cases start+1 .. start+size, with their share of the rest."""
-    contacts_gen, cases_gen, activity = gens
-    rows: dict[str, list[dict]] = {k: [] for k in TABLES}
+    lists, fields = common.lookup_lists()
+    contacts = common.Generator(SEED, supervisor_id)
+    cases = common.CaseGenerator(SEED + 1, handlers, lists, fields)
+    activity = ActivityGenerator(SEED + 2, handlers, lists, volunteer_ids)
     per_case = want["interactions"] / want["cases"]
     cb_every = want["cases"] / max(1, want["callbacks"])
-    for i in range(start + 1, start + size + 1):
-        contact = contacts_gen.row()
-        contact["id"] = i
-        rows["contact"].append(contact)
-        if i > want["cases"]:
-            continue
-        for k, v in cases_gen.rows(i, contact).items():
-            rows[k].extend(v)
-        case = rows["case"][-1]
-        # Spread interactions and call backs evenly: interaction ids stay dense.
-        first = int((i - 1) * per_case) + 1
-        n = int(i * per_case) - int((i - 1) * per_case)
-        for k, v in activity.interactions(first, case, n).items():
-            rows[k].extend(v)
-        if int(i / cb_every) != int((i - 1) / cb_every):
-            rows["callback"].append(activity.callback(case, contact.get("phone")))
-    return rows
 
-
-def load(want: dict[str, int], supervisor_id: int, handlers, volunteer_ids) -> dict:
-    """Insert everything in batches; returns per-table counts and the seconds taken."""
-    lists, fields = lookup_lists()
-    gens = (Generator(SEED, supervisor_id), CaseGenerator(SEED + 1, handlers, lists, fields),
-            ActivityGenerator(SEED + 2, handlers, lists, volunteer_ids))
-    counts = dict.fromkeys(TABLES, 0)
-    started, gen_time = time.perf_counter(), 0.0
-    n = max(want["contacts"], want["cases"])
-    with db.engine.connect() as conn:
-        sqlite = conn.dialect.name == "sqlite"
-        if sqlite:
-            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
-            conn.exec_driver_sql("PRAGMA synchronous=OFF")
-            conn.exec_driver_sql("PRAGMA cache_size=-1048576")  # 1 GB for the index inserts
-            conn.exec_driver_sql("PRAGMA temp_store=MEMORY")
-            conn.commit()
-        done, last_print = 0, 0.0
-        while done < n:
-            size = min(BATCH, n - done)
-            t0 = time.perf_counter()
-            rows = batch_rows(done, size, want, gens)
-            gen_time += time.perf_counter() - t0
-            with conn.begin():
-                for k, table in TABLES.items():  # parents first
-                    if rows[k]:
-                        conn.execute(table.insert(), rows[k])
-                        counts[k] += len(rows[k])
-            done += size
-            elapsed = time.perf_counter() - started
-            if done == n or elapsed - last_print > 15:
-                last_print = elapsed
-                print(f"  {done:>9,}/{n:,} contacts + cases  {elapsed:6.1f} s  "
-                      f"{sum(counts.values()) / elapsed:8,.0f} rows/s "
-                      f"(generating {gen_time:5.1f} s)", flush=True)
-        insert_seconds = time.perf_counter() - started
-        t0 = time.perf_counter()
-        if sqlite:
-            conn.exec_driver_sql("ANALYZE")
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            conn.commit()
-        else:  # explicit ids: move the sequences past them
-            for table in ("contacts", "cases", "interactions"):
-                conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                     f"(SELECT max(id) FROM {table}))")
-            conn.commit()
-    if not sqlite:
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE")
-    analyze_seconds = time.perf_counter() - t0
-    db.engine.dispose()  # later connections get the app's normal pragmas
-    return {"counts": counts, "insert_seconds": insert_seconds, "generate_seconds": gen_time,
-            "analyze_seconds": analyze_seconds, "seconds": time.perf_counter() - started}
+    def rows(start: int, size: int) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {k: [] for k in TABLES}
+        for i in range(start + 1, start + size + 1):
+            contact = dict(contacts.row(), id=i)
+            out["contact"].append(contact)
+            if i > want["cases"]:
+                continue
+            for k, v in cases.rows(i, contact).items():
+                out[k].extend(v)
+            case = out["case"][-1]
+            # Spread interactions and call backs evenly: interaction ids stay dense.
+            first = int((i - 1) * per_case) + 1
+            for k, v in activity.interactions(first, case, int(i * per_case) - first + 1).items():
+                out[k].extend(v)
+            if int(i / cb_every) != int((i - 1) / cb_every):
+                out["callback"].append(activity.callback(case, contact.get("phone")))
+        return out
+    return common.bulk_load(max(want["contacts"], want["cases"]), rows, TABLES, 10_000)
 
 
 def existing_counts() -> dict[str, int] | None:
     """Row counts of the main tables if the schema is there (refuses a real database)."""
-    insp = inspect(db.engine)
-    if not insp.has_table("users"):
+    common.check_ours()
+    if not inspect(db.engine).has_table("call_backs"):
         return None
-    others = db.session.scalar(select(func.count(User.id))
-                               .where(~User.email.endswith(f"@{DOMAIN}")))
-    if others:
-        raise SystemExit(f"refusing to wipe {db.engine.url.render_as_string(hide_password=True)}"
-                         f": it holds {others} user(s) that are not the benchmark's own")
-    if not insp.has_table("call_backs"):
-        return None
-    out = {k: db.session.scalar(select(func.count()).select_from(m.__table__))
-           for k, m in (("contacts", Contact), ("cases", Case), ("interactions", Interaction),
-                        ("callbacks", CallBack))}
-    out["volunteers"] = db.session.scalar(select(func.count(User.id)).where(
-        User.email.like("volunteer.%")))
+    out = {k: common.count(m) for k, m in (("contacts", Contact), ("cases", Case),
+                                           ("interactions", Interaction),
+                                           ("callbacks", CallBack))}
+    out["volunteers"] = common.count(User, User.email.like("volunteer.%"))
     db.session.remove()
     return out
 
 
 def reusable(have: dict[str, int], want: dict[str, int]) -> bool:
     """The database holds this scale. The benchmarks that run on it add rows of their own
-    (erasure.py's subjects with 20 cases each, the load test's saves); a few more than
-    generated (up to 1%, at least 1,000) still count, or each rerun would regenerate it."""
+    (erasure.py's subjects, the load test's saves): up to 1% more (at least 1,000) still count."""
     return all(v <= have[k] <= v + max(1000, v // 100) for k, v in want.items())
-
-
-def default_url(scale: float) -> str:
-    """DATABASE_URL, else a SQLite file per scale under $TMPDIR/helpline-bench/."""
-    if os.environ.get("DATABASE_URL"):
-        return os.environ["DATABASE_URL"]
-    folder = Path(tempfile.gettempdir()) / "helpline-bench"
-    folder.mkdir(exist_ok=True)
-    return f"sqlite:///{folder / f'bench-{scale:g}.db'}"
 
 
 def prepare(url: str, scale: float, volunteers: int, keep: bool) -> dict:
     """Reuse (keep) or wipe, migrate and load; returns a summary dict (also for RESULTS.md)."""
-    parsed = make_url(url)
-    sqlite_path = Path(parsed.database) if parsed.get_backend_name() == "sqlite" else None
-    shown = parsed.render_as_string(hide_password=True)
-    want = counts_for(scale)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": "redis://127.0.0.1:1/0",
-                      "MAIL_SUPPRESS_SEND": True, "SERVER_NAME": None})
-    with app.app_context():
+    path = common.sqlite_path(url)
+    want = {k: max(1, round(v * scale)) for k, v in FULL.items()}
+    with common.make_app(url).app_context():
         have = existing_counts()
         if keep and have and reusable(have, want) and have["volunteers"] >= volunteers:
-            print(f"# reusing {shown} ({have}); migrating to the current head", flush=True)
-            upgrade(directory=str(HERE.parent / "migrations"))
+            print(f"# reusing {common.shown(url)} ({have}); migrating to the current head",
+                  flush=True)
+            common.migrate()
             summary = {"reused": True}
         else:
-            wipe(sqlite_path)
-            print(f"# generating scale {scale:g} into {shown}: " + ", ".join(
-                f"{v:,} {k}" for k, v in want.items()), flush=True)
-            upgrade(directory=str(HERE.parent / "migrations"))
-            supervisor_id, handlers, volunteer_ids = make_users(volunteers)
-            summary = load(want, supervisor_id, handlers, volunteer_ids)
+            common.wipe(path)
+            print(f"# generating scale {scale:g} into {common.shown(url)}: "
+                  + ", ".join(f"{v:,} {k}" for k, v in want.items()), flush=True)
+            common.migrate()
+            summary = dict(load(want, volunteers), reused=False)
             total = sum(summary["counts"].values())
-            print("  rows: " + ", ".join(f"{k} {v:,}" for k, v in summary["counts"].items()))
             print(f"# loaded {total:,} rows in {summary['seconds']:.1f} s "
-                  f"({total / summary['insert_seconds']:,.0f} rows/s inserting incl. generation; "
-                  f"generation {summary['generate_seconds']:.1f} s; "
-                  f"{'ANALYZE' if sqlite_path else 'VACUUM ANALYZE'} "
-                  f"{summary['analyze_seconds']:.1f} s)", flush=True)
-            summary["reused"] = False
+                  f"({total / summary['insert_seconds']:,.0f} rows/s inserting incl. generation;"
+                  f" generation {summary['generate_seconds']:.1f} s)", flush=True)
         with db.engine.connect() as conn:
-            summary["version"] = dialect_version(conn)
+            summary["version"] = common.dialect_version(conn)
+            summary["size_mb"] = common.size_mb(conn, path)
         summary["have"] = existing_counts()
-        if sqlite_path is not None:
-            summary["size_mb"] = sum(Path(str(sqlite_path) + s).stat().st_size
-                                     for s in ("", "-wal") if Path(str(sqlite_path) + s).exists()
-                                     ) / 1e6
-        else:
-            with db.engine.connect() as conn:
-                summary["size_mb"] = conn.exec_driver_sql(
-                    "select pg_database_size(current_database())").scalar() / 1e6
         db.session.remove()
         db.engine.dispose()
-    summary.update(url=shown, scale=scale, want=want)
-    return summary
+    return dict(summary, url=common.shown(url), scale=scale, want=want)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument("--scale", type=float, default=1.0,
                         help="1 = 1M contacts, 1M cases, 2M interactions, 200k call backs")
     parser.add_argument("--database-url", help="default: $DATABASE_URL, else a SQLite file in "
                         "$TMPDIR/helpline-bench/ (its contents are replaced)")
-    parser.add_argument("--volunteers", type=int, default=200,
-                        help="load-test volunteer accounts (default 200)")
+    parser.add_argument("--volunteers", type=int, default=200, help="load-test accounts")
     parser.add_argument("--keep", action="store_true",
                         help="reuse the database if it already holds this scale")
     parser.add_argument("--json", help="write the summary here as JSON")
     args = parser.parse_args()
-    url = args.database_url or default_url(args.scale)
+    url = args.database_url or common.bench_url(args.scale)
     summary = prepare(url, args.scale, args.volunteers, args.keep)
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2, default=str))

@@ -1,49 +1,30 @@
-"""Erasure benchmark: anonymise one contact with 20 cases in the full dataset, while another
-connection keeps saving; prints the anonymise time and how long each save waited.
+"""Erasure benchmark: anonymise one contact with 20 cases in the full dataset while another
+connection saves a contact every 50 ms. Targets: <= 1 s at 1M contacts; saves wait <= 200 ms.
 
-    .venv/bin/python benchmarks/erasure.py                     # 1M contacts (dataset.py, --keep)
-    .venv/bin/python benchmarks/erasure.py --scale 0.01        # quick run
-    .venv/bin/python benchmarks/erasure.py --subjects 5        # more subjects, more figures
-
-Issue 13's target: anonymising one contact with 20 cases at 1M contacts takes <= 1 s, and a
-concurrent save waits <= 200 ms. For each subject the script creates a contact with 20 cases
-(2 notes each, an interaction on each, a call back on every other case, a call-back request
-matching the contact exactly, assignment mails and notifications), then runs
-privacy.anonymise + COMMIT exactly as the admin's POST does, while a thread saves a
-different contact every 50 ms in its own session (update + COMMIT, timed end to end).
+    .venv/bin/python benchmarks/erasure.py [--scale 0.01] [--subjects 5]
 """
 from __future__ import annotations
 
-import argparse
 import os
 import random
+import subprocess
 import sys
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
-os.environ.setdefault("SECRET_KEY", "erasure-benchmark")
+import common
+from common import db, pct, utcnow
+from sqlalchemy import select
 
-import dataset  # noqa: E402
-from stack import pct  # noqa: E402
-from sqlalchemy import func, select, update  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
-
-from helpline import create_app  # noqa: E402
-from helpline.auth.models import User  # noqa: E402
-from helpline.callbacks.models import CallBack  # noqa: E402
-from helpline.cases.services import add_note, create_case  # noqa: E402
-from helpline.contacts.models import Contact  # noqa: E402
-from helpline.contacts.services import create_contact  # noqa: E402
-from helpline.extensions import db  # noqa: E402
-from helpline.interactions.models import Interaction  # noqa: E402
-from helpline.requests.models import CallBackRequest  # noqa: E402
-from helpline.review import privacy  # noqa: E402
-from helpline.timeutil import utcnow  # noqa: E402
+from helpline.auth.models import User
+from helpline.callbacks.models import CallBack
+from helpline.cases.services import add_note, create_case
+from helpline.contacts.models import Contact
+from helpline.contacts.services import create_contact
+from helpline.interactions.models import Interaction
+from helpline.requests.models import CallBackRequest
+from helpline.review import privacy
 
 
 def make_subject(n: int, actor: User) -> Contact:
@@ -73,53 +54,38 @@ def make_subject(n: int, actor: User) -> Contact:
     return contact
 
 
-def saver(app, stop: threading.Event, waits: list[float], ids: list[int]) -> None:
-    """Save a random other contact every 50 ms, each in its own session and transaction."""
-    with app.app_context():
-        while not stop.is_set():
-            t0 = time.perf_counter()
-            with Session(db.engine) as s:
-                s.execute(update(Contact).where(Contact.id == random.choice(ids))
-                          .values(preferred_contact_time=f"after {random.randint(1, 9)}pm"))
-                s.commit()
-            waits.append((time.perf_counter() - t0) * 1000)
-            stop.wait(0.05)
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--database-url")
     parser.add_argument("--subjects", type=int, default=3)
     args = parser.parse_args()
-    url = args.database_url or dataset.default_url(args.scale)
-    dataset.prepare(url, args.scale, volunteers=0, keep=True)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": "redis://127.0.0.1:1/0",
-                      "MAIL_SUPPRESS_SEND": True, "SERVER_NAME": None,
-                      "EXPORT_DIR": str(Path(url.split("///")[-1]).parent / "exports")})
+    url = args.database_url or common.bench_url(args.scale)
+    # The dataset at this scale, reused if there (dataset.py --keep), in a process of its own.
+    subprocess.run([sys.executable, str(Path(__file__).with_name("dataset.py")), "--scale",
+                    f"{args.scale:g}", "--database-url", url, "--volunteers", "0", "--keep"],
+                   check=True)
+    app = common.make_app(url, EXPORT_DIR=str(Path(url.split("///")[-1]).parent / "exports"))
     with app.app_context():
         actor = db.session.scalar(select(User).where(User.role == "supervisor"))
-        contacts = db.session.scalar(select(func.count(Contact.id)))
         other_ids = list(db.session.scalars(select(Contact.id).limit(5000)))
-        print(f"# {url.split('@')[-1]}: {contacts:,} contacts; {args.subjects} subjects with "
-              f"20 cases each; load average before: "
-              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+        common.header("erasure")
+        print(f"# {url.split('@')[-1]}: {common.count(Contact):,} contacts; {args.subjects} "
+              "subjects with 20 cases each", flush=True)
         times, all_waits = [], []
         for n in range(args.subjects):
             subject = make_subject(random.randint(10000, 99999), actor)
-            waits: list[float] = []
-            stop = threading.Event()
-            thread = threading.Thread(target=saver, args=(app, stop, waits, other_ids))
-            thread.start()
+            saver = common.Saver(app, lambda: random.choice(other_ids))
+            saver.start()
             time.sleep(0.3)  # the saver is running before the erasure starts
             t0 = time.perf_counter()
             changed = privacy.anonymise(subject, "Benchmark erasure", actor)
             db.session.commit()
             elapsed = (time.perf_counter() - t0) * 1000
             time.sleep(0.3)
-            stop.set()
-            thread.join()
+            saver.stop.set()
+            saver.join()
+            waits = saver.waits
             times.append(elapsed)
             all_waits += waits
             print(f"subject {n + 1}: anonymise + commit {elapsed:.0f} ms ({changed} rows); "

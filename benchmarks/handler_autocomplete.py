@@ -1,66 +1,33 @@
 """Handler autocomplete benchmark: the Interaction Handler picker over 2,000 users.
 
-    .venv/bin/python benchmarks/handler_autocomplete.py                  # 2,000 users, SQLite
-    .venv/bin/python benchmarks/handler_autocomplete.py --users 500 --queries 300
-    .venv/bin/python benchmarks/handler_autocomplete.py \\
-        --database-url postgresql+psycopg://postgres@127.0.0.1:5433/helpline
+    .venv/bin/python benchmarks/handler_autocomplete.py [--users 500 --queries 300]
 
-The issue: "2,000 users, autocomplete p95 <= 20 ms server time".
-
-Builds a throwaway database (SQLite in a temp dir unless --database-url is given; the
-Alembic migrations via flask_migrate.upgrade), inserts N active users in one Core
-transaction (UK names, first.last@example.org logins as the demo seed makes them, a
-few teams, one shared password hash), signs one of them in through the real /login
-form with the Flask test client, then times, for each of --queries queries (2-4 letter
-prefixes of real first names, last names and login fragments, seeded RNG):
-
-    server  client.get("/interactions/handlers/search", handler_q=q, HX-Request: true):
-            the whole request in-process (routing, session and user loading, the
-            suggest_handlers query and ranking, the options fragment render).
-    svc     services.suggest_handlers(q) alone in an app context (no web layer).
-    bare    client.get("/static/css/helpline.css") through the same app and client: a
-            route that does no database work, i.e. the framework's own per-request cost.
-
-The three are interleaved query by query, rotating which goes first, each timed with
-time.perf_counter() around the call. The target is on server p95.
-
-The target database is wiped first; with --database-url the script refuses to wipe a
-database that holds users unless it was made by this benchmark.
+Per query (2-4 letters of real names and logins), interleaved: server = the htmx picker through the
+test client, signed in; svc = services.suggest_handlers; bare = a static file through the same app.
+Target: server p95 <= 20 ms.
 """
 from __future__ import annotations
 
-import argparse
 import bisect
 import itertools
 import logging
 import os
-import platform
 import random
 import re
-import shutil
 import statistics
-import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stack import pct  # noqa: E402  (shared with the other benchmarks)
-os.environ.setdefault("SECRET_KEY", "handler-autocomplete-benchmark")
+import common
+from common import db, pct
+from sqlalchemy import func, insert, inspect, or_, select
 
-from flask import url_for  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import func, insert, inspect, make_url, or_, select, text  # noqa: E402
-
-from helpline import create_app  # noqa: E402
-from helpline.auth.models import Team, User, user_teams  # noqa: E402
-from helpline.auth.services import hash_password  # noqa: E402
-from helpline.extensions import db  # noqa: E402
-from helpline.interactions import services  # noqa: E402
-from helpline.timeutil import utcnow  # noqa: E402
+from helpline.auth.models import Team, User, user_teams
+from helpline.auth.services import hash_password
+from helpline.interactions import services
+from helpline.timeutil import utcnow
 
 PASSWORD = "handler-bench-password"
 DOMAIN = "example.org"
@@ -69,7 +36,6 @@ TARGET_MS = 20.0
 SEED = 20240611
 SEARCH_PATH = "/interactions/handlers/search"
 BARE_PATH = "/static/css/helpline.css"
-
 # Roughly most common first; weights fall off as 1 / (rank + 8).
 FIRST_NAMES = """
 David John Michael Paul Andrew Peter James Robert Mark Richard Stephen Christopher Ian
@@ -113,38 +79,6 @@ TEAMS = ["Information Officers", "Helpline Volunteers", "Night Shift", "Weekend 
          "Welsh Language Line", "Supervisors", "Data Team", "Casework"]
 ROLES = [("volunteer", 0.80), ("supervisor", 0.12), ("data", 0.05), ("admin", 0.03)]
 LANGUAGES = ["English (UK)"] * 17 + ["Cymraeg", "Polski", "Urdu"]
-
-
-# --- database ---------------------------------------------------------------------------------
-
-def dialect_version(conn) -> str:
-    """The database and its version, e.g. SQLite 3.40.1."""
-    if conn.dialect.name == "sqlite":
-        return "SQLite " + conn.exec_driver_sql("select sqlite_version()").scalar()
-    return "PostgreSQL " + conn.exec_driver_sql("show server_version").scalar()
-
-
-def wipe(sqlite_path: Path | None) -> None:
-    """Start from nothing; refuse to wipe a database with users we did not make."""
-    insp = inspect(db.engine)
-    if insp.has_table("users"):
-        users = db.session.scalar(select(func.count(User.id))) or 0
-        ours = insp.has_table("teams") and db.session.scalar(
-            select(Team.id).where(Team.name == MARKER_TEAM))
-        if users and not ours:
-            shown = db.engine.url.render_as_string(hide_password=True)
-            raise SystemExit(f"refusing to wipe {shown}: it holds {users} user(s) "
-                             "not made by this benchmark")
-    db.session.remove()
-    if sqlite_path is not None:
-        db.engine.dispose()
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(str(sqlite_path) + suffix).unlink(missing_ok=True)
-    else:
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        db.engine.dispose()
 
 
 def _login(first: str, last: str) -> str:
@@ -210,8 +144,6 @@ def load_users(n: int, rng: random.Random) -> tuple[list[dict], float]:
     return people, time.perf_counter() - started
 
 
-# --- queries ----------------------------------------------------------------------------------
-
 def make_query(person: dict, kind: str, rng: random.Random) -> str:
     """What someone types into the picker: 2-4 letters of a name or a login fragment."""
     n = rng.randint(2, 4)
@@ -248,90 +180,47 @@ def pick_queries(people: list[dict], count: int, seed: int) -> list[dict]:
     return out
 
 
-# --- measuring --------------------------------------------------------------------------------
-
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-def sign_in(client, login_url: str, email: str) -> None:
-    """Sign in through the real form, as a browser would."""
-    html = client.get(login_url).get_data(as_text=True)
-    token = CSRF.search(html).group(1)
-    resp = client.post(login_url, data={"csrf_token": token, "email": email,
-                                        "password": PASSWORD})
-    assert resp.status_code == 302, f"sign-in failed: {resp.status_code}"
-
-
-def run_server(client, q: str) -> tuple[float, int]:
-    """One htmx picker request through the whole app; (seconds, options shown)."""
-    t0 = time.perf_counter()
-    resp = client.get(SEARCH_PATH, query_string={"handler_q": q}, headers={"HX-Request": "true"})
-    elapsed = time.perf_counter() - t0
-    assert resp.status_code == 200, (q, resp.status_code)
-    return elapsed, resp.get_data(as_text=True).count('role="option"')
-
-
-def run_svc(app, q: str) -> tuple[float, int]:
-    """services.suggest_handlers(q) alone; (seconds, users returned)."""
-    with app.app_context():
-        t0 = time.perf_counter()
-        users = services.suggest_handlers(q)
-        elapsed = time.perf_counter() - t0
-        db.session.remove()
-    return elapsed, len(users)
-
-
-def run_bare(client) -> float:
-    """The static stylesheet through the same app: no database, no template."""
-    t0 = time.perf_counter()
-    resp = client.get(BARE_PATH)
-    resp.get_data()
-    elapsed = time.perf_counter() - t0
-    assert resp.status_code == 200, resp.status_code
-    resp.close()
-    return elapsed
-
-
 def measure(app, client, queries: list[dict]) -> list[dict]:
-    """server, svc and bare for each query, interleaved, rotating which goes first."""
-    for item in random.Random(SEED + 2).sample(queries, min(30, len(queries))):  # warm-up
-        run_server(client, item["q"])
-        run_svc(app, item["q"])
-        run_bare(client)
-    runners = ("server", "svc", "bare")
-    results = []
-    for i, item in enumerate(queries):
-        r = dict(item)
-        for who in runners[i % 3:] + runners[:i % 3]:
-            if who == "server":
-                r["server"], r["options"] = run_server(client, item["q"])
-            elif who == "svc":
-                r["svc"], r["returned"] = run_svc(app, item["q"])
-            else:
-                r["bare"] = run_bare(client)
-        results.append(r)
-    return results
+    """server, svc and bare for each query (see the docstring)."""
+    def server(item: dict, r: dict) -> None:
+        t0 = time.perf_counter()
+        resp = client.get(SEARCH_PATH, query_string={"handler_q": item["q"]},
+                          headers={"HX-Request": "true"})
+        r["server"] = time.perf_counter() - t0
+        assert resp.status_code == 200, (item["q"], resp.status_code)
+        r["options"] = resp.get_data(as_text=True).count('role="option"')
+
+    def svc(item: dict, r: dict) -> None:
+        with app.app_context():
+            t0 = time.perf_counter()
+            users = services.suggest_handlers(item["q"])
+            r["svc"], r["returned"] = time.perf_counter() - t0, len(users)
+            db.session.remove()
+
+    def bare(item: dict, r: dict) -> None:  # a static file: no database, no template
+        t0 = time.perf_counter()
+        resp = client.get(BARE_PATH)
+        resp.get_data()
+        r["bare"] = time.perf_counter() - t0
+        assert resp.status_code == 200, resp.status_code
+        resp.close()
+
+    warmup = random.Random(SEED + 2).sample(queries, min(30, len(queries)))
+    return common.interleave(queries, {"server": server, "svc": svc, "bare": bare}, warmup)
 
 
-# --- reporting --------------------------------------------------------------------------------
-
-def table_line(label: str, rs: list[dict]) -> str:
+def table_line(label: str, rs: list[dict]) -> list:
     """One row: p50/p95/p99 of server, svc and bare, and the server/bare ratio."""
-    cols = []
-    for who in ("server", "svc", "bare"):
-        ms = [r[who] * 1000 for r in rs]
-        cols.append(f"{pct(ms, .50):>7.2f} {pct(ms, .95):>7.2f} {pct(ms, .99):>7.2f}")
+    cols = [f"{pct([r[who] * 1000 for r in rs], p):.2f}" for who in ("server", "svc", "bare")
+            for p in (.5, .95, .99)]
     ratio = pct([r["server"] for r in rs], .5) / pct([r["bare"] for r in rs], .5)
-    matches = statistics.median(r["matches"] for r in rs)
-    return f"{label:<22} {len(rs):>5}  {'  '.join(cols)} {ratio:>6.1f} {matches:>7.0f}"
+    return [label, len(rs), *cols, f"{ratio:.1f}",
+            f"{statistics.median(r['matches'] for r in rs):.0f}"]
 
 
 def report(results: list[dict], setting: dict) -> None:
     """The machine, the table, the target verdict and the checks."""
-    print(f"\n# Helpline handler autocomplete benchmark — {platform.node()}, "
-          f"{platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
-    print("# load average (1 min) before / after measuring: "
-          f"{setting['load_before']:.2f} / {os.getloadavg()[0]:.2f}")
+    common.header("handler autocomplete", setting["load_before"])
     print(f"# {setting['version']}; {setting['users']:,} active users "
           f"({len(TEAMS)} teams, logins first.last@{DOMAIN}), "
           f"loaded in {setting['load_seconds']:.1f} s")
@@ -340,21 +229,17 @@ def report(results: list[dict], setting: dict) -> None:
     print(f"# bare   = client.get('{BARE_PATH}') through the same app (the bare comparator)")
     print("# Times in ms, time.perf_counter() around each call; the three interleaved per "
           "query.\n")
-    head = (f"{'queries':<22} {'n':>5}  {'server p50':>10} {'p95':>7} {'p99':>7}  "
-            f"{'svc p50':>7} {'p95':>7} {'p99':>7}  {'bare p50':>7} {'p95':>7} {'p99':>7} "
-            f"{'ratio':>6} {'matches':>7}")
-    print(head + "\n" + "-" * len(head))
-    print(table_line("all", results))
-    for kind in ("first", "last", "login"):
-        print(table_line(f"  {kind} name" if kind != "login" else "  login fragment",
-                         [r for r in results if r["kind"] == kind]))
-    for n in (2, 3, 4):
-        rs = [r for r in results if r["len"] == n]
-        if rs:
-            print(table_line(f"  {n} letters", rs))
+    rows = [table_line("all", results)]
+    rows += [table_line(label, [r for r in results if r["kind"] == kind]) for kind, label in
+             (("first", "  first name"), ("last", "  last name"), ("login", "  login fragment"))]
+    rows += [table_line(f"  {n} letters", rs) for n in (2, 3, 4)
+             if (rs := [r for r in results if r["len"] == n])]
     capped = [r for r in results if r["matches"] >= 200]
     if capped:
-        print(table_line("  >= 200 SQL matches", capped))
+        rows.append(table_line("  >= 200 SQL matches", capped))
+    common.table([("queries", -22), ("n", 5), ("server p50", 11), ("p95", 7), ("p99", 7),
+                  ("svc p50", 8), ("p95", 7), ("p99", 7), ("bare p50", 8), ("p95", 7),
+                  ("p99", 7), ("ratio", 6), ("matches", 7)], rows)
     print("\n(ratio = server p50 / bare p50; matches = median number of active users the "
           "query's LIKE matches before the limit of 200)")
     p95 = pct([r["server"] * 1000 for r in results], .95)
@@ -377,71 +262,42 @@ def report(results: list[dict], setting: dict) -> None:
         for r in sorted(results, key=lambda r: -r["server"])[:5]))
 
 
-# --- main -------------------------------------------------------------------------------------
-
-def parse_args() -> argparse.Namespace:
-    """The command line."""
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def main() -> None:
+    parser = common.parser(__doc__)
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir; "
                         "a postgresql+psycopg:// URL works too (its database is wiped)")
     args = parser.parse_args()
-    if args.queries < 300:
-        print(f"warning: --queries {args.queries} is below the 300 asked for")
-    if args.users < 1:
-        parser.error("--users must be at least 1")
-    return args
-
-
-def main() -> None:
-    """Prepare the database, measure, report."""
-    args = parse_args()
-    cleanup = None
-    if args.database_url:
-        url = args.database_url
-    else:
-        cleanup = Path(tempfile.mkdtemp(prefix="helpline-handler-autocomplete-"))
-        url = f"sqlite:///{cleanup / 'handlers.db'}"
-    parsed = make_url(url)
-    sqlite_path = Path(parsed.database) if parsed.get_backend_name() == "sqlite" else None
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": url,
-        "REDIS_URL": "redis://127.0.0.1:1/0",  # the picker never touches Redis
-        "MAIL_SUPPRESS_SEND": True,
-        "SERVER_NAME": None,
-    })
+    cleanup = None if args.database_url else Path(tempfile.mkdtemp(
+        prefix="helpline-handler-autocomplete-"))
+    url = args.database_url or f"sqlite:///{cleanup / 'handlers.db'}"
+    app = common.make_app(url)
     try:
         with app.app_context():
-            shown = parsed.render_as_string(hide_password=True)
-            wipe(sqlite_path)
-            print(f"# migrating {shown}", flush=True)
-            upgrade(directory=str(ROOT / "migrations"))
+            insp = inspect(db.engine)
+            if (insp.has_table("users") and common.count(User) and not (insp.has_table("teams")
+                    and common.count(Team, Team.name == MARKER_TEAM))):
+                raise SystemExit(f"refusing to wipe {common.shown(url)}: it holds users not "
+                                 "made by this benchmark")
+            common.wipe(common.sqlite_path(url))
+            print(f"# migrating {common.shown(url)}", flush=True)
+            common.migrate()
             people, load_seconds = load_users(args.users, random.Random(SEED))
             print(f"# {args.users:,} users loaded in {load_seconds:.1f} s", flush=True)
             logging.getLogger().setLevel(logging.WARNING)
             with db.engine.connect() as conn:
-                setting = {"version": dialect_version(conn), "load_seconds": load_seconds,
-                           "users": conn.execute(select(func.count()).select_from(
-                               User.__table__).where(User.active.is_(True))).scalar()}
+                setting = {"version": common.dialect_version(conn), "load_seconds": load_seconds,
+                           "users": common.count(User, User.active.is_(True))}
             queries = pick_queries(people, args.queries, SEED + 1)
-            with app.test_request_context():
-                login_url = url_for("auth.login")
-        # Requests run outside any app context, so each gets its own, as in production.
-        client = app.test_client()
-        sign_in(client, login_url, people[0]["email"])
+        client = app.test_client()  # requests run outside any app context, as in production
+        common.sign_in(client, people[0]["email"], PASSWORD)
         print(f"# signed in as {people[0]['name']} <{people[0]['email']}>; "
               f"measuring {len(queries)} queries", flush=True)
         setting["load_before"] = os.getloadavg()[0]
-        results = measure(app, client, queries)
-        report(results, setting)
+        report(measure(app, client, queries), setting)
     finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if cleanup is not None:
-            shutil.rmtree(cleanup, ignore_errors=True)
+        common.close(app, cleanup)
 
 
 if __name__ == "__main__":

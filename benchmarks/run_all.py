@@ -1,48 +1,26 @@
-"""`make bench`: dataset, load test, per-feature benchmarks, page weight -> benchmarks/RESULTS.md.
+"""`make bench`: dataset, load test, page weight, per-feature benchmarks -> benchmarks/RESULTS.md.
 
-    .venv/bin/python benchmarks/run_all.py                 # scale 1: 1M contacts/cases ...
-    .venv/bin/python benchmarks/run_all.py --scale 0.01    # quick
-    DATABASE_URL=postgresql+psycopg://... .venv/bin/python benchmarks/run_all.py
+    .venv/bin/python benchmarks/run_all.py [--scale 0.01]   # scale 1: 1M contacts/cases ...
 
-Each step runs as its own process (the load test's Locust patches the standard library with
-gevent; Playwright must not share a process with it); its output goes to
-benchmarks/results/<step>.txt and its figures into RESULTS.md. A failing step is reported
-as failed and the others still run. The per-feature scripts build their own throwaway
-SQLite databases (they refuse to wipe one holding other users), sized by --scale.
+Each step runs in its own process (Locust patches the standard library with gevent); its output
+goes to benchmarks/results/<step>.txt, its figures into RESULTS.md; a failing step is reported.
 """
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import json
 import os
-import platform
 import re
-import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+import common
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUT = HERE / "results"
-PY = sys.executable
 TARGET_P95_MS = 150.0
-
-
-def machine() -> dict:
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text()
-                .splitlines() if ln.startswith("model name")), platform.processor())
-    mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True).stdout.strip()
-    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": round(mem_kb / 1024 / 1024, 1),
-            "os": platform.platform(), "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version, "date": dt.datetime.now().astimezone()
-            .strftime("%Y-%m-%d %H:%M %Z"), "commit": commit,
-            "load_before": os.getloadavg()}
 
 
 def run(name: str, args: list[str], timeout: float) -> dict:
@@ -50,7 +28,7 @@ def run(name: str, args: list[str], timeout: float) -> dict:
     print(f"\n== {name}: {' '.join(args)}", flush=True)
     t0 = time.monotonic()
     try:
-        proc = subprocess.run([PY, *args], cwd=ROOT, capture_output=True, text=True,
+        proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
                               timeout=timeout)
         code, out = proc.returncode, proc.stdout + proc.stderr
     except subprocess.TimeoutExpired as exc:
@@ -71,12 +49,11 @@ def run(name: str, args: list[str], timeout: float) -> dict:
 def earlier(name: str) -> dict | None:
     """A step not run this time (--only): its record from the last run, if any."""
     meta = OUT / f"{name}.step.json"
-    if not meta.exists():
-        return None
-    step = json.loads(meta.read_text())
-    step["text"] = (OUT / f"{name}.txt").read_text()
-    step["cmd"] += "  (earlier run)"
-    return step
+    if meta.exists():
+        step = json.loads(meta.read_text())
+        return dict(step, text=(OUT / f"{name}.txt").read_text(),
+                    cmd=step["cmd"] + "  (earlier run)")
+    return None
 
 
 def report_tail(text: str, max_lines: int = 70) -> str:
@@ -91,156 +68,128 @@ def fmt(v: float, nd: int = 1) -> str:
     return "n/a" if v != v else f"{v:.{nd}f}"
 
 
+def md_table(head: str, align: str, rows) -> list[str]:
+    """A Markdown table: head "a | b", align "l r" (left/right per column)."""
+    return [f"| {head} |", "| " + " | ".join("---" if a == "l" else "---:" for a in align.split())
+            + " |"] + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+
+
 def write_results(m: dict, args, ds: dict | None, lt: dict | None, pw: dict | None,
                   steps: list[dict]) -> str:
-    L: list[str] = []
-    L.append("# Helpline benchmark results\n")
-    L.append(f"Written by `make bench` (`benchmarks/run_all.py --scale {args.scale:g}`). "
-             + ("**Full scale.**" if args.scale >= 1 else
-                f"**Reduced scale {args.scale:g}** (the targets are set for scale 1: "
-                "`make bench` with no SCALE runs it)."))
-    L.append("")
-    L.append("## Machine\n")
-    L.append("| | |\n| --- | --- |")
-    for k, label in (("cpu", "CPU"), ("cores", "cores"), ("ram_gb", "RAM (GB)"), ("os", "OS"),
-                     ("python", "Python"), ("sqlite", "SQLite library"), ("date", "date"),
-                     ("commit", "commit")):
-        L.append(f"| {label} | {m[k]} |")
-    L.append(f"| database | {ds.get('version') if ds else '?'} ({ds.get('url') if ds else '?'}) |")
-    L.append(f"| load average before / after | {m['load_before'][0]:.2f} / "
-             f"{m['load_after'][0]:.2f} (other work on the machine shares its 2 cores) |")
-    L.append("")
+    failed = "**{} failed** — see benchmarks/results/{}.txt."
+    L = ["# Helpline benchmark results\n", f"Written by `make bench` (`benchmarks/run_all.py "
+         f"--scale {args.scale:g}`). " + ("**Full scale.**" if args.scale >= 1 else
+                                         f"**Reduced scale {args.scale:g}** (the targets are set "
+                                         "for scale 1: `make bench` with no SCALE runs it)."),
+         "", "## Machine\n", "| | |", "| --- | --- |"]
+    L += [f"| {label} | {value} |" for label, value in [(label, m[k]) for k, label in (
+        ("cpu", "CPU"), ("cores", "cores"), ("ram_gb", "RAM (GB)"), ("os", "OS"),
+        ("python", "Python"), ("sqlite", "SQLite library"), ("date", "date"),
+        ("commit", "commit"))] + [
+        ("database", f"{ds.get('version') if ds else '?'} ({ds.get('url') if ds else '?'})"),
+        ("load average before / after", f"{m['load_before'][0]:.2f} / {m['load_after'][0]:.2f} "
+         "(other work on the machine shares its 2 cores)")]]
+    L += ["", "## Dataset\n"]
     verdicts: list[tuple[str, bool | None, str]] = []
-    L.append("## Dataset\n")
     if ds:
         have = ds.get("have") or {}
         L.append(f"{have.get('contacts', 0):,} contacts, {have.get('cases', 0):,} cases, "
                  f"{have.get('interactions', 0):,} interactions, {have.get('callbacks', 0):,} "
                  f"call backs, {have.get('volunteers', 0)} load-test volunteers; "
                  f"{ds.get('size_mb', 0):,.0f} MB on disk.")
-        if ds.get("reused"):
-            L.append("Reused from an earlier run (--keep).")
-        else:
-            total = sum(ds["counts"].values())
-            L.append(f"Generated {total:,} rows in {ds['seconds']:.0f} s: "
-                     f"{total / ds['insert_seconds']:,.0f} rows/s (generation in Python "
-                     f"{ds['generate_seconds']:.0f} s of it; ANALYZE {ds['analyze_seconds']:.0f} "
-                     "s). Rows: " + ", ".join(f"{k} {v:,}" for k, v in ds["counts"].items())
-                     + ".")
+        total = sum(ds.get("counts", {}).values())
+        L.append("Reused from an earlier run (--keep)." if ds.get("reused") else
+                 f"Generated {total:,} rows in {ds['seconds']:.0f} s: "
+                 f"{total / ds['insert_seconds']:,.0f} rows/s (generation in Python "
+                 f"{ds['generate_seconds']:.0f} s of it; ANALYZE {ds['analyze_seconds']:.0f} "
+                 "s). Rows: " + ", ".join(f"{k} {v:,}" for k, v in ds["counts"].items()) + ".")
     else:
-        L.append("**Dataset step failed** — see benchmarks/results/dataset.txt.")
-    L.append("")
-    L.append("## Load test: the call flow\n")
+        L.append(failed.format("Dataset step", "dataset"))
+    L += ["", "## Load test: the call flow\n"]
     if lt:
-        L.append(f"{lt['users']} simulated volunteers (Locust FastHttpUser), think time "
-                 f"{lt['think'][0]:g}–{lt['think'][1]:g} s before every step, "
-                 f"gunicorn gevent ×{lt['web_workers']} + worker + embedded Redis + mail catcher "
-                 f"(as `make run`). {lt['seconds']:.0f} s of alternating {lt['block']:.0f} s "
-                 f"blocks after the ramp-up: A = the call flow, B = the same users requesting "
-                 f"the bare route `/healthz` instead. {lt['flows']} call flows completed.")
-        L.append("")
-        L.append(f"- A blocks: {lt['a_requests']:,} requests, **{lt['a_rps']:.1f} req/s**; "
-                 f"B blocks: {lt['b_requests']:,} requests, {lt['b_rps']:.1f} req/s.")
-        L.append(f"- Bare route server time (B blocks): p50 {fmt(lt['bare']['p50'], 2)} ms, "
-                 f"p95 {fmt(lt['bare']['p95'], 2)} ms, p99 {fmt(lt['bare']['p99'], 2)} ms.")
         c = lt["client_total"]
-        errors = c["failures"] + sum(lt["problems"].values())
-        L.append(f"- Errors: **{c['failures']}** failed requests (client side), "
-                 f"{lt['server_errors']} server 5xx, flows stopped: "
-                 f"{lt['problems'] or 'none'}.")
-        L.append("")
-        L.append("Server service time per endpoint over the A blocks (helpline/timing.py: from "
-                 "Flask's WSGI entry to the response, compression included; ms):\n")
-        L.append("| endpoint | requests | req/s | p50 | p95 | p99 | p50 ÷ bare p50 | "
-                 "p95 ÷ bare p95 | errors |")
-        L.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-        worst = None
-        for r in lt["endpoints"]:
-            L.append(f"| `{r['endpoint']}` | {r['n']} | {r['rps']:.1f} | {fmt(r['p50'])} | "
-                     f"{fmt(r['p95'])} | {fmt(r['p99'])} | {fmt(r['x_bare_p50'])} | "
-                     f"{fmt(r['x_bare_p95'])} | {r['errors']} |")
-            if r["endpoint"] != "POST auth.login" and (worst is None or r["p95"] > worst["p95"]):
-                worst = r
-        L.append(f"| all flow requests | {lt['a_requests']} | {lt['a_rps']:.1f} | "
-                 f"{fmt(lt['a_all']['p50'])} | {fmt(lt['a_all']['p95'])} | "
-                 f"{fmt(lt['a_all']['p99'])} | | | |")
-        L.append("")
-        L.append("(`POST auth.login` is the one-off sign-in with its deliberately slow password "
-                 "hash; it is not held to the page target.)")
-        ok_err = errors == 0
-        verdicts.append(("200 volunteers, 0 errors", ok_err and lt["users"] >= 200,
-                         f"{lt['users']} volunteers, {c['failures']} failed requests, "
-                         f"{sum(lt['problems'].values())} flows stopped"))
-        if worst:
+        L += [f"{lt['users']} simulated volunteers (Locust FastHttpUser), think time "
+              f"{lt['think'][0]:g}–{lt['think'][1]:g} s before every step, "
+              f"gunicorn gevent ×{lt['web_workers']} + worker + embedded Redis + mail catcher "
+              f"(as `make run`). {lt['seconds']:.0f} s of alternating {lt['block']:.0f} s "
+              f"blocks after the ramp-up: A = the call flow, B = the same users requesting "
+              f"the bare route `/healthz` instead. {lt['flows']} call flows completed.", "",
+              f"- A blocks: {lt['a_requests']:,} requests, **{lt['a_rps']:.1f} req/s**; "
+              f"B blocks: {lt['b_requests']:,} requests, {lt['b_rps']:.1f} req/s.",
+              f"- Bare route server time (B blocks): p50 {fmt(lt['bare']['p50'], 2)} ms, "
+              f"p95 {fmt(lt['bare']['p95'], 2)} ms, p99 {fmt(lt['bare']['p99'], 2)} ms.",
+              f"- Errors: **{c['failures']}** failed requests (client side), "
+              f"{lt['server_errors']} server 5xx, flows stopped: {lt['problems'] or 'none'}.", "",
+              "Server service time per endpoint over the A blocks (helpline/timing.py: from "
+              "Flask's WSGI entry to the response, compression included; ms):\n"]
+        L += md_table("endpoint | requests | req/s | p50 | p95 | p99 | p50 ÷ bare p50 | "
+                      "p95 ÷ bare p95 | errors", "l r r r r r r r r",
+                      [(f"`{r['endpoint']}`", r["n"], f"{r['rps']:.1f}", fmt(r["p50"]),
+                        fmt(r["p95"]), fmt(r["p99"]), fmt(r["x_bare_p50"]), fmt(r["x_bare_p95"]),
+                        r["errors"]) for r in lt["endpoints"]]
+                      + [("all flow requests", lt["a_requests"], f"{lt['a_rps']:.1f}",
+                          fmt(lt["a_all"]["p50"]), fmt(lt["a_all"]["p95"]),
+                          fmt(lt["a_all"]["p99"]), "", "", "")])
+        L += ["", "(`POST auth.login` is the one-off sign-in with its deliberately slow password "
+              "hash; it is not held to the page target.)"]
+        verdicts.append(("200 volunteers, 0 errors", c["failures"] + sum(
+            lt["problems"].values()) == 0 and lt["users"] >= 200, f"{lt['users']} volunteers, "
+            f"{c['failures']} failed requests, {sum(lt['problems'].values())} flows stopped"))
+        pages = [r for r in lt["endpoints"] if r["endpoint"] != "POST auth.login"]
+        if pages:
+            worst = max(pages, key=lambda r: r["p95"])
             verdicts.append((f"p95 ≤ {TARGET_P95_MS:.0f} ms for every page and fragment",
                              worst["p95"] <= TARGET_P95_MS,
                              f"worst `{worst['endpoint']}` p95 {worst['p95']:.1f} ms"))
         if lt["errors"]:
-            L.append("\nErrors seen by the client:\n")
-            for k, v in lt["errors"].items():
-                L.append(f"- ×{v} {k}")
+            L += ["\nErrors seen by the client:\n"] + [f"- ×{v} {k}" for k, v in
+                                                        lt["errors"].items()]
     else:
-        L.append("**Load test failed** — see benchmarks/results/loadtest.txt.")
-    L.append("")
-    L.append("## Page weight\n")
+        L.append(failed.format("Load test", "loadtest"))
+    L += ["", "## Page weight\n"]
     if pw:
         L.append("Real Chromium, DevTools `Network` events: *sent* = `encodedDataLength` (bytes "
                  "on the wire, headers included, as the server compresses them: Flask-Compress, "
                  "br/gzip); *first* = empty cache; *repeat* = the same page again in the same "
                  "browser (HTML is `no-store`, static files carry a content hash and a "
                  "one-year max-age). KB = 1,024 bytes.\n")
-        L.append("| page | signed in as | HTML raw | HTML sent | first load raw | first load "
-                 "sent | requests | repeat sent |")
-        L.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-        for r in pw["pages"]:
-            f, rp = r["first"], r["repeat"]
-            L.append(f"| {r['name']} (`{r['path']}`) | {r['who']} | {f['html_raw'] / 1024:.1f} | "
-                     f"{f['html_wire'] / 1024:.1f} | {f['raw'] / 1024:.1f} | "
-                     f"{f['wire'] / 1024:.1f} | {f['requests']} | {rp['wire'] / 1024:.1f} |")
+        L += md_table("page | signed in as | HTML raw | HTML sent | first load raw | first load "
+                      "sent | requests | repeat sent", "l l r r r r r r",
+                      [(f"{r['name']} (`{r['path']}`)", r["who"],
+                        *(f"{r['first'][k] / 1024:.1f}" for k in ("html_raw", "html_wire", "raw",
+                                                                  "wire")),
+                        r["first"]["requests"], f"{r['repeat']['wire'] / 1024:.1f}")
+                       for r in pw["pages"]])
         L.append("\nhtmx fragments (`HX-Request: true`, `Accept-Encoding: gzip, br`):\n")
-        L.append("| fragment | raw bytes | sent bytes | encoding |")
-        L.append("| --- | ---: | ---: | --- |")
-        for r in pw["fragments"]:
-            L.append(f"| {r['name']} (`{r['path']}`) | {r['raw']:,} | {r['sent']:,} | "
-                     f"{r['encoding']} |")
-        v = pw["verdict"]
-        verdicts.append(("first load ≤ 80 KB compressed", v["first"][0],
-                         f"largest {v['first'][1]} {v['first'][2] / 1024:.1f} KB"))
-        verdicts.append(("repeat navigation ≤ 15 KB", v["repeat"][0],
-                         f"largest {v['repeat'][1]} {v['repeat'][2] / 1024:.1f} KB"))
-        verdicts.append(("fragments ≤ 5 KB (uncompressed)", v["fragment (raw)"][0],
-                         f"largest {v['fragment (raw)'][1]} {v['fragment (raw)'][2]:,} B"))
-        verdicts.append(("fragments ≤ 5 KB (as sent, compressed)", v["fragment (as sent)"][0],
-                         f"largest {v['fragment (as sent)'][1]} "
-                         f"{v['fragment (as sent)'][2]:,} B"))
+        L += md_table("fragment | raw bytes | sent bytes | encoding", "l r r l",
+                      [(f"{r['name']} (`{r['path']}`)", f"{r['raw']:,}", f"{r['sent']:,}",
+                        r["encoding"]) for r in pw["fragments"]])
+        for key, target in (("first", "first load ≤ 80 KB compressed"),
+                            ("repeat", "repeat navigation ≤ 15 KB"),
+                            ("fragment (raw)", "fragments ≤ 5 KB (uncompressed)"),
+                            ("fragment (as sent)", "fragments ≤ 5 KB (as sent, compressed)")):
+            ok, name, size = pw["verdict"][key]
+            verdicts.append((target, ok, f"largest {name} " + (
+                f"{size:,} B" if key.startswith("fragment") else f"{size / 1024:.1f} KB")))
     else:
-        L.append("**Page-weight audit failed** — see benchmarks/results/page_weight.txt.")
-    L.append("")
-    L.append("## Targets\n")
-    L.append("| target | result | figure |\n| --- | --- | --- |")
+        L.append(failed.format("Page-weight audit", "page_weight"))
     scale_note = "" if args.scale >= 1 else f" (at scale {args.scale:g})"
-    for name, ok, figure in verdicts:
-        L.append(f"| {name} | {'PASS' if ok else 'FAIL'}{scale_note} | {figure} |")
-    L.append("")
-    L.append("## Per-feature benchmarks\n")
-    L.append("Each script's own report (full output in `benchmarks/results/`).\n")
+    L += ["", "## Targets\n"] + md_table("target | result | figure", "l l l", [
+        (name, ("PASS" if ok else "FAIL") + scale_note, figure) for name, ok, figure in verdicts])
+    L += ["", "## Per-feature benchmarks\n",
+          "Each script's own report (full output in `benchmarks/results/`).\n"]
     for s in steps:
-        if s["name"] in ("dataset", "loadtest", "page_weight"):
-            continue
-        status = "ok" if s["code"] == 0 else f"**exit {s['code']}**"
-        L.append(f"### {s['name']} — {status}, {s['seconds']:.0f} s\n")
-        L.append(f"`{s['cmd']}`\n")
-        L.append("```\n" + report_tail(s["text"]) + "\n```\n")
-    L.append("## Steps\n")
-    L.append("| step | command | exit | seconds |\n| --- | --- | --- | ---: |")
-    for s in steps:
-        L.append(f"| {s['name']} | `{s['cmd']}` | {s['code']} | {s['seconds']:.0f} |")
+        if s["name"] not in ("dataset", "loadtest", "page_weight"):
+            status = "ok" if s["code"] == 0 else f"**exit {s['code']}**"
+            L += [f"### {s['name']} — {status}, {s['seconds']:.0f} s\n", f"`{s['cmd']}`\n",
+                  "```\n" + report_tail(s["text"]) + "\n```\n"]
+    L += ["## Steps\n"] + md_table("step | command | exit | seconds", "l l l r", [
+        (s["name"], f"`{s['cmd']}`", s["code"], f"{s['seconds']:.0f}") for s in steps])
     return "\n".join(L) + "\n"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--users", type=int, default=200)
@@ -250,13 +199,11 @@ def main() -> None:
                         "others are taken from the last run's benchmarks/results/")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
-    m = machine()
+    m = common.machine()
     only = set(args.only.split(",")) if args.only else None
     n = max(1, round(1_000_000 * args.scale))
     small = args.scale < 0.1
-    folder = Path(tempfile.gettempdir()) / "helpline-bench"
-    folder.mkdir(exist_ok=True)
-    url = args.database_url or f"sqlite:///{folder / f'bench-{args.scale:g}.db'}"
+    url = args.database_url or common.bench_url(args.scale)
     steps, ds, lt, pw = [], None, None, None
 
     def want(name: str) -> bool:

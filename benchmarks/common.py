@@ -1,0 +1,875 @@
+# ruff: noqa: E402  (helpline is imported once the repository is on sys.path)
+"""What the benchmarks share: machine facts, percentiles, throwaway databases and their bulk
+data, signing in, and the processes `make run` starts (on free ports, in a temp dir)."""
+from __future__ import annotations
+
+import argparse
+import bisect
+import csv
+import http.cookiejar
+import itertools
+import math
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("SECRET_KEY", "helpline-benchmark")  # never write instance/secret_key
+
+from flask_migrate import upgrade
+from sqlalchemy import func, inspect, make_url, select, text, update
+from sqlalchemy.orm import Session
+
+from helpline import create_app
+from helpline.audit.models import AuditEntry
+from helpline.auth.models import User
+from helpline.auth.services import create_user, hash_password, team_by_name
+from helpline.cases import models as case_models
+from helpline.cases.models import Case, CaseNote, Referral, Signpost
+from helpline.contacts import services as contact_services
+from helpline.contacts.models import CONSENT_GIVEN_BY, CONSENT_STATUSES, Contact
+from helpline.contacts.postcodes import DATA as AREAS_CSV
+from helpline.demo import TEAMS, seed_lookups, seed_response_type_fields
+from helpline.extensions import db
+from helpline.lookups.models import LookupItem, ResponseTypeField
+from helpline.run import redis_server_binary
+from helpline.timeutil import utcnow
+
+# The accounts of the generated datasets (dataset.py, case_page.py, export.py, retention.py).
+DOMAIN = "case-page-bench.example.org"
+BENCH_EMAIL = f"supervisor@{DOMAIN}"
+BENCH_PASSWORD = "case-page-bench-password"
+CASE_SEED = 20240715
+FIRST = ("Amelia Oliver Sophie Harry Priya Tariq Niamh Gareth Fatima Callum Chloe Piotr "
+         "Grace Kwame Rhiannon Hamish Aisha Declan Megan Yusuf Eilidh Rhys Mei Connor").split()
+LAST = ("Smith Jones Patel Williams Evans Khan Taylor Davies O'Brien Hughes Begum Walsh "
+        "Kowalski Mensah MacLeod Llewellyn Roberts Ahmed Wright Chen Greenaway-Samuel").split()
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+# --- figures and machine facts -----------------------------------------------------------------
+
+def parser(doc: str) -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(description=doc,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def pct(values, p: float) -> float:
+    """Nearest-rank percentile (nan for no values)."""
+    s = sorted(values)
+    return s[max(0, math.ceil(p * len(s)) - 1)] if s else float("nan")
+
+
+def ms(values) -> list[float]:
+    return [v * 1000 for v in values]
+
+
+def machine() -> dict:
+    """CPU, cores, RAM, OS, Python, SQLite, date, commit and the load average now."""
+    info = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((ln.split(":", 1)[1].strip() for ln in info if ln.startswith("model name")),
+               platform.processor())
+    mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": round(mem_kb / 1024 / 1024, 1),
+            "os": platform.platform(), "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version, "commit": commit,
+            "date": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+            "load_before": os.getloadavg()}
+
+
+def header(title: str, load_before: float | None = None) -> None:
+    """A report's first lines: '# Helpline <title> benchmark — machine' and the load average."""
+    m = machine()
+    print(f"\n# Helpline {title} benchmark — {platform.node()}, {m['os']}, {m['cores']} CPUs "
+          f"({m['cpu']}), {m['ram_gb']:.0f} GB RAM, Python {m['python']}")
+    now = os.getloadavg()[0]
+    print(f"# load average (1 min) before / after measuring: "
+          f"{now if load_before is None else load_before:.2f} / {now:.2f} "
+          "(other processes on the machine share its CPUs)")
+
+
+def table(head: list[tuple[str, int]], rows: list[list]) -> None:
+    """Print a plain-text table: head = [(label, width)], negative width = left-aligned."""
+    def line(cells):
+        return " ".join(f"{c:<{-w}}" if w < 0 else f"{c:>{w}}"
+                        for c, (_, w) in zip(cells, head, strict=False))
+    top = line([h for h, _ in head])
+    print(top + "\n" + "-" * len(top))
+    for row in rows:
+        print(line(row) if row else "")
+
+
+def interleave(items: list, runners: dict, warmup: list, every: int = 0) -> list[dict]:
+    """Each runner(item, record) on each item, rotating which goes first (after a warm-up on
+    `warmup`); returns one record per item (a copy of the item the runners filled in)."""
+    for item in warmup:
+        for run in runners.values():
+            run(item, {})
+    names, out, started = list(runners), [], time.perf_counter()
+    for i, item in enumerate(items):
+        record = dict(item)
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            runners[name](item, record)
+        out.append(record)
+        if every and (i + 1) % every == 0:
+            print(f"  {i + 1:>5}/{len(items)} measured ({time.perf_counter() - started:.0f} s)",
+                  flush=True)
+    return out
+
+
+# --- databases ---------------------------------------------------------------------------------
+
+def make_app(url: str, **config):
+    """The app on this database; Redis on a dead port unless given (most benchmarks need none)."""
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": "redis://127.0.0.1:1/0",
+                       "MAIL_SUPPRESS_SEND": True, "SERVER_NAME": None, **config})
+
+
+def close(app, folder: Path | None = None) -> None:
+    """Dispose of the app's database connections; delete its temp folder (if any)."""
+    if app is not None:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def sqlite_path(url: str) -> Path | None:
+    parsed = make_url(url)
+    return Path(parsed.database) if parsed.get_backend_name() == "sqlite" else None
+
+
+def shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def temp_url(args, name: str) -> tuple[str, Path | None]:
+    """--database-url, else a SQLite file: kept in $TMPDIR/helpline-<name>/ with --keep, else
+    in a fresh temp dir; returns the URL and the folder to delete afterwards (if any)."""
+    if args.database_url:
+        return args.database_url, None
+    if getattr(args, "keep", False):
+        folder, cleanup = Path(tempfile.gettempdir()) / f"helpline-{name}", None
+        folder.mkdir(exist_ok=True)
+    else:
+        folder = cleanup = Path(tempfile.mkdtemp(prefix=f"helpline-{name}-"))
+    file = folder / f"{name}-{getattr(args, 'contacts', 0)}.db"
+    return f"sqlite:///{file}", cleanup
+
+
+def bench_url(scale: float) -> str:
+    """The `make bench` dataset: DATABASE_URL, else a SQLite file per scale in
+    $TMPDIR/helpline-bench/."""
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    folder = Path(tempfile.gettempdir()) / "helpline-bench"
+    folder.mkdir(exist_ok=True)
+    return f"sqlite:///{folder / f'bench-{scale:g}.db'}"
+
+
+def check_ours(domain: str = DOMAIN) -> None:
+    """Refuse a database holding users that are not the benchmark's own (all @domain)."""
+    if inspect(db.engine).has_table("users"):
+        foreign = count(User, ~User.email.endswith(f"@{domain}"))
+        if foreign:
+            raise SystemExit(f"refusing to wipe {shown(str(db.engine.url))}: it holds "
+                             f"{foreign} user(s) that are not the benchmark's own")
+
+
+def wipe(path: Path | None) -> None:
+    """Start from nothing: delete the SQLite file, or recreate the PostgreSQL schema."""
+    db.session.remove()
+    if path is not None:
+        db.engine.dispose()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    else:
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    db.engine.dispose()
+
+
+def migrate() -> None:
+    upgrade(directory=str(ROOT / "migrations"))
+
+
+def dialect_version(conn) -> str:
+    """The database and its version, e.g. SQLite 3.40.1."""
+    if conn.dialect.name == "sqlite":
+        return "SQLite " + conn.exec_driver_sql("select sqlite_version()").scalar()
+    return "PostgreSQL " + conn.exec_driver_sql("show server_version").scalar()
+
+
+def size_mb(conn, path: Path | None, pg_sql: str = "pg_database_size(current_database())"):
+    """Size on disk of the SQLite file (with its WAL), else of what pg_sql measures."""
+    if path is not None:
+        return sum(p.stat().st_size for p in (path, Path(str(path) + "-wal"))
+                   if p.exists()) / 1e6
+    return conn.exec_driver_sql(f"select {pg_sql}").scalar() / 1e6
+
+
+def explain(engine, statement: str, params) -> list[str]:
+    """EXPLAIN QUERY PLAN (SQLite) or EXPLAIN (ANALYZE, BUFFERS) (PostgreSQL) of one statement."""
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        sqlite = engine.dialect.name == "sqlite"
+        cur.execute(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN (ANALYZE, BUFFERS) ")
+                    + statement, params)
+        lines = [str(r[-1]) if sqlite else r[0] for r in cur.fetchall()]
+        cur.close()
+        raw.rollback()
+        return lines
+    finally:
+        raw.close()
+
+
+def count(model, *where) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def bulk_load(n: int, make_rows, tables: dict, batch: int) -> dict:
+    """Insert make_rows(done, size) for items 1..n: Core executemany, one transaction per batch
+    (SQLite: WAL, synchronous OFF); then ANALYZE (PostgreSQL: VACUUM ANALYZE). Per-table counts,
+    seconds inserting (generation included), generating and analysing, and in all."""
+    counts, started, gen_time = dict.fromkeys(tables, 0), time.perf_counter(), 0.0
+    with db.engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            for pragma in ("journal_mode=WAL", "synchronous=OFF", "temp_store=MEMORY",
+                           "cache_size=-1048576"):  # 1 GB for the index inserts
+                conn.exec_driver_sql("PRAGMA " + pragma)
+            conn.commit()
+        done, last_print = 0, 0.0
+        while done < n:
+            size = min(batch, n - done)
+            t0 = time.perf_counter()
+            rows = make_rows(done, size)
+            gen_time += time.perf_counter() - t0
+            with conn.begin():
+                for k, table in tables.items():  # parents first
+                    if rows.get(k):
+                        conn.execute(table.insert(), rows[k])
+                        counts[k] += len(rows[k])
+            done += size
+            elapsed = time.perf_counter() - started
+            if done == n or elapsed - last_print > 15:
+                last_print = elapsed
+                print(f"  {done:>9,}/{n:,} {elapsed:6.1f} s  {sum(counts.values()) / elapsed:8,.0f}"
+                      f" rows/s (generation {gen_time:5.1f} s)", flush=True)
+        insert_seconds = time.perf_counter() - started
+        t0 = time.perf_counter()
+        if sqlite:
+            conn.exec_driver_sql("ANALYZE")
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        else:  # explicit ids: move the sequences past them
+            for name in {t.name for t in tables.values()} & {"contacts", "cases", "interactions"}:
+                conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                                     f"(SELECT max(id) FROM {name}))")
+        conn.commit()
+    if not sqlite:  # VACUUM too, or autovacuum wakes up for the new rows mid-measurement
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+    out = {"counts": counts, "insert_seconds": insert_seconds, "generate_seconds": gen_time,
+           "analyze_seconds": time.perf_counter() - t0, "seconds": time.perf_counter() - started}
+    print("  rows: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+          + f"; {'ANALYZE' if sqlite else 'VACUUM ANALYZE'} {out['analyze_seconds']:.1f} s",
+          flush=True)
+    db.engine.dispose()  # later connections get the app's normal pragmas
+    return out
+
+
+# --- contacts: UK names, phones and postcodes, weights falling off as 1 / (rank + 10) ---------
+
+LAST_NAMES = [n.replace("_", " ") for n in """
+Smith Jones Williams Taylor Brown Davies Evans Wilson Thomas Johnson Roberts Robinson
+Thompson Wright Walker White Edwards Hughes Green Hall Lewis Harris Clarke Patel Jackson
+Wood Turner Martin Cooper Hill Ward Morris Moore Clark Lee King Baker Harrison Morgan
+Allen James Scott Phillips Watson Davis Parker Price Bennett Young Griffiths Mitchell
+Kelly Cook Carter Richardson Bailey Collins Bell Shaw Murphy Miller Cox Richards Khan
+Marshall Anderson Simpson Ellis Adams Singh Begum Wilkinson Foster Chapman Powell Webb
+Rogers Gray Mason Ali Hunt Hussain Campbell Matthews Owen Palmer Holmes Mills Barnes
+Knight Lloyd Butler Russell Barker Fisher Stevens Jenkins Murray Dixon Harvey Graham
+Pearson Ahmed Fletcher Walsh Kaur Gibson Howard Andrews Stewart Elliott Reynolds
+Saunders Payne Fox Ford Pearce Day Brooks West Lawrence Cole Atkinson Bradley Spencer
+Gill Dawson Ball Burton O'Brien Watts Rose Booth Perry Ryan Grant Wells Armstrong Francis
+Rees Hayes Hart Hudson Newman Barrett Webster Hunter Gregory Carr Lowe Page Marsh Riley
+Dunn Woods Parsons Berry Stone Reid Holland Hawkins Harding Porter Robertson Newton
+Oliver Reed Kennedy Williamson Bird Gardner Shah Dean Lane Cooke Bates Henderson Parry
+Burgess Bishop Walton Burns Nicholson Shepherd Ross Cross Long Freeman Warren Nicholls
+Hamilton Byrne Sutton McDonald Yates Hodgson Robson Curtis Hopkins O'Connor Harper
+Coleman Watkins Moss McCarthy Chambers O'Neill Griffin Sharp Hardy Wheeler Potter
+Osborne Johnston Gordon Doyle Wallace George Jordan Hutchinson Rowe Burke May Pritchard
+Gilbert Willis Higgins Read Miles Stevenson Stephenson Hammond Arnold Buckley Walters
+Hewitt Barber Nelson Slater Austin Sullivan Whitehead Mann Frost Lambert Stephens Blake
+Akhtar Lynch Goodwin Barton Woodward Thomson Cunningham Quinn Barnett Baxter Bibi Clayton
+Nash Greenwood Jennings Holt Kemp Poole Gallagher Bond Stokes Tucker Davidson Fowler Heath
+Norman Middleton Lawson Banks French Stanley Jarvis Gibbs Ferguson Hayward Carroll Douglas
+Dickinson Todd Barlow Peters Lucas Knowles Hartley Miah Simmons Morton Alexander Field
+Morrison Norris Townsend Preston Hancock Thornton Baldwin Burrows Briggs Storey Pope
+Rahman Choudhury Islam Uddin Mahmood Iqbal Malik Sharma Kumar Gupta Mistry Chauhan Joshi
+Nowak Kowalski Wiśniewska Lewandowski Okafor Adeyemi Mensah Owusu Okonkwo Chen Wang Li
+Nguyen Fernandes Rodrigues Da_Silva Llewellyn MacLeod MacKenzie McLaughlin Ó_Súilleabháin
+Greenaway-Samuel Smith-Jones Fitzgerald Brennan Donnelly Nolan
+""".split()]
+FIRST_NAMES = """
+David John Michael Paul Andrew Peter James Robert Mark Richard Stephen Christopher Ian
+Anthony Steven Daniel Thomas William Kevin Gary Matthew Simon Alan Martin Brian Jason
+Lee Neil Graham Colin Keith Philip Stuart Barry Darren Adam Jonathan Craig Kenneth Sean
+Oliver George Harry Jack Jacob Noah Charlie Muhammad Mohammed Leo Oscar Alfie Arthur
+Freddie Henry Archie Theo Joshua Samuel Benjamin Ethan Dylan Lewis Ryan Callum Connor
+Liam Nathan Luke Aaron Jamie Owen Rhys Gareth Dafydd Iwan Hamish Angus Ewan Fraser Ross
+Ravi Sanjay Raj Amit Imran Tariq Bilal Hassan Omar Yusuf Ahmed Kwame Kofi Chinedu Tunde
+Oluwaseun Emeka Piotr Tomasz Łukasz Andrei Marius Wei Jun Minh Seán Ciarán Declan Patrick
+Margaret Susan Sarah Elizabeth Julie Karen Helen Patricia Linda Mary Jane Janet Christine
+Nicola Claire Emma Deborah Alison Jennifer Catherine Joanne Lisa Angela Amanda Rachel
+Sharon Carol Barbara Jean Dorothy Joan Sheila Maureen Brenda Pauline Valerie Joyce
+Gillian Wendy Lesley Ann Anne Kathleen Irene Doreen Eileen Pamela Sandra Tracey Michelle
+Louise Victoria Rebecca Laura Hannah Jessica Charlotte Sophie Lucy Amy Katie Emily Chloe
+Olivia Amelia Isla Ava Mia Ivy Lily Isabella Rosie Sophia Grace Freya Poppy Evie Ella
+Florence Willow Daisy Sienna Harper Zoë Megan Bethany Rhiannon Siân Cerys Ffion Eilidh
+Morag Kirsty Fiona Shona Aisha Fatima Ayesha Zainab Maryam Amina Khadija Nadia Yasmin
+Priya Anjali Sunita Pooja Deepa Neha Simran Harpreet Gurpreet Jaspreet Manpreet Asha
+Abena Ama Chioma Ngozi Folake Adaeze Agnieszka Katarzyna Anna Magdalena Ioana Elena Mei
+Ling Thi Mai Niamh Aoife Siobhán Róisín Bridget Renée Anaïs Chloé Zofia Maja Leila Sara
+""".split()
+STREETS = ["High Street", "Station Road", "Church Lane", "Victoria Road", "Green Lane",
+           "Manor Road", "Park Avenue", "Queens Road", "Kings Road", "New Road", "Mill Lane",
+           "Grange Road", "Albert Road", "The Crescent", "School Lane", "London Road",
+           "Orchard Close", "Springfield Road", "Chestnut Avenue", "West Street"]
+CONTACT_TIMES = ["Morning", "Afternoon", "Evening", "Any time", "Weekdays after 6pm",
+                 "Not before 10am"]
+LANDLINE_CODES = (["020"] * 6 + ["0121", "0161", "0113", "0114", "0115", "0116", "0117",
+                                 "0118", "0131", "0141", "0151", "0191"] * 2
+                  + ["029", "028", "023", "024"]
+                  + ["01223", "01224", "01273", "01392", "01452", "01603", "01904", "01632",
+                     "01792", "01865", "01483", "01244", "01302", "01522"])
+INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # letters used in inward codes (no C I K M O V)
+LONDON_CENTRAL = {
+    "EC": [f"EC{d}{x}" for d, xs in (("1", "AMNRVY"), ("2", "AMNRVY"), ("3", "AMNRV"),
+                                      ("4", "AMNRVY")) for x in xs],
+    "WC": [f"WC1{x}" for x in "ABEHNRVX"] + [f"WC2{x}" for x in "ABEHNR"],
+    "SW": [f"SW1{x}" for x in "AEHPVWXY"] + [f"SW{i}" for i in range(2, 21)],
+    "W": [f"W1{x}" for x in "BCDFGHJKSTUW"] + [f"W{i}" for i in range(2, 15)],
+}
+SMALL_AREAS = {"HS", "ZE", "KW", "LD", "GY", "JE", "IM", "TD", "DG", "LN", "HR"}
+
+
+def weighted(names: list[str], rng: random.Random, cum: list[float]) -> str:
+    return names[bisect.bisect(cum, rng.random() * cum[-1])]
+
+
+class Generator:
+    """Bulk contact rows (search keys by the app's own rule), deterministic for a seed."""
+
+    def __init__(self, seed: int, created_by_id: int) -> None:
+        self.rng = rng = random.Random(seed)
+        self.created_by_id = created_by_id
+        self.first_cum = list(itertools.accumulate(1 / (r + 10) for r in range(len(FIRST_NAMES))))
+        self.last_cum = list(itertools.accumulate(1 / (r + 10) for r in range(len(LAST_NAMES))))
+        self.districts: list[tuple[str, str, str, str]] = []  # outward, area, name, region
+        with open(AREAS_CSV, newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                code = row["code"]
+                if code == "UK":  # "anywhere in the UK", not a postcode area
+                    continue
+                outwards = LONDON_CENTRAL.get(code) or [f"{code}{i}" for i in range(
+                    1, (rng.randint(2, 9) if code in SMALL_AREAS else rng.randint(8, 40)) + 1)]
+                self.districts += [(out, code, row["name"], row["region"]) for out in outwards]
+        # Districts get a seeded population weight (lognormal) and a few sectors each.
+        self.district_cum = list(itertools.accumulate(rng.lognormvariate(0, 0.5)
+                                                      for _ in self.districts))
+        self.sectors = [rng.sample(range(10), rng.randint(3, 9)) for _ in self.districts]
+        self.seen_phones: set[str] = set()
+        self.now = datetime(2025, 6, 1, 12, 0)
+
+    def phone(self) -> str:
+        """A UK mobile or landline, national format, unique in this run."""
+        rng = self.rng
+        while True:
+            if rng.random() < 0.65:
+                prefix = "07" + rng.choice("45789") + f"{rng.randint(0, 99):02d}"
+                number = f"{prefix} {rng.randint(0, 999999):06d}"
+            else:
+                code = rng.choice(LANDLINE_CODES)
+                if len(code) == 3:        # 020 7946 0000
+                    number = f"{code} {rng.randint(2000, 8999)} {rng.randint(0, 9999):04d}"
+                elif len(code) == 4:      # 0121 496 0000
+                    number = f"{code} {rng.randint(200, 899)} {rng.randint(0, 9999):04d}"
+                else:                     # 01632 960001
+                    number = f"{code} {rng.randint(200000, 899999)}"
+            digits = number.replace(" ", "")
+            if digits not in self.seen_phones:
+                self.seen_phones.add(digits)
+                return number
+
+    def postcode(self) -> tuple[str, str, str, str]:
+        """(full postcode, area code, area name, region), weighted by district."""
+        rng = self.rng
+        i = bisect.bisect(self.district_cum, rng.random() * self.district_cum[-1])
+        out, area, name, region = self.districts[i]
+        inward = f"{rng.choice(self.sectors[i])}{rng.choice(INWARD_LETTERS)}" \
+                 f"{rng.choice(INWARD_LETTERS)}"
+        return f"{out} {inward}", area, name, region
+
+    def personal(self, town: str) -> dict:
+        """Name, phone, email, address, date of birth: kept only with consent."""
+        rng = self.rng
+        first = weighted(FIRST_NAMES, rng, self.first_cum)
+        last = weighted(LAST_NAMES, rng, self.last_cum)
+        values = {"first_name": first, "last_name": last}
+        if rng.random() < 0.95:
+            values["phone"] = self.phone()
+        if rng.random() < 0.4:
+            user = re.sub(r"[^a-z]", "", f"{first}.{last}".lower())
+            values["email"] = f"{user}{rng.randint(1, 999)}@example.com"
+        if rng.random() < 0.7:
+            values["address"] = f"{rng.randint(1, 240)} {rng.choice(STREETS)}, {town}"
+        if rng.random() < 0.6:
+            values["date_of_birth"] = date(1930, 1, 1) + timedelta(days=rng.randint(0, 30000))
+        return values
+
+    def row(self) -> dict:
+        """One contact's column values, search keys included."""
+        rng = self.rng
+        r = rng.random()
+        consent = CONSENT_STATUSES[0] if r < 0.90 else (
+            CONSENT_STATUSES[1] if r < 0.97 else CONSENT_STATUSES[2])
+        postcode, area, town, region = self.postcode()
+        created = self.now - timedelta(minutes=rng.randint(0, 5 * 365 * 24 * 60))
+        values = dict.fromkeys(("first_name", "last_name", "phone", "email", "address",
+                                "date_of_birth"))
+        if consent == CONSENT_STATUSES[0]:
+            values.update(self.personal(town))
+        elif rng.random() < 0.5:
+            postcode = None  # optional without consent
+        values.update(
+            postcode=postcode, postcode_area=area, region=region,
+            preferred_contact_time=rng.choice(CONTACT_TIMES) if rng.random() < 0.3 else None,
+            consent_status=consent,
+            consent_given_by=CONSENT_GIVEN_BY[0] if rng.random() < 0.8 else CONSENT_GIVEN_BY[1],
+            consent_provider_id=None, consent_decision_date=created.date(),
+            active=rng.random() >= 0.01, merged_into_id=None,
+            last_case_at=(created + timedelta(minutes=rng.randint(0, 200000))
+                          if rng.random() < 0.7 else None),
+            created_at=created, updated_at=created, created_by_id=self.created_by_id)
+        keys = SimpleNamespace(**values)
+        contact_services.set_search_keys(keys)  # the app's own rule, not a copy of it
+        for k in ("first_key", "last_key", "full_key", "phone_key", "postcode_key", "last_sound"):
+            values[k] = getattr(keys, k)
+        return values
+
+
+# --- cases: notes, signposts, a referral and the audit rows the app writes ----------------------
+
+TITLES = ["Food parcel needed", "Prescription collection", "Transport to hospital appointment",
+          "Shopping for essentials", "Befriending calls", "Help with benefits application",
+          "Housing advice", "Bereavement support", "Emotional support", "Carer support",
+          "Energy bill worries", "Isolation – wants regular calls", "Contact details updated",
+          "Needs help getting to the GP", "Food and medication", "Lost income, rent arrears",
+          "Discharged from hospital, no support at home", "Pharmacy delivery not arriving"]
+NOTE_OPENINGS = [
+    "Caller rang asking for help with {what}.", "Spoke to the caller about {what}.",
+    "Called back as agreed to follow up on {what}.", "Caller's daughter rang on their behalf "
+    "about {what}.", "Caller was distressed; talked through {what} and next steps.",
+]
+NOTE_MIDDLES = [
+    "Lives alone and has not been out for two weeks.", "Has a carer visiting twice a week but "
+    "the visits are short.", "Recently bereaved and finding it hard to manage the paperwork.",
+    "Mobility is poor after a fall in the spring.", "Is shielding on medical advice.",
+    "Neighbour has been helping but is now away.", "Has no internet access and cannot order "
+    "online.", "Is waiting for a Universal Credit decision.", "Worried about the cost of "
+    "heating this winter.", "Speaks some English; Polish is the preferred language.",
+]
+NOTE_ENDINGS = [
+    "Agreed to refer to the local team and call back in two days.",
+    "Signposted to the local food bank and Age UK; caller happy with that.",
+    "Caller will ring back if anything changes.", "Passed the details to the local team, who "
+    "will contact the caller directly.", "No further action needed at the moment.",
+    "Booked a call back for tomorrow morning.", "Explained how the referral works and how "
+    "long it usually takes.",
+]
+SAFEGUARDING = ["Caller disclosed financial abuse by a relative.", "Concern about self-neglect.",
+                "Caller said they feel unsafe at home."]
+TEXT_VALUES = {"Dietary needs": ["Vegetarian", "Halal", "Diabetic", "Gluten free", "None"],
+               "Pharmacy": ["Boots, High Street", "Lloydspharmacy, Station Road",
+                            "Well Pharmacy", "Superdrug Pharmacy", "Rowlands, Church Lane"],
+               "Journey": ["Home to the Royal Infirmary and back", "To the GP surgery",
+                           "To the vaccination centre", "To the dentist"],
+               "Items needed": ["Bread, milk, tinned soup", "Toiletries and washing powder",
+                                "Nappies and formula", "Pet food, bread, tea"]}
+OPEN_LIKE = ["Open", "Ready for review", "Reviewed", "Sent back", "Assigned", "Acknowledged"]
+CASE_TABLES = {"contact": Contact.__table__, "case": Case.__table__, "note": CaseNote.__table__,
+               "signpost": Signpost.__table__, "referral": Referral.__table__,
+               "audit": AuditEntry.__table__}
+
+
+class CaseGenerator:
+    """One case per generated contact (caller = beneficiary), created over the last two years."""
+
+    def __init__(self, seed: int, handlers: list[tuple[int, int]], lookups: dict,
+                 fields: dict[int, list[ResponseTypeField]]) -> None:
+        self.rng = random.Random(seed)
+        self.handlers = handlers  # (user id, team id)
+        self.categories = lookups["signpost_category"]
+        self.types = lookups["local_response_type"]
+        self.fields = fields
+        self.now = utcnow().replace(microsecond=0)
+        self.span = 2 * 365 * 24 * 3600
+
+    def status(self, age_days: float) -> str:
+        """Old cases are mostly closed; recent ones are spread over the workflow."""
+        r = self.rng.random()
+        if age_days > 60:
+            return "Closed" if r < 0.85 else "Solved" if r < 0.92 else \
+                self.rng.choice(OPEN_LIKE)
+        return self.rng.choice(case_models.STATUSES)
+
+    def note_text(self, title: str) -> str:
+        rng = self.rng
+        parts = [rng.choice(NOTE_OPENINGS).format(what=title.lower())]
+        parts += rng.sample(NOTE_MIDDLES, rng.randint(1, 3))
+        parts.append(rng.choice(NOTE_ENDINGS))
+        return " ".join(parts)
+
+    def extra(self, type_id: int) -> dict[str, str]:
+        """Valid values for the response type's extra fields (required always, others half)."""
+        rng, out = self.rng, {}
+        for f in self.fields.get(type_id, []):
+            if not f.required and rng.random() < 0.5:
+                continue
+            if f.kind == "number":
+                value = str(rng.randint(1, 7))
+            elif f.kind == "date":
+                value = (self.now.date() + timedelta(days=rng.randint(-30, 30))).isoformat()
+            elif f.kind == "choice":
+                value = rng.choice(f.choice_list)
+            elif f.kind == "yes-no":
+                value = rng.choice(["Yes", "No"])
+            else:
+                value = rng.choice(TEXT_VALUES.get(f.name, ["See notes"]))
+            out[str(f.id)] = value
+        return out
+
+    def rows(self, case_id: int, contact: dict) -> dict[str, list[dict]]:
+        """Everything stored for one case whose caller (and beneficiary) is contact."""
+        rng = self.rng
+        earliest = max(self.now - timedelta(seconds=self.span), contact["created_at"])
+        window = max(60, int((self.now - earliest).total_seconds()))
+        created = earliest + timedelta(seconds=rng.randint(0, window))
+        age_days = (self.now - created).total_seconds() / 86400
+        owner, team = rng.choice(self.handlers)
+        title = rng.choice(TITLES)
+        status = self.status(age_days)
+        ref = f"CA{case_id + case_models.REFERENCE_OFFSET}"
+        later = [created + timedelta(minutes=rng.randint(1, 60 * 24 * 14)) for _ in range(5)]
+        later = [min(t, self.now) for t in sorted(later)]
+        reviewed = status in ("Reviewed", "Closed", "Solved") and rng.random() < 0.8
+        solved = status in ("Solved", "Closed")
+        safeguarding = rng.random() < 0.03
+        assignee = rng.choice(self.handlers)[0] if status in ("Assigned", "Acknowledged") \
+            else None
+        case = dict(
+            id=case_id, title=title, caller_id=contact["id"], beneficiary_id=contact["id"],
+            who_requires_support=case_models.WHO_REQUIRES[0], beneficiary_consent=None,
+            psychosocial_support=rng.random() < 0.4, safeguarding_activated=safeguarding,
+            safeguarding_reason=rng.choice(SAFEGUARDING) if safeguarding else None,
+            feedback_consent=rng.choice([True, False, None]), status=status, owner_id=owner,
+            team_id=team, reviewed_at=later[3] if reviewed else None,
+            reviewed_by_id=rng.choice(self.handlers)[0] if reviewed else None,
+            updated_since_review=False,
+            solution="Support arranged through the local team." if solved else None,
+            cause="Isolation and reduced income." if solved else None,
+            created_at=created, updated_at=later[4], created_by_id=owner, version=1,
+            assignee_id=assignee)
+        notes = [dict(case_id=case_id, author_id=rng.choice((owner, rng.choice(self.handlers)[0])),
+                      at=at, text=self.note_text(title)) for at in later[:2]]
+        signposts = [dict(case_id=case_id, category_id=cat, created_at=later[0],
+                          created_by_id=owner)
+                     for cat in rng.sample(self.categories, rng.randint(1, 2))]
+        type_id = rng.choice(self.types)
+        ref_status = rng.choice(case_models.REFERRAL_STATUSES)
+        referrals = [dict(case_id=case_id, response_type_id=type_id, status=ref_status,
+                          declined_reason=("Caller found help elsewhere"
+                                           if ref_status == "Declined" else None),
+                          local_team=f"{contact['region']} local team",
+                          extra=self.extra(type_id), created_at=later[0], created_by_id=owner)]
+        caller = " ".join(p for p in (contact.get("first_name"), contact.get("last_name")) if p) \
+            or f"Anonymous ({contact['postcode_area']} – {contact['region']})"
+        base = dict(actor_id=owner, record_type="case", record_id=ref, reason=None, ip=None,
+                    batch=None)
+        audits = [dict(base, at=created, action="create", field="Case Title", before=None,
+                       after=title),
+                  dict(base, at=created, action="create", field="Caller", before=None,
+                       after=caller)]
+        if status != "Open":
+            audits.append(dict(base, at=later[2], action="status", field="Status",
+                               before="Open", after=status))
+        return {"case": [case], "note": notes, "signpost": signposts, "referral": referrals,
+                "audit": audits}
+
+
+def make_people_and_lists(handlers: int = 60) -> tuple[int, list[tuple[int, int]]]:
+    """The supervisor who signs in, the handlers owning the cases in the demo's four teams, the
+    demo's lookup lists; committed. Returns the supervisor's id and (handler id, team id)s."""
+    pw_hash = hash_password(BENCH_PASSWORD)  # once, shared: creating users stays fast
+    rng = random.Random(CASE_SEED + 7)
+    me = create_user(BENCH_EMAIL, "Sam Supervisor", "supervisor", "", team=TEAMS[0],
+                     password_hash=pw_hash)
+    first = ["Amira", "Ben", "Chloe", "Dev", "Ellie", "Farah", "George", "Hannah", "Imran",
+             "Jess", "Kofi", "Laura", "Mo", "Nadia", "Owen", "Priya", "Rhys", "Sana", "Tom"]
+    last = ["Ahmed", "Brown", "Clarke", "Davies", "Evans", "Fraser", "Green", "Hughes",
+            "Iqbal", "Jones", "Khan", "Lewis", "Morgan", "Patel", "Roberts", "Singh"]
+    people = [create_user(f"handler.{i + 1:02d}@{DOMAIN}",
+                          f"{rng.choice(first)} {rng.choice(last)}",
+                          "supervisor" if i % 12 == 0 else "volunteer", "",
+                          team=TEAMS[i % len(TEAMS)], password_hash=pw_hash)
+              for i in range(handlers)]
+    for name in TEAMS:
+        team_by_name(name)
+    seed_lookups()
+    db.session.flush()
+    seed_response_type_fields()
+    db.session.commit()
+    out, my_id = [(u.id, u.default_team_id) for u in people], me.id
+    db.session.remove()
+    return my_id, out
+
+
+def lookup_lists() -> tuple[dict[str, list[int]], dict[int, list[ResponseTypeField]]]:
+    """Ids of the items of each lookup list, and each response type's extra fields."""
+    lists: dict[str, list[int]] = defaultdict(list)
+    for item in db.session.scalars(select(LookupItem).where(LookupItem.retired.is_(False))
+                                   .order_by(LookupItem.position)):
+        lists[item.list_name].append(item.id)
+    fields: dict[int, list[ResponseTypeField]] = defaultdict(list)
+    for f in db.session.scalars(select(ResponseTypeField).order_by(ResponseTypeField.position)):
+        db.session.expunge(f)
+        fields[f.response_type_id].append(f)
+    db.session.remove()
+    return dict(lists), dict(fields)
+
+
+def load_cases(n: int, supervisor_id: int, handlers, seed: int = CASE_SEED) -> float:
+    """n contacts and a case each, in batches of 20,000; returns the seconds taken."""
+    lists, fields = lookup_lists()
+    contacts, cases = Generator(seed, supervisor_id), CaseGenerator(seed + 1, handlers, lists,
+                                                                    fields)
+
+    def rows(done: int, size: int) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = defaultdict(list)
+        for i in range(done + 1, done + size + 1):
+            contact = dict(contacts.row(), id=i)
+            out["contact"].append(contact)
+            for k, v in cases.rows(i, contact).items():
+                out[k] += v
+        return out
+    return bulk_load(n, rows, CASE_TABLES, 20_000)["seconds"]
+
+
+class Saver(threading.Thread):
+    """Saves a contact (pick() gives its id) every 50 ms in a session of its own, UPDATE + COMMIT
+    as a web request would, and times each save (ms); a refused save is recorded, not raised."""
+
+    def __init__(self, app, pick) -> None:
+        super().__init__(daemon=True)
+        self.app, self.pick, self.stop = app, pick, threading.Event()
+        self.waits: list[float] = []
+        self.errors: list[str] = []
+
+    def run(self) -> None:
+        n = 0
+        with self.app.app_context():
+            while not self.stop.wait(0.05):
+                n += 1
+                t0 = time.perf_counter()
+                try:
+                    with Session(db.engine) as s:
+                        s.execute(update(Contact).where(Contact.id == self.pick())
+                                  .values(preferred_contact_time=f"Save {n}"))
+                        s.commit()
+                    self.waits.append((time.perf_counter() - t0) * 1000)
+                except Exception as exc:  # a refused save is a result, not a crash
+                    self.errors.append(f"{type(exc).__name__}: {exc}"[:120])
+
+
+# --- signing in --------------------------------------------------------------------------------
+
+def sign_in(client, email: str, password: str = BENCH_PASSWORD) -> None:
+    """Sign a Flask test client in through the real /login form, as a browser would."""
+    html = client.get("/login").get_data(as_text=True)
+    resp = client.post("/login", data={"csrf_token": CSRF.search(html).group(1),
+                                       "email": email, "password": password})
+    assert resp.status_code == 302, f"sign-in failed: {resp.status_code}"
+
+
+def http_sign_in(base_url: str, email: str, password: str) -> str:
+    """Sign in to a running server through /login; returns the Cookie header."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    with opener.open(base_url + "/login", timeout=10) as resp:
+        token = CSRF.search(resp.read().decode()).group(1)
+    data = urllib.parse.urlencode({"csrf_token": token, "email": email,
+                                   "password": password}).encode()
+    with opener.open(base_url + "/login", data=data, timeout=10) as resp:
+        assert "/login" not in resp.geturl(), "sign-in failed"
+    return "; ".join(f"{c.name}={c.value}" for c in jar)
+
+
+# --- the processes `make run` starts (helpline/run.py) -----------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, proc: subprocess.Popen, name: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        if proc.poll() is not None:
+            raise SystemExit(f"{name} exited with code {proc.returncode}")
+        time.sleep(0.05)
+    raise SystemExit(f"{name} did not listen on {port}")
+
+
+def rss_mb(pid: int | str = "self") -> float | None:
+    """VmRSS of a process in MB (None if it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+class Stack:
+    """redis-server, the mail catcher, RQ workers and gunicorn (gevent) as `make run` starts them,
+    on free ports with the temp dir `tmp`; each child in its own session, logged to tmp/<name>.log.
+    HELPLINE_TIMING_LOG (timing=True) makes helpline/timing.py log each request's server time."""
+
+    def __init__(self, url: str, tmp: Path, web_workers: int = 1, workers: int = 1,
+                 catcher: bool = True, web: bool = True, timing: bool = False, **env) -> None:
+        self.tmp, self.procs = tmp, []
+        self.web_workers, self.workers, self.catcher, self.web = web_workers, workers, catcher, web
+        self.timing_log = tmp / "timing.log" if timing else None
+        self.redis_port, self.smtp_port, self.web_port = free_port(), free_port(), free_port()
+        self.base_url = f"http://127.0.0.1:{self.web_port}"
+        self.env = dict(os.environ, DATABASE_URL=url, BASE_URL=self.base_url,
+                        REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",
+                        MAIL_SERVER="127.0.0.1", MAIL_PORT=str(self.smtp_port),
+                        MAIL_CATCHER_DIR=str(tmp / "mail"), EXPORT_DIR=str(tmp / "exports"),
+                        PYTHONUNBUFFERED="1")
+        self.env.update(env)
+
+    def spawn(self, name: str, argv: list[str], port: int | None = None,
+              sig: int = signal.SIGTERM, env: dict | None = None) -> subprocess.Popen:
+        with open(self.tmp / f"{name}.log", "ab") as log:
+            proc = subprocess.Popen(argv, env=env or self.env, cwd=ROOT, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs.append((name, proc, sig))
+        if port:
+            wait_port(port, proc, name)
+        return proc
+
+    def flask(self, *args: str) -> None:
+        """A `flask` command on this stack's database (db upgrade, create-user)."""
+        done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args],
+                              env=self.env, cwd=ROOT, capture_output=True, text=True)
+        if done.returncode:
+            raise SystemExit(f"flask {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+
+    def start(self, *redis_args: str) -> None:
+        py = sys.executable
+        self.spawn("redis", [redis_server_binary(), "--port", str(self.redis_port), "--bind",
+                             "127.0.0.1", "--dir", str(self.tmp), "--save", "", *redis_args],
+                   self.redis_port)
+        if self.catcher:
+            self.spawn("catcher", [py, "-m", "helpline.catcher", "--port", str(self.smtp_port),
+                                   "--dir", str(self.tmp / "mail")], self.smtp_port)
+        self.worker_procs = [self.spawn(f"worker{i + 1}", [py, "-m", "helpline.worker"])
+                             for i in range(self.workers)]
+        if self.workers:
+            self.wait_workers()
+        if self.web:  # SIGINT: a quick shutdown (a graceful one waits for open SSE streams)
+            web_env = dict(self.env, **({"HELPLINE_TIMING_LOG": str(self.timing_log)}
+                                        if self.timing_log else {}))
+            self.web_proc = self.spawn(
+                "web", [py, "-m", "gunicorn", "-k", "gevent", "-w", str(self.web_workers),
+                        "--worker-connections", "1000", "--no-control-socket", "--timeout",
+                        "120", "-b", f"127.0.0.1:{self.web_port}", "app:app"],
+                self.web_port, signal.SIGINT, web_env)
+
+    def wait_workers(self, timeout: float = 60) -> float:
+        """Wait until every RQ worker has registered; returns seconds waited."""
+        import redis
+        from rq import Worker
+        conn, started = redis.Redis.from_url(self.env["REDIS_URL"]), time.monotonic()
+        while time.monotonic() - started < timeout:
+            if Worker.count(connection=conn) >= self.workers:
+                self.waited = time.monotonic() - started
+                self.redis_version = conn.info("server")["redis_version"]
+                return self.waited
+            for p in self.worker_procs:
+                if p.poll() is not None:
+                    raise SystemExit(f"a worker exited with code {p.returncode}:\n"
+                                     f"{self.log('worker1')[-3000:]}")
+            time.sleep(0.05)
+        raise SystemExit(f"the workers did not register within {timeout:.0f} s")
+
+    def log(self, name: str) -> str:
+        return (self.tmp / f"{name}.log").read_text(errors="replace")
+
+    def stop(self) -> str:
+        """Signal each child's process group (newest first: its forks go too), then SIGKILL
+        what is left; returns a line saying so."""
+        def alive(pgid: int) -> bool:
+            try:
+                os.killpg(pgid, 0)
+                return True
+            except ProcessLookupError:
+                return False
+        problems = []
+        for name, proc, sig in reversed(self.procs):
+            if alive(proc.pid):
+                os.killpg(proc.pid, sig)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                problems.append(f"{name} ignored {signal.Signals(sig).name} for 15 s")
+            deadline = time.monotonic() + 5
+            while alive(proc.pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if alive(proc.pid):
+                problems.append(f"{name}: killed what was left of process group {proc.pid}")
+                os.killpg(proc.pid, signal.SIGKILL)
+                time.sleep(0.2)
+            if proc.poll() is None:
+                proc.wait(5)
+        return f"stopped {len(self.procs)} child processes" + (
+            f"; problems: {'; '.join(problems)}" if problems else "")
