@@ -141,7 +141,10 @@ class ResponseFieldForm(FlaskForm):
 
     name = text("Field name", 120, "Enter the field name")
     kind = ChoiceField("Kind", choices=FIELD_KINDS, message="Choose the kind of field")
-    choices = text("Choices (for “choice”, separated by commas)", 500)
+    # no Optional(): it would stop the chain before validate_choices asks for them
+    choices = StringField("Choices (for “choice”, separated by commas)", widget=GovTextInput(),
+                          filters=[strip], validators=[Length(
+                              max=500, message="Choices must be 500 characters or fewer")])
     required = BooleanField("Required", widget=GovCheckboxInput())
     submit = SubmitField("Add field", widget=GovSubmitInput())
 
