@@ -2,18 +2,16 @@
 extra fields."""
 from __future__ import annotations
 
-import re
-
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from govuk_frontend_wtf.main import wtforms_errors
 
 from .. import audit
 from ..auth.forms import EmptyForm
 from ..auth.guard import admin_required
 from ..extensions import db
+from ..lookups import services as lookups
 from ..lookups.models import (
-    FIELD_KINDS,
     LIST_FLAGS,
     LISTS,
     MAILBOX_LISTS,
@@ -21,12 +19,9 @@ from ..lookups.models import (
     ResponseTypeField,
     fields_for,
 )
+from ..rules import commit_change
 from . import bp
-
-
-def _items(list_name: str) -> list[LookupItem]:
-    return list(db.session.scalars(select(LookupItem).where(LookupItem.list_name == list_name)
-                                   .order_by(LookupItem.position, LookupItem.id)))
+from .forms import AddItemForm, ChangeItemForm, ResponseFieldForm
 
 
 def _list_or_404(list_name: str) -> str:
@@ -42,32 +37,31 @@ def lists():
     return render_template("admin/lists.html", lists=LISTS)
 
 
+def _page(list_name: str, add_form: AddItemForm | None = None,
+          failed_id: int | None = None, failed_form: ChangeItemForm | None = None):
+    """One list's page; a refused add or change (of item `failed_id`) shows its message at
+    the field."""
+    add_form = add_form or AddItemForm(formdata=None)
+    summary = wtforms_errors(add_form)["errorList"]
+    if failed_form:
+        summary += [{"text": e, "href": f"#{key}-{failed_id}"}
+                    for key in ("name", "mailbox") for e in failed_form[key].errors]
+    return render_template("admin/list_items.html", list_name=list_name,
+                           label=LISTS[list_name], items=lookups.items(list_name),
+                           form=failed_form or add_form, add_form=add_form,
+                           failed_id=failed_id, failed_form=failed_form, summary=summary, flag=LIST_FLAGS.get(list_name),
+                           has_mailbox=list_name in MAILBOX_LISTS), (422 if summary else 200)
+
+
 @bp.get("/lists/<list_name>")
 @admin_required
 def list_items(list_name: str):
     """One list's items, in order; retired ones shown greyed."""
-    _list_or_404(list_name)
-    return render_template("admin/list_items.html", list_name=list_name,
-                           label=LISTS[list_name], items=_items(list_name), form=EmptyForm(),
-                           error=request.args.get("error"), flag=LIST_FLAGS.get(list_name),
-                           has_mailbox=list_name in MAILBOX_LISTS)
+    return _page(_list_or_404(list_name))
 
 
-MAILBOX = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
-
-
-def _mailbox(value: str | None) -> tuple[str | None, str | None]:
-    """(mailbox, error) from what the administrator typed."""
-    value = (value or "").strip()
-    if not value:
-        return None, "Enter the team's mailbox (email address)"
-    if len(value) > 254 or not MAILBOX.match(value):
-        return None, "Enter the mailbox as an email address, like sars-team@example.org"
-    return value, None
-
-
-def _back(list_name: str, error: str | None = None):
-    return redirect(url_for("admin.list_items", list_name=list_name, error=error))
+def _back(list_name: str):
+    return redirect(url_for("admin.list_items", list_name=list_name))
 
 
 @bp.post("/lists/<list_name>/add")
@@ -75,31 +69,14 @@ def _back(list_name: str, error: str | None = None):
 def add_item(list_name: str):
     """Add an item at the end."""
     _list_or_404(list_name)
-    name = (request.form.get("name") or "").strip()
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    if not name:
-        return _back(list_name, "Enter the name of the new item")
-    if len(name) > 200:
-        return _back(list_name, "The name must be 200 characters or fewer")
-    if db.session.scalar(select(LookupItem.id).where(LookupItem.list_name == list_name,
-                                                     func.lower(LookupItem.name) == name.lower())):
-        return _back(list_name, f"“{name}” is already in the list")
-    mailbox = None
-    if list_name in MAILBOX_LISTS:
-        mailbox, error = _mailbox(request.form.get("mailbox"))
-        if error:
-            return _back(list_name, error)
-    position = (db.session.scalar(select(func.max(LookupItem.position)).where(
-        LookupItem.list_name == list_name)) or 0) + 1
-    item = LookupItem(list_name=list_name, name=name, position=position, mailbox=mailbox)
-    db.session.add(item)
-    db.session.flush()
-    audit.record(current_user, "create", "lookup", item.id,
-                 changes={LISTS[list_name]: (None, name), "mailbox": (None, mailbox)})
-    db.session.commit()
-    flash(f"Added “{name}”.", "success")
-    return _back(list_name)
+    form = AddItemForm()
+    if form.validate_on_submit():
+        added = commit_change(lookups.add_item, list_name, form.name.data, form.mailbox.data,
+                              current_user, form=form)
+        if added:
+            flash(f"Added “{added.value.name}”.", "success")
+            return _back(list_name)
+    return _page(list_name, add_form=form)
 
 
 @bp.post("/lists/items/<int:item_id>")
@@ -107,41 +84,14 @@ def add_item(list_name: str):
 def change_item(item_id: int):
     """Rename, move up/down, retire or restore an item (old records keep it)."""
     item = db.get_or_404(LookupItem, item_id)
-    if not EmptyForm().validate_on_submit():
+    form = ChangeItemForm()
+    if not form.validate_on_submit() or form.action.data not in lookups.actions(item):
         abort(400)
-    action = request.form.get("action")
-    if action == "rename":
-        name = (request.form.get("name") or "").strip()
-        if not name:
-            return _back(item.list_name, "Enter the new name")
-        changes = audit.diff(item, {"name": name})
-    elif action in ("retire", "restore"):
-        changes = audit.diff(item, {"retired": action == "retire"})
-    elif action in ("up", "down"):
-        changes = _move(item, -1 if action == "up" else 1)
-    elif action in ("flag", "unflag") and item.list_name in LIST_FLAGS:
-        changes = audit.diff(item, {LIST_FLAGS[item.list_name][0]: action == "flag"})
-    elif action == "mailbox" and item.list_name in MAILBOX_LISTS:
-        mailbox, error = _mailbox(request.form.get("mailbox"))
-        if error:
-            return _back(item.list_name, error)
-        changes = audit.diff(item, {"mailbox": mailbox})
-    else:
-        abort(400)
-    audit.record(current_user, "update", "lookup", item.id, changes=changes)
-    db.session.commit()
+    changed = commit_change(lookups.change_item, item, form.action.data, form.name.data,
+                            form.mailbox.data, current_user, form=form)
+    if not changed:
+        return _page(item.list_name, failed_id=item_id, failed_form=form)
     return _back(item.list_name)
-
-
-def _move(item: LookupItem, step: int) -> dict:
-    items = _items(item.list_name)
-    i = items.index(item)
-    j = i + step
-    if 0 <= j < len(items):
-        items[i], items[j] = items[j], items[i]
-    for pos, it in enumerate(items):
-        it.position = pos
-    return {"position": (i, items.index(item))}
 
 
 @bp.route("/lists/response-types/<int:item_id>/fields", methods=["GET", "POST"])
@@ -151,32 +101,16 @@ def response_fields(item_id: int):
     item = db.session.get(LookupItem, item_id)
     if item is None or item.list_name != "local_response_type":
         abort(404)
-    error = None
-    if request.method == "POST" and EmptyForm().validate_on_submit():
-        name = (request.form.get("name") or "").strip()
-        kind = request.form.get("kind")
-        choices = (request.form.get("choices") or "").strip() or None
-        if not name:
-            error = "Enter the field name"
-        elif kind not in FIELD_KINDS:
-            error = "Choose the kind of field"
-        elif kind == "choice" and not choices:
-            error = "Enter the choices, separated by commas"
-        else:
-            position = len(fields_for(item.id))
-            f = ResponseTypeField(response_type_id=item.id, name=name, kind=kind,
-                                  choices=choices, required=bool(request.form.get("required")),
-                                  position=position)
-            db.session.add(f)
-            db.session.flush()
-            audit.record(current_user, "create", "response type field", f.id,
-                         changes={f"{item.name} field": (None, f"{name} ({kind})")})
-            db.session.commit()
-            flash(f"Added the field “{name}” to {item.name}.", "success")
+    form = ResponseFieldForm()
+    if form.validate_on_submit():
+        added = commit_change(lookups.add_response_field, item, form.name.data, form.kind.data,
+                              form.choices.data or None, form.required.data, current_user,
+                              form=form)
+        if added:
+            flash(f"Added the field “{form.name.data}” to {item.name}.", "success")
             return redirect(url_for("admin.response_fields", item_id=item.id))
     return render_template("admin/response_fields.html", item=item, fields=fields_for(item.id),
-                           kinds=FIELD_KINDS, form=EmptyForm(), error=error), \
-        (422 if error else 200)
+                           form=form, remove_form=EmptyForm()), (422 if form.errors else 200)
 
 
 @bp.post("/lists/response-fields/<int:field_id>/remove")

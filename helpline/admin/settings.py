@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextArea, GovTextInput
@@ -39,6 +39,10 @@ class SettingsForm(FlaskForm):
     service_name = _field("service_name")
     consent_statement = _field("consent_statement")
     account_help = _field("account_help")
+    # what each text was when the page was opened (see `settings`)
+    loaded_service_name = HiddenField()
+    loaded_consent_statement = HiddenField()
+    loaded_account_help = HiddenField()
     submit = SubmitField("Save settings", widget=GovSubmitInput())
 
 
@@ -94,7 +98,8 @@ def settings():
     form = SettingsForm(data=current)
     # what the form showed when it was opened: only what this administrator edited is
     # saved, and an edit of a text someone else changed meanwhile is held back
-    loaded = {key: request.form.get(f"loaded_{key}", current[key]) for key in SPECS}
+    loaded = {key: current[key] if form[f"loaded_{key}"].data is None
+              else form[f"loaded_{key}"].data for key in SPECS}
     if form.validate_on_submit():
         edited = {key: form[key].data for key in SPECS
                   if form[key].data != site_settings.clean(key, loaded[key])}
@@ -124,7 +129,7 @@ def reset_setting():
     form = ResetForm()
     if not form.validate_on_submit():
         abort(400)
-    key = request.form.get("key", "")
+    key = form.key.data or ""
     if key not in SPECS:
         abort(404, description="There is no such setting.")
     if reset(key, current_user):

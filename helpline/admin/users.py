@@ -1,49 +1,44 @@
 """Admin: create and edit users, reset passwords (never delete)."""
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import audit
 from ..auth import services as auth_services
 from ..auth.forms import EmptyForm
 from ..auth.guard import admin_required
-from ..auth.models import ROLE_LABELS, ROLES, Team, User
+from ..auth.models import Team, User
 from ..extensions import db
-from ..rules import RuleError
-from . import bp
+from ..rules import commit_change
+from . import bp, services
+from .forms import PASSWORD_HINT, EditUserForm, NewUserForm, UserForm
 
 
 def _teams() -> list[Team]:
     return list(db.session.scalars(select(Team).order_by(Team.name)))
 
 
+def _page(form: UserForm, user: User | None):
+    return render_template("admin/user_form.html", user=user, form=form,
+                           password_hint=PASSWORD_HINT.format(
+                               n=current_app.config["PASSWORD_MIN_LENGTH"])), \
+        (422 if form.errors else 200)
+
+
 @bp.route("/users/new", methods=["GET", "POST"])
 @admin_required
 def new_user():
     """Create a user."""
-    error = error_field = None
-    if request.method == "POST" and EmptyForm().validate_on_submit():
-        f = request.form
-        try:
-            user = auth_services.create_user(
-                f.get("email", ""), f.get("name", ""), f.get("role", ""), f.get("password", ""),
-                team=f.get("team") or None, actor=current_user,
-                min_length=current_app.config["PASSWORD_MIN_LENGTH"])
-        except RuleError as exc:
-            db.session.rollback()
-            error = str(exc)
-            error_field = "password" if "password" in error.lower() else "name"
-        else:
-            user.frontline_operator = bool(f.get("frontline_operator"))
-            user.data_lead = bool(f.get("data_lead"))
-            db.session.commit()
-            flash(f"Created {user.name}.", "success")
+    form = NewUserForm()
+    form.team.choices = [("", "None")] + [(t.name, t.name) for t in _teams()]
+    if form.validate_on_submit():
+        made = commit_change(services.create_user, form.data, current_user,
+                             current_app.config["PASSWORD_MIN_LENGTH"], form=form)
+        if made:
+            flash(f"Created {made.value.name}.", "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", user=None, roles=ROLES, labels=ROLE_LABELS,
-                           teams=_teams(), form=EmptyForm(), error=error,
-                           error_field=error_field), (422 if error else 200)
+    return _page(form, None)
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
@@ -52,40 +47,25 @@ def edit_user(user_id: int):
     """Edit role, teams, default team, frontline operator, data-team lead, language; or reset
     the password."""
     user = db.get_or_404(User, user_id)
-    error = error_field = None
-    if request.method == "POST" and EmptyForm().validate_on_submit():
-        f = request.form
-        password_problem = f.get("password") and auth_services.passwords.problem(
-            f["password"], current_app.config["PASSWORD_MIN_LENGTH"],
-            ("helpline", user.email, user.name))
-        if f.get("role") not in ROLES or not f.get("name", "").strip():
-            error = "Enter a name and choose a role"
-        elif password_problem:
-            error, error_field = password_problem, "password"
-        else:
-            chosen = [t for t in _teams() if str(t.id) in f.getlist("teams")]
-            default = next((t for t in chosen if str(t.id) == f.get("default_team")), None)
-            changes = audit.diff(user, {
-                "name": f["name"].strip(), "role": f["role"],
-                "frontline_operator": bool(f.get("frontline_operator")),
-                "data_lead": bool(f.get("data_lead")),
-                "language": f.get("language") or "English (UK)",
-                "default_team_id": default.id if default else None})
-            before = ", ".join(t.name for t in user.teams)
-            user.teams = chosen
-            after = ", ".join(t.name for t in chosen)
-            if before != after:
-                changes["teams"] = (before, after)
-            audit.record(current_user, "update", "user", user.id, changes=changes)
-            if f.get("password"):  # temporary: the user chooses their own at next sign-in
-                auth_services.set_password(user, f["password"], current_user,
-                                           current_app.config["PASSWORD_MIN_LENGTH"])
-            db.session.commit()
+    form = EditUserForm(data={
+        "name": user.name, "role": user.role, "frontline_operator": user.frontline_operator,
+        "data_lead": user.data_lead, "language": user.language,
+        "teams": [str(t.id) for t in user.teams], "default_team": str(user.default_team_id or "")})
+    teams = _teams()
+    form.teams.choices = [(str(t.id), t.name) for t in teams]
+    form.default_team.choices = [("", "None")] + [(str(t.id), t.name) for t in teams]
+    if form.validate_on_submit():
+        values = {"name": form.name.data, "role": form.role.data,
+                  "frontline_operator": form.frontline_operator.data,
+                  "data_lead": form.data_lead.data,
+                  "language": form.language.data or "English (UK)"}
+        saved = commit_change(services.update_user, user, values, form.teams.data or [],
+                              form.default_team.data, form.password.data, current_user,
+                              current_app.config["PASSWORD_MIN_LENGTH"], form=form)
+        if saved:
             flash(f"Saved {user.name}.", "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", user=user, roles=ROLES, labels=ROLE_LABELS,
-                           teams=_teams(), form=EmptyForm(), error=error,
-                           error_field=error_field), (422 if error else 200)
+    return _page(form, user)
 
 
 @bp.post("/users/<int:user_id>/two-factor/reset")

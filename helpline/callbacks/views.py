@@ -13,7 +13,7 @@ from ..cases.models import Case
 from ..contacts import services as contact_services
 from ..extensions import db
 from ..htmx import is_htmx
-from ..rules import RuleError
+from ..rules import RuleError, commit_change
 from ..timeutil import london_format, utcnow
 from . import bp, handover, services
 from .forms import CallBackForm, CloseForm, HandOverForm, SnoozeForm
@@ -218,13 +218,10 @@ def hand_over(cb_id: int):
     if form.validate_on_submit():
         uid = form.user_id.data
         user = db.session.get(User, int(uid)) if uid and uid.isdigit() else None
-        try:
-            handover.hand_over(cb, user, current_user)
-        except RuleError as exc:
-            db.session.rollback()
-            form.user_id.errors = list(form.user_id.errors) + [str(exc)]
+        done = commit_change(handover.hand_over, cb, user, current_user)
+        if not done:  # every refusal is about whom it goes to
+            form.user_id.errors = list(form.user_id.errors) + [done.message]
         else:
-            db.session.commit()
             flash(f"Call back handed to {user.name}, who can see {cb.subject} but change only "
                   "the call back.", "success")
             return redirect(url_for("callbacks.show", cb_id=cb.id))
@@ -278,12 +275,9 @@ def snooze(cb_id: int):
     _own(cb)
     form = SnoozeForm()
     if form.validate_on_submit():
-        try:
-            services.snooze(cb, int(form.minutes.data), current_user)
-            db.session.commit()
-        except RuleError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        done = commit_change(services.snooze, cb, int(form.minutes.data), current_user)
+        if not done:
+            flash(done.message, "error")
     return _after_reminder_action(cb)
 
 
@@ -307,13 +301,9 @@ def close(cb_id: int):
     _own(cb)
     form = CloseForm()
     if form.validate_on_submit():
-        try:
-            services.close(cb, form.status.data, current_user)
-            db.session.commit()
-            flash(f"Call back closed: {form.status.data}.", "success")
-        except RuleError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        done = commit_change(services.close, cb, form.status.data, current_user)
+        flash(f"Call back closed: {form.status.data}." if done else done.message,
+              "success" if done else "error")
     elif not is_htmx():
         flash(form.status.errors[0] if form.status.errors else "Choose how the call back ended",
               "error")
@@ -331,14 +321,10 @@ def change_times(cb_id: int):
     form = CloseForm()
     start, end = parse_london(request.form.get("start", "")), parse_london(request.form.get("end", ""))
     if form.is_submitted() and start and end:
-        try:
-            services.update_times(cb, start, end, request.form.get("description") or cb.description,
-                                  current_user)
-            db.session.commit()
-            flash("Call back times saved; the alarm is set again.", "success")
-        except RuleError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        done = commit_change(services.update_times, cb, start, end,
+                             request.form.get("description") or cb.description, current_user)
+        flash("Call back times saved; the alarm is set again." if done else done.message,
+              "success" if done else "error")
     else:
         flash("Enter Start and End as dd/mm/yyyy HH:MM", "error")
     return redirect(url_for("callbacks.show", cb_id=cb.id))

@@ -1,7 +1,7 @@
 """Active Contacts (home), new/edit contact, contact page, verification, lookups."""
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from .. import audit, site_settings, submissions
@@ -11,7 +11,7 @@ from ..extensions import db
 from ..htmx import is_htmx, render
 from ..requests import services as request_services
 from ..requests.models import CallBackRequest
-from ..rules import RuleError
+from ..rules import commit_change
 from . import bp, postcodes, services
 from .access import log_owner_access, owner_access
 from .forms import ContactForm, EditContactForm, VerifyForm
@@ -177,6 +177,16 @@ def verify(contact_id: int):
                            verify_form=form), 422
 
 
+def _save_contact(contact: Contact, form: EditContactForm) -> str | None:
+    """Save the edit; a change that needs a reason is noted on a case (its reference)."""
+    changes = services.update_contact(contact, form.values(), form.reason.data,
+                                      current_user, _ip())
+    if not any(k in services.REASON_FIELDS for k in changes):
+        return None
+    text = services.describe_changes(changes, form.reason.data)
+    return case_services.note_contact_change(contact, text, current_user).reference
+
+
 @bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
 @staff_required
 def edit(contact_id: int):
@@ -196,20 +206,10 @@ def edit(contact_id: int):
         return redirect(url_for("contacts.show", contact_id=contact.id))
     form = EditContactForm(obj=contact)
     if form.validate_on_submit():
-        try:
-            changes = services.update_contact(contact, form.values(), form.reason.data,
-                                              current_user, _ip())
-        except RuleError as exc:
-            db.session.rollback()
-            getattr(form, exc.field).errors.append(str(exc))
-        else:
-            if any(k in services.REASON_FIELDS for k in changes):
-                text = services.describe_changes(changes, form.reason.data)
-                case = case_services.note_contact_change(contact, text, current_user)
-                g.noted_case = case.reference
-            db.session.commit()
-            flash("Contact details saved." + (f" The change was noted on {g.noted_case}, now "
-                  "Ready for review." if getattr(g, "noted_case", None) else ""), "success")
+        saved = commit_change(_save_contact, contact, form, form=form)
+        if saved:
+            flash("Contact details saved." + (f" The change was noted on {saved.value}, now "
+                  "Ready for review." if saved.value else ""), "success")
             return redirect(url_for("contacts.show", contact_id=contact.id))
     audit.viewed(current_user, "contact", contact.id, ip=_ip())
     db.session.commit()

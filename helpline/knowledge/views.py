@@ -5,14 +5,13 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from .. import audit
-from ..auth.forms import EmptyForm
 from ..auth.guard import admin_required, staff_required
 from ..extensions import db
 from ..htmx import render
 from ..lookups.models import offered
-from ..timeutil import utcnow
-from . import bp
+from ..rules import commit_change
+from . import bp, services
+from .forms import ArticleForm, OrganisationForm, RetireForm
 from .models import Article, Organisation
 
 
@@ -52,73 +51,47 @@ def article(article_id: int):
 def edit(article_id: int | None = None):
     """Write or edit an article (admins)."""
     a = db.get_or_404(Article, article_id) if article_id else None
-    error = None
-    if request.method == "POST" and EmptyForm().validate_on_submit():
-        f = request.form
-        title, body = (f.get("title") or "").strip(), (f.get("body") or "").strip()
-        if not title or not body:
-            error = "Enter a title and the article text"
-        else:
-            values = {"title": title, "body": body, "tags": (f.get("tags") or "").strip() or None,
-                      "retired": bool(f.get("retired")), "updated_at": utcnow()}
-            if a is None:
-                a = Article(author_id=current_user.id, **values)
-                db.session.add(a)
-                db.session.flush()
-                audit.record(current_user, "create", "article", a.id, changes={"Title": (None, title)})
-            else:
-                changes = audit.diff(a, values)
-                changes.pop("updated_at", None)
-                audit.record(current_user, "update", "article", a.id, changes=changes)
-            db.session.commit()
-            flash(f"Saved “{title}”.", "success")
+    form = ArticleForm(obj=a)
+    if form.validate_on_submit():
+        values = {"title": form.title.data, "body": form.body.data,
+                  "tags": form.tags.data or None, "retired": bool(form.retired.data)}
+        saved = commit_change(services.save_article, a, values, current_user, form=form)
+        if saved:
+            flash(f"Saved “{saved.value.title}”.", "success")
             return redirect(url_for("knowledge.edit"))
     articles = db.session.scalars(select(Article).order_by(Article.title)).all()
-    return render_template("knowledge/edit.html", a=a, articles=articles, form=EmptyForm(),
-                           error=error), (422 if error else 200)
+    return render_template("knowledge/edit.html", a=a, articles=articles, form=form), \
+        (422 if form.errors else 200)
 
 
 @bp.route("/admin/directory", methods=["GET", "POST"])
 @admin_required
 def directory_admin():
     """The directory of local organisations (admins add and retire)."""
-    error = None
-    if request.method == "POST" and EmptyForm().validate_on_submit():
-        f = request.form
-        if f.get("retire"):
-            org = db.get_or_404(Organisation, f.get("retire", type=int))
-            org.retired = True
-            audit.record(current_user, "update", "organisation", org.id,
-                         changes={"Retired": (False, True)})
-            db.session.commit()
-            return redirect(url_for("knowledge.directory_admin"))
-        name, category = (f.get("name") or "").strip(), f.get("category_id", type=int)
-        too_long = [label for key, label, n in (
-            ("name", "Name", 200), ("region", "Region", 40), ("phone", "Phone", 40),
-            ("website", "Website", 300), ("opening_hours", "Opening hours", 200))
-            if len(f.get(key) or "") > n]
-        if not name or category not in {c.id for c in offered("signpost_category")}:
-            error = "Enter the organisation's name and choose its signpost category"
-        elif too_long:
-            error = f"{too_long[0]} is too long"
-        else:
-            org = Organisation(name=name, category_id=category, region=f.get("region") or None,
-                               phone=f.get("phone") or None, website=f.get("website") or None,
-                               opening_hours=f.get("opening_hours") or None,
-                               notes=f.get("notes") or None)
-            db.session.add(org)
-            db.session.flush()
-            audit.record(current_user, "create", "organisation", org.id,
-                         changes={"Name": (None, name)})
-            db.session.commit()
-            flash(f"Added {name}.", "success")
-            return redirect(url_for("knowledge.directory_admin"))
-    orgs = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
+    retire = RetireForm()
+    if retire.retire.data and retire.validate_on_submit():
+        org = db.get_or_404(Organisation, int(retire.retire.data)
+                            if retire.retire.data.isdigit() else 0)
+        commit_change(services.retire_organisation, org, current_user)
+        return redirect(url_for("knowledge.directory_admin"))
+    form = OrganisationForm()
     from ..contacts.postcodes import areas
     regions = sorted({a.region for a in areas().values()})
-    return render_template("knowledge/directory_admin.html", orgs=orgs, regions=regions,
-                           categories=offered("signpost_category"), form=EmptyForm(),
-                           error=error), (422 if error else 200)
+    form.region.choices = [("", "All regions")] + [(r, r) for r in regions]
+    form.category_id.choices = [("", "Choose…")] + [
+        (str(c.id), c.name) for c in offered("signpost_category")]
+    if form.validate_on_submit():
+        values = {key: form[key].data or None for key in (
+            "region", "phone", "website", "opening_hours", "notes")}
+        added = commit_change(services.add_organisation, {
+            **values, "name": form.name.data, "category_id": int(form.category_id.data)},
+            current_user, form=form)
+        if added:
+            flash(f"Added {form.name.data}.", "success")
+            return redirect(url_for("knowledge.directory_admin"))
+    orgs = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
+    return render_template("knowledge/directory_admin.html", orgs=orgs, form=form,
+                           retire_form=retire), (422 if form.errors else 200)
 
 
 @bp.get("/directory")

@@ -10,7 +10,7 @@ from flask_login import current_user
 from .. import audit
 from ..auth.guard import staff_required
 from ..extensions import db
-from ..rules import RuleError
+from ..rules import commit_change
 from ..timeutil import london_format, to_london, utcnow
 from . import attachments, bp, services
 from .forms import AttachForm
@@ -31,15 +31,12 @@ def attach(request_id: int):
     form: AttachForm = forms["attach"]
     if form.validate_on_submit():
         upload = form.attachment.data
-        try:
-            attachments.attach(req, getattr(upload, "filename", None),
-                               getattr(upload, "stream", None), current_user,
-                               current_app.config["ATTACHMENT_DIR"], max_bytes)
-        except RuleError as exc:
-            db.session.rollback()
-            form.attachment.errors.append(str(exc))
+        done = commit_change(attachments.attach, req, getattr(upload, "filename", None),
+                             getattr(upload, "stream", None), current_user,
+                             current_app.config["ATTACHMENT_DIR"], max_bytes)
+        if not done:
+            form.attachment.errors.append(done.message)
             return page(req, forms, 422)
-        db.session.commit()
         flash(f"Completed paper form “{req.attachment_name}” attached.", "success")
         return redirect(url_for("requests.show", request_id=req.id))
     return page(req, forms, 422)

@@ -11,7 +11,7 @@ from ..auth.guard import staff_required
 from ..cases.models import Case
 from ..contacts import services as contact_services
 from ..extensions import db
-from ..rules import RuleError
+from ..rules import commit_change
 from . import bp, unique
 from .forms import UniqueForm
 from .models import UniqueCallBack
@@ -25,6 +25,13 @@ def _case_for_staff(case: Case) -> Case:
 
 def _case_link(case: Case) -> str:
     return current_app.config["BASE_URL"] + url_for("cases.show", case_id=case.id)
+
+
+def _send_once(case: Case, proforma: unique.Proforma, token: str) -> UniqueCallBack:
+    """Send the proforma and remember the form's token with it (same transaction)."""
+    fu = unique.send(case, proforma, current_user, _case_link(case))
+    submissions.remember(token, "unique call back", fu.id)
+    return fu
 
 
 @bp.route("/unique/new/<int:case_id>", methods=["GET", "POST"])
@@ -46,20 +53,15 @@ def unique_new(case_id: int):
         proforma = unique.Proforma(int(form.team_id.data), form.contact_number.data,
                                    form.time_preferences.data, form.reason.data)
         try:
-            fu = unique.send(case, proforma, current_user, _case_link(case))
-            submissions.remember(token, "unique call back", fu.id)
-            db.session.commit()
-        except RuleError as exc:
-            db.session.rollback()
-            getattr(form, exc.field).errors.append(str(exc))
+            sent = commit_change(_send_once, case, proforma, token, form=form)
         except IntegrityError:  # its twin was saved a moment ago
             db.session.rollback()
             if submissions.already(token, "unique call back") is None:
                 raise
             return redirect(url_for("cases.show", case_id=case.id) + "#unique-callbacks")
-        else:
-            flash(f"Proforma sent to {fu.team.name}. It shows on the case until they have "
-                  "done the call back.", "success")
+        if sent:
+            flash(f"Proforma sent to {sent.value.team.name}. It shows on the case until they "
+                  "have done the call back.", "success")
             return redirect(url_for("cases.show", case_id=case.id) + "#unique-callbacks")
     return render_template("requests/unique_new.html", form=form, case=case,
                            form_token=token), (422 if form.errors else 200)

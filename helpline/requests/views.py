@@ -13,7 +13,7 @@ from ..contacts.models import Contact
 from ..extensions import db
 from ..interactions.forms import parse_london
 from ..lookups.models import offered
-from ..rules import RuleError
+from ..rules import RuleError, commit_change
 from ..timeutil import london_format, utcnow
 from . import bp, services
 from .attachments import size_label
@@ -203,14 +203,11 @@ def allocate(request_id: int):
     if forms["allocate"].validate_on_submit():
         uid = forms["allocate"].caseworker.data
         worker = db.session.get(User, int(uid)) if uid and uid.isdigit() else None
-        try:
-            services.allocate(req, worker, current_user, current_app.config["BASE_URL"],
-                              _link(req))
-        except RuleError as exc:
-            db.session.rollback()
-            forms["allocate"].caseworker.errors.append(str(exc))
+        done = commit_change(services.allocate, req, worker, current_user,
+                             current_app.config["BASE_URL"], _link(req))
+        if not done:  # every refusal is about whom it goes to
+            forms["allocate"].caseworker.errors.append(done.message)
             return _rerender(req, forms)
-        db.session.commit()
         flash(f"Allocated to {worker.name}.", "success")
         return redirect(url_for("requests.show", request_id=req.id))
     return _rerender(req, forms)
@@ -265,13 +262,10 @@ def stop(request_id: int):
     forms = _forms(req)
     form = forms["stop"]
     if form.validate_on_submit():
-        try:
-            services.stop_calling(req, form.reason.data, current_user)
-        except RuleError as exc:
-            db.session.rollback()
-            form.reason.errors.append(str(exc))
-            return _rerender(req, forms, exc.status)
-        db.session.commit()
+        done = commit_change(services.stop_calling, req, form.reason.data, current_user)
+        if not done:
+            form.reason.errors.append(done.message)
+            return _rerender(req, forms, done.error.status)
         flash("Calling stopped. The request is closed as Unsuccessful.", "success")
         return redirect(url_for("requests.show", request_id=req.id))
     return _rerender(req, forms)
@@ -289,13 +283,11 @@ def link(request_id: int):
         contact = db.get_or_404(Contact, contact_id)
         services.link_contact(req, contact, current_user)
     if request.form.get("make_case"):
-        try:
-            case = services.make_case(req, current_user)
-        except RuleError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        made = commit_change(services.make_case, req, current_user)
+        if not made:
+            flash(made.message, "error")
             return redirect(url_for("requests.show", request_id=req.id))
-        db.session.commit()
+        case = made.value
         flash(f"Case {case.reference} created with the request's history.", "success")
         return redirect(url_for("cases.show", case_id=case.id))
     db.session.commit()

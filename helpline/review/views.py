@@ -17,7 +17,7 @@ from ..cases.models import Case
 from ..contacts.models import Contact
 from ..extensions import db
 from ..lookups.models import offered
-from ..rules import RuleError
+from ..rules import commit_change
 from ..timeutil import utcnow
 from . import bp, privacy, services
 from . import exports as export_jobs
@@ -79,13 +79,11 @@ def accept(case_id: int):
     """Accept → Reviewed (every checklist item ticked)."""
     c = db.get_or_404(Case, case_id)
     if EmptyForm().validate_on_submit():
-        try:
-            services.accept(c, request.form.getlist("checklist"), current_user)
-        except RuleError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        done = commit_change(services.accept, c, request.form.getlist("checklist"),
+                             current_user)
+        if not done:
+            flash(done.message, "error")
             return redirect(url_for("review.case", case_id=c.id))
-        db.session.commit()
         flash(f"{c.reference} accepted: Reviewed.", "success")
     return redirect(url_for("review.queue"))
 
@@ -96,14 +94,11 @@ def send_back(case_id: int):
     """Send back with a comment (the owner is notified)."""
     c = db.get_or_404(Case, case_id)
     if EmptyForm().validate_on_submit():
-        try:
-            services.send_back(c, request.form.get("comment", ""), current_user,
-                               url_for("cases.show", case_id=c.id))
-        except RuleError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        done = commit_change(services.send_back, c, request.form.get("comment", ""),
+                             current_user, url_for("cases.show", case_id=c.id))
+        if not done:
+            flash(done.message, "error")
             return redirect(url_for("review.case", case_id=c.id))
-        db.session.commit()
         flash(f"{c.reference} sent back to {c.owner or 'its owner'}.", "success")
     return redirect(url_for("review.queue"))
 
@@ -118,15 +113,11 @@ def export():
         filters = {k: f.get(k) for k in ("since", "until", "region", "team_id") if f.get(k)}
         if f.get("not_exported"):
             filters["not_exported"] = True
-        try:
-            batch = export_jobs.start_export(filters, f.get("fmt", "csv"),
-                                             bool(f.get("with_personal")), current_user)
-        except RuleError as exc:
-            db.session.rollback()
-            error = str(exc)
-        else:
-            db.session.commit()
-            return redirect(url_for("review.export_status", batch_id=batch.id))
+        started = commit_change(export_jobs.start_export, filters, f.get("fmt", "csv"),
+                                bool(f.get("with_personal")), current_user)
+        if started:
+            return redirect(url_for("review.export_status", batch_id=started.value.id))
+        error = started.message
     return render_template("review/export.html", regions=_regions(), error=error,
                            teams=db.session.scalars(select(Team)).all(), form=EmptyForm()), \
         (422 if error else 200)
@@ -138,15 +129,12 @@ def export_again(batch_id: int):
     """Start a failed export again: a new batch with the same filters, by whoever asks."""
     old = db.get_or_404(ExportBatch, batch_id)
     if EmptyForm().validate_on_submit():
-        try:
-            batch = export_jobs.start_export(dict(old.filters), old.fmt, old.with_personal,
-                                             current_user, again_of=old.id)
-        except RuleError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        started = commit_change(export_jobs.start_export, dict(old.filters), old.fmt,
+                                old.with_personal, current_user, again_of=old.id)
+        if not started:
+            flash(started.message, "error")
             return redirect(url_for("review.export_status", batch_id=old.id))
-        db.session.commit()
-        return redirect(url_for("review.export_status", batch_id=batch.id))
+        return redirect(url_for("review.export_status", batch_id=started.value.id))
     return redirect(url_for("review.export_status", batch_id=old.id))
 
 
