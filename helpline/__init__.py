@@ -32,6 +32,17 @@ CONTENT_SECURITY_POLICY = "; ".join([
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application: settings from the environment, then test overrides."""
+    # The app factory imports the app's parts when it runs, not at the top of this module:
+    # every part imports helpline.extensions and its models, so importing them while this
+    # package is still being imported would be circular.
+    from .badges import guard_context_processors
+    from .cli import register_cli
+    from .db_errors import register_db_errors
+    from .errors import register_errors
+    from .logs import register_request_logging
+    from .metrics import register_metrics
+    from .navigation import register_navigation
+    from .timing import register_timing  # benchmarks: only when HELPLINE_TIMING_LOG is set
     app = Flask(__name__, instance_path=str(ROOT / "instance"),
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.from_mapping(from_environment(app.instance_path))
@@ -41,7 +52,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if uri.startswith("sqlite") and (uri in ("sqlite://", "sqlite:///") or ":memory:" in uri):
         # an in-memory SQLite database has one connection and no pool to size
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, "hide_parameters": True}
-    from .logs import register_request_logging
     register_request_logging(app)
     if app.config.get("TRUST_PROXY_HOPS"):
         hops = app.config["TRUST_PROXY_HOPS"]
@@ -49,19 +59,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_templates(app)
     register_blueprints(app)
-    from .navigation import register_navigation
     register_navigation(app)
-    from .badges import guard_context_processors
     guard_context_processors(app)  # after every blueprint added its own
-    from .errors import register_errors
     register_errors(app)
-    from .db_errors import register_db_errors
     register_db_errors(app)
-    from .cli import register_cli
     register_cli(app)
-    from .timing import register_timing  # benchmarks: only when HELPLINE_TIMING_LOG is set
-    register_timing(app)
-    from .metrics import register_metrics
+    register_timing(app)  # benchmarks: only when HELPLINE_TIMING_LOG is set
     register_metrics(app)
     return app
 
@@ -93,7 +96,7 @@ def register_extensions(app: Flask) -> None:
     app.extensions["redis"] = redis.Redis.from_url(
         app.config["REDIS_URL"], max_connections=1000, socket_connect_timeout=2,
         socket_timeout=5)
-    from .events import Broker
+    from .events import Broker  # the factory's parts: imported when it runs (see create_app)
     app.extensions["broker"] = Broker(app.config["REDIS_URL"])
     from . import models  # noqa: F401  (every model, for Alembic)
     from .auth import guard  # noqa: F401  (registers the user loader)
@@ -148,6 +151,7 @@ def register_templates(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per area."""
+    # imported when the factory runs (see create_app): each imports its whole domain
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .callbacks import bp as callbacks_bp

@@ -4,16 +4,21 @@ from __future__ import annotations
 import click
 from flask import Flask
 
+from .admin.staff_import import register_import_cli
+from .auth.models import User
+from .auth.services import create_user
+from .backup import register_backup_cli
+from .demo import DEMO_PASSWORD, seed
 from .extensions import db
+from .review import retention
 from .rules import RuleError
+from .setup import setup
 
 
 def register_cli(app: Flask) -> None:
     """Attach the commands to `flask --app app ...`."""
     register_retention(app)
     register_setup(app)
-    from .admin.staff_import import register_import_cli
-    from .backup import register_backup_cli
     register_backup_cli(app)
     register_import_cli(app)
 
@@ -27,7 +32,6 @@ def register_cli(app: Flask) -> None:
     def create_user_command(email: str, name: str, role: str, password: str,
                             team: str | None) -> None:
         """Create a user who can sign in."""
-        from .auth.services import create_user
         try:
             user = create_user(email, name, role, password, team=team)
         except RuleError as exc:
@@ -46,8 +50,6 @@ def register_cli(app: Flask) -> None:
                 "seed-demo refuses to run with HELPLINE_ENV=production: it creates demo "
                 "users with a published password. Use `flask --app app setup` instead.")
 
-        from .auth.models import User
-        from .demo import DEMO_PASSWORD, seed
         if if_empty and db.session.scalar(select(User.id).limit(1)):
             click.echo("The database already has users; demo data not loaded.")
             return
@@ -69,7 +71,6 @@ def register_setup(app: Flask) -> None:
     def setup_command(admin_email: str, admin_name: str, admin_password: str) -> None:
         """Create the lookup lists (from the seeds' values) and the first administrator."""
         
-        from .setup import setup
         try:
             admin, created = setup(admin_email, admin_name, admin_password,
                                    app.config["PASSWORD_MIN_LENGTH"])
@@ -89,6 +90,5 @@ def register_retention(app: Flask) -> None:
     @app.cli.command("retention")
     @click.option("--dry-run", is_flag=True, help="List what would be erased; change nothing")
     def retention_command(dry_run: bool) -> None:
-        from .review import retention
         report = retention.run(app.config["RETENTION_YEARS"], dry_run=dry_run)
         click.echo(report.describe())

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from .auth.models import User
 from .auth.services import create_user, hash_password, team_by_name
+from .demo_records import seed_records
 from .extensions import db
 from .lookups.models import LookupItem, ResponseTypeField
 from .timeutil import utcnow
@@ -163,7 +164,6 @@ def seed() -> list[tuple[str, str]]:
     db.session.flush()
     seed_response_type_fields()
     db.session.flush()
-    from .demo_records import seed_records
     seed_records()
     db.session.flush()
     return [(role, email) for role, email, _n, _t in SIGN_INS]

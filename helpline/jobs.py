@@ -39,7 +39,7 @@ def job_app() -> Flask:
     """The app jobs run in; built once per worker process."""
     global _job_app
     if _job_app is None:
-        from . import create_app
+        from . import create_app  # the factory imports jobs: built lazily, in the worker
         _job_app = create_app()
     return _job_app
 

@@ -26,7 +26,11 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
+from .admin.system import system_status
+from .auth.models import LoginAttempt
+from .callbacks.models import CallBack
 from .extensions import db
+from .timeutil import utcnow
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -66,8 +70,6 @@ def _gauge(name: str, doc: str, value: float | None, labels: dict | None = None)
 
 
 def _status_gauges() -> Iterator[GaugeMetricFamily]:
-    from .admin.system import system_status
-    from .timeutil import utcnow
     s = system_status()
     oldest = s.oldest_queued_mail
     yield _gauge("helpline_outbox_backlog", "Mails waiting to be sent", s.outbox_backlog)
@@ -82,9 +84,6 @@ def _status_gauges() -> Iterator[GaugeMetricFamily]:
 
 
 def _database_gauges() -> Iterator[GaugeMetricFamily]:
-    from .auth.models import LoginAttempt
-    from .callbacks.models import CallBack
-    from .timeutil import utcnow
     fam = GaugeMetricFamily("helpline_callback_reminders", "Open call-back reminders by state",
                             labels=["state"])
     for state, n in db.session.execute(select(CallBack.reminder_state, func.count())

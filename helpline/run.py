@@ -169,6 +169,7 @@ def web_command(port: int) -> list[str]:
 def _banner(port: int) -> None:
     print(f"\n  Helpline is running at http://127.0.0.1:{port}/  (Ctrl-C stops everything)",
           flush=True)
+    # the supervisor process imports no app code (models, SQLAlchemy) until it prints this
     from .demo import DEMO_PASSWORD, SIGN_INS
     print(f"  Demo sign-ins (password {DEMO_PASSWORD}):", flush=True)
     for role, email, _name, _team in SIGN_INS:

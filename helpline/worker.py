@@ -10,8 +10,11 @@ import threading
 import redis
 from rq import SimpleWorker
 
-from . import create_app
+from . import create_app, mailer
+from .callbacks import services
+from .extensions import db
 from .jobs import get_queue, set_job_app
+from .review import exports, retention
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30.0  # default; MAIL_SWEEP_SECONDS overrides it
@@ -19,7 +22,6 @@ SWEEP_SECONDS = 30.0  # default; MAIL_SWEEP_SECONDS overrides it
 
 def sweep_forever(app, stop: threading.Event) -> None:
     """Re-enqueue work whose job was lost (Redis down at commit, worker killed)."""
-    from . import mailer
     every = float(app.config.get("MAIL_SWEEP_SECONDS") or SWEEP_SECONDS)
     _loop(app, stop, every, mailer.sweep, "re-enqueued mail")
 
@@ -27,7 +29,6 @@ def sweep_forever(app, stop: threading.Event) -> None:
 def remind_forever(app, stop: threading.Event) -> None:
     """Push due call-back reminders and escalate overdue ones. Every worker runs this; a
     conditional UPDATE in the database makes each reminder go out once."""
-    from .callbacks import services
 
     def tick() -> int:
         return services.fire_due() + services.escalate_overdue(app.config["BASE_URL"])
@@ -38,7 +39,6 @@ def retention_daily(app, stop: threading.Event) -> None:
     """Erase contacts and unlinked call-back requests inactive for RETENTION_YEARS: at
     worker start and then once a day. Every worker checks hourly; a per-day key in Redis
     (SET NX EX) lets exactly one of them run it."""
-    from .review import retention
 
     def run_once() -> int:
         report = retention.run_once_today(app.extensions["redis"], app.config["RETENTION_YEARS"])
@@ -49,14 +49,12 @@ def retention_daily(app, stop: threading.Event) -> None:
 
 def exports_housekeeping(app, stop: threading.Event) -> None:
     """Mark exports whose job was lost as failed; delete files past their 30 days."""
-    from .review import exports
     every = float(app.config.get("EXPORT_SWEEP_SECONDS") or 60)
     _loop(app, stop, every, exports.housekeeping, "exports failed/expired", at_start=True)
 
 
 def _loop(app, stop: threading.Event, every: float, work, what: str,
           at_start: bool = False) -> None:
-    from .extensions import db
     if not at_start and stop.wait(every):
         return
     while True:

@@ -11,7 +11,7 @@ from ..timeutil import utcnow
 from . import bp, services, throttle, twofactor
 from .forms import CodeForm, NewPasswordForm
 from .models import LoginAttempt
-from .views import _client_ip, _limits, _pending_session, continue_sign_in
+from .views import _client_ip, _limits, _pending_session, _safe_next, continue_sign_in
 
 PENDING_SECRET = "totp_pending"  # the secret being set up, in this browser's session only
 
@@ -165,5 +165,4 @@ def setup_page(user, sess, next_url: str | None):
 
 def services_next(next_url: str | None) -> str:
     """Where "Continue" goes after the recovery codes."""
-    from .views import _safe_next
     return _safe_next(next_url)

@@ -13,11 +13,13 @@ from ..cases.models import Case
 from ..contacts import services as contact_services
 from ..extensions import db
 from ..htmx import is_htmx
+from ..interactions.forms import parse_london
 from ..rules import RuleError, commit_change
 from ..timeutil import london_format, utcnow
 from . import bp, handover, services
 from .forms import CallBackForm, CloseForm, HandOverForm, SnoozeForm
 from .models import CallBack
+from .signals import request_visible
 
 
 def _cb_or_404(cb_id: int) -> CallBack:
@@ -117,7 +119,6 @@ def _call_back_already_saved(case: Case):
 def _show_defaults(form: CallBackForm) -> None:
     """Fill Start and End live: defaults from Call received and Preferred time, keeping what
     the handler typed (text that is not a time yet is left as typed, never lost)."""
-    from ..interactions.forms import parse_london
     received = parse_london(form.call_received.data or "") or utcnow()
     preferred = parse_london(form.preferred.data or "") if form.preferred.data else None
     start_auto, end_auto = _is_auto(form.start, form.start_auto), _is_auto(form.end, form.end_auto)
@@ -188,10 +189,7 @@ def _may_see(cb: CallBack) -> bool:
     if _is_mine(cb) or current_user.has_role("supervisor"):
         return True
     if cb.case is None:  # a request's call back: whoever may see the request
-        from ..requests.models import CallBackRequest
-        from ..requests.services import may_see
-        req = db.session.get(CallBackRequest, cb.request_id) if cb.request_id else None
-        return req is None or may_see(req, current_user)
+        return all(visible for _receiver, visible in request_visible.send(cb, user=current_user))
     return case_access.owner_access(cb.case, current_user) is not None or \
         contact_services.is_verified(cb.case.caller, current_user, session.get("sid"))
 
@@ -315,7 +313,6 @@ def close(cb_id: int):
 @staff_required
 def change_times(cb_id: int):
     """Change Start/End/Description; a new End re-arms the alarm."""
-    from ..interactions.forms import parse_london
     cb = _cb_or_404(cb_id)
     _own(cb)
     form = CloseForm()

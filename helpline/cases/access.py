@@ -9,10 +9,12 @@ from sqlalchemy import or_, select
 
 from ..auth.models import User
 from ..contacts import services as contact_services
+from ..contacts import signals as contact_signals
 from ..contacts.access import CASE_OWNER, FULL, Access, best, contact_access, log_owner_access
 from ..contacts.models import Contact
 from ..extensions import db
 from .models import REFERENCE_OFFSET, Case
+from .services import cases_for_contact
 from .signals import case_access
 
 
@@ -74,3 +76,10 @@ def log_opened_by_ownership(case: Case, found: Access | None) -> None:
     if found is not None and contact_services.needs_verification(current_user) and \
             not contact_services.is_verified(case.caller, current_user, session.get("sid")):
         log_owner_access(current_user, "case", case.reference, found, ip=request.remote_addr)
+
+
+@contact_signals.cases_shown.connect
+def _cases_shown(contact: Contact, user: User, only_own: bool, **_kw) -> list[Case]:
+    """The contact page's cases: all of them, or only those whose work is the user's."""
+    cases = cases_for_contact(contact)
+    return [c for c in cases if owner_access(c, user) is not None] if only_own else cases

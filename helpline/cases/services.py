@@ -289,3 +289,9 @@ def _move_cases(loser: Contact, survivor: Contact, actor: User, ip: str | None, 
     n = sum(move_links(Case, column, "case", label, loser, survivor, actor, ip, reason)
             for column, label in ((Case.caller_id, "Caller"), (Case.beneficiary_id, "Beneficiary")))
     return {"Cases moved": n}
+
+
+@contact_signals.details_noted.connect
+def _note_details(contact: Contact, text: str, actor: User, **_kw) -> str:
+    """The contact page's change of name, phone, postcode or address, noted on a case."""
+    return note_contact_change(contact, text, actor).reference

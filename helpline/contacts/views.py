@@ -6,15 +6,12 @@ from flask_login import current_user
 
 from .. import audit, site_settings, submissions
 from ..auth.guard import staff_required, supervisor_required
-from ..cases import services as case_services
 from ..extensions import db
 from ..htmx import is_htmx, render
-from ..requests import services as request_services
-from ..requests.models import CallBackRequest
 from ..rules import commit_change
-from . import bp, postcodes, services
+from . import bp, postcodes, services, signals
 from .access import log_owner_access, owner_access
-from .forms import ContactForm, EditContactForm, VerifyForm
+from .forms import ContactForm, EditContactForm, MergeForm, VerifyForm
 from .models import Contact
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -66,20 +63,20 @@ def new():
         contact = services.create_contact(form.values(), current_user, session.get("sid"), _ip())
         submissions.remember(token, "contact", contact.id)
         if from_request is not None:
-            request_services.link_contact(from_request, contact, current_user)
+            from_request.link(contact, current_user)
         twin = submissions.commit_once(token, "contact")
         if twin:  # its twin was saved a moment ago
             return redirect(url_for("contacts.show", contact_id=twin))
         flash(f"Contact {contact.full_name} saved.", "success")
         if from_request is not None:
-            flash(f"Linked to call-back request {from_request.id}.", "success")
-            return redirect(url_for("requests.show", request_id=from_request.id))
+            flash(f"Linked to {from_request.record_type} {from_request.id}.", "success")
+            return redirect(from_request.url)
         if form.save_close.data:
             return redirect(url_for("contacts.index"))
         return redirect(url_for("contacts.show", contact_id=contact.id))
     duplicates = _duplicates_for(form) if request.method == "POST" else []
     if from_request is not None:  # its name, number and address fill the form
-        audit.viewed(current_user, "call-back request", from_request.id, ip=_ip())
+        audit.viewed(current_user, from_request.record_type, from_request.id, ip=_ip())
     audit.viewed_list(current_user, "contact", [d.contact.id for d in duplicates], ip=_ip())
     db.session.commit()
     return render_template("contacts/new.html", form=form,
@@ -88,24 +85,21 @@ def new():
         (422 if form.errors else 200)
 
 
-def _call_back_request(request_id: int | None):
+def _call_back_request(request_id: int | None) -> signals.ContactSource | None:
     """The call-back request a new contact is being created from (staff may all open them)."""
     if not request_id:
         return None
-    req = db.session.get(CallBackRequest, request_id)
-    if req is None:
+    found = [src for _receiver, src in signals.new_contact_source.send(request_id) if src]
+    if not found:
         abort(404, description="There is no call-back request with that number.")
-    return req
+    return found[0]
 
 
-def _prefill_from_request(form: ContactForm, req) -> None:
+def _prefill_from_request(form: ContactForm, source: signals.ContactSource) -> None:
     """What the caller gave on the call-back request, so nothing is typed twice."""
-    first, _, last = (req.full_name or "").strip().partition(" ")
-    form.first_name.data = form.first_name.data or first
-    form.last_name.data = form.last_name.data or last.strip()
-    form.phone.data = form.phone.data or req.contact_number
-    form.address.data = form.address.data or req.address
-    form.date_of_birth.data = form.date_of_birth.data or req.date_of_birth
+    for name, value in source.prefill.items():
+        field = getattr(form, name)
+        field.data = field.data or value
 
 
 @bp.get("/contacts/duplicates")
@@ -152,10 +146,10 @@ def show(contact_id: int):
         verified = True
         log_owner_access(current_user, "contact", contact.id, found, ip=_ip())
     db.session.commit()
-    cases = case_services.cases_for_contact(contact) if verified else []
-    if found is not None:  # not verified: only the cases whose work is theirs
-        from ..cases.access import owner_access as case_owner_access
-        cases = [c for c in cases if case_owner_access(c, current_user) is not None]
+    # not verified but the work is theirs: only the cases whose work is theirs
+    cases = [case for _receiver, shown in signals.cases_shown.send(
+        contact, user=current_user, only_own=found is not None) for case in shown or []] \
+        if verified else []
     return render_template("contacts/show.html", contact=contact, verified=verified,
                            cases=cases, verify_form=VerifyForm(), owner_access=found)
 
@@ -184,7 +178,9 @@ def _save_contact(contact: Contact, form: EditContactForm) -> str | None:
     if not any(k in services.REASON_FIELDS for k in changes):
         return None
     text = services.describe_changes(changes, form.reason.data)
-    return case_services.note_contact_change(contact, text, current_user).reference
+    noted = [ref for _receiver, ref in signals.details_noted.send(
+        contact, text=text, actor=current_user) if ref]
+    return noted[0] if noted else None
 
 
 @bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
@@ -234,7 +230,6 @@ def lookup_area(code: str | None):
 @supervisor_required
 def merge(contact_id: int):
     """Merge duplicates (supervisor): pick the other contact, choose surviving values."""
-    from .forms import MergeForm
     contact = _contact_or_404(contact_id)
     other_id = request.values.get("other", type=int)
     other = db.session.get(Contact, other_id) if other_id else None

@@ -6,6 +6,7 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 
 from ..auth.guard import admin_required, staff_required
+from ..contacts.postcodes import areas
 from ..extensions import db
 from ..htmx import render
 from ..lookups.models import offered
@@ -75,7 +76,6 @@ def directory_admin():
         commit_change(services.retire_organisation, org, current_user)
         return redirect(url_for("knowledge.directory_admin"))
     form = OrganisationForm()
-    from ..contacts.postcodes import areas
     regions = sorted({a.region for a in areas().values()})
     form.region.choices = [("", "All regions")] + [(r, r) for r in regions]
     form.category_id.choices = [("", "Choose…")] + [

@@ -4,11 +4,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
-from flask import current_app, has_app_context
+from flask import current_app, has_app_context, url_for
 from sqlalchemy import func, or_, select, true
 
 from .. import audit
 from ..auth.models import Team, User
+from ..callbacks import signals as callback_signals
 from ..callbacks.models import ARMED, CLOSED, OPEN, CallBack
 from ..cases import services as case_services
 from ..contacts import signals as contact_signals
@@ -302,3 +303,26 @@ def _move_requests(loser: Contact, survivor: Contact, actor: User, ip: str | Non
     return {"Call-back requests moved": move_links(
         CallBackRequest, CallBackRequest.contact_id, "call-back request", "Contact", loser,
         survivor, actor, ip, reason)}
+
+
+@contact_signals.new_contact_source.connect
+def _request_as_source(request_id: int, **_kw) -> contact_signals.ContactSource | None:
+    """A new contact made from a call-back request: its name, number, address and date of
+    birth fill the form, and the request is linked to the contact."""
+    req = db.session.get(CallBackRequest, request_id)
+    if req is None:
+        return None
+    first, _, last = (req.full_name or "").strip().partition(" ")
+    return contact_signals.ContactSource(
+        id=req.id, full_name=req.full_name, record_type="call-back request",
+        prefill={"first_name": first, "last_name": last.strip(), "phone": req.contact_number,
+                 "address": req.address, "date_of_birth": req.date_of_birth},
+        link=lambda contact, actor: link_contact(req, contact, actor),
+        url=url_for("requests.show", request_id=req.id))
+
+
+@callback_signals.request_visible.connect
+def _request_visible(cb: CallBack, user: User, **_kw) -> bool:
+    """A call back raised for a request is seen by whoever may see the request."""
+    req = db.session.get(CallBackRequest, cb.request_id) if cb.request_id else None
+    return req is None or may_see(req, user)

@@ -18,7 +18,7 @@ from ..timeutil import london_format, utcnow
 from . import bp, services
 from .attachments import size_label
 from .forms import AllocateForm, AttachForm, AttemptForm, RequestForm, StopForm
-from .models import CallBackRequest
+from .models import EXISTING_REASONS, NATURES, CallBackRequest
 
 
 def _req_or_404(request_id: int) -> CallBackRequest:
@@ -299,7 +299,6 @@ def link(request_id: int):
 @staff_required
 def paper():
     """The downtime paper form: one printable A4 page with the same fields."""
-    from .models import EXISTING_REASONS, NATURES
     return render_template("requests/paper.html", natures=NATURES, reasons=EXISTING_REASONS,
                            results=[i.name for i in offered("call_result")],
                            outcomes=[i.name for i in offered("call_back_outcome")])

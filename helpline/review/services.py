@@ -72,6 +72,6 @@ def __getattr__(name: str):
     """Old names (e.g. a job queued as helpline.review.services.run_export) still resolve."""
     if name in ("COLUMNS", "PERSONAL", "export_query", "neutralise", "run_export",
                 "start_export"):
-        from . import exports
+        from . import exports  # exports imports services: old job names, resolved late
         return getattr(exports, name)
     raise AttributeError(name)
