@@ -194,3 +194,31 @@ document.addEventListener('submit', function (e) {
     }
   });
 })();
+
+/* Live defaults that never overwrite typing (data-keep-typed on the hx element): if the
+   user changed a field of the target while the answer was on its way (a slow link), the
+   answer is dropped and asked for again with what is on the screen now. */
+(function () {
+  'use strict';
+  function fields(el) {
+    var target = document.querySelector(el.getAttribute('hx-target')) || el;
+    return Array.prototype.slice.call(target.querySelectorAll('input, textarea, select'));
+  }
+  function snapshot(el) {
+    return fields(el).map(function (f) { return f.name + '=' + f.value; }).join('&');
+  }
+  document.addEventListener('htmx:beforeRequest', function (e) {
+    var el = e.detail.elt;
+    if (el && el.hasAttribute && el.hasAttribute('data-keep-typed')) {
+      el._helplineSent = snapshot(el);
+    }
+  });
+  document.addEventListener('htmx:beforeSwap', function (e) {
+    var el = e.detail.requestConfig && e.detail.requestConfig.elt;
+    if (!el || !el.hasAttribute || !el.hasAttribute('data-keep-typed')) { return; }
+    if (el._helplineSent !== undefined && el._helplineSent !== snapshot(el)) {
+      e.detail.shouldSwap = false;  // typed since it was sent: ask again with the new values
+      el.dispatchEvent(new Event('change', { bubbles: true }));
+    }
+  });
+})();

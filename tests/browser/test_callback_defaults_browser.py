@@ -84,3 +84,37 @@ def test_a_start_typed_while_the_defaults_are_still_loading_is_kept(app, page, l
         pass
     expect(page.locator("#end")).to_have_value(end)
     expect(page.locator("#start")).to_have_value(start)
+
+
+def test_an_answer_that_arrives_while_start_is_being_typed_does_not_overwrite_it(
+        app, page, live_server):
+    """CI finding: the answer to clearing Preferred time arrived while Start was being typed
+    (before its change event) and put the default Start and End back over it. A late
+    answer is now dropped and asked for again with what is on the screen."""
+    _new_call_back_page(page, live_server)
+    day = (to_london(utcnow()) + timedelta(days=2)).strftime("%d/%m/%Y")
+    page.get_by_label("Preferred time (optional)").fill(f"{day} 18:00")
+    page.get_by_label("Preferred time (optional)").press("Tab")
+    expect(page.locator("#start")).to_have_value(f"{day} 17:30")
+    held = []
+
+    def slow_link(route):
+        if not held:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/callbacks/defaults*", slow_link)
+    page.get_by_label("Preferred time (optional)").fill("")
+    page.get_by_label("Preferred time (optional)").press("Tab")
+    for _ in range(200):  # until the browser has sent it and we hold it (at most 10 s)
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "clearing Preferred time asked for no defaults"
+    start = london_format(utcnow() + timedelta(weeks=3))
+    end = london_format(utcnow() + timedelta(weeks=3, minutes=30))
+    page.locator("#start").fill(start)  # still typing: no Tab, no change event yet
+    held[0].continue_()  # the old answer arrives now
+    expect(page.locator("#start")).to_have_value(start)
+    expect(page.locator("#end")).to_have_value(end)
