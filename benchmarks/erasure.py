@@ -23,7 +23,7 @@ from helpline.cases.services import add_note, create_case
 from helpline.contacts.models import Contact
 from helpline.contacts.services import create_contact
 from helpline.interactions.models import Interaction
-from helpline.requests.models import CallBackRequest
+from helpline.callback_requests.models import CallBackRequest
 from helpline.review import privacy
 
 

@@ -154,14 +154,14 @@ def register_blueprints(app: Flask) -> None:
     # imported when the factory runs (see create_app): each imports its whole domain
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
+    from .callback_requests import bp as requests_bp
     from .callbacks import bp as callbacks_bp
     from .cases import bp as cases_bp
     from .contacts import bp as contacts_bp
+    from .health import bp as main_bp
     from .interactions import bp as interactions_bp
     from .knowledge import bp as knowledge_bp
-    from .main import bp as main_bp
     from .notifications import bp as notifications_bp
-    from .requests import bp as requests_bp
     from .review import bp as review_bp
     from .supervisor import bp as supervisor_bp
 

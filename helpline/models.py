@@ -2,6 +2,7 @@
 from .audit.models import AuditEntry  # noqa: F401
 from .auth.models import LoginAttempt, LoginThrottle, RecoveryCode, Team, User, UserSession  # noqa: F401
 from .auth.parked import ParkedPost  # noqa: F401
+from .callback_requests.models import CallAttempt, CallBackRequest, UniqueCallBack  # noqa: F401
 from .callbacks.models import CallBack, CaseViewGrant  # noqa: F401
 from .cases.models import Case, CaseNote, Referral, Signpost  # noqa: F401
 from .contacts.models import Contact, Verification  # noqa: F401
@@ -10,7 +11,6 @@ from .knowledge.models import Article, Organisation  # noqa: F401
 from .lookups.models import LookupItem, ResponseTypeField  # noqa: F401
 from .mailer import OutboxMail  # noqa: F401
 from .notifications.models import Notification  # noqa: F401
-from .requests.models import CallAttempt, CallBackRequest, UniqueCallBack  # noqa: F401
 from .review.models import ExportBatch  # noqa: F401
 from .site_settings import Setting  # noqa: F401
 from .submissions import Submission  # noqa: F401

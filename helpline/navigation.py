@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 from .auth.forms import EmptyForm
 from .auth.models import User
 from .badges import badge
+from .callback_requests.models import CallBackRequest
 from .callbacks.forms import SnoozeForm
 from .callbacks.services import open_callbacks, showing_for
 from .events import latest_id
 from .extensions import db
 from .notifications.models import Notification
 from .notifications.services import unread_count
-from .requests.models import CallBackRequest
 from .supervisor import morning_review as review
 
 

@@ -23,6 +23,7 @@ from typing import Any, Iterable
 from sqlalchemy import and_, func, or_, select
 
 from ..audit.models import AuditEntry
+from ..callback_requests.models import CallAttempt, CallBackRequest, UniqueCallBack
 from ..callbacks.models import CallBack
 from ..cases.models import REFERENCE_OFFSET, Case, CaseNote, Referral
 from ..contacts.models import Contact, Verification
@@ -31,7 +32,6 @@ from ..interactions.models import REFERENCE_OFFSET as INT_OFFSET
 from ..interactions.models import Interaction, InteractionHandler
 from ..mailer import OutboxMail
 from ..notifications.models import Notification
-from ..requests.models import CallAttempt, CallBackRequest, UniqueCallBack
 
 PLACEHOLDER = "[anonymised]"
 

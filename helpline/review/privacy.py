@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, select, update
 from .. import audit
 from ..audit.models import AuditEntry
 from ..auth.models import User
+from ..callback_requests.models import CallAttempt, CallBackRequest, UniqueCallBack
 from ..callbacks.models import CallBack
 from ..cases.models import Case, CaseNote, Referral, Signpost
 from ..contacts import signals as contact_signals
@@ -29,7 +30,6 @@ from ..interactions.models import Interaction
 from ..lookups.models import LookupItem
 from ..mailer import OutboxMail
 from ..notifications.models import Notification
-from ..requests.models import CallAttempt, CallBackRequest, UniqueCallBack
 from ..timeutil import utcnow
 from . import erasure
 from .erasure import PLACEHOLDER

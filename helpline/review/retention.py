@@ -22,11 +22,11 @@ from typing import Callable
 import redis
 from sqlalchemy import exists, or_, select
 
+from ..callback_requests.models import CallAttempt, CallBackRequest
 from ..cases.models import Case
 from ..contacts.models import Contact
 from ..extensions import db
 from ..interactions.models import Interaction
-from ..requests.models import CallAttempt, CallBackRequest
 from ..timeutil import utcnow
 from . import privacy
 

@@ -24,7 +24,7 @@ from helpline.contacts.models import Contact
 from helpline.extensions import db
 from helpline.interactions.models import Interaction
 from helpline.knowledge.models import Article, Organisation
-from helpline.requests.models import CallBackRequest
+from helpline.callback_requests.models import CallBackRequest
 from helpline.review.models import ExportBatch
 from helpline.timeutil import utcnow
 from tests.browser.test_browser import sign_in

@@ -8,7 +8,7 @@ from sqlalchemy import select, text
 from helpline.callbacks import services
 from helpline.callbacks.models import CallBack
 from helpline.extensions import db
-from helpline.requests.models import CallBackRequest
+from helpline.callback_requests.models import CallBackRequest
 from helpline.supervisor import morning_review as review
 from helpline.timeutil import london_format, utcnow
 from tests.conftest import AuthActions, csrf_token

@@ -12,7 +12,7 @@ from helpline.cases import services as case_services
 from helpline.contacts.models import Contact, Verification
 from helpline.extensions import db
 from helpline.interactions.models import Interaction
-from helpline.requests.models import CallBackRequest
+from helpline.callback_requests.models import CallBackRequest
 from helpline.timeutil import utcnow
 from tests.conftest import csrf_token
 from tests.contacts.helpers import make_contact

@@ -24,8 +24,8 @@ LAYERS: list[set[str]] = [
     {"cases"},
     {"interactions"},
     {"callbacks"},
-    {"requests"},
-    {"review", "supervisor", "knowledge", "admin", "main"},
+    {"callback_requests"},
+    {"review", "supervisor", "knowledge", "admin", "health"},
     {"__init__", "cli", "demo", "demo_records", "models", "worker", "metrics", "run", "setup",
      "backup", "navigation"},
 ]

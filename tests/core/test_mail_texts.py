@@ -9,7 +9,7 @@ from types import SimpleNamespace as NS
 import pytest
 
 from helpline.mail_texts import MailTemplateError, render_mail
-from helpline.requests.services import _details
+from helpline.callback_requests.services import _details
 from tests.conftest import ROOT
 
 BASE = "http://127.0.0.1:8000"

@@ -7,12 +7,12 @@ from sqlalchemy import func, select
 
 from helpline.callbacks.models import CallBack
 from helpline.extensions import db
-from helpline.requests.models import CallBackRequest
+from helpline.callback_requests.models import CallBackRequest
 from tests.callbacks.test_callbacks import post_cb
 from tests.callbacks.test_callbacks import world as callback_world  # noqa: F401 - fixture
 from tests.conftest import client_for
 from tests.factories import make_user
-from tests.requests.test_requests import new_request
+from tests.callback_requests.test_requests import new_request
 
 TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
 

@@ -8,13 +8,13 @@ from sqlalchemy import func, select
 from helpline.callbacks.models import CallBack
 from helpline.catcher import read_messages
 from helpline.extensions import db
-from helpline.requests.models import CallBackRequest
+from helpline.callback_requests.models import CallBackRequest
 from tests.callbacks.test_callbacks import post_cb
 from tests.callbacks.test_callbacks import world as callback_world  # noqa: F401 - fixture
 from tests.conftest import at_the_same_moment, client_for
 from tests.events.test_jobs_and_mail import run_jobs
-from tests.requests.test_requests import new_request
-from tests.requests.test_requests import world as request_world  # noqa: F401 - fixture
+from tests.callback_requests.test_requests import new_request
+from tests.callback_requests.test_requests import world as request_world  # noqa: F401 - fixture
 
 TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
 

@@ -25,8 +25,8 @@ from helpline.interactions.services import create_interaction
 from helpline.knowledge.models import Article, Organisation
 from helpline.mailer import OutboxMail
 from helpline.notifications.models import Notification
-from helpline.requests.models import CallAttempt, CallBackRequest
-from helpline.requests.services import create_request
+from helpline.callback_requests.models import CallAttempt, CallBackRequest
+from helpline.callback_requests.services import create_request
 from helpline.review import services as review_services
 from helpline.review.models import ExportBatch
 from helpline.timeutil import utcnow

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from helpline.audit.models import AuditEntry
 from helpline.contacts.models import Contact
 from helpline.extensions import db
-from helpline.requests.models import CallAttempt, CallBackRequest
+from helpline.callback_requests.models import CallAttempt, CallBackRequest
 from helpline.review import retention
 from helpline.timeutil import utcnow
 from tests.conftest import wait_until

@@ -16,7 +16,7 @@ from helpline.extensions import db
 from helpline.interactions.models import Interaction
 from helpline.knowledge.models import Article
 from helpline.mailer import queue_mail
-from helpline.requests.models import CallBackRequest, UniqueCallBack
+from helpline.callback_requests.models import CallBackRequest, UniqueCallBack
 from helpline.review.models import ExportBatch
 from helpline.timeutil import utcnow
 from tests.cases.helpers import extra_field, item, seed_lists

@@ -22,7 +22,7 @@ from helpline.catcher import read_messages
 from helpline.extensions import db
 from helpline.interactions.models import Interaction
 from helpline.mailer import OutboxMail
-from helpline.requests.models import CallBackRequest
+from helpline.callback_requests.models import CallBackRequest
 from helpline.timeutil import utcnow
 from tests.security.conftest import build_ids, signed_in
 
@@ -78,7 +78,7 @@ def world(app, smtp):
     db.session.flush()
     import io
 
-    from helpline.requests.attachments import attach
+    from helpline.callback_requests.attachments import attach
     attach(letters, "form.png", io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"0" * 64),
            db.session.get(User, me), app.config["ATTACHMENT_DIR"])
     db.session.get(OutboxMail, ids["mail_id"]).status = "failed"

@@ -15,7 +15,7 @@ from helpline.interactions.models import Interaction
 from helpline.knowledge.models import Article, Organisation
 from helpline.lookups.models import LookupItem, ResponseTypeField
 from helpline.mailer import queue_mail
-from helpline.requests.models import CallBackRequest, UniqueCallBack
+from helpline.callback_requests.models import CallBackRequest, UniqueCallBack
 from helpline.review.models import ExportBatch
 from helpline.timeutil import london_format, utcnow
 from tests.cases.helpers import case_form, extra_field, item, seed_lists

@@ -10,12 +10,12 @@ from sqlalchemy import func, select
 from helpline.callbacks.models import CallBack
 from helpline.extensions import db
 from helpline.interactions.models import Interaction
-from helpline.requests.models import CallAttempt, CallBackRequest
+from helpline.callback_requests.models import CallAttempt, CallBackRequest
 from helpline.timeutil import london_format, utcnow
 from tests.cases.helpers import item, seed_lists
 from tests.conftest import client_for, csrf_token
 from tests.factories import make_user
-from tests.requests.test_requests import new_request
+from tests.callback_requests.test_requests import new_request
 
 
 def later(hours=3):

@@ -1,4 +1,4 @@
-"""Home page and health check."""
+"""Health checks for a load balancer or monitor: /healthz and /readyz."""
 from flask import Blueprint
 
 bp = Blueprint("main", __name__)

@@ -8,7 +8,7 @@ from helpline.callbacks import services as cb_services
 from helpline.callbacks.models import CallBack
 from helpline.catcher import read_messages
 from helpline.extensions import db
-from helpline.requests.models import CallBackRequest
+from helpline.callback_requests.models import CallBackRequest
 from helpline.timeutil import london_format, utcnow
 from tests.cases.helpers import seed_lists
 from tests.conftest import AuthActions, csrf_token

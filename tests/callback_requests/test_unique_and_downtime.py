@@ -12,13 +12,13 @@ from helpline.catcher import read_messages
 from helpline.cases.services import create_case
 from helpline.extensions import db
 from helpline.mailer import OutboxMail
-from helpline.requests.models import CallBackRequest, UniqueCallBack
+from helpline.callback_requests.models import CallBackRequest, UniqueCallBack
 from tests.cases.helpers import item, seed_lists
 from tests.conftest import ROOT, client_for, csrf_token, wait_until
 from tests.contacts.helpers import make_contact
 from tests.events.test_jobs_and_mail import run_jobs
 from tests.factories import make_user
-from tests.requests.test_requests import new_request
+from tests.callback_requests.test_requests import new_request
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
