@@ -67,14 +67,14 @@ def get_queue(name: str = "default") -> Queue:
     return Queue(name, connection=current_app.extensions["redis"])
 
 
-def enqueue(fn: Callable, *args: Any, job_id: str | None = None,
+def enqueue(fn: Callable | str, *args: Any, job_id: str | None = None,
             timeout: int = DEFAULT_TIMEOUT, retry: Retry | None = DEFAULT_RETRY) -> Any:
     """Enqueue now (use enqueue_after_commit from request code)."""
     return get_queue().enqueue(fn, *args, job_id=job_id, job_timeout=timeout, retry=retry,
                                result_ttl=3600, failure_ttl=30 * 86400)
 
 
-def enqueue_after_commit(fn: Callable, *args: Any, job_id: str | None = None,
+def enqueue_after_commit(fn: Callable | str, *args: Any, job_id: str | None = None,
                          timeout: int = DEFAULT_TIMEOUT,
                          retry: Retry | None = DEFAULT_RETRY) -> None:
     """Enqueue once the current transaction commits; dropped if it rolls back."""
@@ -87,7 +87,7 @@ def _enqueue_pending(session: Session) -> None:
         try:
             enqueue(fn, *args, job_id=job_id, timeout=timeout, retry=retry)
         except redis.RedisError as exc:  # the sweeper will pick the row up
-            log.warning("could not enqueue %s%s: %s", fn.__name__, args, exc)
+            log.warning("could not enqueue %s%s: %s", getattr(fn, "__name__", fn), args, exc)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -11,10 +11,10 @@ import redis
 from rq import SimpleWorker
 
 from . import create_app, mailer
-from .callbacks import services
+from .callbacks import tasks as callback_tasks
 from .extensions import db
 from .jobs import get_queue, set_job_app
-from .review import exports, retention
+from .review import tasks as review_tasks
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30.0  # default; MAIL_SWEEP_SECONDS overrides it
@@ -31,7 +31,7 @@ def remind_forever(app, stop: threading.Event) -> None:
     conditional UPDATE in the database makes each reminder go out once."""
 
     def tick() -> int:
-        return services.fire_due() + services.escalate_overdue(app.config["BASE_URL"])
+        return callback_tasks.reminders(app.config["BASE_URL"])
     _loop(app, stop, app.config["REMINDER_POLL_SECONDS"], tick, "reminders/escalations")
 
 
@@ -41,8 +41,8 @@ def retention_daily(app, stop: threading.Event) -> None:
     (SET NX EX) lets exactly one of them run it."""
 
     def run_once() -> int:
-        report = retention.run_once_today(app.extensions["redis"], app.config["RETENTION_YEARS"])
-        return len(report.contacts) + len(report.requests) if report else 0
+        return review_tasks.retention_once_today(app.extensions["redis"],
+                                                 app.config["RETENTION_YEARS"])
     every = float(app.config.get("RETENTION_CHECK_SECONDS") or 3600)
     _loop(app, stop, every, run_once, "retention: records erased", at_start=True)
 
@@ -50,7 +50,7 @@ def retention_daily(app, stop: threading.Event) -> None:
 def exports_housekeeping(app, stop: threading.Event) -> None:
     """Mark exports whose job was lost as failed; delete files past their 30 days."""
     every = float(app.config.get("EXPORT_SWEEP_SECONDS") or 60)
-    _loop(app, stop, every, exports.housekeeping, "exports failed/expired", at_start=True)
+    _loop(app, stop, every, review_tasks.exports_housekeeping, "exports failed/expired", at_start=True)
 
 
 def _loop(app, stop: threading.Event, every: float, work, what: str,

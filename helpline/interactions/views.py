@@ -13,6 +13,7 @@ from ..contacts import services as contact_services
 from ..contacts.access import log_owner_access, owner_access
 from ..contacts.models import Contact
 from ..extensions import db
+from ..htmx import render
 from ..lookups.models import LookupItem, offered
 from . import bp, services
 from .forms import AddHandlersForm, InteractionForm
@@ -221,10 +222,9 @@ def handler_list():
     users = list(db.session.scalars(stmt.order_by(User.name)
                                     .offset((page - 1) * HANDLERS_PER_PAGE).limit(HANDLERS_PER_PAGE)))
     pick = request.args.get("pick") == "1"
-    template = "interactions/_handler_table.html" if request.headers.get("HX-Request") \
-        else "interactions/handlers.html"
-    return render_template(template, users=users, q=q, page=page, total=total, pick=pick,
-                           pages=max(1, -(-total // HANDLERS_PER_PAGE)))
+    return render("interactions/handlers.html", "interactions/_handler_table.html",
+                  users=users, q=q, page=page, total=total, pick=pick,
+                  pages=max(1, -(-total // HANDLERS_PER_PAGE)))
 
 
 def _enquirer_search(q: str) -> list[Contact]:

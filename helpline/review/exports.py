@@ -25,7 +25,7 @@ from ..auth.models import User
 from ..cases.models import Case
 from ..contacts.models import Contact
 from ..extensions import db
-from ..jobs import enqueue_after_commit, task
+from ..jobs import enqueue_after_commit
 from ..rules import RuleError
 from ..timeutil import utcnow
 from .export_rows import (  # noqa: F401
@@ -54,6 +54,8 @@ TIMEOUT_BASE_SECONDS = 120
 # (benchmarks/export.py, 100,000 rows): 200 rows/s still leaves a margin
 TIMEOUT_PER_ROW_SECONDS = 0.005
 UNFINISHED = ("queued", "running")
+
+RUN_EXPORT = "helpline.review.tasks.run_export"  # the job, by name (tasks imports us)
 
 
 class ExportLost(RuntimeError):
@@ -132,9 +134,18 @@ def start_export(filters: dict, fmt: str, with_personal: bool, actor: User,
                  reason=f"{fmt.upper()}{' with personal data' if with_personal else ''}; "
                         f"filters {filters}" + (f"; again after {again_of}" if again_of else ""))
     # no RQ retries: a failed export says so and the user starts it again
-    enqueue_after_commit(run_export, batch.id, job_id=job_id(batch.id),
+    enqueue_after_commit(RUN_EXPORT, batch.id, job_id=job_id(batch.id),
                          timeout=job_timeout(rows), retry=None)
     return batch
+
+
+def __getattr__(name: str):
+    """A job queued before the job moved to review/tasks.py (helpline.review.exports.
+    run_export) still resolves."""
+    if name == "run_export":
+        from .tasks import run_export  # tasks imports this module: resolved when asked
+        return run_export
+    raise AttributeError(name)
 
 
 def _claim(batch_id: int, final: Path) -> bool:
@@ -201,9 +212,9 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-@task
-def run_export(batch_id: int) -> str:
-    """Write the export file in constant memory, with progress; all or nothing; idempotent."""
+def write_export(batch_id: int) -> str:
+    """Write the export file in constant memory, with progress; all or nothing; idempotent
+    (the job is review.tasks.run_export)."""
     batch = db.session.get(ExportBatch, batch_id)
     if batch is None:
         return "nothing to do"

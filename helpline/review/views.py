@@ -16,6 +16,7 @@ from ..auth.models import Team
 from ..cases.models import Case
 from ..contacts.models import Contact
 from ..extensions import db
+from ..htmx import render
 from ..lookups.models import offered
 from ..rules import commit_change
 from ..timeutil import utcnow
@@ -146,11 +147,9 @@ def export_status(batch_id: int):
     if export_jobs.mark_lost([batch]):  # a lost job is reported, never polled forever
         db.session.commit()
         batch = db.session.get(ExportBatch, batch_id)
-    template = "review/_progress.html" if request.headers.get("HX-Request") \
-        else "review/export_status.html"
-    return render_template(template, batch=batch, form=EmptyForm(),
-                           failed_message=export_jobs.FAILED_MESSAGE,
-                           may_download=export_jobs.may_download(batch, current_user))
+    return render("review/export_status.html", "review/_progress.html", batch=batch,
+                  form=EmptyForm(), failed_message=export_jobs.FAILED_MESSAGE,
+                  may_download=export_jobs.may_download(batch, current_user))
 
 
 @bp.get("/exports")

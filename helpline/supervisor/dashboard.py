@@ -18,6 +18,7 @@ from ..auth.models import User
 from ..callbacks.models import OPEN, CallBack
 from ..cases.models import Case, Referral
 from ..extensions import db
+from ..htmx import render
 from ..interactions.models import Interaction
 from ..lookups.models import LookupItem
 from ..timeutil import LONDON, to_london, utcnow
@@ -115,9 +116,8 @@ def dashboard():
     """Today and this week at a glance; htmx refreshes it every 30 seconds."""
     periods = [figures("today"), figures("week")]
     charts = [bar_chart(p.by_hour) for p in periods]
-    template = "supervisor/_dashboard.html" if request.headers.get("HX-Request") \
-        else "supervisor/dashboard.html"
-    return render_template(template, periods=periods, charts=charts, now=utcnow())
+    return render("supervisor/dashboard.html", "supervisor/_dashboard.html", periods=periods,
+                  charts=charts, now=utcnow())
 
 
 PERIODS = ("today", "week")

@@ -15,7 +15,7 @@ from helpline.cases.models import REFERENCE_OFFSET, Case
 from helpline.cases.services import create_case
 from helpline.extensions import db
 from helpline.jobs import DEFAULT_TIMEOUT
-from helpline.review import exports
+from helpline.review import exports, tasks
 from helpline.review.models import ExportBatch
 from helpline.timeutil import utcnow
 from tests.conftest import AuthActions, csrf_token, wait_until
@@ -213,7 +213,7 @@ def test_a_running_export_whose_worker_died_is_failed_and_cannot_finish(app, wor
         exports._finish(batch.id, ids, True, path, "0" * 64)
     db.session.rollback()
     assert marked() == 0
-    assert exports.run_export(batch.id) == "nothing to do"  # a retried job does nothing
+    assert tasks.run_export(batch.id) == "nothing to do"  # a retried job does nothing
 
 
 def test_the_job_timeout_scales_with_the_rows(app, world):
@@ -355,3 +355,13 @@ def test_the_migration_frees_cases_marked_by_unfinished_exports(tmp_path, redis_
     assert cases == {1: 1, 2: None, 3: None, 4: None}  # only the delivered file's cases
     assert batches == {1: "done", 2: "failed", 3: "failed"}
     assert lead in (0, False)
+
+
+def test_the_export_job_is_found_by_its_name_and_by_its_old_name():
+    """The job lives in review/tasks.py (issue 19); an export queued by an older version as
+    helpline.review.exports.run_export (or .services.run_export) still runs after an upgrade."""
+    from rq.utils import import_attribute
+    for name in ("helpline.review.tasks.run_export", "helpline.review.exports.run_export",
+                 "helpline.review.services.run_export"):
+        assert import_attribute(name) is tasks.run_export, name
+    assert exports.RUN_EXPORT == "helpline.review.tasks.run_export"
