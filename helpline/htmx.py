@@ -11,8 +11,11 @@ def is_htmx() -> bool:
             and request.headers.get("HX-Boosted") != "true")
 
 
-def render(page: str, fragment: str, status: int = 200, **context) -> Response:
-    """Render the fragment for htmx and the full page otherwise, with Vary: HX-Request."""
-    resp = make_response(render_template(fragment if is_htmx() else page, **context), status)
+def render(page_template: str, fragment_template: str, /, status: int = 200,
+           **context) -> Response:
+    """Render the fragment for htmx and the full page otherwise, with Vary: HX-Request.
+    (The templates are positional-only, so a context variable may be called `page`.)"""
+    resp = make_response(render_template(fragment_template if is_htmx() else page_template,
+                                         **context), status)
     resp.vary.add("HX-Request")
     return resp

@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCharacterCount,
     GovCheckboxInput,
+    GovRadioInput,
     GovSelect,
     GovSubmitInput,
     GovTextInput,
@@ -96,6 +97,7 @@ class CloseForm(FlaskForm):
     """Close a call back with a closing status."""
 
     status = RadioField("How did the call back end?", choices=[(c, c) for c in CLOSING],
+                        widget=GovRadioInput(),
                         validators=[InputRequired(message="Choose how the call back ended")])
     submit = SubmitField("Close call back", widget=GovSubmitInput())
 

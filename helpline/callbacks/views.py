@@ -194,7 +194,8 @@ def _may_see(cb: CallBack) -> bool:
         contact_services.is_verified(cb.case.caller, current_user, session.get("sid"))
 
 
-def _show(cb: CallBack, hand_over_form: HandOverForm | None = None, status: int = 200):
+def _show(cb: CallBack, hand_over_form: HandOverForm | None = None, status: int = 200,
+          close_form: CloseForm | None = None):
     audit.viewed(current_user, "call back", cb.id, ip=request.remote_addr)
     db.session.commit()
     users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
@@ -202,7 +203,7 @@ def _show(cb: CallBack, hand_over_form: HandOverForm | None = None, status: int 
     caseworkers = db.session.scalars(select(User).where(
         User.active.is_(True), User.role == "volunteer").order_by(User.name))
     form.user_id.choices = [("", "Choose…")] + [(str(u.id), u.name) for u in caseworkers]
-    return render_template("callbacks/show.html", cb=cb, close_form=CloseForm(),
+    return render_template("callbacks/show.html", cb=cb, close_form=close_form or CloseForm(),
                            snooze_form=SnoozeForm(), users=users, hand_over_form=form,
                            grants=handover.live_grants(cb)), status
 
@@ -302,10 +303,8 @@ def close(cb_id: int):
         done = commit_change(services.close, cb, form.status.data, current_user)
         flash(f"Call back closed: {form.status.data}." if done else done.message,
               "success" if done else "error")
-    elif not is_htmx():
-        flash(form.status.errors[0] if form.status.errors else "Choose how the call back ended",
-              "error")
-        return redirect(url_for("callbacks.show", cb_id=cb.id))
+    elif not is_htmx():  # the message at the field, what was typed kept (walk finding)
+        return _show(cb, status=422, close_form=form)
     return _after_reminder_action(cb)
 
 

@@ -90,6 +90,7 @@ class CaseScreen:
     def failed(self) -> bool:
         return bool(self.form.errors or self.conflict is not None
                     or (self.qform is not None and self.qform.errors)
+                    or (self.resolve_form is not None and self.resolve_form.errors)
                     or any(r.error for r in self.signposts)
                     or any(r.errors for r in self.referrals))
 

@@ -64,6 +64,10 @@ def _rename(item: LookupItem, name: str | None) -> dict:
         raise RuleError("Enter the new name", field="name")
     if len(name) > 200:
         raise RuleError("The name must be 200 characters or fewer", field="name")
+    if db.session.scalar(select(LookupItem.id).where(
+            LookupItem.list_name == item.list_name, LookupItem.id != item.id,
+            func.lower(LookupItem.name) == name.lower())):
+        raise RuleError(f"“{name}” is already in the list", field="name")
     return audit.diff(item, {"name": name})
 
 

@@ -197,3 +197,19 @@ def test_directory_category_is_refused_at_its_field(client, admin):
     assert post(client, url, name="Brum Food Bank",
                 category_id=item("signpost_category", "Food banks").id).status_code == 302
     assert count(Organisation) == 1
+
+
+def test_renaming_an_item_to_a_name_the_list_has_is_refused_at_its_input(client, admin):
+    """Walk finding: it was a 500 (the database's unique constraint)."""
+    url = "/admin/lists/signpost_category"
+    housing = item("signpost_category", "Housing")
+    other = next(i for i in db.session.scalars(select(LookupItem).where(
+        LookupItem.list_name == "signpost_category")) if i.id != housing.id)
+    clash = post(client, f"/admin/lists/items/{other.id}", url, action="rename", name="HOUSING")
+    assert clash.status_code == 422
+    assert "already in the list" in error_at(clash.get_data(as_text=True), f"name-{other.id}")
+    db.session.expire_all()
+    assert db.session.get(LookupItem, other.id).name != "HOUSING"
+    # its own name in another case is a rename, not a clash
+    same = post(client, f"/admin/lists/items/{housing.id}", url, action="rename", name="housing")
+    assert same.status_code == 302

@@ -197,7 +197,12 @@ def test_closing_needs_a_status_and_keeps_the_alarm_safe(client, world):
     url = f"/callbacks/{cb.id}"
     resp = client.post(f"{url}/close", data={"csrf_token": csrf_token(client, url)},
                        follow_redirects=True)
-    assert "Choose how the call back ended" in resp.get_data(as_text=True)
+    page = resp.get_data(as_text=True)
+    # walk finding: the message was a banner after a redirect, the radios unstyled
+    assert resp.status_code == 422 and "<title>Error: " in page
+    assert 'href="#status"' in page.split('class="govuk-error-summary"', 1)[1]
+    assert 'id="status-error"' in page and "Choose how the call back ended" in page
+    assert 'class="govuk-radios__input" id="status"' in page
     db.session.expire_all()
     assert db.session.get(CallBack, cb.id).is_open
     client.post(f"{url}/close", data={"csrf_token": csrf_token(client, url),

@@ -1,4 +1,5 @@
 """The case screen: save, rows, notes (append-only), beneficiary, review, conflicts."""
+import re
 import pytest
 from sqlalchemy import select
 
@@ -104,6 +105,12 @@ def test_quick_create_beneficiary(client, setup):
                       data={"b-consent_status": "Consent given", "b-first_name": "Ann"})
     assert bad.headers["HX-Retarget"] == "#quick-create"
     assert "Enter the Last Name" in bad.get_data(as_text=True)
+    # walk finding: the summary linked to #b-region, which the panel does not have
+    panel = bad.get_data(as_text=True)
+    summary = panel.split('class="govuk-error-summary"', 1)[1].split("</ul>", 1)[0]
+    assert 'href="#b-postcode_area"' in summary and "#b-region" not in summary
+    for target in re.findall(r'href="#([^"]+)"', summary):
+        assert f'id="{target}"' in panel, target
     good = client.post(url, headers={"HX-Request": "true", "X-CSRFToken": token}, data={
         "b-consent_status": "Consent given", "b-consent_given_by":
         "The Caller on behalf of the Beneficiary", "b-first_name": "Ann",

@@ -50,7 +50,13 @@ def test_assign_acknowledge_resolve_close(app, client, auth, smtp):
     # resolve needs both Solution and Cause
     no_cause = other.post(f"{url}/resolve", data={"csrf_token": t2, "solution": "Reset it",
                                                   "cause": ""})
-    assert "Enter the Cause" in no_cause.get_data(as_text=True)
+    page = no_cause.get_data(as_text=True)
+    assert "Enter the Cause" in page
+    # walk finding: the refused Resolve had no error summary and no "Error:" title
+    assert no_cause.status_code == 422
+    assert "<title>Error: " in page
+    summary = page.split('class="govuk-error-summary"', 1)[1].split("</ul>", 1)[0]
+    assert 'href="#cause"' in summary and "Enter the Cause" in summary
     db.session.expire_all()
     assert db.session.get(Case, case.id).status == "Acknowledged"
     other.post(f"{url}/resolve", data={"csrf_token": t2, "solution": "Reset it",
