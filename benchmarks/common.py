@@ -163,15 +163,10 @@ def shown(url: str) -> str:
 
 
 def temp_url(args, name: str) -> tuple[str, Path | None]:
-    """--database-url, else a SQLite file: kept in $TMPDIR/helpline-<name>/ with --keep, else
-    in a fresh temp dir; returns the URL and the folder to delete afterwards (if any)."""
+    """--database-url, else a SQLite file in a fresh temp dir (deleted afterwards)."""
     if args.database_url:
         return args.database_url, None
-    if getattr(args, "keep", False):
-        folder, cleanup = Path(tempfile.gettempdir()) / f"helpline-{name}", None
-        folder.mkdir(exist_ok=True)
-    else:
-        folder = cleanup = Path(tempfile.mkdtemp(prefix=f"helpline-{name}-"))
+    folder = cleanup = Path(tempfile.mkdtemp(prefix=f"helpline-{name}-"))
     file = folder / f"{name}-{getattr(args, 'contacts', 0)}.db"
     return f"sqlite:///{file}", cleanup
 

@@ -1,11 +1,4 @@
-"""Handler autocomplete benchmark: the Interaction Handler picker over 2,000 users.
-
-    .venv/bin/python benchmarks/handler_autocomplete.py [--users 500 --queries 300]
-
-Per query (2-4 letters of real names and logins), interleaved: server = the htmx picker through the
-test client, signed in; svc = services.suggest_handlers; bare = a static file through the same app.
-Target: server p95 <= 20 ms.
-"""
+"""Handler autocomplete benchmark: the Interaction Handler picker over 2,000 users (RESULTS.md)."""
 from __future__ import annotations
 
 import bisect
@@ -211,8 +204,6 @@ def report(results: list[dict], setting: dict) -> None:
     print(f"\nqueries whose page showed a different number of options than the service "
           f"returned: {len(mismatched)}")
     print(f"queries with no suggestion (all were taken from stored users): {len(empty)}")
-    for r in empty[:10]:
-        print(f"  EMPTY {r['kind']} {r['q']!r}")
     wide = sorted({r["q"].lower() for r in capped})
     if wide:
         print(f"queries matching >= 200 users (the email LIKE is a substring match, so the "
