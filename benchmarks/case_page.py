@@ -1,11 +1,4 @@
-"""Case page benchmark: the case screen and the add-signpost fragment over a million cases.
-
-    .venv/bin/python benchmarks/case_page.py [--contacts 20000] [--keep] [--as volunteer]
-
-N contacts with a case each (common.load_cases); per random case, interleaved in-process: the page,
-the page gzipped, the add-signpost fragment and a static file, with every SQL statement and COMMIT
-timed by engine events. --as volunteer verifies each caller first. Target: p95 <= 30 ms, 5 KB.
-"""
+"""Case page benchmark: the case page and the add-signpost fragment, SQL timed (RESULTS.md)."""
 from __future__ import annotations
 
 import gzip
@@ -19,7 +12,7 @@ import time
 import brotli
 import common
 from common import BENCH_EMAIL, db, ms, pct
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from helpline.audit.models import AuditEntry
@@ -42,13 +35,8 @@ LABELS = {"page": "page     GET /cases/<id>", "page-gz": "page-gz  (Accept-Encod
 
 
 def prepare(args, url: str) -> float | None:
-    """Reuse (--keep) or wipe, migrate, create users and lists, load; returns the load time."""
+    """Wipe, migrate, create users and lists, load; returns the load time."""
     common.check_ours()
-    if (args.keep and inspect(db.engine).has_table("cases")
-            and common.count(Contact) == common.count(Case) == args.contacts):
-        print(f"# reusing {common.shown(url)}; migrating to the current head", flush=True)
-        common.migrate()
-        return None
     common.wipe(common.sqlite_path(url))
     print(f"# generating {args.contacts:,} contacts and cases into {common.shown(url)}",
           flush=True)
@@ -171,8 +159,7 @@ def sql_ms(r: dict) -> float:
 def report(results: dict[str, list[dict]], setting: dict, engine) -> None:
     """Times, ratios, sizes, SQL per request, the slowest statements and the verdict."""
     common.header("case page", setting["load_before"])
-    load = (f"loaded in {setting['load_seconds']:.0f} s" if setting["load_seconds"]
-            else "reused from an earlier run (--keep)")
+    load = f"loaded in {setting['load_seconds']:.0f} s"
     print(f"# {setting['version']}; {setting['contacts']:,} contacts, {setting['cases']:,} "
           f"cases, {setting['notes']:,} notes, {setting['signposts']:,} signposts, "
           f"{setting['referrals']:,} referrals, {setting['audit']:,} audit rows; "
@@ -258,8 +245,6 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300, help="random cases to time")
     parser.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir; "
                         "a postgresql+psycopg:// URL works too (its database is wiped)")
-    parser.add_argument("--keep", action="store_true", help="reuse the database if it holds "
-                        "--contacts contacts and cases ($TMPDIR/helpline-case-page/ by default)")
     parser.add_argument("--as", dest="role", choices=("supervisor", "volunteer"),
                         default="supervisor", help="who signs in (a volunteer first verifies "
                         "each sampled caller in the session)")

@@ -8,6 +8,7 @@ import bisect
 import csv
 import http.cookiejar
 import itertools
+import json
 import math
 import os
 import platform
@@ -57,10 +58,8 @@ DOMAIN = "case-page-bench.example.org"
 BENCH_EMAIL = f"supervisor@{DOMAIN}"
 BENCH_PASSWORD = "case-page-bench-password"
 CASE_SEED = 20240715
-FIRST = ("Amelia Oliver Sophie Harry Priya Tariq Niamh Gareth Fatima Callum Chloe Piotr "
-         "Grace Kwame Rhiannon Hamish Aisha Declan Megan Yusuf Eilidh Rhys Mei Connor").split()
-LAST = ("Smith Jones Patel Williams Evans Khan Taylor Davies O'Brien Hughes Begum Walsh "
-        "Kowalski Mensah MacLeod Llewellyn Roberts Ahmed Wright Chen Greenaway-Samuel").split()
+DATA = json.loads((Path(__file__).with_name("data.json")).read_text(encoding="utf-8"))
+FIRST, LAST = DATA["first"], DATA["last"]
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
@@ -164,15 +163,10 @@ def shown(url: str) -> str:
 
 
 def temp_url(args, name: str) -> tuple[str, Path | None]:
-    """--database-url, else a SQLite file: kept in $TMPDIR/helpline-<name>/ with --keep, else
-    in a fresh temp dir; returns the URL and the folder to delete afterwards (if any)."""
+    """--database-url, else a SQLite file in a fresh temp dir (deleted afterwards)."""
     if args.database_url:
         return args.database_url, None
-    if getattr(args, "keep", False):
-        folder, cleanup = Path(tempfile.gettempdir()) / f"helpline-{name}", None
-        folder.mkdir(exist_ok=True)
-    else:
-        folder = cleanup = Path(tempfile.mkdtemp(prefix=f"helpline-{name}-"))
+    folder = cleanup = Path(tempfile.mkdtemp(prefix=f"helpline-{name}-"))
     file = folder / f"{name}-{getattr(args, 'contacts', 0)}.db"
     return f"sqlite:///{file}", cleanup
 
@@ -302,69 +296,9 @@ def bulk_load(n: int, make_rows, tables: dict, batch: int) -> dict:
 
 # --- contacts: UK names, phones and postcodes, weights falling off as 1 / (rank + 10) ---------
 
-LAST_NAMES = [n.replace("_", " ") for n in """
-Smith Jones Williams Taylor Brown Davies Evans Wilson Thomas Johnson Roberts Robinson
-Thompson Wright Walker White Edwards Hughes Green Hall Lewis Harris Clarke Patel Jackson
-Wood Turner Martin Cooper Hill Ward Morris Moore Clark Lee King Baker Harrison Morgan
-Allen James Scott Phillips Watson Davis Parker Price Bennett Young Griffiths Mitchell
-Kelly Cook Carter Richardson Bailey Collins Bell Shaw Murphy Miller Cox Richards Khan
-Marshall Anderson Simpson Ellis Adams Singh Begum Wilkinson Foster Chapman Powell Webb
-Rogers Gray Mason Ali Hunt Hussain Campbell Matthews Owen Palmer Holmes Mills Barnes
-Knight Lloyd Butler Russell Barker Fisher Stevens Jenkins Murray Dixon Harvey Graham
-Pearson Ahmed Fletcher Walsh Kaur Gibson Howard Andrews Stewart Elliott Reynolds
-Saunders Payne Fox Ford Pearce Day Brooks West Lawrence Cole Atkinson Bradley Spencer
-Gill Dawson Ball Burton O'Brien Watts Rose Booth Perry Ryan Grant Wells Armstrong Francis
-Rees Hayes Hart Hudson Newman Barrett Webster Hunter Gregory Carr Lowe Page Marsh Riley
-Dunn Woods Parsons Berry Stone Reid Holland Hawkins Harding Porter Robertson Newton
-Oliver Reed Kennedy Williamson Bird Gardner Shah Dean Lane Cooke Bates Henderson Parry
-Burgess Bishop Walton Burns Nicholson Shepherd Ross Cross Long Freeman Warren Nicholls
-Hamilton Byrne Sutton McDonald Yates Hodgson Robson Curtis Hopkins O'Connor Harper
-Coleman Watkins Moss McCarthy Chambers O'Neill Griffin Sharp Hardy Wheeler Potter
-Osborne Johnston Gordon Doyle Wallace George Jordan Hutchinson Rowe Burke May Pritchard
-Gilbert Willis Higgins Read Miles Stevenson Stephenson Hammond Arnold Buckley Walters
-Hewitt Barber Nelson Slater Austin Sullivan Whitehead Mann Frost Lambert Stephens Blake
-Akhtar Lynch Goodwin Barton Woodward Thomson Cunningham Quinn Barnett Baxter Bibi Clayton
-Nash Greenwood Jennings Holt Kemp Poole Gallagher Bond Stokes Tucker Davidson Fowler Heath
-Norman Middleton Lawson Banks French Stanley Jarvis Gibbs Ferguson Hayward Carroll Douglas
-Dickinson Todd Barlow Peters Lucas Knowles Hartley Miah Simmons Morton Alexander Field
-Morrison Norris Townsend Preston Hancock Thornton Baldwin Burrows Briggs Storey Pope
-Rahman Choudhury Islam Uddin Mahmood Iqbal Malik Sharma Kumar Gupta Mistry Chauhan Joshi
-Nowak Kowalski Wiśniewska Lewandowski Okafor Adeyemi Mensah Owusu Okonkwo Chen Wang Li
-Nguyen Fernandes Rodrigues Da_Silva Llewellyn MacLeod MacKenzie McLaughlin Ó_Súilleabháin
-Greenaway-Samuel Smith-Jones Fitzgerald Brennan Donnelly Nolan
-""".split()]
-FIRST_NAMES = """
-David John Michael Paul Andrew Peter James Robert Mark Richard Stephen Christopher Ian
-Anthony Steven Daniel Thomas William Kevin Gary Matthew Simon Alan Martin Brian Jason
-Lee Neil Graham Colin Keith Philip Stuart Barry Darren Adam Jonathan Craig Kenneth Sean
-Oliver George Harry Jack Jacob Noah Charlie Muhammad Mohammed Leo Oscar Alfie Arthur
-Freddie Henry Archie Theo Joshua Samuel Benjamin Ethan Dylan Lewis Ryan Callum Connor
-Liam Nathan Luke Aaron Jamie Owen Rhys Gareth Dafydd Iwan Hamish Angus Ewan Fraser Ross
-Ravi Sanjay Raj Amit Imran Tariq Bilal Hassan Omar Yusuf Ahmed Kwame Kofi Chinedu Tunde
-Oluwaseun Emeka Piotr Tomasz Łukasz Andrei Marius Wei Jun Minh Seán Ciarán Declan Patrick
-Margaret Susan Sarah Elizabeth Julie Karen Helen Patricia Linda Mary Jane Janet Christine
-Nicola Claire Emma Deborah Alison Jennifer Catherine Joanne Lisa Angela Amanda Rachel
-Sharon Carol Barbara Jean Dorothy Joan Sheila Maureen Brenda Pauline Valerie Joyce
-Gillian Wendy Lesley Ann Anne Kathleen Irene Doreen Eileen Pamela Sandra Tracey Michelle
-Louise Victoria Rebecca Laura Hannah Jessica Charlotte Sophie Lucy Amy Katie Emily Chloe
-Olivia Amelia Isla Ava Mia Ivy Lily Isabella Rosie Sophia Grace Freya Poppy Evie Ella
-Florence Willow Daisy Sienna Harper Zoë Megan Bethany Rhiannon Siân Cerys Ffion Eilidh
-Morag Kirsty Fiona Shona Aisha Fatima Ayesha Zainab Maryam Amina Khadija Nadia Yasmin
-Priya Anjali Sunita Pooja Deepa Neha Simran Harpreet Gurpreet Jaspreet Manpreet Asha
-Abena Ama Chioma Ngozi Folake Adaeze Agnieszka Katarzyna Anna Magdalena Ioana Elena Mei
-Ling Thi Mai Niamh Aoife Siobhán Róisín Bridget Renée Anaïs Chloé Zofia Maja Leila Sara
-""".split()
-STREETS = ["High Street", "Station Road", "Church Lane", "Victoria Road", "Green Lane",
-           "Manor Road", "Park Avenue", "Queens Road", "Kings Road", "New Road", "Mill Lane",
-           "Grange Road", "Albert Road", "The Crescent", "School Lane", "London Road",
-           "Orchard Close", "Springfield Road", "Chestnut Avenue", "West Street"]
-CONTACT_TIMES = ["Morning", "Afternoon", "Evening", "Any time", "Weekdays after 6pm",
-                 "Not before 10am"]
-LANDLINE_CODES = (["020"] * 6 + ["0121", "0161", "0113", "0114", "0115", "0116", "0117",
-                                 "0118", "0131", "0141", "0151", "0191"] * 2
-                  + ["029", "028", "023", "024"]
-                  + ["01223", "01224", "01273", "01392", "01452", "01603", "01904", "01632",
-                     "01792", "01865", "01483", "01244", "01302", "01522"])
+LAST_NAMES, FIRST_NAMES = DATA["contact_last"], DATA["contact_first"]
+STREETS, CONTACT_TIMES, LANDLINE_CODES = (DATA[k] for k in ("streets", "contact_times",
+                                                           "landline_codes"))
 INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # letters used in inward codes (no C I K M O V)
 LONDON_CENTRAL = {
     "EC": [f"EC{d}{x}" for d, xs in (("1", "AMNRVY"), ("2", "AMNRVY"), ("3", "AMNRV"),
@@ -483,43 +417,8 @@ class Generator:
 
 # --- cases: notes, signposts, a referral and the audit rows the app writes ----------------------
 
-TITLES = ["Food parcel needed", "Prescription collection", "Transport to hospital appointment",
-          "Shopping for essentials", "Befriending calls", "Help with benefits application",
-          "Housing advice", "Bereavement support", "Emotional support", "Carer support",
-          "Energy bill worries", "Isolation – wants regular calls", "Contact details updated",
-          "Needs help getting to the GP", "Food and medication", "Lost income, rent arrears",
-          "Discharged from hospital, no support at home", "Pharmacy delivery not arriving"]
-NOTE_OPENINGS = [
-    "Caller rang asking for help with {what}.", "Spoke to the caller about {what}.",
-    "Called back as agreed to follow up on {what}.", "Caller's daughter rang on their behalf "
-    "about {what}.", "Caller was distressed; talked through {what} and next steps.",
-]
-NOTE_MIDDLES = [
-    "Lives alone and has not been out for two weeks.", "Has a carer visiting twice a week but "
-    "the visits are short.", "Recently bereaved and finding it hard to manage the paperwork.",
-    "Mobility is poor after a fall in the spring.", "Is shielding on medical advice.",
-    "Neighbour has been helping but is now away.", "Has no internet access and cannot order "
-    "online.", "Is waiting for a Universal Credit decision.", "Worried about the cost of "
-    "heating this winter.", "Speaks some English; Polish is the preferred language.",
-]
-NOTE_ENDINGS = [
-    "Agreed to refer to the local team and call back in two days.",
-    "Signposted to the local food bank and Age UK; caller happy with that.",
-    "Caller will ring back if anything changes.", "Passed the details to the local team, who "
-    "will contact the caller directly.", "No further action needed at the moment.",
-    "Booked a call back for tomorrow morning.", "Explained how the referral works and how "
-    "long it usually takes.",
-]
-SAFEGUARDING = ["Caller disclosed financial abuse by a relative.", "Concern about self-neglect.",
-                "Caller said they feel unsafe at home."]
-TEXT_VALUES = {"Dietary needs": ["Vegetarian", "Halal", "Diabetic", "Gluten free", "None"],
-               "Pharmacy": ["Boots, High Street", "Lloydspharmacy, Station Road",
-                            "Well Pharmacy", "Superdrug Pharmacy", "Rowlands, Church Lane"],
-               "Journey": ["Home to the Royal Infirmary and back", "To the GP surgery",
-                           "To the vaccination centre", "To the dentist"],
-               "Items needed": ["Bread, milk, tinned soup", "Toiletries and washing powder",
-                                "Nappies and formula", "Pet food, bread, tea"]}
-OPEN_LIKE = ["Open", "Ready for review", "Reviewed", "Sent back", "Assigned", "Acknowledged"]
+TITLES, SAFEGUARDING, TEXT_VALUES, OPEN_LIKE = (DATA[k] for k in (
+    "case_titles", "safeguarding", "text_values", "open_like"))
 CASE_TABLES = {"contact": Contact.__table__, "case": Case.__table__, "note": CaseNote.__table__,
                "signpost": Signpost.__table__, "referral": Referral.__table__,
                "audit": AuditEntry.__table__}
@@ -548,9 +447,9 @@ class CaseGenerator:
 
     def note_text(self, title: str) -> str:
         rng = self.rng
-        parts = [rng.choice(NOTE_OPENINGS).format(what=title.lower())]
-        parts += rng.sample(NOTE_MIDDLES, rng.randint(1, 3))
-        parts.append(rng.choice(NOTE_ENDINGS))
+        parts = [rng.choice(DATA["note_openings"]).format(what=title.lower())]
+        parts += rng.sample(DATA["note_middles"], rng.randint(1, 3))
+        parts.append(rng.choice(DATA["note_endings"]))
         return " ".join(parts)
 
     def extra(self, type_id: int) -> dict[str, str]:
@@ -637,12 +536,8 @@ def make_people_and_lists(handlers: int = 60) -> tuple[int, list[tuple[int, int]
     rng = random.Random(CASE_SEED + 7)
     me = create_user(BENCH_EMAIL, "Sam Supervisor", "supervisor", "", team=TEAMS[0],
                      password_hash=pw_hash)
-    first = ["Amira", "Ben", "Chloe", "Dev", "Ellie", "Farah", "George", "Hannah", "Imran",
-             "Jess", "Kofi", "Laura", "Mo", "Nadia", "Owen", "Priya", "Rhys", "Sana", "Tom"]
-    last = ["Ahmed", "Brown", "Clarke", "Davies", "Evans", "Fraser", "Green", "Hughes",
-            "Iqbal", "Jones", "Khan", "Lewis", "Morgan", "Patel", "Roberts", "Singh"]
     people = [create_user(f"handler.{i + 1:02d}@{DOMAIN}",
-                          f"{rng.choice(first)} {rng.choice(last)}",
+                          f"{rng.choice(DATA['staff_first'])} {rng.choice(DATA['staff_last'])}",
                           "supervisor" if i % 12 == 0 else "volunteer", "",
                           team=TEAMS[i % len(TEAMS)], password_hash=pw_hash)
               for i in range(handlers)]

@@ -1,11 +1,4 @@
-"""Contacts search benchmark: partial name, phone and postcode over a million contacts.
-
-    .venv/bin/python benchmarks/contacts_search.py [--contacts 20000] [--keep] [--explain]
-
-Per query, interleaved: server = the htmx search through the test client, signed in; svc =
-services.search_contacts; bare = the two statements it sent, on a raw DBAPI cursor.
-Target: server p95 <= 50 ms at 1M contacts.
-"""
+"""Contacts search benchmark: name, phone and postcode search; server, svc and bare (RESULTS.md)."""
 from __future__ import annotations
 
 import logging
@@ -16,7 +9,7 @@ import time
 
 import common
 from common import db, pct
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import event, func, select
 
 from helpline.auth.services import create_user
 from helpline.contacts import services
@@ -29,13 +22,8 @@ KINDS = ("name", "phone", "postcode")
 
 
 def prepare(args, url: str) -> float | None:
-    """Reuse (--keep) or wipe, migrate, create the user and load; returns the load time."""
+    """Wipe, migrate, create the user and load; returns the load time."""
     common.check_ours("contacts-bench.example.org")
-    if (args.keep and inspect(db.engine).has_table("contacts")
-            and common.count(Contact) == args.contacts):
-        print(f"# reusing {common.shown(url)}; migrating to the current head", flush=True)
-        common.migrate()
-        return None
     common.wipe(common.sqlite_path(url))
     print(f"# generating {args.contacts:,} contacts into {common.shown(url)}", flush=True)
     common.migrate()
@@ -152,8 +140,7 @@ def table_line(label: str, rs: list[dict]) -> list:
 def report(results: list[dict], setting: dict) -> None:
     common.header("contacts search", setting["load_before"])
     n, load_s = setting["count"], setting["load_seconds"]
-    load = (f"loaded in {load_s:.0f} s ({n / load_s:,.0f} rows/s)" if load_s
-            else "reused from an earlier run (--keep)")
+    load = f"loaded in {load_s:.0f} s ({n / load_s:,.0f} rows/s)"
     print(f"# {setting['version']}; {n:,} contacts, {setting['size']:,.0f} MB; {load}")
     print("# server = client.get('/', q, HX-Request) in-process; svc = services.search_contacts;"
           " bare = the same 2 statements on a raw DBAPI cursor. Times in ms.\n")
@@ -177,13 +164,8 @@ def report(results: list[dict], setting: dict) -> None:
     phone = [r for r in results if r["kind"] == "phone"]
     misses = [r for r in phone if not (r["server_hit"] and r["svc_hit"] and r["bare_hit"])]
     print(f"\nphone queries returning their contact: {len(phone) - len(misses)}/{len(phone)}")
-    for r in misses[:20]:
-        print(f"  MISS {r['q']!r} ({r['variant']}) contact {r['contact_id']}: server "
-              f"{r['server_hit']}, svc {r['svc_hit']}, bare {r['bare_hit']}, {r['total']} matches")
     empty = [r for r in results if r["total"] == 0]
     print(f"queries with no match (all were taken from stored contacts): {len(empty)}")
-    for r in empty[:10]:
-        print(f"  EMPTY {r['kind']} {r['q']!r}")
     print("\nslowest server times:")
     for kind in KINDS:
         rs = sorted((r for r in results if r["kind"] == kind), key=lambda r: -r["server"])[:3]
@@ -198,10 +180,6 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300, help="per kind (default 300)")
     parser.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir; "
                         "a postgresql+psycopg:// URL works too (its database is wiped)")
-    parser.add_argument("--keep", action="store_true", help="reuse the database if it holds "
-                        "--contacts contacts ($TMPDIR/helpline-contacts-search/ by default)")
-    parser.add_argument("--explain", action="store_true",
-                        help="print the query plans of the slowest bare query of each kind")
     args = parser.parse_args()
     url, cleanup = common.temp_url(args, "contacts-search")
     path = common.sqlite_path(url)
@@ -229,15 +207,6 @@ def main() -> None:
         finally:
             raw.close()
         report(results, setting)
-        if args.explain:
-            print("\nQuery plans of the slowest bare query of each kind:")
-            for kind in KINDS:
-                worst = max((r for r in results if r["kind"] == kind), key=lambda r: r["bare"])
-                print(f"\n  {kind}: {worst['q']!r} ({worst['variant']}, "
-                      f"{worst['bare'] * 1000:.1f} ms, {worst['total']} matches)")
-                for sql, params in worst["sql"]:
-                    print("\n".join("    " + ln for ln in common.explain(engine, sql, params)))
-                    print("    --")
     finally:
         common.close(app, cleanup)
 

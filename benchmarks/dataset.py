@@ -36,15 +36,7 @@ VOLUNTEER_EMAIL = "volunteer.{:03d}@" + DOMAIN
 TABLES = dict(common.CASE_TABLES, interaction=Interaction.__table__,
               handler=InteractionHandler.__table__, intervention=interaction_interventions,
               callback=CallBack.__table__)
-INTERACTION_NOTES = [
-    "Caller asked about food parcels; details taken.", "Follow-up call, no change.",
-    "Caller wanted an update on the referral.", "Left a message, no answer.",
-    "Caller distressed; talked through options.", "Quick call to confirm the delivery.",
-    "Email received asking for a call back.", "Caller's neighbour rang on their behalf.",
-]
-CALLBACK_TEXT = ["Check the food parcel arrived", "Ring back about the referral",
-                 "Follow up after the GP appointment", "Weekly befriending call",
-                 "Confirm transport for Tuesday", "Check in after the bereavement"]
+INTERACTION_NOTES, CALLBACK_TEXT = (common.DATA[k] for k in ("interaction_notes", "callback_text"))
 
 
 class ActivityGenerator:

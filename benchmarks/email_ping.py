@@ -1,11 +1,4 @@
-"""Assignment email benchmark: time from saving an assignment to the mail in the catcher.
-
-    .venv/bin/python benchmarks/email_ping.py [--assignments 50 --timeout 60]
-
-Redis, the mail catcher and a worker (common.Stack); assignments made in this process as the New
-Interaction page makes them, one every 20-50 ms; latency = the Maildir file's mtime - the moment
-commit() returned. Target: p95 <= 5 s, exactly one mail each.
-"""
+"""Assignment email benchmark: saving an assignment to its mail in the catcher (RESULTS.md)."""
 from __future__ import annotations
 
 import logging
@@ -131,12 +124,6 @@ def report(assignments: list[dict], checks: dict, setting: dict, outbox: dict) -
     print(f"assignments with exactly one mail: {n - len(dupes) - len(missing)}/{n}; "
           f"duplicates: {len(dupes)}; missing: {len(missing)}; unmatched messages: "
           f"{len(checks['strays'])}; wrong recipient: {len(checks['wrong_to'])}")
-    for line in ([f"  DUPLICATE {a['ref']} to {a['to']}: {a['copies']} copies" for a in dupes]
-                 + [f"  MISSING {a['ref']} to {a['to']}" for a in missing]
-                 + [f"  UNMATCHED {m['subject']!r} to {m['to']}" for m in checks["strays"]]
-                 + [f"  WRONG RECIPIENT {a['ref']}: expected {a['to']}, got {m['to']}"
-                    for a, m in checks["wrong_to"]])[:20]:
-        print(line)
     print("outbox rows by status: " + ", ".join(f"{k} {v}" for k, v in sorted(outbox.items())))
     p95 = f"{'yes' if pct(lat, .95) <= TARGET_S else 'NO'} ({pct(lat, .95):.3f} s)" \
         if lat and not missing else f"NO ({len(missing)} mail(s) never arrived)"
@@ -156,7 +143,6 @@ def main() -> int:
                         "round, as in a long-running worker; 0 to start at once")
     parser.add_argument("--min-gap-ms", type=float, default=20)
     parser.add_argument("--max-gap-ms", type=float, default=50)
-    parser.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (logs, DB)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="helpline-email-ping-"))
     maildir = tmp / "mail"
@@ -194,13 +180,10 @@ def main() -> int:
                                              .group_by(OutboxMail.status)).all())
             db.session.remove()
         ok = report(assignments, checks, setting, outbox)
-        if not ok:
-            print(f"\nlast lines of the worker log:\n{stack.log('worker1')[-2000:]}")
     finally:
         common.close(app)
         print("\n" + stack.stop())
-        if not args.keep_tmp:
-            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0 if ok else 1
 
 

@@ -18,12 +18,12 @@ from common import db, pct, utcnow
 from sqlalchemy import select
 
 from helpline.auth.models import User
+from helpline.callback_requests.models import CallBackRequest
 from helpline.callbacks.models import CallBack
 from helpline.cases.services import add_note, create_case
 from helpline.contacts.models import Contact
 from helpline.contacts.services import create_contact
 from helpline.interactions.models import Interaction
-from helpline.callback_requests.models import CallBackRequest
 from helpline.review import privacy
 
 

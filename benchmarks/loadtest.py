@@ -1,12 +1,5 @@
 # ruff: noqa: I001  (Locust patches the standard library with gevent on import: it goes first)
-"""Load test: N simulated volunteers doing the real call flow against `make run`'s stack.
-
-    .venv/bin/python benchmarks/loadtest.py --database-url sqlite:////tmp/helpline-bench/bench-1.db
-
-Needs a dataset.py database. Locust volunteers sign in, then repeat the call flow, thinking before
-every step. After the ramp-up, blocks alternate: A = the flow, B = the bare /healthz instead.
-Server times from helpline/timing.py per endpoint over A, and as ratios to /healthz over B.
-"""
+"""Load test: simulated volunteers doing the call flow against `make run`'s stack (RESULTS.md)."""
 from __future__ import annotations
 
 import locust  # noqa: F401
@@ -36,14 +29,7 @@ CONTACT_LINK = re.compile(r'href="/contacts/(\d+)"')
 SIGNPOST_I = re.compile(r'name="signposts-(\d+)-category"')
 REFERRAL_I = re.compile(r'name="referrals-(\d+)-type"')
 VERSION = re.compile(r'name="version"[^>]*value="(\d+)"|value="(\d+)"[^>]*name="version"')
-TITLES = ["Food parcel needed", "Prescription collection", "Transport to hospital appointment",
-          "Befriending calls", "Help with benefits application", "Energy bill worries"]
-NOTES = ["Caller lives alone and has not been out for two weeks. Agreed to refer to the "
-         "local team and call back in two days.",
-         "Spoke to the caller about their shopping. Neighbour has been helping but is away. "
-         "Signposted to the local food bank.",
-         "Caller rang about a prescription. Passed the details to the local team, who will "
-         "contact the caller directly."]
+TITLES, NOTES = common.DATA["flow_titles"], common.DATA["flow_notes"]
 
 
 # --- what the simulated volunteers know ------------------------------------------------------
@@ -368,7 +354,6 @@ def main() -> None:
     parser.add_argument("--web-workers", type=int, default=1,
                         help="gunicorn gevent processes (make run starts 1)")
     parser.add_argument("--json", help="write the summary here")
-    parser.add_argument("--keep-tmp", action="store_true")
     args = parser.parse_args()
     Shared.think = (args.think_min, args.think_max)
     load_knowledge(args.database_url, 2000, 7)
@@ -382,8 +367,7 @@ def main() -> None:
         summary = summarise(stack.timing_log, blocks, env, args)
     finally:
         stack.stop()
-        if not args.keep_tmp:
-            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
     print_report(summary)
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2, default=str))

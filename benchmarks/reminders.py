@@ -1,12 +1,4 @@
-"""Call-back reminder benchmark: 500 open SSE pages, 2,000 reminders falling due.
-
-    .venv/bin/python benchmarks/reminders.py [--users 50 --spread 30] [--workers 1]
-
-Volunteers sign in and each hold an /events stream open (an asyncio SSE client that reconnects as
-EventSource does); call backs are then created with remind_at staggered over --spread seconds.
-delay = arrival in the client - remind_at; delivered is checked against due; web memory = VmRSS of
-the gunicorn worker. Target: delay p99 <= 2 s.
-"""
+"""Call-back reminder benchmark: open /events streams, reminders falling due (RESULTS.md)."""
 from __future__ import annotations
 
 import asyncio
@@ -23,7 +15,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -361,9 +352,6 @@ def report(callbacks: list[dict], streams: list[Stream], checks: dict, setting: 
           f"callbacks.services.create in {setting['create_s']:.1f} s; remind_at from "
           f"+{min(offs):.1f} s to +{max(offs):.1f} s after the anchor "
           f"(staggered, uniform over {setting['spread']:.0f} s)")
-    if setting["late_commit"]:
-        print(f"# WARNING: the commit finished {setting['late_commit']:.1f} s after the first "
-              "remind_at; raise --lead")
     print("# delay = arrival in the client (time.time()) - remind_at; worker lag = "
           "notification.created_at - remind_at; push = arrival - notification.created_at\n")
     arrived = [c for c in callbacks if c["arrived"] is not None]
@@ -396,17 +384,6 @@ def report(callbacks: list[dict], streams: list[Stream], checks: dict, setting: 
           f"notifications: {len(checks['strays'])}")
     print(f"'reminder' SSE events: {checks['reminder_events']} ({checks['reminder_ids']} "
           f"distinct ids per stream), expected {due}")
-    owner = {st.user_id: st for st in streams}
-    for line in ([f"  MISSING cb {c['id']} user {c['user_id']} remind_at "
-                  f"{c['remind_at']:%H:%M:%S.%f}; stream connects {owner[c['user_id']].connects}, "
-                  f"errors {owner[c['user_id']].errors[-3:]}" for c in missing][:10]
-                 + [f"  DUPLICATE cb {c['id']} user {c['user_id']}: notifications "
-                    f"{c['notification_ids']}" for c in dup_cb][:10]
-                 + [f"  {what} user {uid}: notification {n['id']} cb {n['cb_id']}"
-                    for what, key in (("SAME NOTIFICATION TWICE", "dup_frames"),
-                                      ("WRONG RECIPIENT", "wrong"))
-                    for uid, n in checks[key][:10]]):
-        print(line)
     print(f"database: call backs by reminder_state {db_state['states']}; reminder "
           f"notifications stored {db_state['stored']} for {db_state['stored_cbs']} call backs"
           + (f"; call backs with more than one: {db_state['double']}" if db_state["double"]
@@ -415,10 +392,6 @@ def report(callbacks: list[dict], streams: list[Stream], checks: dict, setting: 
           f"users ({sum(max(0, st.connects - 1) for st in streams)} reconnects); keepalive "
           f"comments received {sum(st.keepalives for st in streams)}; signed out: "
           f"{sum(st.signed_out for st in streams)}")
-    errs = Counter(e for st in streams for e in st.errors)
-    if errs:
-        print("stream errors/ends (before the benchmark closed them): "
-              + "; ".join(f"{k} x{v}" for k, v in errs.most_common(6)))
     mem, opened = setting["rss"], setting["opened"]
     print(f"\nweb process (gunicorn worker pid {setting['web_pid']}) VmRSS: "
           f"{mem['before']:.1f} MB before the streams, {mem['after']:.1f} MB with "
@@ -451,7 +424,6 @@ def main() -> int:
     parser.add_argument("--grace", type=float, default=5,
                         help="seconds to keep listening for duplicates once all arrived")
     parser.add_argument("--sign-in-threads", type=int, default=4)
-    parser.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (logs, DB)")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # children inherit it
     want = max(4096, args.users * 4 + 512)
@@ -493,10 +465,6 @@ def main() -> int:
         fds_after = len(os.listdir(f"/proc/{web_pid}/fd"))
         print(f"# {opened}/{len(streams)} streams open in {open_s:.1f} s; web worker VmRSS "
               f"{rss['after']:.1f} MB, {fds_after} open fds", flush=True)
-        if opened < len(streams):
-            print("# streams that did not open: " + "; ".join([
-                f"user {st.user_id}: {st.errors[-2:]}" for st in streams
-                if not st.opened.is_set()][:5]), flush=True)
 
         n_cb = args.users * args.per_user
         offsets = [args.lead + rng.uniform(0, args.spread) for _ in range(n_cb)]
@@ -505,7 +473,6 @@ def main() -> int:
             callbacks, anchor, create_s = make_callbacks(people, args.per_user, offsets, rng)
             db.session.remove()
         first_due = min(c["remind_at"] for c in callbacks)
-        late = max(0.0, time.time() - utc_epoch(first_due))
         last_due = utc_epoch(max(c["remind_at"] for c in callbacks))
         print(f"# {len(callbacks)} call backs created in {create_s:.1f} s; due from "
               f"{first_due:%H:%M:%S} to {max(c['remind_at'] for c in callbacks):%H:%M:%S} UTC; "
@@ -554,12 +521,9 @@ def main() -> int:
                    "fd_before": fd_before, "fd_after": fd_after, "load_before": load_before,
                    "sign_in_s": sign_in_s, "opened": opened, "open_s": open_s,
                    "per_user": args.per_user, "create_s": create_s, "anchor": anchor,
-                   "late_commit": late, "spread": args.spread, "rss": rss, "web_pid": web_pid,
+                   "spread": args.spread, "rss": rss, "web_pid": web_pid,
                    "fds_after": fds_after}
         ok = report(callbacks, streams, checks, setting, db_state)
-        if not ok:
-            for name in ["web"] + [f"worker{i + 1}" for i in range(args.workers)]:
-                print(f"\nlast lines of the {name} log:\n{stack.log(name)[-1500:]}")
     finally:
         if clients is not None:
             try:
@@ -568,8 +532,7 @@ def main() -> int:
                 print(f"closing the SSE clients failed: {exc}")
         common.close(app)
         print("\n" + stack.stop())
-        if not args.keep_tmp:
-            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0 if ok else 1
 
 

@@ -1,10 +1,4 @@
-"""`make bench`: dataset, load test, page weight, per-feature benchmarks -> benchmarks/RESULTS.md.
-
-    .venv/bin/python benchmarks/run_all.py [--scale 0.01]   # scale 1: 1M contacts/cases ...
-
-Each step runs in its own process (Locust patches the standard library with gevent); its output
-goes to benchmarks/results/<step>.txt, its figures into RESULTS.md; a failing step is reported.
-"""
+"""`make bench`: every step in its own process; output to results/<step>.txt, figures to RESULTS.md."""
 from __future__ import annotations
 
 import json
@@ -98,8 +92,7 @@ def write_results(m: dict, args, ds: dict | None, lt: dict | None, pw: dict | No
                  f"call backs, {have.get('volunteers', 0)} load-test volunteers; "
                  f"{ds.get('size_mb', 0):,.0f} MB on disk.")
         total = sum(ds.get("counts", {}).values())
-        L.append("Reused from an earlier run (--keep)." if ds.get("reused") else
-                 f"Generated {total:,} rows in {ds['seconds']:.0f} s: "
+        L.append(f"Generated {total:,} rows in {ds['seconds']:.0f} s: "
                  f"{total / ds['insert_seconds']:,.0f} rows/s (generation in Python "
                  f"{ds['generate_seconds']:.0f} s of it; ANALYZE {ds['analyze_seconds']:.0f} "
                  "s). Rows: " + ", ".join(f"{k} {v:,}" for k, v in ds["counts"].items()) + ".")
@@ -194,7 +187,6 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--load-seconds", type=float, default=180)
-    parser.add_argument("--keep", action="store_true", help="reuse the dataset if present")
     parser.add_argument("--only", help="comma-separated steps to run (default: all); the "
                         "others are taken from the last run's benchmarks/results/")
     args = parser.parse_args()
@@ -216,8 +208,7 @@ def main() -> None:
     if want("dataset"):
         s = run("dataset", ["benchmarks/dataset.py", "--scale", f"{args.scale:g}",
                             "--database-url", url, "--volunteers", str(max(200, args.users)),
-                            "--json", str(OUT / "dataset.json")] + (["--keep"] if args.keep
-                                                                     else []), 7200)
+                            "--json", str(OUT / "dataset.json")], 7200)
         steps.append(s)
     if (OUT / "dataset.json").exists():
         ds = json.loads((OUT / "dataset.json").read_text())
