@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from flask import flash
 from flask_wtf import FlaskForm
 
 from .extensions import db
@@ -53,7 +54,8 @@ def commit_change(change: Callable[..., T], *args, form: FlaskForm | None = None
         value = change(*args, **kwargs)
     except RuleError as exc:
         db.session.rollback()
-        place_error(form, exc)
+        if not place_error(form, exc) and form is not None:
+            flash(str(exc), "error")  # a message with no field of this form: never lost
         return Outcome(error=exc)
     db.session.commit()
     return Outcome(value)

@@ -58,8 +58,9 @@ def update_user(user: User, values: Mapping[str, Any], team_ids: Sequence[str],
                 default_team: str | None, password: str | None, actor: User,
                 min_length: int) -> None:
     """Change a user's details and teams (audited); a password given is set, temporary."""
+    # checked against the name being saved too (set_password checks the new one)
     problem = password and auth_services.passwords.problem(
-        password, min_length, ("helpline", user.email, user.name))
+        password, min_length, ("helpline", user.email, user.name, values.get("name") or ""))
     if problem:
         raise RuleError(problem, field="password")
     teams = db.session.scalars(select(Team).order_by(Team.name))

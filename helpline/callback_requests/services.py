@@ -306,7 +306,8 @@ def _move_requests(loser: Contact, survivor: Contact, actor: User, ip: str | Non
 
 
 @contact_signals.new_contact_source.connect
-def _request_as_source(request_id: int, **_kw) -> contact_signals.ContactSource | None:
+def _request_as_source(request_id: int, user: User,
+                       **_kw) -> contact_signals.ContactSource | None:
     """A new contact made from a call-back request: its name, number, address and date of
     birth fill the form, and the request is linked to the contact."""
     req = db.session.get(CallBackRequest, request_id)
@@ -318,7 +319,7 @@ def _request_as_source(request_id: int, **_kw) -> contact_signals.ContactSource 
         prefill={"first_name": first, "last_name": last.strip(), "phone": req.contact_number,
                  "address": req.address, "date_of_birth": req.date_of_birth},
         link=lambda contact, actor: link_contact(req, contact, actor),
-        url=url_for("requests.show", request_id=req.id))
+        url=url_for("requests.show", request_id=req.id), allowed=may_see(req, user))
 
 
 @callback_signals.request_visible.connect

@@ -26,7 +26,7 @@ cases_shown = _signals.signal("contact-cases-shown")
 # name, phone, postcode or address is noted on a case (its reference)
 details_noted = _signals.signal("contact-details-noted")
 
-# new_contact_source.send(request_id) -> [(receiver, ContactSource | None)]: the call-back
+# new_contact_source.send(request_id, user=…) -> [(receiver, ContactSource | None)]: the call-back
 # request a new contact is being made from (it fills the form and is linked to the contact)
 new_contact_source = _signals.signal("new-contact-source")
 
@@ -41,3 +41,4 @@ class ContactSource:
     prefill: dict[str, Any]
     link: Callable[[Any, Any], None]  # link(contact, actor), in the same transaction
     url: str  # where the handler goes after saving
+    allowed: bool = True  # False: the user may not see that record (a 403)

@@ -86,12 +86,16 @@ def new():
 
 
 def _call_back_request(request_id: int | None) -> signals.ContactSource | None:
-    """The call-back request a new contact is being created from (staff may all open them)."""
+    """The call-back request a new contact is being created from (if the user may see it)."""
     if not request_id:
         return None
-    found = [src for _receiver, src in signals.new_contact_source.send(request_id) if src]
+    found = [src for _receiver, src in signals.new_contact_source.send(
+        request_id, user=current_user) if src]
     if not found:
         abort(404, description="There is no call-back request with that number.")
+    if not found[0].allowed:
+        abort(403, description="This call-back request is another team's: you cannot make "
+                               "a contact from it.")
     return found[0]
 
 

@@ -213,3 +213,18 @@ def test_renaming_an_item_to_a_name_the_list_has_is_refused_at_its_input(client,
     # its own name in another case is a rename, not a clash
     same = post(client, f"/admin/lists/items/{housing.id}", url, action="rename", name="housing")
     assert same.status_code == 302
+
+
+def test_edit_user_password_based_on_the_new_name_is_refused_with_its_message(client, admin):
+    """Break finding: update_user checked the password against the OLD name, then set_password
+    checked the NEW one with no field: commit_change rolled back, placed
+    nothing, and the page came back 200 with no message (before the refactor: a 500)."""
+    jess = make_user("volunteer", name="Jess Khan")
+    url = f"/admin/users/{jess.id}/edit"
+    resp = post(client, url, name="Rosalind Vantongeren", role="volunteer",
+                password="Rosalind Vantongeren 12")
+    html = resp.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, jess.id).name == "Jess Khan"  # nothing saved (holds today)
+    assert resp.status_code == 422, resp.status_code
+    assert "must not be based on the person" in error_at(html, "password")
