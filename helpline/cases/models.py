@@ -61,6 +61,7 @@ class Case(db.Model):
         order_by="Referral.id", cascade="all, delete-orphan")
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
 
     __mapper_args__ = {"version_id_col": version}
     # Morning Review: safeguarding cases changed since a time (no full scan at 1M cases)

@@ -89,3 +89,18 @@ def test_assign_to_a_team_notifies_its_members(app, client, auth):
     assert db.session.scalar(select(Notification).where(Notification.user_id == member.id))
     db.session.expire_all()
     assert db.session.get(Case, case.id).team.name == "Night Shift"
+
+
+def test_the_history_names_who_created_the_case_not_its_owner_now(app, client, auth):
+    """Walk finding: after an assignment the history said "created (Open) by" the new owner."""
+    seed_lists()
+    volunteer = make_user("volunteer", name="Vera Volunteer")
+    leader = make_user("supervisor", name="Elliot Hunter")
+    case = create_case(make_contact(volunteer), "Laptop will not start", volunteer)
+    db.session.commit()
+    auth.login(leader.email)
+    url = f"/cases/{case.id}"
+    client.post(f"{url}/assign", data={"csrf_token": csrf_token(client, url),
+                                       "assignee": f"user-{leader.id}"})
+    page = client.get(url).get_data(as_text=True)
+    assert "created (Open) by Vera Volunteer" in page

@@ -23,3 +23,21 @@ def test_every_summary_link_goes_to_an_element_on_the_page(app, client, auth, ur
     ids = set(re.findall(r'\sid="([^"]+)"', page))
     assert [t for t in targets if t not in ids] == []
     assert page.count('class="govuk-error-summary"') == 1
+
+
+def test_the_case_screen_has_no_duplicate_ids(app, client, auth):
+    """Walk finding: Save, Assign and Resolve were all id="submit"."""
+    from collections import Counter
+
+    from helpline.cases.services import create_case
+    from helpline.extensions import db
+    from tests.contacts.helpers import make_contact
+    seed_lists()
+    owner = make_user("supervisor", name="Elliot Hunter")
+    case = create_case(make_contact(owner), "Laptop will not start", owner)
+    db.session.commit()
+    auth.login(owner.email)
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert 'id="assign-submit"' in page and 'id="resolve-submit"' in page
+    twice = [i for i, n in Counter(re.findall(r'\sid="([^"]+)"', page)).items() if n > 1]
+    assert twice in ([], ["csrf_token"])  # each form's hidden token (no label points at it)
