@@ -13,7 +13,7 @@ import qrcode.image.svg
 from sqlalchemy import or_, update
 
 from .. import audit
-from ..extensions import db
+from ..extensions import db, rowcount
 from ..timeutil import utcnow
 from .models import RecoveryCode, User
 
@@ -72,7 +72,7 @@ def verify_totp(user: User, code: str) -> bool:
         update(User).where(User.id == user.id, or_(User.totp_last_step.is_(None),
                                                     User.totp_last_step < step))
         .values(totp_last_step=step).execution_options(synchronize_session=False))
-    return claimed.rowcount == 1
+    return rowcount(claimed) == 1
 
 
 def just_used(user: User, code: str) -> bool:
@@ -106,7 +106,7 @@ def use_recovery_code(user: User, code: str) -> bool:
                                    RecoveryCode.code_hash == _hash(code),
                                    RecoveryCode.used_at.is_(None))
         .values(used_at=utcnow()).execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def recovery_codes_left(user: User) -> int:
