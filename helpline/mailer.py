@@ -81,6 +81,7 @@ def deliver_mail(mail_id: int) -> str:
     if not _claim(mail_id):
         return "already handled"
     row = db.session.get(OutboxMail, mail_id)
+    assert row is not None  # _claim has just updated this row
     msg = Message(row.subject, recipients=[row.to], body=row.body,
                   sender=current_app.config["MAIL_DEFAULT_SENDER"])
     msg.msgId = f"<{row.key}@helpline>"
