@@ -9,7 +9,7 @@ from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import CursorResult, MetaData, Result
+from sqlalchemy import CursorResult, MetaData, Result, Table
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 from wtforms import Field
 
@@ -55,6 +55,11 @@ def rowcount(result: Result[Any]) -> int:
     """Rows an UPDATE or DELETE matched. Session.execute types every result as Result; for
     those statements it is a CursorResult, which has the count."""
     return cast(CursorResult[Any], result).rowcount
+
+
+def table_of(model: type[Base] | type[Model]) -> Table:
+    """A mapped class's table (its __table__, which SQLAlchemy types as a FromClause)."""
+    return cast(Table, model.__table__)
 
 
 def add_error(field: Field, message: str) -> None:

@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from .. import audit
-from ..extensions import add_error, db
+from ..extensions import add_error, db, table_of
 from ..timeutil import utcnow
 from . import bp, parked, services, throttle, twofactor
 from .forms import ChangePasswordForm, ConfirmPasswordForm, EmptyForm
@@ -51,7 +51,7 @@ def change_password():
         if not errors:
             # Other sessions (another PC) end; this one goes on.
             db.session.execute(
-                UserSession.__table__.update()
+                table_of(UserSession).update()
                 .where(UserSession.user_id == current_user.id,
                        UserSession.ended_at.is_(None), UserSession.id != session.get("sid"))
                 .values(ended_at=utcnow(), end_reason="password changed"))

@@ -13,7 +13,7 @@ import qrcode.image.svg
 from sqlalchemy import or_, update
 
 from .. import audit
-from ..extensions import db, rowcount
+from ..extensions import db, rowcount, table_of
 from ..timeutil import utcnow
 from .models import RecoveryCode, User
 
@@ -87,7 +87,7 @@ def _hash(code: str) -> str:
 
 def new_recovery_codes(user: User) -> list[str]:
     """Replace the user's recovery codes with ten new ones; returns them (shown once)."""
-    db.session.execute(RecoveryCode.__table__.delete().where(
+    db.session.execute(table_of(RecoveryCode).delete().where(
         RecoveryCode.__table__.c.user_id == user.id))
     codes = []
     for _ in range(RECOVERY_CODES):
@@ -129,6 +129,6 @@ def reset(user: User, actor: User, reason: str | None = None) -> None:
     user.totp_secret = None
     user.totp_enabled_at = None
     user.totp_last_step = None
-    db.session.execute(RecoveryCode.__table__.delete().where(
+    db.session.execute(table_of(RecoveryCode).delete().where(
         RecoveryCode.__table__.c.user_id == user.id))
     audit.record(actor, "two-factor reset", "user", user.id, reason=reason)
