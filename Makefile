@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 FLASK := $(PY) -m flask --app app
 
-.PHONY: run test lint test-lowspec install install-dev chromium migrate seed bench ci clean prod-check nginx
+.PHONY: run test lint typecheck test-lowspec install install-dev chromium migrate seed bench ci clean prod-check nginx
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test: install-dev chromium
 # ruff.toml: pyflakes, import order, bugbear and complexity (mccabe ≤ 10) over helpline/
 lint: install-dev
 	$(PY) -m ruff check helpline
+
+# mypy.ini: helpline/ with check_untyped_defs; untyped third-party packages listed by name
+typecheck: install-dev
+	$(PY) -m mypy
 
 # Debian's nginx, for make prod-check and tests/core/test_deploy_kit.py.
 nginx:

@@ -55,7 +55,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_request_logging(app)
     if app.config.get("TRUST_PROXY_HOPS"):
         hops = app.config["TRUST_PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        # Flask's documented way to add WSGI middleware; mypy reads it as patching a method
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
     register_templates(app)
     register_blueprints(app)
@@ -124,7 +126,7 @@ def register_templates(app: Flask) -> None:
     @app.url_defaults
     def static_cache_buster(endpoint: str, values: dict) -> None:
         # A content hash in static URLs lets browsers cache them for a year.
-        if endpoint == "static" and "filename" in values:
+        if endpoint == "static" and "filename" in values and app.static_folder:
             path = Path(app.static_folder) / values["filename"]
             if path.is_file():
                 values["v"] = _file_hash(str(path), path.stat().st_mtime)

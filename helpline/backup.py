@@ -63,7 +63,7 @@ def _libpq(url: URL) -> tuple[str, dict]:
 def row_counts() -> dict[str, int]:
     """Rows in every table the app knows (and Alembic's), by table name."""
     names = set(inspect(db.engine).get_table_names())
-    return {t.name: db.session.scalar(select(func.count()).select_from(t))
+    return {t.name: db.session.scalar(select(func.count()).select_from(t)) or 0
             for t in db.metadata.sorted_tables if t.name in names}
 
 
@@ -75,11 +75,19 @@ def _revision() -> str | None:
         return None
 
 
+def _sqlite_path(url: URL) -> str:
+    """The file of a SQLite database; an in-memory one (no file) cannot be copied."""
+    if url.database is None:
+        raise BackupError("This SQLite database is in memory: there is no file to back up "
+                          "or restore. Nothing was changed.")
+    return url.database
+
+
 def _dump_database(work: Path) -> str:
     url = db.engine.url
     if url.get_backend_name() == "sqlite":
         target = work / "database.sqlite3"
-        source = sqlite3.connect(url.database)
+        source = sqlite3.connect(_sqlite_path(url))
         dest = sqlite3.connect(target)
         try:
             with dest:
@@ -148,7 +156,7 @@ def _load_sqlite(dump: Path) -> None:
     db.session.remove()
     db.engine.dispose()
     source = sqlite3.connect(dump)
-    dest = sqlite3.connect(db.engine.url.database, timeout=30)
+    dest = sqlite3.connect(_sqlite_path(db.engine.url), timeout=30)
     try:
         source.backup(dest)  # replaces the whole database, schema included
     finally:
@@ -187,8 +195,8 @@ def _load_postgresql(dump: Path) -> None:
 
 def _read_manifest(tar: tarfile.TarFile) -> dict:
     try:
-        member = tar.extractfile("manifest.json")
-        manifest = json.load(member) if member is not None else None
+        manifest_file = tar.extractfile("manifest.json")
+        manifest = json.load(manifest_file) if manifest_file is not None else None
     except (KeyError, ValueError):
         manifest = None
     except (tarfile.TarError, EOFError, OSError) as exc:
@@ -330,9 +338,12 @@ def register_upgrade_backup(app: Flask) -> None:
     callback (the shared group itself is left alone)."""
     from flask.cli import with_appcontext
     original_group = app.cli.commands.get("db")
-    if original_group is None or "upgrade" not in original_group.commands:
+    if not isinstance(original_group, click.Group) or "upgrade" not in original_group.commands:
         return
     original = original_group.commands["upgrade"]
+    upgrade_callback = original.callback
+    if upgrade_callback is None:
+        return
 
     @with_appcontext
     def callback(no_backup: bool, **kwargs):
@@ -344,7 +355,7 @@ def register_upgrade_backup(app: Flask) -> None:
             if path is not None:
                 click.echo(f"Backed up the database to {path} before upgrading "
                            "(--no-backup skips this).")
-        return click.get_current_context().invoke(original.callback, **kwargs)
+        return click.get_current_context().invoke(upgrade_callback, **kwargs)
 
     upgrade = click.Command(
         original.name, callback=callback, help=original.help,

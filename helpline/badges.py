@@ -43,12 +43,12 @@ def guard_context_processors(app: Flask) -> None:
         app.template_context_processors[key] = [_guarded(p) for p in processors]
 
 
-def _guarded(processor: Callable[[], dict]) -> Callable[[], dict]:
+def _guarded(processor: Callable[[], Any]) -> Callable[[], dict[str, Any]]:
     if getattr(processor, "_badge_guarded", False):
         return processor
 
     @wraps(processor)
-    def wrapped() -> dict:
+    def wrapped() -> dict[str, Any]:
         try:
             return processor()
         except Exception:  # noqa: BLE001

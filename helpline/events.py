@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from .extensions import db
+from .extensions import AnySession, db
 
 log = logging.getLogger(__name__)
 USER_CHANNEL = "helpline:user:{}"
@@ -162,7 +162,7 @@ def stream(
         broker.unsubscribe(wake)
 
 
-def latest_id(session: Session, model, user_id: int) -> int:
+def latest_id(session: AnySession, model, user_id: int) -> int:
     """Highest row id for a user, the starting point of a fresh page."""
     return session.scalar(
         select(model.id).where(model.user_id == user_id).order_by(model.id.desc()).limit(1)

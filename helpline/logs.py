@@ -79,7 +79,7 @@ class _StderrHandler(logging.StreamHandler):
     handler holding the old one would write to a closed file)."""
 
     @property
-    def stream(self):  # type: ignore[override]
+    def stream(self):
         return sys.stderr
 
     @stream.setter

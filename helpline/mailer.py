@@ -14,7 +14,7 @@ from flask_mail import Message
 from sqlalchemy import DateTime, Integer, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .extensions import db, mail
+from .extensions import Model, db, mail, rowcount
 from .jobs import enqueue, enqueue_after_commit, task
 from .timeutil import utcnow
 
@@ -31,7 +31,7 @@ def _seconds(name: str, default: timedelta) -> timedelta:
     return default if value is None else timedelta(seconds=float(value))
 
 
-class OutboxMail(db.Model):
+class OutboxMail(Model):
     """One email to send; status pending → sending → sent, or failed."""
 
     __tablename__ = "outbox_mail"
@@ -72,7 +72,7 @@ def _claim(mail_id: int) -> bool:
                    (OutboxMail.status == "sending") & (OutboxMail.claimed_at < now - stale)))
         .values(status="sending", claimed_at=now, attempts=OutboxMail.attempts + 1))
     db.session.commit()
-    return (result.rowcount or 0) == 1
+    return (rowcount(result) or 0) == 1
 
 
 @task
@@ -81,6 +81,7 @@ def deliver_mail(mail_id: int) -> str:
     if not _claim(mail_id):
         return "already handled"
     row = db.session.get(OutboxMail, mail_id)
+    assert row is not None  # _claim has just updated this row
     msg = Message(row.subject, recipients=[row.to], body=row.body,
                   sender=current_app.config["MAIL_DEFAULT_SENDER"])
     msg.msgId = f"<{row.key}@helpline>"

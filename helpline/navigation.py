@@ -8,7 +8,6 @@ from collections.abc import Callable
 from flask import Flask, current_app, g, request
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from .auth.forms import EmptyForm
 from .auth.models import User
@@ -17,50 +16,51 @@ from .callback_requests.models import CallBackRequest
 from .callbacks.forms import SnoozeForm
 from .callbacks.services import open_callbacks, showing_for
 from .events import latest_id
-from .extensions import db
+from .extensions import AnySession, db
 from .notifications.models import Notification
 from .notifications.services import unread_count
 from .supervisor import morning_review as review
 
 
-def unread(session: Session, user: User) -> int:
+def unread(session: AnySession, user: User) -> int:
     """Notifications not read yet."""
     return unread_count(user, session)
 
 
-def my_call_backs(session: Session, user: User) -> int:
+def my_call_backs(session: AnySession, user: User) -> int:
     """Open call backs the user owns ("My call backs")."""
     return open_callbacks(session, user.id)
 
 
-def awaiting_calls(session: Session, user: User) -> int:
+def awaiting_calls(session: AnySession, user: User) -> int:
     """Call-back requests allocated to the user and waiting for their calls."""
     return session.scalar(select(func.count(CallBackRequest.id)).where(
         CallBackRequest.status == "Awaiting Calls",
         CallBackRequest.caseworker_id == user.id)) or 0
 
 
-def morning_review(session: Session, user: User) -> int | None:
+def morning_review(session: AnySession, user: User) -> int | None:
     """Items waiting in Morning Review (supervisors only; None: no badge)."""
     if not user.has_role("supervisor"):
         return None
     return review.count(user, review.window_start(current_app.config["SHIFT_STARTS"]))
 
 
-BADGES: dict[str, Callable[[Session, User], int | None]] = {
+BADGES: dict[str, Callable[[AnySession, User], int | None]] = {
     "unread_count": unread, "my_callbacks_count": my_call_backs,
     "awaiting_calls_count": awaiting_calls, "morning_review_count": morning_review}
 
 
-def badges(user: User, session: Session | None = None,
+def badges(user: User, session: AnySession | None = None,
            names: tuple[str, ...] = tuple(BADGES)) -> dict[str, int]:
     """The navigation's counts for `user` (pages and the event stream use the same ones);
     a badge that fails is logged and left out, one that does not apply is None → left out."""
     session = session or db.session
     out: dict[str, int] = {}
     for name in names:
-        out |= {k: v for k, v in badge(name, lambda n=name: BADGES[n](session, user)).items()
-                if v is not None}
+        def compute(n: str = name) -> int | None:
+            return BADGES[n](session, user)
+        out |= {k: v for k, v in badge(name, compute).items() if v is not None}
     return out
 
 

@@ -97,6 +97,8 @@ class Supervisor:
         """Notice children that exited; restart those whose back-off has passed."""
         now = time.monotonic()
         for child in self.children:
+            if child.proc is None:  # never started: its start() raised
+                continue
             if child.restart_at is None and child.proc.poll() is not None:
                 if now - child.started_at >= STABLE_AFTER:
                     child.delay = BACKOFF_FIRST
@@ -116,16 +118,17 @@ class Supervisor:
 
     def stop(self) -> None:
         """SIGTERM every child's process group, then SIGKILL what is left after 10 s."""
-        for child in reversed(self.children):
-            if child.proc.poll() is None:
-                _killpg(child.proc.pid, signal.SIGTERM)
+        started = [c.proc for c in self.children if c.proc is not None]
+        for proc in reversed(started):
+            if proc.poll() is None:
+                _killpg(proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
-        for child in self.children:
+        for proc in started:
             try:
-                child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                _killpg(child.proc.pid, signal.SIGKILL)
-                child.proc.wait()
+                _killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
 
 
 def _killpg(pid: int, sig: int) -> None:

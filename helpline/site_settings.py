@@ -22,7 +22,7 @@ from sqlalchemy import DateTime, ForeignKey, String, Text, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .extensions import db
+from .extensions import Model, db
 from .timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ DEFAULT_CONSENT_STATEMENT = (
 )
 
 
-class Setting(db.Model):
+class Setting(Model):
     """One administrator-changed setting; a setting with no row has its default."""
 
     __tablename__ = "settings"

@@ -14,11 +14,11 @@ from sqlalchemy import DateTime, Integer, String, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .extensions import db
+from .extensions import Model, db
 from .timeutil import utcnow
 
 
-class Submission(db.Model):
+class Submission(Model):
     """A form token already used, and the record it created."""
 
     __tablename__ = "submissions"

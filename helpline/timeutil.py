@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import overload
 from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")
@@ -12,6 +13,12 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+@overload
+def to_london(value: datetime) -> datetime: ...
+@overload
+def to_london(value: None) -> None: ...
+@overload
+def to_london(value: datetime | None) -> datetime | None: ...
 def to_london(value: datetime | None) -> datetime | None:
     """Convert a stored naive-UTC datetime to an aware Europe/London one."""
     if value is None:

@@ -2,6 +2,7 @@
 sign-in (helpline/site_settings.py). Every change is audited with before and after."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Mapping
 
 from flask import abort, flash, redirect, render_template, url_for
@@ -25,7 +26,7 @@ def _field(key: str):
     spec = SPECS[key]
     kind, widget = (TextAreaField, GovTextArea()) if spec.multiline else (StringField,
                                                                           GovTextInput())
-    return kind(spec.label, widget=widget, filters=[lambda v, k=key: site_settings.clean(k, v)],
+    return kind(spec.label, widget=widget, filters=[partial(site_settings.clean, key)],
                 description=spec.hint, validators=[
                     DataRequired(message=f"Enter the {spec.label.lower()}"),
                     Length(max=spec.max_length, message=(

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 
 if TYPE_CHECKING:  # audit sits below auth (auth audits sign-ins); types only
     from ..auth.models import User
 from ..timeutil import utcnow
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """One audited event; a change to several fields writes one entry per field."""
 
     __tablename__ = "audit_entries"

@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from .. import audit
-from ..extensions import db
+from ..extensions import add_error, db, table_of
 from ..timeutil import utcnow
 from . import bp, parked, services, throttle, twofactor
 from .forms import ChangePasswordForm, ConfirmPasswordForm, EmptyForm
@@ -41,7 +41,7 @@ def change_password():
         problem = _checked_password(form.current_password.data,
                                     "Your current password is not right")
         if problem:
-            form.current_password.errors.append(problem)
+            add_error(form.current_password, problem)
             return render_template("auth/change_password.html", form=form), 422
         errors = services.change_own_password(
             current_user, form.current_password.data, form.new_password.data,
@@ -51,7 +51,7 @@ def change_password():
         if not errors:
             # Other sessions (another PC) end; this one goes on.
             db.session.execute(
-                UserSession.__table__.update()
+                table_of(UserSession).update()
                 .where(UserSession.user_id == current_user.id,
                        UserSession.ended_at.is_(None), UserSession.id != session.get("sid"))
                 .values(ended_at=utcnow(), end_reason="password changed"))
@@ -110,7 +110,7 @@ def confirm_password():
     if form.validate_on_submit():
         problem = _checked_password(form.password.data)
         if problem:
-            form.password.errors.append(problem)
+            add_error(form.password, problem)
         else:
             session[CONFIRMED_AT] = time.time()
             return redirect(_safe_next(request.args.get("next") or url_for("auth.account")))

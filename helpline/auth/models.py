@@ -7,7 +7,7 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Table, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model, db
 from ..timeutil import utcnow
 
 ROLES = ("volunteer", "supervisor", "data", "admin")
@@ -26,7 +26,7 @@ user_teams = Table(
 )
 
 
-class Team(db.Model):
+class Team(Model):
     """A helpline team (e.g. Information Officers)."""
 
     __tablename__ = "teams"
@@ -50,7 +50,7 @@ class Team(db.Model):
         return self.name
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A member of staff who signs in."""
 
     __tablename__ = "users"
@@ -98,7 +98,7 @@ class User(UserMixin, db.Model):
         return self.name
 
 
-class UserSession(db.Model):
+class UserSession(Model):
     """A signed-in session held on the server; the cookie only carries its id."""
 
     __tablename__ = "user_sessions"
@@ -118,7 +118,7 @@ class UserSession(db.Model):
     user: Mapped[User] = relationship()
 
 
-class RecoveryCode(db.Model):
+class RecoveryCode(Model):
     """A one-time recovery code for the second factor, stored hashed."""
 
     __tablename__ = "recovery_codes"
@@ -129,7 +129,7 @@ class RecoveryCode(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
-class LoginThrottle(db.Model):
+class LoginThrottle(Model):
     """Failed sign-ins per account or per address, updated by one atomic statement each."""
 
     __tablename__ = "login_throttles"
@@ -139,7 +139,7 @@ class LoginThrottle(db.Model):
     next_allowed_at: Mapped[datetime] = mapped_column(DateTime)
 
 
-class LoginAttempt(db.Model):
+class LoginAttempt(Model):
     """One sign-in attempt, kept to throttle guessing per account and per address."""
 
     __tablename__ = "login_attempts"

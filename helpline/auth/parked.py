@@ -15,14 +15,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import DateTime, ForeignKey, String, Text, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model, db
 from ..timeutil import utcnow
 
 KEPT_FOR = timedelta(hours=2)
 _NEVER_KEPT = ("csrf_token", "password")
 
 
-class ParkedPost(db.Model):
+class ParkedPost(Model):
     """One refused post's fields, for its user only, for a short time."""
 
     __tablename__ = "parked_posts"

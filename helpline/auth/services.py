@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import audit
-from ..extensions import db
+from ..extensions import db, rowcount
 from ..rules import RuleError
 from ..timeutil import utcnow
 from . import passwords, throttle, twofactor
@@ -222,7 +222,7 @@ def end_all_sessions(user: User, reason: str, actor: User | None = None) -> int:
         .values(ended_at=utcnow(), end_reason=reason)
     )
     audit.record(actor, "end-sessions", "user", user.id, reason=reason)
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 def team_by_name(name: str) -> Team:

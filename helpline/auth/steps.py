@@ -6,7 +6,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user
 
 from .. import audit, site_settings
-from ..extensions import db
+from ..extensions import add_error, db
 from ..timeutil import utcnow
 from . import bp, services, throttle, twofactor
 from .forms import CodeForm, NewPasswordForm
@@ -86,7 +86,7 @@ def two_factor():
             db.session.commit()
             return continue_sign_in(sess, request.args.get("next"))
         db.session.commit()
-        form.code.errors.append(error)
+        add_error(form.code, error)
     return (render_template("auth/two_factor.html", form=form),
             422 if form.errors else 200)
 
@@ -104,11 +104,11 @@ def password_required():
             form.new_password.data, current_app.config["PASSWORD_MIN_LENGTH"],
             ("helpline", user.email, user.name))
         if reason:
-            form.new_password.errors.append(reason)
+            add_error(form.new_password, reason)
         elif form.new_password.data != form.new_password_again.data:
-            form.new_password_again.errors.append("The two new passwords are not the same")
+            add_error(form.new_password_again, "The two new passwords are not the same")
         elif services.check_password_hash(user.password_hash, form.new_password.data):
-            form.new_password.errors.append("Choose a password different from the temporary one")
+            add_error(form.new_password, "Choose a password different from the temporary one")
         else:
             user.password_hash = services.hash_password(form.new_password.data)
             user.password_must_change = False
@@ -142,7 +142,7 @@ def setup_page(user, sess, next_url: str | None):
     if form.validate_on_submit():
         step = twofactor.code_matches(pending, form.code.data)
         if step is None:
-            form.code.errors.append("That code is not right. Enter the 6-digit code your "
+            add_error(form.code, "That code is not right. Enter the 6-digit code your "
                                     f"authenticator app shows for {current_app.config['TWO_FACTOR_ISSUER']} now.")
         else:
             session.pop(PENDING_SECRET, None)

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import Insert, Table, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
 from ..timeutil import utcnow
 from .models import LoginThrottle
 
-_T = LoginThrottle.__table__
+_T = cast(Table, LoginThrottle.__table__)  # a mapped class's __table__ is typed FromClause
 _EPOCH = datetime(2000, 1, 1)
 
 
@@ -56,7 +57,7 @@ def wait_after(failures: int, free: int, limits: ThrottleSettings) -> float:
 def _ensure_row(key: str) -> None:
     values = {"key": key, "failures": 0, "last_failure_at": None, "next_allowed_at": _EPOCH}
     if db.engine.dialect.name == "postgresql":
-        stmt = postgresql.insert(_T).values(**values).on_conflict_do_nothing()
+        stmt: Insert = postgresql.insert(_T).values(**values).on_conflict_do_nothing()
     else:
         stmt = sqlite.insert(_T).values(**values).on_conflict_do_nothing()
     db.session.execute(stmt)
@@ -87,6 +88,7 @@ def take(key: str, free: int, limits: ThrottleSettings, now: datetime | None = N
         if row is not None:
             return Ticket(key, row[0], True)
         wait_until = db.session.scalar(select(_T.c.next_allowed_at).where(_T.c.key == key))
+        assert wait_until is not None  # _ensure_row has made the row, never NULL
         return Ticket(key, 0, False, wait=max(1.0, (wait_until - now).total_seconds()))
     row = db.session.execute(
         update(_T).where(_T.c.key == key, may_go)
@@ -95,10 +97,10 @@ def take(key: str, free: int, limits: ThrottleSettings, now: datetime | None = N
         .returning(_T.c.failures)).first()
     if row is not None:
         return Ticket(key, row[0], True, held=row[0] >= free)
-    row = db.session.execute(
+    refused = db.session.execute(
         update(_T).where(_T.c.key == key).values(failures=counted, last_failure_at=now)
         .returning(_T.c.failures, _T.c.next_allowed_at)).one()
-    return Ticket(key, row[0], False, wait=max(1.0, (row[1] - now).total_seconds()))
+    return Ticket(key, refused[0], False, wait=max(1.0, (refused[1] - now).total_seconds()))
 
 
 def failed(ticket: Ticket, free: int, limits: ThrottleSettings) -> float:

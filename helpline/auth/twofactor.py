@@ -13,7 +13,7 @@ import qrcode.image.svg
 from sqlalchemy import or_, update
 
 from .. import audit
-from ..extensions import db
+from ..extensions import db, rowcount, table_of
 from ..timeutil import utcnow
 from .models import RecoveryCode, User
 
@@ -72,7 +72,7 @@ def verify_totp(user: User, code: str) -> bool:
         update(User).where(User.id == user.id, or_(User.totp_last_step.is_(None),
                                                     User.totp_last_step < step))
         .values(totp_last_step=step).execution_options(synchronize_session=False))
-    return claimed.rowcount == 1
+    return rowcount(claimed) == 1
 
 
 def just_used(user: User, code: str) -> bool:
@@ -87,7 +87,7 @@ def _hash(code: str) -> str:
 
 def new_recovery_codes(user: User) -> list[str]:
     """Replace the user's recovery codes with ten new ones; returns them (shown once)."""
-    db.session.execute(RecoveryCode.__table__.delete().where(
+    db.session.execute(table_of(RecoveryCode).delete().where(
         RecoveryCode.__table__.c.user_id == user.id))
     codes = []
     for _ in range(RECOVERY_CODES):
@@ -106,7 +106,7 @@ def use_recovery_code(user: User, code: str) -> bool:
                                    RecoveryCode.code_hash == _hash(code),
                                    RecoveryCode.used_at.is_(None))
         .values(used_at=utcnow()).execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def recovery_codes_left(user: User) -> int:
@@ -129,6 +129,6 @@ def reset(user: User, actor: User, reason: str | None = None) -> None:
     user.totp_secret = None
     user.totp_enabled_at = None
     user.totp_last_step = None
-    db.session.execute(RecoveryCode.__table__.delete().where(
+    db.session.execute(table_of(RecoveryCode).delete().where(
         RecoveryCode.__table__.c.user_id == user.id))
     audit.record(actor, "two-factor reset", "user", user.id, reason=reason)

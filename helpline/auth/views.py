@@ -8,7 +8,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_user, logout_user
 
 from .. import audit, site_settings
-from ..extensions import db
+from ..extensions import add_error, db
 from . import bp, services
 from .forms import EmptyForm, LoginForm
 from .guard import session_rules, signed_in
@@ -69,7 +69,7 @@ def login():
                                          _limits(), site_settings.account_help())
         except services.SignInError as exc:
             db.session.commit()
-            form.password.errors.append(str(exc))
+            add_error(form.password, str(exc))
         else:
             half_way = _pending_session()  # someone else's unfinished sign-in on this PC
             if half_way is not None:

@@ -16,6 +16,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from ..contacts import postcodes
 from ..contacts.forms import GovDateField
+from ..extensions import add_error
 from ..interactions.forms import parse_london
 from .models import EXISTING_REASONS, NATURES, OFFLINE_TEMPLATES
 
@@ -51,29 +52,29 @@ class RequestForm(FlaskForm):
         ok = super().validate(extra_validators)
         self.parsed_required = self.parsed_received = None
         if self.contact_number.data and postcodes.parse_phone(self.contact_number.data) is None:
-            self.contact_number.errors.append("Enter a phone number, like 07700 900 982")
+            add_error(self.contact_number, "Enter a phone number, like 07700 900 982")
             ok = False
         if self.nature.data == "Existing Case" and not self.existing_reason.data:
-            self.existing_reason.errors.append("Choose the reason for an Existing Case")
+            add_error(self.existing_reason, "Choose the reason for an Existing Case")
             ok = False
         text = (self.required_at.data or "").strip()
         if not text and not self.anytime.data:
-            self.required_at.errors.append("Enter When Call Back Required (dd/mm/yyyy HH:MM) "
+            add_error(self.required_at, "Enter When Call Back Required (dd/mm/yyyy HH:MM) "
                                            "or tick Call Back Anytime")
             ok = False
         elif text:
             self.parsed_required = parse_london(text)
             if self.parsed_required is None:
-                self.required_at.errors.append("Enter When Call Back Required as dd/mm/yyyy HH:MM")
+                add_error(self.required_at, "Enter When Call Back Required as dd/mm/yyyy HH:MM")
                 ok = False
         if self.offline_template.data and not self.downtime.data:
-            self.downtime.errors.append("Tick this for an application taken on an offline "
+            add_error(self.downtime, "Tick this for an application taken on an offline "
                                         "template during system downtime")
             ok = False
         if self.back_entry.data and (self.received_at.data or "").strip():
             self.parsed_received = parse_london(self.received_at.data)
             if self.parsed_received is None:
-                self.received_at.errors.append("Enter Call received as dd/mm/yyyy HH:MM")
+                add_error(self.received_at, "Enter Call received as dd/mm/yyyy HH:MM")
                 ok = False
         return ok
 
@@ -132,10 +133,10 @@ class UniqueForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
         if self.contact_number.data and postcodes.parse_phone(self.contact_number.data) is None:
-            self.contact_number.errors.append("Enter a phone number, like 07700 900 982")
+            add_error(self.contact_number, "Enter a phone number, like 07700 900 982")
             ok = False
         if not (self.team_id.data or "").isdigit():
-            self.team_id.errors.append("Choose the Functionally Unique team to send the "
+            add_error(self.team_id, "Choose the Functionally Unique team to send the "
                                        "proforma to")
             ok = False
         return ok

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..auth.models import Team, User
 from ..cases.models import Case
 from ..contacts.models import Contact
-from ..extensions import db
+from ..extensions import Model
 from ..lookups.models import LookupItem
 from ..timeutil import london_format, utcnow
 
@@ -32,7 +32,7 @@ DOWNTIME_STEPS = ("Calling has ended without reaching the caller{why}. Issue cle
                   "CMSL0077 and CMSL0080: the client has 14 days to pay their application fees.")
 
 
-class CallBackRequest(db.Model):
+class CallBackRequest(Model):
     """A request to call someone back, allocated by a team leader to a caseworker."""
 
     __tablename__ = "callback_requests"
@@ -97,7 +97,7 @@ class CallBackRequest(db.Model):
         return REQUEST_TYPES[self.request_type]
 
 
-class CallAttempt(db.Model):
+class CallAttempt(Model):
     """One attempt to call (up to the request type's limit)."""
 
     __tablename__ = "callback_attempts"
@@ -116,7 +116,7 @@ class CallAttempt(db.Model):
 UNIQUE_SENT, UNIQUE_DONE = "Sent", "Done"
 
 
-class UniqueCallBack(db.Model):
+class UniqueCallBack(Model):
     """A Functionally Unique call back: the proforma sent to a specialist team, tracked on
     the case until that team has done it."""
 

@@ -24,6 +24,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 
 from ..contacts import postcodes
+from ..extensions import add_error
 from ..interactions.forms import parse_london
 from ..timeutil import london_format, utcnow
 from .models import CLOSING, SNOOZE_STEPS
@@ -80,7 +81,7 @@ class CallBackForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
         if self.contact_number.data and postcodes.parse_phone(self.contact_number.data) is None:
-            self.contact_number.errors.append(
+            add_error(self.contact_number,
                 "Enter a phone number, like 01632 960 001 or 07700 900 982")
             ok = False
         return ok

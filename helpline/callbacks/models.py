@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import Team, User
 from ..cases.models import Case
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import utcnow
 
 OPEN = ["Open", "Pending assignment"]
@@ -20,7 +20,7 @@ SNOOZE_CAP = 120
 ARMED, SHOWING, SNOOZED, DISMISSED, CLOSED = "armed", "showing", "snoozed", "dismissed", "closed"
 
 
-class CallBack(db.Model):
+class CallBack(Model):
     """A call back (formal, or an informal reminder set weeks ahead)."""
 
     __tablename__ = "call_backs"
@@ -81,7 +81,7 @@ class CallBack(db.Model):
         return max(0, SNOOZE_CAP - self.snooze_total)
 
 
-class CaseViewGrant(db.Model):
+class CaseViewGrant(Model):
     """View-only hand-over: a team leader lets a caseworker see a case (and change nothing
     but the one call back) without owning it. Ends when the call back closes or moves on."""
 

@@ -10,7 +10,7 @@ from .. import audit
 from ..auth.models import User
 from ..cases.models import Case
 from ..cases.signals import owner_changed
-from ..extensions import db
+from ..extensions import db, rowcount
 from ..mail_texts import render_mail
 from ..mailer import queue_mail
 from ..notifications.services import notify
@@ -299,14 +299,15 @@ def fire_due(now: datetime | None = None) -> int:
                                          CallBack.status.in_(OPEN))))
     fired = 0
     for cb_id, state, remind_at in due:
-        claimed = db.session.execute(
+        claimed = rowcount(db.session.execute(
             update(CallBack).where(CallBack.id == cb_id, CallBack.reminder_state == state,
                                    CallBack.remind_at == remind_at)
-            .values(reminder_state=SHOWING)).rowcount
+            .values(reminder_state=SHOWING)))
         if claimed != 1:
             db.session.rollback()
             continue
         cb = db.session.get(CallBack, cb_id)
+        assert cb is not None  # the row this transaction has just claimed
         notify(_recipients(cb), f"Call back due: {cb.subject}",
                f"{cb.contact_number} – {cb.description[:200]}", f"/callbacks/{cb.id}",
                kind="reminder")
@@ -322,12 +323,13 @@ def escalate_overdue(base_url: str, now: datetime | None = None) -> int:
         CallBack.status.in_(OPEN), CallBack.end_at <= now, CallBack.escalated_at.is_(None))))
     done = 0
     for cb_id in ids:
-        claimed = db.session.execute(update(CallBack).where(
-            CallBack.id == cb_id, CallBack.escalated_at.is_(None)).values(escalated_at=now)).rowcount
+        claimed = rowcount(db.session.execute(update(CallBack).where(
+            CallBack.id == cb_id, CallBack.escalated_at.is_(None)).values(escalated_at=now)))
         if claimed != 1:
             db.session.rollback()
             continue
         cb = db.session.get(CallBack, cb_id)
+        assert cb is not None  # the row this transaction has just claimed
         sups = supervisors_for(cb)
         title = f"Overdue call back on {cb.subject}"
         who = cb.owner.name if cb.owner else (cb.team.name if cb.team else "nobody")

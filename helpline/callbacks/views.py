@@ -11,7 +11,7 @@ from ..auth.models import Team, User
 from ..cases import access as case_access
 from ..cases.models import Case
 from ..contacts import services as contact_services
-from ..extensions import db
+from ..extensions import add_error, db
 from ..htmx import is_htmx
 from ..interactions.forms import parse_london
 from ..rules import RuleError, commit_change
@@ -53,7 +53,7 @@ def _input(form: CallBackForm, times: dict) -> services.CallBackInput | None:
         uid = form.owner_user.data
         owner_user = db.session.get(User, int(uid)) if uid and uid.isdigit() else None
         if owner_user is None:
-            form.owner_user.errors.append("Choose the caseworker who will make the call back")
+            add_error(form.owner_user, "Choose the caseworker who will make the call back")
             return None
     return services.CallBackInput(
         contact_number=form.contact_number.data.strip(), description=form.description.data.strip(),

@@ -12,6 +12,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
 from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from ..extensions import add_error
 from .models import WHO_REQUIRES
 from .services import MAX_NOTE
 
@@ -59,12 +60,12 @@ class CaseForm(FlaskForm):
         ok = super().validate(extra_validators)
         if self.safeguarding_activated.data == "yes" and not (
                 self.safeguarding_reason.data or "").strip():
-            self.safeguarding_reason.errors.append(
+            add_error(self.safeguarding_reason,
                 "Enter the Safeguarding Reason (required when Safeguarding Activated is Yes)")
             ok = False
         if self.who_requires_support.data == WHO_REQUIRES[1]:
             if not (self.beneficiary_id.data or "").strip().isdigit():
-                self.beneficiary_id.errors.append(
+                add_error(self.beneficiary_id,
                     "Choose the beneficiary: search existing contacts or Quick Create one")
                 ok = False
         return ok

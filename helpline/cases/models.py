@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import Team, User
 from ..contacts.models import Contact
-from ..extensions import db
+from ..extensions import Model, db
 from ..timeutil import utcnow
 
 REFERENCE_OFFSET = 45000  # CA45001 is case 1, like the references handlers know
@@ -19,7 +19,7 @@ OPEN_STATUSES = ["Open", "Ready for review", "Reviewed", "Sent back", "Assigned"
                  "Acknowledged", "Solved"]
 
 
-class Case(db.Model):
+class Case(Model):
     """One case for a caller (and possibly another beneficiary)."""
 
     __tablename__ = "cases"
@@ -86,7 +86,7 @@ class Case(db.Model):
         return f"{self.reference} {self.title}"
 
 
-class CaseNote(db.Model):
+class CaseNote(Model):
     """A summary note: append-only, never edited or deleted."""
 
     __tablename__ = "case_notes"
@@ -117,7 +117,7 @@ def _refuse_note_delete(_mapper, _conn, target) -> None:
 REFERRAL_STATUSES = ["Sent to local team", "Accepted", "Completed", "Declined"]
 
 
-class Signpost(db.Model):
+class Signpost(Model):
     """A Local Signpost on a case: a category from the admin list."""
 
     __tablename__ = "case_signposts"
@@ -130,7 +130,7 @@ class Signpost(db.Model):
     category = relationship("LookupItem")
 
 
-class Referral(db.Model):
+class Referral(Model):
     """A Local Referral: a response type, its extra fields, a status and the local team."""
 
     __tablename__ = "case_referrals"

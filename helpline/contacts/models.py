@@ -7,7 +7,7 @@ from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import utcnow
 
 CONSENT_STATUSES = ["Consent given", "Consent not requested", "Consent requested but refused"]
@@ -20,7 +20,7 @@ def key_column(length: int):
     return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
-class Contact(db.Model):
+class Contact(Model):
     """A caller or beneficiary."""
 
     __tablename__ = "contacts"
@@ -92,7 +92,7 @@ class Contact(db.Model):
         return self.full_name
 
 
-class Verification(db.Model):
+class Verification(Model):
     """A handler's record that the caller passed verification, for one signed-in session."""
 
     __tablename__ = "contact_verifications"

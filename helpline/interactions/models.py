@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..auth.models import User
 from ..cases.models import Case
 from ..contacts.models import Contact
-from ..extensions import db
+from ..extensions import Model, db
 from ..lookups.models import LookupItem
 from ..timeutil import utcnow
 
@@ -18,7 +18,7 @@ DIRECTIONS = ["Inbound", "Outbound"]
 COUNTRIES = ["England", "Scotland", "Wales", "Northern Ireland", "Outside the UK", "Not known"]
 
 
-class Interaction(db.Model):
+class Interaction(Model):
     """A call, email or message."""
 
     __tablename__ = "interactions"
@@ -69,7 +69,7 @@ class Interaction(db.Model):
                     and self.out_of_remit_reason.counts_as_complaint)
 
 
-class InteractionHandler(db.Model):
+class InteractionHandler(Model):
     """A handler assigned to an interaction: who assigned them, and when."""
 
     __tablename__ = "interaction_handlers"

@@ -12,7 +12,7 @@ from ..cases.models import Case
 from ..contacts import services as contact_services
 from ..contacts.access import log_owner_access, owner_access
 from ..contacts.models import Contact
-from ..extensions import db
+from ..extensions import add_error, db
 from ..htmx import render
 from ..lookups.models import LookupItem, offered
 from . import bp, services
@@ -109,11 +109,11 @@ def _checked(form: InteractionForm, enquirer: Contact | None, handlers: list,
     valid = form.validate_on_submit()
     chosen_case = services.find_case(form.case_ref.data) if form.case_ref.data else None
     if form.case_ref.data and chosen_case is None:
-        form.case_ref.errors.append(f"There is no case {form.case_ref.data.split(' ')[0]}. "
+        add_error(form.case_ref, f"There is no case {form.case_ref.data.split(' ')[0]}. "
                                     "Choose a case from the suggestions")
         valid = False
     if not form.fully_anonymous.data and enquirer is None:
-        form.fully_anonymous.errors.append("Choose the Enquirer or tick Fully Anonymous")
+        add_error(form.fully_anonymous, "Choose the Enquirer or tick Fully Anonymous")
         valid = False
     if not handlers and not handler_errors:
         handler_errors.append("Choose at least one Interaction Handler")

@@ -6,12 +6,12 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from ..lookups.models import LookupItem
 from ..timeutil import utcnow
 
 
-class Article(db.Model):
+class Article(Model):
     """A short knowledge article handlers search from any page."""
 
     __tablename__ = "knowledge_articles"
@@ -24,7 +24,7 @@ class Article(db.Model):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
-class Organisation(db.Model):
+class Organisation(Model):
     """A local organisation handlers can signpost to, by category and region."""
 
     __tablename__ = "organisations"

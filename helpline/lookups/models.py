@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import Boolean, Integer, String, UniqueConstraint, false, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model, db
 
 # list key -> label people see
 LISTS: dict[str, str] = {
@@ -30,7 +30,7 @@ LIST_FLAGS: dict[str, tuple[str, str]] = {
 MAILBOX_LISTS = {"functionally_unique_team"}
 
 
-class LookupItem(db.Model):
+class LookupItem(Model):
     """An item of a lookup list, in the order administrators chose."""
 
     __tablename__ = "lookup_items"
@@ -60,7 +60,7 @@ def offered(list_name: str) -> list[LookupItem]:
 FIELD_KINDS = ["text", "number", "date", "yes-no", "choice"]
 
 
-class ResponseTypeField(db.Model):
+class ResponseTypeField(Model):
     """An extra field that a Local Response Type carries (e.g. Food: People in household)."""
 
     __tablename__ = "response_type_fields"

@@ -6,11 +6,11 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import utcnow
 
 
-class Notification(db.Model):
+class Notification(Model):
     """One message for one user; its id is the SSE event id."""
 
     __tablename__ = "notifications"

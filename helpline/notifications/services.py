@@ -4,11 +4,10 @@ from __future__ import annotations
 from typing import Iterable
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
 
 from ..auth.models import Team, User
 from ..events import TEAM_CHANNEL, USER_CHANNEL, publish_after_commit
-from ..extensions import db
+from ..extensions import AnySession, db, rowcount
 from ..timeutil import utcnow
 from .models import Notification
 
@@ -34,7 +33,7 @@ def notify_team(team: Team, title: str, body: str | None = None,
     return rows
 
 
-def unread_count(user: User, session: Session | None = None) -> int:
+def unread_count(user: User, session: AnySession | None = None) -> int:
     """How many notifications the user has not read (the navigation badge, on pages and in
     the event stream, which reads with a session of its own)."""
     return (session or db.session).scalar(
@@ -56,4 +55,4 @@ def mark_all_read(user: User) -> int:
         update(Notification).where(Notification.user_id == user.id,
                                    Notification.read_at.is_(None))
         .values(read_at=utcnow()))
-    return result.rowcount or 0
+    return rowcount(result) or 0

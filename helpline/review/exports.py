@@ -24,7 +24,7 @@ from .. import audit
 from ..auth.models import User
 from ..cases.models import Case
 from ..contacts.models import Contact
-from ..extensions import db
+from ..extensions import db, rowcount
 from ..jobs import enqueue_after_commit
 from ..rules import RuleError
 from ..timeutil import utcnow
@@ -154,7 +154,7 @@ def _claim(batch_id: int, final: Path) -> bool:
         ExportBatch.id == batch_id, ExportBatch.status == "queued").values(
         status="running", heartbeat_at=utcnow(), file_path=str(final)))
     db.session.commit()
-    return done.rowcount == 1
+    return rowcount(done) == 1
 
 
 def _progress(batch_id: int, done_rows: int, total: int | None = None) -> None:
@@ -164,7 +164,7 @@ def _progress(batch_id: int, done_rows: int, total: int | None = None) -> None:
     result = db.session.execute(update(ExportBatch).where(
         ExportBatch.id == batch_id, ExportBatch.status == "running").values(**values))
     db.session.commit()
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise ExportLost("this export was marked failed while it ran")
 
 
@@ -175,8 +175,8 @@ def _mark_cases(batch_id: int, ids: list[int], only_unexported: bool) -> None:
         if only_unexported:
             stmt = stmt.where(Case.export_batch_id.is_(None))
         # one statement per chunk (an export marks cases; it is not an edit of them)
-        marked += db.session.execute(stmt.values(export_batch_id=batch_id).execution_options(
-            synchronize_session=False)).rowcount or 0
+        marked += rowcount(db.session.execute(stmt.values(
+            export_batch_id=batch_id).execution_options(synchronize_session=False))) or 0
     if marked != len(ids):
         raise ExportLost(f"{len(ids) - marked} of these cases were exported by another "
                          f"export meanwhile")
@@ -191,7 +191,7 @@ def _finish(batch_id: int, ids: list[int], only_unexported: bool, path: Path,
         ExportBatch.id == batch_id, ExportBatch.status == "running").values(
         status="done", sha256=digest, file_path=str(path), total=len(ids), done_rows=len(ids),
         finished_at=now, heartbeat_at=now, expires_at=now + timedelta(days=KEEP_DAYS)))
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise ExportLost("this export was marked failed while it ran")
     db.session.commit()
 
@@ -297,7 +297,7 @@ def mark_lost(batches: list[ExportBatch] | None = None, now: datetime | None = N
                 ExportBatch.id == batch.id, ExportBatch.status == batch.status,
                 ExportBatch.heartbeat_at == batch.heartbeat_at)
                 .values(status="failed", error=reason))
-            if result.rowcount:
+            if rowcount(result):
                 lost.append(batch.id)
     if lost:
         db.session.expire_all()

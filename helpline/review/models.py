@@ -7,11 +7,11 @@ from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Tex
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import utcnow
 
 
-class ExportBatch(db.Model):
+class ExportBatch(Model):
     """One export (CSV or XLSX), downloadable again for 30 days."""
 
     __tablename__ = "export_batches"

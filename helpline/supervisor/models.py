@@ -7,11 +7,11 @@ from sqlalchemy import DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import utcnow
 
 
-class ReviewMark(db.Model):
+class ReviewMark(Model):
     """Morning Review: an item someone marked reviewed (hidden for everyone after)."""
 
     __tablename__ = "review_marks"
