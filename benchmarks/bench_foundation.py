@@ -58,10 +58,7 @@ def load(port: int, path: str, cookie: str, clients: int, seconds: float) -> dic
 
 
 def main() -> None:
-    parser = common.parser(__doc__)
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--clients", type=int, default=20)
-    args = parser.parse_args()
+    args = common.options(__doc__, seconds=10.0, clients=20)
     tmp = Path(tempfile.mkdtemp(prefix="helpline-bench-"))
     stack = common.Stack(f"sqlite:///{tmp / 'bench.db'}", tmp, catcher=False)  # as before: no mail
     try:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from helpline.audit.models import AuditEntry
 from helpline.auth.models import User
 from helpline.auth.services import create_user
-from helpline.cases.models import REFERENCE_OFFSET, Case, CaseNote, Referral, Signpost
+from helpline.cases.models import Case, CaseNote, Referral, Signpost
 from helpline.contacts import services as contact_services
 from helpline.contacts.models import Contact
 from helpline.demo import TEAMS
@@ -120,8 +120,7 @@ def timed_get(client, meter: SqlMeter, path: str, headers: dict) -> dict:
     resp = client.get(path, headers=headers)
     body = resp.get_data()
     elapsed = time.perf_counter() - t0
-    out = {"t": elapsed, "bytes": len(body), "body": body, "sql": meter.stop(),
-           "encoding": resp.headers.get("Content-Encoding")}
+    out = {"t": elapsed, "bytes": len(body), "body": body, "sql": meter.stop()}
     resp.close()
     if resp.status_code != 200:
         raise SystemExit(f"GET {path} answered {resp.status_code}:\n{body[:2000]!r}")
@@ -137,7 +136,6 @@ def measure(client, meter: SqlMeter, case_ids: list[int]) -> dict[str, list[dict
             if kind == "page":
                 r["raw_gzip"] = len(gzip.compress(r["body"], 6))
                 r["raw_br"] = len(brotli.compress(r["body"], quality=4))
-                r["has_ref"] = f"CA{item['case_id'] + REFERENCE_OFFSET}".encode() in r["body"]
             if kind != "fragment":
                 r.pop("body")
             record[kind] = dict(r, case_id=item["case_id"])
@@ -170,14 +168,12 @@ def report(results: dict[str, list[dict]], setting: dict, engine) -> None:
     bare_p50 = statistics.median(r["t"] for r in results["bare"])
     rows = []
     for kind in KINDS:
-        rs, med = results[kind], statistics.median
-        t = ms(r["t"] for r in rs)
-        rows.append([LABELS[kind], len(rs), f"{pct(t, .5):.2f}", f"{pct(t, .95):.2f}",
-                     f"{pct(t, .99):.2f}", f"{max(t):.2f}",
-                     f"{med(t) / (bare_p50 * 1000):.1f}",
-                     f"{med(len(r['sql']['statements']) for r in rs):.0f}",
-                     f"{med(ms(sql_ms(r) for r in rs)):.2f}",
-                     f"{med(ms(r['sql']['commit'] for r in rs)):.2f}"])
+        rs, t = results[kind], ms(r["t"] for r in results[kind])
+        rows.append([LABELS[kind], len(rs), *common.cells(t, nd=2), f"{max(t):.2f}",
+                     f"{statistics.median(t) / (bare_p50 * 1000):.1f}",
+                     *common.cells([len(r["sql"]["statements"]) for r in rs], (0,), 0),
+                     *common.cells(ms(sql_ms(r) for r in rs), (0,), 2),
+                     *common.cells(ms(r["sql"]["commit"] for r in rs), (0,), 2)])
     common.table([("request", -34), ("n", 4), ("p50", 7), ("p95", 7), ("p99", 7), ("max", 7),
                   ("x bare p50", 10), ("SQL stmts", 9), ("SQL ms", 7), ("commit ms", 9)], rows)
     print("(SQL stmts / SQL ms / commit ms: medians per request; commit = the COMMIT of the "
@@ -190,12 +186,6 @@ def report(results: dict[str, list[dict]], setting: dict, engine) -> None:
           f"{max(r['bytes'] for r in gz):,} (local gzip-6 p50 {med(page, 'raw_gzip'):,}, "
           f"brotli-4 p50 {med(page, 'raw_br'):,}); fragment raw p50 {med(frag, 'bytes'):,} / "
           f"max {max(r['bytes'] for r in frag):,}")
-    if {r["encoding"] for r in gz} != {"gzip"}:
-        print(f"  note: page-gz responses had Content-Encoding {({r['encoding'] for r in gz})}")
-    missing_ref = [r["case_id"] for r in page if not r["has_ref"]]
-    if missing_ref:
-        print(f"  WARNING: {len(missing_ref)} pages did not show their case reference, "
-              f"e.g. case {missing_ref[:5]}")
 
     groups: dict[str, dict] = {}  # where the page's SQL time goes, by statement text
     for r in page:
@@ -222,10 +212,9 @@ def report(results: dict[str, list[dict]], setting: dict, engine) -> None:
         print(f"\nplan of the SELECT with the most total time ({short(slowest, 80)}):")
         for line in common.explain(engine, slowest, groups[slowest]["params"]):
             print("    " + line)
-    print("\nslowest pages: " + "; ".join(
+    print("\nslowest pages: " + common.slowest(page, "t", lambda r: (
         f"case {r['case_id']} {r['t'] * 1000:.1f} ms ({len(r['sql']['statements'])} stmts, "
-        f"SQL {sql_ms(r) * 1000:.1f} ms, commit {r['sql']['commit'] * 1000:.1f} ms)"
-        for r in sorted(page, key=lambda r: -r["t"])[:5]))
+        f"SQL {sql_ms(r) * 1000:.1f} ms, commit {r['sql']['commit'] * 1000:.1f} ms)")))
 
     scope = "" if setting["sqlite"] and setting["cases"] >= 1_000_000 else \
         "  (the target is set for 1M cases on SQLite)"
@@ -239,16 +228,11 @@ def report(results: dict[str, list[dict]], setting: dict, engine) -> None:
 
 
 def main() -> None:
-    parser = common.parser(__doc__)
-    parser.add_argument("--contacts", type=int, default=1_000_000,
-                        help="contacts, and as many cases (default 1,000,000)")
-    parser.add_argument("--queries", type=int, default=300, help="random cases to time")
-    parser.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir; "
-                        "a postgresql+psycopg:// URL works too (its database is wiped)")
-    parser.add_argument("--as", dest="role", choices=("supervisor", "volunteer"),
-                        default="supervisor", help="who signs in (a volunteer first verifies "
-                        "each sampled caller in the session)")
-    args = parser.parse_args()
+    # --contacts, and as many cases; --queries: random cases to time; --role: who signs in (a
+    # volunteer first verifies each sampled caller in the session); --database-url: a
+    # PostgreSQL one works too (its database is wiped)
+    args = common.options(__doc__, contacts=1_000_000, queries=300, role="supervisor",
+                          database_url=None)
     url, cleanup = common.temp_url(args, "case-page")
     app = common.make_app(url)
     meter = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import contextlib
 import csv
 import http.cookiejar
 import itertools
@@ -18,6 +19,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,9 +67,24 @@ CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 # --- figures and machine facts -----------------------------------------------------------------
 
-def parser(doc: str) -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(description=doc,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+def options(doc: str, **defaults) -> argparse.Namespace:
+    """The script's command line: --some-name for each keyword some_name; its default gives the
+    type (False: a flag; None: a text)."""
+    parser = argparse.ArgumentParser(description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name, default in defaults.items():
+        flag = "--" + name.replace("_", "-")
+        if default is False:
+            parser.add_argument(flag, action="store_true")
+        else:
+            parser.add_argument(flag, default=default,
+                                type=str if default is None else type(default))
+    return parser.parse_args()
+
+
+def write_json(path: str | None, data: dict) -> None:
+    if path:
+        Path(path).write_text(json.dumps(data, indent=2, default=str))
 
 
 def pct(values, p: float) -> float:
@@ -78,6 +95,24 @@ def pct(values, p: float) -> float:
 
 def ms(values) -> list[float]:
     return [v * 1000 for v in values]
+
+
+def cells(xs, ps=(.5, .95, .99), nd: int = 1) -> list[str]:
+    """Formatted percentiles of xs; p = 0 stands for the median (the mean of the middle two)."""
+    return [f"{statistics.median(xs) if p == 0 else pct(xs, p):.{nd}f}" for p in ps]
+
+
+def spread(label: str, xs: list[float], width: int = 34) -> str:
+    """One line: n, min, p50, p95, p99, max and mean of xs, in seconds."""
+    return f"{label:<{width}} n=0" if not xs else (
+        f"{label:<{width}} n={len(xs):<5} min {min(xs):6.3f}  p50 {pct(xs, .5):6.3f}  "
+        f"p95 {pct(xs, .95):6.3f}  p99 {pct(xs, .99):6.3f}  max {max(xs):6.3f}  "
+        f"mean {statistics.fmean(xs):6.3f} s")
+
+
+def slowest(records: list[dict], key: str, show, n: int = 5) -> str:
+    """show(record) for the n records with the largest record[key], joined by '; '."""
+    return "; ".join(show(r) for r in sorted(records, key=lambda r: -r[key])[:n])
 
 
 def machine() -> dict:
@@ -687,7 +722,7 @@ class Stack:
         with open(self.tmp / f"{name}.log", "ab") as log:
             proc = subprocess.Popen(argv, env=env or self.env, cwd=ROOT, stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True)
-        self.procs.append((name, proc, sig))
+        self.procs.append((proc, sig))
         if port:
             wait_port(port, proc, name)
         return proc
@@ -720,51 +755,25 @@ class Stack:
                         "120", "-b", f"127.0.0.1:{self.web_port}", "app:app"],
                 self.web_port, signal.SIGINT, web_env)
 
-    def wait_workers(self, timeout: float = 60) -> float:
-        """Wait until every RQ worker has registered; returns seconds waited."""
+    def wait_workers(self, timeout: float = 60) -> None:
+        """Wait until every RQ worker has registered (self.waited: the seconds it took)."""
         import redis
         from rq import Worker
         conn, started = redis.Redis.from_url(self.env["REDIS_URL"]), time.monotonic()
-        while time.monotonic() - started < timeout:
-            if Worker.count(connection=conn) >= self.workers:
-                self.waited = time.monotonic() - started
-                self.redis_version = conn.info("server")["redis_version"]
-                return self.waited
-            for p in self.worker_procs:
-                if p.poll() is not None:
-                    raise SystemExit(f"a worker exited with code {p.returncode}:\n"
-                                     f"{self.log('worker1')[-3000:]}")
+        while Worker.count(connection=conn) < self.workers:
+            if time.monotonic() - started > timeout:
+                raise SystemExit(f"the workers did not register within {timeout:.0f} s")
             time.sleep(0.05)
-        raise SystemExit(f"the workers did not register within {timeout:.0f} s")
-
-    def log(self, name: str) -> str:
-        return (self.tmp / f"{name}.log").read_text(errors="replace")
+        self.waited = time.monotonic() - started
+        self.redis_version = conn.info("server")["redis_version"]
 
     def stop(self) -> str:
-        """Signal each child's process group (newest first: its forks go too), then SIGKILL
-        what is left; returns a line saying so."""
-        def alive(pgid: int) -> bool:
-            try:
-                os.killpg(pgid, 0)
-                return True
-            except ProcessLookupError:
-                return False
-        problems = []
-        for name, proc, sig in reversed(self.procs):
-            if alive(proc.pid):
-                os.killpg(proc.pid, sig)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                problems.append(f"{name} ignored {signal.Signals(sig).name} for 15 s")
-            deadline = time.monotonic() + 5
-            while alive(proc.pid) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            if alive(proc.pid):
-                problems.append(f"{name}: killed what was left of process group {proc.pid}")
-                os.killpg(proc.pid, signal.SIGKILL)
-                time.sleep(0.2)
-            if proc.poll() is None:
-                proc.wait(5)
-        return f"stopped {len(self.procs)} child processes" + (
-            f"; problems: {'; '.join(problems)}" if problems else "")
+        """Signal each child's process group (newest first: its forks go too), then SIGKILL what
+        is left of it; returns a line saying so."""
+        for proc, sig in reversed(self.procs):
+            for s, wait in ((sig, 15), (signal.SIGKILL, 5)):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, s)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(wait)
+        return f"stopped {len(self.procs)} child processes"

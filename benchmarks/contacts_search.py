@@ -131,10 +131,10 @@ def measure(app, client, raw, queries: list[dict]) -> list[dict]:
 def table_line(label: str, rs: list[dict]) -> list:
     sv, sc, br = ([r[k] * 1000 for r in rs] for k in ("server", "svc", "bare"))
     med = statistics.median
-    return [label, len(rs), f"{med(sv):.1f}", f"{pct(sv, .95):.1f}", f"{med(sc):.1f}",
-            f"{pct(sc, .95):.1f}", f"{med(br):.2f}", f"{pct(br, .95):.2f}",
-            f"{med(sv) / med(br):.1f}", f"{med(r['total'] for r in rs):.0f}",
-            f"{med(r['page_rows'] for r in rs):.0f}"]
+    return [label, len(rs), *common.cells(sv, (0, .95)), *common.cells(sc, (0, .95)),
+            *common.cells(br, (0, .95), 2), f"{med(sv) / med(br):.1f}",
+            *common.cells([r["total"] for r in rs], (0,), 0),
+            *common.cells([r["page_rows"] for r in rs], (0,), 0)]
 
 
 def report(results: list[dict], setting: dict) -> None:
@@ -168,19 +168,15 @@ def report(results: list[dict], setting: dict) -> None:
     print(f"queries with no match (all were taken from stored contacts): {len(empty)}")
     print("\nslowest server times:")
     for kind in KINDS:
-        rs = sorted((r for r in results if r["kind"] == kind), key=lambda r: -r["server"])[:3]
-        print(f"  {kind:<8} " + "; ".join(
-            f"{r['q']!r} {r['server'] * 1000:.0f} ms (bare {r['bare'] * 1000:.0f}, "
-            f"{r['total']} matches)" for r in rs))
+        print(f"  {kind:<8} " + common.slowest(
+            [r for r in results if r["kind"] == kind], "server",
+            lambda r: f"{r['q']!r} {r['server'] * 1000:.0f} ms (bare {r['bare'] * 1000:.0f}, "
+                      f"{r['total']} matches)", 3))
 
 
 def main() -> None:
-    parser = common.parser(__doc__)
-    parser.add_argument("--contacts", type=int, default=1_000_000)
-    parser.add_argument("--queries", type=int, default=300, help="per kind (default 300)")
-    parser.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir; "
-                        "a postgresql+psycopg:// URL works too (its database is wiped)")
-    args = parser.parse_args()
+    # --queries per kind; --database-url: a PostgreSQL one works too (its database is wiped)
+    args = common.options(__doc__, contacts=1_000_000, queries=300, database_url=None)
     url, cleanup = common.temp_url(args, "contacts-search")
     path = common.sqlite_path(url)
     app = common.make_app(url)

@@ -1,6 +1,6 @@
 """Export benchmark: 100,000 reviewed cases to CSV and XLSX — time and peak memory.
 
-    .venv/bin/python benchmarks/export.py [--cases 20000] [--no-atomic]
+    .venv/bin/python benchmarks/export.py [--cases 20000]
 
 The real export job in this process (RSS sampled every 20 ms), then the atomicity check: an export
 killed half way marks nothing and leaves no file; the rerun puts every case in exactly one file.
@@ -53,11 +53,7 @@ def patch(name: str, wrapper) -> None:
 
 
 def main() -> None:
-    parser = common.parser(__doc__)
-    parser.add_argument("--cases", type=int, default=100_000)
-    parser.add_argument("--database-url", default=None)
-    parser.add_argument("--no-atomic", action="store_true", help="skip the atomicity check")
-    args = parser.parse_args()
+    args = common.options(__doc__, cases=100_000, database_url=None)
     tmp = Path(tempfile.mkdtemp(prefix="helpline-export-bench-"))
     url = args.database_url or f"sqlite:///{tmp / 'export.db'}"
     app = common.make_app(url, EXPORT_DIR=str(tmp / "exports"))
@@ -103,8 +99,7 @@ def main() -> None:
                   ("RSS before MB", 14), ("RSS peak MB", 12), ("file MB", 8), ("mark s", 7)],
                  rows)
     print("\ntarget: CSV <= 10 s and memory flat <= 150 MB")
-    if not args.no_atomic:
-        atomicity(app, me, args.cases)
+    atomicity(app, me, args.cases)
     print(f"load average (1 min) after: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
 
 

@@ -7,14 +7,11 @@ import logging
 import os
 import random
 import re
-import statistics
-import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import common
-from common import db, pct
+from common import db, ms, pct
 from sqlalchemy import func, insert, inspect, or_, select
 
 from helpline.auth.models import Team, User, user_teams
@@ -164,11 +161,11 @@ def measure(app, client, queries: list[dict]) -> list[dict]:
 
 def table_line(label: str, rs: list[dict]) -> list:
     """One row: p50/p95/p99 of server, svc and bare, and the server/bare ratio."""
-    cols = [f"{pct([r[who] * 1000 for r in rs], p):.2f}" for who in ("server", "svc", "bare")
-            for p in (.5, .95, .99)]
+    cols = [c for who in ("server", "svc", "bare") for c in common.cells(ms(r[who] for r in rs),
+                                                                         nd=2)]
     ratio = pct([r["server"] for r in rs], .5) / pct([r["bare"] for r in rs], .5)
     return [label, len(rs), *cols, f"{ratio:.1f}",
-            f"{statistics.median(r['matches'] for r in rs):.0f}"]
+            *common.cells([r["matches"] for r in rs], (0,), 0)]
 
 
 def report(results: list[dict], setting: dict) -> None:
@@ -208,21 +205,15 @@ def report(results: list[dict], setting: dict) -> None:
     if wide:
         print(f"queries matching >= 200 users (the email LIKE is a substring match, so the "
               f"shared domain '{DOMAIN}' counts): {', '.join(wide[:20])}")
-    print("slowest server times: " + "; ".join(
-        f"{r['q']!r} {r['server'] * 1000:.1f} ms ({r['matches']} matches)"
-        for r in sorted(results, key=lambda r: -r["server"])[:5]))
+    print("slowest server times: " + common.slowest(
+        results, "server", lambda r: f"{r['q']!r} {r['server'] * 1000:.1f} ms "
+                                     f"({r['matches']} matches)"))
 
 
 def main() -> None:
-    parser = common.parser(__doc__)
-    parser.add_argument("--users", type=int, default=2000)
-    parser.add_argument("--queries", type=int, default=400)
-    parser.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir; "
-                        "a postgresql+psycopg:// URL works too (its database is wiped)")
-    args = parser.parse_args()
-    cleanup = None if args.database_url else Path(tempfile.mkdtemp(
-        prefix="helpline-handler-autocomplete-"))
-    url = args.database_url or f"sqlite:///{cleanup / 'handlers.db'}"
+    # --database-url: a PostgreSQL one works too (its database is wiped)
+    args = common.options(__doc__, users=2000, queries=400, database_url=None)
+    url, cleanup = common.temp_url(args, "handler-autocomplete")
     app = common.make_app(url)
     try:
         with app.app_context():

@@ -8,7 +8,6 @@ from locust import FastHttpUser, constant, events, task
 from locust.env import Environment
 
 import itertools
-import json
 import os
 import random
 import re
@@ -340,21 +339,12 @@ def print_report(s: dict) -> None:
 
 
 def main() -> None:
-    parser = common.parser(__doc__)
-    parser.add_argument("--database-url", required=True, help="a database from dataset.py")
-    parser.add_argument("--users", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=180,
-                        help="length of the A/B part after the ramp-up (default 180)")
-    parser.add_argument("--block", type=float, default=20, help="A/B block length (s)")
-    parser.add_argument("--spawn-rate", type=float, default=2,
-                        help="volunteers signing in per second (at 10/s the password hashes "
-                        "queue up in the one web process)")
-    parser.add_argument("--think-min", type=float, default=2)
-    parser.add_argument("--think-max", type=float, default=8)
-    parser.add_argument("--web-workers", type=int, default=1,
-                        help="gunicorn gevent processes (make run starts 1)")
-    parser.add_argument("--json", help="write the summary here")
-    args = parser.parse_args()
+    # --database-url: a database from dataset.py; --seconds: length of the A/B part after the
+    # ramp-up; --block: A/B block length (s); --spawn-rate: volunteers signing in per second (at
+    # 10/s the password hashes queue up in the one web process); --web-workers: gunicorn gevent
+    # processes (make run starts 1); --json: write the summary here
+    args = common.options(__doc__, database_url=None, users=200, seconds=180.0, block=20.0,
+                          spawn_rate=2.0, think_min=2.0, think_max=8.0, web_workers=1, json=None)
     Shared.think = (args.think_min, args.think_max)
     load_knowledge(args.database_url, 2000, 7)
     tmp = Path(tempfile.mkdtemp(prefix="helpline-loadtest-"))
@@ -369,8 +359,7 @@ def main() -> None:
         stack.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     print_report(summary)
-    if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=2, default=str))
+    common.write_json(args.json, summary)
 
 
 if __name__ == "__main__":

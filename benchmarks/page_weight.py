@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import http.client
-import json
 import shutil
 import tempfile
 import time
@@ -246,10 +245,7 @@ def print_report(res: dict) -> None:
 
 
 def main() -> None:
-    parser = common.parser(__doc__)
-    parser.add_argument("--database-url", required=True, help="a database from dataset.py")
-    parser.add_argument("--json", help="write the results here")
-    args = parser.parse_args()
+    args = common.options(__doc__, database_url=None, json=None)  # a database from dataset.py
     tmp = Path(tempfile.mkdtemp(prefix="helpline-page-weight-"))
     # Two-factor sign-in (added after these figures were first measured) would stop the
     # supervisor, data and admin accounts at its set-up page: the audit weighs the pages.
@@ -261,8 +257,7 @@ def main() -> None:
         stack.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     print_report(res)
-    if args.json:
-        Path(args.json).write_text(json.dumps(res, indent=2, default=str))
+    common.write_json(args.json, res)
 
 
 if __name__ == "__main__":

@@ -39,12 +39,8 @@ def backdate(due: int, years: int) -> list[int]:
 
 
 def main() -> None:
-    parser = common.parser(__doc__)
-    parser.add_argument("--contacts", type=int, default=10_000)
-    parser.add_argument("--due", type=int, default=10_000)
-    parser.add_argument("--database-url", default=None)
-    parser.add_argument("--batch-size", type=int, default=retention.BATCH_SIZE)
-    args = parser.parse_args()
+    args = common.options(__doc__, contacts=10_000, due=10_000, database_url=None,
+                          batch_size=retention.BATCH_SIZE)
     due = min(args.due, args.contacts - 1)  # one contact stays, for the saves
     tmp = Path(tempfile.mkdtemp(prefix="helpline-retention-bench-"))
     url = args.database_url or f"sqlite:///{tmp / 'retention.db'}"

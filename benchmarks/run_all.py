@@ -182,14 +182,10 @@ def write_results(m: dict, args, ds: dict | None, lt: dict | None, pw: dict | No
 
 
 def main() -> None:
-    parser = common.parser(__doc__)
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
-    parser.add_argument("--users", type=int, default=200)
-    parser.add_argument("--load-seconds", type=float, default=180)
-    parser.add_argument("--only", help="comma-separated steps to run (default: all); the "
-                        "others are taken from the last run's benchmarks/results/")
-    args = parser.parse_args()
+    # --only: comma-separated steps to run (default: all); the others are taken from the last
+    # run's benchmarks/results/
+    args = common.options(__doc__, scale=1.0, database_url=os.environ.get("DATABASE_URL"),
+                          users=200, load_seconds=180.0, only=None)
     OUT.mkdir(exist_ok=True)
     m = common.machine()
     only = set(args.only.split(",")) if args.only else None
@@ -227,7 +223,7 @@ def main() -> None:
         pw = json.loads((OUT / "page_weight.json").read_text())
     features = [
         ("contacts_search", ["benchmarks/contacts_search.py", "--contacts", str(n)]),
-        ("case_page", ["benchmarks/case_page.py", "--contacts", str(n), "--as", "volunteer"]),
+        ("case_page", ["benchmarks/case_page.py", "--contacts", str(n), "--role", "volunteer"]),
         ("handler_autocomplete", ["benchmarks/handler_autocomplete.py"]),
         ("export", ["benchmarks/export.py", "--cases", str(max(1000, round(100_000 *
                                                                           args.scale)))]),
