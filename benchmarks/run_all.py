@@ -26,16 +26,14 @@ def run(name: str, args: list[str], timeout: float) -> dict:
                               timeout=timeout)
         code, out = proc.returncode, proc.stdout + proc.stderr
     except subprocess.TimeoutExpired as exc:
-        code = "timeout"
-        out = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) \
-            else (exc.stdout or "")
-    lines = [ln for ln in out.splitlines() if not re.match(
-        r"^(INFO|DEBUG|WARNING):|^\[\d{4}-|^\d{2}:\d{2}:\d{2} ", ln)]
-    text = "\n".join(lines)
+        code, out = "timeout", exc.stdout or b""
+        out = out.decode(errors="replace") if isinstance(out, bytes) else out
+    text = "\n".join(ln for ln in out.splitlines() if not re.match(
+        r"^(INFO|DEBUG|WARNING):|^\[\d{4}-|^\d{2}:\d{2}:\d{2} ", ln))
     (OUT / f"{name}.txt").write_text(text + "\n")
-    secs = time.monotonic() - t0
-    print(f"   {name}: exit {code} in {secs:.0f} s", flush=True)
-    step = {"name": name, "cmd": "python " + " ".join(args), "code": code, "seconds": secs}
+    step = {"name": name, "cmd": "python " + " ".join(args), "code": code,
+            "seconds": time.monotonic() - t0}
+    print(f"   {name}: exit {code} in {step['seconds']:.0f} s", flush=True)
     (OUT / f"{name}.step.json").write_text(json.dumps(step))
     return dict(step, text=text)
 
@@ -188,67 +186,44 @@ def main() -> None:
                           users=200, load_seconds=180.0, only=None)
     OUT.mkdir(exist_ok=True)
     m = common.machine()
-    only = set(args.only.split(",")) if args.only else None
-    n = max(1, round(1_000_000 * args.scale))
-    small = args.scale < 0.1
+    n, small = max(1, round(1_000_000 * args.scale)), args.scale < 0.1
     url = args.database_url or common.bench_url(args.scale)
-    steps, ds, lt, pw = [], None, None, None
-
-    def want(name: str) -> bool:
-        if only is None or name in only:
-            return True
-        if earlier(name):
-            steps.append(earlier(name))
-        return False
-
-    if want("dataset"):
-        s = run("dataset", ["benchmarks/dataset.py", "--scale", f"{args.scale:g}",
-                            "--database-url", url, "--volunteers", str(max(200, args.users)),
-                            "--json", str(OUT / "dataset.json")], 7200)
-        steps.append(s)
-    if (OUT / "dataset.json").exists():
-        ds = json.loads((OUT / "dataset.json").read_text())
-    if want("loadtest"):
-        s = run("loadtest", ["benchmarks/loadtest.py", "--database-url", url, "--users",
-                             str(args.users), "--seconds", f"{args.load_seconds:g}",
-                             "--json", str(OUT / "loadtest.json")], args.load_seconds + 900)
-        steps.append(s)
-    if steps and steps[-1]["name"] == "loadtest" and steps[-1]["code"] == 0:
-        lt = json.loads((OUT / "loadtest.json").read_text())
-    if want("page_weight"):
-        s = run("page_weight", ["benchmarks/page_weight.py", "--database-url", url, "--json",
-                                str(OUT / "page_weight.json")], 1800)
-        steps.append(s)
-    if steps and steps[-1]["name"] == "page_weight" and steps[-1]["code"] == 0:
-        pw = json.loads((OUT / "page_weight.json").read_text())
-    features = [
-        ("contacts_search", ["benchmarks/contacts_search.py", "--contacts", str(n)]),
-        ("case_page", ["benchmarks/case_page.py", "--contacts", str(n), "--role", "volunteer"]),
-        ("handler_autocomplete", ["benchmarks/handler_autocomplete.py"]),
-        ("export", ["benchmarks/export.py", "--cases", str(max(1000, round(100_000 *
-                                                                          args.scale)))]),
-        ("erasure", ["benchmarks/erasure.py", "--database-url", url, "--scale", str(args.scale),
-                     "--subjects", "30"]),  # issue 13: <= 1 s, saves wait <= 200 ms
+    db, out = ["--database-url", url], lambda name: ["--json", str(OUT / f"{name}.json")]
+    plan = [  # (name, command, timeout)
+        ("dataset", ["dataset.py", "--scale", f"{args.scale:g}", *db, "--volunteers",
+                     str(max(200, args.users)), *out("dataset")], 7200),
+        ("loadtest", ["loadtest.py", *db, "--users", str(args.users), "--seconds",
+                      f"{args.load_seconds:g}", *out("loadtest")], args.load_seconds + 900),
+        ("page_weight", ["page_weight.py", *db, *out("page_weight")], 1800),
+        ("contacts_search", ["contacts_search.py", "--contacts", str(n)], 7200),
+        ("case_page", ["case_page.py", "--contacts", str(n), "--role", "volunteer"], 7200),
+        ("handler_autocomplete", ["handler_autocomplete.py"], 7200),
+        ("export", ["export.py", "--cases", str(max(1000, round(100_000 * args.scale)))], 7200),
+        # issue 13: <= 1 s, saves wait <= 200 ms
+        ("erasure", ["erasure.py", *db, "--scale", str(args.scale), "--subjects", "30"], 7200),
         # 10,599 backdated: 10,035 due (5% hold nothing identifying), the issue's 10,000
-        ("retention", ["benchmarks/retention.py"] + (["--contacts", "2000", "--due", "1000"]
-                                                      if small else ["--contacts", "10600",
-                                                                     "--due", "10599"])),
-        ("email_ping", ["benchmarks/email_ping.py"]),
-        ("reminders", ["benchmarks/reminders.py"] + (["--users", "50", "--spread", "30"]
-                                                      if small else [])),
-        ("foundation", ["benchmarks/bench_foundation.py"]),
-        ("lowspec", ["benchmarks/lowspec.py"]),  # Chromium CPU ×6 + Slow 3G: usable ≤ 3 s
+        ("retention", ["retention.py", "--contacts", "2000" if small else "10600", "--due",
+                       "1000" if small else "10599"], 7200),
+        ("email_ping", ["email_ping.py"], 7200),
+        ("reminders", ["reminders.py", *(["--users", "50", "--spread", "30"] if small else [])],
+         7200),
+        ("foundation", ["bench_foundation.py"], 7200),
+        ("lowspec", ["lowspec.py"], 7200),  # Chromium CPU ×6 + Slow 3G: usable ≤ 3 s
     ]
-    for name, cmd in features:
-        if want(name):
-            steps.append(run(name, cmd, 7200))
+    steps = []
+    for name, cmd, timeout in plan:
+        if not args.only or name in args.only.split(","):
+            steps.append(run(name, ["benchmarks/" + cmd[0], *cmd[1:]], timeout))
+        elif earlier(name):
+            steps.append(earlier(name))
+    ok = {s["name"] for s in steps if s["code"] == 0}
+    ds, lt, pw = (json.loads((OUT / f"{k}.json").read_text()) if k in ok else None
+                  for k in ("dataset", "loadtest", "page_weight"))
     m["load_after"] = os.getloadavg()
-    md = write_results(m, args, ds, lt, pw, steps)
-    (HERE / "RESULTS.md").write_text(md)
+    (HERE / "RESULTS.md").write_text(write_results(m, args, ds, lt, pw, steps))
     print(f"\nwrote {HERE / 'RESULTS.md'}")
-    failed = [s["name"] for s in steps if s["code"] != 0]
-    if failed:
-        print(f"steps that failed: {', '.join(failed)}")
+    if len(ok) < len(steps):
+        print(f"steps that failed: {', '.join(s['name'] for s in steps if s['code'] != 0)}")
 
 
 if __name__ == "__main__":
