@@ -48,11 +48,10 @@ def prepare(args, url: str) -> float | None:
 
 
 class SqlMeter:
-    """Counts and times every statement (and COMMIT) between start() and stop()."""
+    """Times every statement and COMMIT between start() and stop()."""
 
     def __init__(self, engine) -> None:
-        self.engine, self.current = engine, None
-        self._t_exec = self._t_commit = None
+        self.current, self.t_exec, self.t_commit = None, 0.0, None
         self.hooks = [(engine, "before_cursor_execute", self._before),
                       (engine, "after_cursor_execute", self._after),
                       (engine, "commit", self._commit), (Session, "after_commit", self._done)]
@@ -70,23 +69,22 @@ class SqlMeter:
         out, self.current = self.current, None
         return out
 
-    def _before(self, conn, cursor, statement, parameters, context, executemany):
-        self._t_exec = time.perf_counter()
+    def _before(self, *_) -> None:
+        self.t_exec = time.perf_counter()
 
-    def _after(self, conn, cursor, statement, parameters, context, executemany):
-        if self.current is not None and self._t_exec is not None:
-            self.current["statements"].append(
-                (statement, parameters, time.perf_counter() - self._t_exec))
-        self._t_exec = None
+    def _after(self, conn, cursor, statement, parameters, *_) -> None:
+        if self.current is not None:
+            self.current["statements"].append((statement, parameters,
+                                               time.perf_counter() - self.t_exec))
 
-    def _commit(self, conn):
-        self._t_commit = time.perf_counter()
+    def _commit(self, conn) -> None:
+        self.t_commit = time.perf_counter()
 
-    def _done(self, session):
-        if self.current is not None and self._t_commit is not None:
-            self.current["commit"] += time.perf_counter() - self._t_commit
+    def _done(self, session) -> None:  # a commit with no connection to commit times nothing
+        if self.current is not None and self.t_commit is not None:
+            self.current["commit"] += time.perf_counter() - self.t_commit
             self.current["commits"] += 1
-        self._t_commit = None
+        self.t_commit = None
 
 
 def as_volunteer(app, client, case_ids: list[int]) -> None:

@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SECRET_KEY", "helpline-benchmark")  # never write instance/secret_key
 
+import psutil
 from flask_migrate import upgrade
 from sqlalchemy import func, inspect, make_url, select, text, update
 from sqlalchemy.orm import Session
@@ -687,25 +688,23 @@ def wait_port(port: int, proc: subprocess.Popen, name: str, timeout: float = 60)
     raise SystemExit(f"{name} did not listen on {port}")
 
 
-def rss_mb(pid: int | str = "self") -> float | None:
-    """VmRSS of a process in MB (None if it is gone)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
+def rss_mb(pid: int | None = None) -> float | None:
+    """VmRSS of a process (default: this one) in MB (None if it is gone)."""
+    with contextlib.suppress(psutil.NoSuchProcess):
+        return psutil.Process(pid).memory_info().rss / 1024 / 1024
     return None
 
 
 class Stack:
     """redis-server, the mail catcher, RQ workers and gunicorn (gevent) as `make run` starts them,
-    on free ports with the temp dir `tmp`; each child in its own session, logged to tmp/<name>.log.
+    on free ports with a temp dir (tmp; deleted on leaving a `with` block), on the database url,
+    else a SQLite file tmp/<name>.db; each child in its own session, logged to tmp/<child>.log.
     HELPLINE_TIMING_LOG (timing=True) makes helpline/timing.py log each request's server time."""
 
-    def __init__(self, url: str, tmp: Path, web_workers: int = 1, workers: int = 1,
+    def __init__(self, url: str | None, name: str, web_workers: int = 1, workers: int = 1,
                  catcher: bool = True, web: bool = True, timing: bool = False, **env) -> None:
-        self.tmp, self.procs = tmp, []
+        self.tmp = tmp = Path(tempfile.mkdtemp(prefix=f"helpline-{name}-"))
+        url, self.procs = url or f"sqlite:///{tmp / name}.db", []
         self.web_workers, self.workers, self.catcher, self.web = web_workers, workers, catcher, web
         self.timing_log = tmp / "timing.log" if timing else None
         self.redis_port, self.smtp_port, self.web_port = free_port(), free_port(), free_port()
@@ -716,6 +715,13 @@ class Stack:
                         MAIL_CATCHER_DIR=str(tmp / "mail"), EXPORT_DIR=str(tmp / "exports"),
                         PYTHONUNBUFFERED="1")
         self.env.update(env)
+
+    def __enter__(self) -> Stack:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def spawn(self, name: str, argv: list[str], port: int | None = None,
               sig: int = signal.SIGTERM, env: dict | None = None) -> subprocess.Popen:
@@ -770,10 +776,11 @@ class Stack:
     def stop(self) -> str:
         """Signal each child's process group (newest first: its forks go too), then SIGKILL what
         is left of it; returns a line saying so."""
-        for proc, sig in reversed(self.procs):
+        procs, self.procs = self.procs, []
+        for proc, sig in reversed(procs):
             for s, wait in ((sig, 15), (signal.SIGKILL, 5)):
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, s)
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(wait)
-        return f"stopped {len(self.procs)} child processes"
+        return f"stopped {len(procs)} child processes"

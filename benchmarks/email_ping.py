@@ -6,12 +6,9 @@ import math
 import os
 import random
 import re
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import common
 from common import FIRST, LAST, db, pct
@@ -136,12 +133,9 @@ def main() -> int:
     # worker (0 to start at once)
     args = common.options(__doc__, assignments=200, timeout=120.0, grace=3.0, settle=5.0,
                           min_gap_ms=20.0, max_gap_ms=50.0)
-    tmp = Path(tempfile.mkdtemp(prefix="helpline-email-ping-"))
-    maildir = tmp / "mail"
-    stack = common.Stack(f"sqlite:///{tmp / 'ping.db'}", tmp, web=False,
-                         BASE_URL="http://127.0.0.1:8000")
-    app, ok = None, False
-    try:
+    stack = common.Stack(None, "ping", web=False, BASE_URL="http://127.0.0.1:8000")
+    maildir, app, ok = stack.tmp / "mail", None, False
+    with stack:
         stack.flask("db", "upgrade")
         stack.start("--appendonly", "no")
         time.sleep(args.settle)
@@ -170,10 +164,8 @@ def main() -> int:
                                              .group_by(OutboxMail.status)).all())
             db.session.remove()
         ok = report(assignments, checks, setting, outbox)
-    finally:
         common.close(app)
         print("\n" + stack.stop())
-        shutil.rmtree(tmp, ignore_errors=True)
     return 0 if ok else 1
 
 

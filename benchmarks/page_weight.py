@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import gzip
 import http.client
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
 import brotli
 import common
@@ -217,16 +214,11 @@ def print_report(res: dict) -> None:
 
 def main() -> None:
     args = common.options(__doc__, database_url=None, json=None)  # a database from dataset.py
-    tmp = Path(tempfile.mkdtemp(prefix="helpline-page-weight-"))
     # Two-factor sign-in (added after these figures were first measured) would stop the
     # supervisor, data and admin accounts at its set-up page: the audit weighs the pages.
-    stack = common.Stack(args.database_url, tmp, TWO_FACTOR_REQUIRED_ROLES="")
-    try:
+    with common.Stack(args.database_url, "page-weight", TWO_FACTOR_REQUIRED_ROLES="") as stack:
         stack.start()
         res = audit(stack.base_url, stack.web_port, args.database_url)
-    finally:
-        stack.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
     print_report(res)
     common.write_json(args.json, res)
 

@@ -7,15 +7,12 @@ import os
 import random
 import re
 import resource
-import shutil
 import sqlite3
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import common
 import psutil
@@ -277,11 +274,10 @@ def main() -> int:
     if soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE,
                            (want if hard == resource.RLIM_INFINITY else min(want, hard), hard))
-    tmp = Path(tempfile.mkdtemp(prefix="helpline-reminders-"))
-    stack = common.Stack(f"sqlite:///{tmp / 'reminders.db'}", tmp, workers=args.workers,
-                         catcher=False, REMINDER_POLL_SECONDS="0.5")
-    app, stop, ok = None, threading.Event(), False
-    try:
+    stack = common.Stack(None, "reminders", workers=args.workers, catcher=False,
+                         REMINDER_POLL_SECONDS="0.5")
+    stop = threading.Event()
+    with stack:
         stack.flask("db", "upgrade")
         stack.start("--appendonly", "no", "--maxclients", "10000")
         web_pid = web_worker(stack.web_proc.pid)
@@ -365,11 +361,8 @@ def main() -> int:
                    "anchor": anchor, "spread": args.spread, "rss": rss, "web_pid": web_pid,
                    "fds_after": fds_after}
         ok = report(callbacks, streams, tally(callbacks, streams, created), setting, db_state)
-    finally:
-        stop.set()
         common.close(app)
         print("\n" + stack.stop())
-        shutil.rmtree(tmp, ignore_errors=True)
     return 0 if ok else 1
 
 

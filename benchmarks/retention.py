@@ -8,11 +8,9 @@ lock) and times each concurrent save. Target: no save waits more than 200 ms.
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import common
 from common import db, pct
@@ -42,14 +40,11 @@ def main() -> None:
     args = common.options(__doc__, contacts=10_000, due=10_000, database_url=None,
                           batch_size=retention.BATCH_SIZE)
     due = min(args.due, args.contacts - 1)  # one contact stays, for the saves
-    tmp = Path(tempfile.mkdtemp(prefix="helpline-retention-bench-"))
-    url = args.database_url or f"sqlite:///{tmp / 'retention.db'}"
-    stack = common.Stack(url, tmp, workers=0, catcher=False, web=False)
-    try:
+    with common.Stack(args.database_url, "retention", workers=0, catcher=False,
+                      web=False) as stack:
         stack.start()
-        run(common.make_app(url, REDIS_URL=stack.env["REDIS_URL"]), args, due)
-    finally:
-        stack.stop()
+        run(common.make_app(stack.env["DATABASE_URL"], REDIS_URL=stack.env["REDIS_URL"]), args,
+            due)
 
 
 def run(app, args, due: int) -> None:
