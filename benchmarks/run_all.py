@@ -74,31 +74,31 @@ def write_results(m: dict, args, ds: dict | None, lt: dict | None, pw: dict | No
                                          f"**Reduced scale {args.scale:g}** (the targets are set "
                                          "for scale 1: `make bench` with no SCALE runs it)."),
          "", "## Machine\n", "| | |", "| --- | --- |"]
-    L += [f"| {label} | {value} |" for label, value in [(label, m[k]) for k, label in (
+    L += [f"| {label} | {m[k]} |" for k, label in (
         ("cpu", "CPU"), ("cores", "cores"), ("ram_gb", "RAM (GB)"), ("os", "OS"),
         ("python", "Python"), ("sqlite", "SQLite library"), ("date", "date"),
-        ("commit", "commit"))] + [
-        ("database", f"{ds.get('version') if ds else '?'} ({ds.get('url') if ds else '?'})"),
-        ("load average before / after", f"{m['load_before'][0]:.2f} / {m['load_after'][0]:.2f} "
-         "(other work on the machine shares its 2 cores)")]]
-    L += ["", "## Dataset\n"]
+        ("commit", "commit"))]
+    L += [f"| database | {ds.get('version') if ds else '?'} ({ds.get('url') if ds else '?'}) |",
+          f"| load average before / after | {m['load_before'][0]:.2f} / "
+          f"{m['load_after'][0]:.2f} (other work on the machine shares its 2 cores) |",
+          "", "## Dataset\n"]
     verdicts: list[tuple[str, bool | None, str]] = []
     if ds:
-        have = ds.get("have") or {}
-        L.append(f"{have.get('contacts', 0):,} contacts, {have.get('cases', 0):,} cases, "
-                 f"{have.get('interactions', 0):,} interactions, {have.get('callbacks', 0):,} "
-                 f"call backs, {have.get('volunteers', 0)} load-test volunteers; "
-                 f"{ds.get('size_mb', 0):,.0f} MB on disk.")
-        total = sum(ds.get("counts", {}).values())
-        L.append(f"Generated {total:,} rows in {ds['seconds']:.0f} s: "
-                 f"{total / ds['insert_seconds']:,.0f} rows/s (generation in Python "
-                 f"{ds['generate_seconds']:.0f} s of it; ANALYZE {ds['analyze_seconds']:.0f} "
-                 "s). Rows: " + ", ".join(f"{k} {v:,}" for k, v in ds["counts"].items()) + ".")
+        have, counts = ds.get("have") or {}, ds.get("counts", {})
+        total = sum(counts.values())
+        L += [f"{have.get('contacts', 0):,} contacts, {have.get('cases', 0):,} cases, "
+              f"{have.get('interactions', 0):,} interactions, {have.get('callbacks', 0):,} "
+              f"call backs, {have.get('volunteers', 0)} load-test volunteers; "
+              f"{ds.get('size_mb', 0):,.0f} MB on disk.",
+              f"Generated {total:,} rows in {ds['seconds']:.0f} s: "
+              f"{total / ds['insert_seconds']:,.0f} rows/s (generation in Python "
+              f"{ds['generate_seconds']:.0f} s of it; ANALYZE {ds['analyze_seconds']:.0f} "
+              "s). Rows: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + "."]
     else:
         L.append(failed.format("Dataset step", "dataset"))
     L += ["", "## Load test: the call flow\n"]
     if lt:
-        c = lt["client_total"]
+        c, stopped = lt["client_total"], sum(lt["problems"].values())
         L += [f"{lt['users']} simulated volunteers (Locust FastHttpUser), think time "
               f"{lt['think'][0]:g}–{lt['think'][1]:g} s before every step, "
               f"gunicorn gevent ×{lt['web_workers']} + worker + embedded Redis + mail catcher "
@@ -107,25 +107,24 @@ def write_results(m: dict, args, ds: dict | None, lt: dict | None, pw: dict | No
               f"the bare route `/healthz` instead. {lt['flows']} call flows completed.", "",
               f"- A blocks: {lt['a_requests']:,} requests, **{lt['a_rps']:.1f} req/s**; "
               f"B blocks: {lt['b_requests']:,} requests, {lt['b_rps']:.1f} req/s.",
-              f"- Bare route server time (B blocks): p50 {fmt(lt['bare']['p50'], 2)} ms, "
-              f"p95 {fmt(lt['bare']['p95'], 2)} ms, p99 {fmt(lt['bare']['p99'], 2)} ms.",
+              "- Bare route server time (B blocks): " + ", ".join(
+                  f"p{q} {fmt(lt['bare'][f'p{q}'], 2)} ms" for q in (50, 95, 99)) + ".",
               f"- Errors: **{c['failures']}** failed requests (client side), "
               f"{lt['server_errors']} server 5xx, flows stopped: {lt['problems'] or 'none'}.", "",
               "Server service time per endpoint over the A blocks (helpline/timing.py: from "
               "Flask's WSGI entry to the response, compression included; ms):\n"]
         L += md_table("endpoint | requests | req/s | p50 | p95 | p99 | p50 ÷ bare p50 | "
                       "p95 ÷ bare p95 | errors", "l r r r r r r r r",
-                      [(f"`{r['endpoint']}`", r["n"], f"{r['rps']:.1f}", fmt(r["p50"]),
-                        fmt(r["p95"]), fmt(r["p99"]), fmt(r["x_bare_p50"]), fmt(r["x_bare_p95"]),
+                      [(f"`{r['endpoint']}`", r["n"], f"{r['rps']:.1f}",
+                        *(fmt(r[k]) for k in ("p50", "p95", "p99", "x_bare_p50", "x_bare_p95")),
                         r["errors"]) for r in lt["endpoints"]]
                       + [("all flow requests", lt["a_requests"], f"{lt['a_rps']:.1f}",
-                          fmt(lt["a_all"]["p50"]), fmt(lt["a_all"]["p95"]),
-                          fmt(lt["a_all"]["p99"]), "", "", "")])
+                          *(fmt(lt["a_all"][k]) for k in ("p50", "p95", "p99")), "", "", "")])
         L += ["", "(`POST auth.login` is the one-off sign-in with its deliberately slow password "
               "hash; it is not held to the page target.)"]
-        verdicts.append(("200 volunteers, 0 errors", c["failures"] + sum(
-            lt["problems"].values()) == 0 and lt["users"] >= 200, f"{lt['users']} volunteers, "
-            f"{c['failures']} failed requests, {sum(lt['problems'].values())} flows stopped"))
+        verdicts.append(("200 volunteers, 0 errors", c["failures"] + stopped == 0
+                         and lt["users"] >= 200, f"{lt['users']} volunteers, "
+                         f"{c['failures']} failed requests, {stopped} flows stopped"))
         pages = [r for r in lt["endpoints"] if r["endpoint"] != "POST auth.login"]
         if pages:
             worst = max(pages, key=lambda r: r["p95"])
