@@ -23,7 +23,7 @@ from helpline.contacts import services as contact_services
 from helpline.contacts.models import Contact
 from helpline.demo import TEAMS
 
-VOLUNTEER_EMAIL = f"volunteer@{common.DOMAIN}"  # --as volunteer: verifies each caller first
+VOLUNTEER_EMAIL = f"volunteer@{common.DOMAIN}"  # verifies each sampled caller first
 TARGET_MS = 30.0
 FRAGMENT_MAX = 5 * 1024
 BARE_PATH = "/static/css/helpline.css"
@@ -160,8 +160,8 @@ def report(results: dict[str, list[dict]], setting: dict, engine) -> None:
           f"cases, {setting['notes']:,} notes, {setting['signposts']:,} signposts, "
           f"{setting['referrals']:,} referrals, {setting['audit']:,} audit rows; "
           f"{setting['size']:,.0f} MB; {load}")
-    print(f"# signed in as a {setting['role']} through /login; {len(results['page'])} random "
-          f"cases{setting['role_note']}; "
+    print(f"# signed in as a volunteer through /login; {len(results['page'])} random "
+          "cases (each caller verified in this session first); "
           "server time = perf_counter around test-client GET + body, in-process. Times in ms.\n")
     bare_p50 = statistics.median(r["t"] for r in results["bare"])
     rows = []
@@ -226,14 +226,11 @@ def report(results: dict[str, list[dict]], setting: dict, engine) -> None:
 
 
 def main() -> None:
-    # --contacts, and as many cases; --queries: random cases to time; --role: who signs in (a
-    # volunteer first verifies each sampled caller in the session); --database-url: a
+    # --contacts, and as many cases; --queries: random cases to time; --database-url: a
     # PostgreSQL one works too (its database is wiped)
-    args = common.options(__doc__, contacts=1_000_000, queries=300, role="supervisor",
-                          database_url=None)
+    args = common.options(__doc__, contacts=1_000_000, queries=300, database_url=None)
     url, cleanup = common.temp_url(args, "case-page")
-    app = common.make_app(url)
-    meter = None
+    app, meter = common.make_app(url), None
     try:
         with app.app_context():
             engine = db.engine
@@ -253,12 +250,7 @@ def main() -> None:
         rng = random.Random(common.CASE_SEED + 2)
         case_ids = [rng.randint(lo, hi) for _ in range(args.queries)]
         client = app.test_client()  # requests run outside any app context, as in production
-        if args.role == "volunteer":
-            as_volunteer(app, client, case_ids)
-        else:
-            common.sign_in(client, BENCH_EMAIL)
-        setting.update(role=args.role, role_note=" (each caller verified in this session first)"
-                       if args.role == "volunteer" else "")
+        as_volunteer(app, client, case_ids)
         meter = SqlMeter(engine)
         setting["load_before"] = os.getloadavg()[0]
         results = measure(client, meter, case_ids)

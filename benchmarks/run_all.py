@@ -195,7 +195,7 @@ def main() -> None:
                       f"{args.load_seconds:g}", *out("loadtest")], args.load_seconds + 900),
         ("page_weight", ["page_weight.py", *db, *out("page_weight")], 1800),
         ("contacts_search", ["contacts_search.py", "--contacts", str(n)], 7200),
-        ("case_page", ["case_page.py", "--contacts", str(n), "--role", "volunteer"], 7200),
+        ("case_page", ["case_page.py", "--contacts", str(n)], 7200),
         ("handler_autocomplete", ["handler_autocomplete.py"], 7200),
         ("export", ["export.py", "--cases", str(max(1000, round(100_000 * args.scale)))], 7200),
         # issue 13: <= 1 s, saves wait <= 200 ms
