@@ -200,7 +200,7 @@ def shown(url: str) -> str:
 
 def temp_url(args, name: str) -> tuple[str, Path | None]:
     """--database-url, else a SQLite file in a fresh temp dir (deleted afterwards)."""
-    if args.database_url:
+    if getattr(args, "database_url", None):
         return args.database_url, None
     folder = cleanup = Path(tempfile.mkdtemp(prefix=f"helpline-{name}-"))
     file = folder / f"{name}-{getattr(args, 'contacts', 0)}.db"
