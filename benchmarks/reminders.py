@@ -274,20 +274,20 @@ def main() -> int:
     if soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE,
                            (want if hard == resource.RLIM_INFINITY else min(want, hard), hard))
-    stack = common.Stack(None, "reminders", workers=args.workers, catcher=False,
-                         REMINDER_POLL_SECONDS="0.5")
+    setting = {"workers": args.workers, "per_user": args.per_user, "spread": args.spread,
+               "fd_before": soft, "fd_after": resource.getrlimit(resource.RLIMIT_NOFILE)[0]}
     stop = threading.Event()
-    with stack:
+    with common.Stack(None, "reminders", workers=args.workers, catcher=False,
+                      REMINDER_POLL_SECONDS="0.5") as stack:
         stack.flask("db", "upgrade")
         stack.start("--appendonly", "no", "--maxclients", "10000")
-        web_pid = web_worker(stack.web_proc.pid)
+        setting["web_pid"] = web_pid = web_worker(stack.web_proc.pid)
         app = common.make_app(stack.env["DATABASE_URL"], REDIS_URL=stack.env["REDIS_URL"],
                               BASE_URL=stack.base_url)
         logging.getLogger().setLevel(logging.WARNING)
         rng = random.Random(SEED)
         with app.app_context():
             people = make_people(args.users, rng)
-            db.session.remove()
         print(f"# {len(people)} users with a contact and a case each; signing them in",
               flush=True)
         streams = [Stream(p, stack.base_url + "/events", stop) for p in people]
@@ -297,30 +297,31 @@ def main() -> int:
                                                              PASSWORD), people)
             for st, cookie in zip(streams, cookies, strict=True):
                 st.cookie = cookie
-        sign_in_s = time.monotonic() - t0
+        setting["sign_in_s"] = time.monotonic() - t0
         time.sleep(1)
-        rss = {"before": rss_mb(web_pid)}
+        rss = setting["rss"] = {"before": rss_mb(web_pid)}
         t0 = time.monotonic()
         for i in range(0, len(streams), 50):  # at most 50 connecting at once
             for st in streams[i:i + 50]:
                 st.start()
             for st in streams[i:i + 50]:
                 st.opened.wait(60)
-        opened, open_s = sum(st.opened.is_set() for st in streams), time.monotonic() - t0
+        setting.update(opened=sum(st.opened.is_set() for st in streams),
+                       open_s=time.monotonic() - t0)
         time.sleep(2)  # let the server settle (every stream has done its first read)
         rss["after"] = rss_mb(web_pid)
-        fds_after = len(os.listdir(f"/proc/{web_pid}/fd"))
-        print(f"# signed in in {sign_in_s:.1f} s; {opened}/{len(streams)} streams open in "
-              f"{open_s:.1f} s; web worker VmRSS {rss['after']:.1f} MB", flush=True)
+        setting["fds_after"] = len(os.listdir(f"/proc/{web_pid}/fd"))
+        print(f"# {setting['opened']}/{len(streams)} streams open; web worker VmRSS "
+              f"{rss['after']:.1f} MB", flush=True)
 
         n_cb = args.users * args.per_user
         offsets = [args.lead + rng.uniform(0, args.spread) for _ in range(n_cb)]
-        load_before = os.getloadavg()[0]
+        setting["load_before"] = os.getloadavg()[0]
         with app.app_context():
-            callbacks, anchor, create_s = make_callbacks(people, args.per_user, offsets, rng)
-            db.session.remove()
+            callbacks, setting["anchor"], setting["create_s"] = make_callbacks(
+                people, args.per_user, offsets, rng)
         last_due = utc_epoch(max(c["remind_at"] for c in callbacks))
-        print(f"# {len(callbacks)} call backs created in {create_s:.1f} s; waiting", flush=True)
+        print(f"# {len(callbacks)} call backs created; waiting", flush=True)
         peak, next_print, all_in_at = rss["after"], time.time() + 15, None
         while True:
             now = time.time()
@@ -339,7 +340,6 @@ def main() -> int:
         stop.set()
         rss.update(peak=peak, end=rss_mb(web_pid), master=rss_mb(stack.web_proc.pid),
                    workers=[rss_mb(w.pid) or 0 for w in stack.worker_procs])
-
         with app.app_context():
             ids = [n["id"] for st in streams for n in st.notifications if n["id"]]
             created = dict(db.session.execute(select(Notification.id, Notification.created_at)
@@ -350,16 +350,10 @@ def main() -> int:
             per_cb = db.session.execute(select(Notification.url, func.count(Notification.id))
                                         .where(Notification.kind == "reminder")
                                         .group_by(Notification.url)).all()
-            db.session.remove()
         db_state = {"states": states, "stored": sum(n for _, n in per_cb),
                     "stored_cbs": len(per_cb), "double": sum(1 for _, n in per_cb if n > 1)}
-        setting = {"redis_version": stack.redis_version, "workers": args.workers,
-                   "keepalive": app.config["SSE_KEEPALIVE_SECONDS"], "fd_before": soft,
-                   "fd_after": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
-                   "load_before": load_before, "sign_in_s": sign_in_s, "opened": opened,
-                   "open_s": open_s, "per_user": args.per_user, "create_s": create_s,
-                   "anchor": anchor, "spread": args.spread, "rss": rss, "web_pid": web_pid,
-                   "fds_after": fds_after}
+        setting.update(redis_version=stack.redis_version,
+                       keepalive=app.config["SSE_KEEPALIVE_SECONDS"])
         ok = report(callbacks, streams, tally(callbacks, streams, created), setting, db_state)
         common.close(app)
         print("\n" + stack.stop())
