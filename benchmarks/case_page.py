@@ -34,13 +34,8 @@ LABELS = {"page": "page     GET /cases/<id>", "page-gz": "page-gz  (Accept-Encod
           "fragment": "fragment GET /cases/rows/signpost", "bare": f"bare     {BARE_PATH}"}
 
 
-def prepare(args, url: str) -> float | None:
-    """Wipe, migrate, create users and lists, load; returns the load time."""
-    common.check_ours()
-    common.wipe(common.sqlite_path(url))
-    print(f"# generating {args.contacts:,} contacts and cases into {common.shown(url)}",
-          flush=True)
-    common.migrate()
+def prepare(args) -> float | None:
+    """Create users and lists, load; returns the load time."""
     supervisor_id, handlers = common.make_people_and_lists()
     seconds = common.load_cases(args.contacts, supervisor_id, handlers)
     print(f"# loaded in {seconds:.1f} s", flush=True)
@@ -229,24 +224,17 @@ def main() -> None:
     # --contacts, and as many cases; --queries: random cases to time; --database-url: a
     # PostgreSQL one works too (its database is wiped)
     args = common.options(__doc__, contacts=1_000_000, queries=300, database_url=None)
-    url, cleanup = common.temp_url(args, "case-page")
-    app, meter = common.make_app(url), None
-    try:
+    with common.fresh_app(args, "case-page", what=f"{args.contacts:,} contacts and cases") \
+            as app:
         with app.app_context():
             engine = db.engine
-            load_seconds = prepare(args, url)
+            load_seconds = prepare(args)
             logging.getLogger().setLevel(logging.WARNING)
-            with engine.connect() as conn:
-                setting = {"version": common.dialect_version(conn),
-                           "sqlite": common.sqlite_path(url) is not None,
-                           "size": common.size_mb(conn, common.sqlite_path(url)),
-                           "load_seconds": load_seconds, "contacts": common.count(Contact),
-                           "cases": common.count(Case), "notes": common.count(CaseNote),
-                           "signposts": common.count(Signpost),
-                           "referrals": common.count(Referral),
-                           "audit": common.count(AuditEntry)}
+            setting = dict(common.facts(), load_seconds=load_seconds, **{
+                k: common.count(model) for k, model in (
+                    ("contacts", Contact), ("cases", Case), ("notes", CaseNote),
+                    ("signposts", Signpost), ("referrals", Referral), ("audit", AuditEntry))})
             lo, hi = db.session.execute(select(func.min(Case.id), func.max(Case.id))).one()
-            db.session.remove()
         rng = random.Random(common.CASE_SEED + 2)
         case_ids = [rng.randint(lo, hi) for _ in range(args.queries)]
         client = app.test_client()  # requests run outside any app context, as in production
@@ -255,10 +243,7 @@ def main() -> None:
         setting["load_before"] = os.getloadavg()[0]
         results = measure(client, meter, case_ids)
         report(results, setting, engine)
-    finally:
-        if meter is not None:
-            meter.close()
-        common.close(app, cleanup)
+        meter.close()
 
 
 if __name__ == "__main__":

@@ -207,6 +207,32 @@ def temp_url(args, name: str) -> tuple[str, Path | None]:
     return f"sqlite:///{file}", cleanup
 
 
+@contextlib.contextmanager
+def fresh_app(args, name: str, domain: str = DOMAIN, what: str = ""):
+    """The app on --database-url, else on a SQLite file in a temp dir; wiped (refusing a
+    database with users not @domain) and migrated. Closed (the temp dir deleted) afterwards."""
+    url, cleanup = temp_url(args, name)
+    app = make_app(url)
+    try:
+        with app.app_context():
+            check_ours(domain)
+            wipe(sqlite_path(url))
+            print(f"# generating {what} into {shown(url)}", flush=True)
+            migrate()
+        yield app
+    finally:
+        close(app, cleanup)
+
+
+def facts(pg_sql: str = "pg_database_size(current_database())") -> dict:
+    """The database's version, whether it is SQLite, its size on disk (MB; on PostgreSQL what
+    pg_sql measures)."""
+    path = sqlite_path(db.engine.url)
+    with db.engine.connect() as conn:
+        return {"version": dialect_version(conn), "sqlite": path is not None,
+                "size": size_mb(conn, path, pg_sql)}
+
+
 def bench_url(scale: float) -> str:
     """The `make bench` dataset: DATABASE_URL, else a SQLite file per scale in
     $TMPDIR/helpline-bench/."""

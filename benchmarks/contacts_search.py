@@ -21,12 +21,8 @@ SEED = 20240601
 KINDS = ("name", "phone", "postcode")
 
 
-def prepare(args, url: str) -> float | None:
-    """Wipe, migrate, create the user and load; returns the load time."""
-    common.check_ours("contacts-bench.example.org")
-    common.wipe(common.sqlite_path(url))
-    print(f"# generating {args.contacts:,} contacts into {common.shown(url)}", flush=True)
-    common.migrate()
+def prepare(args) -> float | None:
+    """Create the user and load; returns the load time."""
     user_id = create_user(BENCH_EMAIL, "Bench Volunteer", "volunteer", common.BENCH_PASSWORD).id
     db.session.commit()
     db.session.remove()
@@ -177,19 +173,14 @@ def report(results: list[dict], setting: dict) -> None:
 def main() -> None:
     # --queries per kind; --database-url: a PostgreSQL one works too (its database is wiped)
     args = common.options(__doc__, contacts=1_000_000, queries=300, database_url=None)
-    url, cleanup = common.temp_url(args, "contacts-search")
-    path = common.sqlite_path(url)
-    app = common.make_app(url)
-    try:
+    with common.fresh_app(args, "contacts-search", "contacts-bench.example.org",
+                          f"{args.contacts:,} contacts") as app:
         with app.app_context():
             engine = db.engine
-            load_seconds = prepare(args, url)
+            load_seconds = prepare(args)
             logging.getLogger().setLevel(logging.WARNING)
-            with engine.connect() as conn:
-                setting = {"version": common.dialect_version(conn), "sqlite": path is not None,
-                           "size": common.size_mb(conn, path,
-                                                  "pg_total_relation_size('contacts')"),
-                           "load_seconds": load_seconds, "count": common.count(Contact)}
+            setting = dict(common.facts("pg_total_relation_size('contacts')"),
+                           load_seconds=load_seconds, count=common.count(Contact))
             t0 = time.perf_counter()
             queries = pick_queries(args.queries, engine)
             print(f"# {len(queries)} queries picked and their SQL captured "
@@ -197,14 +188,10 @@ def main() -> None:
         client = app.test_client()  # requests run outside any app context, as in production
         common.sign_in(client, BENCH_EMAIL)
         raw = engine.raw_connection()
-        try:
-            setting["load_before"] = os.getloadavg()[0]
-            results = measure(app, client, raw, queries)
-        finally:
-            raw.close()
+        setting["load_before"] = os.getloadavg()[0]
+        results = measure(app, client, raw, queries)
+        raw.close()
         report(results, setting)
-    finally:
-        common.close(app, cleanup)
 
 
 if __name__ == "__main__":
