@@ -86,13 +86,10 @@ class Meter:
         self.last = time.monotonic()
 
     def _data(self, e) -> None:
-        if e["requestId"] in self.urls:
-            self.urls[e["requestId"]]["raw"] += e["dataLength"]
+        self.urls.get(e["requestId"], {"raw": 0})["raw"] += e["dataLength"]
 
     def _finished(self, e) -> None:
-        if e["requestId"] in self.urls:
-            u = self.urls[e["requestId"]]
-            u["wire"], u["done"] = e["encodedDataLength"], True
+        self.urls.get(e["requestId"], {}).update(wire=e["encodedDataLength"], done=True)
         self.last = time.monotonic()
 
     def settle(self, quiet: float = 0.7, timeout: float = 10) -> None:
@@ -197,17 +194,14 @@ def print_report(res: dict) -> None:
     common.table([("fragment", -32), ("HTTP", 4), ("raw B", 7), ("sent B", 7), ("enc", 5)],
                  [[r["name"], r["status"], r["raw"], r["sent"], r["encoding"]]
                   for r in res["fragments"]])
-    worst = {k: max(rs, key=key) for k, rs, key in (
-        ("first", res["pages"], lambda r: r["first"]["wire"]),
-        ("repeat", res["pages"], lambda r: r["repeat"]["wire"]),
-        ("fragment (raw)", res["fragments"], lambda r: r["raw"]),
-        ("fragment (as sent)", res["fragments"], lambda r: r["sent"]))}
-    sizes = {"first": worst["first"]["first"]["wire"], "repeat": worst["repeat"]["repeat"]["wire"],
-             "fragment (raw)": worst["fragment (raw)"]["raw"],
-             "fragment (as sent)": worst["fragment (as sent)"]["sent"]}
-    limits = {"first": FIRST_MAX, "repeat": REPEAT_MAX}
-    res["verdict"] = {k: (size <= limits.get(k, FRAGMENT_MAX), worst[k]["name"], size)
-                      for k, size in sizes.items()}
+    res["verdict"] = {}
+    for k, rs, size, limit in (
+            ("first", res["pages"], lambda r: r["first"]["wire"], FIRST_MAX),
+            ("repeat", res["pages"], lambda r: r["repeat"]["wire"], REPEAT_MAX),
+            ("fragment (raw)", res["fragments"], lambda r: r["raw"], FRAGMENT_MAX),
+            ("fragment (as sent)", res["fragments"], lambda r: r["sent"], FRAGMENT_MAX)):
+        worst = max(rs, key=size)
+        res["verdict"][k] = (size(worst) <= limit, worst["name"], size(worst))
     for k, (ok, name, size) in res["verdict"].items():
         print(f"{k:<18} {'PASS' if ok else 'FAIL'}: largest {name} {kb(size)} KB")
 
