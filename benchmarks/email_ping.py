@@ -133,9 +133,8 @@ def main() -> int:
     # worker (0 to start at once)
     args = common.options(__doc__, assignments=200, timeout=120.0, grace=3.0, settle=5.0,
                           min_gap_ms=20.0, max_gap_ms=50.0)
-    stack = common.Stack(None, "ping", web=False, BASE_URL="http://127.0.0.1:8000")
-    maildir, app, ok = stack.tmp / "mail", None, False
-    with stack:
+    with common.Stack(None, "ping", web=False, BASE_URL="http://127.0.0.1:8000") as stack:
+        maildir = stack.tmp / "mail"
         stack.flask("db", "upgrade")
         stack.start("--appendonly", "no")
         time.sleep(args.settle)
@@ -162,7 +161,6 @@ def main() -> int:
             checks = match(assignments, read_messages(maildir))
             outbox = dict(db.session.execute(select(OutboxMail.status, func.count(OutboxMail.id))
                                              .group_by(OutboxMail.status)).all())
-            db.session.remove()
         ok = report(assignments, checks, setting, outbox)
         common.close(app)
         print("\n" + stack.stop())
