@@ -63,13 +63,12 @@ def load_knowledge(url: str, count: int, seed: int) -> None:
                                   "order by position")).all()
         Shared.categories = [i for i, name in items if name == "signpost_category"]
         Shared.types = {i: [] for i, name in items if name == "local_response_type"}
-        for fid, tid, kind, choices, required in conn.execute(text(
-                "select id, response_type_id, kind, choices, required "
-                "from response_type_fields order by position, id")):
+        for fid, tid, kind, choices in conn.execute(text(
+                "select id, response_type_id, kind, choices from response_type_fields "
+                "order by position, id")):
             if tid in Shared.types:
-                Shared.types[tid].append({"id": fid, "kind": kind, "required": bool(required),
-                                          "choices": [c.strip() for c in (choices or "").split(",")
-                                                      if c.strip()]})
+                Shared.types[tid].append({"id": fid, "kind": kind, "choices": [
+                    c.strip() for c in (choices or "").split(",") if c.strip()]})
     engine.dispose()
     if not Shared.names:
         raise SystemExit("no named contacts in the database: run benchmarks/dataset.py first")
