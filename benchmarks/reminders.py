@@ -103,7 +103,8 @@ class Stream(threading.Thread):
 
     def __init__(self, person: dict, url: str, stop: threading.Event) -> None:
         super().__init__(daemon=True)
-        self.user_id, self.email, self.url, self.stop = person["user_id"], person["email"], url, stop
+        self.user_id, self.email = person["user_id"], person["email"]
+        self.url, self.stop = url, stop
         self.cookie, self.last_id, self.opened = "", None, threading.Event()
         self.connects = self.keepalives = 0
         self.notifications: list[dict] = []  # every notification frame
