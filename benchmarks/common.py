@@ -647,13 +647,13 @@ def load_cases(n: int, supervisor_id: int, handlers, seed: int = CASE_SEED) -> f
 
 class Saver(threading.Thread):
     """Saves a contact (pick() gives its id) every 50 ms in a session of its own, UPDATE + COMMIT
-    as a web request would, and times each save (ms); a refused save is recorded, not raised."""
+    as a web request would, and times each save (ms); a refused save is counted, not raised."""
 
     def __init__(self, app, pick) -> None:
         super().__init__(daemon=True)
         self.app, self.pick, self.stop = app, pick, threading.Event()
         self.waits: list[float] = []
-        self.errors: list[str] = []
+        self.refused = 0
 
     def run(self) -> None:
         n = 0
@@ -667,8 +667,8 @@ class Saver(threading.Thread):
                                   .values(preferred_contact_time=f"Save {n}"))
                         s.commit()
                     self.waits.append((time.perf_counter() - t0) * 1000)
-                except Exception as exc:  # a refused save is a result, not a crash
-                    self.errors.append(f"{type(exc).__name__}: {exc}"[:120])
+                except Exception:  # a refused save is a result, not a crash
+                    self.refused += 1
 
 
 # --- signing in --------------------------------------------------------------------------------
@@ -761,10 +761,8 @@ class Stack:
 
     def flask(self, *args: str) -> None:
         """A `flask` command on this stack's database (db upgrade, create-user)."""
-        done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args],
-                              env=self.env, cwd=ROOT, capture_output=True, text=True)
-        if done.returncode:
-            raise SystemExit(f"flask {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+        subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], env=self.env,
+                       cwd=ROOT, capture_output=True, check=True)
 
     def start(self, *redis_args: str) -> None:
         py = sys.executable

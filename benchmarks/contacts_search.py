@@ -85,7 +85,6 @@ def pick_queries(per_kind: int, engine) -> list[dict]:
         finally:
             event.remove(engine, "before_cursor_execute", listener)
             db.session.remove()
-        assert len(seen) == 2, f"expected 2 statements for {item['q']!r}, got {len(seen)}"
         item["sql"] = seen
     return out
 

@@ -92,10 +92,8 @@ def run(app, args, due: int) -> None:
     print(f"{'erased':>8} {'requests':>8} {'batches':>8} {'seconds':>8} {'per s':>8}")
     print(f"{len(report.contacts):>8,} {len(report.requests):>8,} {report.batches:>8,} "
           f"{seconds:>8.1f} {len(report.contacts) / seconds:>8.1f}")
-    print(f"\nsaves during the run: {len(w)} ok, {len(saver.errors)} refused; wait ms "
+    print(f"\nsaves during the run: {len(w)} ok, {saver.refused} refused; wait ms "
           f"p50 {pct(w, .5):.1f}  p95 {pct(w, .95):.1f}  max {max(w, default=float('nan')):.1f}")
-    if saver.errors:
-        print("  first refusal:", saver.errors[0])
     print(f"load average (1 min): before {load_before:.2f}, during the run max "
           f"{max(loads, default=os.getloadavg()[0]):.2f}, last {os.getloadavg()[0]:.2f} "
           f"({os.cpu_count()} CPUs)")

@@ -1,4 +1,4 @@
-"""`make bench`: every step in its own process; output to results/<step>.txt, figures to RESULTS.md."""
+"""`make bench`: each step in its own process, its output in results/, the figures in RESULTS.md."""
 from __future__ import annotations
 
 import json
