@@ -177,10 +177,8 @@ def prepare(url: str, scale: float, volunteers: int, keep: bool) -> dict:
             print(f"# loaded {total:,} rows in {summary['seconds']:.1f} s "
                   f"({total / summary['insert_seconds']:,.0f} rows/s inserting incl. generation;"
                   f" generation {summary['generate_seconds']:.1f} s)", flush=True)
-        with db.engine.connect() as conn:
-            summary["version"] = common.dialect_version(conn)
-            summary["size_mb"] = common.size_mb(conn, path)
-        summary["have"] = existing_counts()
+        facts = common.facts()
+        summary.update(version=facts["version"], size_mb=facts["size"], have=existing_counts())
         db.session.remove()
         db.engine.dispose()
     return dict(summary, url=common.shown(url), scale=scale, want=want)
