@@ -12,10 +12,8 @@ import gzip
 import http.client
 import os
 import statistics
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import brotli
 import common
@@ -58,13 +56,8 @@ def load(port: int, path: str, cookie: str, clients: int, seconds: float) -> dic
 
 
 def main() -> None:
-    parser = common.parser(__doc__)
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--clients", type=int, default=20)
-    args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="helpline-bench-"))
-    stack = common.Stack(f"sqlite:///{tmp / 'bench.db'}", tmp, catcher=False)  # as before: no mail
-    try:
+    args = common.options(__doc__, seconds=10.0, clients=20)
+    with common.Stack(None, "bench", catcher=False) as stack:  # as before: no mail
         stack.flask("db", "upgrade")
         stack.flask("create-user", "bench@example.org", "--name", "Bench User", "--role",
                     "volunteer", "--password", "bench-password")
@@ -77,8 +70,6 @@ def main() -> None:
             results.setdefault(path, []).append(r)
             rows.append([path, r["requests"], f"{r['rps']:.0f}", f"{r['p50']:.1f}",
                          f"{r['p95']:.1f}", f"{r['p99']:.1f}", r["errors"]])
-    finally:
-        stack.stop()
     common.header("foundation", load_before)
     print(f"# {args.clients} concurrent clients, {args.seconds:.0f} s per route, "
           "gunicorn gevent 1 worker, SQLite\n")

@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 from helpline.audit.models import AuditEntry
 from helpline.auth.models import User
 from helpline.auth.services import create_user
-from helpline.cases.models import REFERENCE_OFFSET, Case, CaseNote, Referral, Signpost
+from helpline.cases.models import Case, CaseNote, Referral, Signpost
 from helpline.contacts import services as contact_services
 from helpline.contacts.models import Contact
 from helpline.demo import TEAMS
 
-VOLUNTEER_EMAIL = f"volunteer@{common.DOMAIN}"  # --as volunteer: verifies each caller first
+VOLUNTEER_EMAIL = f"volunteer@{common.DOMAIN}"  # verifies each sampled caller first
 TARGET_MS = 30.0
 FRAGMENT_MAX = 5 * 1024
 BARE_PATH = "/static/css/helpline.css"
@@ -34,13 +34,8 @@ LABELS = {"page": "page     GET /cases/<id>", "page-gz": "page-gz  (Accept-Encod
           "fragment": "fragment GET /cases/rows/signpost", "bare": f"bare     {BARE_PATH}"}
 
 
-def prepare(args, url: str) -> float | None:
-    """Wipe, migrate, create users and lists, load; returns the load time."""
-    common.check_ours()
-    common.wipe(common.sqlite_path(url))
-    print(f"# generating {args.contacts:,} contacts and cases into {common.shown(url)}",
-          flush=True)
-    common.migrate()
+def prepare(args) -> float | None:
+    """Create users and lists, load; returns the load time."""
     supervisor_id, handlers = common.make_people_and_lists()
     seconds = common.load_cases(args.contacts, supervisor_id, handlers)
     print(f"# loaded in {seconds:.1f} s", flush=True)
@@ -48,11 +43,10 @@ def prepare(args, url: str) -> float | None:
 
 
 class SqlMeter:
-    """Counts and times every statement (and COMMIT) between start() and stop()."""
+    """Times every statement and COMMIT between start() and stop()."""
 
     def __init__(self, engine) -> None:
-        self.engine, self.current = engine, None
-        self._t_exec = self._t_commit = None
+        self.current, self.t_exec, self.t_commit = None, 0.0, None
         self.hooks = [(engine, "before_cursor_execute", self._before),
                       (engine, "after_cursor_execute", self._after),
                       (engine, "commit", self._commit), (Session, "after_commit", self._done)]
@@ -70,23 +64,22 @@ class SqlMeter:
         out, self.current = self.current, None
         return out
 
-    def _before(self, conn, cursor, statement, parameters, context, executemany):
-        self._t_exec = time.perf_counter()
+    def _before(self, *_) -> None:
+        self.t_exec = time.perf_counter()
 
-    def _after(self, conn, cursor, statement, parameters, context, executemany):
-        if self.current is not None and self._t_exec is not None:
-            self.current["statements"].append(
-                (statement, parameters, time.perf_counter() - self._t_exec))
-        self._t_exec = None
+    def _after(self, conn, cursor, statement, parameters, *_) -> None:
+        if self.current is not None:
+            self.current["statements"].append((statement, parameters,
+                                               time.perf_counter() - self.t_exec))
 
-    def _commit(self, conn):
-        self._t_commit = time.perf_counter()
+    def _commit(self, conn) -> None:
+        self.t_commit = time.perf_counter()
 
-    def _done(self, session):
-        if self.current is not None and self._t_commit is not None:
-            self.current["commit"] += time.perf_counter() - self._t_commit
+    def _done(self, session) -> None:  # a commit with no connection to commit times nothing
+        if self.current is not None and self.t_commit is not None:
+            self.current["commit"] += time.perf_counter() - self.t_commit
             self.current["commits"] += 1
-        self._t_commit = None
+        self.t_commit = None
 
 
 def as_volunteer(app, client, case_ids: list[int]) -> None:
@@ -120,8 +113,7 @@ def timed_get(client, meter: SqlMeter, path: str, headers: dict) -> dict:
     resp = client.get(path, headers=headers)
     body = resp.get_data()
     elapsed = time.perf_counter() - t0
-    out = {"t": elapsed, "bytes": len(body), "body": body, "sql": meter.stop(),
-           "encoding": resp.headers.get("Content-Encoding")}
+    out = {"t": elapsed, "bytes": len(body), "body": body, "sql": meter.stop()}
     resp.close()
     if resp.status_code != 200:
         raise SystemExit(f"GET {path} answered {resp.status_code}:\n{body[:2000]!r}")
@@ -137,7 +129,6 @@ def measure(client, meter: SqlMeter, case_ids: list[int]) -> dict[str, list[dict
             if kind == "page":
                 r["raw_gzip"] = len(gzip.compress(r["body"], 6))
                 r["raw_br"] = len(brotli.compress(r["body"], quality=4))
-                r["has_ref"] = f"CA{item['case_id'] + REFERENCE_OFFSET}".encode() in r["body"]
             if kind != "fragment":
                 r.pop("body")
             record[kind] = dict(r, case_id=item["case_id"])
@@ -164,20 +155,18 @@ def report(results: dict[str, list[dict]], setting: dict, engine) -> None:
           f"cases, {setting['notes']:,} notes, {setting['signposts']:,} signposts, "
           f"{setting['referrals']:,} referrals, {setting['audit']:,} audit rows; "
           f"{setting['size']:,.0f} MB; {load}")
-    print(f"# signed in as a {setting['role']} through /login; {len(results['page'])} random "
-          f"cases{setting['role_note']}; "
+    print(f"# signed in as a volunteer through /login; {len(results['page'])} random "
+          "cases (each caller verified in this session first); "
           "server time = perf_counter around test-client GET + body, in-process. Times in ms.\n")
     bare_p50 = statistics.median(r["t"] for r in results["bare"])
     rows = []
     for kind in KINDS:
-        rs, med = results[kind], statistics.median
-        t = ms(r["t"] for r in rs)
-        rows.append([LABELS[kind], len(rs), f"{pct(t, .5):.2f}", f"{pct(t, .95):.2f}",
-                     f"{pct(t, .99):.2f}", f"{max(t):.2f}",
-                     f"{med(t) / (bare_p50 * 1000):.1f}",
-                     f"{med(len(r['sql']['statements']) for r in rs):.0f}",
-                     f"{med(ms(sql_ms(r) for r in rs)):.2f}",
-                     f"{med(ms(r['sql']['commit'] for r in rs)):.2f}"])
+        rs, t = results[kind], ms(r["t"] for r in results[kind])
+        rows.append([LABELS[kind], len(rs), *common.cells(t, nd=2), f"{max(t):.2f}",
+                     f"{statistics.median(t) / (bare_p50 * 1000):.1f}",
+                     *common.cells([len(r["sql"]["statements"]) for r in rs], (0,), 0),
+                     *common.cells(ms(sql_ms(r) for r in rs), (0,), 2),
+                     *common.cells(ms(r["sql"]["commit"] for r in rs), (0,), 2)])
     common.table([("request", -34), ("n", 4), ("p50", 7), ("p95", 7), ("p99", 7), ("max", 7),
                   ("x bare p50", 10), ("SQL stmts", 9), ("SQL ms", 7), ("commit ms", 9)], rows)
     print("(SQL stmts / SQL ms / commit ms: medians per request; commit = the COMMIT of the "
@@ -190,12 +179,6 @@ def report(results: dict[str, list[dict]], setting: dict, engine) -> None:
           f"{max(r['bytes'] for r in gz):,} (local gzip-6 p50 {med(page, 'raw_gzip'):,}, "
           f"brotli-4 p50 {med(page, 'raw_br'):,}); fragment raw p50 {med(frag, 'bytes'):,} / "
           f"max {max(r['bytes'] for r in frag):,}")
-    if {r["encoding"] for r in gz} != {"gzip"}:
-        print(f"  note: page-gz responses had Content-Encoding {({r['encoding'] for r in gz})}")
-    missing_ref = [r["case_id"] for r in page if not r["has_ref"]]
-    if missing_ref:
-        print(f"  WARNING: {len(missing_ref)} pages did not show their case reference, "
-              f"e.g. case {missing_ref[:5]}")
 
     groups: dict[str, dict] = {}  # where the page's SQL time goes, by statement text
     for r in page:
@@ -222,10 +205,9 @@ def report(results: dict[str, list[dict]], setting: dict, engine) -> None:
         print(f"\nplan of the SELECT with the most total time ({short(slowest, 80)}):")
         for line in common.explain(engine, slowest, groups[slowest]["params"]):
             print("    " + line)
-    print("\nslowest pages: " + "; ".join(
+    print("\nslowest pages: " + common.slowest(page, "t", lambda r: (
         f"case {r['case_id']} {r['t'] * 1000:.1f} ms ({len(r['sql']['statements'])} stmts, "
-        f"SQL {sql_ms(r) * 1000:.1f} ms, commit {r['sql']['commit'] * 1000:.1f} ms)"
-        for r in sorted(page, key=lambda r: -r["t"])[:5]))
+        f"SQL {sql_ms(r) * 1000:.1f} ms, commit {r['sql']['commit'] * 1000:.1f} ms)")))
 
     scope = "" if setting["sqlite"] and setting["cases"] >= 1_000_000 else \
         "  (the target is set for 1M cases on SQLite)"
@@ -239,52 +221,29 @@ def report(results: dict[str, list[dict]], setting: dict, engine) -> None:
 
 
 def main() -> None:
-    parser = common.parser(__doc__)
-    parser.add_argument("--contacts", type=int, default=1_000_000,
-                        help="contacts, and as many cases (default 1,000,000)")
-    parser.add_argument("--queries", type=int, default=300, help="random cases to time")
-    parser.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir; "
-                        "a postgresql+psycopg:// URL works too (its database is wiped)")
-    parser.add_argument("--as", dest="role", choices=("supervisor", "volunteer"),
-                        default="supervisor", help="who signs in (a volunteer first verifies "
-                        "each sampled caller in the session)")
-    args = parser.parse_args()
-    url, cleanup = common.temp_url(args, "case-page")
-    app = common.make_app(url)
-    meter = None
-    try:
+    # --contacts, and as many cases; --queries: random cases to time; --database-url: a
+    # PostgreSQL one works too (its database is wiped)
+    args = common.options(__doc__, contacts=1_000_000, queries=300, database_url=None)
+    with common.fresh_app(args, "case-page", what=f"{args.contacts:,} contacts and cases") \
+            as app:
         with app.app_context():
             engine = db.engine
-            load_seconds = prepare(args, url)
+            load_seconds = prepare(args)
             logging.getLogger().setLevel(logging.WARNING)
-            with engine.connect() as conn:
-                setting = {"version": common.dialect_version(conn),
-                           "sqlite": common.sqlite_path(url) is not None,
-                           "size": common.size_mb(conn, common.sqlite_path(url)),
-                           "load_seconds": load_seconds, "contacts": common.count(Contact),
-                           "cases": common.count(Case), "notes": common.count(CaseNote),
-                           "signposts": common.count(Signpost),
-                           "referrals": common.count(Referral),
-                           "audit": common.count(AuditEntry)}
+            setting = dict(common.facts(), load_seconds=load_seconds, **{
+                k: common.count(model) for k, model in (
+                    ("contacts", Contact), ("cases", Case), ("notes", CaseNote),
+                    ("signposts", Signpost), ("referrals", Referral), ("audit", AuditEntry))})
             lo, hi = db.session.execute(select(func.min(Case.id), func.max(Case.id))).one()
-            db.session.remove()
         rng = random.Random(common.CASE_SEED + 2)
         case_ids = [rng.randint(lo, hi) for _ in range(args.queries)]
         client = app.test_client()  # requests run outside any app context, as in production
-        if args.role == "volunteer":
-            as_volunteer(app, client, case_ids)
-        else:
-            common.sign_in(client, BENCH_EMAIL)
-        setting.update(role=args.role, role_note=" (each caller verified in this session first)"
-                       if args.role == "volunteer" else "")
+        as_volunteer(app, client, case_ids)
         meter = SqlMeter(engine)
         setting["load_before"] = os.getloadavg()[0]
         results = measure(client, meter, case_ids)
         report(results, setting, engine)
-    finally:
-        if meter is not None:
-            meter.close()
-        common.close(app, cleanup)
+        meter.close()
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import contextlib
 import csv
 import http.cookiejar
 import itertools
@@ -18,6 +19,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SECRET_KEY", "helpline-benchmark")  # never write instance/secret_key
 
+import psutil
 from flask_migrate import upgrade
 from sqlalchemy import func, inspect, make_url, select, text, update
 from sqlalchemy.orm import Session
@@ -65,9 +68,24 @@ CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 # --- figures and machine facts -----------------------------------------------------------------
 
-def parser(doc: str) -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(description=doc,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+def options(doc: str, **defaults) -> argparse.Namespace:
+    """The script's command line: --some-name for each keyword some_name; its default gives the
+    type (False: a flag; None: a text)."""
+    parser = argparse.ArgumentParser(description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name, default in defaults.items():
+        flag = "--" + name.replace("_", "-")
+        if default is False:
+            parser.add_argument(flag, action="store_true")
+        else:
+            parser.add_argument(flag, default=default,
+                                type=str if default is None else type(default))
+    return parser.parse_args()
+
+
+def write_json(path: str | None, data: dict) -> None:
+    if path:
+        Path(path).write_text(json.dumps(data, indent=2, default=str))
 
 
 def pct(values, p: float) -> float:
@@ -78,6 +96,24 @@ def pct(values, p: float) -> float:
 
 def ms(values) -> list[float]:
     return [v * 1000 for v in values]
+
+
+def cells(xs, ps=(.5, .95, .99), nd: int = 1) -> list[str]:
+    """Formatted percentiles of xs; p = 0 stands for the median (the mean of the middle two)."""
+    return [f"{statistics.median(xs) if p == 0 else pct(xs, p):.{nd}f}" for p in ps]
+
+
+def spread(label: str, xs: list[float], width: int = 34) -> str:
+    """One line: n, min, p50, p95, p99, max and mean of xs, in seconds."""
+    return f"{label:<{width}} n=0" if not xs else (
+        f"{label:<{width}} n={len(xs):<5} min {min(xs):6.3f}  p50 {pct(xs, .5):6.3f}  "
+        f"p95 {pct(xs, .95):6.3f}  p99 {pct(xs, .99):6.3f}  max {max(xs):6.3f}  "
+        f"mean {statistics.fmean(xs):6.3f} s")
+
+
+def slowest(records: list[dict], key: str, show, n: int = 5) -> str:
+    """show(record) for the n records with the largest record[key], joined by '; '."""
+    return "; ".join(show(r) for r in sorted(records, key=lambda r: -r[key])[:n])
 
 
 def machine() -> dict:
@@ -164,11 +200,37 @@ def shown(url: str) -> str:
 
 def temp_url(args, name: str) -> tuple[str, Path | None]:
     """--database-url, else a SQLite file in a fresh temp dir (deleted afterwards)."""
-    if args.database_url:
+    if getattr(args, "database_url", None):
         return args.database_url, None
     folder = cleanup = Path(tempfile.mkdtemp(prefix=f"helpline-{name}-"))
     file = folder / f"{name}-{getattr(args, 'contacts', 0)}.db"
     return f"sqlite:///{file}", cleanup
+
+
+@contextlib.contextmanager
+def fresh_app(args, name: str, domain: str = DOMAIN, what: str = ""):
+    """The app on --database-url, else on a SQLite file in a temp dir; wiped (refusing a
+    database with users not @domain) and migrated. Closed (the temp dir deleted) afterwards."""
+    url, cleanup = temp_url(args, name)
+    app = make_app(url)
+    try:
+        with app.app_context():
+            check_ours(domain)
+            wipe(sqlite_path(url))
+            print(f"# generating {what} into {shown(url)}", flush=True)
+            migrate()
+        yield app
+    finally:
+        close(app, cleanup)
+
+
+def facts(pg_sql: str = "pg_database_size(current_database())") -> dict:
+    """The database's version, whether it is SQLite, its size on disk (MB; on PostgreSQL what
+    pg_sql measures)."""
+    path = sqlite_path(db.engine.url)
+    with db.engine.connect() as conn:
+        return {"version": dialect_version(conn), "sqlite": path is not None,
+                "size": size_mb(conn, path, pg_sql)}
 
 
 def bench_url(scale: float) -> str:
@@ -585,13 +647,13 @@ def load_cases(n: int, supervisor_id: int, handlers, seed: int = CASE_SEED) -> f
 
 class Saver(threading.Thread):
     """Saves a contact (pick() gives its id) every 50 ms in a session of its own, UPDATE + COMMIT
-    as a web request would, and times each save (ms); a refused save is recorded, not raised."""
+    as a web request would, and times each save (ms); a refused save is counted, not raised."""
 
     def __init__(self, app, pick) -> None:
         super().__init__(daemon=True)
         self.app, self.pick, self.stop = app, pick, threading.Event()
         self.waits: list[float] = []
-        self.errors: list[str] = []
+        self.refused = 0
 
     def run(self) -> None:
         n = 0
@@ -605,8 +667,8 @@ class Saver(threading.Thread):
                                   .values(preferred_contact_time=f"Save {n}"))
                         s.commit()
                     self.waits.append((time.perf_counter() - t0) * 1000)
-                except Exception as exc:  # a refused save is a result, not a crash
-                    self.errors.append(f"{type(exc).__name__}: {exc}"[:120])
+                except Exception:  # a refused save is a result, not a crash
+                    self.refused += 1
 
 
 # --- signing in --------------------------------------------------------------------------------
@@ -652,25 +714,23 @@ def wait_port(port: int, proc: subprocess.Popen, name: str, timeout: float = 60)
     raise SystemExit(f"{name} did not listen on {port}")
 
 
-def rss_mb(pid: int | str = "self") -> float | None:
-    """VmRSS of a process in MB (None if it is gone)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
+def rss_mb(pid: int | None = None) -> float | None:
+    """VmRSS of a process (default: this one) in MB (None if it is gone)."""
+    with contextlib.suppress(psutil.NoSuchProcess):
+        return psutil.Process(pid).memory_info().rss / 1024 / 1024
     return None
 
 
 class Stack:
     """redis-server, the mail catcher, RQ workers and gunicorn (gevent) as `make run` starts them,
-    on free ports with the temp dir `tmp`; each child in its own session, logged to tmp/<name>.log.
+    on free ports with a temp dir (tmp; deleted on leaving a `with` block), on the database url,
+    else a SQLite file tmp/<name>.db; each child in its own session, logged to tmp/<child>.log.
     HELPLINE_TIMING_LOG (timing=True) makes helpline/timing.py log each request's server time."""
 
-    def __init__(self, url: str, tmp: Path, web_workers: int = 1, workers: int = 1,
+    def __init__(self, url: str | None, name: str, web_workers: int = 1, workers: int = 1,
                  catcher: bool = True, web: bool = True, timing: bool = False, **env) -> None:
-        self.tmp, self.procs = tmp, []
+        self.tmp = tmp = Path(tempfile.mkdtemp(prefix=f"helpline-{name}-"))
+        url, self.procs = url or f"sqlite:///{tmp / name}.db", []
         self.web_workers, self.workers, self.catcher, self.web = web_workers, workers, catcher, web
         self.timing_log = tmp / "timing.log" if timing else None
         self.redis_port, self.smtp_port, self.web_port = free_port(), free_port(), free_port()
@@ -682,22 +742,27 @@ class Stack:
                         PYTHONUNBUFFERED="1")
         self.env.update(env)
 
+    def __enter__(self) -> Stack:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
     def spawn(self, name: str, argv: list[str], port: int | None = None,
               sig: int = signal.SIGTERM, env: dict | None = None) -> subprocess.Popen:
         with open(self.tmp / f"{name}.log", "ab") as log:
             proc = subprocess.Popen(argv, env=env or self.env, cwd=ROOT, stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True)
-        self.procs.append((name, proc, sig))
+        self.procs.append((proc, sig))
         if port:
             wait_port(port, proc, name)
         return proc
 
     def flask(self, *args: str) -> None:
         """A `flask` command on this stack's database (db upgrade, create-user)."""
-        done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args],
-                              env=self.env, cwd=ROOT, capture_output=True, text=True)
-        if done.returncode:
-            raise SystemExit(f"flask {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+        subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], env=self.env,
+                       cwd=ROOT, capture_output=True, check=True)
 
     def start(self, *redis_args: str) -> None:
         py = sys.executable
@@ -720,51 +785,26 @@ class Stack:
                         "120", "-b", f"127.0.0.1:{self.web_port}", "app:app"],
                 self.web_port, signal.SIGINT, web_env)
 
-    def wait_workers(self, timeout: float = 60) -> float:
-        """Wait until every RQ worker has registered; returns seconds waited."""
+    def wait_workers(self, timeout: float = 60) -> None:
+        """Wait until every RQ worker has registered (self.waited: the seconds it took)."""
         import redis
         from rq import Worker
         conn, started = redis.Redis.from_url(self.env["REDIS_URL"]), time.monotonic()
-        while time.monotonic() - started < timeout:
-            if Worker.count(connection=conn) >= self.workers:
-                self.waited = time.monotonic() - started
-                self.redis_version = conn.info("server")["redis_version"]
-                return self.waited
-            for p in self.worker_procs:
-                if p.poll() is not None:
-                    raise SystemExit(f"a worker exited with code {p.returncode}:\n"
-                                     f"{self.log('worker1')[-3000:]}")
+        while Worker.count(connection=conn) < self.workers:
+            if time.monotonic() - started > timeout:
+                raise SystemExit(f"the workers did not register within {timeout:.0f} s")
             time.sleep(0.05)
-        raise SystemExit(f"the workers did not register within {timeout:.0f} s")
-
-    def log(self, name: str) -> str:
-        return (self.tmp / f"{name}.log").read_text(errors="replace")
+        self.waited = time.monotonic() - started
+        self.redis_version = conn.info("server")["redis_version"]
 
     def stop(self) -> str:
-        """Signal each child's process group (newest first: its forks go too), then SIGKILL
-        what is left; returns a line saying so."""
-        def alive(pgid: int) -> bool:
-            try:
-                os.killpg(pgid, 0)
-                return True
-            except ProcessLookupError:
-                return False
-        problems = []
-        for name, proc, sig in reversed(self.procs):
-            if alive(proc.pid):
-                os.killpg(proc.pid, sig)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                problems.append(f"{name} ignored {signal.Signals(sig).name} for 15 s")
-            deadline = time.monotonic() + 5
-            while alive(proc.pid) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            if alive(proc.pid):
-                problems.append(f"{name}: killed what was left of process group {proc.pid}")
-                os.killpg(proc.pid, signal.SIGKILL)
-                time.sleep(0.2)
-            if proc.poll() is None:
-                proc.wait(5)
-        return f"stopped {len(self.procs)} child processes" + (
-            f"; problems: {'; '.join(problems)}" if problems else "")
+        """Signal each child's process group (newest first: its forks go too), then SIGKILL what
+        is left of it; returns a line saying so."""
+        procs, self.procs = self.procs, []
+        for proc, sig in reversed(procs):
+            for s, wait in ((sig, 15), (signal.SIGKILL, 5)):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, s)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(wait)
+        return f"stopped {len(procs)} child processes"

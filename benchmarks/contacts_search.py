@@ -21,12 +21,8 @@ SEED = 20240601
 KINDS = ("name", "phone", "postcode")
 
 
-def prepare(args, url: str) -> float | None:
-    """Wipe, migrate, create the user and load; returns the load time."""
-    common.check_ours("contacts-bench.example.org")
-    common.wipe(common.sqlite_path(url))
-    print(f"# generating {args.contacts:,} contacts into {common.shown(url)}", flush=True)
-    common.migrate()
+def prepare(args) -> float | None:
+    """Create the user and load; returns the load time."""
     user_id = create_user(BENCH_EMAIL, "Bench Volunteer", "volunteer", common.BENCH_PASSWORD).id
     db.session.commit()
     db.session.remove()
@@ -89,7 +85,6 @@ def pick_queries(per_kind: int, engine) -> list[dict]:
         finally:
             event.remove(engine, "before_cursor_execute", listener)
             db.session.remove()
-        assert len(seen) == 2, f"expected 2 statements for {item['q']!r}, got {len(seen)}"
         item["sql"] = seen
     return out
 
@@ -131,10 +126,10 @@ def measure(app, client, raw, queries: list[dict]) -> list[dict]:
 def table_line(label: str, rs: list[dict]) -> list:
     sv, sc, br = ([r[k] * 1000 for r in rs] for k in ("server", "svc", "bare"))
     med = statistics.median
-    return [label, len(rs), f"{med(sv):.1f}", f"{pct(sv, .95):.1f}", f"{med(sc):.1f}",
-            f"{pct(sc, .95):.1f}", f"{med(br):.2f}", f"{pct(br, .95):.2f}",
-            f"{med(sv) / med(br):.1f}", f"{med(r['total'] for r in rs):.0f}",
-            f"{med(r['page_rows'] for r in rs):.0f}"]
+    return [label, len(rs), *common.cells(sv, (0, .95)), *common.cells(sc, (0, .95)),
+            *common.cells(br, (0, .95), 2), f"{med(sv) / med(br):.1f}",
+            *common.cells([r["total"] for r in rs], (0,), 0),
+            *common.cells([r["page_rows"] for r in rs], (0,), 0)]
 
 
 def report(results: list[dict], setting: dict) -> None:
@@ -168,32 +163,23 @@ def report(results: list[dict], setting: dict) -> None:
     print(f"queries with no match (all were taken from stored contacts): {len(empty)}")
     print("\nslowest server times:")
     for kind in KINDS:
-        rs = sorted((r for r in results if r["kind"] == kind), key=lambda r: -r["server"])[:3]
-        print(f"  {kind:<8} " + "; ".join(
-            f"{r['q']!r} {r['server'] * 1000:.0f} ms (bare {r['bare'] * 1000:.0f}, "
-            f"{r['total']} matches)" for r in rs))
+        print(f"  {kind:<8} " + common.slowest(
+            [r for r in results if r["kind"] == kind], "server",
+            lambda r: f"{r['q']!r} {r['server'] * 1000:.0f} ms (bare {r['bare'] * 1000:.0f}, "
+                      f"{r['total']} matches)", 3))
 
 
 def main() -> None:
-    parser = common.parser(__doc__)
-    parser.add_argument("--contacts", type=int, default=1_000_000)
-    parser.add_argument("--queries", type=int, default=300, help="per kind (default 300)")
-    parser.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir; "
-                        "a postgresql+psycopg:// URL works too (its database is wiped)")
-    args = parser.parse_args()
-    url, cleanup = common.temp_url(args, "contacts-search")
-    path = common.sqlite_path(url)
-    app = common.make_app(url)
-    try:
+    # --queries per kind; --database-url: a PostgreSQL one works too (its database is wiped)
+    args = common.options(__doc__, contacts=1_000_000, queries=300, database_url=None)
+    with common.fresh_app(args, "contacts-search", "contacts-bench.example.org",
+                          f"{args.contacts:,} contacts") as app:
         with app.app_context():
             engine = db.engine
-            load_seconds = prepare(args, url)
+            load_seconds = prepare(args)
             logging.getLogger().setLevel(logging.WARNING)
-            with engine.connect() as conn:
-                setting = {"version": common.dialect_version(conn), "sqlite": path is not None,
-                           "size": common.size_mb(conn, path,
-                                                  "pg_total_relation_size('contacts')"),
-                           "load_seconds": load_seconds, "count": common.count(Contact)}
+            setting = dict(common.facts("pg_total_relation_size('contacts')"),
+                           load_seconds=load_seconds, count=common.count(Contact))
             t0 = time.perf_counter()
             queries = pick_queries(args.queries, engine)
             print(f"# {len(queries)} queries picked and their SQL captured "
@@ -201,14 +187,10 @@ def main() -> None:
         client = app.test_client()  # requests run outside any app context, as in production
         common.sign_in(client, BENCH_EMAIL)
         raw = engine.raw_connection()
-        try:
-            setting["load_before"] = os.getloadavg()[0]
-            results = measure(app, client, raw, queries)
-        finally:
-            raw.close()
+        setting["load_before"] = os.getloadavg()[0]
+        results = measure(app, client, raw, queries)
+        raw.close()
         report(results, setting)
-    finally:
-        common.close(app, cleanup)
 
 
 if __name__ == "__main__":

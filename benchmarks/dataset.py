@@ -7,10 +7,8 @@ ones armed days ahead), the case-page users plus volunteer.NNN, admin and data a
 """
 from __future__ import annotations
 
-import json
 import random
 from datetime import timedelta
-from pathlib import Path
 
 import common
 from common import DOMAIN, db, utcnow
@@ -179,30 +177,21 @@ def prepare(url: str, scale: float, volunteers: int, keep: bool) -> dict:
             print(f"# loaded {total:,} rows in {summary['seconds']:.1f} s "
                   f"({total / summary['insert_seconds']:,.0f} rows/s inserting incl. generation;"
                   f" generation {summary['generate_seconds']:.1f} s)", flush=True)
-        with db.engine.connect() as conn:
-            summary["version"] = common.dialect_version(conn)
-            summary["size_mb"] = common.size_mb(conn, path)
-        summary["have"] = existing_counts()
+        facts = common.facts()
+        summary.update(version=facts["version"], size_mb=facts["size"], have=existing_counts())
         db.session.remove()
         db.engine.dispose()
     return dict(summary, url=common.shown(url), scale=scale, want=want)
 
 
 def main() -> None:
-    parser = common.parser(__doc__)
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="1 = 1M contacts, 1M cases, 2M interactions, 200k call backs")
-    parser.add_argument("--database-url", help="default: $DATABASE_URL, else a SQLite file in "
-                        "$TMPDIR/helpline-bench/ (its contents are replaced)")
-    parser.add_argument("--volunteers", type=int, default=200, help="load-test accounts")
-    parser.add_argument("--keep", action="store_true",
-                        help="reuse the database if it already holds this scale")
-    parser.add_argument("--json", help="write the summary here as JSON")
-    args = parser.parse_args()
+    # --database-url: default $DATABASE_URL, else a SQLite file in $TMPDIR/helpline-bench/
+    # (its contents are replaced); --volunteers: load-test accounts; --keep: reuse the database
+    # if it already holds this scale; --json: write the summary here
+    args = common.options(__doc__, scale=1.0, database_url=None, volunteers=200, keep=False,
+                          json=None)
     url = args.database_url or common.bench_url(args.scale)
-    summary = prepare(url, args.scale, args.volunteers, args.keep)
-    if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=2, default=str))
+    common.write_json(args.json, prepare(url, args.scale, args.volunteers, args.keep))
     print(f"DATABASE_URL={url}")
 
 

@@ -6,12 +6,9 @@ import math
 import os
 import random
 import re
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import common
 from common import FIRST, LAST, db, pct
@@ -103,9 +100,7 @@ def report(assignments: list[dict], checks: dict, setting: dict, outbox: dict) -
     arrived = [a for a in assignments if a["arrived"] is not None]
     lat = [a["arrived"] - a["saved"] for a in arrived]
     if lat:
-        print(f"save -> catcher  n={len(lat)}  min {min(lat):.3f} s  p50 {pct(lat, .5):.3f} s  "
-              f"p95 {pct(lat, .95):.3f} s  p99 {pct(lat, .99):.3f} s  max {max(lat):.3f} s  "
-              f"mean {statistics.fmean(lat):.3f} s")
+        print(common.spread("save -> catcher", lat, 16))
         quarter = max(1, math.ceil(len(arrived) / 4))
         parts = [arrived[i:i + quarter] for i in range(0, len(arrived), quarter)][:4]
         print("by quarter of the run (p50 / max): " + "; ".join(
@@ -132,28 +127,16 @@ def report(assignments: list[dict], checks: dict, setting: dict, outbox: dict) -
 
 
 def main() -> int:
-    parser = common.parser(__doc__)
-    parser.add_argument("--assignments", type=int, default=200)
-    parser.add_argument("--timeout", type=float, default=120,
-                        help="seconds to wait for every mail after the last save")
-    parser.add_argument("--grace", type=float, default=3,
-                        help="seconds to keep watching for duplicates once all have arrived")
-    parser.add_argument("--settle", type=float, default=5, help="seconds to wait after the "
-                        "worker registers, so its background threads have run their first "
-                        "round, as in a long-running worker; 0 to start at once")
-    parser.add_argument("--min-gap-ms", type=float, default=20)
-    parser.add_argument("--max-gap-ms", type=float, default=50)
-    args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="helpline-email-ping-"))
-    maildir = tmp / "mail"
-    stack = common.Stack(f"sqlite:///{tmp / 'ping.db'}", tmp, web=False,
-                         BASE_URL="http://127.0.0.1:8000")
-    app, ok = None, False
-    try:
+    # --timeout: seconds to wait for every mail after the last save; --grace: seconds to keep
+    # watching for duplicates once all have arrived; --settle: seconds to wait after the worker
+    # registers, so its background threads have run their first round, as in a long-running
+    # worker (0 to start at once)
+    args = common.options(__doc__, assignments=200, timeout=120.0, grace=3.0, settle=5.0,
+                          min_gap_ms=20.0, max_gap_ms=50.0)
+    with common.Stack(None, "ping", web=False, BASE_URL="http://127.0.0.1:8000") as stack:
+        maildir = stack.tmp / "mail"
         stack.flask("db", "upgrade")
         stack.start("--appendonly", "no")
-        print(f"# redis :{stack.redis_port}, catcher :{stack.smtp_port} -> {maildir}, worker "
-              f"ready after {stack.waited:.1f} s; temp dir {tmp}", flush=True)
         time.sleep(args.settle)
         e = stack.env
         app = common.make_app(e["DATABASE_URL"], REDIS_URL=e["REDIS_URL"],
@@ -178,12 +161,9 @@ def main() -> int:
             checks = match(assignments, read_messages(maildir))
             outbox = dict(db.session.execute(select(OutboxMail.status, func.count(OutboxMail.id))
                                              .group_by(OutboxMail.status)).all())
-            db.session.remove()
         ok = report(assignments, checks, setting, outbox)
-    finally:
         common.close(app)
         print("\n" + stack.stop())
-        shutil.rmtree(tmp, ignore_errors=True)
     return 0 if ok else 1
 
 

@@ -55,11 +55,7 @@ def make_subject(n: int, actor: User) -> Contact:
 
 
 def main() -> None:
-    parser = common.parser(__doc__)
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--database-url")
-    parser.add_argument("--subjects", type=int, default=3)
-    args = parser.parse_args()
+    args = common.options(__doc__, scale=1.0, database_url=None, subjects=3)
     url = args.database_url or common.bench_url(args.scale)
     # The dataset at this scale, reused if there (dataset.py --keep), in a process of its own.
     subprocess.run([sys.executable, str(Path(__file__).with_name("dataset.py")), "--scale",

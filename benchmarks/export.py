@@ -1,22 +1,23 @@
 """Export benchmark: 100,000 reviewed cases to CSV and XLSX — time and peak memory.
 
-    .venv/bin/python benchmarks/export.py [--cases 20000] [--no-atomic]
+    .venv/bin/python benchmarks/export.py [--cases 20000]
 
 The real export job in this process (RSS sampled every 20 ms), then the atomicity check: an export
 killed half way marks nothing and leaves no file; the rerun puts every case in exactly one file.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
-import tempfile
 import threading
 import time
 from pathlib import Path
+from unittest import mock
 
 import common
 from common import db, rss_mb
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 
 from helpline.cases.models import Case
 from helpline.jobs import set_job_app
@@ -42,24 +43,19 @@ def new_batch(app, me: int, fmt: str, filters: dict) -> int:
         batch = ExportBatch(created_by_id=me, filters=filters, fmt=fmt)
         db.session.add(batch)
         db.session.commit()
-        batch_id = batch.id
-        db.session.remove()
-    return batch_id
+        return batch.id
 
 
-def patch(name: str, wrapper) -> None:
-    """Replace exports.<name> by wrapper(the real one)."""
-    setattr(exports, name, wrapper(getattr(exports, name)))
+def run_export(batch_id: int) -> float:
+    """The export job, as the worker runs it; returns the seconds taken."""
+    t0 = time.perf_counter()
+    exports.run_export(batch_id)
+    return time.perf_counter() - t0
 
 
 def main() -> None:
-    parser = common.parser(__doc__)
-    parser.add_argument("--cases", type=int, default=100_000)
-    parser.add_argument("--database-url", default=None)
-    parser.add_argument("--no-atomic", action="store_true", help="skip the atomicity check")
-    args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="helpline-export-bench-"))
-    url = args.database_url or f"sqlite:///{tmp / 'export.db'}"
+    args = common.options(__doc__, cases=100_000)
+    url, tmp = common.temp_url(args, "export")
     app = common.make_app(url, EXPORT_DIR=str(tmp / "exports"))
     set_job_app(app)
     with app.app_context():
@@ -74,38 +70,36 @@ def main() -> None:
     common.header(f"export ({dialect})")
     print(f"# {args.cases:,} reviewed cases generated in {load_s:.1f} s\n")
     finish_s: list[float] = []
+    real_finish = exports._finish  # marks the cases + records the file, one transaction
 
-    def timed(real):  # exports._finish: mark the cases + record the file, one transaction
-        def finish(*a, **kw):
-            t0 = time.perf_counter()
-            try:
-                return real(*a, **kw)
-            finally:
-                finish_s.append(time.perf_counter() - t0)
-        return finish
-    patch("_finish", timed)
-    rows = []
-    for fmt in ("csv", "xlsx"):
-        batch_id = new_batch(app, me, fmt, {})
-        rss_before, sampler = rss_mb(), RssSampler()
-        sampler.start()
+    def finish(*a, **kw):
         t0 = time.perf_counter()
-        exports.run_export(batch_id)
-        seconds = time.perf_counter() - t0
-        sampler.stop.set()
-        sampler.join()
-        with app.app_context():
-            b = db.session.get(ExportBatch, batch_id)
-            rows.append([fmt, f"{b.total:,}", f"{seconds:.1f}", f"{b.total / seconds:,.0f}",
-                         f"{rss_before:.1f}", f"{sampler.peak:.1f}",
-                         f"{Path(b.file_path).stat().st_size / 1e6:.1f}", f"{finish_s[-1]:.2f}"])
+        try:
+            return real_finish(*a, **kw)
+        finally:
+            finish_s.append(time.perf_counter() - t0)
+    rows = []
+    with mock.patch.object(exports, "_finish", finish):
+        for fmt in ("csv", "xlsx"):
+            batch_id = new_batch(app, me, fmt, {})
+            rss_before, sampler = rss_mb(), RssSampler()
+            sampler.start()
+            seconds = run_export(batch_id)
+            sampler.stop.set()
+            sampler.join()
+            with app.app_context():
+                b = db.session.get(ExportBatch, batch_id)
+                rows.append([fmt, f"{b.total:,}", f"{seconds:.1f}", f"{b.total / seconds:,.0f}",
+                             f"{rss_before:.1f}", f"{sampler.peak:.1f}",
+                             f"{Path(b.file_path).stat().st_size / 1e6:.1f}",
+                             f"{finish_s[-1]:.2f}"])
     common.table([("format", -7), ("rows", 9), ("seconds", 8), ("rows/s", 9),
                   ("RSS before MB", 14), ("RSS peak MB", 12), ("file MB", 8), ("mark s", 7)],
                  rows)
     print("\ntarget: CSV <= 10 s and memory flat <= 150 MB")
-    if not args.no_atomic:
-        atomicity(app, me, args.cases)
+    atomicity(app, me, args.cases)
     print(f"load average (1 min) after: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
+    common.close(app, tmp)
 
 
 def atomicity(app, me: int, cases: int) -> None:
@@ -115,24 +109,18 @@ def atomicity(app, me: int, cases: int) -> None:
         db.session.execute(update(Case).values(export_batch_id=None))
         db.session.commit()
     killed_id = new_batch(app, me, "csv", {"not_exported": True})
-    chunks, middle = [], cases // exports.PROGRESS_EVERY // 2
+    chunks, middle, real = [], cases // exports.PROGRESS_EVERY // 2, exports._chunk_details
 
-    def dies_half_way(real):
-        def chunk_details(chunk, personal):
-            chunks.append(1)
-            if len(chunks) > middle:
-                raise RuntimeError("worker killed half way")
-            return real(chunk, personal)
-        chunk_details.real = real
-        return chunk_details
-    patch("_chunk_details", dies_half_way)
+    def chunk_details(chunk, personal):
+        chunks.append(1)
+        if len(chunks) > middle:
+            raise RuntimeError("worker killed half way")
+        return real(chunk, personal)
     t0 = time.perf_counter()
-    try:
+    with mock.patch.object(exports, "_chunk_details", chunk_details), \
+            contextlib.suppress(RuntimeError):
         exports.run_export(killed_id)
-    except RuntimeError:
-        pass
     killed_s = time.perf_counter() - t0
-    exports._chunk_details = exports._chunk_details.real
     with app.app_context():
         b = db.session.get(ExportBatch, killed_id)
         marked = common.count(Case, Case.export_batch_id.is_not(None))
@@ -141,15 +129,12 @@ def atomicity(app, me: int, cases: int) -> None:
               f"before it died ({killed_s:.1f} s); cases marked exported: {marked}; "
               f"files left: {left or 'none'}")
     again_id = new_batch(app, me, "csv", {"not_exported": True})
-    t0 = time.perf_counter()
-    exports.run_export(again_id)
-    again_s = time.perf_counter() - t0
+    again_s = run_export(again_id)
     with app.app_context():
         b = db.session.get(ExportBatch, again_id)
         with open(b.file_path, encoding="utf-8-sig", newline="") as fh:
             refs = [row[0] for row in csv.reader(fh)][1:]
-        reviewed = db.session.scalar(select(func.count(Case.id)).where(
-            Case.reviewed_at.is_not(None)))
+        reviewed = common.count(Case, Case.reviewed_at.is_not(None))
         marked = common.count(Case, Case.export_batch_id == again_id)
     ok = marked == reviewed == len(refs) == len(set(refs)) and b.status == "done"
     print(f"run again: status {b.status} in {again_s:.1f} s; {len(refs):,} rows in the file, "

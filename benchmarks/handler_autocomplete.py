@@ -1,21 +1,17 @@
 """Handler autocomplete benchmark: the Interaction Handler picker over 2,000 users (RESULTS.md)."""
 from __future__ import annotations
 
-import bisect
 import itertools
 import logging
 import os
 import random
 import re
-import statistics
-import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import common
-from common import db, pct
-from sqlalchemy import func, insert, inspect, or_, select
+from common import db, ms, pct
+from sqlalchemy import func, insert, or_, select
 
 from helpline.auth.models import Team, User, user_teams
 from helpline.auth.services import hash_password
@@ -24,7 +20,6 @@ from helpline.timeutil import utcnow
 
 PASSWORD = "handler-bench-password"
 DOMAIN = "example.org"
-MARKER_TEAM = "Handler Autocomplete Benchmark"  # lets a re-run wipe its own database
 TARGET_MS = 20.0
 SEED = 20240611
 SEARCH_PATH = "/interactions/handlers/search"
@@ -32,11 +27,6 @@ BARE_PATH = "/static/css/helpline.css"
 FIRST_NAMES, LAST_NAMES, TEAMS, LANGUAGES = (common.DATA[k] for k in (
     "handler_first", "handler_last", "handler_teams", "handler_languages"))
 ROLES = [("volunteer", 0.80), ("supervisor", 0.12), ("data", 0.05), ("admin", 0.03)]
-
-
-def _login(first: str, last: str) -> str:
-    """first.last as the demo seed makes logins: lower case, no spaces or apostrophes."""
-    return re.sub(r"[ ']", "", f"{first}.{last}").lower()
 
 
 def generate_people(n: int, rng: random.Random) -> list[dict]:
@@ -47,14 +37,13 @@ def generate_people(n: int, rng: random.Random) -> list[dict]:
     seen: dict[str, int] = {}
     people = []
     for i in range(n):
-        first = FIRST_NAMES[bisect.bisect(first_cum, rng.random() * first_cum[-1])]
-        last = LAST_NAMES[bisect.bisect(last_cum, rng.random() * last_cum[-1])]
-        base = _login(first, last)
+        first = common.weighted(FIRST_NAMES, rng, first_cum)
+        last = common.weighted(LAST_NAMES, rng, last_cum)
+        base = re.sub(r"[ ']", "", f"{first}.{last}").lower()  # as the demo seed makes logins
         seen[base] = seen.get(base, 0) + 1
         login = base if seen[base] == 1 else f"{base}{seen[base]}"
         # Index 0 signs in, so it must be a volunteer (the picker is for staff roles).
-        role = "volunteer" if i == 0 else \
-            ROLES[bisect.bisect(role_cum, rng.random() * role_cum[-1])][0]
+        role = "volunteer" if i == 0 else common.weighted([r for r, _ in ROLES], rng, role_cum)
         name = f"{first} {last}"
         if rng.random() < 0.02:
             name = f"(CA) {name}"  # as the demo seed marks some staff
@@ -70,7 +59,6 @@ def load_users(n: int, rng: random.Random) -> tuple[list[dict], float]:
     pw_hash = hash_password(PASSWORD)  # once: every user shares it
     now = utcnow()
     with db.engine.begin() as conn:
-        conn.execute(insert(Team).values(name=MARKER_TEAM, created_at=now))
         team_ids = [conn.execute(insert(Team).values(name=name, created_at=now)
                                  .returning(Team.id)).scalar_one() for name in TEAMS]
         rows = []
@@ -164,11 +152,11 @@ def measure(app, client, queries: list[dict]) -> list[dict]:
 
 def table_line(label: str, rs: list[dict]) -> list:
     """One row: p50/p95/p99 of server, svc and bare, and the server/bare ratio."""
-    cols = [f"{pct([r[who] * 1000 for r in rs], p):.2f}" for who in ("server", "svc", "bare")
-            for p in (.5, .95, .99)]
+    cols = [c for who in ("server", "svc", "bare") for c in common.cells(ms(r[who] for r in rs),
+                                                                         nd=2)]
     ratio = pct([r["server"] for r in rs], .5) / pct([r["bare"] for r in rs], .5)
     return [label, len(rs), *cols, f"{ratio:.1f}",
-            f"{statistics.median(r['matches'] for r in rs):.0f}"]
+            *common.cells([r["matches"] for r in rs], (0,), 0)]
 
 
 def report(results: list[dict], setting: dict) -> None:
@@ -208,38 +196,22 @@ def report(results: list[dict], setting: dict) -> None:
     if wide:
         print(f"queries matching >= 200 users (the email LIKE is a substring match, so the "
               f"shared domain '{DOMAIN}' counts): {', '.join(wide[:20])}")
-    print("slowest server times: " + "; ".join(
-        f"{r['q']!r} {r['server'] * 1000:.1f} ms ({r['matches']} matches)"
-        for r in sorted(results, key=lambda r: -r["server"])[:5]))
+    print("slowest server times: " + common.slowest(
+        results, "server", lambda r: f"{r['q']!r} {r['server'] * 1000:.1f} ms "
+                                     f"({r['matches']} matches)"))
 
 
 def main() -> None:
-    parser = common.parser(__doc__)
-    parser.add_argument("--users", type=int, default=2000)
-    parser.add_argument("--queries", type=int, default=400)
-    parser.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir; "
-                        "a postgresql+psycopg:// URL works too (its database is wiped)")
-    args = parser.parse_args()
-    cleanup = None if args.database_url else Path(tempfile.mkdtemp(
-        prefix="helpline-handler-autocomplete-"))
-    url = args.database_url or f"sqlite:///{cleanup / 'handlers.db'}"
-    app = common.make_app(url)
-    try:
+    # --database-url: a PostgreSQL one works too (its database is wiped)
+    args = common.options(__doc__, users=2000, queries=400, database_url=None)
+    with common.fresh_app(args, "handler-autocomplete", DOMAIN, f"{args.users:,} users") \
+            as app:
         with app.app_context():
-            insp = inspect(db.engine)
-            if (insp.has_table("users") and common.count(User) and not (insp.has_table("teams")
-                    and common.count(Team, Team.name == MARKER_TEAM))):
-                raise SystemExit(f"refusing to wipe {common.shown(url)}: it holds users not "
-                                 "made by this benchmark")
-            common.wipe(common.sqlite_path(url))
-            print(f"# migrating {common.shown(url)}", flush=True)
-            common.migrate()
             people, load_seconds = load_users(args.users, random.Random(SEED))
             print(f"# {args.users:,} users loaded in {load_seconds:.1f} s", flush=True)
             logging.getLogger().setLevel(logging.WARNING)
-            with db.engine.connect() as conn:
-                setting = {"version": common.dialect_version(conn), "load_seconds": load_seconds,
-                           "users": common.count(User, User.active.is_(True))}
+            setting = dict(common.facts(), load_seconds=load_seconds,
+                           users=common.count(User, User.active.is_(True)))
             queries = pick_queries(people, args.queries, SEED + 1)
         client = app.test_client()  # requests run outside any app context, as in production
         common.sign_in(client, people[0]["email"], PASSWORD)
@@ -247,8 +219,6 @@ def main() -> None:
               f"measuring {len(queries)} queries", flush=True)
         setting["load_before"] = os.getloadavg()[0]
         report(measure(app, client, queries), setting)
-    finally:
-        common.close(app, cleanup)
 
 
 if __name__ == "__main__":

@@ -8,12 +8,9 @@ from locust import FastHttpUser, constant, events, task
 from locust.env import Environment
 
 import itertools
-import json
 import os
 import random
 import re
-import shutil
-import tempfile
 import time
 import urllib.parse
 from collections import defaultdict
@@ -66,13 +63,12 @@ def load_knowledge(url: str, count: int, seed: int) -> None:
                                   "order by position")).all()
         Shared.categories = [i for i, name in items if name == "signpost_category"]
         Shared.types = {i: [] for i, name in items if name == "local_response_type"}
-        for fid, tid, kind, choices, required in conn.execute(text(
-                "select id, response_type_id, kind, choices, required "
-                "from response_type_fields order by position, id")):
+        for fid, tid, kind, choices in conn.execute(text(
+                "select id, response_type_id, kind, choices from response_type_fields "
+                "order by position, id")):
             if tid in Shared.types:
-                Shared.types[tid].append({"id": fid, "kind": kind, "required": bool(required),
-                                          "choices": [c.strip() for c in (choices or "").split(",")
-                                                      if c.strip()]})
+                Shared.types[tid].append({"id": fid, "kind": kind, "choices": [
+                    c.strip() for c in (choices or "").split(",") if c.strip()]})
     engine.dispose()
     if not Shared.names:
         raise SystemExit("no named contacts in the database: run benchmarks/dataset.py first")
@@ -121,10 +117,8 @@ class Volunteer(FastHttpUser):
         gevent.sleep(self.rng.uniform(*Shared.think))
 
     def headers(self, htmx: bool = False) -> dict:
-        h = {"X-Bench": Shared.phase, "Accept-Encoding": "gzip"}
-        if htmx:
-            h.update({"HX-Request": "true", "X-CSRFToken": self.csrf})
-        return h
+        return {"X-Bench": Shared.phase, "Accept-Encoding": "gzip",
+                **({"HX-Request": "true", "X-CSRFToken": self.csrf} if htmx else {})}
 
     def hold_for_b_blocks(self) -> None:
         """During a B block, request the bare route instead of the next step."""
@@ -156,22 +150,15 @@ class Volunteer(FastHttpUser):
                     resp.success()
                     Shared.retried += 1
                     continue
-                return self._check(resp, name, expect)
+                if resp.status_code != expect:
+                    resp.failure(f"{resp.status_code} (expected {expect}) {resp.error or ''}")
+                    break
+                if expect == 302:
+                    return resp.headers.get("Location", "")
+                token = common.CSRF.search(resp.text or "")
+                self.csrf = token.group(1) if token else self.csrf
+                return resp.text or ""
         raise Problem(name)
-
-    def _check(self, resp, name: str, expect: int) -> str:
-        """Fail the request unless it has the expected status; the body or Location."""
-        if resp.status_code != expect:
-            resp.failure(f"{resp.status_code} (expected {expect}) {resp.error or ''}")
-            raise Problem(name)
-        if expect == 302:
-            return resp.headers.get("Location", "")
-        text_ = resp.text or ""
-        token = common.CSRF.search(text_)
-        if token:
-            self.csrf = token.group(1)
-        return text_
-
 
     def sign_in(self) -> None:
         self.step("sign in: GET /login", "GET", "/login", think=False)
@@ -340,37 +327,21 @@ def print_report(s: dict) -> None:
 
 
 def main() -> None:
-    parser = common.parser(__doc__)
-    parser.add_argument("--database-url", required=True, help="a database from dataset.py")
-    parser.add_argument("--users", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=180,
-                        help="length of the A/B part after the ramp-up (default 180)")
-    parser.add_argument("--block", type=float, default=20, help="A/B block length (s)")
-    parser.add_argument("--spawn-rate", type=float, default=2,
-                        help="volunteers signing in per second (at 10/s the password hashes "
-                        "queue up in the one web process)")
-    parser.add_argument("--think-min", type=float, default=2)
-    parser.add_argument("--think-max", type=float, default=8)
-    parser.add_argument("--web-workers", type=int, default=1,
-                        help="gunicorn gevent processes (make run starts 1)")
-    parser.add_argument("--json", help="write the summary here")
-    args = parser.parse_args()
+    # --database-url: a database from dataset.py; --seconds: length of the A/B part after the
+    # ramp-up; --block: A/B block length (s); --spawn-rate: volunteers signing in per second (at
+    # 10/s the password hashes queue up in the one web process); --web-workers: gunicorn gevent
+    # processes (make run starts 1); --json: write the summary here
+    args = common.options(__doc__, database_url=None, users=200, seconds=180.0, block=20.0,
+                          spawn_rate=2.0, think_min=2.0, think_max=8.0, web_workers=1, json=None)
     Shared.think = (args.think_min, args.think_max)
     load_knowledge(args.database_url, 2000, 7)
-    tmp = Path(tempfile.mkdtemp(prefix="helpline-loadtest-"))
-    stack = common.Stack(args.database_url, tmp, args.web_workers, timing=True)
-    try:
+    with common.Stack(args.database_url, "loadtest", args.web_workers, timing=True) as stack:
         stack.start()
-        print(f"# stack up on 127.0.0.1:{stack.web_port} (logs in {tmp})", flush=True)
-        env, blocks = run_locust(f"http://127.0.0.1:{stack.web_port}", args.users,
-                                 args.spawn_rate, args.seconds, args.block)
+        env, blocks = run_locust(stack.base_url, args.users, args.spawn_rate, args.seconds,
+                                 args.block)
         summary = summarise(stack.timing_log, blocks, env, args)
-    finally:
-        stack.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
     print_report(summary)
-    if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=2, default=str))
+    common.write_json(args.json, summary)
 
 
 if __name__ == "__main__":

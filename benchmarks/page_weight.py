@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import gzip
 import http.client
-import json
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
 import brotli
 import common
@@ -27,64 +23,47 @@ LAUNCH = {"executable_path": "/usr/bin/chromium",
                    "--disable-component-update", "--disable-sync", "--no-first-run"]}
 
 
+# (name, path, who signs in: supervisor, data or admin @DOMAIN) for every main page
+PAGES = [("login", "/login", None), ("home (Active Contacts)", "/", "supervisor"),
+         ("contact", "/contacts/{contact}", "supervisor"),
+         ("new contact", "/contacts/new", "supervisor"), ("case", "/cases/{case}", "supervisor"),
+         ("new case", "/cases/new/{contact}", "supervisor"),
+         ("interaction", "/interactions/{interaction}", "supervisor"),
+         ("new interaction", "/interactions/new", "supervisor"),
+         ("call backs", "/callbacks/", "supervisor"),
+         ("call back", "/callbacks/{callback}", "supervisor"),
+         ("call-back requests", "/callback-requests/", "supervisor"),
+         ("new call-back request", "/callback-requests/new", "supervisor"),
+         ("morning review", "/supervisor/", "supervisor"),
+         ("dashboard", "/supervisor/dashboard", "supervisor"),
+         ("notifications", "/notifications", "supervisor"),
+         ("knowledge", "/knowledge/", "supervisor"), ("review queue", "/review/", "data"),
+         ("exports", "/review/exports", "data"), ("new export", "/review/export", "data"),
+         ("admin", "/admin/", "admin"), ("admin: users", "/admin/users", "admin"),
+         ("admin: lists", "/admin/lists/", "admin"), ("admin: teams", "/admin/teams", "admin"),
+         ("admin: sent mail", "/admin/mail", "admin")]
+FRAGMENTS = [
+    ("search rows (Search this view)", "/?q=Smi&letter="),
+    ("signpost row", "/cases/rows/signpost"), ("referral row", "/cases/rows/referral"),
+    ("referral extra fields", "/cases/rows/referral-extra?i=1&referrals-1-type={response_type}"),
+    ("beneficiary search", "/cases/beneficiaries?beneficiary_q=Smi&caller={contact}"),
+    ("handler search", "/interactions/handlers/search?handler_q=han")]
+IDS = {  # a case (and its caller), an interaction, a call back, a response type to show
+    "case": "select id from cases order by id limit 1 offset 3",
+    "interaction": "select id from interactions order by id limit 1 offset 3",
+    "callback": "select id from call_backs where status = 'Open' order by id limit 1",
+    "response_type": "select id from lookup_items where list_name = 'local_response_type' "
+                     "order by position limit 1"}
+
+
 def ids(url: str) -> dict[str, int | None]:
-    """A case (and its caller), an interaction, a call back, a request to show."""
     engine = create_engine(url)
     with engine.connect() as conn:
-        def one(sql: str):
-            return conn.execute(text(sql)).scalar()
-        case = one("select id from cases order by id limit 1 offset 3")
-        out = {"case": case,
-               "contact": one(f"select caller_id from cases where id = {case}"),
-               "interaction": one("select id from interactions order by id limit 1 offset 3"),
-               "callback": one("select id from call_backs where status = 'Open' "
-                               "order by id limit 1"),
-               "request": one("select id from callback_requests order by id limit 1"),
-               "response_type": one("select id from lookup_items where list_name = "
-                                    "'local_response_type' order by position limit 1")}
+        out = {k: conn.execute(text(sql)).scalar() for k, sql in IDS.items()}
+        out["contact"] = conn.execute(text(f"select caller_id from cases where id = "
+                                           f"{out['case']}")).scalar()
     engine.dispose()
     return out
-
-
-def pages(i: dict) -> list[tuple[str, str, str | None]]:
-    """(name, path, who signs in) for every main page."""
-    sup, data, admin = f"supervisor@{DOMAIN}", f"data@{DOMAIN}", f"admin@{DOMAIN}"
-    out = [("login", "/login", None),
-           ("home (Active Contacts)", "/", sup),
-           ("contact", f"/contacts/{i['contact']}", sup),
-           ("new contact", "/contacts/new", sup),
-           ("case", f"/cases/{i['case']}", sup),
-           ("new case", f"/cases/new/{i['contact']}", sup),
-           ("interaction", f"/interactions/{i['interaction']}", sup),
-           ("new interaction", "/interactions/new", sup),
-           ("call backs", "/callbacks/", sup),
-           ("call back", f"/callbacks/{i['callback']}", sup) if i["callback"] else None,
-           ("call-back requests", "/callback-requests/", sup),
-           ("new call-back request", "/callback-requests/new", sup),
-           ("morning review", "/supervisor/", sup),
-           ("dashboard", "/supervisor/dashboard", sup),
-           ("notifications", "/notifications", sup),
-           ("knowledge", "/knowledge/", sup),
-           ("review queue", "/review/", data),
-           ("exports", "/review/exports", data),
-           ("new export", "/review/export", data),
-           ("admin", "/admin/", admin),
-           ("admin: users", "/admin/users", admin),
-           ("admin: lists", "/admin/lists/", admin),
-           ("admin: teams", "/admin/teams", admin),
-           ("admin: sent mail", "/admin/mail", admin)]
-    return [p for p in out if p]
-
-
-def fragments(i: dict) -> list[tuple[str, str]]:
-    return [("search rows (Search this view)", "/?q=Smi&letter="),
-            ("signpost row", "/cases/rows/signpost"),
-            ("referral row", "/cases/rows/referral"),
-            ("referral extra fields", f"/cases/rows/referral-extra?i=1&referrals-1-type="
-                                      f"{i['response_type']}"),
-            ("beneficiary search", f"/cases/beneficiaries?beneficiary_q=Smi&caller="
-                                   f"{i['contact']}"),
-            ("handler search", "/interactions/handlers/search?handler_q=han")]
 
 
 class Meter:
@@ -107,13 +86,10 @@ class Meter:
         self.last = time.monotonic()
 
     def _data(self, e) -> None:
-        if e["requestId"] in self.urls:
-            self.urls[e["requestId"]]["raw"] += e["dataLength"]
+        self.urls.get(e["requestId"], {"raw": 0})["raw"] += e["dataLength"]
 
     def _finished(self, e) -> None:
-        if e["requestId"] in self.urls:
-            u = self.urls[e["requestId"]]
-            u["wire"], u["done"] = e["encodedDataLength"], True
+        self.urls.get(e["requestId"], {}).update(wire=e["encodedDataLength"], done=True)
         self.last = time.monotonic()
 
     def settle(self, quiet: float = 0.7, timeout: float = 10) -> None:
@@ -162,25 +138,16 @@ def measure_page(browser, base: str, path: str, who: str | None) -> dict:
     return {"first": first, "repeat": repeat, "cookies": cookies}
 
 
-def fetch(port: int, path: str, cookie: str, encoding: str | None) -> tuple[int, bytes, str]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"Cookie": cookie, "HX-Request": "true"}
-    if encoding:
-        headers["Accept-Encoding"] = encoding
-    conn.request("GET", path, headers=headers)
-    resp = conn.getresponse()
-    body = resp.read()
-    enc = resp.getheader("Content-Encoding", "")
-    conn.close()
-    return resp.status, body, enc
-
-
 def measure_fragment(port: int, path: str, cookie: str) -> dict:
-    status, sent, enc = fetch(port, path, cookie, "gzip, br")
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", path, headers={"Cookie": cookie, "HX-Request": "true",
+                                       "Accept-Encoding": "gzip, br"})
+    resp = conn.getresponse()
+    sent, enc = resp.read(), resp.getheader("Content-Encoding", "")
+    conn.close()
     raw = brotli.decompress(sent) if enc == "br" else gzip.decompress(sent) if enc == "gzip" \
         else sent
-    return {"status": status, "raw": len(raw), "sent": len(sent), "encoding": enc or "none",
-            "gzip6": len(gzip.compress(raw, 6)), "br": len(brotli.compress(raw, quality=4))}
+    return {"status": resp.status, "raw": len(raw), "sent": len(sent), "encoding": enc or "none"}
 
 
 def kb(n: float) -> str:
@@ -189,30 +156,27 @@ def kb(n: float) -> str:
 
 def audit(base: str, port: int, url: str) -> dict:
     i = ids(url)
-    results = {"pages": [], "fragments": []}
+    results, cookie = {"pages": [], "fragments": []}, ""
     with sync_playwright() as p:
         browser = p.chromium.launch(**LAUNCH)
-        cookie = ""
-        for name, path, who in pages(i):
-            try:
-                r = measure_page(browser, base, path, who)
-            except Exception as exc:  # one page failing must not hide the others
-                print(f"  {name:<24} FAILED: {type(exc).__name__}: {exc}", flush=True)
-                results.setdefault("failed", []).append(f"{name}: {type(exc).__name__}")
+        for name, path, who in PAGES:
+            if "{callback}" in path and not i["callback"]:
                 continue
-            if who == f"supervisor@{DOMAIN}" and not cookie:
-                cookie = "; ".join(f"{k}={v}" for k, v in r.pop("cookies").items())
-            r.pop("cookies", None)
-            r.update(name=name, path=path, who=(who or "signed out").split("@")[0])
+            path = path.format(**i)
+            r = measure_page(browser, base, path, who and f"{who}@{DOMAIN}")
+            cookies = r.pop("cookies")
+            if who == "supervisor" and not cookie:  # for the fragments
+                cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+            r.update(name=name, path=path, who=who or "signed out")
             results["pages"].append(r)
             print(f"  {name:<24} first {kb(r['first']['wire']):>6} KB "
                   f"({r['first']['requests']} requests), repeat {kb(r['repeat']['wire']):>5} KB, "
                   f"HTML {r['first']['status']}", flush=True)
         browser.close()
-    for name, path in fragments(i):
-        r = measure_fragment(port, path, cookie)
-        r.update(name=name, path=path)
-        results["fragments"].append(r)
+    for name, path in FRAGMENTS:
+        path = path.format(**i)
+        results["fragments"].append(dict(measure_fragment(port, path, cookie), name=name,
+                                         path=path))
     return results
 
 
@@ -230,39 +194,27 @@ def print_report(res: dict) -> None:
     common.table([("fragment", -32), ("HTTP", 4), ("raw B", 7), ("sent B", 7), ("enc", 5)],
                  [[r["name"], r["status"], r["raw"], r["sent"], r["encoding"]]
                   for r in res["fragments"]])
-    worst = {k: max(rs, key=key) for k, rs, key in (
-        ("first", res["pages"], lambda r: r["first"]["wire"]),
-        ("repeat", res["pages"], lambda r: r["repeat"]["wire"]),
-        ("fragment (raw)", res["fragments"], lambda r: r["raw"]),
-        ("fragment (as sent)", res["fragments"], lambda r: r["sent"]))}
-    sizes = {"first": worst["first"]["first"]["wire"], "repeat": worst["repeat"]["repeat"]["wire"],
-             "fragment (raw)": worst["fragment (raw)"]["raw"],
-             "fragment (as sent)": worst["fragment (as sent)"]["sent"]}
-    limits = {"first": FIRST_MAX, "repeat": REPEAT_MAX}
-    res["verdict"] = {k: (size <= limits.get(k, FRAGMENT_MAX), worst[k]["name"], size)
-                      for k, size in sizes.items()}
+    res["verdict"] = {}
+    for k, rs, size, limit in (
+            ("first", res["pages"], lambda r: r["first"]["wire"], FIRST_MAX),
+            ("repeat", res["pages"], lambda r: r["repeat"]["wire"], REPEAT_MAX),
+            ("fragment (raw)", res["fragments"], lambda r: r["raw"], FRAGMENT_MAX),
+            ("fragment (as sent)", res["fragments"], lambda r: r["sent"], FRAGMENT_MAX)):
+        worst = max(rs, key=size)
+        res["verdict"][k] = (size(worst) <= limit, worst["name"], size(worst))
     for k, (ok, name, size) in res["verdict"].items():
         print(f"{k:<18} {'PASS' if ok else 'FAIL'}: largest {name} {kb(size)} KB")
 
 
 def main() -> None:
-    parser = common.parser(__doc__)
-    parser.add_argument("--database-url", required=True, help="a database from dataset.py")
-    parser.add_argument("--json", help="write the results here")
-    args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="helpline-page-weight-"))
+    args = common.options(__doc__, database_url=None, json=None)  # a database from dataset.py
     # Two-factor sign-in (added after these figures were first measured) would stop the
     # supervisor, data and admin accounts at its set-up page: the audit weighs the pages.
-    stack = common.Stack(args.database_url, tmp, TWO_FACTOR_REQUIRED_ROLES="")
-    try:
+    with common.Stack(args.database_url, "page-weight", TWO_FACTOR_REQUIRED_ROLES="") as stack:
         stack.start()
         res = audit(stack.base_url, stack.web_port, args.database_url)
-    finally:
-        stack.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
     print_report(res)
-    if args.json:
-        Path(args.json).write_text(json.dumps(res, indent=2, default=str))
+    common.write_json(args.json, res)
 
 
 if __name__ == "__main__":

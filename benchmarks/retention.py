@@ -8,11 +8,9 @@ lock) and times each concurrent save. Target: no save waits more than 200 ms.
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import common
 from common import db, pct
@@ -39,21 +37,14 @@ def backdate(due: int, years: int) -> list[int]:
 
 
 def main() -> None:
-    parser = common.parser(__doc__)
-    parser.add_argument("--contacts", type=int, default=10_000)
-    parser.add_argument("--due", type=int, default=10_000)
-    parser.add_argument("--database-url", default=None)
-    parser.add_argument("--batch-size", type=int, default=retention.BATCH_SIZE)
-    args = parser.parse_args()
+    args = common.options(__doc__, contacts=10_000, due=10_000, database_url=None,
+                          batch_size=retention.BATCH_SIZE)
     due = min(args.due, args.contacts - 1)  # one contact stays, for the saves
-    tmp = Path(tempfile.mkdtemp(prefix="helpline-retention-bench-"))
-    url = args.database_url or f"sqlite:///{tmp / 'retention.db'}"
-    stack = common.Stack(url, tmp, workers=0, catcher=False, web=False)
-    try:
+    with common.Stack(args.database_url, "retention", workers=0, catcher=False,
+                      web=False) as stack:
         stack.start()
-        run(common.make_app(url, REDIS_URL=stack.env["REDIS_URL"]), args, due)
-    finally:
-        stack.stop()
+        run(common.make_app(stack.env["DATABASE_URL"], REDIS_URL=stack.env["REDIS_URL"]), args,
+            due)
 
 
 def run(app, args, due: int) -> None:
@@ -101,10 +92,8 @@ def run(app, args, due: int) -> None:
     print(f"{'erased':>8} {'requests':>8} {'batches':>8} {'seconds':>8} {'per s':>8}")
     print(f"{len(report.contacts):>8,} {len(report.requests):>8,} {report.batches:>8,} "
           f"{seconds:>8.1f} {len(report.contacts) / seconds:>8.1f}")
-    print(f"\nsaves during the run: {len(w)} ok, {len(saver.errors)} refused; wait ms "
+    print(f"\nsaves during the run: {len(w)} ok, {saver.refused} refused; wait ms "
           f"p50 {pct(w, .5):.1f}  p95 {pct(w, .95):.1f}  max {max(w, default=float('nan')):.1f}")
-    if saver.errors:
-        print("  first refusal:", saver.errors[0])
     print(f"load average (1 min): before {load_before:.2f}, during the run max "
           f"{max(loads, default=os.getloadavg()[0]):.2f}, last {os.getloadavg()[0]:.2f} "
           f"({os.cpu_count()} CPUs)")

@@ -1,4 +1,4 @@
-"""`make bench`: every step in its own process; output to results/<step>.txt, figures to RESULTS.md."""
+"""`make bench`: each step in its own process, its output in results/, the figures in RESULTS.md."""
 from __future__ import annotations
 
 import json
@@ -26,16 +26,14 @@ def run(name: str, args: list[str], timeout: float) -> dict:
                               timeout=timeout)
         code, out = proc.returncode, proc.stdout + proc.stderr
     except subprocess.TimeoutExpired as exc:
-        code = "timeout"
-        out = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) \
-            else (exc.stdout or "")
-    lines = [ln for ln in out.splitlines() if not re.match(
-        r"^(INFO|DEBUG|WARNING):|^\[\d{4}-|^\d{2}:\d{2}:\d{2} ", ln)]
-    text = "\n".join(lines)
+        code, out = "timeout", exc.stdout or b""
+        out = out.decode(errors="replace") if isinstance(out, bytes) else out
+    text = "\n".join(ln for ln in out.splitlines() if not re.match(
+        r"^(INFO|DEBUG|WARNING):|^\[\d{4}-|^\d{2}:\d{2}:\d{2} ", ln))
     (OUT / f"{name}.txt").write_text(text + "\n")
-    secs = time.monotonic() - t0
-    print(f"   {name}: exit {code} in {secs:.0f} s", flush=True)
-    step = {"name": name, "cmd": "python " + " ".join(args), "code": code, "seconds": secs}
+    step = {"name": name, "cmd": "python " + " ".join(args), "code": code,
+            "seconds": time.monotonic() - t0}
+    print(f"   {name}: exit {code} in {step['seconds']:.0f} s", flush=True)
     (OUT / f"{name}.step.json").write_text(json.dumps(step))
     return dict(step, text=text)
 
@@ -76,31 +74,31 @@ def write_results(m: dict, args, ds: dict | None, lt: dict | None, pw: dict | No
                                          f"**Reduced scale {args.scale:g}** (the targets are set "
                                          "for scale 1: `make bench` with no SCALE runs it)."),
          "", "## Machine\n", "| | |", "| --- | --- |"]
-    L += [f"| {label} | {value} |" for label, value in [(label, m[k]) for k, label in (
+    L += [f"| {label} | {m[k]} |" for k, label in (
         ("cpu", "CPU"), ("cores", "cores"), ("ram_gb", "RAM (GB)"), ("os", "OS"),
         ("python", "Python"), ("sqlite", "SQLite library"), ("date", "date"),
-        ("commit", "commit"))] + [
-        ("database", f"{ds.get('version') if ds else '?'} ({ds.get('url') if ds else '?'})"),
-        ("load average before / after", f"{m['load_before'][0]:.2f} / {m['load_after'][0]:.2f} "
-         "(other work on the machine shares its 2 cores)")]]
-    L += ["", "## Dataset\n"]
+        ("commit", "commit"))]
+    L += [f"| database | {ds.get('version') if ds else '?'} ({ds.get('url') if ds else '?'}) |",
+          f"| load average before / after | {m['load_before'][0]:.2f} / "
+          f"{m['load_after'][0]:.2f} (other work on the machine shares its 2 cores) |",
+          "", "## Dataset\n"]
     verdicts: list[tuple[str, bool | None, str]] = []
     if ds:
-        have = ds.get("have") or {}
-        L.append(f"{have.get('contacts', 0):,} contacts, {have.get('cases', 0):,} cases, "
-                 f"{have.get('interactions', 0):,} interactions, {have.get('callbacks', 0):,} "
-                 f"call backs, {have.get('volunteers', 0)} load-test volunteers; "
-                 f"{ds.get('size_mb', 0):,.0f} MB on disk.")
-        total = sum(ds.get("counts", {}).values())
-        L.append(f"Generated {total:,} rows in {ds['seconds']:.0f} s: "
-                 f"{total / ds['insert_seconds']:,.0f} rows/s (generation in Python "
-                 f"{ds['generate_seconds']:.0f} s of it; ANALYZE {ds['analyze_seconds']:.0f} "
-                 "s). Rows: " + ", ".join(f"{k} {v:,}" for k, v in ds["counts"].items()) + ".")
+        have, counts = ds.get("have") or {}, ds.get("counts", {})
+        total = sum(counts.values())
+        L += [f"{have.get('contacts', 0):,} contacts, {have.get('cases', 0):,} cases, "
+              f"{have.get('interactions', 0):,} interactions, {have.get('callbacks', 0):,} "
+              f"call backs, {have.get('volunteers', 0)} load-test volunteers; "
+              f"{ds.get('size_mb', 0):,.0f} MB on disk.",
+              f"Generated {total:,} rows in {ds['seconds']:.0f} s: "
+              f"{total / ds['insert_seconds']:,.0f} rows/s (generation in Python "
+              f"{ds['generate_seconds']:.0f} s of it; ANALYZE {ds['analyze_seconds']:.0f} "
+              "s). Rows: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + "."]
     else:
         L.append(failed.format("Dataset step", "dataset"))
     L += ["", "## Load test: the call flow\n"]
     if lt:
-        c = lt["client_total"]
+        c, stopped = lt["client_total"], sum(lt["problems"].values())
         L += [f"{lt['users']} simulated volunteers (Locust FastHttpUser), think time "
               f"{lt['think'][0]:g}–{lt['think'][1]:g} s before every step, "
               f"gunicorn gevent ×{lt['web_workers']} + worker + embedded Redis + mail catcher "
@@ -109,25 +107,24 @@ def write_results(m: dict, args, ds: dict | None, lt: dict | None, pw: dict | No
               f"the bare route `/healthz` instead. {lt['flows']} call flows completed.", "",
               f"- A blocks: {lt['a_requests']:,} requests, **{lt['a_rps']:.1f} req/s**; "
               f"B blocks: {lt['b_requests']:,} requests, {lt['b_rps']:.1f} req/s.",
-              f"- Bare route server time (B blocks): p50 {fmt(lt['bare']['p50'], 2)} ms, "
-              f"p95 {fmt(lt['bare']['p95'], 2)} ms, p99 {fmt(lt['bare']['p99'], 2)} ms.",
+              "- Bare route server time (B blocks): " + ", ".join(
+                  f"p{q} {fmt(lt['bare'][f'p{q}'], 2)} ms" for q in (50, 95, 99)) + ".",
               f"- Errors: **{c['failures']}** failed requests (client side), "
               f"{lt['server_errors']} server 5xx, flows stopped: {lt['problems'] or 'none'}.", "",
               "Server service time per endpoint over the A blocks (helpline/timing.py: from "
               "Flask's WSGI entry to the response, compression included; ms):\n"]
         L += md_table("endpoint | requests | req/s | p50 | p95 | p99 | p50 ÷ bare p50 | "
                       "p95 ÷ bare p95 | errors", "l r r r r r r r r",
-                      [(f"`{r['endpoint']}`", r["n"], f"{r['rps']:.1f}", fmt(r["p50"]),
-                        fmt(r["p95"]), fmt(r["p99"]), fmt(r["x_bare_p50"]), fmt(r["x_bare_p95"]),
+                      [(f"`{r['endpoint']}`", r["n"], f"{r['rps']:.1f}",
+                        *(fmt(r[k]) for k in ("p50", "p95", "p99", "x_bare_p50", "x_bare_p95")),
                         r["errors"]) for r in lt["endpoints"]]
                       + [("all flow requests", lt["a_requests"], f"{lt['a_rps']:.1f}",
-                          fmt(lt["a_all"]["p50"]), fmt(lt["a_all"]["p95"]),
-                          fmt(lt["a_all"]["p99"]), "", "", "")])
+                          *(fmt(lt["a_all"][k]) for k in ("p50", "p95", "p99")), "", "", "")])
         L += ["", "(`POST auth.login` is the one-off sign-in with its deliberately slow password "
               "hash; it is not held to the page target.)"]
-        verdicts.append(("200 volunteers, 0 errors", c["failures"] + sum(
-            lt["problems"].values()) == 0 and lt["users"] >= 200, f"{lt['users']} volunteers, "
-            f"{c['failures']} failed requests, {sum(lt['problems'].values())} flows stopped"))
+        verdicts.append(("200 volunteers, 0 errors", c["failures"] + stopped == 0
+                         and lt["users"] >= 200, f"{lt['users']} volunteers, "
+                         f"{c['failures']} failed requests, {stopped} flows stopped"))
         pages = [r for r in lt["endpoints"] if r["endpoint"] != "POST auth.login"]
         if pages:
             worst = max(pages, key=lambda r: r["p95"])
@@ -182,77 +179,50 @@ def write_results(m: dict, args, ds: dict | None, lt: dict | None, pw: dict | No
 
 
 def main() -> None:
-    parser = common.parser(__doc__)
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
-    parser.add_argument("--users", type=int, default=200)
-    parser.add_argument("--load-seconds", type=float, default=180)
-    parser.add_argument("--only", help="comma-separated steps to run (default: all); the "
-                        "others are taken from the last run's benchmarks/results/")
-    args = parser.parse_args()
+    # --only: comma-separated steps to run (default: all); the others are taken from the last
+    # run's benchmarks/results/
+    args = common.options(__doc__, scale=1.0, database_url=os.environ.get("DATABASE_URL"),
+                          users=200, load_seconds=180.0, only=None)
     OUT.mkdir(exist_ok=True)
     m = common.machine()
-    only = set(args.only.split(",")) if args.only else None
-    n = max(1, round(1_000_000 * args.scale))
-    small = args.scale < 0.1
+    n, small = max(1, round(1_000_000 * args.scale)), args.scale < 0.1
     url = args.database_url or common.bench_url(args.scale)
-    steps, ds, lt, pw = [], None, None, None
-
-    def want(name: str) -> bool:
-        if only is None or name in only:
-            return True
-        if earlier(name):
-            steps.append(earlier(name))
-        return False
-
-    if want("dataset"):
-        s = run("dataset", ["benchmarks/dataset.py", "--scale", f"{args.scale:g}",
-                            "--database-url", url, "--volunteers", str(max(200, args.users)),
-                            "--json", str(OUT / "dataset.json")], 7200)
-        steps.append(s)
-    if (OUT / "dataset.json").exists():
-        ds = json.loads((OUT / "dataset.json").read_text())
-    if want("loadtest"):
-        s = run("loadtest", ["benchmarks/loadtest.py", "--database-url", url, "--users",
-                             str(args.users), "--seconds", f"{args.load_seconds:g}",
-                             "--json", str(OUT / "loadtest.json")], args.load_seconds + 900)
-        steps.append(s)
-    if steps and steps[-1]["name"] == "loadtest" and steps[-1]["code"] == 0:
-        lt = json.loads((OUT / "loadtest.json").read_text())
-    if want("page_weight"):
-        s = run("page_weight", ["benchmarks/page_weight.py", "--database-url", url, "--json",
-                                str(OUT / "page_weight.json")], 1800)
-        steps.append(s)
-    if steps and steps[-1]["name"] == "page_weight" and steps[-1]["code"] == 0:
-        pw = json.loads((OUT / "page_weight.json").read_text())
-    features = [
-        ("contacts_search", ["benchmarks/contacts_search.py", "--contacts", str(n)]),
-        ("case_page", ["benchmarks/case_page.py", "--contacts", str(n), "--as", "volunteer"]),
-        ("handler_autocomplete", ["benchmarks/handler_autocomplete.py"]),
-        ("export", ["benchmarks/export.py", "--cases", str(max(1000, round(100_000 *
-                                                                          args.scale)))]),
-        ("erasure", ["benchmarks/erasure.py", "--database-url", url, "--scale", str(args.scale),
-                     "--subjects", "30"]),  # issue 13: <= 1 s, saves wait <= 200 ms
+    db, out = ["--database-url", url], lambda name: ["--json", str(OUT / f"{name}.json")]
+    plan = [  # (name, command, timeout)
+        ("dataset", ["dataset.py", "--scale", f"{args.scale:g}", *db, "--volunteers",
+                     str(max(200, args.users)), *out("dataset")], 7200),
+        ("loadtest", ["loadtest.py", *db, "--users", str(args.users), "--seconds",
+                      f"{args.load_seconds:g}", *out("loadtest")], args.load_seconds + 900),
+        ("page_weight", ["page_weight.py", *db, *out("page_weight")], 1800),
+        ("contacts_search", ["contacts_search.py", "--contacts", str(n)], 7200),
+        ("case_page", ["case_page.py", "--contacts", str(n)], 7200),
+        ("handler_autocomplete", ["handler_autocomplete.py"], 7200),
+        ("export", ["export.py", "--cases", str(max(1000, round(100_000 * args.scale)))], 7200),
+        # issue 13: <= 1 s, saves wait <= 200 ms
+        ("erasure", ["erasure.py", *db, "--scale", str(args.scale), "--subjects", "30"], 7200),
         # 10,599 backdated: 10,035 due (5% hold nothing identifying), the issue's 10,000
-        ("retention", ["benchmarks/retention.py"] + (["--contacts", "2000", "--due", "1000"]
-                                                      if small else ["--contacts", "10600",
-                                                                     "--due", "10599"])),
-        ("email_ping", ["benchmarks/email_ping.py"]),
-        ("reminders", ["benchmarks/reminders.py"] + (["--users", "50", "--spread", "30"]
-                                                      if small else [])),
-        ("foundation", ["benchmarks/bench_foundation.py"]),
-        ("lowspec", ["benchmarks/lowspec.py"]),  # Chromium CPU ×6 + Slow 3G: usable ≤ 3 s
+        ("retention", ["retention.py", "--contacts", "2000" if small else "10600", "--due",
+                       "1000" if small else "10599"], 7200),
+        ("email_ping", ["email_ping.py"], 7200),
+        ("reminders", ["reminders.py", *(["--users", "50", "--spread", "30"] if small else [])],
+         7200),
+        ("foundation", ["bench_foundation.py"], 7200),
+        ("lowspec", ["lowspec.py"], 7200),  # Chromium CPU ×6 + Slow 3G: usable ≤ 3 s
     ]
-    for name, cmd in features:
-        if want(name):
-            steps.append(run(name, cmd, 7200))
+    steps = []
+    for name, cmd, timeout in plan:
+        if not args.only or name in args.only.split(","):
+            steps.append(run(name, ["benchmarks/" + cmd[0], *cmd[1:]], timeout))
+        elif earlier(name):
+            steps.append(earlier(name))
+    ok = {s["name"] for s in steps if s["code"] == 0}
+    ds, lt, pw = (json.loads((OUT / f"{k}.json").read_text()) if k in ok else None
+                  for k in ("dataset", "loadtest", "page_weight"))
     m["load_after"] = os.getloadavg()
-    md = write_results(m, args, ds, lt, pw, steps)
-    (HERE / "RESULTS.md").write_text(md)
+    (HERE / "RESULTS.md").write_text(write_results(m, args, ds, lt, pw, steps))
     print(f"\nwrote {HERE / 'RESULTS.md'}")
-    failed = [s["name"] for s in steps if s["code"] != 0]
-    if failed:
-        print(f"steps that failed: {', '.join(failed)}")
+    if len(ok) < len(steps):
+        print(f"steps that failed: {', '.join(s['name'] for s in steps if s['code'] != 0)}")
 
 
 if __name__ == "__main__":
