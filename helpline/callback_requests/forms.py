@@ -71,8 +71,9 @@ class RequestForm(FlaskForm):
             add_error(self.downtime, "Tick this for an application taken on an offline "
                                         "template during system downtime")
             ok = False
-        if self.back_entry.data and (self.received_at.data or "").strip():
-            self.parsed_received = parse_london(self.received_at.data)
+        received = (self.received_at.data or "").strip()
+        if self.back_entry.data and received:
+            self.parsed_received = parse_london(received)
             if self.parsed_received is None:
                 add_error(self.received_at, "Enter Call received as dd/mm/yyyy HH:MM")
                 ok = False

@@ -213,6 +213,8 @@ def record_attempt(req: CallBackRequest, made_at: datetime | None, result: str |
     elif last:
         _close(req, "Unsuccessful", None, actor)
     else:
+        # neither closing nor the last attempt: a next call was required above
+        assert next_call_at is not None
         req.next_call_at = next_call_at
         # the prompt is for the allocated caseworker, whoever recorded this attempt
         _prompt(req, next_call_at, req.caseworker or actor)

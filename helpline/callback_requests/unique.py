@@ -35,18 +35,19 @@ def teams() -> list[LookupItem]:
     return [t for t in offered(TEAM_LIST) if t.mailbox]
 
 
-def _team(team_id: int | None) -> LookupItem:
+def _team(team_id: int | None) -> tuple[LookupItem, str]:
+    """The chosen specialist team and its mailbox (refused unless it is live and has one)."""
     team = db.session.get(LookupItem, team_id) if team_id else None
     if team is None or team.list_name != TEAM_LIST or team.retired or not team.mailbox:
         raise RuleError("Choose the Functionally Unique team to send the proforma to",
                            field="team_id")
-    return team
+    return team, team.mailbox
 
 
 def send(case: Case, form: Proforma, actor: User, case_link: str) -> UniqueCallBack:
     """Record the proforma on the case and mail it to the team (through the outbox)."""
-    team = _team(form.team_id)
-    fu = UniqueCallBack(case=case, team=team, sent_to=team.mailbox,
+    team, mailbox = _team(form.team_id)
+    fu = UniqueCallBack(case=case, team=team, sent_to=mailbox,
                         contact_number=form.contact_number.strip(),
                         time_preferences=form.time_preferences.strip(),
                         reason=form.reason.strip(), created_by_id=actor.id)
@@ -57,7 +58,7 @@ def send(case: Case, form: Proforma, actor: User, case_link: str) -> UniqueCallB
         "Contact number": (None, fu.contact_number)})
     subject, body = render_mail("unique_proforma", case=case, proforma=fu, sent_by=actor,
                                 link=case_link)
-    queue_mail(team.mailbox, subject, body, key=f"fu-callback-{fu.id}")
+    queue_mail(mailbox, subject, body, key=f"fu-callback-{fu.id}")
     return fu
 
 

@@ -50,8 +50,9 @@ def unique_new(case_id: int):
         audit.viewed(current_user, "case", case.reference, ip=request.remote_addr)
         db.session.commit()
     elif form.validate_on_submit():
-        proforma = unique.Proforma(int(form.team_id.data), form.contact_number.data,
-                                   form.time_preferences.data, form.reason.data)
+        # validated: team_id is digits; the other three are InputRequired (never None)
+        proforma = unique.Proforma(int(form.team_id.data or ""), form.contact_number.data or "",
+                                   form.time_preferences.data or "", form.reason.data or "")
         try:
             sent = commit_change(_send_once, case, proforma, token, form=form)
         except IntegrityError:  # its twin was saved a moment ago
@@ -60,7 +61,9 @@ def unique_new(case_id: int):
                 raise
             return redirect(url_for("cases.show", case_id=case.id) + "#unique-callbacks")
         if sent:
-            flash(f"Proforma sent to {sent.value.team.name}. It shows on the case until they "
+            fu = sent.value
+            assert fu is not None  # a committed Outcome holds what unique.send returned
+            flash(f"Proforma sent to {fu.team.name}. It shows on the case until they "
                   "have done the call back.", "success")
             return redirect(url_for("cases.show", case_id=case.id) + "#unique-callbacks")
     return render_template("requests/unique_new.html", form=form, case=case,

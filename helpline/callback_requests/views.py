@@ -13,7 +13,7 @@ from ..contacts.models import Contact
 from ..extensions import db
 from ..interactions.forms import parse_london
 from ..lookups.models import offered
-from ..rules import RuleError, commit_change
+from ..rules import RuleError, commit_change, place_error
 from ..timeutil import london_format, utcnow
 from . import bp, services
 from .attachments import size_label
@@ -57,10 +57,10 @@ def new():
     if done:  # a double click or a resent form: show what the first one saved
         return _request_already_saved(done)
     if form.validate_on_submit():
-        values = {
-            "full_name": form.full_name.data.strip(), "address": form.address.data or None,
+        values = {  # Full Name and Contact Number are InputRequired: never None here
+            "full_name": (form.full_name.data or "").strip(), "address": form.address.data or None,
             "date_of_birth": form.date_of_birth.data,
-            "contact_number": form.contact_number.data.strip(),
+            "contact_number": (form.contact_number.data or "").strip(),
             "required_at": None if form.anytime.data else form.parsed_required,
             "anytime": bool(form.anytime.data), "nature": form.nature.data,
             "existing_reason": form.existing_reason.data if form.nature.data == "Existing Case"
@@ -77,7 +77,8 @@ def new():
                                           current_app.config["MP_ENQUIRIES_EMAIL"])
         except RuleError as exc:
             db.session.rollback()
-            getattr(form, exc.field).errors.append(str(exc))
+            if not place_error(form, exc):
+                flash(str(exc), "error")
         else:
             submissions.remember(token, "call-back request", req.id)
             twin = submissions.commit_once(token, "call-back request")
@@ -183,9 +184,12 @@ def show(request_id: int):
     """One request with its attempts (viewing is audited: it holds a person's details)."""
     req = visible_request(request_id)
     q = request.args.get("q", "")
-    found = contact_services.search_contacts(q, per_page=8).items if len(q.strip()) >= 2 else \
-        [d.contact for d in contact_services.possible_duplicates(
-            *(req.full_name.split(" ", 1) + [""])[:2], req.contact_number, None)]
+    if len(q.strip()) >= 2:
+        found = contact_services.search_contacts(q, per_page=8).items
+    else:  # first word as first name, the rest as last name
+        first, _, last = req.full_name.partition(" ")
+        found = [d.contact for d in contact_services.possible_duplicates(
+            first, last, req.contact_number, None)]
     audit.viewed_list(current_user, "contact", [c.id for c in found], ip=request.remote_addr)
     return page(req, found=found, q=q)
 
@@ -208,6 +212,7 @@ def allocate(request_id: int):
         if not done:  # every refusal is about whom it goes to
             forms["allocate"].caseworker.errors.append(done.message)
             return _rerender(req, forms)
+        assert worker is not None  # services.allocate refuses a missing caseworker
         flash(f"Allocated to {worker.name}.", "success")
         return redirect(url_for("requests.show", request_id=req.id))
     return _rerender(req, forms)
@@ -237,7 +242,8 @@ def attempt(request_id: int):
                     form.outcome.data or None, current_user)
             except RuleError as exc:
                 db.session.rollback()
-                getattr(form, exc.field).errors.append(str(exc))
+                if not place_error(form, exc):
+                    flash(str(exc), "error")
                 return _rerender(req, forms, exc.status)
             submissions.remember(token, "call attempt", made_attempt.id)
             if submissions.commit_once(token, "call attempt"):  # its twin was saved first
@@ -265,7 +271,7 @@ def stop(request_id: int):
         done = commit_change(services.stop_calling, req, form.reason.data, current_user)
         if not done:
             form.reason.errors.append(done.message)
-            return _rerender(req, forms, done.error.status)
+            return _rerender(req, forms, done.error.status if done.error else 422)
         flash("Calling stopped. The request is closed as Unsuccessful.", "success")
         return redirect(url_for("requests.show", request_id=req.id))
     return _rerender(req, forms)
@@ -288,6 +294,7 @@ def link(request_id: int):
             flash(made.message, "error")
             return redirect(url_for("requests.show", request_id=req.id))
         case = made.value
+        assert case is not None  # a committed Outcome holds what make_case returned
         flash(f"Case {case.reference} created with the request's history.", "success")
         return redirect(url_for("cases.show", case_id=case.id))
     db.session.commit()

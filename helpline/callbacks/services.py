@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
 from .. import audit
 from ..auth.models import User
@@ -148,17 +148,20 @@ def on_shift(user: User, at: datetime) -> bool:
 def allocate(cb: CallBack, actor: User | None) -> None:
     """Work allocation: the case owner, or their team queue if the owner is inactive or off
     shift when the call back is due (its Start)."""
-    owner = cb.case.owner
+    case = cb.case
+    assert case is not None  # only call backs on a case are allocated (create, move_with_case)
+    owner = case.owner
     if owner is not None and owner.active and on_shift(owner, cb.start_at):
         cb.owner_id, cb.team_id = owner.id, None
+        placed = owner.name
     else:
         cb.owner_id = None
-        cb.team_id = (owner.default_team_id if owner else None) or cb.case.team_id
-    why = ("" if cb.owner_id or owner is None else
-           " (owner inactive)" if not owner.active else " (owner off shift)")
+        cb.team_id = (owner.default_team_id if owner else None) or case.team_id
+        why = ("" if owner is None else
+               " (owner inactive)" if not owner.active else " (owner off shift)")
+        placed = f"team {cb.team_id}{why}"
     audit.record(actor, "allocate", "call back", cb.id, changes={
-        "Status": ("Pending assignment", "Open"),
-        "Owner": (None, owner.name if cb.owner_id else f"team {cb.team_id}{why}")})
+        "Status": ("Pending assignment", "Open"), "Owner": (None, placed)})
     cb.status = "Open"
     _tell_new_owner(cb, actor)
 
@@ -167,6 +170,7 @@ def _tell_new_owner(cb: CallBack, actor: User | None) -> None:
     """The new owner hears of it at once (their open pages' call-back count updates too)."""
     if cb.owner_id and (actor is None or cb.owner_id != actor.id):
         owner = db.session.get(User, cb.owner_id)
+        assert owner is not None  # owner_id was just set from a loaded User's id
         notify([owner], f"Call back for you: {cb.subject}",
                f"Start {london_format(cb.start_at)} – End {london_format(cb.end_at)}",
                f"/callbacks/{cb.id}", kind="callback")
@@ -177,7 +181,7 @@ def move_with_case(case: Case, actor: User | None, previous_owner_id: int | None
     with it, reminder state and all: those raised for "The case owner", the previous owner's
     "Myself" call backs and informal reminders. One given to another named caseworker stays.
     A reminder already showing pops up again for the new owner; the old owner's page drops it."""
-    belongs = CallBack.follows_case_owner.is_(True)
+    belongs: ColumnElement[bool] = CallBack.follows_case_owner.is_(True)
     if previous_owner_id is not None:
         belongs = or_(belongs, CallBack.owner_id == previous_owner_id)
     moved = 0
@@ -207,6 +211,7 @@ def move_with_case(case: Case, actor: User | None, previous_owner_id: int | None
 def _tell_old_owner(cb: CallBack, user_id: int, case: Case) -> None:
     """The previous owner hears that it moved; their open pages drop its reminder."""
     old = db.session.get(User, user_id)
+    assert old is not None  # user_id is the call back's owner_id of a moment ago
     who = cb.owner.name if cb.owner else (cb.team.name + " queue" if cb.team else "its team")
     notify([old], f"Call back on {cb.subject} moved to {who} with the case",
            f"Start {london_format(cb.start_at)} – End {london_format(cb.end_at)}",

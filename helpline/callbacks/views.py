@@ -55,8 +55,9 @@ def _input(form: CallBackForm, times: dict) -> services.CallBackInput | None:
         if owner_user is None:
             add_error(form.owner_user, "Choose the caseworker who will make the call back")
             return None
-    return services.CallBackInput(
-        contact_number=form.contact_number.data.strip(), description=form.description.data.strip(),
+    return services.CallBackInput(  # both InputRequired: never None once validated
+        contact_number=(form.contact_number.data or "").strip(),
+        description=(form.description.data or "").strip(),
         call_received_at=received, preferred_at=times["preferred"], alarm=bool(form.alarm.data),
         start_at=start, end_at=end,
         informal=bool(form.informal.data), back_entry=bool(form.back_entry.data),
@@ -96,9 +97,7 @@ def new(case_id: int):
                 cb = services.create(case, data, current_user)
             except RuleError as exc:
                 db.session.rollback()
-                field = {"end_at": "end", "start_at": "start", "preferred_at": "preferred"}.get(
-                    exc.field, exc.field)
-                getattr(form, field).errors.append(str(exc))
+                _refused(form, exc)
             else:
                 submissions.remember(token, "call back", cb.id)
                 if submissions.commit_once(token, "call back"):
@@ -108,6 +107,19 @@ def new(case_id: int):
                 return redirect(url_for("cases.show", case_id=case.id))
     return render_template("callbacks/new.html", form=form, case=case, form_token=token), (
         422 if form.errors else 200)
+
+
+# the service's names for the times that CallBackForm calls differently
+_SERVICE_FIELDS = {"end_at": "end", "start_at": "start", "preferred_at": "preferred"}
+
+
+def _refused(form: CallBackForm, exc: RuleError) -> None:
+    """Put a refusal of services.create at the form field it names."""
+    field = _SERVICE_FIELDS.get(exc.field, exc.field) if exc.field else None
+    if field:
+        add_error(getattr(form, field), str(exc))
+    else:  # a rule with no field (none today): the page's messages
+        flash(str(exc), "error")
 
 
 def _call_back_already_saved(case: Case):
@@ -122,8 +134,9 @@ def _show_defaults(form: CallBackForm) -> None:
     received = parse_london(form.call_received.data or "") or utcnow()
     preferred = parse_london(form.preferred.data or "") if form.preferred.data else None
     start_auto, end_auto = _is_auto(form.start, form.start_auto), _is_auto(form.end, form.end_auto)
-    start = None if start_auto else parse_london(form.start.data)
-    end = None if end_auto else parse_london(form.end.data)
+    # not auto: the field holds typed text (never None)
+    start = None if start_auto else parse_london(form.start.data or "")
+    end = None if end_auto else parse_london(form.end.data or "")
     default_start, _ = services.default_times(received, preferred)
     new_start, new_end = services.resolve_times(received, preferred, start, end, end_auto)
     if start_auto or start is not None:
@@ -221,6 +234,7 @@ def hand_over(cb_id: int):
         if not done:  # every refusal is about whom it goes to
             form.user_id.errors = list(form.user_id.errors) + [done.message]
         else:
+            assert user is not None  # handover.hand_over refuses a missing user
             flash(f"Call back handed to {user.name}, who can see {cb.subject} but change only "
                   "the call back.", "success")
             return redirect(url_for("callbacks.show", cb_id=cb.id))

@@ -214,3 +214,16 @@ def test_a_new_contact_from_a_request_is_prefilled_and_linked(app, client, world
     db.session.expire_all()
     assert db.session.get(CallBackRequest, req.id).contact_id == contact.id
     assert client.get("/contacts/new?from_request=999999").status_code == 404
+
+
+def test_the_request_page_offers_contacts_with_a_similar_name(app, client, world):
+    """The request's Full Name is split into first and last name for the duplicate search:
+    a contact with a similar surname (and another phone) is offered, an unrelated one not."""
+    new_request(client, full_name="Margaret Ann Evans")
+    req = db.session.scalar(select(CallBackRequest))
+    make_contact(world["volunteer"], first_name="Margaret", last_name="Ann Evans",
+                 phone="07700 900777")
+    make_contact(world["volunteer"], first_name="Norman", last_name="Quigley",
+                 phone="07700 900888")
+    page = client.get(f"/callback-requests/{req.id}").get_data(as_text=True)
+    assert "07700 900777" in page and "Quigley" not in page
