@@ -27,7 +27,9 @@ def session_rules() -> SessionRules:
 
 def passive(view: Callable) -> Callable:
     """Mark a route that the page calls by itself (event stream, polling): not activity."""
-    view.passive = True
+    # an attribute on the function, read by is_passive_request (setattr: a Callable
+    # has no attributes a type checker knows of)
+    setattr(view, "passive", True)
     return view
 
 
@@ -106,7 +108,9 @@ def role_required(*roles: str) -> Callable:
                 ))
             return view(*args, **kwargs)
 
-        wrapped.allowed_roles = roles  # read by the route × role security matrix
+        # read by the route × role security matrix (tests/security); setattr, as the
+        # function object has no such attribute in its type
+        setattr(wrapped, "allowed_roles", roles)
         return wrapped
 
     return decorator
