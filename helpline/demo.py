@@ -124,14 +124,14 @@ def seed_lookups() -> None:
             if (list_name, name) not in existing:
                 item = LookupItem(list_name=list_name, name=name, position=pos,
                                   mailbox=MAILBOXES.get(name))
-                flag, names = FLAGGED.get(list_name, ("", set()))
-                if name in names:
+                flag, flagged = FLAGGED.get(list_name, ("", set()))
+                if name in flagged:
                     setattr(item, flag, True)
                 db.session.add(item)
 
 
 # response type -> [(field name, kind, choices, required)]
-RESPONSE_TYPE_FIELDS = {
+RESPONSE_TYPE_FIELDS: dict[str, list[tuple[str, str, str | None, bool]]] = {
     "Food": [("People in household", "number", None, True),
              ("Dietary needs", "text", None, False)],
     "Medication": [("Pharmacy", "text", None, True),

@@ -38,14 +38,16 @@ def change_password():
     """Change your own password: the current one, then the new one twice."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        problem = _checked_password(form.current_password.data,
-                                    "Your current password is not right")
+        current, new, again = (form.current_password.data, form.new_password.data,
+                               form.new_password_again.data)
+        # InputRequired on all three: each was typed
+        assert current is not None and new is not None and again is not None
+        problem = _checked_password(current, "Your current password is not right")
         if problem:
             add_error(form.current_password, problem)
             return render_template("auth/change_password.html", form=form), 422
         errors = services.change_own_password(
-            current_user, form.current_password.data, form.new_password.data,
-            form.new_password_again.data, current_app.config["PASSWORD_MIN_LENGTH"])
+            current_user, current, new, again, current_app.config["PASSWORD_MIN_LENGTH"])
         for name, message in errors.items():
             getattr(form, name).errors.append(message)
         if not errors:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import wraps
-from typing import Callable
+from typing import Any, Callable, Protocol, cast
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
@@ -25,10 +25,27 @@ def session_rules() -> SessionRules:
                         lifetime=timedelta(hours=cfg["SESSION_MAX_HOURS"]))
 
 
-def passive(view: Callable) -> Callable:
+class PassiveView(Protocol):
+    """A view function marked by @passive (read by is_passive_request)."""
+
+    passive: bool
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+class RoleCheckedView(Protocol):
+    """A view function wrapped by role_required, saying which roles it lets in."""
+
+    allowed_roles: tuple[str, ...]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+def passive(view: Callable) -> PassiveView:
     """Mark a route that the page calls by itself (event stream, polling): not activity."""
-    view.passive = True
-    return view
+    marked = cast(PassiveView, view)  # a function takes any attribute; this one gets passive
+    marked.passive = True
+    return marked
 
 
 def is_passive_request() -> bool:
@@ -91,10 +108,10 @@ def _come_back_to() -> str:
     return request.path if request.method == "GET" else "/"
 
 
-def role_required(*roles: str) -> Callable:
+def role_required(*roles: str) -> Callable[[Callable], RoleCheckedView]:
     """Allow signed-in users holding one of roles (administrators hold all)."""
 
-    def decorator(view: Callable) -> Callable:
+    def decorator(view: Callable) -> RoleCheckedView:
         @wraps(view)
         @login_required
         def wrapped(*args, **kwargs):
@@ -106,8 +123,9 @@ def role_required(*roles: str) -> Callable:
                 ))
             return view(*args, **kwargs)
 
-        wrapped.allowed_roles = roles  # read by the route × role security matrix
-        return wrapped
+        checked = cast(RoleCheckedView, wrapped)  # a function takes any attribute
+        checked.allowed_roles = roles  # read by the route × role security matrix
+        return checked
 
     return decorator
 

@@ -109,7 +109,7 @@ def authenticate(email: str, password: str, ip: str, limits: ThrottleSettings,
     ok = bool(_off_the_event_loop(check_password_hash, stored, password or "") and user)
     # Counter rows are always written address first, then account (as in _take_tickets),
     # so two attempts never wait on each other's rows in opposite orders (a deadlock).
-    if not ok:
+    if not ok or user is None:  # ok implies a user (the "and user" above)
         throttle.failed(by_address, limits.per_address, limits)
         wait = throttle.failed(by_account, limits.per_account, limits)
         reason = f"wrong password; next attempt waits {wait:g} s" if wait else "wrong password"

@@ -74,10 +74,12 @@ def two_factor():
         return elsewhere
     form = CodeForm()
     if form.validate_on_submit():
-        error = _check_code(sess.user, form.code.data)
+        code = form.code.data
+        assert code is not None  # InputRequired: a code was typed
+        error = _check_code(sess.user, code)
         if error is None:
             secret = sess.user.totp_secret
-            if not secret or twofactor.code_matches(secret, form.code.data) is None:
+            if not secret or twofactor.code_matches(secret, code) is None:
                 left = twofactor.recovery_codes_left(sess.user)
                 flash(f"You signed in with a recovery code: {left} left, each works once. "
                       "You can make new ones from Your account.", "info")
@@ -100,17 +102,19 @@ def password_required():
     form = NewPasswordForm()
     if form.validate_on_submit():
         user = sess.user
+        new_password = form.new_password.data
+        assert new_password is not None  # InputRequired: it was typed
         reason = services.passwords.problem(
-            form.new_password.data, current_app.config["PASSWORD_MIN_LENGTH"],
+            new_password, current_app.config["PASSWORD_MIN_LENGTH"],
             ("helpline", user.email, user.name))
         if reason:
             add_error(form.new_password, reason)
-        elif form.new_password.data != form.new_password_again.data:
+        elif new_password != form.new_password_again.data:
             add_error(form.new_password_again, "The two new passwords are not the same")
-        elif services.check_password_hash(user.password_hash, form.new_password.data):
+        elif services.check_password_hash(user.password_hash, new_password):
             add_error(form.new_password, "Choose a password different from the temporary one")
         else:
-            user.password_hash = services.hash_password(form.new_password.data)
+            user.password_hash = services.hash_password(new_password)
             user.password_must_change = False
             user.password_changed_at = utcnow()
             audit.record(user, "password changed", "user", user.id, reason="temporary replaced")
@@ -140,7 +144,9 @@ def setup_page(user, sess, next_url: str | None):
         pending = session[PENDING_SECRET] = twofactor.new_secret()
     form = CodeForm()
     if form.validate_on_submit():
-        step = twofactor.code_matches(pending, form.code.data)
+        code = form.code.data
+        assert code is not None  # InputRequired: a code was typed
+        step = twofactor.code_matches(pending, code)
         if step is None:
             add_error(form.code, "That code is not right. Enter the 6-digit code your "
                                     f"authenticator app shows for {current_app.config['TWO_FACTOR_ISSUER']} now.")

@@ -64,8 +64,10 @@ def login():
         return redirect(url_for("contacts.index"))
     form = LoginForm()
     if form.validate_on_submit():
+        email, password = form.email.data, form.password.data
+        assert email is not None and password is not None  # InputRequired: both were typed
         try:
-            user = services.authenticate(form.email.data, form.password.data, _client_ip(),
+            user = services.authenticate(email, password, _client_ip(),
                                          _limits(), site_settings.account_help())
         except services.SignInError as exc:
             db.session.commit()

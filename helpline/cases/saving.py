@@ -28,9 +28,10 @@ class Saved:
 
 def case_input(form: CaseForm, signposts: list, referrals: list) -> services.CaseInput:
     """The validated form and rows as the services take them."""
-    ben = form.beneficiary_id.data
+    ben, title = form.beneficiary_id.data, form.title.data
+    assert title is not None  # validated first (_valid): InputRequired, so it was typed
     return services.CaseInput(
-        title=form.title.data.strip(), who_requires_support=form.who_requires_support.data,
+        title=title.strip(), who_requires_support=form.who_requires_support.data,
         beneficiary_id=int(ben) if ben and ben.isdigit() else None,
         beneficiary_consent=to_bool(form.beneficiary_consent.data),
         psychosocial_support=bool(to_bool(form.psychosocial_support.data)),

@@ -62,9 +62,11 @@ def acknowledge_refusal(case: Case, user: User) -> str | None:
     for a team queue a member's (or a supervisor's) to take on."""
     if case.assignee_id:
         if case.assignee_id != user.id:
+            assert case.assignee is not None  # the foreign key: assignee_id names a user
             return f"Only {case.assignee.name} can acknowledge this case: it is assigned to them."
     elif case.team_id and case.team_id not in {t.id for t in user.teams} \
             and not user.has_role("supervisor"):
+        assert case.team is not None  # the foreign key: team_id names a team
         return (f"Only a member of {case.team.name} (or a supervisor) can acknowledge this "
                 "case: it is in their queue.")
     return None

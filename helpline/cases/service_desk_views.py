@@ -68,12 +68,16 @@ def assign(case_id: int):
     access.require_access(case, change=True)
     _refuse(service_desk.desk_refusal(case, current_user))
     form = AssignForm()
-    target = None
+    target: User | Team | None = None
     kind, _, ident = (form.assignee.data or "").partition("-")
-    if ident.isdigit():
-        target = db.session.get(User if kind == "user" else Team, int(ident))
+    if ident.isdigit():  # "user-N" or "team-N"; any other kind names no one
+        if kind == "user":
+            target = db.session.get(User, int(ident))
+        elif kind == "team":
+            target = db.session.get(Team, int(ident))
     form.assignee.choices = [(form.assignee.data, form.assignee.data)]
-    if form.validate_on_submit() and target is not None and (kind == "team" or target.active):
+    if form.validate_on_submit() and target is not None \
+            and (isinstance(target, Team) or target.active):
         service_desk.assign(case, target, current_user, current_app.config["BASE_URL"])
         db.session.commit()
         flash(f"{case.reference} assigned to {target.name}.", "success")
@@ -133,7 +137,9 @@ def resolve(case_id: int):
     form = ResolveForm()
     if form.validate_on_submit():
         try:
-            service_desk.resolve(case, form.solution.data, form.cause.data, current_user)
+            solution, cause = form.solution.data, form.cause.data
+            assert solution is not None and cause is not None  # InputRequired: both typed
+            service_desk.resolve(case, solution, cause, current_user)
         except RuleError as exc:
             db.session.rollback()
             flash(str(exc), "error")

@@ -229,6 +229,8 @@ def _sync_signposts(case: Case, rows: list[SignpostRow], actor: User) -> int:
             n += 1
     by_id = {s.id: s for s in case.signposts}
     for row in rows:
+        # rows come validated (rows.validate_signposts refuses one without a category)
+        assert row.category_id is not None
         if row.id in by_id:
             s = by_id[row.id]
             if s.category_id != row.category_id:

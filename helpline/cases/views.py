@@ -115,7 +115,9 @@ def add_note(case_id: int):
         # The page may hold the version it loaded; if it is current, it stays current
         # after this note (so the handler's own Save does not conflict with their note).
         in_step = request.form.get("version") == str(case.version)
-        services.add_note(case, form.note.data, current_user)
+        note = form.note.data
+        assert note is not None  # InputRequired: a note was typed
+        services.add_note(case, note, current_user)
         db.session.commit()
         if not is_htmx():
             flash("Note added.", "success")

@@ -45,8 +45,8 @@ contact_access = _signals.signal("contact-access")
 
 def best(found: Iterable[Access | None]) -> Access | None:
     """The access that decides: the highest rank."""
-    found = [a for a in found if a is not None]
-    return max(found, key=lambda a: a.rank) if found else None
+    given = [a for a in found if a is not None]
+    return max(given, key=lambda a: a.rank) if given else None
 
 
 def owner_access(contact: Contact, user: User) -> Access | None:

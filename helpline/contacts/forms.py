@@ -125,9 +125,10 @@ class ContactForm(FlaskForm):
         return True
 
     def _check_phone(self) -> bool:
-        if not (self.phone.data or "").strip():
+        typed = self.phone.data
+        if typed is None or not typed.strip():
             return True
-        number = postcodes.parse_phone(self.phone.data)
+        number = postcodes.parse_phone(typed)
         if number is None:
             return self._fail(self.phone, "Enter a phone number, like 01632 960 001, "
                               "07700 900 982 or +44 808 157 0192")
@@ -135,10 +136,11 @@ class ContactForm(FlaskForm):
         return True
 
     def _check_email(self) -> bool:
-        if not (self.email.data or "").strip():
+        typed = self.email.data
+        if typed is None or not typed.strip():
             return True
         try:
-            self.email.data = validate_email(self.email.data.strip(),
+            self.email.data = validate_email(typed.strip(),
                                              check_deliverability=False).normalized
         except EmailNotValidError:
             return self._fail(self.email, "Enter an email address in the correct format, "

@@ -112,7 +112,9 @@ def match_clause(q: str):
         key = postcodes.phone_key(q)
         return _prefix(Contact.phone_key, key) if key else Contact.id.is_(None)
     if _POSTCODEISH.match(q):
-        return _prefix(Contact.postcode_key, postcodes.postcode_key(q))
+        # never None here: a postcode-like query has a letter and a digit
+        code = postcodes.postcode_key(q)
+        return _prefix(Contact.postcode_key, code) if code else Contact.id.is_(None)
     text = fold(q)
     if not text:
         return Contact.id.is_(None)

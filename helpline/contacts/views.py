@@ -165,7 +165,9 @@ def verify(contact_id: int):
     contact = _contact_or_404(contact_id)
     form = VerifyForm()
     if form.validate_on_submit():
-        services.verify(contact, current_user, session.get("sid"), form.details.data, _ip())
+        details = form.details.data
+        assert details is not None  # VerifyForm.validate refuses a post without any
+        services.verify(contact, current_user, session.get("sid"), details, _ip())
         db.session.commit()
         flash("Caller verified. Case details are now shown.", "success")
         return redirect(url_for("contacts.show", contact_id=contact.id))

@@ -130,3 +130,17 @@ def test_an_outsider_cannot_assign_the_case_to_themselves_or_resolve_it(app):
     owner_c = _verified(app, owner, case)
     assert _post(owner_c, case, "assign", assignee=f"user-{angie.id}").status_code == 302
     assert _state(case.id)[:3] == ("Assigned", angie.id, angie.id)
+
+
+def test_assign_to_an_unknown_kind_is_refused_not_a_500(app):
+    """Found by the type check: a posted value neither user-N nor team-N loaded a Team and
+    then asked it for .active (Teams have none), a 500. It is refused as no choice."""
+    owner, angie, other, leader, case = _world(app)
+    lc = client_for(app, leader)
+    team = db.session.scalar(select(Team).where(Team.name == "Night Shift"))
+    before = _state(case.id)
+    resp = _post(lc, case, "assign", assignee=f"group-{team.id}")
+    assert resp.status_code == 302
+    assert _state(case.id) == before
+    page = lc.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "Choose a handler or a team to assign the case to." in page
