@@ -303,27 +303,14 @@ def summarise(path: Path, blocks: list[dict], env: Environment, args) -> dict:
 
 
 def print_report(s: dict) -> None:
+    """A console summary; run_all.py renders the full report from --json."""
     common.header("load test", s["load_before"])
-    print(f"# load test: {s['users']} volunteers, {s['seconds']:.0f} s of A/B blocks of "
-          f"{s['block']:.0f} s, think {s['think'][0]:g}-{s['think'][1]:g} s, gunicorn gevent "
-          f"x{s['web_workers']}; {s['flows']} call flows completed")
-    print(f"# A (flow): {s['a_requests']:,} requests, {s['a_rps']:.1f} req/s; B (bare "
-          f"{BARE_PATH}): {s['b_requests']:,} requests, {s['b_rps']:.1f} req/s")
-    print(f"# bare route server time: p50 {s['bare']['p50']:.2f} ms, p95 "
-          f"{s['bare']['p95']:.2f} ms, p99 {s['bare']['p99']:.2f} ms\n")
-    common.table([("endpoint (server time, A blocks)", -40), ("n", 6), ("req/s", 6), ("p50", 7),
-                  ("p95", 7), ("p99", 7), ("p50/bare", 8), ("p95/bare", 8), ("err", 4)],
-                 [[r["endpoint"], r["n"], f"{r['rps']:.1f}", *(f"{r[k]:.1f}" for k in (
-                     "p50", "p95", "p99", "x_bare_p50", "x_bare_p95")), r["errors"]]
-                  for r in s["endpoints"]])
     c = s["client_total"]
-    print(f"\nclient side (Locust): {c['requests']:,} requests, {c['failures']} failures, "
-          f"{c['rps']:.1f} req/s overall; server 5xx: {s['server_errors']}; re-sent after a "
-          f"closed keep-alive socket (as browsers do): {s['retried']}")
-    for k, v in s["errors"].items():
-        print(f"  error x{v}: {k}")
-    for k, v in s["problems"].items():
-        print(f"  flow stopped x{v}: {k}")
+    print(f"# {s['users']} volunteers, {s['flows']} call flows; A {s['a_rps']:.1f} req/s, B "
+          f"(bare) {s['b_rps']:.1f} req/s; {c['failures']} failed, {s['server_errors']} 5xx, "
+          f"{s['retried']} re-sent; flows stopped {s['problems'] or 'none'}")
+    for r in s["endpoints"]:
+        print(f"  {r['endpoint']:<40} n={r['n']:<6} p50 {r['p50']:.1f}  p95 {r['p95']:.1f} ms")
 
 
 def main() -> None:
