@@ -340,7 +340,7 @@ def bulk_load(n: int, make_rows, tables: dict, batch: int) -> dict:
             conn.exec_driver_sql("ANALYZE")
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         else:  # explicit ids: move the sequences past them
-            for name in {t.name for t in tables.values()} & {"contacts", "cases", "interactions"}:
+            for name in {t.name for t in tables.values() if "id" in t.c}:
                 conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                                      f"(SELECT max(id) FROM {name}))")
         conn.commit()
