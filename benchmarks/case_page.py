@@ -37,7 +37,7 @@ LABELS = {"page": "page     GET /cases/<id>", "page-gz": "page-gz  (Accept-Encod
 def prepare(args) -> float | None:
     """Create users and lists, load; returns the load time."""
     supervisor_id, handlers = common.make_people_and_lists()
-    seconds = common.load_cases(args.contacts, supervisor_id, handlers)
+    seconds = common.load_cases(args.contacts, supervisor_id, handlers)["seconds"]
     print(f"# loaded in {seconds:.1f} s", flush=True)
     return seconds
 

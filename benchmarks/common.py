@@ -621,8 +621,9 @@ def lookup_lists() -> tuple[dict[str, list[int]], dict[int, list[ResponseTypeFie
     return dict(lists), dict(fields)
 
 
-def load_cases(n: int, supervisor_id: int, handlers, seed: int = CASE_SEED) -> float:
-    """n contacts and a case each, in batches of 20,000; returns the seconds taken."""
+def load_cases(n: int, supervisor_id: int, handlers, seed: int = CASE_SEED, batch: int = 20_000,
+               more=None, tables: dict = CASE_TABLES) -> dict:
+    """n contacts and a case each (more(i, contact, rows) adds rows of its own): bulk_load."""
     contacts, cases = Generator(seed, supervisor_id), CaseGenerator(seed + 1, handlers,
                                                                     *lookup_lists())
 
@@ -633,8 +634,10 @@ def load_cases(n: int, supervisor_id: int, handlers, seed: int = CASE_SEED) -> f
             out["contact"].append(contact)
             for k, v in cases.rows(i, contact).items():
                 out[k] += v
+            if more:
+                more(i, contact, out)
         return out
-    return bulk_load(n, rows, CASE_TABLES, 20_000)["seconds"]
+    return bulk_load(n, rows, tables, batch)
 
 
 class Saver(threading.Thread):

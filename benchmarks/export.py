@@ -62,7 +62,7 @@ def main() -> None:
         common.migrate()
         me, handlers = common.make_people_and_lists()
         print(f"# generating {args.cases:,} contacts and cases …", flush=True)
-        load_s = common.load_cases(args.cases, me, handlers)
+        load_s = common.load_cases(args.cases, me, handlers)["seconds"]
         db.session.execute(update(Case).values(status="Reviewed", reviewed_at=utcnow(),
                                                reviewed_by_id=me))
         db.session.commit()

@@ -53,7 +53,7 @@ def run(app, args, due: int) -> None:
         common.migrate()
         me, handlers = common.make_people_and_lists()
         print(f"# generating {args.contacts:,} contacts with a case each …", flush=True)
-        load_s = common.load_cases(args.contacts, me, handlers)
+        load_s = common.load_cases(args.contacts, me, handlers)["seconds"]
         backdated = backdate(due, years)
         due = len(retention.due_contacts(retention.cutoff_for(years)))
         keep = db.session.scalar(select(Contact.id).order_by(Contact.id.desc()).limit(1))
