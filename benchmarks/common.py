@@ -484,6 +484,17 @@ CASE_TABLES = {"contact": Contact.__table__, "case": Case.__table__, "note": Cas
                "audit": AuditEntry.__table__}
 
 
+def field_value(f: ResponseTypeField, rng: random.Random, today: date) -> str:
+    """A valid value for a referral's extra field."""
+    if f.kind == "number":
+        return str(rng.randint(1, 7))
+    if f.kind == "date":
+        return (today + timedelta(days=rng.randint(-30, 30))).isoformat()
+    if f.kind in ("choice", "yes-no"):
+        return rng.choice(f.choice_list if f.kind == "choice" else ["Yes", "No"])
+    return rng.choice(TEXT_VALUES.get(f.name, ["See notes"]))
+
+
 class CaseGenerator:
     """One case per generated contact (caller = beneficiary), created over the last two years."""
 
@@ -513,22 +524,9 @@ class CaseGenerator:
 
     def extra(self, type_id: int) -> dict[str, str]:
         """Valid values for the response type's extra fields (required always, others half)."""
-        rng, out = self.rng, {}
-        for f in self.fields.get(type_id, []):
-            if not f.required and rng.random() < 0.5:
-                continue
-            if f.kind == "number":
-                value = str(rng.randint(1, 7))
-            elif f.kind == "date":
-                value = (self.now.date() + timedelta(days=rng.randint(-30, 30))).isoformat()
-            elif f.kind == "choice":
-                value = rng.choice(f.choice_list)
-            elif f.kind == "yes-no":
-                value = rng.choice(["Yes", "No"])
-            else:
-                value = rng.choice(TEXT_VALUES.get(f.name, ["See notes"]))
-            out[str(f.id)] = value
-        return out
+        rng = self.rng
+        return {str(f.id): field_value(f, rng, self.now.date())
+                for f in self.fields.get(type_id, []) if f.required or rng.random() >= 0.5}
 
     def rows(self, case_id: int, contact: dict) -> dict[str, list[dict]]:
         """Everything stored for one case whose caller (and beneficiary) is contact."""

@@ -14,10 +14,14 @@ import re
 import time
 import urllib.parse
 from collections import defaultdict
+from datetime import date
 from pathlib import Path
 
 import common
 from common import pct
+from sqlalchemy import func, select
+
+from helpline.contacts.models import Contact
 
 PASSWORD = common.BENCH_PASSWORD
 VOLUNTEER_EMAIL = "volunteer.{:03d}@" + common.DOMAIN
@@ -35,7 +39,7 @@ class Shared:
     """Set before the run: data the users draw from, and the A/B phase."""
     names: list[tuple[str, str]] = []
     categories: list[int] = []
-    types: dict[int, list[dict]] = {}
+    types: dict[int, list] = {}  # response type id: its extra fields
     think: tuple[float, float] = (2.0, 8.0)
     accounts = 200         # volunteer.001 .. volunteer.NNN exist (dataset.py --volunteers)
     phase = "ramp"         # "ramp", "A<n>", "B<n>", "end"
@@ -49,42 +53,20 @@ class Shared:
 
 def load_knowledge(url: str, count: int, seed: int) -> None:
     """Names of real contacts to search for; signpost categories; referral types + fields."""
-    from sqlalchemy import create_engine, text
-    engine = create_engine(url)
     rng = random.Random(seed)
-    with engine.connect() as conn:
-        lo, hi = conn.execute(text("select min(id), max(id) from contacts")).one()
-        ids = sorted({rng.randint(lo, hi) for _ in range(count * 3)})
-        rows = conn.execute(text(
-            "select first_name, last_name from contacts where active and last_name is not null "
-            "and id in (" + ",".join(map(str, ids)) + ")")).all()
+    app = common.make_app(url)
+    with app.app_context():
+        lo, hi = common.db.session.execute(select(func.min(Contact.id), func.max(Contact.id))).one()
+        ids = {rng.randint(lo, hi) for _ in range(count * 3)}
+        rows = common.db.session.execute(select(Contact.first_name, Contact.last_name).where(
+            Contact.active, Contact.last_name.is_not(None), Contact.id.in_(sorted(ids)))).all()
         Shared.names = [(f, ln) for f, ln in rows if f and ln][:count]
-        items = conn.execute(text("select id, list_name from lookup_items where not retired "
-                                  "order by position")).all()
-        Shared.categories = [i for i, name in items if name == "signpost_category"]
-        Shared.types = {i: [] for i, name in items if name == "local_response_type"}
-        for fid, tid, kind, choices in conn.execute(text(
-                "select id, response_type_id, kind, choices from response_type_fields "
-                "order by position, id")):
-            if tid in Shared.types:
-                Shared.types[tid].append({"id": fid, "kind": kind, "choices": [
-                    c.strip() for c in (choices or "").split(",") if c.strip()]})
-    engine.dispose()
+        lists, fields = common.lookup_lists()
+    common.close(app)
+    Shared.categories = lists["signpost_category"]
+    Shared.types = {t: fields.get(t, []) for t in lists["local_response_type"]}
     if not Shared.names:
         raise SystemExit("no named contacts in the database: run benchmarks/dataset.py first")
-
-
-def extra_value(field: dict, rng: random.Random) -> str:
-    """A valid value for a referral's extra field, as a volunteer would type it."""
-    if field["kind"] == "number":
-        return str(rng.randint(1, 6))
-    if field["kind"] == "date":
-        return time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86400 * rng.randint(1, 14)))
-    if field["kind"] == "choice":
-        return rng.choice(field["choices"])
-    if field["kind"] == "yes-no":
-        return rng.choice(["Yes", "No"])
-    return "Bread, milk, tinned soup"
 
 
 # --- the simulated volunteer ------------------------------------------------------------------
@@ -217,7 +199,7 @@ class Volunteer(FastHttpUser):
                     Shared.categories))),
                 (f"referrals-{ri}-type", str(type_id)),
                 (f"referrals-{ri}-status", "Sent to local team"), ("submit", "Save")]
-        form += [(f"referrals-{ri}-x-{f['id']}", extra_value(f, rng))
+        form += [(f"referrals-{ri}-x-{f.id}", common.field_value(f, rng, date.today()))
                  for f in Shared.types[type_id]]
         where = self.step("save: POST /cases/new/<id>", "POST", f"/cases/new/{contact}",
                           form=form, expect=302)
