@@ -1,6 +1,4 @@
-"""Bulk dataset for `make bench`: contacts, cases, interactions and call backs at a scale.
-
-    .venv/bin/python benchmarks/dataset.py [--scale 0.01] [--keep]   # 1 = 1M contacts and cases
+"""Bulk dataset for `make bench`: contacts, cases, interactions, call backs; scale 1 = 1M cases.
 
 Cases as case_page.py makes them, two interactions each, a call back per five cases (recent open
 ones armed days ahead), the case-page users plus volunteer.NNN, admin and data accounts.

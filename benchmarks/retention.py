@@ -1,7 +1,5 @@
 """Retention benchmark: erase due contacts in batches while another thread saves every 50 ms.
 
-    .venv/bin/python benchmarks/retention.py [--contacts 10000 --due 200]
-
 Backdates --due generated contacts, runs the worker's retention entry point (with its Redis day
 lock) and times each concurrent save. Target: no save waits more than 200 ms.
 """
