@@ -1,7 +1,5 @@
 """Foundation benchmark: home page and /healthz under load, and static asset sizes.
 
-    .venv/bin/python benchmarks/bench_foundation.py --seconds 10 --clients 20
-
 The stack as `make run` starts it (common.Stack) on a throwaway SQLite database, one user signed
 in, N concurrent keep-alive clients per route in alternating blocks; latencies at the client on
 loopback, so the figure to compare is the ratio to /healthz in the same run.

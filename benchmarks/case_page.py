@@ -34,14 +34,6 @@ LABELS = {"page": "page     GET /cases/<id>", "page-gz": "page-gz  (Accept-Encod
           "fragment": "fragment GET /cases/rows/signpost", "bare": f"bare     {BARE_PATH}"}
 
 
-def prepare(args) -> float | None:
-    """Create users and lists, load; returns the load time."""
-    supervisor_id, handlers = common.make_people_and_lists()
-    seconds = common.load_cases(args.contacts, supervisor_id, handlers)
-    print(f"# loaded in {seconds:.1f} s", flush=True)
-    return seconds
-
-
 class SqlMeter:
     """Times every statement and COMMIT between start() and stop()."""
 
@@ -228,7 +220,9 @@ def main() -> None:
             as app:
         with app.app_context():
             engine = db.engine
-            load_seconds = prepare(args)
+            supervisor_id, handlers = common.make_people_and_lists()
+            load_seconds = common.load_cases(args.contacts, supervisor_id, handlers)["seconds"]
+            print(f"# loaded in {load_seconds:.1f} s", flush=True)
             logging.getLogger().setLevel(logging.WARNING)
             setting = dict(common.facts(), load_seconds=load_seconds, **{
                 k: common.count(model) for k, model in (

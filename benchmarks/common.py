@@ -340,7 +340,7 @@ def bulk_load(n: int, make_rows, tables: dict, batch: int) -> dict:
             conn.exec_driver_sql("ANALYZE")
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         else:  # explicit ids: move the sequences past them
-            for name in {t.name for t in tables.values()} & {"contacts", "cases", "interactions"}:
+            for name in {t.name for t in tables.values() if "id" in t.c}:
                 conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                                      f"(SELECT max(id) FROM {name}))")
         conn.commit()
@@ -409,12 +409,11 @@ class Generator:
                 number = f"{prefix} {rng.randint(0, 999999):06d}"
             else:
                 code = rng.choice(LANDLINE_CODES)
-                if len(code) == 3:        # 020 7946 0000
-                    number = f"{code} {rng.randint(2000, 8999)} {rng.randint(0, 9999):04d}"
-                elif len(code) == 4:      # 0121 496 0000
-                    number = f"{code} {rng.randint(200, 899)} {rng.randint(0, 9999):04d}"
-                else:                     # 01632 960001
+                if len(code) > 4:  # 01632 960001; else 020 7946 0000, 0121 496 0000
                     number = f"{code} {rng.randint(200000, 899999)}"
+                else:
+                    lo, hi = (2000, 8999) if len(code) == 3 else (200, 899)
+                    number = f"{code} {rng.randint(lo, hi)} {rng.randint(0, 9999):04d}"
             digits = number.replace(" ", "")
             if digits not in self.seen_phones:
                 self.seen_phones.add(digits)
@@ -432,8 +431,8 @@ class Generator:
     def personal(self, town: str) -> dict:
         """Name, phone, email, address, date of birth: kept only with consent."""
         rng = self.rng
-        first = weighted(FIRST_NAMES, rng, self.first_cum)
-        last = weighted(LAST_NAMES, rng, self.last_cum)
+        first, last = weighted(FIRST_NAMES, rng, self.first_cum), weighted(LAST_NAMES, rng,
+                                                                            self.last_cum)
         values = {"first_name": first, "last_name": last}
         if rng.random() < 0.95:
             values["phone"] = self.phone()
@@ -450,8 +449,7 @@ class Generator:
         """One contact's column values, search keys included."""
         rng = self.rng
         r = rng.random()
-        consent = CONSENT_STATUSES[0] if r < 0.90 else (
-            CONSENT_STATUSES[1] if r < 0.97 else CONSENT_STATUSES[2])
+        consent = CONSENT_STATUSES[0 if r < 0.90 else 1 if r < 0.97 else 2]
         postcode, area, town, region = self.postcode()
         created = self.now - timedelta(minutes=rng.randint(0, 5 * 365 * 24 * 60))
         values = dict.fromkeys(("first_name", "last_name", "phone", "email", "address",
@@ -486,6 +484,17 @@ CASE_TABLES = {"contact": Contact.__table__, "case": Case.__table__, "note": Cas
                "audit": AuditEntry.__table__}
 
 
+def field_value(f: ResponseTypeField, rng: random.Random, today: date) -> str:
+    """A valid value for a referral's extra field."""
+    if f.kind == "number":
+        return str(rng.randint(1, 7))
+    if f.kind == "date":
+        return (today + timedelta(days=rng.randint(-30, 30))).isoformat()
+    if f.kind in ("choice", "yes-no"):
+        return rng.choice(f.choice_list if f.kind == "choice" else ["Yes", "No"])
+    return rng.choice(TEXT_VALUES.get(f.name, ["See notes"]))
+
+
 class CaseGenerator:
     """One case per generated contact (caller = beneficiary), created over the last two years."""
 
@@ -493,8 +502,7 @@ class CaseGenerator:
                  fields: dict[int, list[ResponseTypeField]]) -> None:
         self.rng = random.Random(seed)
         self.handlers = handlers  # (user id, team id)
-        self.categories = lookups["signpost_category"]
-        self.types = lookups["local_response_type"]
+        self.categories, self.types = lookups["signpost_category"], lookups["local_response_type"]
         self.fields = fields
         self.now = utcnow().replace(microsecond=0)
         self.span = 2 * 365 * 24 * 3600
@@ -516,22 +524,9 @@ class CaseGenerator:
 
     def extra(self, type_id: int) -> dict[str, str]:
         """Valid values for the response type's extra fields (required always, others half)."""
-        rng, out = self.rng, {}
-        for f in self.fields.get(type_id, []):
-            if not f.required and rng.random() < 0.5:
-                continue
-            if f.kind == "number":
-                value = str(rng.randint(1, 7))
-            elif f.kind == "date":
-                value = (self.now.date() + timedelta(days=rng.randint(-30, 30))).isoformat()
-            elif f.kind == "choice":
-                value = rng.choice(f.choice_list)
-            elif f.kind == "yes-no":
-                value = rng.choice(["Yes", "No"])
-            else:
-                value = rng.choice(TEXT_VALUES.get(f.name, ["See notes"]))
-            out[str(f.id)] = value
-        return out
+        rng = self.rng
+        return {str(f.id): field_value(f, rng, self.now.date())
+                for f in self.fields.get(type_id, []) if f.required or rng.random() >= 0.5}
 
     def rows(self, case_id: int, contact: dict) -> dict[str, list[dict]]:
         """Everything stored for one case whose caller (and beneficiary) is contact."""
@@ -547,10 +542,8 @@ class CaseGenerator:
         later = [created + timedelta(minutes=rng.randint(1, 60 * 24 * 14)) for _ in range(5)]
         later = [min(t, self.now) for t in sorted(later)]
         reviewed = status in ("Reviewed", "Closed", "Solved") and rng.random() < 0.8
-        solved = status in ("Solved", "Closed")
-        safeguarding = rng.random() < 0.03
-        assignee = rng.choice(self.handlers)[0] if status in ("Assigned", "Acknowledged") \
-            else None
+        solved, safeguarding = status in ("Solved", "Closed"), rng.random() < 0.03
+        assignee = rng.choice(self.handlers)[0] if status in ("Assigned", "Acknowledged") else None
         case = dict(
             id=case_id, title=title, caller_id=contact["id"], beneficiary_id=contact["id"],
             who_requires_support=case_models.WHO_REQUIRES[0], beneficiary_consent=None,
@@ -571,19 +564,17 @@ class CaseGenerator:
                      for cat in rng.sample(self.categories, rng.randint(1, 2))]
         type_id = rng.choice(self.types)
         ref_status = rng.choice(case_models.REFERRAL_STATUSES)
+        declined = "Caller found help elsewhere" if ref_status == "Declined" else None
         referrals = [dict(case_id=case_id, response_type_id=type_id, status=ref_status,
-                          declined_reason=("Caller found help elsewhere"
-                                           if ref_status == "Declined" else None),
+                          declined_reason=declined,
                           local_team=f"{contact['region']} local team",
                           extra=self.extra(type_id), created_at=later[0], created_by_id=owner)]
         caller = " ".join(p for p in (contact.get("first_name"), contact.get("last_name")) if p) \
             or f"Anonymous ({contact['postcode_area']} – {contact['region']})"
         base = dict(actor_id=owner, record_type="case", record_id=ref, reason=None, ip=None,
                     batch=None)
-        audits = [dict(base, at=created, action="create", field="Case Title", before=None,
-                       after=title),
-                  dict(base, at=created, action="create", field="Caller", before=None,
-                       after=caller)]
+        audits = [dict(base, at=created, action="create", field=field, before=None, after=after)
+                  for field, after in (("Case Title", title), ("Caller", caller))]
         if status != "Open":
             audits.append(dict(base, at=later[2], action="status", field="Status",
                                before="Open", after=status))
@@ -628,11 +619,11 @@ def lookup_lists() -> tuple[dict[str, list[int]], dict[int, list[ResponseTypeFie
     return dict(lists), dict(fields)
 
 
-def load_cases(n: int, supervisor_id: int, handlers, seed: int = CASE_SEED) -> float:
-    """n contacts and a case each, in batches of 20,000; returns the seconds taken."""
-    lists, fields = lookup_lists()
-    contacts, cases = Generator(seed, supervisor_id), CaseGenerator(seed + 1, handlers, lists,
-                                                                    fields)
+def load_cases(n: int, supervisor_id: int, handlers, seed: int = CASE_SEED, batch: int = 20_000,
+               more=None, tables: dict = CASE_TABLES) -> dict:
+    """n contacts and a case each (more(i, contact, rows) adds rows of its own): bulk_load."""
+    contacts, cases = Generator(seed, supervisor_id), CaseGenerator(seed + 1, handlers,
+                                                                    *lookup_lists())
 
     def rows(done: int, size: int) -> dict[str, list[dict]]:
         out: dict[str, list[dict]] = defaultdict(list)
@@ -641,8 +632,10 @@ def load_cases(n: int, supervisor_id: int, handlers, seed: int = CASE_SEED) -> f
             out["contact"].append(contact)
             for k, v in cases.rows(i, contact).items():
                 out[k] += v
+            if more:
+                more(i, contact, out)
         return out
-    return bulk_load(n, rows, CASE_TABLES, 20_000)["seconds"]
+    return bulk_load(n, rows, tables, batch)
 
 
 class Saver(threading.Thread):

@@ -1,6 +1,4 @@
-"""Bulk dataset for `make bench`: contacts, cases, interactions and call backs at a scale.
-
-    .venv/bin/python benchmarks/dataset.py [--scale 0.01] [--keep]   # 1 = 1M contacts and cases
+"""Bulk dataset for `make bench`: contacts, cases, interactions, call backs; scale 1 = 1M cases.
 
 Cases as case_page.py makes them, two interactions each, a call back per five cases (recent open
 ones armed days ahead), the case-page users plus volunteer.NNN, admin and data accounts.
@@ -110,31 +108,19 @@ def load(want: dict[str, int], volunteers: int) -> dict:
     db.session.commit()
     volunteer_ids = [u.id for u in ids]
     db.session.remove()
-    lists, fields = common.lookup_lists()
-    contacts = common.Generator(SEED, supervisor_id)
-    cases = common.CaseGenerator(SEED + 1, handlers, lists, fields)
-    activity = ActivityGenerator(SEED + 2, handlers, lists, volunteer_ids)
+    activity = ActivityGenerator(SEED + 2, handlers, common.lookup_lists()[0], volunteer_ids)
     per_case = want["interactions"] / want["cases"]
     cb_every = want["cases"] / max(1, want["callbacks"])
 
-    def rows(start: int, size: int) -> dict[str, list[dict]]:
-        out: dict[str, list[dict]] = {k: [] for k in TABLES}
-        for i in range(start + 1, start + size + 1):
-            contact = dict(contacts.row(), id=i)
-            out["contact"].append(contact)
-            if i > want["cases"]:
-                continue
-            for k, v in cases.rows(i, contact).items():
-                out[k].extend(v)
-            case = out["case"][-1]
-            # Spread interactions and call backs evenly: interaction ids stay dense.
-            first = int((i - 1) * per_case) + 1
-            for k, v in activity.interactions(first, case, int(i * per_case) - first + 1).items():
-                out[k].extend(v)
-            if int(i / cb_every) != int((i - 1) / cb_every):
-                out["callback"].append(activity.callback(case, contact.get("phone")))
-        return out
-    return common.bulk_load(max(want["contacts"], want["cases"]), rows, TABLES, 10_000)
+    def more(i: int, contact: dict, out: dict[str, list[dict]]) -> None:
+        case = out["case"][-1]
+        # Spread interactions and call backs evenly: interaction ids stay dense.
+        first = int((i - 1) * per_case) + 1
+        for k, v in activity.interactions(first, case, int(i * per_case) - first + 1).items():
+            out[k] += v
+        if int(i / cb_every) != int((i - 1) / cb_every):
+            out["callback"].append(activity.callback(case, contact.get("phone")))
+    return common.load_cases(want["cases"], supervisor_id, handlers, SEED, 10_000, more, TABLES)
 
 
 def existing_counts() -> dict[str, int] | None:

@@ -1,7 +1,5 @@
 """Erasure benchmark: anonymise one contact with 20 cases in the full dataset while another
 connection saves a contact every 50 ms. Targets: <= 1 s at 1M contacts; saves wait <= 200 ms.
-
-    .venv/bin/python benchmarks/erasure.py [--scale 0.01] [--subjects 5]
 """
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
 """Export benchmark: 100,000 reviewed cases to CSV and XLSX — time and peak memory.
 
-    .venv/bin/python benchmarks/export.py [--cases 20000]
-
 The real export job in this process (RSS sampled every 20 ms), then the atomicity check: an export
 killed half way marks nothing and leaves no file; the rerun puts every case in exactly one file.
 """
@@ -62,7 +60,7 @@ def main() -> None:
         common.migrate()
         me, handlers = common.make_people_and_lists()
         print(f"# generating {args.cases:,} contacts and cases …", flush=True)
-        load_s = common.load_cases(args.cases, me, handlers)
+        load_s = common.load_cases(args.cases, me, handlers)["seconds"]
         db.session.execute(update(Case).values(status="Reviewed", reviewed_at=utcnow(),
                                                reviewed_by_id=me))
         db.session.commit()

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import common
 from common import db, ms, pct
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import func, or_, select
 
 from helpline.auth.models import Team, User, user_teams
 from helpline.auth.services import hash_password
@@ -53,36 +53,29 @@ def generate_people(n: int, rng: random.Random) -> list[dict]:
 
 
 def load_users(n: int, rng: random.Random) -> tuple[list[dict], float]:
-    """Insert n active users (and teams) in one transaction; (people, seconds)."""
-    started = time.perf_counter()
-    people = generate_people(n, rng)
-    pw_hash = hash_password(PASSWORD)  # once: every user shares it
-    now = utcnow()
-    with db.engine.begin() as conn:
-        team_ids = [conn.execute(insert(Team).values(name=name, created_at=now)
-                                 .returning(Team.id)).scalar_one() for name in TEAMS]
-        rows = []
-        for p in people:
-            p["team_id"] = rng.choice(team_ids)
-            rows.append({
-                "email": p["email"], "name": p["name"], "password_hash": pw_hash,
+    """n active users and their teams, through common.bulk_load; (people, seconds)."""
+    people, pw_hash, now = generate_people(n, rng), hash_password(PASSWORD), utcnow()
+    team_ids = list(range(1, len(TEAMS) + 1))
+
+    def rows(*_) -> dict[str, list[dict]]:
+        users = []
+        for i, p in enumerate(people, 1):
+            p["id"], p["team_id"] = i, rng.choice(team_ids)
+            users.append({
+                "id": i, "email": p["email"], "name": p["name"], "password_hash": pw_hash,
                 "role": p["role"], "frontline_operator": rng.random() < 0.6,
                 "language": rng.choice(LANGUAGES), "default_team_id": p["team_id"],
                 "latest_authentication": (now - timedelta(days=rng.randint(0, 400),
                                                           minutes=rng.randint(0, 1440))
                                           if rng.random() < 0.7 else None),
-                "active": True, "created_at": now - timedelta(days=rng.randint(0, 2000)),
-            })
-        conn.execute(insert(User), rows)
-        ids = dict(conn.execute(select(User.email, User.id)).all())
-        links = []
-        for p in people:
-            p["id"] = ids[p["email"]]
-            teams = {p["team_id"]} | ({rng.choice(team_ids)} if rng.random() < 0.3 else set())
-            links += [{"user_id": p["id"], "team_id": t} for t in teams]
-        conn.execute(insert(user_teams), links)
-        conn.exec_driver_sql("ANALYZE" if conn.dialect.name == "sqlite" else "ANALYZE users")
-    return people, time.perf_counter() - started
+                "active": True, "created_at": now - timedelta(days=rng.randint(0, 2000))})
+        links = [{"user_id": p["id"], "team_id": t} for p in people for t in {p["team_id"]} | (
+            {rng.choice(team_ids)} if rng.random() < 0.3 else set())]
+        return {"team": [{"id": i, "name": name, "created_at": now}
+                         for i, name in zip(team_ids, TEAMS, strict=True)],
+                "user": users, "link": links}
+    tables = {"team": Team.__table__, "user": User.__table__, "link": user_teams}
+    return people, common.bulk_load(n, rows, tables, n)["seconds"]
 
 
 def make_query(person: dict, kind: str, rng: random.Random) -> str:

@@ -14,10 +14,14 @@ import re
 import time
 import urllib.parse
 from collections import defaultdict
+from datetime import date
 from pathlib import Path
 
 import common
 from common import pct
+from sqlalchemy import func, select
+
+from helpline.contacts.models import Contact
 
 PASSWORD = common.BENCH_PASSWORD
 VOLUNTEER_EMAIL = "volunteer.{:03d}@" + common.DOMAIN
@@ -35,7 +39,7 @@ class Shared:
     """Set before the run: data the users draw from, and the A/B phase."""
     names: list[tuple[str, str]] = []
     categories: list[int] = []
-    types: dict[int, list[dict]] = {}
+    types: dict[int, list] = {}  # response type id: its extra fields
     think: tuple[float, float] = (2.0, 8.0)
     accounts = 200         # volunteer.001 .. volunteer.NNN exist (dataset.py --volunteers)
     phase = "ramp"         # "ramp", "A<n>", "B<n>", "end"
@@ -49,42 +53,20 @@ class Shared:
 
 def load_knowledge(url: str, count: int, seed: int) -> None:
     """Names of real contacts to search for; signpost categories; referral types + fields."""
-    from sqlalchemy import create_engine, text
-    engine = create_engine(url)
     rng = random.Random(seed)
-    with engine.connect() as conn:
-        lo, hi = conn.execute(text("select min(id), max(id) from contacts")).one()
-        ids = sorted({rng.randint(lo, hi) for _ in range(count * 3)})
-        rows = conn.execute(text(
-            "select first_name, last_name from contacts where active and last_name is not null "
-            "and id in (" + ",".join(map(str, ids)) + ")")).all()
+    app = common.make_app(url)
+    with app.app_context():
+        lo, hi = common.db.session.execute(select(func.min(Contact.id), func.max(Contact.id))).one()
+        ids = {rng.randint(lo, hi) for _ in range(count * 3)}
+        rows = common.db.session.execute(select(Contact.first_name, Contact.last_name).where(
+            Contact.active, Contact.last_name.is_not(None), Contact.id.in_(sorted(ids)))).all()
         Shared.names = [(f, ln) for f, ln in rows if f and ln][:count]
-        items = conn.execute(text("select id, list_name from lookup_items where not retired "
-                                  "order by position")).all()
-        Shared.categories = [i for i, name in items if name == "signpost_category"]
-        Shared.types = {i: [] for i, name in items if name == "local_response_type"}
-        for fid, tid, kind, choices in conn.execute(text(
-                "select id, response_type_id, kind, choices from response_type_fields "
-                "order by position, id")):
-            if tid in Shared.types:
-                Shared.types[tid].append({"id": fid, "kind": kind, "choices": [
-                    c.strip() for c in (choices or "").split(",") if c.strip()]})
-    engine.dispose()
+        lists, fields = common.lookup_lists()
+    common.close(app)
+    Shared.categories = lists["signpost_category"]
+    Shared.types = {t: fields.get(t, []) for t in lists["local_response_type"]}
     if not Shared.names:
         raise SystemExit("no named contacts in the database: run benchmarks/dataset.py first")
-
-
-def extra_value(field: dict, rng: random.Random) -> str:
-    """A valid value for a referral's extra field, as a volunteer would type it."""
-    if field["kind"] == "number":
-        return str(rng.randint(1, 6))
-    if field["kind"] == "date":
-        return time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86400 * rng.randint(1, 14)))
-    if field["kind"] == "choice":
-        return rng.choice(field["choices"])
-    if field["kind"] == "yes-no":
-        return rng.choice(["Yes", "No"])
-    return "Bread, milk, tinned soup"
 
 
 # --- the simulated volunteer ------------------------------------------------------------------
@@ -217,7 +199,7 @@ class Volunteer(FastHttpUser):
                     Shared.categories))),
                 (f"referrals-{ri}-type", str(type_id)),
                 (f"referrals-{ri}-status", "Sent to local team"), ("submit", "Save")]
-        form += [(f"referrals-{ri}-x-{f['id']}", extra_value(f, rng))
+        form += [(f"referrals-{ri}-x-{f.id}", common.field_value(f, rng, date.today()))
                  for f in Shared.types[type_id]]
         where = self.step("save: POST /cases/new/<id>", "POST", f"/cases/new/{contact}",
                           form=form, expect=302)
@@ -303,27 +285,14 @@ def summarise(path: Path, blocks: list[dict], env: Environment, args) -> dict:
 
 
 def print_report(s: dict) -> None:
+    """A console summary; run_all.py renders the full report from --json."""
     common.header("load test", s["load_before"])
-    print(f"# load test: {s['users']} volunteers, {s['seconds']:.0f} s of A/B blocks of "
-          f"{s['block']:.0f} s, think {s['think'][0]:g}-{s['think'][1]:g} s, gunicorn gevent "
-          f"x{s['web_workers']}; {s['flows']} call flows completed")
-    print(f"# A (flow): {s['a_requests']:,} requests, {s['a_rps']:.1f} req/s; B (bare "
-          f"{BARE_PATH}): {s['b_requests']:,} requests, {s['b_rps']:.1f} req/s")
-    print(f"# bare route server time: p50 {s['bare']['p50']:.2f} ms, p95 "
-          f"{s['bare']['p95']:.2f} ms, p99 {s['bare']['p99']:.2f} ms\n")
-    common.table([("endpoint (server time, A blocks)", -40), ("n", 6), ("req/s", 6), ("p50", 7),
-                  ("p95", 7), ("p99", 7), ("p50/bare", 8), ("p95/bare", 8), ("err", 4)],
-                 [[r["endpoint"], r["n"], f"{r['rps']:.1f}", *(f"{r[k]:.1f}" for k in (
-                     "p50", "p95", "p99", "x_bare_p50", "x_bare_p95")), r["errors"]]
-                  for r in s["endpoints"]])
     c = s["client_total"]
-    print(f"\nclient side (Locust): {c['requests']:,} requests, {c['failures']} failures, "
-          f"{c['rps']:.1f} req/s overall; server 5xx: {s['server_errors']}; re-sent after a "
-          f"closed keep-alive socket (as browsers do): {s['retried']}")
-    for k, v in s["errors"].items():
-        print(f"  error x{v}: {k}")
-    for k, v in s["problems"].items():
-        print(f"  flow stopped x{v}: {k}")
+    print(f"# {s['users']} volunteers, {s['flows']} call flows; A {s['a_rps']:.1f} req/s, B "
+          f"(bare) {s['b_rps']:.1f} req/s; {c['failures']} failed, {s['server_errors']} 5xx, "
+          f"{s['retried']} re-sent; flows stopped {s['problems'] or 'none'}")
+    for r in s["endpoints"]:
+        print(f"  {r['endpoint']:<40} n={r['n']:<6} p50 {r['p50']:.1f}  p95 {r['p95']:.1f} ms")
 
 
 def main() -> None:

@@ -1,7 +1,5 @@
 """Page-weight audit: every main page's HTML + assets, raw and as sent, first and repeat load.
 
-    .venv/bin/python benchmarks/page_weight.py --database-url sqlite:////tmp/helpline-bench/bench-0.01.db
-
 Real Chromium (DevTools Network events) against common.Stack on a dataset.py database; htmx
 fragments fetched signed in. Targets: first load <= 80 KB, repeat <= 15 KB, fragments <= 5 KB.
 """
@@ -181,19 +179,8 @@ def audit(base: str, port: int, url: str) -> dict:
 
 
 def print_report(res: dict) -> None:
+    """The verdicts (run_all.py renders the tables from --json; audit() printed each page)."""
     common.header("page weight")
-    print("# KB; sent = bytes on the wire incl. headers, Chromium CDP\n")
-    common.table([("page", -24), ("as", -10), ("HTTP", 4), ("HTML raw", 8), ("HTML sent", 9),
-                  ("first raw", 9), ("first sent", 10), ("reqs", 4), ("repeat sent", 11),
-                  ("reqs", 4)],
-                 [[r["name"], r["who"], r["first"]["status"] or "-", kb(r["first"]["html_raw"]),
-                   kb(r["first"]["html_wire"]), kb(r["first"]["raw"]), kb(r["first"]["wire"]),
-                   r["first"]["requests"], kb(r["repeat"]["wire"]), r["repeat"]["requests"]]
-                  for r in res["pages"]])
-    print()
-    common.table([("fragment", -32), ("HTTP", 4), ("raw B", 7), ("sent B", 7), ("enc", 5)],
-                 [[r["name"], r["status"], r["raw"], r["sent"], r["encoding"]]
-                  for r in res["fragments"]])
     res["verdict"] = {}
     for k, rs, size, limit in (
             ("first", res["pages"], lambda r: r["first"]["wire"], FIRST_MAX),
