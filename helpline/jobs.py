@@ -15,6 +15,7 @@ from typing import Any, Callable
 import redis
 from flask import Flask, current_app
 from rq import Queue, Retry
+from rq.types import FunctionReferenceType
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -67,7 +68,7 @@ def get_queue(name: str = "default") -> Queue:
     return Queue(name, connection=current_app.extensions["redis"])
 
 
-def enqueue(fn: Callable | str, *args: Any, job_id: str | None = None,
+def enqueue(fn: FunctionReferenceType, *args: Any, job_id: str | None = None,
             timeout: int = DEFAULT_TIMEOUT, retry: Retry | None = DEFAULT_RETRY) -> Any:
     """Enqueue now (use enqueue_after_commit from request code)."""
     return get_queue().enqueue(fn, *args, job_id=job_id, job_timeout=timeout, retry=retry,

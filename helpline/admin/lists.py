@@ -74,6 +74,7 @@ def add_item(list_name: str):
         added = commit_change(lookups.add_item, list_name, form.name.data, form.mailbox.data,
                               current_user, form=form)
         if added:
+            assert added.value is not None  # committed: add_item returned the item
             flash(f"Added “{added.value.name}”.", "success")
             return _back(list_name)
     return _page(list_name, add_form=form)

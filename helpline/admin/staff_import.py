@@ -113,7 +113,8 @@ def read_rows(text: str) -> ImportResult:
         raise click.ClickException(f"The first line must name the columns name, email, role, "
                                    f"team; missing: {', '.join(missing)}")
     existing = set(db.session.scalars(select(func.lower(User.email))))
-    result, seen = ImportResult(), {}
+    result = ImportResult()
+    seen: dict[str, int] = {}  # email → the line it is first on
     rows = iter(reader)
     while True:
         start = reader.line_num + 1  # a quoted cell may span lines: name the row's first

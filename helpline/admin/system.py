@@ -7,9 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+import redis
 from flask import current_app, render_template
 from rq import Worker
 from rq.registry import FailedJobRegistry
+from rq.worker import BaseWorker
 from sqlalchemy import func, select
 
 from ..auth.guard import admin_required
@@ -41,11 +43,11 @@ class SystemStatus:
     failed_mail: int = 0
 
 
-def _workers(conn) -> list[Worker]:
+def _workers(conn: redis.Redis) -> list[BaseWorker]:
     """Every worker Redis knows: those in RQ's register, and those whose own key is there
     but not the register (a restarted Redis loses the register until the worker restarts,
     while the worker goes on writing its heartbeat; it is running, not down)."""
-    found = {w.key: w for w in Worker.all(connection=conn)}
+    found: dict[str, BaseWorker] = {w.key: w for w in Worker.all(connection=conn)}
     for key in conn.scan_iter(match=Worker.redis_worker_namespace_prefix + "*", count=100):
         key = key.decode() if isinstance(key, bytes) else key
         if key not in found and key.count(":") == 2 and conn.type(key) in (b"hash", "hash") \
@@ -91,7 +93,7 @@ def system_status() -> SystemStatus:
             select(func.count(OutboxMail.id), func.min(OutboxMail.created_at))
             .where(OutboxMail.status.in_(BACKLOG_STATUSES))).one()
         status.failed_mail = db.session.scalar(
-            select(func.count(OutboxMail.id)).where(OutboxMail.status == "failed"))
+            select(func.count(OutboxMail.id)).where(OutboxMail.status == "failed")) or 0
     except Exception as exc:
         db.session.rollback()
         status.database = f"error ({type(exc).__name__})"

@@ -30,6 +30,7 @@ def teams(team_id: int | None = None):
                   "shift_end": form.shift_end.data or None, "region": form.region.data or None}
         saved = commit_change(services.save_team, team, values, current_user, form=form)
         if saved:
+            assert saved.value is not None  # committed: save_team returned the team
             flash(f"Saved team {saved.value.name}.", "success")
             return redirect(url_for("admin.teams"))
     rows = db.session.scalars(select(Team).order_by(Team.name)).all()

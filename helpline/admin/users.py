@@ -36,6 +36,7 @@ def new_user():
         made = commit_change(services.create_user, form.data, current_user,
                              current_app.config["PASSWORD_MIN_LENGTH"], form=form)
         if made:
+            assert made.value is not None  # committed: create_user returned the user
             flash(f"Created {made.value.name}.", "success")
             return redirect(url_for("admin.users"))
     return _page(form, None)

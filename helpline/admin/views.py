@@ -104,9 +104,9 @@ def failed_jobs():
     db.session.commit()  # a subject can name the caller
     try:
         registry = FailedJobRegistry(queue=get_queue())
-        jobs = [j for j in (registry.get_job_ids()[:100]) if j]
-        jobs = [get_queue().fetch_job(j) for j in jobs]
-        jobs = [j for j in jobs if j is not None]
+        job_ids = [j for j in (registry.get_job_ids()[:100]) if j]
+        found = [get_queue().fetch_job(j) for j in job_ids]
+        jobs = [j for j in found if j is not None]
         redis_error = None
     except Exception as exc:
         jobs, redis_error = [], f"{type(exc).__name__}: {exc}"

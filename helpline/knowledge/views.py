@@ -58,6 +58,7 @@ def edit(article_id: int | None = None):
                   "tags": form.tags.data or None, "retired": bool(form.retired.data)}
         saved = commit_change(services.save_article, a, values, current_user, form=form)
         if saved:
+            assert saved.value is not None  # committed: save_article returned the article
             flash(f"Saved “{saved.value.title}”.", "success")
             return redirect(url_for("knowledge.edit"))
     articles = db.session.scalars(select(Article).order_by(Article.title)).all()

@@ -1,6 +1,8 @@
 """Notifications page and the SSE endpoint."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from flask import Response, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -14,6 +16,10 @@ from ..timeutil import utcnow
 from . import bp, services
 from .models import Notification
 from .signals import stream_frames
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from werkzeug.local import LocalProxy
 
 
 @bp.get("/notifications")
@@ -37,9 +43,9 @@ def mark_read():
 
 def _last_id() -> int | None:
     """The last event id the page saw: the URL (htmx reconnects) or Last-Event-ID."""
-    ids = [request.args.get("last_id", type=int),
-           request.headers.get("Last-Event-ID", type=int)]
-    ids = [i for i in ids if i is not None]
+    sent = [request.args.get("last_id", type=int),
+            request.headers.get("Last-Event-ID", type=int)]
+    ids = [i for i in sent if i is not None]
     return max(ids) if ids else None
 
 
@@ -48,7 +54,9 @@ def _last_id() -> int | None:
 @signed_in
 def stream():
     """Stream this user's events; replays what a reconnecting page missed."""
-    app = current_app._get_current_object()
+    # the app itself, for the stream that outlives this request (Flask types the proxy as
+    # the Flask it stands for)
+    app = cast("LocalProxy[Flask]", current_app)._get_current_object()
     user_id, sid = current_user.id, session.get("sid")
     channels = {events.USER_CHANNEL.format(user_id)}
     channels |= {events.TEAM_CHANNEL.format(t.id) for t in current_user.teams}

@@ -383,6 +383,7 @@ def _add_old_values(ids: Identifiers, s: SubjectSet) -> None:
             _in(AuditEntry.id, s.audit), AuditEntry.field.in_(PERSONAL_AUDIT_FIELDS))):
         if entry.record_id not in own_ids.get(entry.record_type, ()):
             continue
+        assert entry.field is not None  # field IN (...) never matches NULL
         label = entry.field.lower().replace("_", " ")
         adder = next((m for word, m in _OLD_VALUE_KINDS if word in label), "add_text")
         for value in (entry.before, entry.after):

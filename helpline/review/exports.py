@@ -320,6 +320,7 @@ def expire_files(now: datetime | None = None) -> list[int]:
                                           ExportBatch.file_path.is_not(None))).all()
     folder = Path(current_app.config["EXPORT_DIR"])
     for batch_id, path, fmt in leftovers:
+        assert path is not None  # the query takes only rows with a file_path
         Path(path).unlink(missing_ok=True)
         (folder / f".export-{batch_id}.{fmt}.part").unlink(missing_ok=True)
         db.session.execute(update(ExportBatch).where(ExportBatch.id == batch_id)

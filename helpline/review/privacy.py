@@ -8,6 +8,7 @@ import json
 import mailbox
 import os
 import zipfile
+from collections.abc import Iterable
 from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -35,6 +36,11 @@ from . import erasure
 from .erasure import PLACEHOLDER
 from .models import ExportBatch
 from .services import neutralise
+
+# The tables the subject access export and the scrub read by primary key (each has `id`).
+_IdModel = (Contact | Verification | Case | CaseNote | Signpost | Referral | Interaction
+            | CallBack | CallBackRequest | CallAttempt | UniqueCallBack | Notification
+            | OutboxMail | AuditEntry)
 
 
 def _readable(obj: Any) -> dict:
@@ -76,7 +82,7 @@ def subject_access(contact: Contact, actor: User) -> bytes:
     README and JSON; the request is logged."""
     s = erasure.collect(contact)
     in_ = erasure._in
-    kinds = [
+    kinds: list[tuple[str, type[_IdModel], set[int]]] = [
         ("contacts", Contact, s.contacts), ("verifications", Verification, s.verifications),
         ("cases", Case, s.cases), ("notes", CaseNote, s.notes),
         ("signposts", Signpost, _signpost_ids(s)), ("referrals", Referral, s.referrals),
@@ -90,9 +96,9 @@ def subject_access(contact: Contact, actor: User) -> bytes:
     ]
     data: dict[str, list[dict]] = {}
     for name, model, ids in kinds:
-        rows = db.session.scalars(select(model).where(in_(model.id, ids)).order_by(model.id)) \
-            if ids else []
-        data[name] = [_readable(r) for r in rows]
+        found: Iterable[_IdModel] = db.session.scalars(
+            select(model).where(in_(model.id, ids)).order_by(model.id)) if ids else []
+        data[name] = [_readable(r) for r in found]
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("README.txt", SAR_README)
@@ -133,7 +139,7 @@ def erasure_summary(contact: Contact) -> dict[str, int]:
 
 
 # (table model, text columns to scrub, set attribute)
-_SCRUB = [
+_SCRUB: list[tuple[type[_IdModel], tuple[str, ...], str]] = [
     (Verification, ("details",), "verifications"),
     (Case, ("title", "safeguarding_reason", "solution", "cause"), "cases"),
     (CaseNote, ("text",), "notes"),
@@ -246,6 +252,7 @@ def _delete_attachments(s: erasure.SubjectSet) -> int:
     for key in db.session.scalars(select(CallBackRequest.attachment_key).where(
             erasure._in(CallBackRequest.id, s.requests),
             CallBackRequest.attachment_key.is_not(None))):
+        assert key is not None  # the query takes only requests with an attachment
         path = Path(folder) / key
         if path.is_file():
             path.unlink()
@@ -269,6 +276,7 @@ def _scrub_exports(s: erasure.SubjectSet, ids: erasure.Identifiers, actor: User 
     batches = db.session.scalars(select(ExportBatch).where(
         ExportBatch.with_personal.is_(True), ExportBatch.file_path.is_not(None)))
     for batch in batches:
+        assert batch.file_path is not None  # the query takes only batches with a file
         path = Path(batch.file_path)
         if not path.exists():
             continue
@@ -371,7 +379,8 @@ def erase_callback_request(req: CallBackRequest, reason: str, actor: User | None
     """Erase a call-back request never linked to a contact (retention): the request, its
     attempts, the call backs raised from it, and their audit rows, notifications and mails."""
     if req.contact_id is not None:
-        return anonymise(db.session.get(Contact, req.contact_id), reason, actor)
+        # get_one: contacts are never deleted (erasure empties them), so the key's row is there
+        return anonymise(db.session.get_one(Contact, req.contact_id), reason, actor)
     s = erasure.SubjectSet(requests={req.id})
     s.attempts = erasure._ids(select(CallAttempt.id).where(CallAttempt.request_id == req.id))
     s.call_backs = erasure._ids(select(CallBack.id).where(CallBack.request_id == req.id))

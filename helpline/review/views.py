@@ -111,12 +111,14 @@ def export():
     error = None
     if request.method == "POST" and EmptyForm().validate_on_submit():
         f = request.form
-        filters = {k: f.get(k) for k in ("since", "until", "region", "team_id") if f.get(k)}
+        filters: dict[str, str | bool] = {
+            k: f[k] for k in ("since", "until", "region", "team_id") if f.get(k)}
         if f.get("not_exported"):
             filters["not_exported"] = True
         started = commit_change(export_jobs.start_export, filters, f.get("fmt", "csv"),
                                 bool(f.get("with_personal")), current_user)
         if started:
+            assert started.value is not None  # committed: start_export returned the batch
             return redirect(url_for("review.export_status", batch_id=started.value.id))
         error = started.message
     return render_template("review/export.html", regions=_regions(), error=error,
@@ -135,6 +137,7 @@ def export_again(batch_id: int):
         if not started:
             flash(started.message, "error")
             return redirect(url_for("review.export_status", batch_id=old.id))
+        assert started.value is not None  # committed: start_export returned the batch
         return redirect(url_for("review.export_status", batch_id=started.value.id))
     return redirect(url_for("review.export_status", batch_id=old.id))
 
@@ -146,7 +149,7 @@ def export_status(batch_id: int):
     batch = db.get_or_404(ExportBatch, batch_id)
     if export_jobs.mark_lost([batch]):  # a lost job is reported, never polled forever
         db.session.commit()
-        batch = db.session.get(ExportBatch, batch_id)
+        batch = db.session.get_one(ExportBatch, batch_id)  # batches are never deleted
     return render("review/export_status.html", "review/_progress.html", batch=batch,
                   form=EmptyForm(), failed_message=export_jobs.FAILED_MESSAGE,
                   may_download=export_jobs.may_download(batch, current_user))

@@ -6,10 +6,12 @@ import io
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from flask import Response, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, or_, select
+from werkzeug.wrappers import Response as BaseResponse
 
 from .. import audit
 from ..audit.models import AuditEntry
@@ -63,7 +65,9 @@ def figures(kind: str) -> Figures:
                                      Interaction.duration_mins, LookupItem.name)
                               .outerjoin(LookupItem, Interaction.method_id == LookupItem.id)
                               .where(Interaction.interaction_date >= since)).all()
-    methods, directions, durations = Counter(), Counter(), []
+    methods: Counter[str] = Counter()
+    directions: Counter[str] = Counter()
+    durations: list[int] = []
     for when, direction, duration, method in rows:
         f.by_hour[to_london(when).hour] += 1
         methods[method or "Not recorded"] += 1
@@ -97,10 +101,12 @@ def _callbacks(f: Figures, since: datetime) -> None:
     closed = list(db.session.execute(select(CallBack.closed_at, CallBack.end_at).where(
         CallBack.closed_at >= since, CallBack.status == "Done")).all())
     if closed:
-        f.sla_met = round(100 * sum(1 for c, e in closed if c <= e) / len(closed))
+        # closed_at >= since leaves out the rows without one
+        f.sla_met = round(100 * sum(1 for c, e in closed if c is not None and c <= e)
+                          / len(closed))
 
 
-def bar_chart(values: list[int], width: int = 480, height: int = 120) -> dict:
+def bar_chart(values: list[int], width: int = 480, height: int = 120) -> dict[str, Any]:
     """Geometry for a small server-rendered SVG bar chart (no chart library)."""
     top = max(values) or 1
     bar = width / len(values)
@@ -112,7 +118,7 @@ def bar_chart(values: list[int], width: int = 480, height: int = 120) -> dict:
 
 @bp.get("/dashboard")
 @supervisor_required
-def dashboard():
+def dashboard() -> BaseResponse:
     """Today and this week at a glance; htmx refreshes it every 30 seconds."""
     periods = [figures("today"), figures("week")]
     charts = [bar_chart(p.by_hour) for p in periods]
@@ -127,7 +133,7 @@ def _hour_ranges(kind: str, hour: int) -> list[tuple[datetime, datetime]]:
     """UTC ranges covering London hour `hour` on each day of the period so far."""
     start = to_london(period_start(kind))
     days = 1 if kind == "today" else (to_london(utcnow()).date() - start.date()).days + 1
-    out = []
+    out: list[tuple[datetime, datetime]] = []
     for d in range(days):
         local = (start + timedelta(days=d)).replace(hour=hour)
         begin = local.astimezone(timezone.utc).replace(tzinfo=None)
@@ -137,7 +143,7 @@ def _hour_ranges(kind: str, hour: int) -> list[tuple[datetime, datetime]]:
 
 @bp.get("/calls")
 @supervisor_required
-def calls():
+def calls() -> str:
     """The interactions behind a dashboard figure (period, method, direction, hour)."""
     kind = request.args.get("period", "today")
     if kind not in PERIODS:
@@ -166,7 +172,7 @@ def calls():
 
 @bp.get("/dashboard.csv")
 @supervisor_required
-def dashboard_csv():
+def dashboard_csv() -> Response:
     """The same figures as CSV."""
     out = io.StringIO()
     w = csv.writer(out)
@@ -192,7 +198,7 @@ def dashboard_csv():
 
 @bp.get("/audit")
 @supervisor_required
-def audit_trail():
+def audit_trail() -> str:
     """Audit trail viewer: filter by user, record and date; before/after/reason."""
     args = request.args
     stmt = select(AuditEntry)
