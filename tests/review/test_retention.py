@@ -232,3 +232,19 @@ def test_two_real_workers_run_retention_at_start_once(app, handler, tmp_path):
     assert erasures() == len(due)  # not twice
     assert db.session.scalar(select(func.count(AuditEntry.id)).where(
         AuditEntry.record_type == "call-back request")) == 1
+
+
+def test_a_request_linked_after_it_was_found_due_is_left_alone_with_its_contact(app, handler):
+    """Review finding: retention checked a request as unlinked, then erased it in a later
+    step; a request linked to a contact in between had that (current) contact anonymised."""
+    req = unlinked_request("Ada Lovelace", received_days_ago=365 * 7)
+    assert req.id in retention._unlinked([req.id])  # found due, unlinked
+    contact = make_contact(handler, first_name="Ada", last_name="Lovelace")
+    req.contact_id = contact.id  # linked meanwhile, by a volunteer
+    db.session.commit()
+    before = rows("contacts", [contact.id])
+    assert retention.erase_unlinked_request(req.id, "Retention: test") is None
+    db.session.commit()
+    assert rows("contacts", [contact.id]) == before
+    assert db.session.get(CallBackRequest, req.id).full_name == "Ada Lovelace"
+    assert erasures() == 0
