@@ -605,6 +605,27 @@ def make_people_and_lists(handlers: int = 60) -> tuple[int, list[tuple[int, int]
     return my_id, out
 
 
+def make_volunteers(n: int, rng: random.Random, domain: str, pw_hash: str,
+                    teams: list[str] | None = None) -> list[User]:
+    """n volunteers named from FIRST / LAST (teams in turn, if given); not committed."""
+    users = []
+    for i in range(n):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        login = re.sub(r"[ ']", "", f"{first}.{last}").lower()
+        users.append(create_user(f"{login}.{i + 1}@{domain}", f"{first} {last}", "volunteer", "",
+                                 team=teams[i % len(teams)] if teams else None,
+                                 password_hash=pw_hash))
+    return users
+
+
+def make_contact(actor: User, session_id: str, first: str, last: str, phone: str) -> Contact:
+    """A consenting caller in Birmingham (B1 1AA), created by actor; not committed."""
+    return contact_services.create_contact({
+        "consent_status": "Consent given", "consent_given_by": "The Caller for themselves",
+        "first_name": first, "last_name": last, "phone": phone, "postcode": "B1 1AA",
+        "postcode_area": "B", "region": "West Midlands"}, actor, session_id=session_id)
+
+
 def lookup_lists() -> tuple[dict[str, list[int]], dict[int, list[ResponseTypeField]]]:
     """Ids of the items of each lookup list, and each response type's extra fields."""
     lists: dict[str, list[int]] = defaultdict(list)

@@ -11,12 +11,11 @@ import sys
 import time
 
 import common
-from common import FIRST, LAST, db, pct
+from common import db, pct
 from sqlalchemy import func, select
 
 from helpline.auth.services import create_user, hash_password
 from helpline.catcher import read_messages
-from helpline.contacts.services import create_contact
 from helpline.interactions.services import add_handlers, create_interaction
 from helpline.mailer import OutboxMail
 from helpline.timeutil import utcnow
@@ -31,18 +30,10 @@ def assign_all(app, n: int, rng: random.Random, gap: tuple[float, float]) -> lis
     pw_hash = hash_password("email-ping-password")
     actor = create_user("pat.dispatcher@example.org", "Pat Dispatcher", "supervisor", "",
                         password_hash=pw_hash)
-    colleagues = []
-    for i in range(n):
-        first, last = rng.choice(FIRST), rng.choice(LAST)
-        login = re.sub(r"[ ']", "", f"{first}.{last}").lower()
-        colleagues.append(create_user(f"{login}.{i + 1}@example.org", f"{first} {last}",
-                                      "volunteer", "", password_hash=pw_hash))
+    colleagues = common.make_volunteers(n, rng, "example.org", pw_hash)
     db.session.commit()
-    contact = create_contact({
-        "consent_status": "Consent given", "consent_given_by": "The Caller for themselves",
-        "first_name": "Robert", "last_name": "Livingstone", "phone": "07700 900123",
-        "postcode": "B1 1AA", "postcode_area": "B", "region": "West Midlands"},
-        actor, session_id="email-ping-benchmark")
+    contact = common.make_contact(actor, "email-ping-benchmark", "Robert", "Livingstone",
+                                  "07700 900123")
     db.session.commit()
     print(f"# {n} colleagues and 1 contact created; assigning", flush=True)
     done = []

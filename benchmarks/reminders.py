@@ -21,12 +21,11 @@ from common import FIRST, LAST, db, pct, rss_mb
 from sqlalchemy import func, select
 
 from helpline.auth.models import User
-from helpline.auth.services import create_user, hash_password
+from helpline.auth.services import hash_password
 from helpline.callbacks import services as cb_services
 from helpline.callbacks.models import CallBack
 from helpline.cases.models import Case
 from helpline.cases.services import create_case
-from helpline.contacts.services import create_contact
 from helpline.demo import TEAMS
 from helpline.notifications.models import Notification
 from helpline.timeutil import utcnow
@@ -51,23 +50,13 @@ def web_worker(master: int) -> int:
 
 def make_people(n: int, rng: random.Random) -> list[dict]:
     """n volunteers, each with a contact and a case they own; committed."""
-    pw_hash = hash_password(PASSWORD)  # once: shared by everyone
-    people = []
-    for i in range(n):
-        first, last = rng.choice(FIRST), rng.choice(LAST)
-        login = re.sub(r"[ ']", "", f"{first}.{last}").lower()
-        user = create_user(f"{login}.{i + 1}@{DOMAIN}", f"{first} {last}", "volunteer", "",
-                           team=TEAMS[i % len(TEAMS)], password_hash=pw_hash)
-        contact = create_contact({
-            "consent_status": "Consent given", "consent_given_by": "The Caller for themselves",
-            "first_name": rng.choice(FIRST), "last_name": rng.choice(LAST),
-            "phone": f"07700 9{i:05d}", "postcode": "B1 1AA", "postcode_area": "B",
-            "region": "West Midlands"}, user, session_id="reminders-benchmark")
-        case = create_case(contact, "Food parcel needed", user)
-        people.append({"user": user, "case": case})
+    users = common.make_volunteers(n, rng, DOMAIN, hash_password(PASSWORD), TEAMS)
+    cases = [create_case(common.make_contact(user, "reminders-benchmark", rng.choice(FIRST),
+                                             rng.choice(LAST), f"07700 9{i:05d}"),
+                         "Food parcel needed", user) for i, user in enumerate(users)]
     db.session.commit()
-    return [{"user_id": p["user"].id, "email": p["user"].email, "case_id": p["case"].id}
-            for p in people]
+    return [{"user_id": u.id, "email": u.email, "case_id": c.id}
+            for u, c in zip(users, cases, strict=True)]
 
 
 def make_callbacks(people: list[dict], per_user: int, offsets: list[float],
