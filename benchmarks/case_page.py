@@ -8,6 +8,7 @@ import random
 import re
 import statistics
 import time
+from collections import defaultdict
 
 import brotli
 import common
@@ -172,30 +173,28 @@ def report(results: dict[str, list[dict]], setting: dict, engine) -> None:
           f"brotli-4 p50 {med(page, 'raw_br'):,}); fragment raw p50 {med(frag, 'bytes'):,} / "
           f"max {max(r['bytes'] for r in frag):,}")
 
-    groups: dict[str, dict] = {}  # where the page's SQL time goes, by statement text
+    groups: dict[str, list] = defaultdict(list)  # where the page's SQL time goes, by statement
     for r in page:
         for statement, params, secs in r["sql"]["statements"]:
-            g = groups.setdefault(statement, {"n": 0, "total": 0.0, "max": 0.0, "params": params})
-            g["n"] += 1
-            g["total"] += secs
-            if secs >= g["max"]:
-                g["max"], g["params"] = secs, params
-    n_pages, all_sql = len(page), sum(g["total"] for g in groups.values()) or 1
+            groups[statement].append((secs, params))
+    n_pages, total = len(page), {s: sum(secs for secs, _ in g) for s, g in groups.items()}
+    all_sql = sum(total.values()) or 1
     print(f"\nSQL of the case page, by statement ({len(groups)} distinct; per page on average "
-          f"{sum(g['n'] for g in groups.values()) / n_pages:.1f} statements, "
-          f"{sum(g['total'] for g in groups.values()) / n_pages * 1000:.2f} ms):")
-    print(f"  {'per page':>8} {'mean ms':>8} {'max ms':>7} {'share':>6}  statement")
-    ranked = sorted(groups.items(), key=lambda kv: -kv[1]["total"])
-    for statement, g in ranked:
-        print(f"  {g['n'] / n_pages:>8.2f} {g['total'] / g['n'] * 1000:>8.3f} "
-              f"{g['max'] * 1000:>7.2f} {g['total'] / all_sql:>6.1%}  {short(statement)}")
+          f"{sum(map(len, groups.values())) / n_pages:.1f} statements, "
+          f"{sum(total.values()) / n_pages * 1000:.2f} ms):")
+    ranked = sorted(groups, key=lambda s: -total[s])
+    common.table([("per page", 10), ("mean ms", 8), ("max ms", 7), ("share", 6), ("statement", -9)],
+                 [[f"{len(groups[s]) / n_pages:.2f}", f"{total[s] / len(groups[s]) * 1000:.3f}",
+                   f"{max(secs for secs, _ in groups[s]) * 1000:.2f}",
+                   f"{total[s] / all_sql:.1%}", short(s)] for s in ranked])
     sql_share = sum(sql_ms(r) + r["sql"]["commit"] for r in page) / sum(r["t"] for r in page)
     print(f"  SQL + commit = {sql_share:.0%} of the page's server time; the rest is routing, "
           "session/user loading, forms and template rendering in Python")
-    slowest = next((s for s, _ in ranked if s.lstrip().upper().startswith("SELECT")), None)
+    slowest = next((s for s in ranked if s.lstrip().upper().startswith("SELECT")), None)
     if slowest:
         print(f"\nplan of the SELECT with the most total time ({short(slowest, 80)}):")
-        for line in common.explain(engine, slowest, groups[slowest]["params"]):
+        for line in common.explain(engine, slowest,
+                                     max(groups[slowest], key=lambda g: g[0])[1]):
             print("    " + line)
     print("\nslowest pages: " + common.slowest(page, "t", lambda r: (
         f"case {r['case_id']} {r['t'] * 1000:.1f} ms ({len(r['sql']['statements'])} stmts, "

@@ -608,14 +608,11 @@ def make_people_and_lists(handlers: int = 60) -> tuple[int, list[tuple[int, int]
 def make_volunteers(n: int, rng: random.Random, domain: str, pw_hash: str,
                     teams: list[str] | None = None) -> list[User]:
     """n volunteers named from FIRST / LAST (teams in turn, if given); not committed."""
-    users = []
-    for i in range(n):
-        first, last = rng.choice(FIRST), rng.choice(LAST)
-        login = re.sub(r"[ ']", "", f"{first}.{last}").lower()
-        users.append(create_user(f"{login}.{i + 1}@{domain}", f"{first} {last}", "volunteer", "",
-                                 team=teams[i % len(teams)] if teams else None,
-                                 password_hash=pw_hash))
-    return users
+    names = [(rng.choice(FIRST), rng.choice(LAST)) for _ in range(n)]
+    return [create_user(re.sub(r"[ ']", "", f"{first}.{last}.{i + 1}@{domain}").lower(),
+                        f"{first} {last}", "volunteer", "", password_hash=pw_hash,
+                        team=teams[i % len(teams)] if teams else None)
+            for i, (first, last) in enumerate(names)]
 
 
 def make_contact(actor: User, session_id: str, first: str, last: str, phone: str) -> Contact:

@@ -197,53 +197,50 @@ def report(callbacks: list[dict], streams: list[Stream], checks: dict, setting: 
           f"(staggered, uniform over {setting['spread']:.0f} s)")
     print("# delay = arrival in the client (time.time()) - remind_at; worker lag = "
           "notification.created_at - remind_at; push = arrival - notification.created_at\n")
-    arrived = [c for c in callbacks if c["arrived"] is not None]
-    for c in arrived:
-        c["delay"] = c["arrived"] - utc_epoch(c["remind_at"])
-    stored = [c for c in arrived if c["created_at"] is not None]
+    arrived = [dict(c, delay=c["arrived"] - utc_epoch(c["remind_at"]))
+               for c in callbacks if c["arrived"] is not None]
+    stored = [(utc_epoch(c["created_at"]), c) for c in arrived if c["created_at"] is not None]
     delays = [c["delay"] for c in arrived]
-    print(common.spread("delay remind_at -> client", delays))
-    print(common.spread("  worker lag (poll + claim)", [
-        utc_epoch(c["created_at"]) - utc_epoch(c["remind_at"]) for c in stored]))
-    print(common.spread("  push (commit -> SSE -> client)", [
-        c["arrived"] - utc_epoch(c["created_at"]) for c in stored]))
+    for label, xs in (("delay remind_at -> client", delays),
+                      ("  worker lag (poll + claim)", [t - utc_epoch(c["remind_at"])
+                                                       for t, c in stored]),
+                      ("  push (commit -> SSE -> client)", [c["arrived"] - t for t, c in stored])):
+        print(common.spread(label, xs))
     if arrived:
         quarter = max(1, math.ceil(len(arrived) / 4))
-        ordered = sorted(arrived, key=lambda c: c["remind_at"])
+        ordered = [c["delay"] for c in sorted(arrived, key=lambda c: c["remind_at"])]
         print("by quarter of the schedule (p50 / p99 / max delay): " + "; ".join(
-            f"{pct(d, .5):.3f} / {pct(d, .99):.3f} / {max(d):.3f} s"
-            for d in ([c["delay"] for c in ordered[i:i + quarter]]
-                      for i in range(0, len(ordered), quarter))))
+            " / ".join(common.cells(ordered[i:i + quarter], (.5, .99, 1), 3)) + " s"
+            for i in range(0, len(ordered), quarter)))
         print("slowest: " + common.slowest(
             arrived, "delay", lambda c: f"cb {c['id']} (user {c['user_id']}) {c['delay']:.3f} s"))
     due = len(callbacks)
     missing = [c for c in callbacks if c["copies"] == 0]
     dup_cb = [c for c in callbacks if c["copies"] > 1]
-    print(f"\ndelivered: {len(arrived)} of {due} due (distinct call backs reminded on their "
-          f"owner's stream)")
-    print(f"missing: {len(missing)}; duplicated call backs (two notifications for one call "
-          f"back): {len(dup_cb)}; the same notification twice on a stream: "
-          f"{len(checks['dup_frames'])}; wrong recipient: {len(checks['wrong'])}; other "
-          f"notifications: {len(checks['strays'])}")
-    print(f"'reminder' SSE events: {checks['reminder_events']} ({checks['reminder_ids']} "
-          f"distinct ids per stream), expected {due}")
-    print(f"database: call backs by reminder_state {db_state['states']}; reminder "
-          f"notifications stored {db_state['stored']} for {db_state['stored_cbs']} call backs"
-          + (f"; call backs with more than one: {db_state['double']}" if db_state["double"]
-             else ""))
-    print(f"\nstreams: {sum(st.connects for st in streams)} connections for {len(streams)} "
-          f"users ({sum(max(0, st.connects - 1) for st in streams)} reconnects); keepalive "
-          f"comments received {sum(st.keepalives for st in streams)}; signed out: "
-          f"{sum(st.signed_out for st in streams)}")
-    mem, opened = setting["rss"], setting["opened"]
-    print(f"\nweb process (gunicorn worker pid {setting['web_pid']}) VmRSS: "
-          f"{mem['before']:.1f} MB before the streams, {mem['after']:.1f} MB with "
-          f"{opened} streams open (+{mem['after'] - mem['before']:.1f} MB, "
-          f"{(mem['after'] - mem['before']) * 1024 / max(1, opened):.0f} KB per "
-          f"stream), peak {mem['peak']:.1f} MB during the reminders, {mem['end']:.1f} MB at "
-          f"the end; open fds {setting['fds_after']}")
-    print(f"gunicorn master VmRSS {mem['master']:.1f} MB; worker(s) VmRSS "
-          + ", ".join(f"{m:.1f} MB" for m in mem["workers"]))
+    conns, mem, opened = sum(st.connects for st in streams), setting["rss"], setting["opened"]
+    again = sum(max(0, st.connects - 1) for st in streams)
+    grew = mem["after"] - mem["before"]
+    lines = [
+        f"\ndelivered: {len(arrived)} of {due} due (distinct call backs reminded on their "
+        "owner's stream)",
+        f"missing: {len(missing)}; duplicated call backs (two notifications for one call back): "
+        f"{len(dup_cb)}; the same notification twice on a stream: {len(checks['dup_frames'])}; "
+        f"wrong recipient: {len(checks['wrong'])}; other notifications: {len(checks['strays'])}",
+        f"'reminder' SSE events: {checks['reminder_events']} ({checks['reminder_ids']} distinct "
+        f"ids per stream), expected {due}",
+        f"database: call backs by reminder_state {db_state['states']}; reminder notifications "
+        f"stored {db_state['stored']} for {db_state['stored_cbs']} call backs"
+        + (f"; call backs with more than one: {db_state['double']}" if db_state["double"] else ""),
+        f"\nstreams: {conns} connections for {len(streams)} users ({again} reconnects)"
+        f"; keepalive comments received {sum(st.keepalives for st in streams)}; "
+        f"signed out: {sum(st.signed_out for st in streams)}",
+        f"\nweb process (gunicorn worker pid {setting['web_pid']}) VmRSS: {mem['before']:.1f} MB "
+        f"before the streams, {mem['after']:.1f} MB with {opened} streams open (+{grew:.1f} MB, "
+        f"{grew * 1024 / max(1, opened):.0f} KB per stream), peak {mem['peak']:.1f} MB during "
+        f"the reminders, {mem['end']:.1f} MB at the end; open fds {setting['fds_after']}",
+        f"gunicorn master VmRSS {mem['master']:.1f} MB; worker(s) VmRSS "
+        + ", ".join(f"{m:.1f} MB" for m in mem["workers"])]
+    print("\n".join(lines))
     ok = not missing and not dup_cb and not checks["dup_frames"] and not checks["wrong"]
     p99 = pct(delays, .99)
     print(f"\ndelay p99 <= {TARGET_P99:.0f} s: " + (
