@@ -62,7 +62,7 @@ def make_people(n: int, rng: random.Random) -> list[dict]:
 def make_callbacks(people: list[dict], per_user: int, offsets: list[float],
                    rng: random.Random) -> tuple[list[dict], datetime, float]:
     """per_user call backs each through callbacks.services.create, committed; returns them (id,
-    owner, remind_at), the anchor and the seconds taken."""
+    owner, remind_at as a Unix time), the anchor (likewise) and the seconds taken."""
     t0, anchor, slots, made = time.monotonic(), utcnow(), list(offsets), []
     rng.shuffle(slots)
     for p in people:
@@ -76,8 +76,8 @@ def make_callbacks(people: list[dict], per_user: int, offsets: list[float],
                 end_at=start + timedelta(minutes=30), informal=False, back_entry=True,
                 owner="user", owner_user=user), user)))
     db.session.commit()
-    return ([{"id": cb.id, "user_id": uid, "remind_at": cb.remind_at} for uid, cb in made],
-            anchor, time.monotonic() - t0)
+    return ([{"id": cb.id, "user_id": uid, "remind_at": utc_epoch(cb.remind_at)}
+             for uid, cb in made], utc_epoch(anchor), time.monotonic() - t0)
 
 
 def utc_epoch(naive_utc: datetime) -> float:
@@ -90,11 +90,11 @@ class Stream(threading.Thread):
     """One user's page holding /events open, reconnecting as EventSource does (retry,
     Last-Event-ID); records what arrives (time.time() at arrival) until `stop` is set."""
 
-    def __init__(self, person: dict, url: str, stop: threading.Event) -> None:
+    def __init__(self, person: dict, cookie: str, url: str, stop: threading.Event) -> None:
         super().__init__(daemon=True)
         self.user_id, self.email = person["user_id"], person["email"]
         self.url, self.stop = url, stop
-        self.cookie, self.last_id, self.opened = "", None, threading.Event()
+        self.cookie, self.last_id, self.opened = cookie, None, threading.Event()
         self.connects = self.keepalives = 0
         self.notifications: list[dict] = []  # every notification frame
         self.reminder_ids: list[str | None] = []  # the id of every 'reminder' event
@@ -174,7 +174,8 @@ def tally(callbacks: list[dict], streams: list[Stream], created: dict[int, datet
         arrivals = sorted(got[cb["id"]], key=lambda n: n["at"])
         cb["copies"] = len(arrivals)
         cb["arrived"] = arrivals[0]["at"] if arrivals else None
-        cb["created_at"] = created.get(arrivals[0]["id"]) if arrivals else None
+        stored = created.get(arrivals[0]["id"]) if arrivals else None
+        cb["created_at"] = utc_epoch(stored) if stored else None
     out["reminder_events"] = sum(len(st.reminder_ids) for st in streams)
     out["reminder_ids"] = sum(len(set(st.reminder_ids)) for st in streams)
     return out
@@ -190,21 +191,21 @@ def report(callbacks: list[dict], streams: list[Stream], checks: dict, setting: 
     print(f"# RLIMIT_NOFILE soft {setting['fd_before']} -> {setting['fd_after']}")
     print(f"# {len(streams)} users signed in through /login in {setting['sign_in_s']:.1f} s; "
           f"{setting['opened']}/{len(streams)} /events streams open in {setting['open_s']:.1f} s")
-    offs = [utc_epoch(c["remind_at"]) - utc_epoch(setting["anchor"]) for c in callbacks]
+    offs = [c["remind_at"] - setting["anchor"] for c in callbacks]
     print(f"# {len(callbacks)} call backs ({setting['per_user']} per user) created through "
           f"callbacks.services.create in {setting['create_s']:.1f} s; remind_at from "
           f"+{min(offs):.1f} s to +{max(offs):.1f} s after the anchor "
           f"(staggered, uniform over {setting['spread']:.0f} s)")
     print("# delay = arrival in the client (time.time()) - remind_at; worker lag = "
           "notification.created_at - remind_at; push = arrival - notification.created_at\n")
-    arrived = [dict(c, delay=c["arrived"] - utc_epoch(c["remind_at"]))
-               for c in callbacks if c["arrived"] is not None]
-    stored = [(utc_epoch(c["created_at"]), c) for c in arrived if c["created_at"] is not None]
+    arrived = [dict(c, delay=c["arrived"] - c["remind_at"]) for c in callbacks if c["arrived"]]
+    stored = [c for c in arrived if c["created_at"] is not None]
     delays = [c["delay"] for c in arrived]
     for label, xs in (("delay remind_at -> client", delays),
-                      ("  worker lag (poll + claim)", [t - utc_epoch(c["remind_at"])
-                                                       for t, c in stored]),
-                      ("  push (commit -> SSE -> client)", [c["arrived"] - t for t, c in stored])):
+                      ("  worker lag (poll + claim)",
+                       [c["created_at"] - c["remind_at"] for c in stored]),
+                      ("  push (commit -> SSE -> client)",
+                       [c["arrived"] - c["created_at"] for c in stored])):
         print(common.spread(label, xs))
     if arrived:
         quarter = max(1, math.ceil(len(arrived) / 4))
@@ -277,13 +278,12 @@ def main() -> int:
             people = make_people(args.users, rng)
         print(f"# {len(people)} users with a contact and a case each; signing them in",
               flush=True)
-        streams = [Stream(p, stack.base_url + "/events", stop) for p in people]
         t0 = time.monotonic()
         with ThreadPoolExecutor(args.sign_in_threads) as pool:
-            cookies = pool.map(lambda p: common.http_sign_in(stack.base_url, p["email"],
-                                                             PASSWORD), people)
-            for st, cookie in zip(streams, cookies, strict=True):
-                st.cookie = cookie
+            cookies = list(pool.map(lambda p: common.http_sign_in(stack.base_url, p["email"],
+                                                                  PASSWORD), people))
+        streams = [Stream(p, c, stack.base_url + "/events", stop)
+                   for p, c in zip(people, cookies, strict=True)]
         setting["sign_in_s"] = time.monotonic() - t0
         time.sleep(1)
         rss = setting["rss"] = {"before": rss_mb(web_pid)}
@@ -307,18 +307,14 @@ def main() -> int:
         with app.app_context():
             callbacks, setting["anchor"], setting["create_s"] = make_callbacks(
                 people, args.per_user, offsets, rng)
-        last_due = utc_epoch(max(c["remind_at"] for c in callbacks))
+        last_due = max(c["remind_at"] for c in callbacks)
         print(f"# {len(callbacks)} call backs created; waiting", flush=True)
-        peak, next_print, all_in_at = rss["after"], time.time() + 15, None
-        while True:
-            now = time.time()
+        peak, next_print, end = rss["after"], time.time() + 15, last_due + args.timeout
+        while (now := time.time()) <= end:  # until all arrived (+ grace) or the timeout
             peak = max(peak, rss_mb(web_pid) or 0)
             got = sum(1 for st in streams for n in st.notifications if n["reminder"])
-            if got >= n_cb and now > last_due and all_in_at is None:
-                all_in_at = now
-            if all_in_at is not None and now > all_in_at + args.grace or \
-                    now > last_due + args.timeout:
-                break
+            if got >= n_cb and now > last_due:
+                end = min(end, now + args.grace)
             if now >= next_print:
                 print(f"  {got:>5}/{n_cb} reminders received "
                       f"({max(0, last_due - now):.0f} s of schedule left)", flush=True)
