@@ -615,12 +615,13 @@ def make_volunteers(n: int, rng: random.Random, domain: str, pw_hash: str,
             for i, (first, last) in enumerate(names)]
 
 
-def make_contact(actor: User, session_id: str, first: str, last: str, phone: str) -> Contact:
+def make_contact(actor: User, session_id: str, first: str, last: str, phone: str,
+                 **extra) -> Contact:
     """A consenting caller in Birmingham (B1 1AA), created by actor; not committed."""
     return contact_services.create_contact({
         "consent_status": "Consent given", "consent_given_by": "The Caller for themselves",
         "first_name": first, "last_name": last, "phone": phone, "postcode": "B1 1AA",
-        "postcode_area": "B", "region": "West Midlands"}, actor, session_id=session_id)
+        "postcode_area": "B", "region": "West Midlands", **extra}, actor, session_id=session_id)
 
 
 def lookup_lists() -> tuple[dict[str, list[int]], dict[int, list[ResponseTypeField]]]:

@@ -20,7 +20,6 @@ from helpline.callback_requests.models import CallBackRequest
 from helpline.callbacks.models import CallBack
 from helpline.cases.services import add_note, create_case
 from helpline.contacts.models import Contact
-from helpline.contacts.services import create_contact
 from helpline.interactions.models import Interaction
 from helpline.review import privacy
 
@@ -28,11 +27,8 @@ from helpline.review import privacy
 def make_subject(n: int, actor: User) -> Contact:
     first, last = f"Benchmarkia{n}", f"Erasington{n}"
     phone = f"07700 9{n:05d}"[:12]
-    contact = create_contact({
-        "consent_status": "Consent given", "consent_given_by": "The Caller for themselves",
-        "first_name": first, "last_name": last, "phone": phone, "postcode": "B1 1AA",
-        "postcode_area": "B", "region": "West Midlands", "email": f"b{n}@example.net",
-        "address": f"{n} Erasure Road"}, actor, session_id="bench")
+    contact = common.make_contact(actor, "bench", first, last, phone, email=f"b{n}@example.net",
+                                  address=f"{n} Erasure Road")
     for i in range(20):
         case = create_case(contact, f"Case {i} for {first} {last}", actor)
         add_note(case, f"{first} rang from {phone} about parcel {i}", actor)
