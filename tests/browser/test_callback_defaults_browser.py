@@ -27,6 +27,33 @@ def _new_call_back_page(page, live_server):
     return case
 
 
+def _clear_preferred_on_a_slow_link(page, live_server) -> list:
+    """Agree 18:00 in two days, then clear Preferred time while its answer is held back (a
+    slow link); returns the held route, to be answered later."""
+    _new_call_back_page(page, live_server)
+    day = (to_london(utcnow()) + timedelta(days=2)).strftime("%d/%m/%Y")
+    page.get_by_label("Preferred time (optional)").fill(f"{day} 18:00")
+    page.get_by_label("Preferred time (optional)").press("Tab")
+    expect(page.locator("#start")).to_have_value(f"{day} 17:30")
+    held = []
+
+    def slow_link(route):
+        if not held:
+            held.append(route)  # answered later, as a slow link would
+        else:
+            route.continue_()
+
+    page.route("**/callbacks/defaults*", slow_link)
+    page.get_by_label("Preferred time (optional)").fill("")
+    page.get_by_label("Preferred time (optional)").press("Tab")
+    for _ in range(200):  # until the browser has sent it and we hold it (at most 10 s)
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "clearing Preferred time asked for no defaults"
+    return held
+
+
 def test_live_defaults_follow_the_agreed_time_and_a_typed_start(app, page, live_server):
     case = _new_call_back_page(page, live_server)
     # the caller agreed 18:00 in two days: later than the 24-hour limit, so End is 18:00
@@ -53,27 +80,7 @@ def test_live_defaults_follow_the_agreed_time_and_a_typed_start(app, page, live_
 def test_a_start_typed_while_the_defaults_are_still_loading_is_kept(app, page, live_server):
     """On a slow link the answer to clearing Preferred time arrives after the volunteer has
     typed a Start: the late answer must not put the old End back (hx-sync replace)."""
-    _new_call_back_page(page, live_server)
-    day = (to_london(utcnow()) + timedelta(days=2)).strftime("%d/%m/%Y")
-    page.get_by_label("Preferred time (optional)").fill(f"{day} 18:00")
-    page.get_by_label("Preferred time (optional)").press("Tab")
-    expect(page.locator("#start")).to_have_value(f"{day} 17:30")
-    held = []
-
-    def slow_link(route):
-        if not held:
-            held.append(route)  # answered later, as a slow link would
-        else:
-            route.continue_()
-
-    page.route("**/callbacks/defaults*", slow_link)
-    page.get_by_label("Preferred time (optional)").fill("")
-    page.get_by_label("Preferred time (optional)").press("Tab")
-    for _ in range(200):  # until the browser has sent it and we hold it (at most 10 s)
-        if held:
-            break
-        page.wait_for_timeout(50)
-    assert held, "clearing Preferred time asked for no defaults"
+    held = _clear_preferred_on_a_slow_link(page, live_server)
     start = london_format(utcnow() + timedelta(weeks=3))
     end = london_format(utcnow() + timedelta(weeks=3, minutes=30))
     page.locator("#start").fill(start)
@@ -91,27 +98,7 @@ def test_an_answer_that_arrives_while_start_is_being_typed_does_not_overwrite_it
     """CI finding: the answer to clearing Preferred time arrived while Start was being typed
     (before its change event) and put the default Start and End back over it. A late
     answer is now dropped and asked for again with what is on the screen."""
-    _new_call_back_page(page, live_server)
-    day = (to_london(utcnow()) + timedelta(days=2)).strftime("%d/%m/%Y")
-    page.get_by_label("Preferred time (optional)").fill(f"{day} 18:00")
-    page.get_by_label("Preferred time (optional)").press("Tab")
-    expect(page.locator("#start")).to_have_value(f"{day} 17:30")
-    held = []
-
-    def slow_link(route):
-        if not held:
-            held.append(route)
-        else:
-            route.continue_()
-
-    page.route("**/callbacks/defaults*", slow_link)
-    page.get_by_label("Preferred time (optional)").fill("")
-    page.get_by_label("Preferred time (optional)").press("Tab")
-    for _ in range(200):  # until the browser has sent it and we hold it (at most 10 s)
-        if held:
-            break
-        page.wait_for_timeout(50)
-    assert held, "clearing Preferred time asked for no defaults"
+    held = _clear_preferred_on_a_slow_link(page, live_server)
     start = london_format(utcnow() + timedelta(weeks=3))
     end = london_format(utcnow() + timedelta(weeks=3, minutes=30))
     page.locator("#start").fill(start)  # still typing: no Tab, no change event yet
