@@ -15,6 +15,7 @@ from .badges import badge
 from .callback_requests.models import CallBackRequest
 from .callbacks.forms import SnoozeForm
 from .callbacks.services import open_callbacks, showing_for
+from .cases import queues as case_queues
 from .events import latest_id
 from .extensions import AnySession, db
 from .notifications.models import Notification
@@ -46,9 +47,19 @@ def morning_review(session: AnySession, user: User) -> int | None:
     return review.count(user, review.window_start(current_app.config["SHIFT_STARTS"]))
 
 
+def case_queue(name: str) -> Callable[[AnySession, User], int | None]:
+    """A case queue's count (My cases, Assigned to me, …; Awaiting review: data team only)."""
+    def compute(session: AnySession, user: User) -> int | None:
+        return case_queues.count(session, user, name)
+    return compute
+
+
 BADGES: dict[str, Callable[[AnySession, User], int | None]] = {
     "unread_count": unread, "my_callbacks_count": my_call_backs,
-    "awaiting_calls_count": awaiting_calls, "morning_review_count": morning_review}
+    "awaiting_calls_count": awaiting_calls, "morning_review_count": morning_review,
+    "my_cases_count": case_queue("mine"), "assigned_to_me_count": case_queue("assigned"),
+    "team_cases_count": case_queue("team"), "sent_back_count": case_queue("sent-back"),
+    "awaiting_review_count": case_queue("awaiting-review")}
 
 
 def badges(user: User, session: AnySession | None = None,

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
-from . import access, service_desk_views, views  # noqa: E402,F401
+from . import access, queue_views, service_desk_views, views  # noqa: E402,F401

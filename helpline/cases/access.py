@@ -25,7 +25,16 @@ def owner_access(case: Case, user: User) -> Access | None:
         own = Access(FULL, f"case owner of {case.reference}", CASE_OWNER)
     elif case.assignee_id == user.id:
         own = Access(FULL, f"assignee of {case.reference}", CASE_OWNER)
+    elif in_team_queue(case, user):
+        own = Access(FULL, f"team queue of {case.reference}", CASE_OWNER)
     return best([own] + [result for _, result in case_access.send(case, user=user)])
+
+
+def in_team_queue(case: Case, user: User) -> bool:
+    """The case waits in one of the user's teams' queue (HEAT's Call Group): assigned to the
+    team, no one has taken it on yet."""
+    return (case.status == "Assigned" and case.assignee_id is None and case.team_id is not None
+            and case.team_id in {t.id for t in user.teams})
 
 
 def cases_of(contact: Contact):

@@ -96,3 +96,20 @@ class ResolveForm(FlaskForm):
     cause = TextAreaField("Cause", widget=GovTextArea(), validators=[
         InputRequired(message="Enter the Cause"), Length(max=5000)])
     submit = SubmitField("Resolve", widget=GovSubmitInput())
+
+
+class CloseForm(FlaskForm):
+    """Close the case (Quick Close for its owner or assignee once Solved); a supervisor
+    closing a case that is not theirs to close, or not Solved, gives a reason."""
+
+    reason = TextAreaField("Reason for closing", widget=GovTextArea(), validators=[
+        Length(max=2000, message="A reason must be 2,000 characters or fewer")])
+    submit = SubmitField("Close case", widget=GovSubmitInput())
+
+
+class OwnerForm(FlaskForm):
+    """Hand the case over to a new owner (its call backs follow)."""
+
+    owner = SelectField("Owner", widget=GovSelect(), validators=[
+        InputRequired(message="Choose the new owner")])
+    submit = SubmitField("Change owner", widget=GovSubmitInput())

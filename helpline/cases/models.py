@@ -13,10 +13,12 @@ from ..timeutil import utcnow
 
 REFERENCE_OFFSET = 45000  # CA45001 is case 1, like the references handlers know
 WHO_REQUIRES = ["The person who called", "Someone Else"]
-STATUSES = ["Open", "Ready for review", "Reviewed", "Sent back", "Assigned", "Acknowledged",
-            "Solved", "Closed"]
-OPEN_STATUSES = ["Open", "Ready for review", "Reviewed", "Sent back", "Assigned",
-                 "Acknowledged", "Solved"]
+# The service desk's status (seed 003, HEAT) and the data team's review state (seed 004) are
+# two separate things: desk work never takes a case out of the data team's queue.
+STATUSES = ["Open", "Assigned", "Acknowledged", "Solved", "Closed"]
+OPEN_STATUSES = ["Open", "Assigned", "Acknowledged", "Solved"]
+NOT_READY, READY, ACCEPTED, SENT_BACK = "Not ready", "Ready for review", "Accepted", "Sent back"
+REVIEW_STATES = [NOT_READY, READY, ACCEPTED, SENT_BACK]
 
 
 class Case(Model):
@@ -34,6 +36,8 @@ class Case(Model):
     safeguarding_reason: Mapped[str | None] = mapped_column(Text)
     feedback_consent: Mapped[bool | None] = mapped_column(Boolean)
     status: Mapped[str] = mapped_column(String(30), default="Open", index=True)
+    review_state: Mapped[str] = mapped_column(String(30), default=NOT_READY,
+                                              server_default=NOT_READY, index=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -18,8 +18,8 @@ from ..extensions import db
 from ..lookups.models import offered
 from ..timeutil import utcnow
 from . import rows, service_desk, services
-from .forms import AssignForm, CaseForm, NoteForm, ResolveForm, from_bool
-from .models import WHO_REQUIRES, Case
+from .forms import AssignForm, CaseForm, CloseForm, NoteForm, OwnerForm, ResolveForm, from_bool
+from .models import READY, WHO_REQUIRES, Case
 
 YES_NO_FIELDS = ("beneficiary_consent", "psychosocial_support", "safeguarding_activated",
                  "feedback_consent")
@@ -33,7 +33,7 @@ def case_form(case: Case | None) -> CaseForm:
         form = CaseForm(obj=case)
         for name in YES_NO_FIELDS:
             getattr(form, name).data = from_bool(getattr(case, name))
-        form.ready_for_review.data = "yes" if case.status == "Ready for review" else "no"
+        form.ready_for_review.data = "yes" if case.review_state == READY else "no"
         form.beneficiary_id.data = str(case.beneficiary_id or "")
         form.version.data = str(case.version)
         form.note.data = ""
@@ -42,16 +42,25 @@ def case_form(case: Case | None) -> CaseForm:
     return form
 
 
-def service_desk_forms(case: Case, resolve: ResolveForm | None = None) -> dict:
+def service_desk_forms(case: Case, resolve: ResolveForm | None = None,
+                       close: CloseForm | None = None) -> dict:
     """The service-desk panel: Assign's choices, Resolve (with its errors after a refused
     resolve), and which actions this user may take."""
     assign = AssignForm(formdata=None)
-    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
+    users = list(db.session.scalars(select(User).where(User.active.is_(True))
+                                    .order_by(User.name)))
+    owner = OwnerForm(formdata=None)
+    owner.owner.choices = [("", "Choose…")] + [(str(u.id), u.name) for u in users
+                                               if u.id != case.owner_id]
     teams = db.session.scalars(select(Team).order_by(Team.name))
     assign.assignee.choices = [("", "Choose…")] + [
         (f"team-{t.id}", f"Team: {t.name}") for t in teams] + [
         (f"user-{u.id}", u.name) for u in users]
     return {"assign": assign, "resolve": resolve or ResolveForm(formdata=None),
+            "close": close or CloseForm(formdata=None), "owner": owner,
+            "may_hand_over": current_user.has_role("supervisor")
+            or current_user.id == case.owner_id,
+            "owners_close": service_desk.owners_close_refusal(case, current_user, False) is None,
             "may_close": service_desk.close_refusal(case, current_user, False) is None,
             "may_work": service_desk.desk_refusal(case, current_user) is None,
             "may_acknowledge": service_desk.acknowledge_refusal(case, current_user) is None}
@@ -71,6 +80,7 @@ class CaseScreen:
     conflict: list | None = None  # what others saved since the form was loaded
     qform: ContactForm | None = None  # Quick Create without JavaScript
     resolve_form: ResolveForm | None = None  # a refused Resolve, shown with its errors
+    close_form: CloseForm | None = None  # a supervisor's Close without a reason
 
     @classmethod
     def for_request(cls, case: Case | None, caller: Contact,
@@ -91,6 +101,7 @@ class CaseScreen:
         return bool(self.form.errors or self.conflict is not None
                     or (self.qform is not None and self.qform.errors)
                     or (self.resolve_form is not None and self.resolve_form.errors)
+                    or (self.close_form is not None and self.close_form.errors)
                     or any(r.error for r in self.signposts)
                     or any(r.errors for r in self.referrals))
 
@@ -125,7 +136,7 @@ class CaseScreen:
             beneficiary=self.beneficiary(), categories=offered("signpost_category"),
             types=offered("local_response_type"),
             history=services.case_history(case, field="Status") if case else [],
-            desk=service_desk_forms(case, self.resolve_form) if case else None,
+            desk=service_desk_forms(case, self.resolve_form, self.close_form) if case else None,
             qform=self.qform, statement=site_settings.consent_statement(),
             form_token=self.form_token, view_only=self.view_only)
         return page, self.status

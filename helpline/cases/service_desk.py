@@ -10,7 +10,7 @@ from ..mailer import queue_mail
 from ..notifications.services import notify, notify_team
 from ..rules import RuleError
 from .models import Case
-from .services import change_owner, set_status
+from .services import change_owner, set_status, touch
 
 
 def _link(case: Case) -> str:
@@ -18,10 +18,14 @@ def _link(case: Case) -> str:
 
 
 def assign(case: Case, assignee: User | Team, actor: User, base_url: str) -> None:
-    """Assign to a handler (notification + email) or a team queue (team notification)."""
+    """Assign to a handler (notification + email) or a team queue (team notification). The
+    owner stays the owner (HEAT: owner and assignee are separate people), so the case's call
+    backs stay with the owner too (they follow the owner: see callbacks.move_with_case)."""
     refusal = desk_refusal(case, actor)
     if refusal:
         raise RuleError(refusal)
+    if case.status == "Closed":
+        raise RuleError("The case is closed: it cannot be assigned")
     if isinstance(assignee, Team):
         before = case.team.name if case.team else None
         case.team_id, case.assignee_id = assignee.id, None
@@ -31,18 +35,36 @@ def assign(case: Case, assignee: User | Team, actor: User, base_url: str) -> Non
                     case.title, _link(case), kind="assignment")
     else:
         before = case.assignee.name if case.assignee else None
-        owner_before = case.owner.name if case.owner else None
         case.assignee_id = assignee.id
         audit.record(actor, "assign", "case", case.reference,
-                     changes={"Assigned to": (before, assignee.name),
-                              "Owner": (owner_before, assignee.name)})
-        change_owner(case, assignee.id, actor)  # call backs and reminders follow the case
+                     changes={"Assigned to": (before, assignee.name)})
         subject, body = render_mail("case_assigned", case=case, assignee=assignee,
-                                    link=f"{base_url}{_link(case)}")
-        notify([assignee], subject, case.title, _link(case), kind="assignment")
+                                    caller=case.caller, link=f"{base_url}{_link(case)}")
+        notify([assignee], subject, f"{case.title} · Caller: {case.caller.full_name}",
+               _link(case), kind="assignment")
         queue_mail(assignee.email, subject, body,
                    key=f"case-assign-{case.id}-{assignee.id}-{case.version}")
+    touch(case, actor)  # a re-assignment is a change too (an accepted case goes back)
     set_status(case, "Assigned", actor)
+
+
+def hand_over(case: Case, new_owner: User, actor: User) -> None:
+    """Give the case to a new owner (its owner or a supervisor does): the owner's call backs
+    and reminders follow the case (the callbacks domain listens to `owner_changed`)."""
+    if not (actor.has_role("supervisor") or actor.id == case.owner_id):
+        who = case.owner.name if case.owner else "its owner"
+        raise RuleError(f"Only {who} or a supervisor can change the owner of this case.")
+    if not new_owner.active:
+        raise RuleError("Choose an active handler to own the case", field="owner")
+    if new_owner.id == case.owner_id:
+        raise RuleError(f"{new_owner.name} already owns the case", field="owner")
+    before = case.owner.name if case.owner else None
+    audit.record(actor, "change-owner", "case", case.reference,
+                 changes={"Owner": (before, new_owner.name)})
+    change_owner(case, new_owner.id, actor)
+    notify([new_owner], f"You now own Case {case.reference}", case.title, _link(case),
+           kind="assignment")
+    touch(case, actor)
 
 
 def desk_refusal(case: Case, user: User) -> str | None:
@@ -74,33 +96,38 @@ def acknowledge_refusal(case: Case, user: User) -> str | None:
 
 def close_refusal(case: Case, user: User, quick: bool) -> str | None:
     """Why `user` may not close the case (None: they may). HEAT's rule (seed 003): once
-    Solved, the technician may Quick Close and the Owner may close; a supervisor may close
-    a case at any stage."""
+    Solved, the owner closes it and the assignee may Quick Close; a supervisor may close a
+    case at any stage (giving a reason: see `close`)."""
     if user.has_role("supervisor"):
         return None
-    people = {case.owner_id, case.assignee_id} - {None}
+    return owners_close_refusal(case, user, quick)
+
+
+def owners_close_refusal(case: Case, user: User, quick: bool) -> str | None:
+    """The rule for everyone but supervisors: the owner (or, by Quick Close, the assignee)
+    closes a Solved case."""
+    people = ({case.owner_id, case.assignee_id} if quick else {case.owner_id}) - {None}
     if user.id not in people:
-        who = " or ".join(p.name for p in (case.owner, case.assignee) if p) or "its owner"
+        who = " or ".join(p.name for p in ((case.owner, case.assignee) if quick
+                                           else (case.owner,)) if p) or "its owner"
         return f"Only {who} or a supervisor can close this case."
     if case.status not in ("Solved", "Closed"):
-        return ("Resolve the case first (Solution and Cause): its owner can close it once it "
-                "is Solved; a supervisor can close it at any stage.")
+        return (f"Resolve the case first (Solution and Cause): it is {case.status}. Its owner "
+                "can close it once it is Solved; a supervisor can close it at any stage.")
     return None
 
 
 def acknowledge(case: Case, actor: User) -> None:
-    """The assignee (or a team member for a team queue) takes the case on."""
+    """The assignee (or a team member for a team queue) takes the case on; the owner stays."""
     if case.status != "Assigned":
-        raise RuleError("Only an assigned case can be acknowledged")
+        raise RuleError(f"Only an assigned case can be acknowledged (this one is {case.status})")
     refusal = acknowledge_refusal(case, actor)
     if refusal:
         raise RuleError(refusal)
-    if case.assignee_id is None:
+    if case.assignee_id is None:  # taken from the team queue
         case.assignee_id = actor.id
-    if case.owner_id != actor.id:
         audit.record(actor, "acknowledge", "case", case.reference,
-                     changes={"Owner": (case.owner.name if case.owner else None, actor.name)})
-    change_owner(case, actor.id, actor)
+                     changes={"Assigned to": (None, actor.name)})
     set_status(case, "Acknowledged", actor)
 
 
@@ -121,8 +148,11 @@ def resolve(case: Case, solution: str, cause: str, actor: User) -> None:
     set_status(case, "Solved", actor)
 
 
-def close(case: Case, actor: User, quick: bool = False) -> None:
-    """Close a case; Quick Close is for the owner once it is Solved."""
+def close(case: Case, actor: User, quick: bool = False, reason: str | None = None) -> None:
+    """Close a case: its owner (Quick Close: or its assignee) once it is Solved; a
+    supervisor at any stage, giving a reason when the owner's rule would not let them."""
+    if case.status == "Closed":
+        raise RuleError("The case is already closed")
     if quick and (case.status != "Solved" or actor.id not in (case.owner_id,
                                                               case.assignee_id)):
         raise RuleError("Quick Close is for the case owner or its assignee once the case is "
@@ -130,6 +160,8 @@ def close(case: Case, actor: User, quick: bool = False) -> None:
     refusal = close_refusal(case, actor, quick)
     if refusal:
         raise RuleError(refusal)
-    if case.status == "Closed":
-        raise RuleError("The case is already closed")
-    set_status(case, "Closed", actor, reason="Quick Close" if quick else None)
+    reason = (reason or "").strip() or None
+    if owners_close_refusal(case, actor, quick) and not reason:
+        raise RuleError(f"Enter the reason for closing: the case is {case.status} and a "
+                        "supervisor closing it says why", field="reason")
+    set_status(case, "Closed", actor, reason="Quick Close" if quick else reason)

@@ -16,7 +16,7 @@ from ..extensions import db
 from ..lookups.models import LookupItem
 from ..rules import RuleError
 from . import access, bp, service_desk
-from .forms import AssignForm, ResolveForm
+from .forms import AssignForm, CloseForm, OwnerForm, ResolveForm
 from .models import REFERRAL_STATUSES, Case
 from .screen import CaseScreen
 
@@ -86,6 +86,32 @@ def assign(case_id: int):
     return _back(case)
 
 
+@bp.post("/<int:case_id>/owner")
+@staff_required
+def hand_over(case_id: int):
+    """Change the owner (the owner or a supervisor); call backs follow the case."""
+    case = access.case_or_404(case_id)
+    access.require_access(case, change=True)
+    if not (current_user.has_role("supervisor") or current_user.id == case.owner_id):
+        abort(403, description="Only the case owner or a supervisor can change its owner.")
+    form = OwnerForm()
+    form.owner.choices = [(form.owner.data, form.owner.data)]
+    new_owner = db.session.get(User, int(form.owner.data)) \
+        if (form.owner.data or "").isdigit() else None
+    if form.validate_on_submit() and new_owner is not None:
+        try:
+            service_desk.hand_over(case, new_owner, current_user)
+        except RuleError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(f"{case.reference} now belongs to {new_owner.name}.", "success")
+    else:
+        flash("Choose the new owner.", "error")
+    return _back(case)
+
+
 @bp.post("/<int:case_id>/acknowledge")
 @staff_required
 def acknowledge(case_id: int):
@@ -98,11 +124,28 @@ def acknowledge(case_id: int):
 @bp.post("/<int:case_id>/close")
 @staff_required
 def close(case_id: int):
-    """Close (or Quick Close when Solved, for the owner)."""
+    """Close (or Quick Close when Solved); a supervisor closing early gives a reason."""
+    case = access.case_or_404(case_id)
+    access.require_access(case, change=True)
     quick = request.form.get("quick") == "1"
-    return _desk_action(case_id, lambda case: service_desk.close(case, current_user, quick),
-                        "Case closed.",
-                        refusal=lambda case: service_desk.close_refusal(case, current_user, quick))
+    _refuse(service_desk.close_refusal(case, current_user, quick))
+    form = CloseForm()
+    if form.validate_on_submit():
+        try:
+            service_desk.close(case, current_user, quick, form.reason.data)
+        except RuleError as exc:
+            db.session.rollback()
+            if exc.field != "reason":
+                flash(str(exc), "error")
+                return _back(case)
+            form.reason.errors = [str(exc)]
+        else:
+            db.session.commit()
+            flash("Case closed.", "success")
+            return _back(case)
+    screen = CaseScreen.for_request(case, case.caller)  # only reached with full access
+    screen.close_form = form
+    return screen.render()
 
 
 def _refuse(reason: str | None) -> None:

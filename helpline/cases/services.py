@@ -12,27 +12,47 @@ from ..contacts import signals as contact_signals
 from ..contacts.models import Contact
 from ..contacts.services import move_links
 from ..extensions import db
+from ..notifications.services import notify
 from ..rules import RuleError
 from ..timeutil import utcnow
-from .models import OPEN_STATUSES, WHO_REQUIRES, Case, CaseNote, Referral, Signpost
+from .models import (
+    ACCEPTED,
+    NOT_READY,
+    OPEN_STATUSES,
+    READY,
+    WHO_REQUIRES,
+    Case,
+    CaseNote,
+    Referral,
+    Signpost,
+)
 from .rows import ReferralRow, SignpostRow, lookup_name
 from .signals import owner_changed
 
 MAX_NOTE = 10000
 
 
-
-
 def touch(case: Case, actor: User) -> None:
-    """Mark the case updated; a case already reviewed goes back to the data team."""
+    """Mark the case updated; a case the data team accepted goes back in front of them
+    (desk work included: assign, acknowledge, resolve, close, notes, rows)."""
     case.updated_at = utcnow()
-    if case.status == "Reviewed" or case.reviewed_at is not None:
+    if case.review_state == ACCEPTED or case.reviewed_at is not None:
         if not case.updated_since_review:
             case.updated_since_review = True
             audit.record(actor, "update", "case", case.reference,
                          changes={"Updated since review": (False, True)})
-        if case.status == "Reviewed":  # any change puts it back in front of the data team
-            set_status(case, "Ready for review", actor, reason="Updated since review")
+        if case.review_state == ACCEPTED:
+            set_review_state(case, READY, actor, reason="Updated since review")
+            _tell_data_team(case)
+
+
+def _tell_data_team(case: Case) -> None:
+    """The data team hears that an accepted case is back (their badge is pushed with it)."""
+    team = db.session.scalars(select(User).where(User.role == "data",
+                                                 User.active.is_(True))).all()
+    # a path, not url_for: jobs and the CLI change cases outside a request too
+    notify(team, f"Case {case.reference} changed after review",
+           "It is back in Awaiting review.", f"/review/cases/{case.id}", kind="review")
 
 
 def add_note(case: Case, text: str, actor: User) -> CaseNote:
@@ -84,17 +104,26 @@ def latest_open_case(contact: Contact) -> Case | None:
 
 
 def set_status(case: Case, status: str, actor: User, reason: str | None = None) -> None:
-    """Change the status; the audit trail is the status history."""
+    """Change the service desk's status; the audit trail is the status history."""
     if case.status != status:
         audit.record(actor, "status", "case", case.reference, reason=reason,
                      changes={"Status": (case.status, status)})
         case.status = status
+        touch(case, actor)
+
+
+def set_review_state(case: Case, state: str, actor: User, reason: str | None = None) -> None:
+    """Change the data team's review state (audited as "Review", apart from the status)."""
+    if case.review_state != state:
+        audit.record(actor, "review", "case", case.reference, reason=reason,
+                     changes={"Review": (case.review_state, state)})
+        case.review_state = state
         case.updated_at = utcnow()
 
 
 def mark_ready_for_review(case: Case, actor: User) -> None:
     """Put the case in front of the data team."""
-    set_status(case, "Ready for review", actor)
+    set_review_state(case, READY, actor)
 
 
 def note_contact_change(contact: Contact, text: str, actor: User) -> Case:
@@ -213,8 +242,8 @@ def save_case(case: Case | None, caller: Contact, data: CaseInput, actor: User) 
         touch(case, actor)
     if data.ready_for_review or case.updated_since_review:
         mark_ready_for_review(case, actor)
-    elif case.status == "Ready for review":
-        set_status(case, "Open", actor)
+    elif case.review_state == READY:
+        set_review_state(case, NOT_READY, actor)
     return case
 
 

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from ..audit.models import AuditEntry
 from ..auth.models import User
 from ..cases import services as case_services
-from ..cases.models import Case
+from ..cases.models import ACCEPTED, READY, SENT_BACK, Case
+from ..cases.signals import case_accepted
 from ..contacts.models import Contact
 from ..lookups.models import offered
 from ..notifications.services import notify
@@ -19,9 +20,9 @@ from ..timeutil import utcnow
 def queue_query(region: str | None = None, team_id: int | None = None,
                 since: date | None = None, until: date | None = None,
                 updated_only: bool = False):
-    """Cases Ready for review, oldest first, filtered."""
+    """Cases Ready for review (whatever their service-desk status), oldest first, filtered."""
     stmt = select(Case).join(Contact, Case.caller_id == Contact.id).where(
-        Case.status == "Ready for review")
+        Case.review_state == READY)
     if region:
         stmt = stmt.where(Contact.region == region)
     if team_id:
@@ -42,24 +43,30 @@ def changes_since_review(case: Case) -> list[AuditEntry]:
 
 
 def accept(case: Case, ticked: list[str], actor: User) -> None:
-    """Accept (→ Reviewed) once every checklist item is ticked."""
+    """Accept (review state → Accepted) once every checklist item is ticked; then tell the
+    domains that act on an accepted case (`case_accepted`)."""
     required = [i.name for i in offered("review_checklist")]
     missing = [r for r in required if r not in ticked]
     if missing:
         raise RuleError("Tick every checklist item before accepting: " + "; ".join(missing),
                           field="checklist")
-    if case.status != "Ready for review":
+    if case.review_state != READY:
         raise RuleError(f"Only a case Ready for review can be accepted (this one is "
-                          f"{case.status})", field="checklist")
-    case_services.set_status(case, "Reviewed", actor, reason="Checklist: " + "; ".join(required))
+                          f"{case.review_state})", field="checklist")
+    case_services.set_review_state(case, ACCEPTED, actor,
+                                   reason="Checklist: " + "; ".join(required))
     case.reviewed_at, case.reviewed_by_id, case.updated_since_review = utcnow(), actor.id, False
+    case_accepted.send(case, actor=actor)
 
 
 def send_back(case: Case, comment: str, actor: User, link: str) -> None:
     """Send back with a comment: the owner is notified and the case returns to them."""
     if not (comment or "").strip():
         raise RuleError("Enter a comment saying what needs to change", field="comment")
-    case_services.set_status(case, "Sent back", actor, reason=comment.strip())
+    if case.review_state != READY:
+        raise RuleError(f"Only a case Ready for review can be sent back (this one is "
+                        f"{case.review_state})", field="comment")
+    case_services.set_review_state(case, SENT_BACK, actor, reason=comment.strip())
     case_services.add_note(case, f"Sent back by the data team: {comment.strip()}", actor)
     if case.owner:
         notify([case.owner], f"Case {case.reference} was sent back by the data team",

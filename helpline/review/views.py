@@ -13,7 +13,7 @@ from .. import audit
 from ..auth.forms import EmptyForm
 from ..auth.guard import admin_required, data_team_required, role_required
 from ..auth.models import Team
-from ..cases.models import Case
+from ..cases.models import READY, Case
 from ..contacts.models import Contact
 from ..extensions import db
 from ..htmx import render
@@ -55,7 +55,7 @@ def queue():
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     cases = list(db.session.scalars(stmt.limit(200)))
     updated = db.session.scalar(select(func.count(Case.id)).where(
-        Case.status == "Ready for review", Case.updated_since_review.is_(True))) or 0
+        Case.review_state == READY, Case.updated_since_review.is_(True))) or 0
     audit.viewed_list(current_user, "case", [c.reference for c in cases], ip=request.remote_addr)
     db.session.commit()  # the titles can name the caller
     return render_template("review/queue.html", cases=cases, total=total, updated=updated,
@@ -77,7 +77,7 @@ def case(case_id: int):
 @bp.post("/cases/<int:case_id>/accept")
 @data_team_required
 def accept(case_id: int):
-    """Accept → Reviewed (every checklist item ticked)."""
+    """Accept → review state Accepted (every checklist item ticked)."""
     c = db.get_or_404(Case, case_id)
     if EmptyForm().validate_on_submit():
         done = commit_change(services.accept, c, request.form.getlist("checklist"),
@@ -85,7 +85,7 @@ def accept(case_id: int):
         if not done:
             flash(done.message, "error")
             return redirect(url_for("review.case", case_id=c.id))
-        flash(f"{c.reference} accepted: Reviewed.", "success")
+        flash(f"{c.reference} accepted.", "success")
     return redirect(url_for("review.queue"))
 
 

@@ -78,7 +78,7 @@ def figures(kind: str) -> Figures:
     f.avg_duration = round(sum(durations) / len(durations), 1) if durations else None
     _callbacks(f, since)
     f.awaiting_review = db.session.scalar(select(func.count(Case.id)).where(
-        Case.status == "Ready for review")) or 0
+        Case.review_state == "Ready for review")) or 0
     f.safeguarding = db.session.scalar(select(func.count(Case.id)).where(
         Case.safeguarding_activated.is_(True), Case.updated_at >= since)) or 0
     f.referrals = [(t, s, n) for t, s, n in db.session.execute(

@@ -1,5 +1,9 @@
 """Issue 14, point 3: when a case changes owner, the previous owner's open call backs (their
-"Myself" ones and informal reminders too) move with it, reminder and all."""
+"Myself" ones and informal reminders too) move with it, reminder and all.
+
+Issue 15 (HEAT, seed 003): assigning or acknowledging a case no longer changes its owner, so
+it no longer moves call backs; a change of owner ("Change owner", the owner's or a
+supervisor's) does, as before."""
 from datetime import timedelta
 
 import pytest
@@ -70,8 +74,8 @@ def test_a_myself_call_back_moves_with_the_case_and_its_reminder_follows(app, li
         sue = app.test_client()
         AuthActions(sue).login(h["sue"].email)
         url = f"/cases/{h['case'].id}"
-        resp = sue.post(f"{url}/assign", data={"csrf_token": csrf_token(sue, url),
-                                               "assignee": f"user-{h['ben'].id}"})
+        resp = sue.post(f"{url}/owner", data={"csrf_token": csrf_token(sue, url),
+                                              "owner": str(h["ben"].id)})
         assert resp.status_code == 302
         assert _owner(h["mine"].id) == h["ben"].id
         assert _owner(h["informal"].id) == h["ben"].id
@@ -102,8 +106,8 @@ def test_reminder_state_moves_as_it_is(app, handover):
     services.snooze(h["mine"], 30, h["ann"])
     db.session.commit()
     remind_at = h["mine"].remind_at
-    with app.test_request_context():  # the assignment email links to the case
-        desk.assign(h["case"], h["ben"], h["sue"], "http://helpline")
+    with app.test_request_context():  # the notification links to the case
+        desk.hand_over(h["case"], h["ben"], h["sue"])
     db.session.commit()
     db.session.expire_all()
     cb = db.session.get(CallBack, h["mine"].id)
@@ -113,14 +117,22 @@ def test_reminder_state_moves_as_it_is(app, handover):
     assert informal.reminder_state == "armed" and informal.informal
 
 
-def test_acknowledging_a_team_case_moves_them_too(app, handover):
+def test_assigning_and_acknowledging_keep_them_with_the_owner(app, handover):
+    """HEAT: the assignee works the case, the owner keeps it and its call backs."""
     h = handover
     team = h["ann"].default_team
     with app.test_request_context():
-        desk.assign(h["case"], team, h["sue"], "http://helpline")  # the team queue: no move
+        desk.assign(h["case"], team, h["sue"], "http://helpline")  # the team queue
     db.session.commit()
-    assert _owner(h["mine"].id) == h["ann"].id
     desk.acknowledge(h["case"], h["ben"])
+    db.session.commit()
+    assert (h["case"].owner_id, h["case"].assignee_id) == (h["ann"].id, h["ben"].id)
+    assert _owner(h["mine"].id) == h["ann"].id and _owner(h["informal"].id) == h["ann"].id
+    assert _owner(h["named"].id) == h["cat"].id
+    assert db.session.scalar(select(Notification).where(
+        Notification.user_id == h["ann"].id, Notification.kind == "callback-moved")) is None
+    with app.test_request_context():
+        desk.hand_over(h["case"], h["ben"], h["sue"])  # a real change of owner moves them
     db.session.commit()
     assert _owner(h["mine"].id) == h["ben"].id and _owner(h["informal"].id) == h["ben"].id
     assert _owner(h["named"].id) == h["cat"].id

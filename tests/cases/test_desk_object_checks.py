@@ -74,7 +74,8 @@ def test_a_team_queue_case_is_acknowledged_by_a_member(app):
         refused.get_data(as_text=True)
     assert _state(case.id) == before
     assert _post(_verified(app, angie, case), case, "acknowledge").status_code == 302
-    assert _state(case.id)[:3] == ("Acknowledged", angie.id, angie.id)
+    # HEAT: taking it from the team queue makes Angie the assignee; Olive stays the owner
+    assert _state(case.id)[:3] == ("Acknowledged", owner.id, angie.id)
 
 
 def test_close_is_the_owners_once_solved_and_a_supervisors_at_any_stage(app):
@@ -103,12 +104,23 @@ def test_close_is_the_owners_once_solved_and_a_supervisors_at_any_stage(app):
     assert _state(case.id)[0] == "Closed"
 
 
-def test_a_supervisor_closes_an_open_case(app):
+def test_a_supervisor_closes_an_open_case_giving_a_reason(app):
+    """Issue 15: a supervisor can close anything but says why (a field message if not)."""
     owner, angie, other, leader, case = _world(app)
     lc = client_for(app, leader)
-    assert "Close case" in lc.get(f"/cases/{case.id}").get_data(as_text=True)
-    assert _post(lc, case, "close").status_code == 302
+    page = lc.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "Close case" in page and "Reason for closing" in page
+    before = _state(case.id)
+    no_reason = _post(lc, case, "close")
+    assert no_reason.status_code == 422
+    text = no_reason.get_data(as_text=True)
+    assert "<title>Error: " in text and 'href="#reason"' in text
+    assert "Enter the reason for closing" in text
+    assert _state(case.id) == before
+    assert _post(lc, case, "close", reason="Duplicate of another case").status_code == 302
     assert _state(case.id)[0] == "Closed"
+    history = lc.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "Open → Closed by Team Leader (Duplicate of another case)" in history
 
 
 def test_an_outsider_cannot_assign_the_case_to_themselves_or_resolve_it(app):
@@ -129,7 +141,7 @@ def test_an_outsider_cannot_assign_the_case_to_themselves_or_resolve_it(app):
     # the owner may
     owner_c = _verified(app, owner, case)
     assert _post(owner_c, case, "assign", assignee=f"user-{angie.id}").status_code == 302
-    assert _state(case.id)[:3] == ("Assigned", angie.id, angie.id)
+    assert _state(case.id)[:3] == ("Assigned", owner.id, angie.id)  # the owner stays
 
 
 def test_assign_to_an_unknown_kind_is_refused_not_a_500(app):

@@ -166,7 +166,7 @@ def test_changing_a_phone_needs_a_reason_and_is_noted_on_the_latest_case(client,
     case = db.session.get(Case, case.id)
     note = case.notes[0].text
     assert "07700 900123" in note and "07700 900999" in note and "Caller has a new number" in note
-    assert case.status == "Ready for review"
+    assert case.review_state == "Ready for review"
     assert "Robert Livingstone" in names(client, "07700 900999")
 
 
@@ -175,7 +175,7 @@ def test_a_change_without_an_open_case_opens_one(client, auth, people):
     resp = _edit(client, people["amira"], last_name="Khaan", reason="Spelling correction")
     assert resp.status_code == 302
     case = db.session.scalar(select(Case).where(Case.caller_id == people["amira"].id))
-    assert case.title == "Contact details updated" and case.status == "Ready for review"
+    assert case.title == "Contact details updated" and case.review_state == "Ready for review"
     assert 'Last Name changed from "Khan" to "Khaan"' in case.notes[0].text
 
 

@@ -303,7 +303,7 @@ def amy(app, client, auth):
                                result="Contact not made message left",
                                notes="Left Amy a message on 07700 900456", by_id=handler.id))
     mark_ready_for_review(case, handler)
-    case.status, case.reviewed_at = "Reviewed", utcnow()
+    case.review_state, case.reviewed_at = "Accepted", utcnow()
     db.session.commit()
     for fmt in ("csv", "xlsx"):
         review_services.start_export({}, fmt, True, data)
@@ -332,7 +332,7 @@ def test_after_anonymising_no_trace_is_left_anywhere(app, client, auth, amy, smt
     assert (c.region, c.postcode_area, c.consent_status) == \
         ("Yorkshire and the Humber", "LS", "Consent given")
     case = db.session.get(Case, amy["case"].id)
-    assert case.status == "Reviewed" and case.safeguarding_activated
+    assert case.review_state == "Accepted" and case.safeguarding_activated
     assert "Moved from Leeds." in case.notes[0].text  # a town is not the person's name
     req = db.session.get(CallBackRequest, amy["request"].id)
     assert (req.nature, req.existing_reason, req.anonymised_at is not None) == \

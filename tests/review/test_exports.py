@@ -36,7 +36,7 @@ def reviewed_cases(world, n: int, start: int = 0) -> list[int]:
     ids = []
     for i in range(start, start + n):
         c = create_case(world["caller"], f"Case {i}", world["handler"])
-        c.status, c.reviewed_at = "Reviewed", utcnow()
+        c.review_state, c.reviewed_at = "Accepted", utcnow()
         db.session.flush()
         ids.append(c.id)
     db.session.commit()
@@ -131,7 +131,7 @@ def test_a_real_worker_killed_mid_export_marks_nothing_and_the_rerun_has_every_c
     """Must show 4 with a real worker process killed -9 half way through an XLSX export."""
     now = utcnow()
     db.session.execute(insert(Case), [
-        {"title": f"Bulk {i}", "caller_id": world["caller"].id, "status": "Reviewed",
+        {"title": f"Bulk {i}", "caller_id": world["caller"].id, "review_state": "Accepted",
          "reviewed_at": now} for i in range(1200)])  # 3 chunks of 500
     db.session.commit()
     folder = Path(app.config["EXPORT_DIR"])

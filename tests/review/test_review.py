@@ -69,17 +69,17 @@ def test_queue_accept_with_checklist_and_update_after_review(client, world):
     refused = accept(client, case, all_checks()[:1])
     assert "Tick every checklist item" in refused.get_data(as_text=True)
     ok = accept(client, case, all_checks())
-    assert "accepted: Reviewed" in ok.get_data(as_text=True)
+    assert f"{case.reference} accepted." in ok.get_data(as_text=True)
     db.session.expire_all()
     case = db.session.get(Case, case.id)
-    assert case.status == "Reviewed" and case.reviewed_by_id == world["data"].id
+    assert case.review_state == "Accepted" and case.reviewed_by_id == world["data"].id
+    assert case.status == "Open"  # the service desk's status is its own
     assert case.reference not in client.get("/review/").get_data(as_text=True)
     # a later change puts it back, flagged
     from helpline.cases.services import add_note
-    add_note(case, "Caller rang again", world["handler"])
-    from helpline.cases.services import mark_ready_for_review
-    mark_ready_for_review(case, world["handler"])
+    add_note(case, "Caller rang again", world["handler"])  # by itself: back to the data team
     db.session.commit()
+    assert case.review_state == "Ready for review"
     queue = client.get("/review/?updated=1").get_data(as_text=True)
     assert case.reference in queue and "Updated since review" in queue
     changes = client.get(f"/review/cases/{case.id}").get_data(as_text=True)
@@ -96,7 +96,7 @@ def test_send_back_needs_a_comment_and_notifies_the_owner(client, world):
                                           "comment": "Remove the name from the notes"})
     db.session.expire_all()
     case = db.session.get(Case, case.id)
-    assert case.status == "Sent back"
+    assert (case.status, case.review_state) == ("Open", "Sent back")
     from helpline.notifications.models import Notification
     note = db.session.scalar(select(Notification).where(
         Notification.user_id == world["handler"].id))
@@ -215,7 +215,7 @@ def test_progress_moves_during_a_large_export(app, world, monkeypatch):
     from helpline.timeutil import utcnow
     for i in range(35):
         c = create_case(world["caller"], f"Case {i}", world["handler"])
-        c.status, c.reviewed_at = "Reviewed", utcnow()
+        c.review_state, c.reviewed_at = "Accepted", utcnow()
     db.session.commit()
     batch = exports.start_export({}, "csv", False, world["data"])
     db.session.commit()

@@ -59,7 +59,8 @@ def world(app, smtp):
     cb = db.session.get(CallBack, ids["cb_id"])
     cb.owner_id, cb.reminder_state = me, SHOWING            # My call backs, the pop-up
     case = db.session.get(Case, ids["case_id"])
-    case.status = "Ready for review"
+    case.review_state = "Ready for review"
+    case.assignee_id = me                                   # Assigned to me
     overdue = cb_services.create(case, cb_services.CallBackInput(
         "07700 900123", "Overdue", now, None, True, now + timedelta(hours=1),
         now + timedelta(hours=2), False, True, "me"), db.session.get(User, me))
@@ -110,6 +111,7 @@ def reads(w: dict) -> list[tuple[str, str, str, str]]:
         ("contacts.merge", f"/contacts/{c}/merge", "contact", str(c)),
         ("contacts.new", f"/contacts/new?from_request={req}", "call-back request", str(req)),
         ("cases.show", f"/cases/{case}", "case", ref),
+        ("cases.queue", "/cases/queues/assigned", "case", ref),
         ("cases.new", f"/cases/new/{c}", "contact", str(c)),
         ("cases.quick_create", f"/cases/quick-create/{c}", "contact", str(c)),
         ("cases.beneficiary_search", "/cases/beneficiaries?beneficiary_q=Living&caller=0",
