@@ -28,10 +28,13 @@ def upgrade():
     cases = sa.table('cases', sa.column('status', sa.String), sa.column('review_state', sa.String),
                      sa.column('reviewed_at', sa.DateTime),
                      sa.column('updated_since_review', sa.Boolean))
-    # the order matters: the desk statuses first (their status stays), then the review words
+    # the order matters: the desk statuses first (their status stays), then the review words.
+    # A desk-status case changed since its review had been knocked out of the data team's
+    # queue by the desk action (the bug this ends): it goes back in front of them.
     op.execute(cases.update().where(cases.c.status.not_in(REVIEW_WORDS),
                                     cases.c.reviewed_at.is_not(None))
-               .values(review_state='Accepted'))
+               .values(review_state=sa.case((cases.c.updated_since_review.is_(True),
+                                             'Ready for review'), else_='Accepted')))
     op.execute(cases.update().where(cases.c.status == 'Ready for review')
                .values(status='Open', review_state='Ready for review'))
     op.execute(cases.update().where(cases.c.status == 'Reviewed',
