@@ -72,6 +72,7 @@ def seed_records(contacts: int = 300) -> int:
         case = _demo_case(rng, contact, handler, categories, types) if rng.random() < 0.7 else None
         _demo_interaction(rng, contact, case, handler, lists)
     _demo_callbacks(rng, handlers)
+    _demo_queues()
     return contacts
 
 
@@ -120,6 +121,35 @@ def _demo_callbacks(rng, handlers) -> None:
             call_received_at=received, preferred_at=preferred, alarm=True,
             start_at=max(start, now + timedelta(minutes=5 + i)), end_at=end, informal=False,
             back_entry=False, owner="user", owner_user=owner), owner)
+
+
+DEMO_SUPERVISOR, DEMO_DATA = "elliot.hunter@example.org", "maggie.evans@example.org"
+SENT_BACK_REASONS = ["Remove the caller's name from the case title.",
+                     "Add the Local Referral the notes mention."]
+
+
+def _demo_queues() -> None:
+    """Fill the demo volunteer's case queues (My cases, Assigned to me, My team's cases,
+    Sent back to me), through the real services so the history reads right."""
+    angie = db.session.scalar(select(User).where(User.email == DEMO_VOLUNTEER))
+    elliot = db.session.scalar(select(User).where(User.email == DEMO_SUPERVISOR))
+    maggie = db.session.scalar(select(User).where(User.email == DEMO_DATA))
+    if angie is None or elliot is None or maggie is None:
+        return
+    others = list(db.session.scalars(select(Case).where(Case.owner_id != angie.id)
+                                     .order_by(Case.id).limit(12)))
+    for case in others[:4]:  # Assigned to me: Elliot gave them to Angie; owners stay
+        case.assignee_id = angie.id
+        case_services.set_status(case, "Assigned", elliot)
+    for case in others[4:7]:  # My team's cases: in her team's queue, no one has taken them
+        case.team_id, case.assignee_id = angie.default_team_id, None
+        case_services.set_status(case, "Assigned", elliot)
+    for case, reason in zip(others[7:9], SENT_BACK_REASONS, strict=False):  # Sent back to me
+        case_services.change_owner(case, angie.id, elliot)
+        case_services.set_review_state(case, "Sent back", maggie, reason=reason)
+        case_services.add_note(case, f"Sent back by the data team: {reason}", maggie)
+    for case in others[9:12]:  # My cases: handed over to her
+        case_services.change_owner(case, angie.id, elliot)
 
 
 def _demo_case(rng, contact, handler, categories, types):

@@ -57,6 +57,11 @@ def test_seed_demo_is_idempotent_and_realistic(runner, auth):
     angie = db.session.scalar(select(User).where(User.email.like("angie%")))
     assert db.session.scalar(select(func.count(CallBack.id)).where(
         CallBack.owner_id == angie.id)) >= 5  # the demo volunteer has call backs to make
+    from helpline.cases import queues
+    for name in ("mine", "assigned", "team", "sent-back"):  # and work in every case queue
+        assert queues.count(db.session, angie, name) >= 2, name
+    maggie = db.session.scalar(select(User).where(User.email == "maggie.evans@example.org"))
+    assert queues.count(db.session, maggie, "awaiting-review") >= 10
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0
     assert db.session.scalar(select(func.count(User.id))) == users
