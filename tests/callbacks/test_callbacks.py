@@ -231,8 +231,9 @@ def test_reassigning_the_case_moves_the_call_back_and_its_reminder(app, client, 
     services.fire_due()
     newcomer = make_user("volunteer", name="Angie Greenaway-Samuel")
     url = f"/cases/{world['case'].id}"
-    client.post(f"{url}/assign", data={"csrf_token": csrf_token(client, url),
-                                       "assignee": f"user-{newcomer.id}"})
+    # issue 15: assigning keeps the owner (HEAT), so Change owner is what moves call backs
+    client.post(f"{url}/owner", data={"csrf_token": csrf_token(client, url),
+                                      "owner": str(newcomer.id)})
     db.session.expire_all()
     cb = db.session.get(CallBack, cb.id)
     assert cb.owner_id == newcomer.id

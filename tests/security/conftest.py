@@ -58,7 +58,7 @@ def build_ids() -> dict:
             "item_id": item("local_response_type", "Food").id,
             "field_id": extra_field("Food", "People in household").id,
             "list_name": "signpost_category", "active": 1, "key": "none",
-            "filename": "css/helpline.css", "token": "none"}
+            "filename": "css/helpline.css", "token": "none", "name": "mine"}
 
 
 @pytest.fixture
