@@ -145,7 +145,7 @@ def build(client, admin_id: int, text: str) -> dict:
            "team_id": team.id, "item_id": food.id,
            "field_id": typed_field.id if typed_field else 0,
            "list_name": "signpost_category", "active": 1, "key": "xss",
-           "filename": "css/helpline.css", "token": "none",
+           "filename": "css/helpline.css", "token": "none", "name": "mine",
            "organisation_id": (_latest(Organisation) or Organisation(id=0)).id,
            "unique_id": (_latest(UniqueCallBack) or UniqueCallBack(id=0)).id}
     ok["log"] = p.log
