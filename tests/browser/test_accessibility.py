@@ -212,6 +212,8 @@ def test_every_main_page_has_no_serious_violations(app, page, live_server):
     audit.visit("Search More… handlers", "/interactions/handlers")
     audit.visit("interaction", f"/interactions/{ids['interaction']}", re.compile(r"INT\d+"))
     audit.visit("My call backs", "/callbacks/")
+    audit.visit("My cases", "/cases/queues/mine", "My cases")
+    audit.visit("Sent back to me", "/cases/queues/sent-back")
     audit.visit("new call back", f"/callbacks/new/{ids['case']}")
     audit.visit("call back", f"/callbacks/{ids['cb']}")
     audit.visit("overdue call backs", "/callbacks/overdue")
