@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
@@ -22,6 +22,12 @@ class Interaction(Model):
     """A call, email or message."""
 
     __tablename__ = "interactions"
+    # Morning Review keeps flagged calls until reviewed, oldest first: complaints (by their
+    # reason) and call backs required are found without a scan of every call.
+    __table_args__ = (
+        Index("ix_interactions_remit_reason_created", "out_of_remit_reason_id", "created_at"),
+        Index("ix_interactions_callback_created", "call_back_required", "created_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     fully_anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     enquirer_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
@@ -74,7 +80,9 @@ class InteractionHandler(Model):
 
     __tablename__ = "interaction_handlers"
     __table_args__ = (UniqueConstraint("interaction_id", "user_id",
-                                       name="uq_interaction_handlers_pair"),)
+                                       name="uq_interaction_handlers_pair"),
+                      # "Assigned to me": one user's rows, newest first
+                      Index("ix_interaction_handlers_user_assigned", "user_id", "assigned_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     interaction_id: Mapped[int] = mapped_column(
         ForeignKey("interactions.id", ondelete="CASCADE"), index=True)
