@@ -22,12 +22,6 @@ class Interaction(Model):
     """A call, email or message."""
 
     __tablename__ = "interactions"
-    # Morning Review keeps flagged calls until reviewed, oldest first: complaints (by their
-    # reason) and call backs required are found without a scan of every call.
-    __table_args__ = (
-        Index("ix_interactions_remit_reason_created", "out_of_remit_reason_id", "created_at"),
-        Index("ix_interactions_callback_created", "call_back_required", "created_at"),
-    )
     id: Mapped[int] = mapped_column(primary_key=True)
     fully_anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     enquirer_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
@@ -35,7 +29,9 @@ class Interaction(Model):
     interaction_date: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     method_id: Mapped[int | None] = mapped_column(ForeignKey("lookup_items.id"))
     direction: Mapped[str] = mapped_column(String(10), default="Inbound")
-    call_state_id: Mapped[int | None] = mapped_column(ForeignKey("lookup_items.id"))
+    # indexed: "still to finish" (no Call State yet) is found without reading every call
+    call_state_id: Mapped[int | None] = mapped_column(ForeignKey("lookup_items.id"),
+                                                      index=True)
     duration_mins: Mapped[int | None] = mapped_column(Integer)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     out_of_remit: Mapped[bool] = mapped_column(Boolean, default=False)

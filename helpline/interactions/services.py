@@ -119,11 +119,13 @@ def _unfinished():
 
 
 def unfinished_count(session: AnySession, user: User) -> int:
-    """Interactions `user` is a handler on with no Call State yet: one COUNT."""
-    return session.scalar(select(func.count(InteractionHandler.id))
-                          .join(Interaction, Interaction.id == InteractionHandler.interaction_id)
-                          .where(InteractionHandler.user_id == user.id,
-                                 _unfinished())) or 0
+    """Interactions `user` is a handler on with no Call State yet: one COUNT, read from the
+    calls still to finish (an index) rather than from all of the user's calls."""
+    theirs = select(InteractionHandler.id).where(
+        InteractionHandler.interaction_id == Interaction.id,
+        InteractionHandler.user_id == user.id)
+    return session.scalar(select(func.count(Interaction.id)).where(
+        _unfinished(), theirs.exists())) or 0
 
 
 def assigned_to(user: User, page: int, per_page: int = 25):

@@ -1,8 +1,9 @@
 """Morning Review: everything flagged that nobody has marked reviewed, however long ago.
 
 An item stays until someone marks it reviewed (a complaint flagged on Friday night is
-still there on Monday). Each group is counted and paged in the database, oldest first:
-the queries read only flagged rows (through their indexes), never every call.
+still there on Monday). Each group is counted and paged in the database, oldest first,
+through the open review items (flagging.py writes them as things are flagged): the
+queries read what is still to review, never every flagged call there ever was.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
-from sqlalchemy import String, cast, exists, func, literal, or_, select
+from sqlalchemy import String, cast, exists, func, literal, select, update
 from sqlalchemy.orm import selectinload
 
 from ..audit import record
@@ -20,7 +21,8 @@ from ..cases.models import Case
 from ..extensions import db
 from ..interactions.models import Interaction, InteractionHandler, interaction_interventions
 from ..lookups.models import LookupItem
-from .models import ReviewMark
+from ..timeutil import utcnow
+from .models import ReviewItem, ReviewMark
 
 
 @dataclass
@@ -47,32 +49,44 @@ def _complaint_reasons():
     return select(LookupItem.id).where(LookupItem.counts_as_complaint.is_(True))
 
 
+def _open(slug: str, record_id) -> list:
+    """Its review item is still open: the queue holds only what nobody reviewed yet."""
+    return [ReviewItem.grp == slug, ReviewItem.reviewed_at.is_(None),
+            ReviewItem.record_id == record_id]
+
+
 @dataclass(frozen=True)
 class Group:
-    """A Morning Review group: how its unmarked items are found and shown."""
+    """A Morning Review group: its open items joined to what they flag (checked again)."""
 
     slug: str  # the key's suffix, and the page's query argument
     label: str
-    where: Callable[[User], list]  # conditions on `table`
+    where: Callable[[User], list]  # conditions on `table` (and the review item)
     table: Any
     at: Any  # when flagged: the order (oldest first) and "since"
+    queued: bool = True  # read through review_items (else straight from `table`)
+
+    def select_from(self, *columns):
+        stmt = select(*columns).select_from(self.table)
+        if self.queued:
+            stmt = stmt.join(ReviewItem, ReviewItem.record_id == (
+                self.table.interaction_id if self.table is InteractionHandler
+                else self.table.id))
+        return stmt
 
     def count(self, user: User):
         """COUNT of the unmarked items, as a scalar subquery."""
-        return select(func.count()).select_from(self.table).where(
-            *self.where(user)).scalar_subquery()
+        return self.select_from(func.count()).where(*self.where(user)).scalar_subquery()
 
 
 def _assigned(user: User) -> list:
     # assigned by someone else (your own name on your own call is no alert)
-    return [InteractionHandler.user_id == user.id,
-            or_(InteractionHandler.assigned_by_id.is_(None),
-                InteractionHandler.assigned_by_id != user.id),
-            _unmarked("interaction:", InteractionHandler.interaction_id, ":assigned")]
+    return [*_open("assigned", InteractionHandler.interaction_id),
+            ReviewItem.user_id == user.id, InteractionHandler.user_id == user.id]
 
 
-def _interactions(suffix: str, flagged) -> Callable[[User], list]:
-    return lambda user: [flagged(), _unmarked("interaction:", Interaction.id, f":{suffix}")]
+def _interactions(slug: str, flagged) -> Callable[[User], list]:
+    return lambda user: [*_open(slug, Interaction.id), flagged()]
 
 
 GROUPS = [
@@ -86,12 +100,14 @@ GROUPS = [
         Interaction, Interaction.created_at),
     Group("call", "Call backs required", _interactions("call", lambda: (
         Interaction.call_back_required.is_(True))), Interaction, Interaction.created_at),
+    # open call backs are few, whatever the history: read them straight
     Group("overdue", "Overdue call backs", lambda user: [
         CallBack.escalated_at.is_not(None), CallBack.status.in_(OPEN),
-        _unmarked("callback:", CallBack.id, ":overdue")], CallBack, CallBack.escalated_at),
+        _unmarked("callback:", CallBack.id, ":overdue")], CallBack, CallBack.escalated_at,
+        queued=False),
     Group("safeguarding", "Safeguarding activated", lambda user: [
-        Case.safeguarding_activated.is_(True),
-        _unmarked("case:", Case.id, ":safeguarding")], Case, Case.updated_at),
+        *_open("safeguarding", Case.id), Case.safeguarding_activated.is_(True)],
+        Case, Case.updated_at),
 ]
 BY_SLUG = {g.slug: g for g in GROUPS}
 
@@ -115,7 +131,7 @@ def page(user: User, slug: str, offset: int = 0, limit: int = 50) -> list[Item]:
     """One page of a group's unmarked items, oldest first."""
     group = BY_SLUG[slug]
     id_col = group.table.id
-    rows = db.session.scalars(select(group.table).where(*group.where(user))
+    rows = db.session.scalars(group.select_from(group.table).where(*group.where(user))
                               .order_by(group.at, id_col).offset(offset).limit(limit)
                               .options(*_loads(group)))
     return [_item(group, row) for row in rows]
@@ -160,5 +176,8 @@ def mark_reviewed(key: str, actor: User) -> bool:
     if db.session.scalar(select(ReviewMark.id).where(ReviewMark.item_key == key)):
         return False
     db.session.add(ReviewMark(item_key=key, reviewed_by_id=actor.id))
+    db.session.execute(update(ReviewItem).where(ReviewItem.item_key == key,
+                                                ReviewItem.reviewed_at.is_(None))
+                       .values(reviewed_at=utcnow()))
     record(actor, "mark-reviewed", "morning-review", key)
     return True

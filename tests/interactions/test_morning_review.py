@@ -120,3 +120,55 @@ def test_a_plain_volunteer_cannot_open_the_morning_review(app, complaint):
     assert db.session.scalar(select(func.count(ReviewMark.id))) == 0
     # nor the complaint itself, without verifying its caller
     assert volunteer.get(f"/interactions/{complaint['interaction'].id}").status_code == 403
+
+
+def test_the_upgrade_queues_what_was_flagged_and_never_marked(tmp_path, redis_server):
+    """Migration f15a0000c001: complaints, interventions, call backs required, handlers
+    assigned by someone else and safeguarding cases flagged before it wait in the review
+    unless someone had marked them; every user starts as no morning reviewer."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from helpline import create_app
+    from helpline.supervisor.models import ReviewItem
+    from tests.conftest import ROOT
+    from tests.core.test_upgrade import _database
+
+    url = _database(tmp_path)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_server.url})
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"), revision="e18a0a0a0001")
+        t = datetime(2026, 12, 4, 23, 30)
+        with db.engine.begin() as conn:
+            run = lambda sql, **kw: conn.execute(text(sql), kw)  # noqa: E731
+            for uid in (1, 2):
+                run("INSERT INTO users (id, email, name, password_hash, role,"
+                    " frontline_operator, data_lead, language, active, created_at,"
+                    " password_must_change) VALUES (:id, :e, 'U', 'x', 'volunteer', false,"
+                    " false, 'English (UK)', true, :t, false)", id=uid, e=f"u{uid}@x.org", t=t)
+            run("INSERT INTO lookup_items (id, list_name, name, position, retired,"
+                " counts_as_success, counts_as_complaint) VALUES"
+                " (1, 'out_of_remit_reason', 'Complaint about our response', 0, false, false,"
+                " true), (2, 'emergency_intervention', 'Police called', 0, false, false, false)")
+            for iid, remit, callback in ((1, True, False), (2, False, True), (3, False, False),
+                                         (4, True, False)):
+                run("INSERT INTO interactions (id, fully_anonymous, interaction_date, direction,"
+                    " out_of_remit, out_of_remit_reason_id, community, covid_related,"
+                    " call_back_required, created_at) VALUES (:id, true, :t, 'Inbound', :r,"
+                    " :reason, false, false, :cb, :t)", id=iid, t=t, r=remit,
+                    reason=1 if remit else None, cb=callback)
+            run("INSERT INTO interaction_interventions (interaction_id, item_id) VALUES (3, 2)")
+            run("INSERT INTO interaction_handlers (id, interaction_id, user_id, assigned_by_id,"
+                " assigned_at) VALUES (1, 1, 1, 1, :t), (2, 1, 2, 1, :t)", t=t)
+            run("INSERT INTO review_marks (item_key, reviewed_by_id, reviewed_at) VALUES"
+                " ('interaction:4:complaints', 1, :t)", t=t)
+        upgrade(directory=str(ROOT / "migrations"))
+        queued = {(r.item_key, r.grp, r.record_id, r.user_id) for r in
+                  db.session.scalars(select(ReviewItem))}
+        assert queued == {("interaction:1:complaints", "complaints", 1, None),
+                          ("interaction:2:call", "call", 2, None),
+                          ("interaction:3:emergency", "emergency", 3, None),
+                          ("interaction:1:assigned", "assigned", 1, 2)}
+        assert not any(u.morning_reviewer for u in db.session.scalars(select(User)))
+        db.session.remove()
+        db.engine.dispose()
