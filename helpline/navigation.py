@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Flask, current_app, g, request
+from flask import Flask, g, request
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -18,6 +18,7 @@ from .callbacks.services import open_callbacks, showing_for
 from .cases import queues as case_queues
 from .events import latest_id
 from .extensions import AnySession, db
+from .interactions.services import unfinished_count
 from .notifications.models import Notification
 from .notifications.services import unread_count
 from .supervisor import morning_review as review
@@ -41,10 +42,15 @@ def awaiting_calls(session: AnySession, user: User) -> int:
 
 
 def morning_review(session: AnySession, user: User) -> int | None:
-    """Items waiting in Morning Review (supervisors only; None: no badge)."""
-    if not user.has_role("supervisor"):
+    """Items waiting in Morning Review (supervisors and morning reviewers; None: no badge)."""
+    if not user.reviews_mornings:
         return None
-    return review.count(user, review.window_start(current_app.config["SHIFT_STARTS"]))
+    return review.count(user)
+
+
+def unfinished_interactions(session: AnySession, user: User) -> int:
+    """Interactions the user is a handler on that still need finishing (no Call State)."""
+    return unfinished_count(session, user)
 
 
 def case_queue(name: str) -> Callable[[AnySession, User], int | None]:
@@ -59,7 +65,8 @@ BADGES: dict[str, Callable[[AnySession, User], int | None]] = {
     "awaiting_calls_count": awaiting_calls, "morning_review_count": morning_review,
     "my_cases_count": case_queue("mine"), "assigned_to_me_count": case_queue("assigned"),
     "team_cases_count": case_queue("team"), "sent_back_count": case_queue("sent-back"),
-    "awaiting_review_count": case_queue("awaiting-review")}
+    "awaiting_review_count": case_queue("awaiting-review"),
+    "unfinished_interactions_count": unfinished_interactions}
 
 
 def badges(user: User, session: AnySession | None = None,

@@ -85,6 +85,9 @@ class EditUserForm(UserForm):
                                 validate_choice=False)  # unknown ids are left out
     default_team = ChoiceField("Default Team", validate_choice=False)
     language = text("Language", 40)
+    morning_reviewer = BooleanField("Morning reviewer", widget=GovCheckboxInput(), description=(
+        "Opens the Morning Review (complaints, emergency interventions, call backs) and its "
+        "flagged interactions, whatever their role. Supervisors always can."))
     password = PasswordField("Reset password (leave empty to keep)", widget=GovPasswordInput())
 
 

@@ -45,12 +45,13 @@ def new_user():
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
 @admin_required
 def edit_user(user_id: int):
-    """Edit role, teams, default team, frontline operator, data-team lead, language; or reset
-    the password."""
+    """Edit role, teams, default team, frontline operator, data-team lead, morning reviewer,
+    language; or reset the password."""
     user = db.get_or_404(User, user_id)
     form = EditUserForm(data={
         "name": user.name, "role": user.role, "frontline_operator": user.frontline_operator,
-        "data_lead": user.data_lead, "language": user.language,
+        "data_lead": user.data_lead, "morning_reviewer": user.morning_reviewer,
+        "language": user.language,
         "teams": [str(t.id) for t in user.teams], "default_team": str(user.default_team_id or "")})
     teams = _teams()
     form.teams.choices = [(str(t.id), t.name) for t in teams]
@@ -59,6 +60,7 @@ def edit_user(user_id: int):
         values = {"name": form.name.data, "role": form.role.data,
                   "frontline_operator": form.frontline_operator.data,
                   "data_lead": form.data_lead.data,
+                  "morning_reviewer": bool(form.morning_reviewer.data),
                   "language": form.language.data or "English (UK)"}
         saved = commit_change(services.update_user, user, values, form.teams.data or [],
                               form.default_team.data, form.password.data, current_user,

@@ -62,6 +62,10 @@ class User(UserMixin, Model):
     frontline_operator: Mapped[bool] = mapped_column(Boolean, default=False)
     # Data-team lead: may download any export (others only their own); set by an admin.
     data_lead: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Morning reviewer: opens the Morning Review (complaints, interventions…) without the
+    # supervisor role (seed 000: a volunteer and a data-team member check it too); set by an admin.
+    morning_reviewer: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                   server_default=false())
     language: Mapped[str] = mapped_column(String(40), default="English (UK)")
     default_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     latest_authentication: Mapped[datetime | None] = mapped_column(DateTime)
@@ -89,6 +93,11 @@ class User(UserMixin, Model):
     def role_label(self) -> str:
         """The role as people say it."""
         return ROLE_LABELS.get(self.role, self.role)
+
+    @property
+    def reviews_mornings(self) -> bool:
+        """Whether the user may open the Morning Review (supervisors and morning reviewers)."""
+        return bool(self.active and (self.has_role("supervisor") or self.morning_reviewer))
 
     def has_role(self, *roles: str) -> bool:
         """True if the user holds one of the roles; administrators hold every role."""

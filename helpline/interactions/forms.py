@@ -5,13 +5,22 @@ from datetime import datetime, timedelta
 
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxesInput,
     GovCheckboxInput,
     GovSelect,
     GovSubmitInput,
     GovTextArea,
     GovTextInput,
 )
-from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import Length, Optional
 
 from ..timeutil import london_to_utc, to_london, utcnow
@@ -34,7 +43,42 @@ def _check(label: str) -> BooleanField:
     return BooleanField(label, widget=GovCheckboxInput(), validators=[Optional()])
 
 
-class InteractionForm(FlaskForm):
+class _Checks:
+    """The checks the new-interaction form and the after-the-call form share."""
+
+    duration_mins: StringField
+    out_of_remit: BooleanField
+    out_of_remit_reason_id: SelectField
+    parsed_duration: int | None = None
+
+    def _fail(self, field, message: str) -> bool:
+        field.errors = list(field.errors) + [message]
+        return False
+
+    def _check_duration(self) -> bool:
+        text = (self.duration_mins.data or "").strip()
+        self.parsed_duration = None
+        if not text:
+            return True
+        if not text.lstrip("-").isdigit():
+            return self._fail(self.duration_mins, "Duration must be a whole number of minutes")
+        minutes = int(text)
+        if minutes < 0:
+            return self._fail(self.duration_mins, "Duration must be 0 minutes or more")
+        if minutes > 1440:
+            return self._fail(self.duration_mins,
+                              "Duration must be 24 hours (1440 minutes) or less")
+        self.parsed_duration = minutes
+        return True
+
+    def _check_remit(self) -> bool:
+        if self.out_of_remit.data and not self.out_of_remit_reason_id.data:
+            return self._fail(self.out_of_remit_reason_id,
+                              "Choose the Out of Remit Reason (required when Out Of Remit)")
+        return True
+
+
+class InteractionForm(_Checks, FlaskForm):
     """New interaction."""
 
     fully_anonymous = _check("Fully Anonymous")
@@ -66,10 +110,6 @@ class InteractionForm(FlaskForm):
         ok = super().validate(extra_validators)
         return all([ok, self._check_date(), self._check_duration(), self._check_remit()])
 
-    def _fail(self, field, message: str) -> bool:
-        field.errors = list(field.errors) + [message]
-        return False
-
     def _check_date(self) -> bool:
         when = parse_london(self.interaction_date.data or "")
         if when is None:
@@ -82,30 +122,28 @@ class InteractionForm(FlaskForm):
         self.parsed_date = when
         return True
 
-    def _check_duration(self) -> bool:
-        text = (self.duration_mins.data or "").strip()
-        self.parsed_duration = None
-        if not text:
-            return True
-        if not text.lstrip("-").isdigit():
-            return self._fail(self.duration_mins, "Duration must be a whole number of minutes")
-        minutes = int(text)
-        if minutes < 0:
-            return self._fail(self.duration_mins, "Duration must be 0 minutes or more")
-        if minutes > 1440:
-            return self._fail(self.duration_mins,
-                              "Duration must be 24 hours (1440 minutes) or less")
-        self.parsed_duration = minutes
-        return True
-
-    def _check_remit(self) -> bool:
-        if self.out_of_remit.data and not self.out_of_remit_reason_id.data:
-            return self._fail(self.out_of_remit_reason_id,
-                              "Choose the Out of Remit Reason (required when Out Of Remit)")
-        return True
-
 
 class AddHandlersForm(FlaskForm):
     """Add handlers to a saved interaction (each is pinged)."""
 
     submit = SubmitField("Assign handlers", widget=GovSubmitInput())
+
+
+class FinishForm(_Checks, FlaskForm):
+    """After the call: what a handler (or a supervisor) sets or changes on a saved one."""
+
+    call_state_id = SelectField("Call State", coerce=str, widget=GovSelect(),
+                                validators=[Optional()])
+    duration_mins = StringField("Duration (mins)", widget=GovTextInput())
+    interventions = SelectMultipleField("After-Call Emergency Interventions", coerce=str,
+                                        widget=GovCheckboxesInput(), validators=[Optional()])
+    out_of_remit = _check("Out Of Remit")
+    out_of_remit_reason_id = SelectField(
+        "Out of Remit Reason", coerce=str, widget=GovSelect(), validators=[Optional()],
+        description="A complaint (for example about our response) is an Out of Remit "
+                    "reason: it goes to Morning Review.")
+    submit = SubmitField("Save after-call details", widget=GovSubmitInput())
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        return all([ok, self._check_duration(), self._check_remit()])

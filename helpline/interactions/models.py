@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
@@ -29,7 +29,9 @@ class Interaction(Model):
     interaction_date: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     method_id: Mapped[int | None] = mapped_column(ForeignKey("lookup_items.id"))
     direction: Mapped[str] = mapped_column(String(10), default="Inbound")
-    call_state_id: Mapped[int | None] = mapped_column(ForeignKey("lookup_items.id"))
+    # indexed: "still to finish" (no Call State yet) is found without reading every call
+    call_state_id: Mapped[int | None] = mapped_column(ForeignKey("lookup_items.id"),
+                                                      index=True)
     duration_mins: Mapped[int | None] = mapped_column(Integer)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     out_of_remit: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -74,7 +76,9 @@ class InteractionHandler(Model):
 
     __tablename__ = "interaction_handlers"
     __table_args__ = (UniqueConstraint("interaction_id", "user_id",
-                                       name="uq_interaction_handlers_pair"),)
+                                       name="uq_interaction_handlers_pair"),
+                      # "Assigned to me": one user's rows, newest first
+                      Index("ix_interaction_handlers_user_assigned", "user_id", "assigned_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     interaction_id: Mapped[int] = mapped_column(
         ForeignKey("interactions.id", ondelete="CASCADE"), index=True)

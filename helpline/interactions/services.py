@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from .. import audit
 from ..auth.models import User
@@ -11,11 +11,12 @@ from ..cases.models import Case
 from ..contacts import signals as contact_signals
 from ..contacts.models import Contact
 from ..contacts.services import move_links
-from ..extensions import db
+from ..extensions import AnySession, db
 from ..lookups.models import LookupItem
 from ..mail_texts import render_mail
 from ..mailer import queue_mail
 from ..notifications.services import notify
+from ..rules import RuleError
 from ..timeutil import london_format
 from .models import Interaction, InteractionHandler
 
@@ -46,6 +47,104 @@ def create_interaction(values: Mapping[str, Any], handlers: Iterable[User],
             "Emergency Interventions": (None, ", ".join(i.name for i in interaction.interventions))})
     add_handlers(interaction, handlers, actor, link)
     return interaction
+
+
+NOT_YOURS = ("Only this interaction's handlers or a supervisor can {what} "
+             "{ref}. Ask one of its handlers or a supervisor.")
+
+
+def is_handler(interaction: Interaction, user: User) -> bool:
+    """Whether `user` is one of the interaction's handlers."""
+    return any(h.user_id == user.id for h in interaction.handlers)
+
+
+def may_work_on(interaction: Interaction, user: User) -> bool:
+    """Its handlers and supervisors finish it after the call and assign more handlers."""
+    return is_handler(interaction, user) or user.has_role("supervisor")
+
+
+def assign_more(interaction: Interaction, users: Iterable[User], actor: User,
+                link: str) -> list[InteractionHandler]:
+    """Re-assignment on a saved interaction: by its handlers and supervisors only."""
+    if not may_work_on(interaction, actor):
+        raise RuleError(NOT_YOURS.format(what="assign handlers to", ref=interaction.reference),
+                        status=403)
+    return add_handlers(interaction, users, actor, link)
+
+
+def finish(interaction: Interaction, values: Mapping[str, Any],
+           interventions: Iterable[LookupItem], actor: User) -> dict[str, tuple]:
+    """After the call: set or change Call State, Duration, Out Of Remit (and its reason: a
+    complaint) and the After-Call Emergency Interventions; each change audited."""
+    if not may_work_on(interaction, actor):
+        raise RuleError(NOT_YOURS.format(what="change", ref=interaction.reference), status=403)
+    if values.get("out_of_remit") and not values.get("out_of_remit_reason_id"):
+        raise RuleError("Choose the Out of Remit Reason (required when Out Of Remit)",
+                        field="out_of_remit_reason_id")
+    names = {"call_state_id": "call_state", "out_of_remit_reason_id": "out_of_remit_reason"}
+    changes: dict[str, tuple] = {}
+    for field, value in values.items():
+        before = getattr(interaction, field)
+        if before == value:
+            continue
+        shown = (before, value)
+        if field in names:  # audit the names people chose, not ids
+            item = db.session.get(LookupItem, value) if value else None
+            old = getattr(interaction, names[field])
+            shown = (old.name if old else None, item.name if item else None)
+        setattr(interaction, field, value)
+        changes[LABELS[field]] = shown
+    chosen = list(interventions)
+    before_names = ", ".join(i.name for i in interaction.interventions)
+    after_names = ", ".join(i.name for i in sorted(chosen, key=lambda i: (i.position, i.name)))
+    if before_names != after_names:
+        interaction.interventions = chosen
+        changes["After-Call Emergency Interventions"] = (before_names or None,
+                                                         after_names or None)
+    if changes:
+        audit.record(actor, "update", "interaction", interaction.reference, changes=changes)
+    return changes
+
+
+def flagged_for_review(interaction: Interaction) -> bool:
+    """Whether the call is in a Morning Review group (a complaint, an intervention, a call
+    back required): what a morning reviewer opens."""
+    return bool(interaction.is_complaint or interaction.interventions
+                or interaction.call_back_required)
+
+
+def _unfinished():
+    """The WHERE of "still to finish": no Call State yet."""
+    return Interaction.call_state_id.is_(None)
+
+
+def unfinished_count(session: AnySession, user: User) -> int:
+    """Interactions `user` is a handler on with no Call State yet: one COUNT, read from the
+    calls still to finish (an index) rather than from all of the user's calls."""
+    theirs = select(InteractionHandler.id).where(
+        InteractionHandler.interaction_id == Interaction.id,
+        InteractionHandler.user_id == user.id)
+    return session.scalar(select(func.count(Interaction.id)).where(
+        _unfinished(), theirs.exists())) or 0
+
+
+def assigned_to(user: User, page: int, per_page: int = 25):
+    """The interactions `user` is a handler on, newest first, one page of them."""
+    stmt = (select(Interaction).join(InteractionHandler,
+                                     InteractionHandler.interaction_id == Interaction.id)
+            .where(InteractionHandler.user_id == user.id)
+            .order_by(InteractionHandler.assigned_at.desc(), Interaction.id.desc()))
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
+
+
+def still_to_finish(interaction: Interaction) -> list[str]:
+    """What a handler still has to fill in after the call."""
+    missing = []
+    if interaction.call_state_id is None:
+        missing.append("Call State")
+    if interaction.duration_mins is None:
+        missing.append("Duration (mins)")
+    return missing
 
 
 def add_handlers(interaction: Interaction, users: Iterable[User], actor: User,

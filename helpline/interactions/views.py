@@ -1,7 +1,7 @@
 """New interaction, interaction page, handler picker, case and enquirer lookups."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
@@ -10,13 +10,12 @@ from ..auth.guard import staff_required
 from ..auth.models import User
 from ..cases.models import Case
 from ..contacts import services as contact_services
-from ..contacts.access import log_owner_access, owner_access
 from ..contacts.models import Contact
 from ..extensions import add_error, db
 from ..htmx import render
 from ..lookups.models import LookupItem, offered
 from . import bp, services
-from .forms import AddHandlersForm, InteractionForm
+from .forms import InteractionForm
 from .models import Interaction
 
 HANDLERS_PER_PAGE = 25
@@ -34,12 +33,12 @@ def _choices(form: InteractionForm) -> None:
     form.out_of_remit_reason_id.choices = opts("out_of_remit_reason")
 
 
-def _link(interaction: Interaction) -> str:
+def link(interaction: Interaction) -> str:
     return current_app.config["BASE_URL"] + url_for("interactions.show",
                                                     interaction_id=interaction.id)
 
 
-def _chosen_handlers(errors: list[str]) -> list[User]:
+def chosen_handlers(errors: list[str]) -> list[User]:
     users = []
     for uid in _ids("handlers"):
         user = db.session.get(User, uid)
@@ -72,7 +71,7 @@ def new():
             contact = contact or case.caller
         form.method_id.data = next((str(i.id) for i in offered("interaction_method")
                                     if i.name == "Phone Call"), "")
-    handlers = _chosen_handlers(handler_errors) if request.method == "POST" else [current_user]
+    handlers = chosen_handlers(handler_errors) if request.method == "POST" else [current_user]
     enquirer_id = request.form.get("enquirer_id", type=int) if request.method == "POST" else (
         contact.id if contact else None)
     enquirer = db.session.get(Contact, enquirer_id) if enquirer_id else None
@@ -147,44 +146,8 @@ def _create(form: InteractionForm, enquirer, case, handlers) -> Interaction:
     }
     chosen = [i for i in offered("emergency_intervention") if i.id in set(_ids("interventions"))]
     interaction = services.create_interaction(values, [], chosen, current_user, "")
-    services.add_handlers(interaction, handlers, current_user, _link(interaction))
+    services.add_handlers(interaction, handlers, current_user, link(interaction))
     return interaction
-
-
-@bp.get("/<int:interaction_id>")
-@staff_required
-def show(interaction_id: int):
-    """One interaction, with its handlers (who assigned them, when)."""
-    interaction = db.get_or_404(Interaction, interaction_id)
-    if interaction.enquirer and not contact_services.is_verified(
-            interaction.enquirer, current_user, session.get("sid")) and \
-            current_user.id not in {h.user_id for h in interaction.handlers}:
-        # the people the work on this contact belongs to (issue 14) look without verifying
-        found = owner_access(interaction.enquirer, current_user)
-        if found is None:
-            abort(403, description="Verify the caller on the contact page first.")
-        log_owner_access(current_user, "interaction", interaction.reference, found,
-                         ip=request.remote_addr)
-    audit.viewed(current_user, "interaction", interaction.reference, ip=request.remote_addr)
-    db.session.commit()
-    return render_template("interactions/show.html", interaction=interaction,
-                           form=AddHandlersForm(), summary=services.summary_line(interaction))
-
-
-@bp.post("/<int:interaction_id>/handlers")
-@staff_required
-def add_handlers(interaction_id: int):
-    """Assign more handlers (re-assignment pings each new one)."""
-    interaction = db.get_or_404(Interaction, interaction_id)
-    errors: list[str] = []
-    users = _chosen_handlers(errors)
-    if AddHandlersForm().validate_on_submit() and users and not errors:
-        added = services.add_handlers(interaction, users, current_user, _link(interaction))
-        db.session.commit()
-        flash(f"Assigned {', '.join(h.user.name for h in added) or 'nobody new'}.", "success")
-    else:
-        flash(errors[0] if errors else "Choose a handler to assign.", "error")
-    return redirect(url_for("interactions.show", interaction_id=interaction.id))
 
 
 # --- pickers ------------------------------------------------------------------

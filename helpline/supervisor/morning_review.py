@@ -1,10 +1,17 @@
-"""Morning Review: what was flagged since the start of the previous shift."""
+"""Morning Review: everything flagged that nobody has marked reviewed, however long ago.
+
+An item stays until someone marks it reviewed (a complaint flagged on Friday night is
+still there on Monday). Each group is counted and paged in the database, oldest first,
+through the open review items (flagging.py writes them as things are flagged): the
+queries read what is still to review, never every flagged call there ever was.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime
+from typing import Any, Callable
 
-from sqlalchemy import String, cast, func, literal, or_, select
+from sqlalchemy import String, cast, exists, func, literal, select, update
 from sqlalchemy.orm import selectinload
 
 from ..audit import record
@@ -14,13 +21,13 @@ from ..cases.models import Case
 from ..extensions import db
 from ..interactions.models import Interaction, InteractionHandler, interaction_interventions
 from ..lookups.models import LookupItem
-from ..timeutil import LONDON, to_london, utcnow
-from .models import ReviewMark
+from ..timeutil import utcnow
+from .models import ReviewItem, ReviewMark
 
 
 @dataclass
 class Item:
-    """One thing to look at."""
+    """One thing to look at; `at` is when it was flagged (shown as "since …")."""
 
     key: str
     group: str
@@ -31,115 +38,137 @@ class Item:
     url_args: dict
 
 
-def window_start(shift_starts: list[str], now: datetime | None = None) -> datetime:
-    """UTC start of the previous shift, given shift start times like ["08:00", "20:00"]."""
-    local = to_london(now or utcnow())
-    starts = sorted(time.fromisoformat(s.strip()) for s in shift_starts)
-    candidates = []
-    for day in (local.date() - timedelta(days=2), local.date() - timedelta(days=1), local.date()):
-        candidates += [datetime.combine(day, t, LONDON) for t in starts]
-    past = [c for c in candidates if c <= local]
-    previous = past[-2] if len(past) >= 2 else past[0]
-    return previous.astimezone(timezone.utc).replace(tzinfo=None)
-
-
-def items(user: User, since: datetime) -> list[Item]:
-    """Everything since `since` that needs a look and nobody has marked reviewed."""
-    marked = set(db.session.scalars(select(ReviewMark.item_key)))
-    found = [*_interaction_items(user, since), *_case_items(since), *_callback_items(since)]
-    return [item for item in found if item.key not in marked]
-
-
-def _groups(i: Interaction, mine: set[int]) -> list[str]:
-    """The Morning Review groups an interaction belongs to."""
-    flags = ((i.id in mine, "Assigned to you"), (i.is_complaint, "Complaints"),
-             (bool(i.interventions), "Emergency interventions"),
-             (i.call_back_required, "Call backs required"))
-    return [group for flagged, group in flags if flagged]
-
-
-def _interaction_items(user: User, since: datetime) -> list[Item]:
-    mine_q = select(InteractionHandler.interaction_id).where(
-        InteractionHandler.user_id == user.id, InteractionHandler.assigned_at >= since)
-    mine = set(db.session.scalars(mine_q))
-    # Only the interactions that are flagged, found by the database (a busy night can hold
-    # thousands of ordinary calls), with what the list shows loaded in the same round trips.
-    recent = db.session.scalars(
-        select(Interaction).where(Interaction.created_at >= since, or_(
-            Interaction.id.in_(mine_q), Interaction.call_back_required.is_(True),
-            Interaction.out_of_remit.is_(True),
-            Interaction.id.in_(select(interaction_interventions.c.interaction_id))))
-        .options(selectinload(Interaction.interventions),
-                 selectinload(Interaction.out_of_remit_reason))
-        .order_by(Interaction.created_at.desc()))
-    out = []
-    for i in recent:
-        for group in _groups(i, mine):
-            detail = ", ".join(x.name for x in i.interventions) if group.startswith(
-                "Emergency") else (i.notes or "")[:140]
-            out.append(Item(f"interaction:{i.id}:{group.split()[0].lower()}", group,
-                            i.created_at, i.reference, detail, "interactions.show",
-                            {"interaction_id": i.id}))
-    return out
-
-
-def _case_items(since: datetime) -> list[Item]:
-    return [Item(f"case:{case.id}:safeguarding", "Safeguarding activated", case.updated_at,
-                 f"{case.reference} {case.title}", case.safeguarding_reason or "",
-                 "cases.show", {"case_id": case.id})
-            for case in db.session.scalars(select(Case).where(
-                Case.safeguarding_activated.is_(True), Case.updated_at >= since)
-                .order_by(Case.updated_at.desc()))]
-
-
-def _callback_items(since: datetime) -> list[Item]:
-    out = []
-    for cb in db.session.scalars(select(CallBack).where(
-            CallBack.escalated_at >= since, CallBack.status.in_(OPEN))
-            .order_by(CallBack.end_at.desc())):
-        who = cb.owner.name if cb.owner else (cb.team.name if cb.team else "")
-        out.append(Item(f"callback:{cb.id}:overdue", "Overdue call backs", cb.end_at,
-                        f"{cb.subject} call back", f"{who}: {cb.description[:120]}",
-                        "callbacks.show", {"cb_id": cb.id}))
-    return out
-
-
 def _unmarked(prefix: str, id_column, suffix: str):
-    """The item key built in SQL (as items() builds it) is not among the marked ones."""
+    """Nobody marked the item whose key is built in SQL (a probe of the unique key index)."""
     key = literal(prefix) + cast(id_column, String) + literal(suffix)
-    return key.not_in(select(ReviewMark.item_key))
+    return ~exists().where(ReviewMark.item_key == key)
 
 
-def count(user: User, since: datetime) -> int:
-    """How many items() would list, in one round trip of COUNTs (the navigation badge)."""
-    mine_q = select(InteractionHandler.interaction_id).where(
-        InteractionHandler.user_id == user.id, InteractionHandler.assigned_at >= since)
-    complaint_reasons = select(LookupItem.id).where(
-        func.lower(LookupItem.name).like("complaint%"))  # as Interaction.is_complaint
+def _complaint_reasons():
+    # the flag an administrator sets on the reason (as Interaction.is_complaint)
+    return select(LookupItem.id).where(LookupItem.counts_as_complaint.is_(True))
 
-    def interactions(suffix: str, *where):
-        return select(func.count(Interaction.id)).where(
-            Interaction.created_at >= since, _unmarked("interaction:", Interaction.id, suffix),
-            *where).scalar_subquery()
 
-    parts = [
-        interactions(":assigned", Interaction.id.in_(mine_q)),
-        interactions(":complaints", Interaction.out_of_remit.is_(True),
-                     Interaction.out_of_remit_reason_id.in_(complaint_reasons)),
-        interactions(":emergency", Interaction.id.in_(
-            select(interaction_interventions.c.interaction_id))),
-        interactions(":call", Interaction.call_back_required.is_(True)),
-        select(func.count(Case.id)).where(
-            Case.safeguarding_activated.is_(True), Case.updated_at >= since,
-            _unmarked("case:", Case.id, ":safeguarding")).scalar_subquery(),
-        select(func.count(CallBack.id)).where(
-            CallBack.escalated_at >= since, CallBack.status.in_(OPEN),
-            _unmarked("callback:", CallBack.id, ":overdue")).scalar_subquery(),
-    ]
+def _open(slug: str, record_id) -> list:
+    """Its review item is still open: the queue holds only what nobody reviewed yet."""
+    return [ReviewItem.grp == slug, ReviewItem.reviewed_at.is_(None),
+            ReviewItem.record_id == record_id]
+
+
+@dataclass(frozen=True)
+class Group:
+    """A Morning Review group: its open items joined to what they flag (checked again)."""
+
+    slug: str  # the key's suffix, and the page's query argument
+    label: str
+    where: Callable[[User], list]  # conditions on `table` (and the review item)
+    table: Any
+    at: Any  # when flagged: the order (oldest first) and "since"
+    queued: bool = True  # read through review_items (else straight from `table`)
+
+    def select_from(self, *columns):
+        stmt = select(*columns).select_from(self.table)
+        if self.queued:
+            stmt = stmt.join(ReviewItem, ReviewItem.record_id == (
+                self.table.interaction_id if self.table is InteractionHandler
+                else self.table.id))
+        return stmt
+
+    def count(self, user: User):
+        """COUNT of the unmarked items, as a scalar subquery."""
+        return self.select_from(func.count()).where(*self.where(user)).scalar_subquery()
+
+
+def _assigned(user: User) -> list:
+    # assigned by someone else (your own name on your own call is no alert)
+    return [*_open("assigned", InteractionHandler.interaction_id),
+            ReviewItem.user_id == user.id, InteractionHandler.user_id == user.id]
+
+
+def _interactions(slug: str, flagged) -> Callable[[User], list]:
+    return lambda user: [*_open(slug, Interaction.id), flagged()]
+
+
+GROUPS = [
+    Group("assigned", "Assigned to you", _assigned, InteractionHandler,
+          InteractionHandler.assigned_at),
+    Group("complaints", "Complaints", _interactions("complaints", lambda: (
+        Interaction.out_of_remit_reason_id.in_(_complaint_reasons())
+        & Interaction.out_of_remit.is_(True))), Interaction, Interaction.created_at),
+    Group("emergency", "Emergency interventions", _interactions("emergency", lambda: (
+        Interaction.id.in_(select(interaction_interventions.c.interaction_id)))),
+        Interaction, Interaction.created_at),
+    Group("call", "Call backs required", _interactions("call", lambda: (
+        Interaction.call_back_required.is_(True))), Interaction, Interaction.created_at),
+    # open call backs are few, whatever the history: read them straight
+    Group("overdue", "Overdue call backs", lambda user: [
+        CallBack.escalated_at.is_not(None), CallBack.status.in_(OPEN),
+        _unmarked("callback:", CallBack.id, ":overdue")], CallBack, CallBack.escalated_at,
+        queued=False),
+    Group("safeguarding", "Safeguarding activated", lambda user: [
+        *_open("safeguarding", Case.id), Case.safeguarding_activated.is_(True)],
+        Case, Case.updated_at),
+]
+BY_SLUG = {g.slug: g for g in GROUPS}
+
+
+def counts(user: User) -> dict[str, int]:
+    """Unmarked items per group, in one round trip."""
+    row = db.session.execute(select(*[g.count(user).label(g.slug) for g in GROUPS])).one()
+    return {g.slug: int(getattr(row, g.slug) or 0) for g in GROUPS}
+
+
+def count(user: User) -> int:
+    """How many items the page lists in all (the navigation badge): one query of COUNTs."""
+    parts = [g.count(user) for g in GROUPS]
     total = parts[0]
     for part in parts[1:]:
         total = total + part
     return db.session.scalar(select(total)) or 0
+
+
+def page(user: User, slug: str, offset: int = 0, limit: int = 50) -> list[Item]:
+    """One page of a group's unmarked items, oldest first."""
+    group = BY_SLUG[slug]
+    id_col = group.table.id
+    rows = db.session.scalars(group.select_from(group.table).where(*group.where(user))
+                              .order_by(group.at, id_col).offset(offset).limit(limit)
+                              .options(*_loads(group)))
+    return [_item(group, row) for row in rows]
+
+
+def _loads(group: Group) -> list:
+    if group.table is Interaction:
+        return [selectinload(Interaction.interventions)]
+    if group.table is InteractionHandler:
+        return [selectinload(InteractionHandler.interaction)]
+    return []
+
+
+def _item(group: Group, row: Any) -> Item:
+    if isinstance(row, InteractionHandler):
+        i = row.interaction
+        return Item(f"interaction:{i.id}:assigned", group.label, row.assigned_at,
+                    i.reference, (i.notes or "")[:140], "interactions.show",
+                    {"interaction_id": i.id})
+    if isinstance(row, Interaction):
+        detail = ", ".join(x.name for x in row.interventions) if group.slug == "emergency" \
+            else (row.notes or "")[:140]
+        return Item(f"interaction:{row.id}:{group.slug}", group.label, row.created_at,
+                    row.reference, detail, "interactions.show", {"interaction_id": row.id})
+    if isinstance(row, CallBack):
+        who = row.owner.name if row.owner else (row.team.name if row.team else "")
+        return Item(f"callback:{row.id}:overdue", group.label, row.escalated_at or row.end_at,
+                    f"{row.subject} call back", f"{who}: {row.description[:120]}",
+                    "callbacks.show", {"cb_id": row.id})
+    return Item(f"case:{row.id}:safeguarding", group.label, row.updated_at,
+                f"{row.reference} {row.title}", row.safeguarding_reason or "",
+                "cases.show", {"case_id": row.id})
+
+
+def items(user: User, per_group: int = 50) -> list[Item]:
+    """The first page of every group (oldest first within each)."""
+    return [item for g in GROUPS for item in page(user, g.slug, 0, per_group)]
 
 
 def mark_reviewed(key: str, actor: User) -> bool:
@@ -147,5 +176,8 @@ def mark_reviewed(key: str, actor: User) -> bool:
     if db.session.scalar(select(ReviewMark.id).where(ReviewMark.item_key == key)):
         return False
     db.session.add(ReviewMark(item_key=key, reviewed_by_id=actor.id))
+    db.session.execute(update(ReviewItem).where(ReviewItem.item_key == key,
+                                                ReviewItem.reviewed_at.is_(None))
+                       .values(reviewed_at=utcnow()))
     record(actor, "mark-reviewed", "morning-review", key)
     return True

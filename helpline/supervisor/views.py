@@ -1,52 +1,75 @@
-"""Morning Review page."""
+"""Morning Review page: supervisors and the morning reviewers an administrator names."""
 from __future__ import annotations
 
-from itertools import groupby
+from functools import wraps
+from typing import Any, Callable, cast
 
-from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 
 from .. import audit
 from ..auth.forms import EmptyForm
-from ..auth.guard import supervisor_required
+from ..auth.guard import RoleCheckedView
 from ..extensions import db
-from ..timeutil import london_format
 from . import bp
 from . import morning_review as review
 
-SHOWN = 100
-GROUP_ORDER = ["Assigned to you", "Complaints", "Emergency interventions",
-               "Call backs required", "Overdue call backs", "Safeguarding activated"]
+SHOWN = 50
 
 
-def _since():
-    return review.window_start(current_app.config["SHIFT_STARTS"])
+def reviewer_required(view: Callable) -> RoleCheckedView:
+    """Supervisors, and users an administrator marked as morning reviewers (any role)."""
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.reviews_mornings:
+            abort(403, description=(
+                "The Morning Review is for supervisors and morning reviewers. Ask an "
+                "administrator to mark you as a morning reviewer if you check it."))
+        return view(*args, **kwargs)
+
+    checked = cast(RoleCheckedView, wrapped)
+    # the route matrix knows roles: by role, supervisors (a flagged user of any role too)
+    checked.allowed_roles = ("supervisor",)
+    return checked
+
+
+def _page_of(slug: str) -> int:
+    return max(request.args.get(slug, 1, type=int) or 1, 1)
 
 
 @bp.get("/")
-@supervisor_required
+@reviewer_required
 def morning_review():
-    """Everything flagged since the start of the previous shift, grouped, newest first."""
-    since = _since()
-    found = sorted(review.items(current_user, since),
-                   key=lambda i: (GROUP_ORDER.index(i.group), -i.at.timestamp()))
-    # the newest SHOWN of each group on the page (a busy night must not make a 3 MB page)
-    groups = [(g, rows[:SHOWN], len(rows)) for g, rows in
-              ((g, list(rows)) for g, rows in groupby(found, key=lambda i: i.group))]
+    """Every flagged item nobody has marked reviewed, grouped, oldest first, paged."""
+    counts = review.counts(current_user)
+    groups: list[dict[str, Any]] = []
+    for group in review.GROUPS:
+        total = counts[group.slug]
+        if not total:
+            continue
+        number = min(_page_of(group.slug), -(-total // SHOWN))
+        rows = review.page(current_user, group.slug, (number - 1) * SHOWN, SHOWN)
+        groups.append({"slug": group.slug, "label": group.label, "rows": rows,
+                       "total": total, "page": number, "pages": -(-total // SHOWN),
+                       "first": (number - 1) * SHOWN + 1})
     # titles and details can name callers: log which items were shown (by key, not text)
-    audit.viewed_list(current_user, "morning review", [i.key for _, rows, _ in groups
-                                                       for i in rows], ip=request.remote_addr)
+    audit.viewed_list(current_user, "morning review",
+                      [i.key for g in groups for i in g["rows"]], ip=request.remote_addr)
     db.session.commit()
     return render_template("supervisor/review.html", groups=groups, form=EmptyForm(),
-                           since=london_format(since), total=len(found))
+                           total=sum(counts.values()), args=request.args.to_dict())
 
 
 @bp.post("/review/<key>")
-@supervisor_required
+@reviewer_required
 def mark_reviewed(key: str):
     """Mark reviewed: gone from the list for everyone."""
     if EmptyForm().validate_on_submit():
         review.mark_reviewed(key, current_user)
         db.session.commit()
         flash("Marked reviewed.", "success")
-    return redirect(url_for("supervisor.morning_review"))
+    # back to the same pages of the groups
+    pages: dict[str, Any] = {g.slug: request.args.get(g.slug, type=int)
+                             for g in review.GROUPS if request.args.get(g.slug, type=int)}
+    return redirect(url_for("supervisor.morning_review", **pages))

@@ -98,6 +98,11 @@ def _forms(ids: dict) -> dict[str, tuple[str, str | None, str, dict]]:
             "out_of_remit": field(TEXT, "y"), "out_of_remit_reason_id": field(NUMBER),
             "enquirer_country": field(TEXT, "England"), "handlers": field(NUMBER),
             "interventions": field(NUMBER), "call_back_required": field(TEXT, "y")}),
+        "after call": (f"/interactions/{ids['interaction_id']}/finish",
+                       f"/interactions/{ids['interaction_id']}", "interaction_interventions", {
+                           "call_state_id": field(NUMBER), "duration_mins": field(NUMBER, "25"),
+                           "interventions": field(NUMBER), "out_of_remit": field(TEXT, "y"),
+                           "out_of_remit_reason_id": field(NUMBER)}),
         "new call back": (f"/callbacks/new/{ids['case_id']}", None, "call_backs", {
             "contact_number": field(TEXT, "07700 900123"), "description": field(TEXT, "Ring"),
             "call_received": field(WHEN, now), "preferred": field(WHEN),
@@ -183,7 +188,7 @@ def world(app, ids):
 
 @pytest.mark.parametrize("form", [
     "new contact", "edit contact", "new case", "save case", "add note", "new interaction",
-    "new call back", "call back times", "call-back request", "request attempt",
+    "after call", "new call back", "call back times", "call-back request", "request attempt",
     "stop calling", "proforma", "admin list item", "admin change item", "response field", "new user", "edit user", "team",
     "article", "directory", "send back", "export", "settings"])
 def test_fuzzed_form_never_500s_and_saves_whole_or_nothing(world, form):

@@ -20,7 +20,7 @@ from helpline.callbacks.models import SHOWING, CallBack
 from helpline.cases.models import Case
 from helpline.catcher import read_messages
 from helpline.extensions import db
-from helpline.interactions.models import Interaction
+from helpline.interactions.models import Interaction, InteractionHandler
 from helpline.mailer import OutboxMail
 from helpline.callback_requests.models import CallBackRequest
 from helpline.timeutil import utcnow
@@ -93,6 +93,10 @@ def world(app, smtp):
     key = read_messages(smtp["dir"])[0]["key"]
     case_ref = case.reference
     interaction = db.session.get(Interaction, ids["interaction_id"])
+    # Interactions assigned to me
+    db.session.add(InteractionHandler(interaction_id=interaction.id, user_id=me,
+                                      assigned_by_id=ids["user_id"]))
+    db.session.commit()
     return {**ids, "client": client, "me": me, "key": key, "case_ref": case_ref,
             "interaction_ref": interaction.reference, "overdue_id": overdue.id,
             "calls_id": calls.id, "done_id": done.id, "letters_id": letters.id}
@@ -120,6 +124,7 @@ def reads(w: dict) -> list[tuple[str, str, str, str]]:
         ("interactions.show", f"/interactions/{w['interaction_id']}", "interaction",
          w["interaction_ref"]),
         ("interactions.new", f"/interactions/new?contact_id={c}", "contact", str(c)),
+        ("interactions.mine", "/interactions/mine", "interaction", w["interaction_ref"]),
         ("interactions.enquirer_search", "/interactions/enquirers?enquirer_q=Living",
          "contact", str(c)),
         ("interactions.case_search", "/interactions/cases?case_ref=Living", "case", ref),
