@@ -19,6 +19,7 @@ from .events import latest_id
 from .extensions import AnySession, db
 from .notifications.models import Notification
 from .notifications.services import unread_count
+from .review.referrals import waiting_count
 from .supervisor import morning_review as review
 
 
@@ -46,9 +47,15 @@ def morning_review(session: AnySession, user: User) -> int | None:
     return review.count(user, review.window_start(current_app.config["SHIFT_STARTS"]))
 
 
+def referrals_waiting(session: AnySession, user: User) -> int | None:
+    """Local Referrals awaiting a local team (the data team only; None: no badge)."""
+    return waiting_count(session) if user.has_role("data") else None
+
+
 BADGES: dict[str, Callable[[AnySession, User], int | None]] = {
     "unread_count": unread, "my_callbacks_count": my_call_backs,
-    "awaiting_calls_count": awaiting_calls, "morning_review_count": morning_review}
+    "awaiting_calls_count": awaiting_calls, "morning_review_count": morning_review,
+    "referrals_waiting_count": referrals_waiting}
 
 
 def badges(user: User, session: AnySession | None = None,

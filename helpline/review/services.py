@@ -9,6 +9,7 @@ from ..audit.models import AuditEntry
 from ..auth.models import User
 from ..cases import services as case_services
 from ..cases.models import Case
+from ..cases.signals import case_accepted
 from ..contacts.models import Contact
 from ..lookups.models import offered
 from ..notifications.services import notify
@@ -53,6 +54,7 @@ def accept(case: Case, ticked: list[str], actor: User) -> None:
                           f"{case.status})", field="checklist")
     case_services.set_status(case, "Reviewed", actor, reason="Checklist: " + "; ".join(required))
     case.reviewed_at, case.reviewed_by_id, case.updated_since_review = utcnow(), actor.id, False
+    case_accepted.send(case, actor=actor)
 
 
 def send_back(case: Case, comment: str, actor: User, link: str) -> None:
