@@ -71,6 +71,11 @@ def test_missing_required_fields_are_refused_and_input_kept(client, setup):
     for message in ("Enter a Case Title", "Enter the Safeguarding Reason",
                     "Choose the Signpost category", "Enter People in household"):
         assert message in html
+    people = extra_field("Food", "People in household")
+    # the message is at that field (and the summary links to it), the rest is kept
+    assert re.search(rf'for="referrals-0-x-{people.id}">People in household</label>\s*'
+                     r'<p class="govuk-error-message">.*Enter People in household', html)
+    assert f'href="#referrals-0-x-{people.id}"' in html
     assert "keep me" in html and "There is a problem" in html
     assert db.session.scalar(select(Case)) is None
 

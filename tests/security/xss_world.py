@@ -96,6 +96,10 @@ def build(client, admin_id: int, text: str) -> dict:
                page=review)
         p.post(f"/review/referrals/{case.referrals[1].id}/decline", {"declined_reason": text},
                page=review)
+        db.session.expire_all()
+        statuses = [r.status for r in db.session.get(Case, case.id).referrals]
+        if statuses != ["Sent", "Declined"]:  # the referral rows were not exercised
+            p.log.append((f"{review} referrals {statuses}", 0))
     p.post(f"/cases/new/{contact.id}", case_form(title=text, ready_for_review="yes"))
     sent_back = _latest(Case)
     if case is not None:
