@@ -13,6 +13,7 @@ from .auth.models import User
 from .auth.services import create_user, hash_password, team_by_name
 from .demo_records import seed_records
 from .extensions import db
+from .knowledge.models import LocalTeam, LocalTeamRegion
 from .lookups.models import LookupItem, ResponseTypeField
 from .timeutil import utcnow
 
@@ -130,16 +131,44 @@ def seed_lookups() -> None:
                 db.session.add(item)
 
 
-# response type -> [(field name, kind, choices, required)]
+# response type -> [(field name, kind, choices, required)]; none is required: the guide
+# says "These fields are not mandatory" (an administrator may mark one required)
 RESPONSE_TYPE_FIELDS: dict[str, list[tuple[str, str, str | None, bool]]] = {
-    "Food": [("People in household", "number", None, True),
+    "Food": [("People in household", "number", None, False),
              ("Dietary needs", "text", None, False)],
-    "Medication": [("Pharmacy", "text", None, True),
+    "Medication": [("Pharmacy", "text", None, False),
                    ("Prescription ready date", "date", None, False),
-                   ("Paid or unpaid", "choice", "Paid,Unpaid", True)],
-    "Transport": [("Journey", "text", None, True), ("Date needed", "date", None, False)],
-    "Essential supplies": [("Items needed", "text", None, True)],
+                   ("Paid or unpaid", "choice", "Paid,Unpaid", False)],
+    "Transport": [("Journey", "text", None, False), ("Date needed", "date", None, False)],
+    "Essential supplies": [("Items needed", "text", None, False)],
 }
+
+# Local teams the accepted referrals are mailed to: (name, mailbox, regions served). Every
+# region of the postcode table has one, except the Channel Islands and the Isle of Man
+# (their referrals wait for a local team, as the data team's list shows).
+LOCAL_TEAMS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("London tactical cell", "london-referrals@example.org", ("London",)),
+    ("South East tactical cell", "south-east-referrals@example.org", ("South East",)),
+    ("South West tactical cell", "south-west-referrals@example.org", ("South West",)),
+    ("Midlands tactical cell", "midlands-referrals@example.org",
+     ("West Midlands", "East Midlands")),
+    ("East of England tactical cell", "east-referrals@example.org", ("East of England",)),
+    ("North tactical cell", "north-referrals@example.org",
+     ("North West", "North East", "Yorkshire and the Humber")),
+    ("Scotland tactical cell", "scotland-referrals@example.org", ("Scotland",)),
+    ("Wales tactical cell", "wales-referrals@example.org", ("Wales",)),
+    ("Northern Ireland tactical cell", "ni-referrals@example.org", ("Northern Ireland",)),
+    ("National tactical cell", "national-referrals@example.org", ("United Kingdom",)),
+]
+
+
+def seed_local_teams() -> None:
+    """The demo local teams with their mailboxes and regions (missing ones only)."""
+    have = set(db.session.scalars(select(LocalTeam.name)))
+    for name, mailbox, regions in LOCAL_TEAMS:
+        if name not in have:
+            db.session.add(LocalTeam(name=name, mailbox=mailbox, regions=[
+                LocalTeamRegion(region=r) for r in regions]))
 
 
 def seed_response_type_fields() -> None:
@@ -163,6 +192,7 @@ def seed() -> list[tuple[str, str]]:
     seed_lookups()
     db.session.flush()
     seed_response_type_fields()
+    seed_local_teams()
     db.session.flush()
     seed_records()
     db.session.flush()

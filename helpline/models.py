@@ -7,7 +7,7 @@ from .callbacks.models import CallBack, CaseViewGrant  # noqa: F401
 from .cases.models import Case, CaseNote, Referral, Signpost  # noqa: F401
 from .contacts.models import Contact, Verification  # noqa: F401
 from .interactions.models import Interaction, InteractionHandler  # noqa: F401
-from .knowledge.models import Article, Organisation  # noqa: F401
+from .knowledge.models import Article, LocalTeam, LocalTeamRegion, Organisation  # noqa: F401
 from .lookups.models import LookupItem, ResponseTypeField  # noqa: F401
 from .mailer import OutboxMail  # noqa: F401
 from .notifications.models import Notification  # noqa: F401

@@ -21,6 +21,7 @@ from .extensions import AnySession, db
 from .interactions.services import unfinished_count
 from .notifications.models import Notification
 from .notifications.services import unread_count
+from .review.referrals import waiting_count
 from .supervisor import morning_review as review
 
 
@@ -60,13 +61,19 @@ def case_queue(name: str) -> Callable[[AnySession, User], int | None]:
     return compute
 
 
+def referrals_waiting(session: AnySession, user: User) -> int | None:
+    """Local Referrals awaiting a local team (the data team only; None: no badge)."""
+    return waiting_count(session) if user.has_role("data") else None
+
+
 BADGES: dict[str, Callable[[AnySession, User], int | None]] = {
     "unread_count": unread, "my_callbacks_count": my_call_backs,
     "awaiting_calls_count": awaiting_calls, "morning_review_count": morning_review,
     "my_cases_count": case_queue("mine"), "assigned_to_me_count": case_queue("assigned"),
     "team_cases_count": case_queue("team"), "sent_back_count": case_queue("sent-back"),
     "awaiting_review_count": case_queue("awaiting-review"),
-    "unfinished_interactions_count": unfinished_interactions}
+    "unfinished_interactions_count": unfinished_interactions,
+    "referrals_waiting_count": referrals_waiting}
 
 
 def badges(user: User, session: AnySession | None = None,

@@ -2,7 +2,7 @@
 extra fields."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from govuk_frontend_wtf.main import wtforms_errors
 
@@ -127,3 +127,16 @@ def remove_field(field_id: int):
         db.session.commit()
         return redirect(url_for("admin.response_fields", item_id=type_id))
     abort(400)
+
+
+@bp.post("/lists/response-fields/<int:field_id>/required")
+@admin_required
+def field_required(field_id: int):
+    """Mark an extra field required, or optional again (audited)."""
+    f = db.get_or_404(ResponseTypeField, field_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    required = request.form.get("required") == "yes"
+    commit_change(lookups.set_field_required, f, required, current_user)
+    flash(f"{f.name} is now {'required' if required else 'optional'}.", "success")
+    return redirect(url_for("admin.response_fields", item_id=f.response_type_id))

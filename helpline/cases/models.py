@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..auth.models import Team, User
 from ..contacts.models import Contact
 from ..extensions import Model, db
-from ..timeutil import utcnow
+from ..timeutil import london_format, utcnow
 
 REFERENCE_OFFSET = 45000  # CA45001 is case 1, like the references handlers know
 WHO_REQUIRES = ["The person who called", "Someone Else"]
@@ -118,7 +118,12 @@ def _refuse_note_delete(_mapper, _conn, target) -> None:
     raise NoteIsAppendOnly(f"Summary notes cannot be deleted (note {target.id})")
 
 
-REFERRAL_STATUSES = ["Sent to local team", "Accepted", "Completed", "Declined"]
+# A referral waits for the data team's review, is then mailed to the local team serving the
+# beneficiary's region (or waits for one), and is marked Actioned (or Declined, with a reason).
+AWAITING_REVIEW, AWAITING_TEAM, SENT, ACTIONED, DECLINED = (
+    "Awaiting review", "Awaiting a local team", "Sent", "Actioned", "Declined")
+REFERRAL_STATUSES = [AWAITING_REVIEW, AWAITING_TEAM, SENT, ACTIONED, DECLINED]
+NOT_SENT = (AWAITING_REVIEW, AWAITING_TEAM)  # what accepting the case sends
 
 
 class Signpost(Model):
@@ -135,17 +140,41 @@ class Signpost(Model):
 
 
 class Referral(Model):
-    """A Local Referral: a response type, its extra fields, a status and the local team."""
+    """A Local Referral: a response type, its extra fields, and where it went: the local
+    team's name is kept as it was when sent (older rows keep their free text)."""
 
     __tablename__ = "case_referrals"
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     response_type_id: Mapped[int] = mapped_column(ForeignKey("lookup_items.id"))
-    status: Mapped[str] = mapped_column(String(30), default=REFERRAL_STATUSES[0])
+    status: Mapped[str] = mapped_column(String(30), default=AWAITING_REVIEW, index=True)
     declined_reason: Mapped[str | None] = mapped_column(Text)
     local_team: Mapped[str | None] = mapped_column(String(120))
+    # the directory's team (knowledge.LocalTeam) it was mailed to; the table by name only
+    local_team_id: Mapped[int | None] = mapped_column(ForeignKey("local_teams.id"))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    actioned_at: Mapped[datetime | None] = mapped_column(DateTime)
+    actioned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     extra: Mapped[dict] = mapped_column(db.JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     response_type = relationship("LookupItem")
+    actioned_by: Mapped[User | None] = relationship(foreign_keys=[actioned_by_id])
+
+    @property
+    def locked(self) -> bool:
+        """Sent (or past it): what went to the local team is no longer edited on the case."""
+        return self.status not in NOT_SENT
+
+    @property
+    def status_label(self) -> str:
+        """The status as people read it: "Sent to North West team on 07/12/2026"."""
+        if self.status == SENT:
+            when = f" on {london_format(self.sent_at, '%d/%m/%Y')}" if self.sent_at else ""
+            return f"Sent to {self.local_team or 'the local team'}{when}"
+        if self.status == ACTIONED and self.actioned_at:
+            return f"Actioned on {london_format(self.actioned_at, '%d/%m/%Y')}"
+        if self.status == DECLINED and self.declined_reason:
+            return f"Declined: {self.declined_reason}"
+        return self.status

@@ -12,7 +12,7 @@ from typing import Mapping
 
 from ..extensions import db
 from ..lookups.models import LookupItem, ResponseTypeField, fields_for, offered
-from .models import REFERRAL_STATUSES
+from .models import AWAITING_REVIEW
 
 _KEY = re.compile(r"^(signposts|referrals)-(\d+)-(.+)$")
 
@@ -29,15 +29,18 @@ class SignpostRow:
 
 @dataclass
 class ReferralRow:
-    """One referral row as typed, with its extra field values by field id."""
+    """One referral row as typed, with its extra field values by field id. Its status is
+    the saved referral's (never typed): a row sent to a local team is shown, not edited."""
 
     index: int
     id: int | None = None
     response_type_id: int | None = None
-    status: str = REFERRAL_STATUSES[0]
+    status: str = AWAITING_REVIEW
     declined_reason: str = ""
     extra: dict[int, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    label: str = AWAITING_REVIEW  # "Sent to North West team on 07/12/2026"
+    locked: bool = False
 
     def extra_fields(self) -> list[ResponseTypeField]:
         return fields_for(self.response_type_id) if self.response_type_id else []
@@ -63,14 +66,27 @@ def parse_signposts(form: Mapping[str, str]) -> list[SignpostRow]:
 
 
 def parse_referrals(form: Mapping[str, str]) -> list[ReferralRow]:
-    """Referral rows from the posted form, in order."""
+    """Referral rows from the posted form, in order (a posted status is ignored)."""
     out = []
     for i, v in _group(form, "referrals").items():
         extra = {int(k[2:]): val for k, val in v.items() if k.startswith("x-") and k[2:].isdigit()}
-        out.append(ReferralRow(i, _int(v.get("id")), _int(v.get("type")),
-                               v.get("status") or REFERRAL_STATUSES[0],
-                               (v.get("declined_reason") or "").strip(), extra))
+        out.append(ReferralRow(i, _int(v.get("id")), _int(v.get("type")), extra=extra))
     return out
+
+
+def _from_saved(row: ReferralRow, r) -> ReferralRow:
+    row.status, row.declined_reason = r.status, r.declined_reason or ""
+    row.label, row.locked = r.status_label, r.locked
+    if r.locked:  # what went to the local team stays as it was sent
+        row.response_type_id = r.response_type_id
+        row.extra = {int(k): v for k, v in (r.extra or {}).items() if str(k).isdigit()}
+    return row
+
+
+def with_saved_status(rows: list[ReferralRow], case) -> list[ReferralRow]:
+    """Posted rows with their saved referral's status (rows of this case only)."""
+    saved = {r.id: r for r in case.referrals} if case is not None else {}
+    return [_from_saved(row, saved[row.id]) if row.id in saved else row for row in rows]
 
 
 def validate_signposts(rows: list[SignpostRow]) -> bool:
@@ -104,17 +120,16 @@ def _check_extra(f: ResponseTypeField, value: str) -> str | None:
 
 
 def validate_referrals(rows: list[ReferralRow]) -> bool:
-    """Type from the list, a known status, a reason when declined, the type's extra fields."""
+    """Type from the list and the type's extra fields (only those an admin marked required
+    must be filled); a row already sent is not checked again."""
     allowed = {i.id for i in offered("local_response_type")}
     ok = True
     for row in rows:
+        if row.locked:
+            continue
         if row.response_type_id is None or (row.response_type_id not in allowed
                                             and row.id is None):
             row.errors["type"] = "Choose the Local Response Type, or remove the row"
-        if row.status not in REFERRAL_STATUSES:
-            row.errors["status"] = "Choose a referral status from the list"
-        if row.status == "Declined" and not row.declined_reason:
-            row.errors["declined_reason"] = "Enter why the referral was declined"
         for f in row.extra_fields():
             problem = _check_extra(f, row.extra.get(f.id, ""))
             if problem:
@@ -133,8 +148,7 @@ def referral_rows_of(case) -> list[ReferralRow]:
     rows = []
     for i, r in enumerate(case.referrals):
         extra = {int(k): v for k, v in (r.extra or {}).items() if str(k).isdigit()}
-        rows.append(ReferralRow(i, r.id, r.response_type_id, r.status,
-                                r.declined_reason or "", extra))
+        rows.append(_from_saved(ReferralRow(i, r.id, r.response_type_id, extra=extra), r))
     return rows
 
 
@@ -154,8 +168,9 @@ def apply_row_action(action: str, signposts: list[SignpostRow],
         referrals.append(ReferralRow(max([r.index for r in referrals], default=-1) + 1))
     elif action.startswith("remove-signpost-"):
         signposts[:] = [r for r in signposts if str(r.index) != action.rsplit("-", 1)[1]]
-    elif action.startswith("remove-referral-"):
-        referrals[:] = [r for r in referrals if str(r.index) != action.rsplit("-", 1)[1]]
+    elif action.startswith("remove-referral-"):  # a row already sent is kept
+        referrals[:] = [r for r in referrals
+                        if str(r.index) != action.rsplit("-", 1)[1] or r.locked]
     elif action != "find-beneficiary":
         return False
     return True

@@ -88,7 +88,8 @@ class CaseScreen:
         posted = request.method == "POST"
         if posted:
             signposts, referrals = (rows.parse_signposts(request.form),
-                                    rows.parse_referrals(request.form))
+                                    rows.with_saved_status(rows.parse_referrals(request.form),
+                                                           case))
         else:
             signposts = rows.signpost_rows_of(case) if case else []
             referrals = rows.referral_rows_of(case) if case else []

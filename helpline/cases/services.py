@@ -17,6 +17,7 @@ from ..rules import RuleError
 from ..timeutil import utcnow
 from .models import (
     ACCEPTED,
+    AWAITING_REVIEW,
     NOT_READY,
     OPEN_STATUSES,
     READY,
@@ -232,7 +233,7 @@ def save_case(case: Case | None, caller: Contact, data: CaseInput, actor: User) 
     }
     changes = audit.diff(case, values)
     row_changes = _sync_signposts(case, data.signposts, actor) + \
-        _sync_referrals(case, data.referrals, beneficiary, actor)
+        _sync_referrals(case, data.referrals, actor)
     if changes:
         audit.record(actor, "update", "case", case.reference,
                      changes={CASE_LABELS.get(k, k): v for k, v in changes.items()})
@@ -276,29 +277,27 @@ def _sync_signposts(case: Case, rows: list[SignpostRow], actor: User) -> int:
     return n
 
 
-def _referral_values(row: ReferralRow, beneficiary: Contact) -> dict:
-    return {"response_type_id": row.response_type_id, "status": row.status,
-            "declined_reason": row.declined_reason if row.status == "Declined" else None,
-            "extra": {str(k): v.strip() for k, v in row.extra.items() if v and v.strip()},
-            "local_team": f"{beneficiary.region} local team"}
+def _referral_values(row: ReferralRow) -> dict:
+    # status, local team and reason are the review's and the local team's, never the form's
+    return {"response_type_id": row.response_type_id,
+            "extra": {str(k): v.strip() for k, v in row.extra.items() if v and v.strip()}}
 
 
-def _sync_referrals(case: Case, rows: list[ReferralRow], beneficiary: Contact,
-                    actor: User) -> int:
+def _sync_referrals(case: Case, rows: list[ReferralRow], actor: User) -> int:
     keep = {r.id for r in rows if r.id}
     n = 0
     for r in list(case.referrals):
-        if r.id not in keep:
+        if r.id not in keep and not r.locked:  # one sent stays: it is on record as sent
             case.referrals.remove(r)
             audit.record(actor, "remove-referral", "case", case.reference,
                          changes={"Local Referral": (r.response_type.name, None)})
             n += 1
     by_id = {r.id: r for r in case.referrals}
     for row in rows:
-        values = _referral_values(row, beneficiary)
+        values = _referral_values(row)
         if row.id in by_id:
             ref = by_id[row.id]
-            changed = audit.diff(ref, values)
+            changed = {} if ref.locked else audit.diff(ref, values)
             if changed:
                 audit.record(actor, "update-referral", "case", case.reference, changes={
                     f"Local Referral {lookup_name(ref.response_type_id)} {k}": v
@@ -308,7 +307,7 @@ def _sync_referrals(case: Case, rows: list[ReferralRow], beneficiary: Contact,
             case.referrals.append(Referral(created_by_id=actor.id, **values))
             audit.record(actor, "add-referral", "case", case.reference, changes={
                 "Local Referral": (None, f"{lookup_name(row.response_type_id)} "
-                                         f"({row.status})")})
+                                         f"({AWAITING_REVIEW})")})
             n += 1
     return n
 

@@ -12,6 +12,6 @@ owner_changed = _signals.signal("case-owner-changed")
 # whether the work on a case belongs to that user through something above cases
 case_access = _signals.signal("case-access")
 
-# case_accepted.send(case, actor=…) at the end of review.services.accept: the data team
-# accepted the case (e.g. its referrals go to the local teams)
+# case_accepted.send(case, actor=…) at the end of the data team's accept (review.services):
+# what waits for the review (Local Referrals) goes on, in the same transaction
 case_accepted = _signals.signal("case-accepted")

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("knowledge", __name__)
 
-from . import views  # noqa: E402,F401
+from . import local_team_views, views  # noqa: E402,F401

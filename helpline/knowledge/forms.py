@@ -1,10 +1,15 @@
-"""Knowledge forms: an article, and an organisation in the directory."""
+"""Knowledge forms: an article, an organisation in the directory, a local team."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovCheckboxInput, GovSubmitInput, GovTextArea
-from wtforms import BooleanField, HiddenField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxesInput,
+    GovCheckboxInput,
+    GovSubmitInput,
+    GovTextArea,
+)
+from wtforms import BooleanField, HiddenField, SelectMultipleField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired
 
 from ..lookups.forms import ChoiceField, strip, text
 
@@ -39,3 +44,18 @@ class RetireForm(FlaskForm):
     """Retire one organisation (its button carries the id)."""
 
     retire = HiddenField()
+
+
+class LocalTeamForm(FlaskForm):
+    """A local team that Local Referrals are mailed to: its mailbox and regions served."""
+
+    name = text("Name", 120, "Enter the team's name", id="team_name")
+    mailbox = text("Mailbox", 254, "Enter the team's mailbox (email address)",
+                   description="Accepted referrals for its regions are mailed here.")
+    # unknown regions are refused by the service, with a message that says what to do
+    regions = SelectMultipleField("Regions served", widget=GovCheckboxesInput(),
+                                  validate_choice=False, validators=[
+        InputRequired(message="Choose the region or regions the team serves")])
+    retired = BooleanField("Retired (no more referrals are sent to it)",
+                           widget=GovCheckboxInput())
+    submit = SubmitField("Save local team", widget=GovSubmitInput())

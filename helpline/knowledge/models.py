@@ -1,4 +1,5 @@
-"""Knowledge articles and the directory of local organisations."""
+"""Knowledge articles, the directory of local organisations, and the local teams that
+Local Referrals are sent to."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -39,3 +40,35 @@ class Organisation(Model):
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
 
     category: Mapped[LookupItem] = relationship()
+
+
+class LocalTeam(Model):
+    """A local team (e.g. a Red Cross tactical cell): its mailbox and the regions it
+    serves. Accepted Local Referrals for a beneficiary in one of its regions are mailed to it."""
+
+    __tablename__ = "local_teams"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    mailbox: Mapped[str] = mapped_column(String(254))
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    regions: Mapped[list["LocalTeamRegion"]] = relationship(
+        order_by="LocalTeamRegion.region", cascade="all, delete-orphan")
+
+    @property
+    def region_names(self) -> list[str]:
+        return [r.region for r in self.regions]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LocalTeamRegion(Model):
+    """One region a local team serves (a region is served by at most one active team)."""
+
+    __tablename__ = "local_team_regions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("local_teams.id", ondelete="CASCADE"),
+                                         index=True)
+    region: Mapped[str] = mapped_column(String(40), index=True)

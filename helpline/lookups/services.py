@@ -108,3 +108,11 @@ def add_response_field(item: LookupItem, name: str, kind: str, choices: str | No
     audit.record(actor, "create", "response type field", f.id,
                  changes={f"{item.name} field": (None, f"{name} ({kind})")})
     return f
+
+
+def set_field_required(f: ResponseTypeField, required: bool, actor: User) -> None:
+    """Mark an extra field required (a referral without it is refused at that field) or
+    optional again (the default: the guide says these fields are not mandatory)."""
+    changes = audit.diff(f, {"required": required})
+    audit.record(actor, "update", "response type field", f.id,
+                 changes={f"{f.name} required": v for v in changes.values()})

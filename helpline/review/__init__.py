@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
-from . import views  # noqa: E402,F401
+from . import referral_views, views  # noqa: E402,F401

@@ -38,9 +38,8 @@ def test_new_case_with_rows_note_and_review(client, setup):
     resp = post_case(client, url, **{
         "signposts-0-category": item("signpost_category", "Food banks").id,
         "signposts-1-category": item("signpost_category", "Mental health").id,
-        "referrals-0-type": food.id, "referrals-0-status": "Sent to local team",
-        f"referrals-0-x-{people.id}": "4",
-        "referrals-1-type": meds.id, "referrals-1-status": "Accepted",
+        "referrals-0-type": food.id, f"referrals-0-x-{people.id}": "4",
+        "referrals-1-type": meds.id, "referrals-1-status": "Actioned",  # not the form's to set
         f"referrals-1-x-{pharmacy.id}": "Boots, High St", f"referrals-1-x-{paid.id}": "Paid",
         "note": "Caller needs food for 4 people.\nNo car.", "ready_for_review": "yes",
         "save_close": "Save & Close"})
@@ -51,7 +50,9 @@ def test_new_case_with_rows_note_and_review(client, setup):
     assert [s.category.name for s in case.signposts] == ["Food banks", "Mental health"]
     assert [r.response_type.name for r in case.referrals] == ["Food", "Medication"]
     assert case.referrals[0].extra == {str(people.id): "4"}
-    assert case.referrals[0].local_team == "West Midlands local team"
+    # issue 15: a referral waits for the data team's review; no team is named before then
+    assert [r.status for r in case.referrals] == ["Awaiting review", "Awaiting review"]
+    assert case.referrals[0].local_team is None
     assert case.notes[0].text == "Caller needs food for 4 people.\nNo car."
     assert case.owner_id == setup["user"].id and case.beneficiary_id == caller.id
     contact_page = client.get(f"/contacts/{caller.id}").get_data(as_text=True)
@@ -61,16 +62,21 @@ def test_new_case_with_rows_note_and_review(client, setup):
 def test_missing_required_fields_are_refused_and_input_kept(client, setup):
     url = f"/cases/new/{setup['caller'].id}"
     food = item("local_response_type", "Food")
+    extra_field("Food", "People in household").required = True  # an admin marked it required
+    db.session.commit()
     resp = post_case(client, url, title="", safeguarding_activated="yes",
                      note="keep me", **{"signposts-0-category": "",
-                                        "referrals-0-type": food.id,
-                                        "referrals-0-status": "Declined"})
+                                        "referrals-0-type": food.id})
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
     for message in ("Enter a Case Title", "Enter the Safeguarding Reason",
-                    "Choose the Signpost category", "Enter People in household",
-                    "Enter why the referral was declined"):
+                    "Choose the Signpost category", "Enter People in household"):
         assert message in html
+    people = extra_field("Food", "People in household")
+    # the message is at that field (and the summary links to it), the rest is kept
+    assert re.search(rf'for="referrals-0-x-{people.id}">People in household</label>\s*'
+                     r'<p class="govuk-error-message">.*Enter People in household', html)
+    assert f'href="#referrals-0-x-{people.id}"' in html
     assert "keep me" in html and "There is a problem" in html
     assert db.session.scalar(select(Case)) is None
 

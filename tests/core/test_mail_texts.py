@@ -86,6 +86,22 @@ def test_unique_proforma(app):
         f"{BASE}/cases/7\n")
 
 
+def test_referral_sent(app):
+    person = NS(full_name="Robert Livingstone", address="1 High St", postcode="B1 1AA",
+                phone="07700 900123", preferred_contact_time=None, region="West Midlands")
+    referral = NS(response_type=NS(name="Food"))
+    assert render_mail("referral_sent", referral=referral, case=NS(reference="CA1001"),
+                       person=person, team=NS(name="Midlands cell"),
+                       extra=[("People in household", "4")], link=f"{BASE}/r/x") == (
+        "Local Referral Food for CA1001 from the Helpline",
+        "Dear Midlands cell,\n\nThe Helpline has a Local Referral for you to action.\n\n"
+        "Case Reference: CA1001\nLocal Response Type: Food\nPeople in household: 4\n\n"
+        "Name: Robert Livingstone\nAddress: 1 High St\nPostcode: B1 1AA\n"
+        "Phone: 07700 900123\nRegion: West Midlands\n\n"
+        "When it has been actioned, please say so here (no sign-in needed; the link works "
+        f"once):\n{BASE}/r/x\n")
+
+
 def test_staff_account(app):
     assert render_mail("staff_account", user=ANGIE, password="s3cret-Temp",
                        link=f"{BASE}/login") == (
@@ -118,7 +134,7 @@ def test_a_typed_value_cannot_add_a_header_to_the_subject(app):
 def test_every_template_follows_the_convention(app):
     folder = ROOT / "templates" / "email"
     names = [p.stem for p in folder.glob("*.txt") if not p.name.startswith("_")]
-    assert len(names) == 8
+    assert len(names) == 9
     for name in names:
         first, second = (folder / f"{name}.txt").read_text().split("\n")[:2]
         assert first.startswith("Subject: ") and second == "", name

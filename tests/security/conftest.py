@@ -14,7 +14,8 @@ from helpline.cases.services import create_case
 from helpline.contacts.models import Verification
 from helpline.extensions import db
 from helpline.interactions.models import Interaction
-from helpline.knowledge.models import Article
+from helpline.cases.models import Referral
+from helpline.knowledge.models import Article, LocalTeam, LocalTeamRegion
 from helpline.mailer import queue_mail
 from helpline.callback_requests.models import CallBackRequest, UniqueCallBack
 from helpline.review.models import ExportBatch
@@ -49,7 +50,10 @@ def build_ids() -> dict:
     fu = UniqueCallBack(case_id=case.id, team_id=fu_team.id, sent_to=fu_team.mailbox,
                         contact_number="07700 900123", time_preferences="Mornings",
                         reason="Matrix", created_by_id=owner.id)
-    db.session.add_all([req, batch, article, fu])
+    local_team = LocalTeam(name="Matrix team", mailbox="matrix-team@example.org",
+                           regions=[LocalTeamRegion(region="Wales")])
+    case.referrals.append(Referral(response_type_id=item("local_response_type", "Food").id))
+    db.session.add_all([req, batch, article, fu, local_team])
     db.session.commit()
     return {"contact_id": contact.id, "caller_id": contact.id, "case_id": case.id,
             "interaction_id": db.session.scalar(select(Interaction.id)), "cb_id": cb.id,
@@ -58,7 +62,8 @@ def build_ids() -> dict:
             "item_id": item("local_response_type", "Food").id,
             "field_id": extra_field("Food", "People in household").id,
             "list_name": "signpost_category", "active": 1, "key": "none",
-            "filename": "css/helpline.css", "token": "none", "name": "mine"}
+            "filename": "css/helpline.css", "token": "none", "name": "mine",
+            "local_team_id": local_team.id, "referral_id": case.referrals[0].id}
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ comes from the CSRF check, not from the role check.
 import pytest
 
 from tests.security.conftest import diff, rule_urls, signed_in, snapshot, token_of
-from tests.security.matrix import ROLES, access_rule
+from tests.security.matrix import CSRF_EXEMPT, ROLES, access_rule
 
 # What a forger might send, besides nothing at all.
 def _bad_tokens(other_sessions_token: str) -> dict[str, dict]:
@@ -22,7 +22,23 @@ def _bad_tokens(other_sessions_token: str) -> dict[str, dict]:
 
 
 def _post_routes(app, ids):
-    return [(endpoint, url) for endpoint, method, url in rule_urls(app, ids) if method == "POST"]
+    return [(endpoint, url) for endpoint, method, url in rule_urls(app, ids)
+            if method == "POST" and endpoint not in CSRF_EXEMPT]
+
+
+def test_only_the_signed_link_is_exempt_and_a_bad_token_changes_nothing(app, ids):
+    """The one route without CSRF takes a signed one-use token instead: a forged one is a
+    404 and changes nothing (tests/review/test_referrals.py posts a genuine one)."""
+    from helpline.extensions import csrf
+    exempt = {e for e in app.view_functions
+              if f"{app.view_functions[e].__module__}.{app.view_functions[e].__name__}"
+              in csrf._exempt_views}
+    assert exempt == CSRF_EXEMPT
+    before = snapshot()
+    anon = app.test_client()
+    for token in ("none", "eyJyIjoxLCJ0IjoxfQ.forged.sig", ""):
+        assert anon.post(f"/review/referrals/confirm/{token}x").status_code == 404
+    assert diff(before, snapshot()) == {}
 
 
 def _role_for(rule) -> str:

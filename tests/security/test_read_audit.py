@@ -41,7 +41,9 @@ NO_PERSON = {
     "cases.signpost_row", "contacts.postcode_lookup", "interactions.handler_chip",
     "interactions.handler_list", "interactions.handler_search",  # staff picker
     "knowledge.article", "knowledge.directory", "knowledge.directory_admin", "knowledge.edit",
-    "knowledge.index", "main.healthz", "main.readyz", "admin.system", "metrics", "requests.new",
+    "knowledge.index", "knowledge.local_teams",  # local teams: mailboxes and regions
+    "review.referral_confirm",  # the team's link: a case reference and response type, no one
+    "main.healthz", "main.readyz", "admin.system", "metrics", "requests.new",
     "requests.paper",
     "review.export", "review.export_status", "review.exports", "review.download",
     "static", "supervisor.calls", "supervisor.dashboard", "supervisor.dashboard_csv",
@@ -61,6 +63,7 @@ def world(app, smtp):
     case = db.session.get(Case, ids["case_id"])
     case.review_state = "Ready for review"
     case.assignee_id = me                                   # Assigned to me
+    case.referrals[0].status = "Awaiting a local team"  # on the data team's waiting list
     overdue = cb_services.create(case, cb_services.CallBackInput(
         "07700 900123", "Overdue", now, None, True, now + timedelta(hours=1),
         now + timedelta(hours=2), False, True, "me"), db.session.get(User, me))
@@ -146,6 +149,7 @@ def reads(w: dict) -> list[tuple[str, str, str, str]]:
         ("requests.unique_new", f"/callback-requests/unique/new/{case}", "case", ref),
         ("review.queue", "/review/", "case", ref),
         ("review.case", f"/review/cases/{case}", "case", ref),
+        ("review.referrals_waiting", "/review/referrals/waiting", "case", ref),
         ("review.anonymise", f"/review/anonymise/{c}", "contact", str(c)),
         ("review.subject_access", f"/review/subject-access/{c}", "contact", str(c)),
         ("admin.sent_mail", "/admin/mail", "caught mail", w["key"]),

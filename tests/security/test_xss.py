@@ -111,7 +111,7 @@ def test_payload_is_shown_escaped_everywhere(app, group):
                  "/callbacks/{cb_id}", "/callback-requests/{request_id}",
                  "/knowledge/{article_id}", "/admin/users", "/admin/teams", "/directory",
                  "/admin/lists/signpost_category", "/review/", "/supervisor/audit",
-                 "/notifications"]
+                 "/notifications", "/admin/local-teams", "/review/cases/{case_id}"]
     missing = [u.format(**ids) for u in must_show if u.format(**ids) not in found]
     assert missing == []
 

@@ -12,8 +12,8 @@ from helpline.cases.models import Case
 from helpline.contacts.models import Contact
 from helpline.extensions import db
 from helpline.interactions.models import Interaction
-from helpline.knowledge.models import Article, Organisation
-from helpline.lookups.models import LookupItem, ResponseTypeField
+from helpline.knowledge.models import Article, LocalTeam, Organisation
+from helpline.lookups.models import LookupItem, ResponseTypeField, offered
 from helpline.mailer import queue_mail
 from helpline.callback_requests.models import CallBackRequest, UniqueCallBack
 from helpline.review.models import ExportBatch
@@ -66,6 +66,8 @@ def build(client, admin_id: int, text: str) -> dict:
     p.post("/admin/directory", {"name": text, "category_id": item("signpost_category", "Food banks").id,
                                 "region": "", "phone": "0121 496 0000", "website": text,
                                 "opening_hours": text, "notes": text})
+    p.post("/admin/local-teams", {"name": text[:120], "mailbox": "typed.local@example.org",
+                                  "regions": ["West Midlands"]})
     # The call flow.
     p.post("/contacts/new", contact_form(first_name=text, last_name=text, address=text,
                                          preferred_contact_time=text))
@@ -79,10 +81,8 @@ def build(client, admin_id: int, text: str) -> dict:
     typed_category = db.session.scalar(select(LookupItem).where(
         LookupItem.list_name == "signpost_category").order_by(LookupItem.id.desc()))
     rows = {"signposts-0-category": typed_category.id,
-            "referrals-0-type": food.id, "referrals-0-status": "Declined",
-            "referrals-0-declined_reason": text, f"referrals-0-x-{people.id}": "3",
-            f"referrals-0-x-{typed_field.id}": text,
-            "referrals-1-type": meds.id, "referrals-1-status": "Sent to local team"}
+            "referrals-0-type": food.id, f"referrals-0-x-{people.id}": "3",
+            f"referrals-0-x-{typed_field.id}": text, "referrals-1-type": meds.id}
     if pharmacy is not None:
         rows[f"referrals-1-x-{pharmacy.id}"] = text
         rows[f"referrals-1-x-{extra_field('Medication', 'Paid or unpaid').id}"] = "Paid"
@@ -90,6 +90,16 @@ def build(client, admin_id: int, text: str) -> dict:
     p.post(url, {**case_form(title=text, safeguarding_activated="yes", safeguarding_reason=text,
                              note=text, ready_for_review="yes"), **rows})
     case = _latest(Case)
+    if case is not None:  # accepted: both referrals are sent to the typed team, one declined
+        review = f"/review/cases/{case.id}"
+        p.post(f"{review}/accept", {"checklist": [i.name for i in offered("review_checklist")]},
+               page=review)
+        p.post(f"/review/referrals/{case.referrals[1].id}/decline", {"declined_reason": text},
+               page=review)
+        db.session.expire_all()
+        statuses = [r.status for r in db.session.get(Case, case.id).referrals]
+        if statuses != ["Sent", "Declined"]:  # the referral rows were not exercised
+            p.log.append((f"{review} referrals {statuses}", 0))
     p.post(f"/cases/new/{contact.id}", case_form(title=text, ready_for_review="yes"))
     sent_back = _latest(Case)
     if case is not None:
@@ -147,6 +157,8 @@ def build(client, admin_id: int, text: str) -> dict:
            "list_name": "signpost_category", "active": 1, "key": "xss",
            "filename": "css/helpline.css", "token": "none", "name": "mine",
            "organisation_id": (_latest(Organisation) or Organisation(id=0)).id,
-           "unique_id": (_latest(UniqueCallBack) or UniqueCallBack(id=0)).id}
+           "unique_id": (_latest(UniqueCallBack) or UniqueCallBack(id=0)).id,
+           "local_team_id": (_latest(LocalTeam) or LocalTeam(id=0)).id,
+           "referral_id": case.referrals[0].id if case and case.referrals else 0}
     ok["log"] = p.log
     return {**ids, "_log": p.log}
