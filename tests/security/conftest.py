@@ -9,7 +9,10 @@ import pytest
 from flask import url_for
 from sqlalchemy import func, select
 
+from werkzeug.datastructures import MultiDict
+
 from helpline.callbacks import services as cb_services
+from helpline.cases import drafts as case_drafts
 from helpline.cases.services import create_case
 from helpline.contacts.models import Verification
 from helpline.extensions import db
@@ -49,6 +52,7 @@ def build_ids() -> dict:
     fu = UniqueCallBack(case_id=case.id, team_id=fu_team.id, sent_to=fu_team.mailbox,
                         contact_number="07700 900123", time_preferences="Mornings",
                         reason="Matrix", created_by_id=owner.id)
+    draft = case_drafts.keep(owner.id, contact.id, None, MultiDict([("title", "Matrix draft")]))
     db.session.add_all([req, batch, article, fu])
     db.session.commit()
     return {"contact_id": contact.id, "caller_id": contact.id, "case_id": case.id,
@@ -58,7 +62,7 @@ def build_ids() -> dict:
             "item_id": item("local_response_type", "Food").id,
             "field_id": extra_field("Food", "People in household").id,
             "list_name": "signpost_category", "active": 1, "key": "none",
-            "filename": "css/helpline.css", "token": "none"}
+            "filename": "css/helpline.css", "token": "none", "draft_id": draft.id}
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from helpline.auth.models import Team, User
 from helpline.callbacks.models import CallBack
+from helpline.cases.drafts import CaseDraft
 from helpline.cases.models import Case
 from helpline.contacts.models import Contact
 from helpline.extensions import db
@@ -130,6 +131,9 @@ def build(client, admin_id: int, text: str) -> dict:
                                     "next_call_at": london_format(utcnow() + timedelta(hours=1))},
                page=rurl)
         p.post(f"{rurl}/stop", {"reason": text}, page=rurl)
+    if contact is not None:  # an unsaved case draft holding the text (offered on New Case)
+        p.post(f"/cases/drafts/new/{contact.id}", case_form(title=text, note=text),
+               page=f"/cases/new/{contact.id}", headers={"HX-Request": "true"})
     batch = ExportBatch(created_by_id=admin_id, filters={}, fmt="csv")
     mail = queue_mail("x@example.org", "Subject", "Body", key="xss")
     db.session.add(batch)
@@ -147,6 +151,7 @@ def build(client, admin_id: int, text: str) -> dict:
            "list_name": "signpost_category", "active": 1, "key": "xss",
            "filename": "css/helpline.css", "token": "none",
            "organisation_id": (_latest(Organisation) or Organisation(id=0)).id,
-           "unique_id": (_latest(UniqueCallBack) or UniqueCallBack(id=0)).id}
+           "unique_id": (_latest(UniqueCallBack) or UniqueCallBack(id=0)).id,
+           "draft_id": (_latest(CaseDraft) or CaseDraft(id=0)).id}
     ok["log"] = p.log
     return {**ids, "_log": p.log}
