@@ -4,6 +4,7 @@ from .auth.models import LoginAttempt, LoginThrottle, RecoveryCode, Team, User, 
 from .auth.parked import ParkedPost  # noqa: F401
 from .callback_requests.models import CallAttempt, CallBackRequest, UniqueCallBack  # noqa: F401
 from .callbacks.models import CallBack, CaseViewGrant  # noqa: F401
+from .cases.drafts import CaseDraft  # noqa: F401
 from .cases.models import Case, CaseNote, Referral, Signpost  # noqa: F401
 from .contacts.models import Contact, Verification  # noqa: F401
 from .interactions.models import Interaction, InteractionHandler  # noqa: F401

@@ -17,7 +17,7 @@ from ..contacts.models import Contact
 from ..extensions import db
 from ..htmx import is_htmx, render
 from ..lookups.models import offered
-from . import access, bp, rows, saving, services
+from . import access, bp, draft_views, rows, saving, services
 from .forms import NoteForm
 from .models import WHO_REQUIRES, Case
 from .screen import CaseScreen
@@ -50,6 +50,7 @@ def _screen(case: Case | None, caller: Contact, view_only: Access | None = None)
     """GET shows the screen; POST saves it (or handles a no-JS row button)."""
     screen = CaseScreen.for_request(case, caller, view_only)
     if request.method != "POST":
+        draft_views.apply_restore(screen)  # ?restore_draft=<id>: the user's draft fills it
         return screen.render()
     done = submissions.already(request.form.get("form_token"), "case") if case is None else None
     if done:
@@ -65,6 +66,7 @@ def _screen(case: Case | None, caller: Contact, view_only: Access | None = None)
         return _already_saved(saved.twin_id)
     if saved.case is None:
         return screen.render()
+    draft_views.saved(caller, case)  # the case is saved: its draft goes
     flash(f"Case {saved.case.reference} saved.", "success")
     if screen.form.save_close.data:
         return redirect(url_for("contacts.show", contact_id=caller.id))

@@ -25,7 +25,7 @@ from wtforms.validators import Length, Optional
 
 from ..site_settings import DEFAULT_CONSENT_STATEMENT
 from . import postcodes
-from .models import CONSENT_GIVEN_BY, CONSENT_STATUSES, VERIFICATION_DETAILS
+from .models import CONSENT_STATUSES, VERIFICATION_DETAILS
 
 # The seeds' wording; what is shown is site_settings.consent_statement() (Admin → Settings).
 CONSENT_STATEMENT = DEFAULT_CONSENT_STATEMENT
@@ -57,20 +57,19 @@ def _text(label: str, max_len: int, **kw) -> StringField:
 
 
 class ContactForm(FlaskForm):
-    """New contact / edit contact."""
+    """New contact / edit contact. Consent Given By is not asked: on a new contact it is
+    always "The Caller for themselves" (seed 004); consent given for someone else is
+    recorded on the case (Quick Create), and an edit keeps what the contact has."""
 
     consent_status = RadioField("Consent Status", choices=[(c, c) for c in CONSENT_STATUSES],
                                 widget=GovRadioInput(), validators=[Optional()])
-    consent_given_by = RadioField("Consent Given By", choices=[(c, c) for c in CONSENT_GIVEN_BY],
-                                  default=CONSENT_GIVEN_BY[0], widget=GovRadioInput(),
-                                  validators=[Optional()])
     consent_decision_date = GovDateField("Consent Decision Date", default=date.today)
     first_name = _text("First Name", 100)
     last_name = _text("Last Name", 100)
     phone = _text("Phone", 40)
     email = _text("Email", 254)
-    address = TextAreaField("Address", widget=GovTextArea(),
-                            validators=[Optional(), Length(max=500)])
+    address = TextAreaField("Address", widget=GovTextArea(), validators=[
+        Optional(), Length(max=500, message="Address must be 500 characters or fewer")])
     postcode = _text("Postcode", 10)
     postcode_area = _text("Postcode (Lookup)", 3)
     region = StringField("Region (Lookup)", widget=GovTextInput())
@@ -178,7 +177,6 @@ class ContactForm(FlaskForm):
 
         return {
             "consent_status": self.consent_status.data,
-            "consent_given_by": self.consent_given_by.data or CONSENT_GIVEN_BY[0],
             "consent_decision_date": self.consent_decision_date.data,
             "first_name": clean(self.first_name.data) if keep_names else None,
             "last_name": clean(self.last_name.data) if keep_names else None,
@@ -224,9 +222,7 @@ class MergeForm(FlaskForm):
     submit = SubmitField("Merge contacts", widget=GovSubmitInput())
 
 
-def quick_create_form() -> ContactForm:
+def quick_create_form(**kwargs) -> ContactForm:
     """The case screen's Quick Create fields (prefixed b-); CSRF is checked on the request as a
-    whole. The caller gives consent on the beneficiary's behalf."""
-    form = ContactForm(prefix="b", meta={"csrf": False})
-    form.consent_given_by.data = CONSENT_GIVEN_BY[1]
-    return form
+    whole. The caller gives consent on the beneficiary's behalf (services.create_beneficiary)."""
+    return ContactForm(prefix="b", meta={"csrf": False}, **kwargs)

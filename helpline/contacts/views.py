@@ -122,10 +122,12 @@ def duplicates():
 @bp.get("/contacts/postcode-lookup")
 @staff_required
 def postcode_lookup():
-    """Postcode (Lookup) autocomplete: suggestions, and the region when the code is known."""
-    typed = request.args.get("postcode_area", "")
+    """Postcode (Lookup) autocomplete: suggestions, and the region when the code is known.
+    `p=b-` serves the case screen's Quick Create, whose fields are prefixed."""
+    p = "b-" if request.args.get("p") == "b-" else ""
+    typed = request.args.get(p + "postcode_area", "")
     if request.args.get("from_postcode") and not typed.strip():
-        typed = postcodes.area_of(request.args.get("postcode")) or ""
+        typed = postcodes.area_of(request.args.get(p + "postcode")) or ""
     chosen = request.args.get("choose")
     area = postcodes.lookup(chosen or typed)
     suggestions = [] if chosen else postcodes.suggest(typed)
@@ -134,7 +136,7 @@ def postcode_lookup():
     template = ("contacts/_postcode_lookup.html" if chosen or request.args.get("from_postcode")
                 else "contacts/_postcode_suggestions.html")
     return render_template(template, typed=(area.code if chosen and area else typed),
-                           area=area, suggestions=suggestions)
+                           area=area, suggestions=suggestions, p=p)
 
 
 @bp.get("/contacts/<int:contact_id>")

@@ -2,7 +2,8 @@
 
 `collect(contact)` builds the subject's record set from keys (never from text search):
 the contact and every contact merged into it, their verifications, the cases where one of
-them is caller or beneficiary and everything on those cases, the interactions where one is
+them is caller or beneficiary and everything on those cases, the case drafts typed for them
+or on those cases, the interactions where one is
 the enquirer or that sit on those cases, the call-back requests linked to them (or, for a
 contact that is not a merged-away duplicate, matching them exactly: same name and same phone
 or date of birth), those requests' attempts and call backs, and the audit rows,
@@ -25,6 +26,7 @@ from sqlalchemy import and_, func, or_, select
 from ..audit.models import AuditEntry
 from ..callback_requests.models import CallAttempt, CallBackRequest, UniqueCallBack
 from ..callbacks.models import CallBack
+from ..cases import drafts as case_drafts
 from ..cases.models import REFERENCE_OFFSET, Case, CaseNote, Referral
 from ..contacts.models import Contact, Verification
 from ..extensions import db
@@ -68,6 +70,9 @@ class SubjectSet:
     audit: set[int] = field(default_factory=set)
     notifications: set[int] = field(default_factory=set)
     outbox: set[int] = field(default_factory=set)
+    # unsaved case screens (cases.drafts) of the subject as caller or beneficiary, or on
+    # the subject's cases: deleted outright, a draft is all personal data
+    drafts: set[int] = field(default_factory=set)
 
     @property
     def case_refs(self) -> set[str]:
@@ -148,6 +153,7 @@ def collect(contact: Contact) -> SubjectSet:
     s.notifications = _ids(select(Notification.id).where(_in(Notification.url, _urls(s))))
     s.outbox = _outbox_ids(s)
     s.audit = _audit_ids(s)
+    s.drafts = case_drafts.ids_for(s.contacts, s.cases)
     return s
 
 

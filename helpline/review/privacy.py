@@ -23,6 +23,7 @@ from ..audit.models import AuditEntry
 from ..auth.models import User
 from ..callback_requests.models import CallAttempt, CallBackRequest, UniqueCallBack
 from ..callbacks.models import CallBack
+from ..cases import drafts as case_drafts
 from ..cases.models import Case, CaseNote, Referral, Signpost
 from ..contacts import signals as contact_signals
 from ..contacts.models import Contact, Verification
@@ -366,6 +367,7 @@ def anonymise(contact: Contact, reason: str, actor: User | None) -> int:
     changed = _apply(plan)  # the writes, in one short burst
     _erase_people(s, utcnow())
     _delete_attachments(s)
+    case_drafts.delete_ids(s.drafts)
     db.session.expire_all()
     audit.record(actor, "anonymise", "contact", contact.id, reason=ids.scrub(reason.strip()),
                  changes={"Records erased": (None, ", ".join(

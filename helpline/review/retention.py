@@ -8,6 +8,8 @@ write lock, and the commit frees it before the next record's reads, so the lock 
 only for one record's UPDATEs. A batch ends after a few hundred records or a tenth of a
 second of work, whichever comes first; on SQLite the run then pauses, so a save from the
 web that is waiting for the lock always gets it within about one batch.
+
+The same run deletes unsaved case drafts (cases.drafts) older than a week, by date.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ import redis
 from sqlalchemy import exists, or_, select
 
 from ..callback_requests.models import CallAttempt, CallBackRequest
+from ..cases import drafts as case_drafts
 from ..cases.models import Case
 from ..contacts.models import Contact
 from ..extensions import db
@@ -52,12 +55,14 @@ class Report:
     requests: list[int] = field(default_factory=list)
     batches: int = 0
     dry_run: bool = False
+    drafts: int = 0  # unsaved case drafts older than cases.drafts.KEPT_FOR, deleted
 
     def describe(self) -> str:
         verb = "Would erase" if self.dry_run else "Erased"
         return (f"{verb} {len(self.contacts)} contact(s) and {len(self.requests)} unlinked "
                 f"call-back request(s) with no activity since {self.cutoff:%Y-%m-%d} "
                 f"({self.years} years){'' if self.dry_run else f' in {self.batches} batch(es)'}"
+                f"; {self.drafts} case draft(s) older than {case_drafts.KEPT_FOR.days} days"
                 f".\nContacts: {', '.join(map(str, self.contacts)) or 'none'}"
                 f"\nCall-back requests: {', '.join(map(str, self.requests)) or 'none'}")
 
@@ -178,6 +183,8 @@ def run(years: int, now: datetime | None = None, dry_run: bool = False,
         report.contacts, report.requests = contacts, requests
         db.session.rollback()
         return report
+    report.drafts = case_drafts.purge(now)  # by date only: a week is long enough
+    db.session.commit()
     reason = f"Retention: no activity for {years} years"
     # get_one: contacts and requests are never deleted (erasure empties them), and every id
     # was just read from the table

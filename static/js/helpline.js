@@ -19,6 +19,7 @@
     source._helplineBound = true;
     source.addEventListener('signed-out', function () {
       source.close();
+      if (window.helpline) { window.helpline.leaving = true; }
       window.location.reload();
     });
   });
@@ -109,7 +110,12 @@ document.addEventListener('submit', function (e) {
   // JavaScript the same button posts row_action and the server drops it.
   document.addEventListener('click', function (e) {
     var btn = e.target.closest && e.target.closest('.hl-row__remove');
-    if (btn) { e.preventDefault(); btn.closest('.hl-row').remove(); return; }
+    if (btn) {
+      var form = btn.form;
+      e.preventDefault(); btn.closest('.hl-row').remove();
+      window.helpline.formChanged(form);  // the draft forgets the row too
+      return;
+    }
     var rm = e.target.closest && e.target.closest('[data-remove-closest]');
     if (rm) { e.preventDefault(); rm.closest(rm.getAttribute('data-remove-closest')).remove(); }
   });
@@ -135,7 +141,10 @@ document.addEventListener('submit', function (e) {
     var elt = e.detail.elt;
     if (!elt || !elt.getAttribute || !e.detail.successful) { return; }
     var clear = elt.getAttribute('data-clear-on-success');
-    if (clear && document.getElementById(clear)) { document.getElementById(clear).value = ''; }
+    if (clear && document.getElementById(clear)) {
+      document.getElementById(clear).value = '';
+      window.helpline.draftNow(elt.form);  // an added note must not come back from the draft
+    }
     var done = elt.getAttribute('data-combobox-done');
     if (done) { window.helpline.comboboxChosen(done); }
   });
@@ -222,3 +231,70 @@ document.addEventListener('submit', function (e) {
     }
   });
 })();
+
+/* Nothing typed is lost (issue 15). A form marked data-warn-unsaved (case, contact) asks
+   before the page is left while it holds changes; submitting it clears that. The case
+   form's draft element ([data-draft], htmx) posts the form to the server every few seconds
+   of typing; once the form is submitted no late draft is sent, and leaving a changed page
+   sends one last draft (fetch keepalive, as htmx would: HX-Request and the CSRF header).
+   Without JavaScript none of this runs and the forms post as they always did. */
+window.helpline = window.helpline || {};
+(function (helpline) {
+  'use strict';
+  var dirty = null;
+  helpline.leaving = false;  // set by a reload the app itself makes (signed out)
+  function formOf(el) {
+    if (!el) { return null; }
+    if (el.tagName === 'FORM') { return el; }
+    return el.form || (el.closest && el.closest('form')) || null;
+  }
+  function watched(form) { return form && form.hasAttribute && form.hasAttribute('data-warn-unsaved'); }
+  function mark(e) {
+    var form = formOf(e.target);
+    if (watched(form) && form.dataset.submitted !== '1') { dirty = form; }
+  }
+  document.addEventListener('input', mark, true);
+  document.addEventListener('change', mark, true);
+  document.addEventListener('submit', function (e) {
+    var form = e.target;
+    if (!watched(form)) { return; }
+    form.dataset.submitted = '1';
+    if (dirty === form) { dirty = null; }
+  });
+  window.addEventListener('pageshow', function () {
+    Array.prototype.forEach.call(document.querySelectorAll('form[data-submitted]'), function (f) {
+      f.removeAttribute('data-submitted');
+    });
+  });
+  window.addEventListener('beforeunload', function (e) {
+    if (!dirty || helpline.leaving || !document.body.contains(dirty)) { return; }
+    e.preventDefault();
+    e.returnValue = '';  // older Chromium needs it set to show the dialog
+  });
+  // a late draft from a form that is being saved would outlive the saved case
+  document.addEventListener('htmx:confirm', function (e) {
+    var elt = e.detail.elt;
+    if (elt && elt.hasAttribute && elt.hasAttribute('data-draft') && formOf(elt) &&
+        formOf(elt).dataset.submitted === '1') {
+      e.preventDefault();
+    }
+  });
+  window.addEventListener('pagehide', function () {
+    if (!dirty || helpline.leaving || !document.body.contains(dirty)) { return; }
+    var status = dirty.querySelector('[data-draft]');
+    if (!status || !window.fetch) { return; }
+    var csrf = '';
+    try { csrf = JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRFToken']; } catch (err) { csrf = ''; }
+    try {
+      fetch(status.getAttribute('hx-post'), { method: 'POST', body: new FormData(dirty), keepalive: true,
+        credentials: 'same-origin', headers: { 'HX-Request': 'true', 'X-CSRFToken': csrf } });
+    } catch (err) { /* too large for keepalive: the last autosave stands */ }
+  });
+  // A removed row or a note added inline changes the form without an input event.
+  helpline.formChanged = function (form) {
+    if (form) { form.dispatchEvent(new Event('change', { bubbles: true })); }
+  };
+  helpline.draftNow = function (form) {
+    if (form) { form.dispatchEvent(new Event('hl-draft-now')); }
+  };
+})(window.helpline);

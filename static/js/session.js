@@ -208,6 +208,7 @@
   var text = document.getElementById('hl-timeout-text');
   function signedOut() {
     saveNow();
+    if (window.helpline) { window.helpline.leaving = true; }  // no "leave page?" dialog
     window.location.reload();  // the server shows the sign-in page; drafts stay in this tab
   }
   function tick() {

@@ -334,8 +334,8 @@ def test_new_contact_by_keyboard_alone(app, page, live_server):
     kb.tab_to("consent_status")              # first radio: "Consent given"
     page.keyboard.press("Space")
     expect(page.get_by_label("Consent given", exact=True)).to_be_checked()
-    kb.tab_to("consent_given_by")            # "The Caller for themselves"
-    page.keyboard.press("Space")
+    # Consent Given By is no longer asked on a new contact (seed 004, issue 15): it stays
+    # "The Caller for themselves", so the next stop is the decision date
     kb.type_into("consent_decision_date-day", "23")
     kb.type_into("consent_decision_date-month", "11")
     kb.type_into("consent_decision_date-year", "2026")
@@ -357,7 +357,7 @@ def test_new_contact_by_keyboard_alone(app, page, live_server):
     kb.tab_to("submit")
     page.keyboard.press("Enter")
     expect(page.locator("h1")).to_have_text("Robert Livingstone")
-    kb.assert_order(["consent_status", "consent_given_by", "consent_decision_date-day",
+    kb.assert_order(["consent_status", "consent_decision_date-day",
                      "consent_decision_date-month", "consent_decision_date-year",
                      "first_name", "last_name", "phone", "email", "address", "postcode",
                      "postcode_area", "region", "date_of_birth-day", "date_of_birth-month",

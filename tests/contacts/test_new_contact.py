@@ -8,6 +8,7 @@ from helpline.audit.models import AuditEntry
 from helpline.contacts import postcodes
 from helpline.contacts.models import Contact
 from helpline.extensions import db
+from tests.conftest import csrf_token
 from tests.contacts.helpers import make_contact, post_new
 from tests.factories import make_user
 
@@ -21,7 +22,10 @@ def test_new_contact_page_shows_the_consent_statement_first(client, auth):
     auth.login(make_user().email)
     html = client.get("/contacts/new").get_data(as_text=True)
     assert html.index("Consent statement") < html.index("Consent Status") < html.index("First Name")
-    assert 'value="The Caller for themselves" checked' in html
+    # seed 004: on a new contact Consent Given By stays "The Caller for themselves"; consent
+    # for someone else is recorded on the case (issue 15: the option is no longer offered)
+    assert "The Caller for themselves" in html
+    assert "on behalf of" not in html and 'name="consent_given_by"' not in html
     for label in ("Consent given", "Consent not requested", "Consent requested but refused",
                   "Postcode (Lookup)", "Region (Lookup)", "Consent Decision Date"):
         assert label in html
@@ -156,3 +160,38 @@ def test_duplicates_are_shown_after_a_plain_post_too(client, auth):
     auth.login(user.email)
     resp = post_new(client, first_name="Robert", last_name="Livingston", postcode="")
     assert "Possible existing contacts" in resp.get_data(as_text=True)
+
+
+def test_new_contact_records_consent_for_the_caller_only(client, auth):
+    """A crafted post of the old "on behalf of" choice still saves consent for the caller."""
+    auth.login(make_user().email)
+    post_new(client, consent_given_by="The Caller on behalf of the Beneficiary")
+    contact = db.session.scalar(select(Contact))
+    assert contact.consent_given_by == "The Caller for themselves"
+
+
+def test_editing_keeps_consent_given_by_of_a_beneficiary(client, auth):
+    """Existing data is untouched: a beneficiary's "on behalf of" survives an edit."""
+    from helpline.contacts.services import create_beneficiary
+    user = make_user()
+    caller = make_contact(user)
+    ben = create_beneficiary({"consent_status": "Consent given", "first_name": "Ann",
+                              "last_name": "Jones", "postcode": "B1 1AA", "postcode_area": "B",
+                              "region": "West Midlands"}, caller, user)
+    db.session.commit()
+    auth.login(user.email)
+    client.post(f"/contacts/{ben.id}/verify", data={
+        "csrf_token": csrf_token(client, f"/contacts/{ben.id}"), "details": ["Name"]})
+    page = client.get(f"/contacts/{ben.id}/edit").get_data(as_text=True)
+    assert "The Caller on behalf of the Beneficiary" in page
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    resp = client.post(f"/contacts/{ben.id}/edit", data={
+        "csrf_token": token, "consent_status": "Consent given", "first_name": "Ann",
+        "last_name": "Jones", "postcode": "B1 1AA", "postcode_area": "B",
+        "preferred_contact_time": "Evenings", "consent_decision_date-day": "",
+        "consent_decision_date-month": "", "consent_decision_date-year": ""})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    db.session.expire_all()
+    ben = db.session.get(Contact, ben.id)
+    assert ben.consent_given_by == "The Caller on behalf of the Beneficiary"
+    assert ben.preferred_contact_time == "Evenings"

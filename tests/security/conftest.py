@@ -9,7 +9,10 @@ import pytest
 from flask import url_for
 from sqlalchemy import func, select
 
+from werkzeug.datastructures import MultiDict
+
 from helpline.callbacks import services as cb_services
+from helpline.cases import drafts as case_drafts
 from helpline.cases.services import create_case
 from helpline.contacts.models import Verification
 from helpline.extensions import db
@@ -53,6 +56,7 @@ def build_ids() -> dict:
     local_team = LocalTeam(name="Matrix team", mailbox="matrix-team@example.org",
                            regions=[LocalTeamRegion(region="Wales")])
     case.referrals.append(Referral(response_type_id=item("local_response_type", "Food").id))
+    draft = case_drafts.keep(owner.id, contact.id, None, MultiDict([("title", "Matrix draft")]))
     db.session.add_all([req, batch, article, fu, local_team])
     db.session.commit()
     return {"contact_id": contact.id, "caller_id": contact.id, "case_id": case.id,
@@ -63,7 +67,8 @@ def build_ids() -> dict:
             "field_id": extra_field("Food", "People in household").id,
             "list_name": "signpost_category", "active": 1, "key": "none",
             "filename": "css/helpline.css", "token": "none", "name": "mine",
-            "local_team_id": local_team.id, "referral_id": case.referrals[0].id}
+            "local_team_id": local_team.id, "referral_id": case.referrals[0].id,
+            "draft_id": draft.id}
 
 
 @pytest.fixture

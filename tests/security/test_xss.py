@@ -43,6 +43,7 @@ FRAGMENTS = [
     "/cases/rows/referral-extra?referrals-0-type={item_id}&index=0",
     "/supervisor/audit?record_type=contact&record_id={contact_id}",
     "/callback-requests/{request_id}?q=07700",
+    "/cases/new/{contact_id}?restore_draft={draft_id}",  # a restored draft holds the text
 ]
 URL_ATTR = re.compile(r"""(href|src|action|formaction|hx-get|hx-post)\s*=\s*["']?\s*javascript:""",
                       re.I)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from helpline.auth.models import Team, User
 from helpline.callbacks.models import CallBack
+from helpline.cases.drafts import CaseDraft
 from helpline.cases.models import Case
 from helpline.contacts.models import Contact
 from helpline.extensions import db
@@ -140,6 +141,9 @@ def build(client, admin_id: int, text: str) -> dict:
                                     "next_call_at": london_format(utcnow() + timedelta(hours=1))},
                page=rurl)
         p.post(f"{rurl}/stop", {"reason": text}, page=rurl)
+    if contact is not None:  # an unsaved case draft holding the text (offered on New Case)
+        p.post(f"/cases/drafts/new/{contact.id}", case_form(title=text, note=text),
+               page=f"/cases/new/{contact.id}", headers={"HX-Request": "true"})
     batch = ExportBatch(created_by_id=admin_id, filters={}, fmt="csv")
     mail = queue_mail("x@example.org", "Subject", "Body", key="xss")
     db.session.add(batch)
@@ -159,6 +163,7 @@ def build(client, admin_id: int, text: str) -> dict:
            "organisation_id": (_latest(Organisation) or Organisation(id=0)).id,
            "unique_id": (_latest(UniqueCallBack) or UniqueCallBack(id=0)).id,
            "local_team_id": (_latest(LocalTeam) or LocalTeam(id=0)).id,
-           "referral_id": case.referrals[0].id if case and case.referrals else 0}
+           "referral_id": case.referrals[0].id if case and case.referrals else 0,
+           "draft_id": (_latest(CaseDraft) or CaseDraft(id=0)).id}
     ok["log"] = p.log
     return {**ids, "_log": p.log}
