@@ -3,7 +3,7 @@ Morning Review's open items (review_items), filled with everything flagged and n
 marked reviewed; an index for "Interactions assigned to me"
 
 Revision ID: f15a0000c001
-Revises: e18a0a0a0001
+Revises: f15a0000b001
 Create Date: 2026-12-07 14:40:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = 'f15a0000c001'
-down_revision = 'e18a0a0a0001'
+down_revision = 'f15a0000b001'
 branch_labels = None
 depends_on = None
 

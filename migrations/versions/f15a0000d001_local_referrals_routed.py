@@ -8,7 +8,7 @@ becomes "Actioned", "Declined" stays with its reason. The free-text local team i
 for display.
 
 Revision ID: f15a0000d001
-Revises: e18a0a0a0001
+Revises: f15a0000c001
 Create Date: 2026-12-07 14:40:00
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 
 revision = 'f15a0000d001'
-down_revision = 'e18a0a0a0001'
+down_revision = 'f15a0000c001'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """case drafts: the case screen kept on the server while it is typed (issue 15)
 
 Revision ID: f15a0000e001
-Revises: e18a0a0a0001
+Revises: f15a0000d001
 Create Date: 2026-12-07 14:40:00
 
 A new table only: no existing data changes. (Preferred contact time was already a column
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = 'f15a0000e001'
-down_revision = 'e18a0a0a0001'
+down_revision = 'f15a0000d001'
 branch_labels = None
 depends_on = None
 
