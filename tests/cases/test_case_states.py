@@ -164,6 +164,11 @@ def test_owner_and_assignee_are_separate_and_the_owner_closes_only_once_solved(a
     assert _post(angie_c, case, "resolve", solution="Food bank delivered",
                  cause="No money until payday").status_code == 302
     assert _row(case.id)[:4] == ("Solved", "Not ready", olive.id, angie.id)
+    # the assignee may Quick Close, only the owner has Close case
+    desk = angie_c.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "Quick Close</button>" in desk and 'id="close-submit"' not in desk
+    assert 'id="close-submit"' in olive_c.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert _post(angie_c, case, "close").status_code == 403  # not Quick Close: the owner's
     assert _post(olive_c, case, "close").status_code == 302
     assert _row(case.id)[0] == "Closed"
     assert case.reference not in olive_c.get("/cases/queues/mine").get_data(as_text=True)
