@@ -63,7 +63,7 @@ class Case(Model):
         order_by="Signpost.id", cascade="all, delete-orphan")
     referrals: Mapped[list["Referral"]] = relationship(
         order_by="Referral.id", cascade="all, delete-orphan")
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
 

@@ -62,6 +62,9 @@ def service_desk_forms(case: Case, resolve: ResolveForm | None = None,
             or current_user.id == case.owner_id,
             "owners_close": service_desk.owners_close_refusal(case, current_user, False) is None,
             "may_close": service_desk.close_refusal(case, current_user, False) is None,
+            "may_quick_close": case.status == "Solved"
+            and service_desk.close_refusal(case, current_user, True) is None
+            and current_user.id in (case.owner_id, case.assignee_id),
             "may_work": service_desk.desk_refusal(case, current_user) is None,
             "may_acknowledge": service_desk.acknowledge_refusal(case, current_user) is None}
 

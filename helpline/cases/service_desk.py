@@ -39,7 +39,8 @@ def assign(case: Case, assignee: User | Team, actor: User, base_url: str) -> Non
         audit.record(actor, "assign", "case", case.reference,
                      changes={"Assigned to": (before, assignee.name)})
         subject, body = render_mail("case_assigned", case=case, assignee=assignee,
-                                    caller=case.caller, link=f"{base_url}{_link(case)}")
+                                    caller_name=case.caller.full_name,
+                                    link=f"{base_url}{_link(case)}")
         notify([assignee], subject, f"{case.title} · Caller: {case.caller.full_name}",
                _link(case), kind="assignment")
         queue_mail(assignee.email, subject, body,

@@ -25,6 +25,8 @@ def upgrade():
         batch.add_column(sa.Column('review_state', sa.String(length=30), nullable=False,
                                    server_default='Not ready'))
         batch.create_index(batch.f('ix_cases_review_state'), ['review_state'], unique=False)
+        # "Assigned to me" is counted on every page: no scan of the cases for it
+        batch.create_index(batch.f('ix_cases_assignee_id'), ['assignee_id'], unique=False)
     cases = sa.table('cases', sa.column('status', sa.String), sa.column('review_state', sa.String),
                      sa.column('reviewed_at', sa.DateTime),
                      sa.column('updated_since_review', sa.Boolean))
@@ -55,5 +57,6 @@ def downgrade():
         op.execute(cases.update().where(cases.c.status == 'Open',
                                         cases.c.review_state == state).values(status=word))
     with op.batch_alter_table('cases') as batch:
+        batch.drop_index(batch.f('ix_cases_assignee_id'))
         batch.drop_index(batch.f('ix_cases_review_state'))
         batch.drop_column('review_state')

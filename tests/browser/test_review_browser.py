@@ -26,12 +26,12 @@ def test_review_accept_export_and_update(app, page, live_server):
     mark_ready_for_review(case, handler)
     db.session.commit()
     sign_in(page, live_server, make_user("data", name="Maggie Evans"))
-    page.get_by_role("link", name="Review", exact=True).click()
+    page.get_by_role("link", name=re.compile(r"^Awaiting review")).click()
     page.get_by_role("link", name=case.reference).click()
     for box in page.locator("input[name=checklist]").all():
         box.check()
     page.get_by_role("button", name="Accept").click()
-    expect(page.locator(".govuk-notification-banner")).to_contain_text("accepted: Reviewed")
+    expect(page.locator(".govuk-notification-banner")).to_contain_text(f"{case.reference} accepted.")
     expect(page.locator("#review-queue")).to_have_count(0)
 
     page.get_by_role("link", name="Export reviewed cases").click()
@@ -53,6 +53,6 @@ def test_review_accept_export_and_update(app, page, live_server):
     case = db.session.get(Case, case.id)
     add_note(case, "Caller rang again", handler)
     db.session.commit()
-    page.get_by_role("link", name="Review", exact=True).click()
+    page.get_by_role("link", name=re.compile(r"^Awaiting review")).click()
     expect(page.locator("#review-queue")).to_contain_text(case.reference)
     expect(page.locator("#review-queue")).to_contain_text("Updated since review")

@@ -107,22 +107,27 @@ def test_desk_work_keeps_the_case_in_review_and_a_change_after_acceptance_puts_i
                   "awaiting-review") is None
 
 
-def test_the_data_teams_count_is_pushed_live_when_an_accepted_case_changes(app, live_server):
+def test_the_queue_counts_are_pushed_live(app, live_server):
+    """The data team's count when an accepted case changes; the assignee's Assigned to me."""
     olive, angie, bob, sue, maggie, case = _world(app)
     case.review_state = "Accepted"
     db.session.commit()
-    data = Browserish(live_server.url)
+    data, handler = Browserish(live_server.url), Browserish(live_server.url)
     data.login(maggie.email, PASSWORD)
+    handler.login(angie.email, PASSWORD)
     assert _badge(data.get("/review/"), "awaiting-review") == 0
-    stream = EventStream(live_server.url, "/events", data.cookie_header())
+    assert _badge(handler.get("/"), "assigned-to-me") == 0
+    streams = [EventStream(live_server.url, "/events", b.cookie_header())
+               for b in (data, handler)]
     try:
-        wait_until(lambda: app.extensions["broker"].subscriber_count() == 1)
+        wait_until(lambda: app.extensions["broker"].subscriber_count() == 2)
         sue_c = client_for(app, sue)
         assert _post(sue_c, case, "assign", assignee=f"user-{angie.id}").status_code == 302
-        frame = stream.next_event("awaiting-review")
-        assert _badge(frame["data"], "awaiting-review") == 1
+        assert _badge(streams[0].next_event("awaiting-review")["data"], "awaiting-review") == 1
+        assert _badge(streams[1].next_event("assigned-to-me")["data"], "assigned-to-me") == 1
     finally:
-        stream.close()
+        for stream in streams:
+            stream.close()
 
 
 def test_owner_and_assignee_are_separate_and_the_owner_closes_only_once_solved(app, smtp):
@@ -164,6 +169,11 @@ def test_owner_and_assignee_are_separate_and_the_owner_closes_only_once_solved(a
     assert _post(angie_c, case, "resolve", solution="Food bank delivered",
                  cause="No money until payday").status_code == 302
     assert _row(case.id)[:4] == ("Solved", "Not ready", olive.id, angie.id)
+    # the assignee may Quick Close, only the owner has Close case
+    desk = angie_c.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "Quick Close</button>" in desk and 'id="close-submit"' not in desk
+    assert 'id="close-submit"' in olive_c.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert _post(angie_c, case, "close").status_code == 403  # not Quick Close: the owner's
     assert _post(olive_c, case, "close").status_code == 302
     assert _row(case.id)[0] == "Closed"
     assert case.reference not in olive_c.get("/cases/queues/mine").get_data(as_text=True)

@@ -32,6 +32,11 @@ def test_case_assigned(app):
         "You have been assigned to the Helpline Case CA1001",
         "Dear Angie Ward,\n\nYou have been assigned to the Helpline Case CA1001: Food parcel."
         f"\n\nView Helpline Case: {link}\n")
+    # issue 15: the mail names the caller
+    assert render_mail("case_assigned", case=case, assignee=ANGIE, link=link,
+                       caller_name="Robert Livingstone")[1] == (
+        "Dear Angie Ward,\n\nYou have been assigned to the Helpline Case CA1001: Food parcel."
+        f"\nCaller: Robert Livingstone\n\nView Helpline Case: {link}\n")
 
 
 def test_interaction_assigned(app):
