@@ -35,7 +35,6 @@ def _page(interaction: Interaction, finish_form: FinishForm | None, status: int 
     return render_template("interactions/show.html", interaction=interaction,
                            form=AddHandlersForm(), finish_form=finish_form,
                            may_work=services.may_work_on(interaction, current_user),
-                           interventions=offered("emergency_intervention"),
                            summary=services.summary_line(interaction)), status
 
 
@@ -88,14 +87,18 @@ def _finish_form(interaction: Interaction, formdata=None) -> FinishForm | None:
         "interventions": [str(i.id) for i in interaction.interventions],
         "out_of_remit": interaction.out_of_remit,
         "out_of_remit_reason_id": str(interaction.out_of_remit_reason_id or "")})
-    form.call_state_id.choices = _opts("call_state")
-    form.out_of_remit_reason_id.choices = _opts("out_of_remit_reason")
-    form.interventions.choices = [(str(i.id), i.name) for i in offered("emergency_intervention")]
+    # an item retired since it was chosen stays a choice here (saving keeps it)
+    form.call_state_id.choices = _opts("call_state", [interaction.call_state])
+    form.out_of_remit_reason_id.choices = _opts("out_of_remit_reason",
+                                                [interaction.out_of_remit_reason])
+    form.interventions.choices = _opts("emergency_intervention", interaction.interventions)[1:]
     return form
 
 
-def _opts(list_name: str) -> list[tuple[str, str]]:
-    return [("", "Choose…")] + [(str(i.id), i.name) for i in offered(list_name)]
+def _opts(list_name: str, current: list) -> list[tuple[str, str]]:
+    items = offered(list_name)
+    items += [i for i in current if i is not None and i not in items]
+    return [("", "Choose…")] + [(str(i.id), i.name) for i in items]
 
 
 @bp.post("/<int:interaction_id>/finish")
@@ -112,13 +115,14 @@ def finish(interaction_id: int):
         def lookup(value: str | None) -> int | None:
             return int(value) if value and value.isdigit() else None
         chosen = set(form.interventions.data or [])
+        choices = offered("emergency_intervention") + list(interaction.interventions)
         saved = commit_change(services.finish, interaction, {
             "call_state_id": lookup(form.call_state_id.data),
             "duration_mins": form.parsed_duration,
             "out_of_remit": bool(form.out_of_remit.data),
             "out_of_remit_reason_id": lookup(form.out_of_remit_reason_id.data)
             if form.out_of_remit.data else None,
-        }, [i for i in offered("emergency_intervention") if str(i.id) in chosen],
+        }, list({i.id: i for i in choices if str(i.id) in chosen}.values()),
             current_user, form=form)
         if saved:
             flash(f"Saved the after-call details of {interaction.reference}." if saved.value

@@ -28,24 +28,34 @@ def _loaded(obj: Any, name: str) -> Any:
     return None if value is NO_VALUE else value
 
 
-def _interaction(i: Interaction) -> Iterator[Candidate]:
+def _changed(obj: Any, *names: str) -> bool:
+    """One of these attributes changed in this flush (a merge that moves a thousand calls
+    to another Enquirer flags nothing)."""
+    state = inspect(obj)
+    return any(state.attrs[n].history.has_changes() for n in names)
+
+
+def _interaction(i: Interaction, new: bool) -> Iterator[Candidate]:
     # a reason counts as a complaint by the administrator's flag, checked when shown
-    if i.out_of_remit and i.out_of_remit_reason_id:
+    if i.out_of_remit and i.out_of_remit_reason_id and (
+            new or _changed(i, "out_of_remit", "out_of_remit_reason_id")):
         yield f"interaction:{i.id}:complaints", "complaints", i.id, None
-    if _loaded(i, "interventions"):
+    if _loaded(i, "interventions") and (new or _changed(i, "interventions")):
         yield f"interaction:{i.id}:emergency", "emergency", i.id, None
-    if i.call_back_required:
+    if i.call_back_required and (new or _changed(i, "call_back_required")):
         yield f"interaction:{i.id}:call", "call", i.id, None
 
 
-def _candidates(objects) -> Iterator[Candidate]:
+def _candidates(objects, new: bool) -> Iterator[Candidate]:
     for obj in objects:
         if isinstance(obj, Interaction):
-            yield from _interaction(obj)
-        elif isinstance(obj, InteractionHandler) and obj.assigned_by_id != obj.user_id:
+            yield from _interaction(obj, new)
+        elif isinstance(obj, InteractionHandler) and new and \
+                obj.assigned_by_id != obj.user_id:
             yield (f"interaction:{obj.interaction_id}:assigned", "assigned",
                    obj.interaction_id, obj.user_id)
-        elif isinstance(obj, Case) and obj.safeguarding_activated:
+        elif isinstance(obj, Case) and obj.safeguarding_activated and (
+                new or _changed(obj, "safeguarding_activated")):
             yield f"case:{obj.id}:safeguarding", "safeguarding", obj.id, None
 
 
@@ -64,6 +74,6 @@ def queue(session: Session, found: list[Candidate]) -> None:
 
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _context) -> None:
-    found = list(_candidates([*session.new, *session.dirty]))
+    found = [*_candidates(session.new, True), *_candidates(session.dirty, False)]
     if found:
         queue(session, found)

@@ -84,8 +84,11 @@ def test_bad_after_call_input_is_refused_at_its_field_and_nothing_changes(app, s
     angie = client_for(app, saved["angie"])
     url = saved["url"]
     resp = _finish(angie, url, duration_mins="2000")
+    html = resp.get_data(as_text=True)
     assert resp.status_code == 422
-    assert "Duration must be 24 hours (1440 minutes) or less" in resp.get_data(as_text=True)
+    assert "Duration must be 24 hours (1440 minutes) or less" in html
+    # the summary at the top links to the field; the title says there is an error
+    assert "<title>Error:" in html and 'href="#duration_mins"' in html
     resp = _finish(angie, url, out_of_remit="y")
     assert "Choose the Out of Remit Reason" in resp.get_data(as_text=True)
     db.session.expire_all()

@@ -172,3 +172,38 @@ def test_the_upgrade_queues_what_was_flagged_and_never_marked(tmp_path, redis_se
         assert not any(u.morning_reviewer for u in db.session.scalars(select(User)))
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_safeguarding_case_waits_once_and_an_ordinary_save_adds_nothing(app, client):
+    """Flagged through the case screen: the review hears of it as it is saved."""
+    from helpline.cases.models import Case
+    from helpline.supervisor.models import ReviewItem
+    from tests.cases.helpers import case_form
+
+    seed_lists()
+    sup = make_user("supervisor")
+    caller = make_contact(sup)
+    client_ = client_for(app, sup)
+    url = f"/cases/new/{caller.id}"
+    resp = client_.post(url, data={**case_form(safeguarding_activated="yes",
+                                               safeguarding_reason="Lives alone, at risk"),
+                                   "csrf_token": csrf_token(client_, url)})
+    assert resp.status_code == 302
+    case = db.session.scalar(select(Case))
+    assert case.safeguarding_activated
+    page = client_.get("/supervisor/").get_data(as_text=True)
+    assert "Safeguarding activated (1)" in page and "Lives alone, at risk" in page
+    # a later save of the same case flags nothing new
+    case_url = f"/cases/{case.id}"
+    client_.post(case_url, data={**case_form(safeguarding_activated="yes",
+                                             safeguarding_reason="Lives alone, at risk",
+                                             note="Rang back", version=str(case.version)),
+                                 "csrf_token": csrf_token(client_, case_url)})
+    db.session.expire_all()
+    assert "Rang back" in [n.text for n in db.session.get(Case, case.id).notes]  # saved
+    assert db.session.scalar(select(func.count(ReviewItem.id)).where(
+        ReviewItem.grp == "safeguarding")) == 1
+    key = f"case:{case.id}:safeguarding"
+    client_.post(f"/supervisor/review/{key}",
+                 data={"csrf_token": csrf_token(client_, "/supervisor/")})
+    assert "Safeguarding activated (" not in client_.get("/supervisor/").get_data(as_text=True)
