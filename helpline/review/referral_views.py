@@ -41,8 +41,7 @@ def _back(referral: Referral):
 @data_team_required
 def referrals_waiting():
     """Referrals no local team serves yet, oldest first (the data team passes them on)."""
-    waiting = list(db.session.scalars(routing.waiting_query().limit(500)))
-    rows = [(r, routing.referral_case(r)) for r in waiting]
+    rows = [tuple(row) for row in db.session.execute(routing.waiting_query().limit(500))]
     audit.viewed_list(current_user, "case", sorted({c.reference for _r, c in rows}),
                       ip=request.remote_addr)
     db.session.commit()  # the list names the cases

@@ -162,8 +162,10 @@ def referral_case(referral: Referral) -> Case:
 
 
 def waiting_query():
-    """Referrals Awaiting a local team, oldest first (the data team's list)."""
-    return select(Referral).where(Referral.status == AWAITING_TEAM).order_by(Referral.id)
+    """(referral, case) of the referrals Awaiting a local team, oldest first (the data
+    team's list)."""
+    return select(Referral, Case).join(Case, Case.id == Referral.case_id).where(
+        Referral.status == AWAITING_TEAM).order_by(Referral.id)
 
 
 def waiting_count(session: AnySession) -> int:
