@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import abort, g, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 
 from .. import audit, submissions
 from ..auth.forms import EmptyForm
@@ -41,11 +42,17 @@ def _status(draft: drafts.CaseDraft | None, text: str | None = None):
 
 
 def _keep(caller: Contact, case: Case | None):
+    args = (current_user.id, caller.id, case.id if case else None, request.form)
     try:
-        draft = drafts.keep(current_user.id, caller.id, case.id if case else None, request.form)
+        draft = drafts.keep(*args)
+        try:
+            db.session.commit()
+        except IntegrityError:  # a second post of the same screen (the page being left)
+            db.session.rollback()  # made the row a moment ago: replace its fields
+            draft = drafts.keep(*args)
+            db.session.commit()
     except drafts.DraftTooLarge as exc:
         return _status(None, str(exc)), 413
-    db.session.commit()
     return _status(draft)
 
 
