@@ -139,7 +139,7 @@ class CaseScreen:
             failed=self.failed, conflict=self.conflict, note_form=NoteForm(),
             beneficiary=self.beneficiary(), categories=offered("signpost_category"),
             types=offered("local_response_type"),
-            history=services.case_history(case, field="Status") if case else [],
+            history=services.case_history(case, field=("Status", "Review")) if case else [],
             desk=service_desk_forms(case, self.resolve_form, self.close_form) if case else None,
             qform=self.qform, statement=site_settings.consent_statement(),
             form_token=self.form_token, view_only=self.view_only)

@@ -136,7 +136,8 @@ def note_contact_change(contact: Contact, text: str, actor: User) -> Case:
     return case
 
 
-def case_history(case: Case, since=None, after=None, field: str | None = None,
+def case_history(case: Case, since=None, after=None,
+                 field: str | tuple[str, ...] | None = None,
                  latest: int | None = None) -> list:
     """Audit entries of a case (looks, by anyone, excluded), oldest first: all of them, those at or after
     `since` / strictly after `after`, one field's, or only the `latest` few."""
@@ -147,7 +148,9 @@ def case_history(case: Case, since=None, after=None, field: str | None = None,
         stmt = stmt.where(AuditEntry.at >= since)
     if after is not None:
         stmt = stmt.where(AuditEntry.at > after)
-    if field is not None:
+    if isinstance(field, tuple):
+        stmt = stmt.where(AuditEntry.field.in_(field))
+    elif field is not None:
         stmt = stmt.where(AuditEntry.field == field)
     if latest:
         return list(reversed(db.session.scalars(stmt.order_by(AuditEntry.id.desc())

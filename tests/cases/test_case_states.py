@@ -102,6 +102,11 @@ def test_desk_work_keeps_the_case_in_review_and_a_change_after_acceptance_puts_i
     assert "Updated since review" in queue
     told = data_c.get("/notifications").get_data(as_text=True)
     assert f"Case {case.reference} changed after review" in told
+    history = olive_c.get(f"/cases/{case.id}").get_data(as_text=True).split(
+        'id="status-history"', 1)[1]
+    assert "Review: Ready for review → Accepted by Maggie Evans" in history
+    assert "Review: Accepted → Ready for review by Olive Owner (Updated since review)" in history
+    assert "Solved → Closed by Olive Owner" in history
     # volunteers have no Awaiting review badge
     assert _badge(olive_c.get("/cases/queues/mine").get_data(as_text=True),
                   "awaiting-review") is None
