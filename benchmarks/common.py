@@ -225,12 +225,17 @@ def fresh_app(args, name: str, domain: str = DOMAIN, what: str = ""):
 
 
 def facts(pg_sql: str = "pg_database_size(current_database())") -> dict:
-    """The database's version, whether it is SQLite, its size on disk (MB; on PostgreSQL what
-    pg_sql measures)."""
+    """The database and its version (e.g. SQLite 3.40.1), whether it is SQLite, its size on disk
+    (MB: the SQLite file with its WAL; on PostgreSQL what pg_sql measures)."""
     path = sqlite_path(db.engine.url)
     with db.engine.connect() as conn:
-        return {"version": dialect_version(conn), "sqlite": path is not None,
-                "size": size_mb(conn, path, pg_sql)}
+        if path is None:
+            version = "PostgreSQL " + conn.exec_driver_sql("show server_version").scalar()
+            size = conn.exec_driver_sql(f"select {pg_sql}").scalar() / 1e6
+        else:
+            version = "SQLite " + conn.exec_driver_sql("select sqlite_version()").scalar()
+            size = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists()) / 1e6
+    return {"version": version, "sqlite": path is not None, "size": size}
 
 
 def bench_url(scale: float) -> str:
@@ -268,21 +273,6 @@ def wipe(path: Path | None) -> None:
 
 def migrate() -> None:
     upgrade(directory=str(ROOT / "migrations"))
-
-
-def dialect_version(conn) -> str:
-    """The database and its version, e.g. SQLite 3.40.1."""
-    if conn.dialect.name == "sqlite":
-        return "SQLite " + conn.exec_driver_sql("select sqlite_version()").scalar()
-    return "PostgreSQL " + conn.exec_driver_sql("show server_version").scalar()
-
-
-def size_mb(conn, path: Path | None, pg_sql: str = "pg_database_size(current_database())"):
-    """Size on disk of the SQLite file (with its WAL), else of what pg_sql measures."""
-    if path is not None:
-        return sum(p.stat().st_size for p in (path, Path(str(path) + "-wal"))
-                   if p.exists()) / 1e6
-    return conn.exec_driver_sql(f"select {pg_sql}").scalar() / 1e6
 
 
 def explain(engine, statement: str, params) -> list[str]:
@@ -372,8 +362,11 @@ LONDON_CENTRAL = {
 SMALL_AREAS = {"HS", "ZE", "KW", "LD", "GY", "JE", "IM", "TD", "DG", "LN", "HR"}
 
 
-def weighted(names: list[str], rng: random.Random, cum: list[float]) -> str:
-    return names[bisect.bisect(cum, rng.random() * cum[-1])]
+def picker(items: list, weights=None, offset: int = 10):
+    """rng -> one of items (one rng.random() each) by weight; by default the weights fall off
+    with rank as 1 / (rank + offset)."""
+    cum = list(itertools.accumulate(weights or (1 / (r + offset) for r in range(len(items)))))
+    return lambda rng: items[bisect.bisect(cum, rng.random() * cum[-1])]
 
 
 class Generator:
@@ -382,8 +375,7 @@ class Generator:
     def __init__(self, seed: int, created_by_id: int) -> None:
         self.rng = rng = random.Random(seed)
         self.created_by_id = created_by_id
-        self.first_cum = list(itertools.accumulate(1 / (r + 10) for r in range(len(FIRST_NAMES))))
-        self.last_cum = list(itertools.accumulate(1 / (r + 10) for r in range(len(LAST_NAMES))))
+        self.first, self.last = picker(FIRST_NAMES), picker(LAST_NAMES)
         self.districts: list[tuple[str, str, str, str]] = []  # outward, area, name, region
         with open(AREAS_CSV, newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
@@ -394,8 +386,8 @@ class Generator:
                     1, (rng.randint(2, 9) if code in SMALL_AREAS else rng.randint(8, 40)) + 1)]
                 self.districts += [(out, code, row["name"], row["region"]) for out in outwards]
         # Districts get a seeded population weight (lognormal) and a few sectors each.
-        self.district_cum = list(itertools.accumulate(rng.lognormvariate(0, 0.5)
-                                                      for _ in self.districts))
+        self.district = picker(range(len(self.districts)),
+                               [rng.lognormvariate(0, 0.5) for _ in self.districts])
         self.sectors = [rng.sample(range(10), rng.randint(3, 9)) for _ in self.districts]
         self.seen_phones: set[str] = set()
         self.now = datetime(2025, 6, 1, 12, 0)
@@ -422,7 +414,7 @@ class Generator:
     def postcode(self) -> tuple[str, str, str, str]:
         """(full postcode, area code, area name, region), weighted by district."""
         rng = self.rng
-        i = bisect.bisect(self.district_cum, rng.random() * self.district_cum[-1])
+        i = self.district(rng)
         out, area, name, region = self.districts[i]
         inward = f"{rng.choice(self.sectors[i])}{rng.choice(INWARD_LETTERS)}" \
                  f"{rng.choice(INWARD_LETTERS)}"
@@ -431,8 +423,7 @@ class Generator:
     def personal(self, town: str) -> dict:
         """Name, phone, email, address, date of birth: kept only with consent."""
         rng = self.rng
-        first, last = weighted(FIRST_NAMES, rng, self.first_cum), weighted(LAST_NAMES, rng,
-                                                                            self.last_cum)
+        first, last = self.first(rng), self.last(rng)
         values = {"first_name": first, "last_name": last}
         if rng.random() < 0.95:
             values["phone"] = self.phone()
@@ -470,9 +461,7 @@ class Generator:
             created_at=created, updated_at=created, created_by_id=self.created_by_id)
         keys = SimpleNamespace(**values)
         contact_services.set_search_keys(keys)  # the app's own rule, not a copy of it
-        for k in ("first_key", "last_key", "full_key", "phone_key", "postcode_key", "last_sound"):
-            values[k] = getattr(keys, k)
-        return values
+        return vars(keys)
 
 
 # --- cases: notes, signposts, a referral and the audit rows the app writes ----------------------
