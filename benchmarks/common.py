@@ -10,6 +10,7 @@ import csv
 import http.cookiejar
 import itertools
 import json
+import logging
 import math
 import os
 import platform
@@ -174,9 +175,12 @@ def interleave(items: list, runners: dict, warmup: list, every: int = 0) -> list
 # --- databases ---------------------------------------------------------------------------------
 
 def make_app(url: str, **config):
-    """The app on this database; Redis on a dead port unless given (most benchmarks need none)."""
-    return create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": "redis://127.0.0.1:1/0",
-                       "MAIL_SUPPRESS_SEND": True, "SERVER_NAME": None, **config})
+    """The app on this database; Redis on a dead port unless given (most benchmarks need none).
+    Log records below WARNING are dropped: they would come between the figures."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": "redis://127.0.0.1:1/0",
+                      "MAIL_SUPPRESS_SEND": True, "SERVER_NAME": None, **config})
+    logging.getLogger().setLevel(logging.WARNING)
+    return app
 
 
 def close(app, folder: Path | None = None) -> None:
@@ -787,7 +791,7 @@ class Stack:
                 self.web_port, signal.SIGINT, web_env)
 
     def wait_workers(self, timeout: float = 60) -> None:
-        """Wait until every RQ worker has registered (self.waited: the seconds it took)."""
+        """Wait until every RQ worker has registered (and note Redis's version)."""
         import redis
         from rq import Worker
         conn, started = redis.Redis.from_url(self.env["REDIS_URL"]), time.monotonic()
@@ -795,7 +799,6 @@ class Stack:
             if time.monotonic() - started > timeout:
                 raise SystemExit(f"the workers did not register within {timeout:.0f} s")
             time.sleep(0.05)
-        self.waited = time.monotonic() - started
         self.redis_version = conn.info("server")["redis_version"]
 
     def stop(self) -> str:

@@ -1,7 +1,6 @@
 """Contacts search benchmark: name, phone and postcode search; server, svc and bare (RESULTS.md)."""
 from __future__ import annotations
 
-import logging
 import os
 import random
 import statistics
@@ -177,7 +176,6 @@ def main() -> None:
         with app.app_context():
             engine = db.engine
             load_seconds = prepare(args)
-            logging.getLogger().setLevel(logging.WARNING)
             setting = dict(common.facts("pg_total_relation_size('contacts')"),
                            load_seconds=load_seconds, count=common.count(Contact))
             t0 = time.perf_counter()

@@ -1,7 +1,6 @@
 """Handler autocomplete benchmark: the Interaction Handler picker over 2,000 users (RESULTS.md)."""
 from __future__ import annotations
 
-import logging
 import os
 import random
 import re
@@ -197,7 +196,6 @@ def main() -> None:
         with app.app_context():
             people, load_seconds = load_users(args.users, random.Random(SEED))
             print(f"# {args.users:,} users loaded in {load_seconds:.1f} s", flush=True)
-            logging.getLogger().setLevel(logging.WARNING)
             setting = dict(common.facts(), load_seconds=load_seconds,
                            users=common.count(User, User.active.is_(True)))
             queries = pick_queries(people, args.queries, SEED + 1)

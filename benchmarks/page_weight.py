@@ -48,20 +48,11 @@ FRAGMENTS = [
     ("handler search", "/interactions/handlers/search?handler_q=han")]
 IDS = {  # a case (and its caller), an interaction, a call back, a response type to show
     "case": "select id from cases order by id limit 1 offset 3",
+    "contact": "select caller_id from cases order by id limit 1 offset 3",
     "interaction": "select id from interactions order by id limit 1 offset 3",
     "callback": "select id from call_backs where status = 'Open' order by id limit 1",
     "response_type": "select id from lookup_items where list_name = 'local_response_type' "
                      "order by position limit 1"}
-
-
-def ids(url: str) -> dict[str, int | None]:
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        out = {k: conn.execute(text(sql)).scalar() for k, sql in IDS.items()}
-        out["contact"] = conn.execute(text(f"select caller_id from cases where id = "
-                                           f"{out['case']}")).scalar()
-    engine.dispose()
-    return out
 
 
 class Meter:
@@ -153,7 +144,10 @@ def kb(n: float) -> str:
 
 
 def audit(base: str, port: int, url: str) -> dict:
-    i = ids(url)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        i = {k: conn.execute(text(sql)).scalar() for k, sql in IDS.items()}
+    engine.dispose()
     results, cookie = {"pages": [], "fragments": []}, ""
     with sync_playwright() as p:
         browser = p.chromium.launch(**LAUNCH)
