@@ -54,7 +54,7 @@ from helpline.contacts.postcodes import DATA as AREAS_CSV
 from helpline.demo import TEAMS, seed_lookups, seed_response_type_fields
 from helpline.extensions import db
 from helpline.lookups.models import LookupItem, ResponseTypeField
-from helpline.run import redis_server_binary
+from helpline.run import redis_server_binary, wait_for_port
 from helpline.timeutil import utcnow
 
 # The accounts of the generated datasets (dataset.py, case_page.py, export.py, retention.py).
@@ -707,18 +707,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_port(port: int, proc: subprocess.Popen, name: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        if proc.poll() is not None:
-            raise SystemExit(f"{name} exited with code {proc.returncode}")
-        time.sleep(0.05)
-    raise SystemExit(f"{name} did not listen on {port}")
-
-
 def rss_mb(pid: int | None = None) -> float | None:
     """VmRSS of a process (default: this one) in MB (None if it is gone)."""
     with contextlib.suppress(psutil.NoSuchProcess):
@@ -761,7 +749,7 @@ class Stack:
                                     stderr=subprocess.STDOUT, start_new_session=True)
         self.procs.append((proc, sig))
         if port:
-            wait_port(port, proc, name)
+            wait_for_port(port, proc, name, timeout=60)
         return proc
 
     def flask(self, *args: str) -> None:
