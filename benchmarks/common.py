@@ -202,21 +202,15 @@ def shown(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def temp_url(args, name: str) -> tuple[str, Path | None]:
-    """--database-url, else a SQLite file in a fresh temp dir (deleted afterwards)."""
-    if getattr(args, "database_url", None):
-        return args.database_url, None
-    folder = cleanup = Path(tempfile.mkdtemp(prefix=f"helpline-{name}-"))
-    file = folder / f"{name}-{getattr(args, 'contacts', 0)}.db"
-    return f"sqlite:///{file}", cleanup
-
-
 @contextlib.contextmanager
 def fresh_app(args, name: str, domain: str = DOMAIN, what: str = ""):
-    """The app on --database-url, else on a SQLite file in a temp dir; wiped (refusing a
-    database with users not @domain) and migrated. Closed (the temp dir deleted) afterwards."""
-    url, cleanup = temp_url(args, name)
-    app = make_app(url)
+    """The app on --database-url, else on a SQLite file in a temp dir (its EXPORT_DIR in there
+    too); wiped (refusing a database with users not @domain) and migrated. Closed (the temp dir
+    deleted) afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix=f"helpline-{name}-"))
+    url = getattr(args, "database_url", None) or \
+        f"sqlite:///{folder / name}-{getattr(args, 'contacts', 0)}.db"
+    app = make_app(url, EXPORT_DIR=str(folder / "exports"))
     try:
         with app.app_context():
             check_ours(domain)
@@ -225,7 +219,7 @@ def fresh_app(args, name: str, domain: str = DOMAIN, what: str = ""):
             migrate()
         yield app
     finally:
-        close(app, cleanup)
+        close(app, folder)
 
 
 def facts(pg_sql: str = "pg_database_size(current_database())") -> dict:

@@ -53,20 +53,24 @@ def run_export(batch_id: int) -> float:
 
 def main() -> None:
     args = common.options(__doc__, cases=100_000)
-    url, tmp = common.temp_url(args, "export")
-    app = common.make_app(url, EXPORT_DIR=str(tmp / "exports"))
-    set_job_app(app)
-    with app.app_context():
-        common.migrate()
-        me, handlers = common.make_people_and_lists()
-        print(f"# generating {args.cases:,} contacts and cases …", flush=True)
-        load_s = common.load_cases(args.cases, me, handlers)["seconds"]
-        db.session.execute(update(Case).values(status="Reviewed", reviewed_at=utcnow(),
-                                               reviewed_by_id=me))
-        db.session.commit()
-        dialect = db.engine.dialect.name
-    common.header(f"export ({dialect})")
-    print(f"# {args.cases:,} reviewed cases generated in {load_s:.1f} s\n")
+    with common.fresh_app(args, "export", what=f"{args.cases:,} contacts and cases") as app:
+        set_job_app(app)
+        with app.app_context():
+            me, handlers = common.make_people_and_lists()
+            load_s = common.load_cases(args.cases, me, handlers)["seconds"]
+            db.session.execute(update(Case).values(status="Reviewed", reviewed_at=utcnow(),
+                                                   reviewed_by_id=me))
+            db.session.commit()
+            dialect = db.engine.dialect.name
+        common.header(f"export ({dialect})")
+        print(f"# {args.cases:,} reviewed cases generated in {load_s:.1f} s\n")
+        formats(app, me)
+        atomicity(app, me, args.cases)
+        print(f"load average (1 min) after: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
+
+
+def formats(app, me: int) -> None:
+    """All reviewed cases to CSV, then to XLSX: time, RSS and the marking transaction."""
     finish_s: list[float] = []
     real_finish = exports._finish  # marks the cases + records the file, one transaction
 
@@ -95,9 +99,6 @@ def main() -> None:
                   ("RSS before MB", 14), ("RSS peak MB", 12), ("file MB", 8), ("mark s", 7)],
                  rows)
     print("\ntarget: CSV <= 10 s and memory flat <= 150 MB")
-    atomicity(app, me, args.cases)
-    print(f"load average (1 min) after: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
-    common.close(app, tmp)
 
 
 def atomicity(app, me: int, cases: int) -> None:
