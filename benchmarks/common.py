@@ -32,6 +32,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -152,6 +153,13 @@ def table(head: list[tuple[str, int]], rows: list[list]) -> None:
     print(top + "\n" + "-" * len(top))
     for row in rows:
         print(line(row) if row else "")
+
+
+def timed(fn, *args, **kwargs) -> tuple[float, Any]:
+    """The seconds fn(*args, **kwargs) took (time.perf_counter() either side), and its result."""
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return time.perf_counter() - t0, out
 
 
 def interleave(items: list, runners: dict, warmup: list, every: int = 0) -> list[dict]:

@@ -91,17 +91,14 @@ def pick_queries(per_kind: int, engine) -> list[dict]:
 def measure(app, client, raw, queries: list[dict]) -> list[dict]:
     """server, svc and bare for each query (see the docstring)."""
     def server(item: dict, r: dict) -> None:
-        t0 = time.perf_counter()
-        resp = client.get("/", query_string={"q": item["q"]}, headers={"HX-Request": "true"})
-        r["server"] = time.perf_counter() - t0
+        r["server"], resp = common.timed(client.get, "/", query_string={"q": item["q"]},
+                                         headers={"HX-Request": "true"})
         assert resp.status_code == 200, (item["q"], resp.status_code)
         r["server_hit"] = f'href="/contacts/{item["contact_id"]}"' in resp.get_data(as_text=True)
 
     def svc(item: dict, r: dict) -> None:
         with app.app_context():
-            t0 = time.perf_counter()
-            page = services.search_contacts(item["q"], "", 1)
-            r["svc"] = time.perf_counter() - t0
+            r["svc"], page = common.timed(services.search_contacts, item["q"], "", 1)
             r["svc_hit"] = item["contact_id"] in [c.id for c in page.items]
             db.session.remove()
 

@@ -44,13 +44,6 @@ def new_batch(app, me: int, fmt: str, filters: dict) -> int:
         return batch.id
 
 
-def run_export(batch_id: int) -> float:
-    """The export job, as the worker runs it; returns the seconds taken."""
-    t0 = time.perf_counter()
-    exports.run_export(batch_id)
-    return time.perf_counter() - t0
-
-
 def main() -> None:
     args = common.options(__doc__, cases=100_000)
     with common.fresh_app(args, "export", what=f"{args.cases:,} contacts and cases") as app:
@@ -86,7 +79,7 @@ def formats(app, me: int) -> None:
             batch_id = new_batch(app, me, fmt, {})
             rss_before, sampler = rss_mb(), RssSampler()
             sampler.start()
-            seconds = run_export(batch_id)
+            seconds, _ = common.timed(exports.run_export, batch_id)  # as the worker runs it
             sampler.stop.set()
             sampler.join()
             with app.app_context():
@@ -128,7 +121,7 @@ def atomicity(app, me: int, cases: int) -> None:
               f"before it died ({killed_s:.1f} s); cases marked exported: {marked}; "
               f"files left: {left or 'none'}")
     again_id = new_batch(app, me, "csv", {"not_exported": True})
-    again_s = run_export(again_id)
+    again_s, _ = common.timed(exports.run_export, again_id)
     with app.app_context():
         b = db.session.get(ExportBatch, again_id)
         with open(b.file_path, encoding="utf-8-sig", newline="") as fh:

@@ -111,18 +111,15 @@ def pick_queries(people: list[dict], count: int, seed: int) -> list[dict]:
 def measure(app, client, queries: list[dict]) -> list[dict]:
     """server, svc and bare for each query (see the docstring)."""
     def server(item: dict, r: dict) -> None:
-        t0 = time.perf_counter()
-        resp = client.get(SEARCH_PATH, query_string={"handler_q": item["q"]},
-                          headers={"HX-Request": "true"})
-        r["server"] = time.perf_counter() - t0
+        r["server"], resp = common.timed(client.get, SEARCH_PATH, headers={"HX-Request": "true"},
+                                         query_string={"handler_q": item["q"]})
         assert resp.status_code == 200, (item["q"], resp.status_code)
         r["options"] = resp.get_data(as_text=True).count('role="option"')
 
     def svc(item: dict, r: dict) -> None:
         with app.app_context():
-            t0 = time.perf_counter()
-            users = services.suggest_handlers(item["q"])
-            r["svc"], r["returned"] = time.perf_counter() - t0, len(users)
+            r["svc"], users = common.timed(services.suggest_handlers, item["q"])
+            r["returned"] = len(users)
             db.session.remove()
 
     def bare(item: dict, r: dict) -> None:  # a static file: no database, no template
