@@ -392,7 +392,7 @@ class Generator:
                     1, (rng.randint(2, 9) if code in SMALL_AREAS else rng.randint(8, 40)) + 1)]
                 self.districts += [(out, code, row["name"], row["region"]) for out in outwards]
         # Districts get a seeded population weight (lognormal) and a few sectors each.
-        self.district = picker(range(len(self.districts)),
+        self.district = picker(list(range(len(self.districts))),
                                [rng.lognormvariate(0, 0.5) for _ in self.districts])
         self.sectors = [rng.sample(range(10), rng.randint(3, 9)) for _ in self.districts]
         self.seen_phones: set[str] = set()
