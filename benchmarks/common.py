@@ -358,14 +358,8 @@ LAST_NAMES, FIRST_NAMES = DATA["contact_last"], DATA["contact_first"]
 STREETS, CONTACT_TIMES, LANDLINE_CODES = (DATA[k] for k in ("streets", "contact_times",
                                                            "landline_codes"))
 INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # letters used in inward codes (no C I K M O V)
-LONDON_CENTRAL = {
-    "EC": [f"EC{d}{x}" for d, xs in (("1", "AMNRVY"), ("2", "AMNRVY"), ("3", "AMNRV"),
-                                      ("4", "AMNRVY")) for x in xs],
-    "WC": [f"WC1{x}" for x in "ABEHNRVX"] + [f"WC2{x}" for x in "ABEHNR"],
-    "SW": [f"SW1{x}" for x in "AEHPVWXY"] + [f"SW{i}" for i in range(2, 21)],
-    "W": [f"W1{x}" for x in "BCDFGHJKSTUW"] + [f"W{i}" for i in range(2, 15)],
-}
-SMALL_AREAS = {"HS", "ZE", "KW", "LD", "GY", "JE", "IM", "TD", "DG", "LN", "HR"}
+# central London's outward codes, listed (elsewhere: 1..n); the areas with few districts
+LONDON_CENTRAL, SMALL_AREAS = DATA["london_central"], set(DATA["small_areas"])
 
 
 def picker(items: list, weights=None, offset: int = 10):
