@@ -1,5 +1,4 @@
 """Case page benchmark: the case page and the add-signpost fragment, SQL timed (RESULTS.md)."""
-from __future__ import annotations
 
 import gzip
 import os

@@ -1,7 +1,6 @@
 # ruff: noqa: E402  (helpline is imported once the repository is on sys.path)
 """What the benchmarks share: machine facts, percentiles, throwaway databases and their bulk
 data, signing in, and the processes `make run` starts (on free ports, in a temp dir)."""
-from __future__ import annotations
 
 import argparse
 import bisect
@@ -731,7 +730,7 @@ class Stack:
                         PYTHONUNBUFFERED="1")
         self.env.update(env)
 
-    def __enter__(self) -> Stack:
+    def __enter__(self) -> "Stack":
         return self
 
     def __exit__(self, *exc) -> None:

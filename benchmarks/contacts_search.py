@@ -1,5 +1,4 @@
 """Contacts search benchmark: name, phone and postcode search; server, svc and bare (RESULTS.md)."""
-from __future__ import annotations
 
 import os
 import random

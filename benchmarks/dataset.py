@@ -3,7 +3,6 @@
 Cases as case_page.py makes them, two interactions each, a call back per five cases (recent open
 ones armed days ahead), the case-page users plus volunteer.NNN, admin and data accounts.
 """
-from __future__ import annotations
 
 import random
 from datetime import timedelta

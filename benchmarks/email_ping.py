@@ -1,5 +1,4 @@
 """Assignment email benchmark: saving an assignment to its mail in the catcher (RESULTS.md)."""
-from __future__ import annotations
 
 import math
 import os

@@ -3,7 +3,6 @@
 The real export job in this process (RSS sampled every 20 ms), then the atomicity check: an export
 killed half way marks nothing and leaves no file; the rerun puts every case in exactly one file.
 """
-from __future__ import annotations
 
 import contextlib
 import csv

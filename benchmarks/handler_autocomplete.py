@@ -1,5 +1,4 @@
 """Handler autocomplete benchmark: the Interaction Handler picker over 2,000 users (RESULTS.md)."""
-from __future__ import annotations
 
 import os
 import random

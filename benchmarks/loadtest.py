@@ -1,6 +1,5 @@
 # ruff: noqa: I001  (Locust patches the standard library with gevent on import: it goes first)
 """Load test: simulated volunteers doing the call flow against `make run`'s stack (RESULTS.md)."""
-from __future__ import annotations
 
 import locust  # noqa: F401
 import gevent

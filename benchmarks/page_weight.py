@@ -3,7 +3,6 @@
 Real Chromium (DevTools Network events) against common.Stack on a dataset.py database; htmx
 fragments fetched signed in. Targets: first load <= 80 KB, repeat <= 15 KB, fragments <= 5 KB.
 """
-from __future__ import annotations
 
 import gzip
 import http.client

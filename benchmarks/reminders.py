@@ -1,5 +1,4 @@
 """Call-back reminder benchmark: open /events streams, reminders falling due (RESULTS.md)."""
-from __future__ import annotations
 
 import math
 import os

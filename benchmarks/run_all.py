@@ -1,5 +1,4 @@
 """`make bench`: each step in its own process, its output in results/, the figures in RESULTS.md."""
-from __future__ import annotations
 
 import json
 import os
