@@ -25,13 +25,7 @@ from helpline.demo import TEAMS
 VOLUNTEER_EMAIL = f"volunteer@{common.DOMAIN}"  # verifies each sampled caller first
 TARGET_MS = 30.0
 FRAGMENT_MAX = 5 * 1024
-BARE_PATH = "/static/css/helpline.css"
-REQUESTS = {  # kind: (label, path, headers)
-    "page": ("page     GET /cases/<id>", "/cases/{}", {}),
-    "page-gz": ("page-gz  (Accept-Encoding: gzip)", "/cases/{}", {"Accept-Encoding": "gzip"}),
-    "fragment": ("fragment GET /cases/rows/signpost", "/cases/rows/signpost",
-                 {"HX-Request": "true"}),
-    "bare": (f"bare     {BARE_PATH}", BARE_PATH, {})}
+REQUESTS = common.DATA["case_page_requests"]  # kind: (label, path, headers); bare: a static file
 
 
 class SqlMeter:

@@ -154,6 +154,16 @@ def table(head: list[tuple[str, int]], rows: list[list]) -> None:
         print(line(row) if row else "")
 
 
+def fmt(v: float, nd: int = 1) -> str:
+    return "n/a" if v != v else f"{v:.{nd}f}"
+
+
+def md_table(head: str, align: str, rows) -> list[str]:
+    """A Markdown table: head "a | b", align "l r" (left/right per column)."""
+    return [f"| {head} |", "| " + " | ".join("---" if a == "l" else "---:" for a in align.split())
+            + " |"] + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+
+
 def timed(fn, *args, **kwargs) -> tuple[float, Any]:
     """The seconds fn(*args, **kwargs) took (time.perf_counter() either side), and its result."""
     t0 = time.perf_counter()
