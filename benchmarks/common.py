@@ -744,7 +744,7 @@ class Stack:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.stop()
+        print("\n" + self.stop())
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def spawn(self, name: str, argv: list[str], port: int | None = None,

@@ -151,7 +151,6 @@ def main() -> int:
                                              .group_by(OutboxMail.status)).all())
         ok = report(assignments, checks, setting, outbox)
         common.close(app)
-        print("\n" + stack.stop())
     return 0 if ok else 1
 
 

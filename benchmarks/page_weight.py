@@ -132,9 +132,7 @@ def audit(base: str, port: int, url: str) -> dict:
                 cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
             r.update(name=name, path=path, who=who or "signed out")
             results["pages"].append(r)
-            print(f"  {name:<24} first {kb(r['first']['wire']):>6} KB "
-                  f"({r['first']['requests']} requests), repeat {kb(r['repeat']['wire']):>5} KB, "
-                  f"HTML {r['first']['status']}", flush=True)
+            print(f"  {name}: HTML {r['first']['status']}", flush=True)
         browser.close()
     for name, path in FRAGMENTS:
         path = path.format(**i)
@@ -155,6 +153,9 @@ def report(res: dict) -> None:
                          [(f"{r['name']} (`{r['path']}`)", r["who"],
                            *(kb(r["first"][k]) for k in ("html_raw", "html_wire", "raw", "wire")),
                            r["first"]["requests"], kb(r["repeat"]["wire"])) for r in res["pages"]])
+    odd = [f"{r['name']} {r['first']['status']}" for r in res["pages"]
+           if r["first"]["status"] != 200]
+    L.append("\nHTML status of every page (first load): " + (", ".join(odd) or "200") + ".")
     L.append("\nhtmx fragments (`HX-Request: true`, `Accept-Encoding: gzip, br`):\n")
     L += common.md_table("fragment | raw bytes | sent bytes | encoding", "l r r l",
                          [(f"{r['name']} (`{r['path']}`)", f"{r['raw']:,}", f"{r['sent']:,}",

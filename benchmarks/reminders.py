@@ -340,7 +340,6 @@ def main() -> int:
                        keepalive=app.config["SSE_KEEPALIVE_SECONDS"])
         ok = report(callbacks, streams, tally(callbacks, streams, created), setting, db_state)
         common.close(app)
-        print("\n" + stack.stop())
     return 0 if ok else 1
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 import common
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 OUT = HERE / "results"
 
 
@@ -20,8 +19,8 @@ def run(name: str, args: list[str], timeout: float) -> dict:
     print(f"\n== {name}: {' '.join(args)}", flush=True)
     t0 = time.monotonic()
     try:
-        proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
-                              timeout=timeout)
+        proc = subprocess.run([sys.executable, *args], cwd=common.ROOT, capture_output=True,
+                              text=True, timeout=timeout)
         code, out = proc.returncode, proc.stdout + proc.stderr
     except subprocess.TimeoutExpired as exc:
         code, out = "timeout", exc.stdout or b""
