@@ -4,7 +4,6 @@ The stack as `make run` starts it (common.Stack) on a throwaway SQLite database,
 in, N concurrent keep-alive clients per route in alternating blocks; latencies at the client on
 loopback, so the figure to compare is the ratio to /healthz in the same run.
 """
-from __future__ import annotations
 
 import gzip
 import http.client

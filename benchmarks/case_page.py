@@ -1,8 +1,6 @@
 """Case page benchmark: the case page and the add-signpost fragment, SQL timed (RESULTS.md)."""
-from __future__ import annotations
 
 import gzip
-import logging
 import os
 import random
 import re
@@ -27,28 +25,20 @@ from helpline.demo import TEAMS
 VOLUNTEER_EMAIL = f"volunteer@{common.DOMAIN}"  # verifies each sampled caller first
 TARGET_MS = 30.0
 FRAGMENT_MAX = 5 * 1024
-BARE_PATH = "/static/css/helpline.css"
-KINDS = ("page", "page-gz", "fragment", "bare")
-PATHS = {"page": ("/cases/{}", {}), "page-gz": ("/cases/{}", {"Accept-Encoding": "gzip"}),
-         "fragment": ("/cases/rows/signpost", {"HX-Request": "true"}), "bare": (BARE_PATH, {})}
-LABELS = {"page": "page     GET /cases/<id>", "page-gz": "page-gz  (Accept-Encoding: gzip)",
-          "fragment": "fragment GET /cases/rows/signpost", "bare": f"bare     {BARE_PATH}"}
+REQUESTS = common.DATA["case_page_requests"]  # kind: (label, path, headers); bare: a static file
 
 
 class SqlMeter:
-    """Times every statement and COMMIT between start() and stop()."""
+    """Times every statement and COMMIT between start() and stop() (listening for as long as
+    the process runs)."""
 
     def __init__(self, engine) -> None:
         self.current, self.t_exec, self.t_commit = None, 0.0, None
-        self.hooks = [(engine, "before_cursor_execute", self._before),
-                      (engine, "after_cursor_execute", self._after),
-                      (engine, "commit", self._commit), (Session, "after_commit", self._done)]
-        for target, name, fn in self.hooks:
+        for target, name, fn in ((engine, "before_cursor_execute", self._before),
+                                 (engine, "after_cursor_execute", self._after),
+                                 (engine, "commit", self._commit),
+                                 (Session, "after_commit", self._done)):
             event.listen(target, name, fn)
-
-    def close(self) -> None:
-        for target, name, fn in self.hooks:
-            event.remove(target, name, fn)
 
     def start(self) -> None:
         self.current = {"statements": [], "commit": 0.0, "commits": 0}
@@ -76,15 +66,13 @@ class SqlMeter:
 
 
 def as_volunteer(app, client, case_ids: list[int]) -> None:
-    """Sign in as the volunteer (added if missing) and verify each caller in this session,
+    """Add the volunteer, sign in as them and verify each caller in this session,
     through contacts.services.verify, the service behind the contact page's form."""
-    with app.app_context():
-        if db.session.scalar(select(User.id).where(User.email == VOLUNTEER_EMAIL)) is None:
-            pw_hash = db.session.scalar(select(User.password_hash)
-                                        .where(User.email == BENCH_EMAIL))
-            create_user(VOLUNTEER_EMAIL, "Val Volunteer", "volunteer", "", team=TEAMS[0],
-                        password_hash=pw_hash)
-            db.session.commit()
+    with app.app_context():  # the supervisor's password hash: no second slow hash
+        pw_hash = db.session.scalar(select(User.password_hash).where(User.email == BENCH_EMAIL))
+        create_user(VOLUNTEER_EMAIL, "Val Volunteer", "volunteer", "", team=TEAMS[0],
+                    password_hash=pw_hash)
+        db.session.commit()
         db.session.remove()
     common.sign_in(client, VOLUNTEER_EMAIL)
     with app.app_context():
@@ -117,7 +105,7 @@ def measure(client, meter: SqlMeter, case_ids: list[int]) -> dict[str, list[dict
     """The four requests per case, interleaved, rotating which goes first."""
     def runner(kind: str):
         def run(item: dict, record: dict) -> None:
-            path, headers = PATHS[kind]
+            _, path, headers = REQUESTS[kind]
             r = timed_get(client, meter, path.format(item["case_id"]), headers)
             if kind == "page":
                 r["raw_gzip"] = len(gzip.compress(r["body"], 6))
@@ -127,8 +115,8 @@ def measure(client, meter: SqlMeter, case_ids: list[int]) -> dict[str, list[dict
             record[kind] = dict(r, case_id=item["case_id"])
         return run
     items = [{"case_id": case_id} for case_id in case_ids]
-    records = common.interleave(items, {k: runner(k) for k in KINDS}, items[:20], 100)
-    return {k: [rec[k] for rec in records] for k in KINDS}
+    records = common.interleave(items, {k: runner(k) for k in REQUESTS}, items[:20], 100)
+    return {k: [rec[k] for rec in records] for k in REQUESTS}
 
 
 def short(statement: str, width: int = 110) -> str:
@@ -153,9 +141,9 @@ def report(results: dict[str, list[dict]], setting: dict, engine) -> None:
           "server time = perf_counter around test-client GET + body, in-process. Times in ms.\n")
     bare_p50 = statistics.median(r["t"] for r in results["bare"])
     rows = []
-    for kind in KINDS:
+    for kind, (label, _, _) in REQUESTS.items():
         rs, t = results[kind], ms(r["t"] for r in results[kind])
-        rows.append([LABELS[kind], len(rs), *common.cells(t, nd=2), f"{max(t):.2f}",
+        rows.append([label, len(rs), *common.cells(t, nd=2), f"{max(t):.2f}",
                      f"{statistics.median(t) / (bare_p50 * 1000):.1f}",
                      *common.cells([len(r["sql"]["statements"]) for r in rs], (0,), 0),
                      *common.cells(ms(sql_ms(r) for r in rs), (0,), 2),
@@ -222,7 +210,6 @@ def main() -> None:
             supervisor_id, handlers = common.make_people_and_lists()
             load_seconds = common.load_cases(args.contacts, supervisor_id, handlers)["seconds"]
             print(f"# loaded in {load_seconds:.1f} s", flush=True)
-            logging.getLogger().setLevel(logging.WARNING)
             setting = dict(common.facts(), load_seconds=load_seconds, **{
                 k: common.count(model) for k, model in (
                     ("contacts", Contact), ("cases", Case), ("notes", CaseNote),
@@ -236,7 +223,6 @@ def main() -> None:
         setting["load_before"] = os.getloadavg()[0]
         results = measure(client, meter, case_ids)
         report(results, setting, engine)
-        meter.close()
 
 
 if __name__ == "__main__":

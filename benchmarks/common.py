@@ -1,7 +1,6 @@
 # ruff: noqa: E402  (helpline is imported once the repository is on sys.path)
 """What the benchmarks share: machine facts, percentiles, throwaway databases and their bulk
 data, signing in, and the processes `make run` starts (on free ports, in a temp dir)."""
-from __future__ import annotations
 
 import argparse
 import bisect
@@ -10,6 +9,7 @@ import csv
 import http.cookiejar
 import itertools
 import json
+import logging
 import math
 import os
 import platform
@@ -31,6 +31,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -53,7 +54,7 @@ from helpline.contacts.postcodes import DATA as AREAS_CSV
 from helpline.demo import TEAMS, seed_lookups, seed_response_type_fields
 from helpline.extensions import db
 from helpline.lookups.models import LookupItem, ResponseTypeField
-from helpline.run import redis_server_binary
+from helpline.run import redis_server_binary, wait_for_port
 from helpline.timeutil import utcnow
 
 # The accounts of the generated datasets (dataset.py, case_page.py, export.py, retention.py).
@@ -153,6 +154,23 @@ def table(head: list[tuple[str, int]], rows: list[list]) -> None:
         print(line(row) if row else "")
 
 
+def fmt(v: float, nd: int = 1) -> str:
+    return "n/a" if v != v else f"{v:.{nd}f}"
+
+
+def md_table(head: str, align: str, rows) -> list[str]:
+    """A Markdown table: head "a | b", align "l r" (left/right per column)."""
+    return [f"| {head} |", "| " + " | ".join("---" if a == "l" else "---:" for a in align.split())
+            + " |"] + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+
+
+def timed(fn, *args, **kwargs) -> tuple[float, Any]:
+    """The seconds fn(*args, **kwargs) took (time.perf_counter() either side), and its result."""
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return time.perf_counter() - t0, out
+
+
 def interleave(items: list, runners: dict, warmup: list, every: int = 0) -> list[dict]:
     """Each runner(item, record) on each item, rotating which goes first (after a warm-up on
     `warmup`); returns one record per item (a copy of the item the runners filled in)."""
@@ -174,9 +192,12 @@ def interleave(items: list, runners: dict, warmup: list, every: int = 0) -> list
 # --- databases ---------------------------------------------------------------------------------
 
 def make_app(url: str, **config):
-    """The app on this database; Redis on a dead port unless given (most benchmarks need none)."""
-    return create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": "redis://127.0.0.1:1/0",
-                       "MAIL_SUPPRESS_SEND": True, "SERVER_NAME": None, **config})
+    """The app on this database; Redis on a dead port unless given (most benchmarks need none).
+    Log records below WARNING are dropped: they would come between the figures."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": "redis://127.0.0.1:1/0",
+                      "MAIL_SUPPRESS_SEND": True, "SERVER_NAME": None, **config})
+    logging.getLogger().setLevel(logging.WARNING)
+    return app
 
 
 def close(app, folder: Path | None = None) -> None:
@@ -198,21 +219,15 @@ def shown(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def temp_url(args, name: str) -> tuple[str, Path | None]:
-    """--database-url, else a SQLite file in a fresh temp dir (deleted afterwards)."""
-    if getattr(args, "database_url", None):
-        return args.database_url, None
-    folder = cleanup = Path(tempfile.mkdtemp(prefix=f"helpline-{name}-"))
-    file = folder / f"{name}-{getattr(args, 'contacts', 0)}.db"
-    return f"sqlite:///{file}", cleanup
-
-
 @contextlib.contextmanager
 def fresh_app(args, name: str, domain: str = DOMAIN, what: str = ""):
-    """The app on --database-url, else on a SQLite file in a temp dir; wiped (refusing a
-    database with users not @domain) and migrated. Closed (the temp dir deleted) afterwards."""
-    url, cleanup = temp_url(args, name)
-    app = make_app(url)
+    """The app on --database-url, else on a SQLite file in a temp dir (its EXPORT_DIR in there
+    too); wiped (refusing a database with users not @domain) and migrated. Closed (the temp dir
+    deleted) afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix=f"helpline-{name}-"))
+    url = getattr(args, "database_url", None) or \
+        f"sqlite:///{folder / name}-{getattr(args, 'contacts', 0)}.db"
+    app = make_app(url, EXPORT_DIR=str(folder / "exports"))
     try:
         with app.app_context():
             check_ours(domain)
@@ -221,16 +236,21 @@ def fresh_app(args, name: str, domain: str = DOMAIN, what: str = ""):
             migrate()
         yield app
     finally:
-        close(app, cleanup)
+        close(app, folder)
 
 
 def facts(pg_sql: str = "pg_database_size(current_database())") -> dict:
-    """The database's version, whether it is SQLite, its size on disk (MB; on PostgreSQL what
-    pg_sql measures)."""
+    """The database and its version (e.g. SQLite 3.40.1), whether it is SQLite, its size on disk
+    (MB: the SQLite file with its WAL; on PostgreSQL what pg_sql measures)."""
     path = sqlite_path(db.engine.url)
     with db.engine.connect() as conn:
-        return {"version": dialect_version(conn), "sqlite": path is not None,
-                "size": size_mb(conn, path, pg_sql)}
+        if path is None:
+            version = "PostgreSQL " + conn.exec_driver_sql("show server_version").scalar()
+            size = conn.exec_driver_sql(f"select {pg_sql}").scalar() / 1e6
+        else:
+            version = "SQLite " + conn.exec_driver_sql("select sqlite_version()").scalar()
+            size = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists()) / 1e6
+    return {"version": version, "sqlite": path is not None, "size": size}
 
 
 def bench_url(scale: float) -> str:
@@ -268,21 +288,6 @@ def wipe(path: Path | None) -> None:
 
 def migrate() -> None:
     upgrade(directory=str(ROOT / "migrations"))
-
-
-def dialect_version(conn) -> str:
-    """The database and its version, e.g. SQLite 3.40.1."""
-    if conn.dialect.name == "sqlite":
-        return "SQLite " + conn.exec_driver_sql("select sqlite_version()").scalar()
-    return "PostgreSQL " + conn.exec_driver_sql("show server_version").scalar()
-
-
-def size_mb(conn, path: Path | None, pg_sql: str = "pg_database_size(current_database())"):
-    """Size on disk of the SQLite file (with its WAL), else of what pg_sql measures."""
-    if path is not None:
-        return sum(p.stat().st_size for p in (path, Path(str(path) + "-wal"))
-                   if p.exists()) / 1e6
-    return conn.exec_driver_sql(f"select {pg_sql}").scalar() / 1e6
 
 
 def explain(engine, statement: str, params) -> list[str]:
@@ -362,18 +367,15 @@ LAST_NAMES, FIRST_NAMES = DATA["contact_last"], DATA["contact_first"]
 STREETS, CONTACT_TIMES, LANDLINE_CODES = (DATA[k] for k in ("streets", "contact_times",
                                                            "landline_codes"))
 INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # letters used in inward codes (no C I K M O V)
-LONDON_CENTRAL = {
-    "EC": [f"EC{d}{x}" for d, xs in (("1", "AMNRVY"), ("2", "AMNRVY"), ("3", "AMNRV"),
-                                      ("4", "AMNRVY")) for x in xs],
-    "WC": [f"WC1{x}" for x in "ABEHNRVX"] + [f"WC2{x}" for x in "ABEHNR"],
-    "SW": [f"SW1{x}" for x in "AEHPVWXY"] + [f"SW{i}" for i in range(2, 21)],
-    "W": [f"W1{x}" for x in "BCDFGHJKSTUW"] + [f"W{i}" for i in range(2, 15)],
-}
-SMALL_AREAS = {"HS", "ZE", "KW", "LD", "GY", "JE", "IM", "TD", "DG", "LN", "HR"}
+# central London's outward codes, listed (elsewhere: 1..n); the areas with few districts
+LONDON_CENTRAL, SMALL_AREAS = DATA["london_central"], set(DATA["small_areas"])
 
 
-def weighted(names: list[str], rng: random.Random, cum: list[float]) -> str:
-    return names[bisect.bisect(cum, rng.random() * cum[-1])]
+def picker(items: list, weights=None, offset: int = 10):
+    """rng -> one of items (one rng.random() each) by weight; by default the weights fall off
+    with rank as 1 / (rank + offset)."""
+    cum = list(itertools.accumulate(weights or (1 / (r + offset) for r in range(len(items)))))
+    return lambda rng: items[bisect.bisect(cum, rng.random() * cum[-1])]
 
 
 class Generator:
@@ -382,8 +384,7 @@ class Generator:
     def __init__(self, seed: int, created_by_id: int) -> None:
         self.rng = rng = random.Random(seed)
         self.created_by_id = created_by_id
-        self.first_cum = list(itertools.accumulate(1 / (r + 10) for r in range(len(FIRST_NAMES))))
-        self.last_cum = list(itertools.accumulate(1 / (r + 10) for r in range(len(LAST_NAMES))))
+        self.first, self.last = picker(FIRST_NAMES), picker(LAST_NAMES)
         self.districts: list[tuple[str, str, str, str]] = []  # outward, area, name, region
         with open(AREAS_CSV, newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
@@ -394,8 +395,8 @@ class Generator:
                     1, (rng.randint(2, 9) if code in SMALL_AREAS else rng.randint(8, 40)) + 1)]
                 self.districts += [(out, code, row["name"], row["region"]) for out in outwards]
         # Districts get a seeded population weight (lognormal) and a few sectors each.
-        self.district_cum = list(itertools.accumulate(rng.lognormvariate(0, 0.5)
-                                                      for _ in self.districts))
+        self.district = picker(list(range(len(self.districts))),
+                               [rng.lognormvariate(0, 0.5) for _ in self.districts])
         self.sectors = [rng.sample(range(10), rng.randint(3, 9)) for _ in self.districts]
         self.seen_phones: set[str] = set()
         self.now = datetime(2025, 6, 1, 12, 0)
@@ -422,7 +423,7 @@ class Generator:
     def postcode(self) -> tuple[str, str, str, str]:
         """(full postcode, area code, area name, region), weighted by district."""
         rng = self.rng
-        i = bisect.bisect(self.district_cum, rng.random() * self.district_cum[-1])
+        i = self.district(rng)
         out, area, name, region = self.districts[i]
         inward = f"{rng.choice(self.sectors[i])}{rng.choice(INWARD_LETTERS)}" \
                  f"{rng.choice(INWARD_LETTERS)}"
@@ -431,8 +432,7 @@ class Generator:
     def personal(self, town: str) -> dict:
         """Name, phone, email, address, date of birth: kept only with consent."""
         rng = self.rng
-        first, last = weighted(FIRST_NAMES, rng, self.first_cum), weighted(LAST_NAMES, rng,
-                                                                            self.last_cum)
+        first, last = self.first(rng), self.last(rng)
         values = {"first_name": first, "last_name": last}
         if rng.random() < 0.95:
             values["phone"] = self.phone()
@@ -470,9 +470,7 @@ class Generator:
             created_at=created, updated_at=created, created_by_id=self.created_by_id)
         keys = SimpleNamespace(**values)
         contact_services.set_search_keys(keys)  # the app's own rule, not a copy of it
-        for k in ("first_key", "last_key", "full_key", "phone_key", "postcode_key", "last_sound"):
-            values[k] = getattr(keys, k)
-        return values
+        return vars(keys)
 
 
 # --- cases: notes, signposts, a referral and the audit rows the app writes ----------------------
@@ -714,18 +712,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_port(port: int, proc: subprocess.Popen, name: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        if proc.poll() is not None:
-            raise SystemExit(f"{name} exited with code {proc.returncode}")
-        time.sleep(0.05)
-    raise SystemExit(f"{name} did not listen on {port}")
-
-
 def rss_mb(pid: int | None = None) -> float | None:
     """VmRSS of a process (default: this one) in MB (None if it is gone)."""
     with contextlib.suppress(psutil.NoSuchProcess):
@@ -754,11 +740,11 @@ class Stack:
                         PYTHONUNBUFFERED="1")
         self.env.update(env)
 
-    def __enter__(self) -> Stack:
+    def __enter__(self) -> "Stack":
         return self
 
     def __exit__(self, *exc) -> None:
-        self.stop()
+        print("\n" + self.stop())
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def spawn(self, name: str, argv: list[str], port: int | None = None,
@@ -768,7 +754,7 @@ class Stack:
                                     stderr=subprocess.STDOUT, start_new_session=True)
         self.procs.append((proc, sig))
         if port:
-            wait_port(port, proc, name)
+            wait_for_port(port, proc, name, timeout=60)
         return proc
 
     def flask(self, *args: str) -> None:
@@ -798,7 +784,7 @@ class Stack:
                 self.web_port, signal.SIGINT, web_env)
 
     def wait_workers(self, timeout: float = 60) -> None:
-        """Wait until every RQ worker has registered (self.waited: the seconds it took)."""
+        """Wait until every RQ worker has registered (and note Redis's version)."""
         import redis
         from rq import Worker
         conn, started = redis.Redis.from_url(self.env["REDIS_URL"]), time.monotonic()
@@ -806,7 +792,6 @@ class Stack:
             if time.monotonic() - started > timeout:
                 raise SystemExit(f"the workers did not register within {timeout:.0f} s")
             time.sleep(0.05)
-        self.waited = time.monotonic() - started
         self.redis_version = conn.info("server")["redis_version"]
 
     def stop(self) -> str:

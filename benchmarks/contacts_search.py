@@ -1,7 +1,5 @@
 """Contacts search benchmark: name, phone and postcode search; server, svc and bare (RESULTS.md)."""
-from __future__ import annotations
 
-import logging
 import os
 import random
 import statistics
@@ -92,17 +90,14 @@ def pick_queries(per_kind: int, engine) -> list[dict]:
 def measure(app, client, raw, queries: list[dict]) -> list[dict]:
     """server, svc and bare for each query (see the docstring)."""
     def server(item: dict, r: dict) -> None:
-        t0 = time.perf_counter()
-        resp = client.get("/", query_string={"q": item["q"]}, headers={"HX-Request": "true"})
-        r["server"] = time.perf_counter() - t0
+        r["server"], resp = common.timed(client.get, "/", query_string={"q": item["q"]},
+                                         headers={"HX-Request": "true"})
         assert resp.status_code == 200, (item["q"], resp.status_code)
         r["server_hit"] = f'href="/contacts/{item["contact_id"]}"' in resp.get_data(as_text=True)
 
     def svc(item: dict, r: dict) -> None:
         with app.app_context():
-            t0 = time.perf_counter()
-            page = services.search_contacts(item["q"], "", 1)
-            r["svc"] = time.perf_counter() - t0
+            r["svc"], page = common.timed(services.search_contacts, item["q"], "", 1)
             r["svc_hit"] = item["contact_id"] in [c.id for c in page.items]
             db.session.remove()
 
@@ -177,7 +172,6 @@ def main() -> None:
         with app.app_context():
             engine = db.engine
             load_seconds = prepare(args)
-            logging.getLogger().setLevel(logging.WARNING)
             setting = dict(common.facts("pg_total_relation_size('contacts')"),
                            load_seconds=load_seconds, count=common.count(Contact))
             t0 = time.perf_counter()

@@ -3,7 +3,6 @@
 Cases as case_page.py makes them, two interactions each, a call back per five cases (recent open
 ones armed days ahead), the case-page users plus volunteer.NNN, admin and data accounts.
 """
-from __future__ import annotations
 
 import random
 from datetime import timedelta
@@ -18,19 +17,15 @@ from helpline.callbacks.models import ARMED, CLOSED, CallBack
 from helpline.cases.models import Case
 from helpline.contacts.models import Contact
 from helpline.demo import TEAMS
-from helpline.interactions.models import (
-    COUNTRIES,
-    Interaction,
-    InteractionHandler,
-    interaction_interventions,
-)
+from helpline.interactions.models import COUNTRIES, Interaction, InteractionHandler
+from helpline.interactions.models import interaction_interventions as INTERVENTIONS
 
 SEED = 20250101
 FULL = {"contacts": 1_000_000, "cases": 1_000_000, "interactions": 2_000_000,
         "callbacks": 200_000}
 VOLUNTEER_EMAIL = "volunteer.{:03d}@" + DOMAIN
 TABLES = dict(common.CASE_TABLES, interaction=Interaction.__table__,
-              handler=InteractionHandler.__table__, intervention=interaction_interventions,
+              handler=InteractionHandler.__table__, intervention=INTERVENTIONS,
               callback=CallBack.__table__)
 INTERACTION_NOTES, CALLBACK_TEXT = (common.DATA[k] for k in ("interaction_notes", "callback_text"))
 
@@ -167,7 +162,23 @@ def prepare(url: str, scale: float, volunteers: int, keep: bool) -> dict:
         summary.update(version=facts["version"], size_mb=facts["size"], have=existing_counts())
         db.session.remove()
         db.engine.dispose()
-    return dict(summary, url=common.shown(url), scale=scale, want=want)
+    summary.update(url=common.shown(url), scale=scale, want=want)
+    return dict(summary, markdown=markdown(summary))
+
+
+def markdown(ds: dict) -> str:
+    """The dataset's RESULTS.md section."""
+    have, counts = ds["have"], ds.get("counts", {})
+    total = sum(counts.values())
+    return "\n".join([
+        f"{have['contacts']:,} contacts, {have['cases']:,} cases, {have['interactions']:,} "
+        f"interactions, {have['callbacks']:,} call backs, {have['volunteers']} load-test "
+        f"volunteers; {ds['size_mb']:,.0f} MB on disk.",
+        f"Reused from an earlier run ({ds['url']})." if ds["reused"] else
+        f"Generated {total:,} rows in {ds['seconds']:.0f} s: "
+        f"{total / ds['insert_seconds']:,.0f} rows/s (generation in Python "
+        f"{ds['generate_seconds']:.0f} s of it; ANALYZE {ds['analyze_seconds']:.0f} s). Rows: "
+        + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + "."])
 
 
 def main() -> None:

@@ -1,7 +1,5 @@
 """Assignment email benchmark: saving an assignment to its mail in the catcher (RESULTS.md)."""
-from __future__ import annotations
 
-import logging
 import math
 import os
 import random
@@ -134,7 +132,6 @@ def main() -> int:
                               MAIL_SUPPRESS_SEND=False, MAIL_SERVER="127.0.0.1",
                               MAIL_PORT=stack.smtp_port,
                               MAIL_CATCHER_DIR=str(maildir), BASE_URL=e["BASE_URL"])
-        logging.getLogger().setLevel(logging.WARNING)
         rng = random.Random(SEED)
         gap = (args.min_gap_ms / 1000, args.max_gap_ms / 1000)
         setting = {"gap": gap, "redis_version": stack.redis_version,
@@ -154,7 +151,6 @@ def main() -> int:
                                              .group_by(OutboxMail.status)).all())
         ok = report(assignments, checks, setting, outbox)
         common.close(app)
-        print("\n" + stack.stop())
     return 0 if ok else 1
 
 

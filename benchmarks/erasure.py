@@ -1,7 +1,6 @@
 """Erasure benchmark: anonymise one contact with 20 cases in the full dataset while another
 connection saves a contact every 50 ms. Targets: <= 1 s at 1M contacts; saves wait <= 200 ms.
 """
-from __future__ import annotations
 
 import os
 import random

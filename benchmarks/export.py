@@ -3,7 +3,6 @@
 The real export job in this process (RSS sampled every 20 ms), then the atomicity check: an export
 killed half way marks nothing and leaves no file; the rerun puts every case in exactly one file.
 """
-from __future__ import annotations
 
 import contextlib
 import csv
@@ -44,29 +43,26 @@ def new_batch(app, me: int, fmt: str, filters: dict) -> int:
         return batch.id
 
 
-def run_export(batch_id: int) -> float:
-    """The export job, as the worker runs it; returns the seconds taken."""
-    t0 = time.perf_counter()
-    exports.run_export(batch_id)
-    return time.perf_counter() - t0
-
-
 def main() -> None:
     args = common.options(__doc__, cases=100_000)
-    url, tmp = common.temp_url(args, "export")
-    app = common.make_app(url, EXPORT_DIR=str(tmp / "exports"))
-    set_job_app(app)
-    with app.app_context():
-        common.migrate()
-        me, handlers = common.make_people_and_lists()
-        print(f"# generating {args.cases:,} contacts and cases …", flush=True)
-        load_s = common.load_cases(args.cases, me, handlers)["seconds"]
-        db.session.execute(update(Case).values(status="Reviewed", reviewed_at=utcnow(),
-                                               reviewed_by_id=me))
-        db.session.commit()
-        dialect = db.engine.dialect.name
-    common.header(f"export ({dialect})")
-    print(f"# {args.cases:,} reviewed cases generated in {load_s:.1f} s\n")
+    with common.fresh_app(args, "export", what=f"{args.cases:,} contacts and cases") as app:
+        set_job_app(app)
+        with app.app_context():
+            me, handlers = common.make_people_and_lists()
+            load_s = common.load_cases(args.cases, me, handlers)["seconds"]
+            db.session.execute(update(Case).values(status="Reviewed", reviewed_at=utcnow(),
+                                                   reviewed_by_id=me))
+            db.session.commit()
+            dialect = db.engine.dialect.name
+        common.header(f"export ({dialect})")
+        print(f"# {args.cases:,} reviewed cases generated in {load_s:.1f} s\n")
+        formats(app, me)
+        atomicity(app, me, args.cases)
+        print(f"load average (1 min) after: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
+
+
+def formats(app, me: int) -> None:
+    """All reviewed cases to CSV, then to XLSX: time, RSS and the marking transaction."""
     finish_s: list[float] = []
     real_finish = exports._finish  # marks the cases + records the file, one transaction
 
@@ -82,7 +78,7 @@ def main() -> None:
             batch_id = new_batch(app, me, fmt, {})
             rss_before, sampler = rss_mb(), RssSampler()
             sampler.start()
-            seconds = run_export(batch_id)
+            seconds, _ = common.timed(exports.run_export, batch_id)  # as the worker runs it
             sampler.stop.set()
             sampler.join()
             with app.app_context():
@@ -95,9 +91,6 @@ def main() -> None:
                   ("RSS before MB", 14), ("RSS peak MB", 12), ("file MB", 8), ("mark s", 7)],
                  rows)
     print("\ntarget: CSV <= 10 s and memory flat <= 150 MB")
-    atomicity(app, me, args.cases)
-    print(f"load average (1 min) after: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
-    common.close(app, tmp)
 
 
 def atomicity(app, me: int, cases: int) -> None:
@@ -127,7 +120,7 @@ def atomicity(app, me: int, cases: int) -> None:
               f"before it died ({killed_s:.1f} s); cases marked exported: {marked}; "
               f"files left: {left or 'none'}")
     again_id = new_batch(app, me, "csv", {"not_exported": True})
-    again_s = run_export(again_id)
+    again_s, _ = common.timed(exports.run_export, again_id)
     with app.app_context():
         b = db.session.get(ExportBatch, again_id)
         with open(b.file_path, encoding="utf-8-sig", newline="") as fh:

@@ -1,8 +1,5 @@
 """Handler autocomplete benchmark: the Interaction Handler picker over 2,000 users (RESULTS.md)."""
-from __future__ import annotations
 
-import itertools
-import logging
 import os
 import random
 import re
@@ -31,24 +28,20 @@ ROLES = [("volunteer", 0.80), ("supervisor", 0.12), ("data", 0.05), ("admin", 0.
 
 def generate_people(n: int, rng: random.Random) -> list[dict]:
     """n staff with weighted UK names and unique first.last(N)@example.org logins."""
-    first_cum = list(itertools.accumulate(1 / (r + 8) for r in range(len(FIRST_NAMES))))
-    last_cum = list(itertools.accumulate(1 / (r + 8) for r in range(len(LAST_NAMES))))
-    role_cum = list(itertools.accumulate(w for _, w in ROLES))
+    first_name, last_name = (common.picker(names, offset=8) for names in (FIRST_NAMES, LAST_NAMES))
+    pick_role = common.picker([r for r, _ in ROLES], [w for _, w in ROLES])
     seen: dict[str, int] = {}
     people = []
     for i in range(n):
-        first = common.weighted(FIRST_NAMES, rng, first_cum)
-        last = common.weighted(LAST_NAMES, rng, last_cum)
+        first, last = first_name(rng), last_name(rng)
         base = re.sub(r"[ ']", "", f"{first}.{last}").lower()  # as the demo seed makes logins
         seen[base] = seen.get(base, 0) + 1
         login = base if seen[base] == 1 else f"{base}{seen[base]}"
         # Index 0 signs in, so it must be a volunteer (the picker is for staff roles).
-        role = "volunteer" if i == 0 else common.weighted([r for r, _ in ROLES], rng, role_cum)
-        name = f"{first} {last}"
-        if rng.random() < 0.02:
-            name = f"(CA) {name}"  # as the demo seed marks some staff
+        role = "volunteer" if i == 0 else pick_role(rng)
+        ca = "(CA) " if rng.random() < 0.02 else ""  # as the demo seed marks some staff
         people.append({"first": first, "last": last, "login": login,
-                       "email": f"{login}@{DOMAIN}", "name": name, "role": role})
+                       "email": f"{login}@{DOMAIN}", "name": f"{ca}{first} {last}", "role": role})
     return people
 
 
@@ -117,18 +110,15 @@ def pick_queries(people: list[dict], count: int, seed: int) -> list[dict]:
 def measure(app, client, queries: list[dict]) -> list[dict]:
     """server, svc and bare for each query (see the docstring)."""
     def server(item: dict, r: dict) -> None:
-        t0 = time.perf_counter()
-        resp = client.get(SEARCH_PATH, query_string={"handler_q": item["q"]},
-                          headers={"HX-Request": "true"})
-        r["server"] = time.perf_counter() - t0
+        r["server"], resp = common.timed(client.get, SEARCH_PATH, headers={"HX-Request": "true"},
+                                         query_string={"handler_q": item["q"]})
         assert resp.status_code == 200, (item["q"], resp.status_code)
         r["options"] = resp.get_data(as_text=True).count('role="option"')
 
     def svc(item: dict, r: dict) -> None:
         with app.app_context():
-            t0 = time.perf_counter()
-            users = services.suggest_handlers(item["q"])
-            r["svc"], r["returned"] = time.perf_counter() - t0, len(users)
+            r["svc"], users = common.timed(services.suggest_handlers, item["q"])
+            r["returned"] = len(users)
             db.session.remove()
 
     def bare(item: dict, r: dict) -> None:  # a static file: no database, no template
@@ -202,7 +192,6 @@ def main() -> None:
         with app.app_context():
             people, load_seconds = load_users(args.users, random.Random(SEED))
             print(f"# {args.users:,} users loaded in {load_seconds:.1f} s", flush=True)
-            logging.getLogger().setLevel(logging.WARNING)
             setting = dict(common.facts(), load_seconds=load_seconds,
                            users=common.count(User, User.active.is_(True)))
             queries = pick_queries(people, args.queries, SEED + 1)

@@ -6,7 +6,6 @@ Runs tests/browser/test_lowspec.py with the 3.0 s target (the suite itself allow
 shared CI machine) and prints its table: seconds from navigation start until each main page's
 main control is usable, static files cached, plus a first visit and a search-and-open.
 """
-from __future__ import annotations
 
 import os
 import subprocess

@@ -3,7 +3,6 @@
 Real Chromium (DevTools Network events) against common.Stack on a dataset.py database; htmx
 fragments fetched signed in. Targets: first load <= 80 KB, repeat <= 15 KB, fragments <= 5 KB.
 """
-from __future__ import annotations
 
 import gzip
 import http.client
@@ -21,47 +20,10 @@ LAUNCH = {"executable_path": "/usr/bin/chromium",
                    "--disable-component-update", "--disable-sync", "--no-first-run"]}
 
 
-# (name, path, who signs in: supervisor, data or admin @DOMAIN) for every main page
-PAGES = [("login", "/login", None), ("home (Active Contacts)", "/", "supervisor"),
-         ("contact", "/contacts/{contact}", "supervisor"),
-         ("new contact", "/contacts/new", "supervisor"), ("case", "/cases/{case}", "supervisor"),
-         ("new case", "/cases/new/{contact}", "supervisor"),
-         ("interaction", "/interactions/{interaction}", "supervisor"),
-         ("new interaction", "/interactions/new", "supervisor"),
-         ("call backs", "/callbacks/", "supervisor"),
-         ("call back", "/callbacks/{callback}", "supervisor"),
-         ("call-back requests", "/callback-requests/", "supervisor"),
-         ("new call-back request", "/callback-requests/new", "supervisor"),
-         ("morning review", "/supervisor/", "supervisor"),
-         ("dashboard", "/supervisor/dashboard", "supervisor"),
-         ("notifications", "/notifications", "supervisor"),
-         ("knowledge", "/knowledge/", "supervisor"), ("review queue", "/review/", "data"),
-         ("exports", "/review/exports", "data"), ("new export", "/review/export", "data"),
-         ("admin", "/admin/", "admin"), ("admin: users", "/admin/users", "admin"),
-         ("admin: lists", "/admin/lists/", "admin"), ("admin: teams", "/admin/teams", "admin"),
-         ("admin: sent mail", "/admin/mail", "admin")]
-FRAGMENTS = [
-    ("search rows (Search this view)", "/?q=Smi&letter="),
-    ("signpost row", "/cases/rows/signpost"), ("referral row", "/cases/rows/referral"),
-    ("referral extra fields", "/cases/rows/referral-extra?i=1&referrals-1-type={response_type}"),
-    ("beneficiary search", "/cases/beneficiaries?beneficiary_q=Smi&caller={contact}"),
-    ("handler search", "/interactions/handlers/search?handler_q=han")]
-IDS = {  # a case (and its caller), an interaction, a call back, a response type to show
-    "case": "select id from cases order by id limit 1 offset 3",
-    "interaction": "select id from interactions order by id limit 1 offset 3",
-    "callback": "select id from call_backs where status = 'Open' order by id limit 1",
-    "response_type": "select id from lookup_items where list_name = 'local_response_type' "
-                     "order by position limit 1"}
-
-
-def ids(url: str) -> dict[str, int | None]:
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        out = {k: conn.execute(text(sql)).scalar() for k, sql in IDS.items()}
-        out["contact"] = conn.execute(text(f"select caller_id from cases where id = "
-                                           f"{out['case']}")).scalar()
-    engine.dispose()
-    return out
+# every main page: (name, path, who signs in: supervisor, data or admin @DOMAIN); htmx fragments:
+# (name, path); the queries for the ids shown: a case (and its caller), an interaction, a call
+# back, a response type
+PAGES, FRAGMENTS, IDS = (common.DATA[f"page_weight_{k}"] for k in ("pages", "fragments", "ids"))
 
 
 class Meter:
@@ -153,7 +115,10 @@ def kb(n: float) -> str:
 
 
 def audit(base: str, port: int, url: str) -> dict:
-    i = ids(url)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        i = {k: conn.execute(text(sql)).scalar() for k, sql in IDS.items()}
+    engine.dispose()
     results, cookie = {"pages": [], "fragments": []}, ""
     with sync_playwright() as p:
         browser = p.chromium.launch(**LAUNCH)
@@ -167,9 +132,7 @@ def audit(base: str, port: int, url: str) -> dict:
                 cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
             r.update(name=name, path=path, who=who or "signed out")
             results["pages"].append(r)
-            print(f"  {name:<24} first {kb(r['first']['wire']):>6} KB "
-                  f"({r['first']['requests']} requests), repeat {kb(r['repeat']['wire']):>5} KB, "
-                  f"HTML {r['first']['status']}", flush=True)
+            print(f"  {name}: HTML {r['first']['status']}", flush=True)
         browser.close()
     for name, path in FRAGMENTS:
         path = path.format(**i)
@@ -178,19 +141,42 @@ def audit(base: str, port: int, url: str) -> dict:
     return results
 
 
-def print_report(res: dict) -> None:
-    """The verdicts (run_all.py renders the tables from --json; audit() printed each page)."""
-    common.header("page weight")
-    res["verdict"] = {}
-    for k, rs, size, limit in (
-            ("first", res["pages"], lambda r: r["first"]["wire"], FIRST_MAX),
-            ("repeat", res["pages"], lambda r: r["repeat"]["wire"], REPEAT_MAX),
-            ("fragment (raw)", res["fragments"], lambda r: r["raw"], FRAGMENT_MAX),
-            ("fragment (as sent)", res["fragments"], lambda r: r["sent"], FRAGMENT_MAX)):
+def report(res: dict) -> None:
+    """The RESULTS.md section and the target verdicts (into res), printed."""
+    L = ["Real Chromium, DevTools `Network` events: *sent* = `encodedDataLength` (bytes on the "
+         "wire, headers included, as the server compresses them: Flask-Compress, br/gzip); "
+         "*first* = empty cache; *repeat* = the same page again in the same browser (HTML is "
+         "`no-store`, static files carry a content hash and a one-year max-age). "
+         "KB = 1,024 bytes.\n"]
+    L += common.md_table("page | signed in as | HTML raw | HTML sent | first load raw | first "
+                         "load sent | requests | repeat sent", "l l r r r r r r",
+                         [(f"{r['name']} (`{r['path']}`)", r["who"],
+                           *(kb(r["first"][k]) for k in ("html_raw", "html_wire", "raw", "wire")),
+                           r["first"]["requests"], kb(r["repeat"]["wire"])) for r in res["pages"]])
+    odd = [f"{r['name']} {r['first']['status']}" for r in res["pages"]
+           if r["first"]["status"] != 200]
+    L.append("\nHTML status of every page (first load): " + (", ".join(odd) or "200") + ".")
+    L.append("\nhtmx fragments (`HX-Request: true`, `Accept-Encoding: gzip, br`):\n")
+    L += common.md_table("fragment | raw bytes | sent bytes | encoding", "l r r l",
+                         [(f"{r['name']} (`{r['path']}`)", f"{r['raw']:,}", f"{r['sent']:,}",
+                           r["encoding"]) for r in res["fragments"]])
+    res["verdicts"] = []
+    for target, rs, size, limit in (
+            ("first load ≤ 80 KB compressed", res["pages"], lambda r: r["first"]["wire"],
+             FIRST_MAX),
+            ("repeat navigation ≤ 15 KB", res["pages"], lambda r: r["repeat"]["wire"], REPEAT_MAX),
+            ("fragments ≤ 5 KB (uncompressed)", res["fragments"], lambda r: r["raw"],
+             FRAGMENT_MAX),
+            ("fragments ≤ 5 KB (as sent, compressed)", res["fragments"], lambda r: r["sent"],
+             FRAGMENT_MAX)):
         worst = max(rs, key=size)
-        res["verdict"][k] = (size(worst) <= limit, worst["name"], size(worst))
-    for k, (ok, name, size) in res["verdict"].items():
-        print(f"{k:<18} {'PASS' if ok else 'FAIL'}: largest {name} {kb(size)} KB")
+        res["verdicts"].append((target, size(worst) <= limit, f"largest {worst['name']} " + (
+            f"{size(worst):,} B" if rs is res["fragments"] else f"{kb(size(worst))} KB")))
+    res["markdown"] = "\n".join(L)
+    common.header("page weight")
+    print(res["markdown"])
+    print("\n".join(f"{'PASS' if ok else 'FAIL'}: {target} ({figure})"
+                    for target, ok, figure in res["verdicts"]))
 
 
 def main() -> None:
@@ -200,7 +186,7 @@ def main() -> None:
     with common.Stack(args.database_url, "page-weight", TWO_FACTOR_REQUIRED_ROLES="") as stack:
         stack.start()
         res = audit(stack.base_url, stack.web_port, args.database_url)
-    print_report(res)
+    report(res)
     common.write_json(args.json, res)
 
 

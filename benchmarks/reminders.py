@@ -1,7 +1,5 @@
 """Call-back reminder benchmark: open /events streams, reminders falling due (RESULTS.md)."""
-from __future__ import annotations
 
-import logging
 import math
 import os
 import random
@@ -92,8 +90,7 @@ class Stream(threading.Thread):
 
     def __init__(self, person: dict, cookie: str, url: str, stop: threading.Event) -> None:
         super().__init__(daemon=True)
-        self.user_id, self.email = person["user_id"], person["email"]
-        self.url, self.stop = url, stop
+        self.user_id, self.url, self.stop = person["user_id"], url, stop
         self.cookie, self.last_id, self.opened = cookie, None, threading.Event()
         self.connects = self.keepalives = 0
         self.notifications: list[dict] = []  # every notification frame
@@ -101,7 +98,7 @@ class Stream(threading.Thread):
         self.signed_out = False
 
     def run(self) -> None:
-        retry = 2.0
+        self.retry = 2.0
         while not self.stop.is_set() and not self.signed_out:
             headers = {"Cookie": self.cookie, "Accept": "text/event-stream",
                        "Cache-Control": "no-cache", "Accept-Encoding": "gzip, deflate, br"}
@@ -112,28 +109,33 @@ class Stream(threading.Thread):
                     if resp.status_code in (401, 403):
                         return
                     resp.raise_for_status()
-                    resp.encoding, event = "utf-8", {}
+                    resp.encoding = "utf-8"
                     self.connects += 1
-                    for line in resp.iter_lines(decode_unicode=True):
-                        if self.stop.is_set():
-                            return
-                        key, _, value = line.partition(":")
-                        value = value[1:] if value.startswith(" ") else value
-                        if not line and event:  # the end of one event
-                            self.record(event, time.time())
-                            event = {}
-                        elif line and not key:  # a comment
-                            self.keepalives += 1
-                        elif key == "retry":
-                            retry = int(value) / 1000
-                            self.opened.set()
-                        elif key == "data" and "data" in event:
-                            event["data"] += "\n" + value
-                        elif line:
-                            event[key] = value
+                    self.read(resp.iter_lines(decode_unicode=True))
             except (requests.RequestException, ValueError):
                 pass
-            self.stop.wait(retry)
+            self.stop.wait(self.retry)
+
+    def read(self, lines) -> None:
+        """One connection's events, until it ends or `stop` is set."""
+        event: dict = {}
+        for line in lines:
+            if self.stop.is_set():
+                return
+            key, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if not line and event:  # the end of one event
+                self.record(event, time.time())
+                event = {}
+            elif line and not key:  # a comment
+                self.keepalives += 1
+            elif key == "retry":
+                self.retry = int(value) / 1000
+                self.opened.set()
+            elif key == "data" and "data" in event:
+                event["data"] += "\n" + value
+            elif line:
+                event[key] = value
 
     def record(self, event: dict, at: float) -> None:
         name = event.get("event", "message")
@@ -272,7 +274,6 @@ def main() -> int:
         setting["web_pid"] = web_pid = web_worker(stack.web_proc.pid)
         app = common.make_app(stack.env["DATABASE_URL"], REDIS_URL=stack.env["REDIS_URL"],
                               BASE_URL=stack.base_url)
-        logging.getLogger().setLevel(logging.WARNING)
         rng = random.Random(SEED)
         with app.app_context():
             people = make_people(args.users, rng)
@@ -339,7 +340,6 @@ def main() -> int:
                        keepalive=app.config["SSE_KEEPALIVE_SECONDS"])
         ok = report(callbacks, streams, tally(callbacks, streams, created), setting, db_state)
         common.close(app)
-        print("\n" + stack.stop())
     return 0 if ok else 1
 
 

@@ -3,7 +3,6 @@
 Backdates --due generated contacts, runs the worker's retention entry point (with its Redis day
 lock) and times each concurrent save. Target: no save waits more than 200 ms.
 """
-from __future__ import annotations
 
 import os
 import threading
