@@ -475,6 +475,12 @@ class Generator:
 
 # --- cases: notes, signposts, a referral and the audit rows the app writes ----------------------
 
+# the first version's single status list, drawn from as before: its review steps are
+# the review state now (the desk status stays Open)
+WORKFLOW = ["Open", "Ready for review", "Reviewed", "Sent back", "Assigned", "Acknowledged",
+            "Solved", "Closed"]
+REVIEW_OF = {"Ready for review": case_models.READY, "Reviewed": case_models.ACCEPTED,
+             "Sent back": case_models.SENT_BACK}
 TITLES, SAFEGUARDING, TEXT_VALUES, OPEN_LIKE = (DATA[k] for k in (
     "case_titles", "safeguarding", "text_values", "open_like"))
 CASE_TABLES = {"contact": Contact.__table__, "case": Case.__table__, "note": CaseNote.__table__,
@@ -511,7 +517,7 @@ class CaseGenerator:
         if age_days > 60:
             return "Closed" if r < 0.85 else "Solved" if r < 0.92 else \
                 self.rng.choice(OPEN_LIKE)
-        return self.rng.choice(case_models.STATUSES)
+        return self.rng.choice(WORKFLOW)
 
     def note_text(self, title: str) -> str:
         rng = self.rng
@@ -535,11 +541,14 @@ class CaseGenerator:
         age_days = (self.now - created).total_seconds() / 86400
         owner, team = rng.choice(self.handlers)
         title = rng.choice(TITLES)
-        status = self.status(age_days)
+        drawn = self.status(age_days)  # desk status and review state drawn together
+        status = drawn if drawn in case_models.STATUSES else "Open"
         ref = f"CA{case_id + case_models.REFERENCE_OFFSET}"
         later = [created + timedelta(minutes=rng.randint(1, 60 * 24 * 14)) for _ in range(5)]
         later = [min(t, self.now) for t in sorted(later)]
-        reviewed = status in ("Reviewed", "Closed", "Solved") and rng.random() < 0.8
+        reviewed = drawn in ("Reviewed", "Closed", "Solved") and rng.random() < 0.8
+        review_state = REVIEW_OF.get(drawn, case_models.ACCEPTED if reviewed
+                                     else case_models.NOT_READY)
         solved, safeguarding = status in ("Solved", "Closed"), rng.random() < 0.03
         assignee = rng.choice(self.handlers)[0] if status in ("Assigned", "Acknowledged") else None
         case = dict(
@@ -550,7 +559,7 @@ class CaseGenerator:
             feedback_consent=rng.choice([True, False, None]), status=status, owner_id=owner,
             team_id=team, reviewed_at=later[3] if reviewed else None,
             reviewed_by_id=rng.choice(self.handlers)[0] if reviewed else None,
-            updated_since_review=False,
+            updated_since_review=False, review_state=review_state,
             solution="Support arranged through the local team." if solved else None,
             cause="Isolation and reduced income." if solved else None,
             created_at=created, updated_at=later[4], created_by_id=owner, version=1,
@@ -563,8 +572,9 @@ class CaseGenerator:
         type_id = rng.choice(self.types)
         ref_status = rng.choice(case_models.REFERRAL_STATUSES)
         declined = "Caller found help elsewhere" if ref_status == "Declined" else None
+        sent_at = later[3] if ref_status in (case_models.SENT, case_models.ACTIONED) else None
         referrals = [dict(case_id=case_id, response_type_id=type_id, status=ref_status,
-                          declined_reason=declined,
+                          declined_reason=declined, sent_at=sent_at,
                           local_team=f"{contact['region']} local team",
                           extra=self.extra(type_id), created_at=later[0], created_by_id=owner)]
         caller = " ".join(p for p in (contact.get("first_name"), contact.get("last_name")) if p) \

@@ -50,7 +50,7 @@ def main() -> None:
         with app.app_context():
             me, handlers = common.make_people_and_lists()
             load_s = common.load_cases(args.cases, me, handlers)["seconds"]
-            db.session.execute(update(Case).values(status="Reviewed", reviewed_at=utcnow(),
+            db.session.execute(update(Case).values(review_state="Accepted", reviewed_at=utcnow(),
                                                    reviewed_by_id=me))
             db.session.commit()
             dialect = db.engine.dialect.name

@@ -86,7 +86,7 @@ def test_accepting_mails_the_beneficiarys_local_team_once(app, client, world, sm
     mark_ready_for_review(case, world["handler"])
     db.session.commit()
     again = accept(client, case, all_checks()).get_data(as_text=True)
-    assert "accepted: Reviewed" in again
+    assert f"{case.reference} accepted." in again
 
     mails = _mails()
     assert len(mails) == 1 and mails[0].to == "midlands@example.org"
