@@ -14,6 +14,7 @@ from ..contacts.access import CASE_OWNER, FULL, Access, best, contact_access, lo
 from ..contacts.models import Contact
 from ..extensions import db
 from .models import REFERENCE_OFFSET, Case
+from .service_desk import in_team_queue
 from .services import cases_for_contact
 from .signals import case_access
 
@@ -28,13 +29,6 @@ def owner_access(case: Case, user: User) -> Access | None:
     elif in_team_queue(case, user):
         own = Access(FULL, f"team queue of {case.reference}", CASE_OWNER)
     return best([own] + [result for _, result in case_access.send(case, user=user)])
-
-
-def in_team_queue(case: Case, user: User) -> bool:
-    """The case waits in one of the user's teams' queue (HEAT's Call Group): assigned to the
-    team, no one has taken it on yet."""
-    return (case.status == "Assigned" and case.assignee_id is None and case.team_id is not None
-            and case.team_id in {t.id for t in user.teams})
 
 
 def cases_of(contact: Contact):

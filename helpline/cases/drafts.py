@@ -23,6 +23,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..extensions import Model, db
 from ..timeutil import utcnow
+from .numbers import whole_number
 
 KEPT_FOR = timedelta(days=7)
 MAX_FIELDS = 600
@@ -93,7 +94,7 @@ def keep(user_id: int, caller_id: int, case_id: int | None, form: Mapping) -> Ca
                           caller_id=caller_id, case_id=case_id)
         db.session.add(draft)
     draft.fields = json.dumps(pairs)
-    draft.beneficiary_id = int(ben) if ben.strip().isdigit() else None
+    draft.beneficiary_id = whole_number(ben)  # not a person's id: the draft names no one
     draft.saved_at = utcnow()
     return draft
 

@@ -14,6 +14,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from ..extensions import add_error
 from .models import WHO_REQUIRES
+from .numbers import whole_number
 from .services import MAX_NOTE
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -64,7 +65,7 @@ class CaseForm(FlaskForm):
                 "Enter the Safeguarding Reason (required when Safeguarding Activated is Yes)")
             ok = False
         if self.who_requires_support.data == WHO_REQUIRES[1]:
-            if not (self.beneficiary_id.data or "").strip().isdigit():
+            if whole_number(self.beneficiary_id.data) is None:
                 add_error(self.beneficiary_id,
                     "Choose the beneficiary: search existing contacts or Quick Create one")
                 ok = False

@@ -10,6 +10,7 @@ from ..auth.models import Team, User
 from ..contacts.models import Contact
 from ..extensions import Model, db
 from ..timeutil import london_format, utcnow
+from .numbers import MAX_ID, whole_number
 
 REFERENCE_OFFSET = 45000  # CA45001 is case 1, like the references handlers know
 WHO_REQUIRES = ["The person who called", "Someone Else"]
@@ -80,7 +81,8 @@ class Case(Model):
     def id_from_reference(ref: str) -> int | None:
         """CA45011 → 11."""
         ref = (ref or "").strip().upper().removeprefix("CA")
-        return int(ref) - REFERENCE_OFFSET if ref.isdigit() and int(ref) > REFERENCE_OFFSET else None
+        number = whole_number(ref, upper=MAX_ID + REFERENCE_OFFSET)
+        return number - REFERENCE_OFFSET if number is not None and number > REFERENCE_OFFSET else None
 
     @property
     def is_open(self) -> bool:

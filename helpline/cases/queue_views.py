@@ -12,22 +12,42 @@ from ..auth.guard import staff_required
 from ..extensions import db
 from . import bp, queues
 from .models import STATUSES
+from .numbers import MAX_ID, whole_number
 
 PER_PAGE = 50
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)  # the dates a filter may name
+DATE_LABELS = {"since": "Created from", "until": "Created to"}
 
 
-def _date(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
+def _date(name: str, errors: dict[str, str]) -> date | None:
+    """A filter date; one that is not a date, or out of range, is a message at its field
+    (and filters nothing)."""
+    text = request.args.get(name, "").strip()
+    if not text:
         return None
+    try:
+        value = date.fromisoformat(text)
+    except ValueError:
+        errors[name] = f"{DATE_LABELS[name]} must be a real date, for example 31/12/2026"
+        return None
+    if not EARLIEST <= value <= LATEST:
+        errors[name] = (f"{DATE_LABELS[name]} must be between {EARLIEST:%d/%m/%Y} and "
+                        f"{LATEST:%d/%m/%Y}")
+        return None
+    return value
 
 
-def _filters() -> queues.Filters:
+def _filters(errors: dict[str, str]) -> queues.Filters:
     status = request.args.get("status")
-    return queues.Filters(status=status if status in STATUSES else None, since=_date("since"),
-                          until=_date("until"), sort=request.args.get("sort"),
+    return queues.Filters(status=status if status in STATUSES else None,
+                          since=_date("since", errors), until=_date("until", errors),
+                          sort=request.args.get("sort"),
                           descending=request.args.get("dir") == "desc")
+
+
+def _page_number() -> int:
+    """The page asked for: 1 unless a whole number a database can page to."""
+    return max(whole_number(request.args.get("page"), upper=MAX_ID // PER_PAGE) or 1, 1)
 
 
 @bp.get("/queues/<name>")
@@ -36,10 +56,12 @@ def queue(name: str):
     """One queue, 50 a page; the listing is a view of the cases shown (audited)."""
     if name not in queues.QUEUES:
         abort(404)
-    f = _filters()
-    page = db.paginate(queues.query(db.session, current_user, name, f),
-                       page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
-                       error_out=False)
+    errors: dict[str, str] = {}
+    f = _filters(errors)
+    stmt = queues.query(db.session, current_user, name, f)
+    page = db.paginate(stmt, page=_page_number(), per_page=PER_PAGE, error_out=False)
+    if page.pages and page.page > page.pages:  # past the end: the last page
+        page = db.paginate(stmt, page=page.pages, per_page=PER_PAGE, error_out=False)
     cases = list(page.items)
     reasons = queues.send_back_reasons(db.session, cases) if name == "sent-back" else {}
     audit.viewed_list(current_user, "case", [c.reference for c in cases],
@@ -47,4 +69,5 @@ def queue(name: str):
     db.session.commit()  # the titles and callers' names are personal data
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("cases/queue.html", queue=queues.QUEUES[name], cases=cases,
-                           page=page, reasons=reasons, all_queues=queues.QUEUES.values(), statuses=STATUSES, args=args, f=f)
+                           page=page, reasons=reasons, all_queues=queues.QUEUES.values(), statuses=STATUSES, args=args, f=f,
+                           errors=errors)

@@ -13,8 +13,9 @@ from typing import Mapping
 from ..extensions import db
 from ..lookups.models import LookupItem, ResponseTypeField, fields_for, offered
 from .models import AWAITING_REVIEW
+from .numbers import whole_number
 
-_KEY = re.compile(r"^(signposts|referrals)-(\d+)-(.+)$")
+_KEY = re.compile(r"^(signposts|referrals)-(\d{1,6})-(.+)$", re.ASCII)
 
 
 @dataclass
@@ -47,7 +48,7 @@ class ReferralRow:
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.strip().isdigit() else None
+    return whole_number(value)
 
 
 def _group(form: Mapping[str, str], prefix: str) -> dict[int, dict[str, str]]:
@@ -69,7 +70,8 @@ def parse_referrals(form: Mapping[str, str]) -> list[ReferralRow]:
     """Referral rows from the posted form, in order (a posted status is ignored)."""
     out = []
     for i, v in _group(form, "referrals").items():
-        extra = {int(k[2:]): val for k, val in v.items() if k.startswith("x-") and k[2:].isdigit()}
+        extra = {n: val for k, val in v.items()
+                 if k.startswith("x-") and (n := whole_number(k[2:])) is not None}
         out.append(ReferralRow(i, _int(v.get("id")), _int(v.get("type")), extra=extra))
     return out
 
@@ -79,7 +81,7 @@ def _from_saved(row: ReferralRow, r) -> ReferralRow:
     row.label, row.locked = r.status_label, r.locked
     if r.locked:  # what went to the local team stays as it was sent
         row.response_type_id = r.response_type_id
-        row.extra = {int(k): v for k, v in (r.extra or {}).items() if str(k).isdigit()}
+        row.extra = {n: v for k, v in (r.extra or {}).items() if (n := whole_number(k)) is not None}
     return row
 
 
@@ -105,7 +107,7 @@ def _check_extra(f: ResponseTypeField, value: str) -> str | None:
     value = (value or "").strip()
     if not value:
         return f"Enter {f.name}" if f.required else None
-    if f.kind == "number" and not re.fullmatch(r"\d{1,6}", value):
+    if f.kind == "number" and not re.fullmatch(r"\d{1,6}", value, re.ASCII):
         return f"{f.name} must be a whole number, like 3"
     if f.kind == "date":
         try:
@@ -147,7 +149,7 @@ def referral_rows_of(case) -> list[ReferralRow]:
     """The saved referrals as rows."""
     rows = []
     for i, r in enumerate(case.referrals):
-        extra = {int(k): v for k, v in (r.extra or {}).items() if str(k).isdigit()}
+        extra = {n: v for k, v in (r.extra or {}).items() if (n := whole_number(k)) is not None}
         rows.append(_from_saved(ReferralRow(i, r.id, r.response_type_id, extra=extra), r))
     return rows
 

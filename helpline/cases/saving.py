@@ -15,6 +15,7 @@ from ..timeutil import utcnow
 from . import rows, services
 from .forms import CaseForm, to_bool
 from .models import Case
+from .numbers import whole_number
 from .screen import CaseScreen
 
 
@@ -32,7 +33,7 @@ def case_input(form: CaseForm, signposts: list, referrals: list) -> services.Cas
     assert title is not None  # validated first (_valid): InputRequired, so it was typed
     return services.CaseInput(
         title=title.strip(), who_requires_support=form.who_requires_support.data,
-        beneficiary_id=int(ben) if ben and ben.isdigit() else None,
+        beneficiary_id=whole_number(ben),
         beneficiary_consent=to_bool(form.beneficiary_consent.data),
         psychosocial_support=bool(to_bool(form.psychosocial_support.data)),
         safeguarding_activated=bool(to_bool(form.safeguarding_activated.data)),

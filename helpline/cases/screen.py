@@ -20,17 +20,21 @@ from ..timeutil import utcnow
 from . import rows, service_desk, services
 from .forms import AssignForm, CaseForm, CloseForm, NoteForm, OwnerForm, ResolveForm, from_bool
 from .models import READY, WHO_REQUIRES, Case
+from .numbers import whole_number
 
 YES_NO_FIELDS = ("beneficiary_consent", "psychosocial_support", "safeguarding_activated",
                  "feedback_consent")
 
 
-def case_form(case: Case | None) -> CaseForm:
-    """The screen's form: the posted values, or the case's own (a new case: the defaults)."""
-    if request.method == "POST" or case is None:
+def case_form(case: Case | None, posted: bool | None = None) -> CaseForm:
+    """The screen's form: the posted values, or the case's own (a new case: the defaults).
+    `posted=False`: the case's own on a POST too (a refused service-desk form)."""
+    if posted is None:
+        posted = request.method == "POST"
+    if posted or case is None:
         form = CaseForm()
     else:
-        form = CaseForm(obj=case)
+        form = CaseForm(formdata=None, obj=case)
         for name in YES_NO_FIELDS:
             getattr(form, name).data = from_bool(getattr(case, name))
         form.ready_for_review.data = "yes" if case.review_state == READY else "no"
@@ -43,13 +47,15 @@ def case_form(case: Case | None) -> CaseForm:
 
 
 def service_desk_forms(case: Case, resolve: ResolveForm | None = None,
-                       close: CloseForm | None = None) -> dict:
-    """The service-desk panel: Assign's choices, Resolve (with its errors after a refused
-    resolve), and which actions this user may take."""
-    assign = AssignForm(formdata=None)
-    users = list(db.session.scalars(select(User).where(User.active.is_(True))
+                       close: CloseForm | None = None, assign: AssignForm | None = None,
+                       owner: OwnerForm | None = None) -> dict:
+    """The service-desk panel: Assign's and Change owner's choices (the people who handle
+    cases), Resolve, Close, Assign and Change owner with their errors after a refusal, and
+    which actions this user may take."""
+    assign = assign or AssignForm(formdata=None)
+    users = list(db.session.scalars(select(User).where(service_desk.handles_cases_where())
                                     .order_by(User.name)))
-    owner = OwnerForm(formdata=None)
+    owner = owner or OwnerForm(formdata=None)
     owner.owner.choices = [("", "Choose…")] + [(str(u.id), u.name) for u in users
                                                if u.id != case.owner_id]
     teams = db.session.scalars(select(Team).order_by(Team.name))
@@ -84,6 +90,8 @@ class CaseScreen:
     qform: ContactForm | None = None  # Quick Create without JavaScript
     resolve_form: ResolveForm | None = None  # a refused Resolve, shown with its errors
     close_form: CloseForm | None = None  # a supervisor's Close without a reason
+    assign_form: AssignForm | None = None  # a refused Assign, shown with its message
+    owner_form: OwnerForm | None = None  # a refused Change owner, shown with its message
 
     @classmethod
     def for_request(cls, case: Case | None, caller: Contact,
@@ -100,12 +108,21 @@ class CaseScreen:
             if case is None else None
         return cls(case, caller, case_form(case), signposts, referrals, view_only, token)
 
+    @classmethod
+    def for_desk(cls, case: Case) -> CaseScreen:
+        """The saved case's screen after a refused service-desk form (the post carries only
+        that form, not the case's fields)."""
+        return cls(case, case.caller, case_form(case, posted=False),
+                   rows.signpost_rows_of(case), rows.referral_rows_of(case))
+
     @property
     def failed(self) -> bool:
         return bool(self.form.errors or self.conflict is not None
                     or (self.qform is not None and self.qform.errors)
                     or (self.resolve_form is not None and self.resolve_form.errors)
                     or (self.close_form is not None and self.close_form.errors)
+                    or (self.assign_form is not None and self.assign_form.errors)
+                    or (self.owner_form is not None and self.owner_form.errors)
                     or any(r.error for r in self.signposts)
                     or any(r.errors for r in self.referrals))
 
@@ -119,7 +136,8 @@ class CaseScreen:
         if self.form.who_requires_support.data != WHO_REQUIRES[1]:
             return self.caller
         ben = self.form.beneficiary_id.data
-        return db.session.get(Contact, int(ben)) if ben and ben.isdigit() else None
+        ben_id = whole_number(ben)
+        return db.session.get(Contact, ben_id) if ben_id is not None else None
 
     def found(self) -> list[Contact]:
         """The beneficiary search of a no-JavaScript post (its results are a view: audited)."""
@@ -140,7 +158,8 @@ class CaseScreen:
             beneficiary=self.beneficiary(), categories=offered("signpost_category"),
             types=offered("local_response_type"),
             history=services.case_history(case, field=("Status", "Review")) if case else [],
-            desk=service_desk_forms(case, self.resolve_form, self.close_form) if case else None,
+            desk=service_desk_forms(case, self.resolve_form, self.close_form, self.assign_form,
+                                    self.owner_form) if case else None,
             qform=self.qform, statement=site_settings.consent_statement(),
             form_token=self.form_token, view_only=self.view_only)
         return page, self.status

@@ -2,15 +2,61 @@
 from __future__ import annotations
 
 from flask import url_for
+from sqlalchemy import ColumnElement
 
 from .. import audit
 from ..auth.models import Team, User
+from ..extensions import db
 from ..mail_texts import render_mail
 from ..mailer import queue_mail
 from ..notifications.services import notify, notify_team
 from ..rules import RuleError
 from .models import Case
+from .numbers import whole_number
 from .services import change_owner, set_status, touch
+
+CASE_HANDLER_ROLES = ("volunteer", "supervisor", "data")  # an admin-only account handles none
+
+
+def handles_cases(user: User) -> bool:
+    """Whether a case can be assigned to or owned by `user`: active staff who handle cases."""
+    return bool(user.active and user.role in CASE_HANDLER_ROLES)
+
+
+def handles_cases_where() -> ColumnElement[bool]:
+    """`handles_cases` as a WHERE clause (the Assign and Change owner choices)."""
+    return User.active.is_(True) & User.role.in_(CASE_HANDLER_ROLES)
+
+
+def assignee_for(value: str | None) -> User | Team:
+    """The handler ("user-N") or team ("team-N") the Assign form names."""
+    kind, _, ident = (value or "").partition("-")
+    number = whole_number(ident)
+    target: User | Team | None = None
+    if number is not None and kind == "user":
+        target = db.session.get(User, number)
+    elif number is not None and kind == "team":
+        target = db.session.get(Team, number)
+    if target is None:
+        raise RuleError("Choose a handler or a team to assign the case to", field="assignee")
+    return target
+
+
+def owner_for(value: str | None) -> User:
+    """The handler the Change owner form names."""
+    number = whole_number(value)
+    user = db.session.get(User, number) if number is not None else None
+    if user is None:
+        raise RuleError("Choose the new owner", field="owner")
+    return user
+
+
+def in_team_queue(case: Case, user: User) -> bool:
+    """The case waits, open and unacknowledged, in one of the user's teams' queue (HEAT's
+    Call Group): assigned to the team, no one has taken it on yet. Then every member may
+    pick it up; once someone acknowledges it, it is theirs (see access.owner_access)."""
+    return (case.status == "Assigned" and case.assignee_id is None and case.team_id is not None
+            and case.team_id in {t.id for t in user.teams})
 
 
 def _link(case: Case) -> str:
@@ -26,6 +72,10 @@ def assign(case: Case, assignee: User | Team, actor: User, base_url: str) -> Non
         raise RuleError(refusal)
     if case.status == "Closed":
         raise RuleError("The case is closed: it cannot be assigned")
+    if isinstance(assignee, User) and not handles_cases(assignee):
+        raise RuleError(f"{assignee.name} does not handle cases (an inactive or "
+                        "administrator-only account): choose an active handler or a team",
+                        field="assignee")
     if isinstance(assignee, Team):
         before = case.team.name if case.team else None
         case.team_id, case.assignee_id = assignee.id, None
@@ -55,8 +105,10 @@ def hand_over(case: Case, new_owner: User, actor: User) -> None:
     if not (actor.has_role("supervisor") or actor.id == case.owner_id):
         who = case.owner.name if case.owner else "its owner"
         raise RuleError(f"Only {who} or a supervisor can change the owner of this case.")
-    if not new_owner.active:
-        raise RuleError("Choose an active handler to own the case", field="owner")
+    if not handles_cases(new_owner):
+        raise RuleError(f"{new_owner.name} does not handle cases (an inactive or "
+                        "administrator-only account): choose an active handler to own the case",
+                        field="owner")
     if new_owner.id == case.owner_id:
         raise RuleError(f"{new_owner.name} already owns the case", field="owner")
     before = case.owner.name if case.owner else None
@@ -73,7 +125,7 @@ def desk_refusal(case: Case, user: User) -> str | None:
     a case is its owner's, its assignee's (a team queue's members') or a supervisor's."""
     if user.has_role("supervisor") or user.id in (case.owner_id, case.assignee_id):
         return None
-    if case.team_id and case.assignee_id is None and case.team_id in {t.id for t in user.teams}:
+    if in_team_queue(case, user):
         return None
     who = " or ".join(p.name for p in (case.owner, case.assignee) if p) or "its owner"
     return (f"Only {who} or a supervisor can assign or resolve this case. You can still "

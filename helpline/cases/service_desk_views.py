@@ -8,13 +8,12 @@ from flask_login import current_user
 from .. import audit, site_settings
 from ..auth.forms import EmptyForm
 from ..auth.guard import staff_required
-from ..auth.models import Team, User
 from ..contacts import services as contact_services
 from ..contacts.forms import quick_create_form
 from ..contacts.models import Contact
 from ..extensions import db
 from ..lookups.models import LookupItem
-from ..rules import RuleError
+from ..rules import RuleError, commit_change
 from . import access, bp, service_desk
 from .forms import AssignForm, CloseForm, OwnerForm, ResolveForm
 from .models import REFERRAL_STATUSES, Case
@@ -68,22 +67,21 @@ def assign(case_id: int):
     access.require_access(case, change=True)
     _refuse(service_desk.desk_refusal(case, current_user))
     form = AssignForm()
-    target: User | Team | None = None
-    kind, _, ident = (form.assignee.data or "").partition("-")
-    if ident.isdigit():  # "user-N" or "team-N"; any other kind names no one
-        if kind == "user":
-            target = db.session.get(User, int(ident))
-        elif kind == "team":
-            target = db.session.get(Team, int(ident))
     form.assignee.choices = [(form.assignee.data, form.assignee.data)]
-    if form.validate_on_submit() and target is not None \
-            and (isinstance(target, Team) or target.active):
-        service_desk.assign(case, target, current_user, current_app.config["BASE_URL"])
-        db.session.commit()
-        flash(f"{case.reference} assigned to {target.name}.", "success")
-    else:
-        flash("Choose a handler or a team to assign the case to.", "error")
-    return _back(case)
+    if form.validate_on_submit():
+        done = commit_change(_assign, case, form.assignee.data, form=form)
+        if done:
+            flash(f"{case.reference} assigned to {done.value}.", "success")
+            return _back(case)
+    screen = CaseScreen.for_desk(case)  # only reached with full access
+    screen.assign_form = form
+    return screen.render()
+
+
+def _assign(case: Case, value: str | None) -> str:
+    target = service_desk.assignee_for(value)
+    service_desk.assign(case, target, current_user, current_app.config["BASE_URL"])
+    return target.name
 
 
 @bp.post("/<int:case_id>/owner")
@@ -96,20 +94,20 @@ def hand_over(case_id: int):
         abort(403, description="Only the case owner or a supervisor can change its owner.")
     form = OwnerForm()
     form.owner.choices = [(form.owner.data, form.owner.data)]
-    new_owner = db.session.get(User, int(form.owner.data)) \
-        if (form.owner.data or "").isdigit() else None
-    if form.validate_on_submit() and new_owner is not None:
-        try:
-            service_desk.hand_over(case, new_owner, current_user)
-        except RuleError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(f"{case.reference} now belongs to {new_owner.name}.", "success")
-    else:
-        flash("Choose the new owner.", "error")
-    return _back(case)
+    if form.validate_on_submit():
+        done = commit_change(_hand_over, case, form.owner.data, form=form)
+        if done:
+            flash(f"{case.reference} now belongs to {done.value}.", "success")
+            return _back(case)
+    screen = CaseScreen.for_desk(case)  # only reached with full access
+    screen.owner_form = form
+    return screen.render()
+
+
+def _hand_over(case: Case, value: str | None) -> str:
+    new_owner = service_desk.owner_for(value)
+    service_desk.hand_over(case, new_owner, current_user)
+    return new_owner.name
 
 
 @bp.post("/<int:case_id>/acknowledge")
@@ -143,7 +141,7 @@ def close(case_id: int):
             db.session.commit()
             flash("Case closed.", "success")
             return _back(case)
-    screen = CaseScreen.for_request(case, case.caller)  # only reached with full access
+    screen = CaseScreen.for_desk(case)  # only reached with full access
     screen.close_form = form
     return screen.render()
 
@@ -190,6 +188,6 @@ def resolve(case_id: int):
             db.session.commit()
             flash("Case resolved: Solved.", "success")
             return _back(case)
-    screen = CaseScreen.for_request(case, case.caller)  # only reached with full access
+    screen = CaseScreen.for_desk(case)  # only reached with full access
     screen.resolve_form = form
     return screen.render()

@@ -27,6 +27,7 @@ from .models import (
     Referral,
     Signpost,
 )
+from .numbers import whole_number
 from .rows import ReferralRow, SignpostRow, lookup_name
 from .signals import owner_changed
 
@@ -202,7 +203,8 @@ class ConflictError(Exception):
 
 def check_version(case: Case, version: str | None) -> None:
     """Refuse a save based on a stale copy of the case."""
-    if version and version.isdigit() and int(version) != case.version:
+    number = whole_number(version)
+    if number is not None and number != case.version:
         raise ConflictError(case.reference)
 
 

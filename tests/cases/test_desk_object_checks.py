@@ -152,7 +152,10 @@ def test_assign_to_an_unknown_kind_is_refused_not_a_500(app):
     team = db.session.scalar(select(Team).where(Team.name == "Night Shift"))
     before = _state(case.id)
     resp = _post(lc, case, "assign", assignee=f"group-{team.id}")
-    assert resp.status_code == 302
+    # issue 15: the refusal is a message at the Assign field (was a flash after a redirect)
+    assert resp.status_code == 422
     assert _state(case.id) == before
-    page = lc.get(resp.headers["Location"]).get_data(as_text=True)
-    assert "Choose a handler or a team to assign the case to." in page
+    page = resp.get_data(as_text=True)
+    assert "<title>Error: " in page and 'href="#assignee"' in page
+    assert 'id="assignee-error"' in page
+    assert "Choose a handler or a team to assign the case to" in page
