@@ -215,7 +215,8 @@ def _paths(s: SubjectSet) -> set[str]:
 OUTBOX_PREFIXES = (("case-assign-{}-", "cases"), ("callback-overdue-{}-", "call_backs"),
                    ("cbr-new-{}-", "requests"), ("cbr-mp-{}", "requests"),
                    ("cbr-allocate-{}-", "requests"), ("interaction-assign-{}", "handlers"),
-                   ("fu-callback-{}", "unique"))
+                   ("fu-callback-{}", "unique"),
+                   ("local-referral-{}", "referrals"))  # the local team's referral mail
 
 
 def _outbox_ids(s: SubjectSet) -> set[int]:

@@ -56,10 +56,12 @@ def referral_send(referral_id: int):
     referral = db.get_or_404(Referral, referral_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    done = commit_change(routing.send, referral, routing.referral_case(referral), current_user)
-    if done and done.value:
+    done = commit_change(routing.send_waiting, referral, current_user)
+    if not done:
+        flash(done.message, "error")  # not waiting for a team, or the case not accepted
+    elif done.value:
         flash(f"Sent to {referral.local_team}.", "success")
-    elif done:
+    else:
         flash(f"No local team serves {routing.person_for(routing.referral_case(referral)).region}"
               " yet: add one under Admin → Local teams.", "error")
     return _back(referral)
@@ -107,7 +109,9 @@ def referral_confirm(token: str):
     case = routing.referral_case(referral)
     if request.method == "POST":
         team = referral.local_team
-        routing.mark_actioned(referral, None, f"Confirmed by {team} with the link in its mail")
-        db.session.commit()
+        done = commit_change(routing.mark_actioned, referral, None,
+                             f"Confirmed by {team} with the link in its mail")
+        if not done:  # used (or declined) at the same moment: as a used link
+            abort(404)
         return render_template("review/referral_confirmed.html", referral=referral, case=case)
     return render_template("review/referral_confirm.html", referral=referral, case=case)

@@ -6,14 +6,24 @@ from __future__ import annotations
 
 from flask import current_app, has_request_context, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from .. import audit
 from ..auth.models import User
-from ..cases.models import ACTIONED, AWAITING_TEAM, DECLINED, NOT_SENT, SENT, Case, Referral
+from ..cases.models import (
+    ACCEPTED,
+    ACTIONED,
+    AWAITING_TEAM,
+    DECLINED,
+    NOT_SENT,
+    SENT,
+    Case,
+    CaseNote,
+    Referral,
+)
 from ..cases.signals import case_accepted
 from ..contacts.models import Contact
-from ..extensions import AnySession, db
+from ..extensions import AnySession, db, rowcount
 from ..knowledge.models import LocalTeam, LocalTeamRegion
 from ..lookups.models import fields_for
 from ..mail_texts import render_mail
@@ -23,6 +33,9 @@ from ..timeutil import utcnow
 
 TOKEN_SALT = "local-referral-actioned"
 TOKEN_MAX_AGE = 90 * 24 * 3600  # a team may take weeks; the link works once in any case
+FREE_TEXT_MAX = 500  # an extra field's value in the mail: one line, at most this long
+NO_CONSENT = ("personal details not shared: consent was not given (the team is asked to "
+              "contact the helpline quoting the case reference)")
 
 
 def person_for(case: Case) -> Contact:
@@ -76,18 +89,33 @@ def _label(referral: Referral) -> str:
     return f"Local Referral {referral.response_type.name}"
 
 
+def _one_line(value: object) -> str:
+    """A free-text value as one line of at most FREE_TEXT_MAX characters."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= FREE_TEXT_MAX else text[:FREE_TEXT_MAX - 1] + "…"
+
+
 def _extra_fields(referral: Referral) -> list[tuple[str, str]]:
-    """The response type's extra fields that were filled in, in the admin's order."""
+    """The response type's extra fields that were filled in, in the admin's order (each
+    value one line, capped in length)."""
     values = referral.extra or {}
-    return [(f.name, values[str(f.id)]) for f in fields_for(referral.response_type_id)
+    return [(f.name, _one_line(values[str(f.id)])) for f in fields_for(referral.response_type_id)
             if values.get(str(f.id))]
 
 
-def _mail(referral: Referral, case: Case, person: Contact, team: LocalTeam) -> None:
-    # Only what the team needs to act: no summary notes, safeguarding or other history.
+def may_share(case: Case, person: Contact) -> bool:
+    """Whether the local team may have the person's details: the person has given consent
+    ("Consent given") and the case does not record Consent from Beneficiary = No."""
+    return person.has_consent and case.beneficiary_consent is not False
+
+
+def _mail(referral: Referral, case: Case, person: Contact, team: LocalTeam,
+          share: bool) -> None:
+    # Only what the team needs to act: no summary notes, safeguarding or other history;
+    # without consent not even the person's name or contact details.
     subject, body = render_mail(
         "referral_sent", referral=referral, case=case, person=person, team=team,
-        extra=_extra_fields(referral),
+        share=share, extra=_extra_fields(referral),
         link=_absolute("review.referral_confirm", token=token_for(referral)))
     queue_mail(team.mailbox, subject, body, key=f"local-referral-{referral.id}")
 
@@ -109,11 +137,35 @@ def send(referral: Referral, case: Case, actor: User) -> bool:
     referral.status, referral.local_team_id = SENT, team.id
     referral.local_team, referral.sent_at = team.name, utcnow()
     db.session.flush()
-    _mail(referral, case, person, team)
+    share = may_share(case, person)
+    _mail(referral, case, person, team, share)
+    reason = f"Mailed to {team.name} ({team.mailbox})"
     audit.record(actor, "send-referral", "case", case.reference,
                  changes={_label(referral): (before, referral.status_label)},
-                 reason=f"Mailed to {team.name} ({team.mailbox})")
+                 reason=reason if share else f"{reason}; {NO_CONSENT}")
+    if not share:  # said on the case too (a note; the review stays as it is)
+        db.session.add(CaseNote(case_id=case.id, author_id=actor.id, text=(
+            f"{_label(referral)} sent to {team.name} without the beneficiary's personal "
+            "details: consent was not given. The team will contact the helpline quoting "
+            f"{case.reference}.")))
     return True
+
+
+def send_waiting(referral: Referral, actor: User) -> bool:
+    """The data team's "Send to local team": only a referral Awaiting a local team, of a
+    case accepted in review (a case not accepted yet sends its referrals when it is)."""
+    case = referral_case(referral)
+    if referral.status not in NOT_SENT:
+        raise RuleError(f"This referral is already {referral.status_label}: only a referral "
+                        "Awaiting a local team can be sent from here", field="referral")
+    if case.review_state != ACCEPTED:
+        raise RuleError(f"{case.reference} has not been accepted in review (it is "
+                        f"{case.review_state}): its referrals are sent when it is accepted",
+                        field="referral")
+    if referral.status != AWAITING_TEAM:
+        raise RuleError(f"Only a referral Awaiting a local team can be sent from here "
+                        f"(this one is {referral.status_label})", field="referral")
+    return send(referral, case, actor)
 
 
 def send_all(case: Case, actor: User) -> int:
@@ -135,8 +187,10 @@ def mark_actioned(referral: Referral, actor: User | None, how: str) -> None:
         raise RuleError(f"Only a referral sent to a local team can be marked Actioned "
                         f"(this one is {referral.status_label})", field="referral")
     before = referral.status_label
-    referral.status, referral.actioned_at = ACTIONED, utcnow()
-    referral.actioned_by_id = actor.id if actor is not None else None
+    if not _move(referral, allowed, status=ACTIONED, actioned_at=utcnow(),
+                 actioned_by_id=actor.id if actor is not None else None):
+        raise RuleError("Someone else has just changed this referral: it was not marked "
+                        "Actioned", field="referral", status=409)
     audit.record(actor, "referral-actioned", "case", referral_case(referral).reference,
                  changes={_label(referral): (before, ACTIONED)}, reason=how)
 
@@ -151,9 +205,24 @@ def decline(referral: Referral, reason: str, actor: User) -> None:
     if len(reason) > 1000:
         raise RuleError("The reason must be 1,000 characters or fewer", field="declined_reason")
     before = referral.status_label
-    referral.status, referral.declined_reason = DECLINED, reason
+    if not _move(referral, (referral.status,), status=DECLINED, declined_reason=reason):
+        raise RuleError("Someone else has just changed this referral: it was not declined",
+                        field="referral", status=409)
     audit.record(actor, "referral-declined", "case", referral_case(referral).reference,
                  changes={_label(referral): (before, DECLINED)}, reason=reason)
+
+
+def _move(referral: Referral, allowed: tuple[str, ...], **values) -> bool:
+    """Change the referral only if its status is still one of `allowed` in the database
+    (one conditional UPDATE: of two changes at the same moment one wins, the other finds
+    nothing to change). The loaded referral takes the new values."""
+    result = db.session.execute(
+        update(Referral).where(Referral.id == referral.id, Referral.status.in_(allowed))
+        .values(**values).execution_options(synchronize_session=False))
+    if (rowcount(result) or 0) != 1:
+        return False
+    db.session.refresh(referral)
+    return True
 
 
 def referral_case(referral: Referral) -> Case:

@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit
 from ..auth.forms import EmptyForm
@@ -74,14 +75,27 @@ def case(case_id: int):
                            checklist=offered("review_checklist"), form=EmptyForm())
 
 
+def _reviewed_meanwhile(c: Case):
+    """Someone else saved the case (another reviewer, at the same moment) while this accept
+    or send back was being saved: nothing of it is kept; back to the case to see why."""
+    db.session.rollback()
+    db.session.refresh(c)
+    flash(f"Someone else has just changed {c.reference} (it is now {c.review_state}): "
+          "nothing was saved. Check the case and try again if it is still needed.", "error")
+    return redirect(url_for("review.case", case_id=c.id))
+
+
 @bp.post("/cases/<int:case_id>/accept")
 @data_team_required
 def accept(case_id: int):
     """Accept → review state Accepted (every checklist item ticked)."""
     c = db.get_or_404(Case, case_id)
     if EmptyForm().validate_on_submit():
-        done = commit_change(services.accept, c, request.form.getlist("checklist"),
-                             current_user)
+        try:
+            done = commit_change(services.accept, c, request.form.getlist("checklist"),
+                                 current_user)
+        except StaleDataError:
+            return _reviewed_meanwhile(c)
         if not done:
             flash(done.message, "error")
             return redirect(url_for("review.case", case_id=c.id))
@@ -95,8 +109,11 @@ def send_back(case_id: int):
     """Send back with a comment (the owner is notified)."""
     c = db.get_or_404(Case, case_id)
     if EmptyForm().validate_on_submit():
-        done = commit_change(services.send_back, c, request.form.get("comment", ""),
-                             current_user, url_for("cases.show", case_id=c.id))
+        try:
+            done = commit_change(services.send_back, c, request.form.get("comment", ""),
+                                 current_user, url_for("cases.show", case_id=c.id))
+        except StaleDataError:
+            return _reviewed_meanwhile(c)
         if not done:
             flash(done.message, "error")
             return redirect(url_for("review.case", case_id=c.id))

@@ -2,8 +2,9 @@
 Awaiting review → Sent (to a team, on a date) → Actioned; the shipped extra fields optional
 
 Existing referrals: "Sent to local team" (the old default, set before any review) becomes
-"Awaiting review" unless its case was already reviewed, then "Sent" on the review's date
-(the data team passed reviewed cases on); "Accepted" becomes "Sent" too, "Completed"
+"Awaiting review" unless its case was already reviewed after it was made, then "Sent" on
+the review's date (the data team passed reviewed cases on; one added after the review was
+never passed on and waits for the next accept); "Accepted" becomes "Sent" too, "Completed"
 becomes "Actioned", "Declined" stays with its reason. The free-text local team is kept
 for display.
 
@@ -77,14 +78,18 @@ def upgrade():
 
     reviewed_at = (sa.select(cases.c.reviewed_at).where(cases.c.id == referrals.c.case_id)
                    .scalar_subquery())
-    was_reviewed = sa.exists().where(cases.c.id == referrals.c.case_id,
-                                     cases.c.reviewed_at.is_not(None))
+    # made before the case's review: the data team passed it on when it reviewed the case; a
+    # referral added after that review was never passed on (it waits for the next accept)
+    in_review = sa.exists().where(cases.c.id == referrals.c.case_id,
+                                  cases.c.reviewed_at.is_not(None),
+                                  referrals.c.created_at <= cases.c.reviewed_at)
     op.execute(referrals.update().where(referrals.c.status.in_(("Sent to local team", "Accepted")),
-                                        was_reviewed)
+                                        in_review)
                .values(status="Sent", sent_at=reviewed_at))
     op.execute(referrals.update().where(referrals.c.status == "Sent to local team")
                .values(status="Awaiting review"))
-    op.execute(referrals.update().where(referrals.c.status == "Accepted")  # never reviewed
+    # a team accepted it (reviewed before or after it was made, or never): sent when made
+    op.execute(referrals.update().where(referrals.c.status == "Accepted")
                .values(status="Sent", sent_at=referrals.c.created_at))
     op.execute(referrals.update().where(referrals.c.status == "Completed")
                .values(status="Actioned"))

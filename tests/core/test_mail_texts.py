@@ -92,19 +92,25 @@ def test_unique_proforma(app):
 
 
 def test_referral_sent(app):
+    """The link first; the person's details only with consent; typed extra fields last."""
     person = NS(full_name="Robert Livingstone", address="1 High St", postcode="B1 1AA",
-                phone="07700 900123", preferred_contact_time=None, region="West Midlands")
+                email="rob@example.org", phone="07700 900123", preferred_contact_time=None,
+                region="West Midlands")
     referral = NS(response_type=NS(name="Food"))
-    assert render_mail("referral_sent", referral=referral, case=NS(reference="CA1001"),
-                       person=person, team=NS(name="Midlands cell"),
-                       extra=[("People in household", "4")], link=f"{BASE}/r/x") == (
-        "Local Referral Food for CA1001 from the Helpline",
-        "Dear Midlands cell,\n\nThe Helpline has a Local Referral for you to action.\n\n"
-        "Case Reference: CA1001\nLocal Response Type: Food\nPeople in household: 4\n\n"
-        "Name: Robert Livingstone\nAddress: 1 High St\nPostcode: B1 1AA\n"
-        "Phone: 07700 900123\nRegion: West Midlands\n\n"
-        "When it has been actioned, please say so here (no sign-in needed; the link works "
-        f"once):\n{BASE}/r/x\n")
+    head = ("Dear Midlands cell,\n\nThe Helpline has a Local Referral for you to action.\n\n"
+            "Mark as actioned: when it has been actioned, please say so with this link (no "
+            f"sign-in needed; the link works once):\n{BASE}/r/x\n\n"
+            "Case Reference: CA1001\nLocal Response Type: Food\nRegion: West Midlands\n\n")
+    tail = "\nDetails given by the caller (as typed):\nPeople in household: 4\n"
+    for share, middle in (
+            (True, "Name: Robert Livingstone\nAddress: 1 High St\nPostcode: B1 1AA\n"
+                   "Phone: 07700 900123\nEmail: rob@example.org\n"),
+            (False, "Personal details have not been shared: consent was not given. To act on "
+                    "this referral, contact the Helpline quoting the case reference CA1001.\n")):
+        assert render_mail("referral_sent", referral=referral, case=NS(reference="CA1001"),
+                           person=person, team=NS(name="Midlands cell"), share=share,
+                           extra=[("People in household", "4")], link=f"{BASE}/r/x") == (
+            "Local Referral Food for CA1001 from the Helpline", head + middle + tail)
 
 
 def test_staff_account(app):

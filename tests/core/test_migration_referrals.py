@@ -1,5 +1,6 @@
 """Migration f15a0000d001 carries today's referrals over: "Sent to local team" (set before
-any review) → Awaiting review, unless the case was reviewed (→ Sent, on the review's date);
+any review) → Awaiting review, unless the case was reviewed after the referral was made
+(→ Sent, on the review's date);
 Completed → Actioned; Declined keeps its reason; the free-text local team is kept. The
 shipped Food and Medication extra fields stop being required; an admin's own field stays.
 On SQLite here; on PostgreSQL when TEST_DATABASE_URL is set."""
@@ -16,6 +17,7 @@ from tests.conftest import ROOT
 
 BEFORE = "e18a0a0a0001"
 T0, REVIEWED = datetime(2026, 11, 2, 9, 0), datetime(2026, 11, 3, 10, 30)
+AFTER = datetime(2026, 11, 4, 8, 0)  # a referral added to case 2 after its review
 
 
 def _database(tmp_path) -> str:
@@ -52,14 +54,15 @@ def _old_rows(conn) -> None:
             " created_at, updated_at, version, reviewed_at) VALUES (:id, 'Food', 1,"
             " 'The person who called', false, false, 'Open', false, :t, :t, 1, :r)",
             id=case_id, t=T0, r=reviewed)
-    for ref_id, case_id, status, reason in ((1, 1, "Sent to local team", None),
-                                            (2, 2, "Sent to local team", None),
-                                            (3, 2, "Completed", None),
-                                            (4, 1, "Declined", "Family helping")):
+    for ref_id, case_id, status, reason, made in ((1, 1, "Sent to local team", None, T0),
+                                                  (2, 2, "Sent to local team", None, T0),
+                                                  (3, 2, "Completed", None, T0),
+                                                  (4, 1, "Declined", "Family helping", T0),
+                                                  (5, 2, "Sent to local team", None, AFTER)):
         run("INSERT INTO case_referrals (id, case_id, response_type_id, status, declined_reason,"
             " local_team, extra, created_at) VALUES (:id, :c, 1, :s, :r,"
             " 'West Midlands local team', '{}', :t)", id=ref_id, c=case_id, s=status, r=reason,
-            t=T0)
+            t=made)
 
 
 def test_upgrade_carries_referrals_over_and_makes_shipped_fields_optional(tmp_path,
@@ -78,8 +81,12 @@ def test_upgrade_carries_referrals_over_and_makes_shipped_fields_optional(tmp_pa
                 " ORDER BY id")).all()
             required = dict(conn.execute(text(
                 "SELECT name, required FROM response_type_fields")).all())
+        # 5 was added after the case's review: never passed on, so it waits for the next
+        # accept (marked Sent, it would never be mailed)
         assert [(r[0], r[1]) for r in rows] == [(1, "Awaiting review"), (2, "Sent"),
-                                                (3, "Actioned"), (4, "Declined")]
+                                                (3, "Actioned"), (4, "Declined"),
+                                                (5, "Awaiting review")]
+        assert rows[4][2] is None
         assert str(rows[1][2])[:16] == "2026-11-03 10:30"  # sent when it was reviewed
         assert rows[0][2] is None
         assert rows[3][3] == "Family helping"
@@ -92,5 +99,6 @@ def test_upgrade_carries_referrals_over_and_makes_shipped_fields_optional(tmp_pa
         with db.engine.connect() as conn:
             statuses = conn.execute(text("SELECT status FROM case_referrals ORDER BY id"))
             assert statuses.scalars().all() == ["Sent to local team", "Sent to local team",
-                                                "Completed", "Declined"]
+                                                "Completed", "Declined",
+                                                "Sent to local team"]
         db.engine.dispose()
