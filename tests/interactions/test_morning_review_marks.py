@@ -165,3 +165,62 @@ def test_marking_from_a_huge_page_goes_back_to_the_review(client, complaint):
                        data={"csrf_token": csrf_token(client, "/supervisor/")})
     assert resp.status_code == 302
     assert client.get(resp.headers["Location"]).status_code == 200
+
+
+HOSTILE = ["²", "٣", "9" * 30, "-1", "1\x00", "\x07\x1b[2J", "x" * 20000]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_values_in_the_after_call_form_get_messages(client, complaint, value):
+    interaction = complaint["interaction"]
+    url = f"/interactions/{interaction.id}"
+    resp = client.post(f"{url}/finish", data={
+        "csrf_token": csrf_token(client, url), "duration_mins": value, "interventions": value,
+        "call_state_id": value, "out_of_remit": "y", "out_of_remit_reason_id": value})
+    assert resp.status_code == 422
+    assert "There is a problem" in resp.get_data(as_text=True)
+    db.session.expire_all()
+    saved = db.session.get(Interaction, interaction.id)
+    assert saved.duration_mins is None and not saved.interventions
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_handlers_are_refused_with_a_message(client, complaint, value):
+    interaction = complaint["interaction"]
+    url = f"/interactions/{interaction.id}"
+    resp = client.post(f"{url}/handlers", data={"csrf_token": csrf_token(client, url),
+                                                 "handlers": value})
+    assert resp.status_code == 302
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    # (NUL is dropped from every form value: "1\x00" names the handler already on it)
+    assert "Unknown handler: choose handlers from the suggestions" in page \
+        or "Choose a handler to assign." in page or "Assigned nobody new." in page
+    db.session.expire_all()
+    assert len(db.session.get(Interaction, interaction.id).handlers) == 1
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_values_in_a_new_interaction_get_messages(client, complaint, value):
+    resp = client.post("/interactions/new", data={
+        "csrf_token": csrf_token(client, "/interactions/new"), "enquirer_id": value,
+        "interaction_date": value, "direction": value, "duration_mins": value,
+        "handlers": [value], "interventions": value, "notes": value})
+    assert resp.status_code in (200, 422)
+    assert db.session.scalar(select(func.count(Interaction.id))) == 1  # the complaint only
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_page_links_show_a_page(client, complaint, value):
+    from urllib.parse import quote
+    q = quote(value)
+    for url in (f"/supervisor/?complaints={q}&emergency={q}", f"/interactions/mine?page={q}",
+                f"/interactions/new?contact_id={q}&case_id={q}",
+                f"/interactions/handlers?page={q}&q={q}",
+                f"/supervisor/calls?page={q}&hour={q}",
+                f"/supervisor/audit?user={q}&since={q}&until={q}&record_id={q}"):
+        assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+def test_the_audit_trail_takes_the_first_and_last_dates(client, complaint, day):
+    assert client.get(f"/supervisor/audit?since={day}&until={day}").status_code == 200
