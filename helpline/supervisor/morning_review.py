@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from sqlalchemy import String, cast, exists, func, literal, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..audit import record
@@ -196,13 +197,21 @@ def mark_reviewed(key: str, actor: User) -> bool:
     unless it is on the actor's review now. A flag saved later opens it again."""
     if not is_open(actor, key):
         return False
+    # close the open item first: of two reviewers marking at once, the second waits for
+    # the first and closes nothing
+    result = db.session.execute(update(ReviewItem).where(
+        ReviewItem.item_key == key, ReviewItem.reviewed_at.is_(None))
+        .values(reviewed_at=utcnow()))
+    if BY_SLUG[key.rsplit(":", 1)[1]].queued and not getattr(result, "rowcount", 0):
+        return False
     mark = db.session.scalar(select(ReviewMark).where(ReviewMark.item_key == key))
     if mark is None:
-        db.session.add(ReviewMark(item_key=key, reviewed_by_id=actor.id))
+        try:
+            with db.session.begin_nested():
+                db.session.add(ReviewMark(item_key=key, reviewed_by_id=actor.id))
+        except IntegrityError:  # an overdue call back marked by someone else just now
+            return False
     else:  # reviewed before and flagged again since: the latest review
         mark.reviewed_by_id, mark.reviewed_at = actor.id, utcnow()
-    db.session.execute(update(ReviewItem).where(ReviewItem.item_key == key,
-                                                ReviewItem.reviewed_at.is_(None))
-                       .values(reviewed_at=utcnow()))
     record(actor, "mark-reviewed", "morning-review", key)
     return True

@@ -224,3 +224,17 @@ def test_hostile_page_links_show_a_page(client, complaint, value):
 @pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
 def test_the_audit_trail_takes_the_first_and_last_dates(client, complaint, day):
     assert client.get(f"/supervisor/audit?since={day}&until={day}").status_code == 200
+
+
+def test_two_reviewers_marking_at_once_record_one_mark(app, complaint):
+    from tests.conftest import at_the_same_moment
+
+    key = f"interaction:{complaint['interaction'].id}:complaints"
+    clients = [client_for(app, complaint["elliot"]), client_for(app, make_user("supervisor"))]
+    tokens = [csrf_token(c, "/supervisor/") for c in clients]
+    codes = at_the_same_moment(lambda c, t: c.post(f"/supervisor/review/{key}", data={
+        "csrf_token": t}).status_code, list(zip(clients, tokens)))
+    assert sorted(codes) in ([302, 302], [302, 404]), codes
+    assert _marks() == 1
+    assert db.session.scalar(select(func.count(AuditEntry.id)).where(
+        AuditEntry.action == "mark-reviewed")) == 1
