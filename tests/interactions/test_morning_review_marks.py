@@ -238,3 +238,15 @@ def test_two_reviewers_marking_at_once_record_one_mark(app, complaint):
     assert _marks() == 1
     assert db.session.scalar(select(func.count(AuditEntry.id)).where(
         AuditEntry.action == "mark-reviewed")) == 1
+
+
+def test_a_complaint_flagged_again_after_the_mark_comes_back(app, client, complaint):
+    interaction = complaint["interaction"]
+    assert _mark(client, f"interaction:{interaction.id}:complaints").status_code == 302
+    url = f"/interactions/{interaction.id}"
+    assert client.post(f"{url}/finish", data={"csrf_token": csrf_token(client, url)}
+                       ).status_code == 302  # Out Of Remit taken off
+    assert "Complaints (" not in client.get("/supervisor/").get_data(as_text=True)
+    assert _finish(client, interaction, []).status_code == 302  # and flagged again
+    page = client.get("/supervisor/").get_data(as_text=True)
+    assert "Complaints (1)" in page and interaction.reference in page
