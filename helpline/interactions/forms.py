@@ -60,7 +60,9 @@ class _Checks:
         self.parsed_duration = None
         if not text:
             return True
-        if not text.lstrip("-").isdigit():
+        digits = text[1:] if text.startswith("-") else text
+        # plain 0-9 only: "²" or "٣" pass str.isdigit() (int() fails on the first)
+        if not (digits.isascii() and digits.isdigit()):
             return self._fail(self.duration_mins, "Duration must be a whole number of minutes")
         minutes = int(text)
         if minutes < 0:

@@ -155,6 +155,7 @@ def add_handlers(interaction_id: int):
 
 
 MINE_PER_PAGE = 25
+MAX_PAGE = 100_000  # past every list (a longer number overflows the database's integers)
 
 
 @bp.get("/mine")
@@ -162,8 +163,10 @@ MINE_PER_PAGE = 25
 def mine():
     """Interactions assigned to me: every one I am a handler on, newest first, and what
     still needs finishing."""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     rows = services.assigned_to(current_user, page, MINE_PER_PAGE)
+    if rows.pages and page > rows.pages:  # past the end: the last page
+        rows = services.assigned_to(current_user, rows.pages, MINE_PER_PAGE)
     # the rows name enquirers and cases: one entry naming the interactions shown
     audit.viewed_list(current_user, "interaction", [i.reference for i in rows.items],
                       ip=request.remote_addr)

@@ -21,8 +21,20 @@ from .models import Interaction
 HANDLERS_PER_PAGE = 25
 
 
+def _is_id(value: str) -> bool:
+    # plain 0-9 that fit a database integer ("²" passes str.isdigit(), int() fails on it)
+    return value.isascii() and value.isdigit() and len(value) <= 18
+
+
+def _id(values, name: str) -> int:
+    """One id from the query or form, 0 when it is no id (never more than the database
+    holds: a 30-digit number overflowed SQLite)."""
+    value = values.get(name, "")
+    return int(value) if _is_id(value) else 0
+
+
 def _ids(name: str) -> list[int]:
-    return [int(v) for v in request.form.getlist(name) if v.isdigit()]
+    return [int(v) for v in request.form.getlist(name) if _is_id(v)]
 
 
 def _choices(form: InteractionForm) -> None:
@@ -40,6 +52,8 @@ def link(interaction: Interaction) -> str:
 
 def chosen_handlers(errors: list[str]) -> list[User]:
     users = []
+    if any(not _is_id(v) for v in request.form.getlist("handlers")):
+        errors.append("Unknown handler: choose handlers from the suggestions")
     for uid in _ids("handlers"):
         user = db.session.get(User, uid)
         if user is None or not user.active:
@@ -62,8 +76,8 @@ def new():
         flash("This interaction was already saved: here it is.", "info")
         return redirect(url_for("interactions.show", interaction_id=done))
     handler_errors: list[str] = []
-    contact = db.session.get(Contact, request.values.get("contact_id", type=int) or 0)
-    case = db.session.get(Case, request.values.get("case_id", type=int) or 0)
+    contact = db.session.get(Contact, _id(request.values, "contact_id"))
+    case = db.session.get(Case, _id(request.values, "case_id"))
     if request.method == "GET":
         form.default_date()
         if case is not None:
@@ -72,7 +86,7 @@ def new():
         form.method_id.data = next((str(i.id) for i in offered("interaction_method")
                                     if i.name == "Phone Call"), "")
     handlers = chosen_handlers(handler_errors) if request.method == "POST" else [current_user]
-    enquirer_id = request.form.get("enquirer_id", type=int) if request.method == "POST" else (
+    enquirer_id = _id(request.form, "enquirer_id") if request.method == "POST" else (
         contact.id if contact else None)
     enquirer = db.session.get(Contact, enquirer_id) if enquirer_id else None
     if request.method == "POST" and request.form.get("row_action") != "find":
@@ -176,7 +190,8 @@ def handler_chip(user_id: int):
 def handler_list():
     """Search More…: every handler with the seed's columns, filterable and paginated."""
     q = request.args.get("q", "").strip()
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    # clamped: a 30-digit page overflowed the database's integers
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), 100_000)
     stmt = select(User).where(User.active.is_(True))
     if q:
         like = f"%{q.lower()}%"

@@ -150,7 +150,8 @@ def calls() -> str:
         kind = "today"
     method, direction = request.args.get("method", ""), request.args.get("direction", "")
     hour = request.args.get("hour", type=int)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    # clamped: a 30-digit page overflowed the database's integers
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
     stmt = (select(Interaction).outerjoin(LookupItem, Interaction.method_id == LookupItem.id)
             .where(Interaction.interaction_date >= period_start(kind)))
     if method == "Not recorded":
@@ -202,8 +203,9 @@ def audit_trail() -> str:
     """Audit trail viewer: filter by user, record and date; before/after/reason."""
     args = request.args
     stmt = select(AuditEntry)
-    if args.get("user", type=int):
-        stmt = stmt.where(AuditEntry.actor_id == args.get("user", type=int))
+    user_id = args.get("user", "")
+    if user_id.isascii() and user_id.isdigit() and len(user_id) <= 18 and int(user_id):
+        stmt = stmt.where(AuditEntry.actor_id == int(user_id))
     if args.get("record_type"):
         stmt = stmt.where(AuditEntry.record_type == args["record_type"])
     if args.get("record_id"):
@@ -211,11 +213,11 @@ def audit_trail() -> str:
     for name, op in (("since", "__ge__"), ("until", "__lt__")):
         try:
             day = datetime.strptime(args.get(name, ""), "%Y-%m-%d")
-        except ValueError:
+            if name == "until":
+                day += timedelta(days=1)
+            utc_day = day.replace(tzinfo=LONDON).astimezone(timezone.utc).replace(tzinfo=None)
+        except (ValueError, OverflowError):  # not a date, or past 9999-12-31
             continue
-        if name == "until":
-            day += timedelta(days=1)
-        utc_day = day.replace(tzinfo=LONDON).astimezone(timezone.utc).replace(tzinfo=None)
         stmt = stmt.where(getattr(AuditEntry.at, op)(utc_day))
     entries = list(db.session.scalars(stmt.order_by(AuditEntry.id.desc()).limit(300)))
     # before/after values are people's details: log whose records were shown

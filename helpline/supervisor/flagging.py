@@ -2,7 +2,9 @@
 an emergency intervention, a call back required), a handler assigned by someone else, a
 case with safeguarding activated. The lower domains know nothing of the review (they may
 not import it): this listens to the session's flushes and writes a `ReviewItem` per newly
-flagged item, unless one is there already or the item was marked reviewed before.
+flagged item, unless an open one is there already. Marking reviewed closes the open item;
+a flag saved after that (a new intervention, safeguarding switched off and on again, a
+complaint flagged again) opens a new one, so it comes back to the review.
 
 Rows written by plain SQL statements are not seen here; migration f15a0000c001 queued
 what was flagged before it. Overdue call backs are read from the open call backs instead
@@ -17,7 +19,7 @@ from sqlalchemy.orm.base import NO_VALUE
 
 from ..cases.models import Case
 from ..interactions.models import Interaction, InteractionHandler
-from .models import ReviewItem, ReviewMark
+from .models import ReviewItem
 
 Candidate = tuple[str, str, int, int | None]  # key, group, record id, user id
 
@@ -60,14 +62,15 @@ def _candidates(objects, new: bool) -> Iterator[Candidate]:
 
 
 def queue(session: Session, found: list[Candidate]) -> None:
-    """Write the review items not written (nor reviewed) yet: one guarded INSERT each."""
+    """Open a review item for each flag with none open: one guarded INSERT each (the same
+    flag saved twice queues once; a flag saved after the item was marked queues again)."""
     conn = session.connection()
     for key, group, record_id, user_id in dict.fromkeys(found):
         same_user = ReviewItem.user_id.is_(None) if user_id is None else \
             ReviewItem.user_id == user_id
         new = select(literal(key), literal(group), literal(record_id), literal(user_id)).where(
-            ~exists().where(and_(ReviewItem.item_key == key, same_user)),
-            ~exists().where(ReviewMark.item_key == key))
+            ~exists().where(and_(ReviewItem.item_key == key, same_user,
+                                 ReviewItem.reviewed_at.is_(None))))
         conn.execute(insert(ReviewItem).from_select(
             ["item_key", "grp", "record_id", "user_id"], new))
 

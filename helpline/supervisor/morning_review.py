@@ -7,11 +7,13 @@ queries read what is still to review, never every flagged call there ever was.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
 from sqlalchemy import String, cast, exists, func, literal, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..audit import record
@@ -171,13 +173,45 @@ def items(user: User, per_group: int = 50) -> list[Item]:
     return [item for g in GROUPS for item in page(user, g.slug, 0, per_group)]
 
 
-def mark_reviewed(key: str, actor: User) -> bool:
-    """Hide an item for everyone, recording who and when."""
-    if db.session.scalar(select(ReviewMark.id).where(ReviewMark.item_key == key)):
+# the record each group's keys name (as `_item` builds them)
+_PREFIX = {"assigned": "interaction", "complaints": "interaction", "emergency": "interaction",
+           "call": "interaction", "overdue": "callback", "safeguarding": "case"}
+_KEY = re.compile(r"([a-z]+):([1-9][0-9]{0,17}):([a-z]+)")
+
+
+def is_open(user: User, key: str) -> bool:
+    """The item is on `user`'s review now: a flagged item nobody marked yet, in a group
+    they see (a key for anything else, a record not flagged or not there yet, is not)."""
+    match = _KEY.fullmatch(key)
+    if not match or _PREFIX.get(match[3]) != match[1]:
         return False
-    db.session.add(ReviewMark(item_key=key, reviewed_by_id=actor.id))
-    db.session.execute(update(ReviewItem).where(ReviewItem.item_key == key,
-                                                ReviewItem.reviewed_at.is_(None))
-                       .values(reviewed_at=utcnow()))
+    group, record_id = BY_SLUG[match[3]], int(match[2])
+    record = group.table.interaction_id if group.table is InteractionHandler \
+        else group.table.id
+    return bool(db.session.scalar(group.select_from(func.count())
+                                  .where(*group.where(user), record == record_id)))
+
+
+def mark_reviewed(key: str, actor: User) -> bool:
+    """Hide an open item for everyone, recording who and when; False (nothing recorded)
+    unless it is on the actor's review now. A flag saved later opens it again."""
+    if not is_open(actor, key):
+        return False
+    # close the open item first: of two reviewers marking at once, the second waits for
+    # the first and closes nothing
+    result = db.session.execute(update(ReviewItem).where(
+        ReviewItem.item_key == key, ReviewItem.reviewed_at.is_(None))
+        .values(reviewed_at=utcnow()))
+    if BY_SLUG[key.rsplit(":", 1)[1]].queued and not getattr(result, "rowcount", 0):
+        return False
+    mark = db.session.scalar(select(ReviewMark).where(ReviewMark.item_key == key))
+    if mark is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(ReviewMark(item_key=key, reviewed_by_id=actor.id))
+        except IntegrityError:  # an overdue call back marked by someone else just now
+            return False
+    else:  # reviewed before and flagged again since: the latest review
+        mark.reviewed_by_id, mark.reviewed_at = actor.id, utcnow()
     record(actor, "mark-reviewed", "morning-review", key)
     return True

@@ -34,8 +34,11 @@ def reviewer_required(view: Callable) -> RoleCheckedView:
     return checked
 
 
+MAX_PAGE = 100_000  # a page number past every list (a longer one overflows the database)
+
+
 def _page_of(slug: str) -> int:
-    return max(request.args.get(slug, 1, type=int) or 1, 1)
+    return min(max(request.args.get(slug, 1, type=int) or 1, 1), MAX_PAGE)
 
 
 @bp.get("/")
@@ -64,12 +67,15 @@ def morning_review():
 @bp.post("/review/<key>")
 @reviewer_required
 def mark_reviewed(key: str):
-    """Mark reviewed: gone from the list for everyone."""
+    """Mark reviewed: gone from the list for everyone. Only an item on the reviewer's list
+    now can be marked (a key for something not flagged, or not there yet, is not found)."""
+    if not review.is_open(current_user, key):
+        abort(404)
     if EmptyForm().validate_on_submit():
         review.mark_reviewed(key, current_user)
         db.session.commit()
         flash("Marked reviewed.", "success")
     # back to the same pages of the groups
-    pages: dict[str, Any] = {g.slug: request.args.get(g.slug, type=int)
-                             for g in review.GROUPS if request.args.get(g.slug, type=int)}
+    pages: dict[str, Any] = {g.slug: _page_of(g.slug) for g in review.GROUPS
+                             if request.args.get(g.slug, type=int)}
     return redirect(url_for("supervisor.morning_review", **pages))
