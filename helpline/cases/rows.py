@@ -15,7 +15,7 @@ from ..lookups.models import LookupItem, ResponseTypeField, fields_for, offered
 from .models import AWAITING_REVIEW
 from .numbers import whole_number
 
-_KEY = re.compile(r"^(signposts|referrals)-(\d{1,6})-(.+)$", re.ASCII)
+_KEY = re.compile(r"^(signposts|referrals)-(\d{1,12})-(.+)$", re.ASCII)  # _new_index: 11 digits
 
 
 @dataclass

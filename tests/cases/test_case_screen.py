@@ -276,3 +276,23 @@ def test_a_change_after_review_goes_back_to_the_data_team(client, setup):
     case = db.session.get(Case, case.id)
     assert case.updated_since_review is True and case.review_state == "Ready for review"
     assert case.status == "Open"  # the service desk's status is not the review's
+
+
+def test_rows_added_by_the_buttons_are_saved(client, setup):
+    """The + New Local Signpost/Referral buttons number a row by the clock (11 digits, so two
+    clicks never collide): the saved case keeps those rows. (A parser limited to 6 digits
+    dropped them silently: caught by the browser tests after the bad-input fixes.)"""
+    caller = setup["caller"]
+    url = f"/cases/new/{caller.id}"
+    client.get(url)
+    fragment = client.get("/cases/rows/signpost", headers={"HX-Request": "true"})
+    index = re.search(r'name="signposts-(\d+)-category"', fragment.get_data(as_text=True))[1]
+    assert len(index) >= 10
+    food = item("local_response_type", "Food")
+    resp = post_case(client, url, **{
+        f"signposts-{index}-category": item("signpost_category", "Food banks").id,
+        f"referrals-{index}-type": food.id})
+    assert resp.status_code == 302
+    case = db.session.scalar(select(Case))
+    assert [s.category.name for s in case.signposts] == ["Food banks"]
+    assert [r.response_type.name for r in case.referrals] == ["Food"]
