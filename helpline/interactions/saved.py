@@ -101,14 +101,20 @@ def _opts(list_name: str, current: list) -> list[tuple[str, str]]:
     return [("", "Choose…")] + [(str(i.id), i.name) for i in items]
 
 
+def _worked_on(interaction_id: int, what: str) -> Interaction:
+    """The interaction, if the current user may work on it (its handlers, supervisors);
+    else a 403 page saying whose it is to `what`."""
+    interaction = db.get_or_404(Interaction, interaction_id)
+    if not services.may_work_on(interaction, current_user):
+        abort(403, description=services.NOT_YOURS.format(what=what, ref=interaction.reference))
+    return interaction
+
+
 @bp.post("/<int:interaction_id>/finish")
 @staff_required
 def finish(interaction_id: int):
     """After the call: Call State, Duration, interventions, Out Of Remit / complaint."""
-    interaction = db.get_or_404(Interaction, interaction_id)
-    if not services.may_work_on(interaction, current_user):
-        abort(403, description=services.NOT_YOURS.format(what="change",
-                                                          ref=interaction.reference))
+    interaction = _worked_on(interaction_id, "change")
     form = _finish_form(interaction, formdata=request.form)
     assert form is not None  # may_work_on: the form is theirs
     if form.validate_on_submit():
@@ -135,10 +141,7 @@ def finish(interaction_id: int):
 @staff_required
 def add_handlers(interaction_id: int):
     """Assign more handlers (re-assignment pings each new one): its handlers and supervisors."""
-    interaction = db.get_or_404(Interaction, interaction_id)
-    if not services.may_work_on(interaction, current_user):
-        abort(403, description=services.NOT_YOURS.format(what="assign handlers to",
-                                                          ref=interaction.reference))
+    interaction = _worked_on(interaction_id, "assign handlers to")
     errors: list[str] = []
     users = chosen_handlers(errors)
     if AddHandlersForm().validate_on_submit() and users and not errors:
