@@ -59,6 +59,20 @@ def _back(case: Case):
     return redirect(url_for("cases.show", case_id=case.id) + "#service-desk")
 
 
+def _person_form(case: Case, form, field, slot: str, change, done: str):
+    """A desk form naming one person (Assign, Change owner): saved → a message and back to
+    the case; refused → the case page with the form in `slot`, its message at the field."""
+    field.choices = [(field.data, field.data)]
+    if form.validate_on_submit():
+        saved = commit_change(change, case, field.data, form=form)
+        if saved:
+            flash(done.format(ref=case.reference, name=saved.value), "success")
+            return _back(case)
+    screen = CaseScreen.for_desk(case)  # only reached with full access
+    setattr(screen, slot, form)
+    return screen.render()
+
+
 @bp.post("/<int:case_id>/assign")
 @staff_required
 def assign(case_id: int):
@@ -67,15 +81,8 @@ def assign(case_id: int):
     access.require_access(case, change=True)
     _refuse(service_desk.desk_refusal(case, current_user))
     form = AssignForm()
-    form.assignee.choices = [(form.assignee.data, form.assignee.data)]
-    if form.validate_on_submit():
-        done = commit_change(_assign, case, form.assignee.data, form=form)
-        if done:
-            flash(f"{case.reference} assigned to {done.value}.", "success")
-            return _back(case)
-    screen = CaseScreen.for_desk(case)  # only reached with full access
-    screen.assign_form = form
-    return screen.render()
+    return _person_form(case, form, form.assignee, "assign_form", _assign,
+                        "{ref} assigned to {name}.")
 
 
 def _assign(case: Case, value: str | None) -> str:
@@ -93,15 +100,8 @@ def hand_over(case_id: int):
     if not (current_user.has_role("supervisor") or current_user.id == case.owner_id):
         abort(403, description="Only the case owner or a supervisor can change its owner.")
     form = OwnerForm()
-    form.owner.choices = [(form.owner.data, form.owner.data)]
-    if form.validate_on_submit():
-        done = commit_change(_hand_over, case, form.owner.data, form=form)
-        if done:
-            flash(f"{case.reference} now belongs to {done.value}.", "success")
-            return _back(case)
-    screen = CaseScreen.for_desk(case)  # only reached with full access
-    screen.owner_form = form
-    return screen.render()
+    return _person_form(case, form, form.owner, "owner_form", _hand_over,
+                        "{ref} now belongs to {name}.")
 
 
 def _hand_over(case: Case, value: str | None) -> str:
