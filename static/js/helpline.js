@@ -216,16 +216,21 @@ document.addEventListener('submit', function (e) {
   function snapshot(el) {
     return fields(el).map(function (f) { return f.name + '=' + f.value; }).join('&');
   }
+  /* What was on the screen is kept with each request (its xhr), not on the element: an
+     older answer that arrives after a newer request was sent is judged by what it was
+     asked with, and dropped if the screen has changed since (it must never put back the
+     defaults over a Start typed meanwhile). */
   document.addEventListener('htmx:beforeRequest', function (e) {
     var el = e.detail.elt;
-    if (el && el.hasAttribute && el.hasAttribute('data-keep-typed')) {
-      el._helplineSent = snapshot(el);
+    if (el && el.hasAttribute && el.hasAttribute('data-keep-typed') && e.detail.xhr) {
+      e.detail.xhr._helplineSent = snapshot(el);
     }
   });
   document.addEventListener('htmx:beforeSwap', function (e) {
     var el = e.detail.requestConfig && e.detail.requestConfig.elt;
     if (!el || !el.hasAttribute || !el.hasAttribute('data-keep-typed')) { return; }
-    if (el._helplineSent !== undefined && el._helplineSent !== snapshot(el)) {
+    var sent = e.detail.xhr && e.detail.xhr._helplineSent;
+    if (sent !== undefined && sent !== snapshot(el)) {
       e.detail.shouldSwap = false;  // typed since it was sent: ask again with the new values
       el.dispatchEvent(new Event('change', { bubbles: true }));
     }
