@@ -18,6 +18,7 @@ from ..contacts import postcodes
 from ..contacts.forms import GovDateField
 from ..extensions import add_error
 from ..interactions.forms import parse_london
+from ..numbers import whole_number
 from .models import EXISTING_REASONS, NATURES, OFFLINE_TEMPLATES
 
 
@@ -136,7 +137,7 @@ class UniqueForm(FlaskForm):
         if self.contact_number.data and postcodes.parse_phone(self.contact_number.data) is None:
             add_error(self.contact_number, "Enter a phone number, like 07700 900 982")
             ok = False
-        if not (self.team_id.data or "").isdigit():
+        if whole_number(self.team_id.data) is None:
             add_error(self.team_id, "Choose the Functionally Unique team to send the "
                                        "proforma to")
             ok = False

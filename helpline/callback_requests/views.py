@@ -13,6 +13,7 @@ from ..contacts.models import Contact
 from ..extensions import db
 from ..interactions.forms import parse_london
 from ..lookups.models import offered
+from ..numbers import whole_number
 from ..rules import RuleError, commit_change, place_error
 from ..timeutil import london_format, utcnow
 from . import bp, services
@@ -65,7 +66,7 @@ def new():
             "anytime": bool(form.anytime.data), "nature": form.nature.data,
             "existing_reason": form.existing_reason.data if form.nature.data == "Existing Case"
             else None, "notes": form.notes.data or None,
-            "team_id": int(form.team_id.data) if (form.team_id.data or "").isdigit() else None,
+            "team_id": whole_number(form.team_id.data),
             "back_entry": bool(form.back_entry.data),
             "downtime": bool(form.downtime.data),
             "offline_template": form.offline_template.data or None,
@@ -206,7 +207,8 @@ def allocate(request_id: int):
     forms = _forms(req)
     if forms["allocate"].validate_on_submit():
         uid = forms["allocate"].caseworker.data
-        worker = db.session.get(User, int(uid)) if uid and uid.isdigit() else None
+        number = whole_number(uid)
+        worker = db.session.get(User, number) if number else None
         done = commit_change(services.allocate, req, worker, current_user,
                              current_app.config["BASE_URL"], _link(req))
         if not done:  # every refusal is about whom it goes to

@@ -14,6 +14,7 @@ from ..contacts import services as contact_services
 from ..extensions import add_error, db
 from ..htmx import is_htmx
 from ..interactions.forms import parse_london
+from ..numbers import whole_number
 from ..rules import RuleError, commit_change
 from ..timeutil import london_format, utcnow
 from . import bp, handover, services
@@ -51,7 +52,8 @@ def _input(form: CallBackForm, times: dict) -> services.CallBackInput | None:
     owner_user = None
     if form.owner.data == "user":
         uid = form.owner_user.data
-        owner_user = db.session.get(User, int(uid)) if uid and uid.isdigit() else None
+        number = whole_number(uid)
+        owner_user = db.session.get(User, number) if number else None
         if owner_user is None:
             add_error(form.owner_user, "Choose the caseworker who will make the call back")
             return None
@@ -229,7 +231,8 @@ def hand_over(cb_id: int):
     form = HandOverForm()
     if form.validate_on_submit():
         uid = form.user_id.data
-        user = db.session.get(User, int(uid)) if uid and uid.isdigit() else None
+        number = whole_number(uid)
+        user = db.session.get(User, number) if number else None
         done = commit_change(handover.hand_over, cb, user, current_user)
         if not done:  # every refusal is about whom it goes to
             form.user_id.errors = list(form.user_id.errors) + [done.message]

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.datastructures import MultiDict
 
 from ..extensions import Model, db
+from ..numbers import whole_number
 from ..timeutil import utcnow
-from .numbers import whole_number
 
 KEPT_FOR = timedelta(days=7)
 MAX_FIELDS = 600

@@ -13,8 +13,8 @@ from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitFie
 from wtforms.validators import InputRequired, Length, Optional
 
 from ..extensions import add_error
+from ..numbers import whole_number
 from .models import WHO_REQUIRES
-from .numbers import whole_number
 from .services import MAX_NOTE
 
 YES_NO = [("yes", "Yes"), ("no", "No")]

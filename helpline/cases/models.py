@@ -9,8 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..auth.models import Team, User
 from ..contacts.models import Contact
 from ..extensions import Model, db
+from ..numbers import MAX_ID, whole_number
 from ..timeutil import london_format, utcnow
-from .numbers import MAX_ID, whole_number
 
 REFERENCE_OFFSET = 45000  # CA45001 is case 1, like the references handlers know
 WHO_REQUIRES = ["The person who called", "Someone Else"]

@@ -10,9 +10,9 @@ from flask_login import current_user
 from .. import audit
 from ..auth.guard import staff_required
 from ..extensions import db
+from ..numbers import MAX_ID, whole_number
 from . import bp, queues
 from .models import STATUSES
-from .numbers import MAX_ID, whole_number
 
 PER_PAGE = 50
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)  # the dates a filter may name

@@ -12,8 +12,8 @@ from typing import Mapping
 
 from ..extensions import db
 from ..lookups.models import LookupItem, ResponseTypeField, fields_for, offered
+from ..numbers import whole_number
 from .models import AWAITING_REVIEW
-from .numbers import whole_number
 
 _KEY = re.compile(r"^(signposts|referrals)-(\d{1,12})-(.+)$", re.ASCII)  # _new_index: 11 digits
 

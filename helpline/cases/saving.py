@@ -10,12 +10,12 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import submissions
 from ..extensions import db
+from ..numbers import whole_number
 from ..rules import RuleError, place_error
 from ..timeutil import utcnow
 from . import rows, services
 from .forms import CaseForm, to_bool
 from .models import Case
-from .numbers import whole_number
 from .screen import CaseScreen
 
 

@@ -16,11 +16,11 @@ from ..contacts.forms import ContactForm
 from ..contacts.models import Contact
 from ..extensions import db
 from ..lookups.models import offered
+from ..numbers import whole_number
 from ..timeutil import utcnow
 from . import rows, service_desk, services
 from .forms import AssignForm, CaseForm, CloseForm, NoteForm, OwnerForm, ResolveForm, from_bool
 from .models import READY, WHO_REQUIRES, Case
-from .numbers import whole_number
 
 YES_NO_FIELDS = ("beneficiary_consent", "psychosocial_support", "safeguarding_activated",
                  "feedback_consent")

@@ -10,9 +10,9 @@ from ..extensions import db
 from ..mail_texts import render_mail
 from ..mailer import queue_mail
 from ..notifications.services import notify, notify_team
+from ..numbers import whole_number
 from ..rules import RuleError
 from .models import Case
-from .numbers import whole_number
 from .services import change_owner, set_status, touch
 
 CASE_HANDLER_ROLES = ("volunteer", "supervisor", "data")  # an admin-only account handles none

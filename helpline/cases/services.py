@@ -13,6 +13,7 @@ from ..contacts.models import Contact
 from ..contacts.services import move_links
 from ..extensions import db
 from ..notifications.services import notify
+from ..numbers import whole_number
 from ..rules import RuleError
 from ..timeutil import utcnow
 from .models import (
@@ -27,7 +28,6 @@ from .models import (
     Referral,
     Signpost,
 )
-from .numbers import whole_number
 from .rows import ReferralRow, SignpostRow, lookup_name
 from .signals import owner_changed
 

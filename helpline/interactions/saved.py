@@ -13,6 +13,7 @@ from ..contacts.access import log_owner_access, owner_access
 from ..contacts.models import Contact
 from ..extensions import db
 from ..lookups.models import offered
+from ..numbers import whole_number
 from ..rules import commit_change
 from . import bp, services
 from .forms import AddHandlersForm, FinishForm
@@ -119,7 +120,7 @@ def finish(interaction_id: int):
     assert form is not None  # may_work_on: the form is theirs
     if form.validate_on_submit():
         def lookup(value: str | None) -> int | None:
-            return int(value) if value and value.isdigit() else None
+            return whole_number(value)
         chosen = set(form.interventions.data or [])
         choices = offered("emergency_intervention") + list(interaction.interventions)
         saved = commit_change(services.finish, interaction, {

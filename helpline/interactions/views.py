@@ -14,6 +14,7 @@ from ..contacts.models import Contact
 from ..extensions import add_error, db
 from ..htmx import render
 from ..lookups.models import LookupItem, offered
+from ..numbers import whole_number
 from . import bp, services
 from .forms import InteractionForm
 from .models import Interaction
@@ -143,7 +144,7 @@ def _saved(interaction: Interaction):
 
 def _create(form: InteractionForm, enquirer, case, handlers) -> Interaction:
     def lookup(value):
-        return int(value) if value and value.isdigit() else None
+        return whole_number(value)
     values = {
         "fully_anonymous": bool(form.fully_anonymous.data),
         "enquirer_id": None if form.fully_anonymous.data else enquirer.id,

@@ -10,6 +10,7 @@ from ..contacts.postcodes import areas
 from ..extensions import db
 from ..htmx import render
 from ..lookups.models import offered
+from ..numbers import whole_number
 from ..rules import commit_change
 from . import bp, services
 from .forms import ArticleForm, OrganisationForm, RetireForm
@@ -72,8 +73,7 @@ def directory_admin():
     """The directory of local organisations (admins add and retire)."""
     retire = RetireForm()
     if retire.retire.data and retire.validate_on_submit():
-        org = db.get_or_404(Organisation, int(retire.retire.data)
-                            if retire.retire.data.isdigit() else 0)
+        org = db.get_or_404(Organisation, whole_number(retire.retire.data) or 0)
         commit_change(services.retire_organisation, org, current_user)
         return redirect(url_for("knowledge.directory_admin"))
     form = OrganisationForm()

@@ -41,3 +41,12 @@ def test_directory_by_category_and_region(app, client, auth):
     html = client.get(f"/directory?category={food.id}&region=West Midlands",
                       headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "Brum Food Bank" in html and "National Food Line" in html and "London Larder" not in html
+
+
+def test_retiring_a_unicode_digit_organisation_is_a_404_not_a_500(app, client, auth):
+    """"²" passes str.isdigit() but not int(): a crafted Retire finds nothing."""
+    auth.login(make_user("admin").email)
+    url = "/admin/directory"
+    for bad in ("²", "9" * 30):
+        resp = client.post(url, data={"csrf_token": csrf_token(client, url), "retire": bad})
+        assert resp.status_code == 404, bad

@@ -227,3 +227,18 @@ def test_the_request_page_offers_contacts_with_a_similar_name(app, client, world
                  phone="07700 900888")
     page = client.get(f"/callback-requests/{req.id}").get_data(as_text=True)
     assert "07700 900777" in page and "Quigley" not in page
+
+
+def test_allocation_to_a_unicode_digit_is_a_message_not_a_500(app, client, world):
+    """"²" passes str.isdigit() but not int(): a crafted caseworker is refused at the field."""
+    new_request(client)
+    req = db.session.scalar(select(CallBackRequest))
+    leader = app.test_client()
+    AuthActions(leader).login(world["leader"].email)
+    url = f"/callback-requests/{req.id}"
+    for bad in ("²", "9" * 30):
+        resp = leader.post(f"{url}/allocate", data={"csrf_token": csrf_token(leader, url),
+                                                    "caseworker": bad})
+        assert resp.status_code == 422, bad
+    db.session.expire_all()
+    assert db.session.get(CallBackRequest, req.id).status != "Awaiting Calls"

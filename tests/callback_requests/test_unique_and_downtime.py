@@ -205,3 +205,12 @@ def test_no_file_chosen(app, client, downtime):
                        content_type="multipart/form-data")
     assert resp.status_code == 422
     assert "Choose the completed paper form to attach" in resp.get_data(as_text=True)
+
+
+def test_a_proforma_with_a_unicode_digit_team_is_refused_at_the_field(app, case_world):
+    client = client_for(app, case_world["owner"])
+    resp, _ = proforma(client, case_world["case"], team_id="²")
+    assert resp.status_code == 422
+    assert "Choose the Functionally Unique team to send the proforma to" in resp.get_data(
+        as_text=True)
+    assert db.session.scalar(select(UniqueCallBack)) is None

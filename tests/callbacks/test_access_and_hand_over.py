@@ -171,10 +171,11 @@ def test_a_verified_hand_over_is_still_view_only(app, people):
     ("", "Choose the caseworker to hand the call back to"),
     ("olly", "already works the case"),
     ("sue", "Choose an active caseworker"),
+    ("²", "Choose an active caseworker"),  # isdigit() but not an int: was a 500
 ])
 def test_bad_hand_overs_are_explained_at_the_field(app, people, who, message):
     p = people
-    resp = _hand_over(app, p, p[who].id if who else "")
+    resp = _hand_over(app, p, p[who].id if who in p else who)
     html = resp.get_data(as_text=True)
     assert resp.status_code == 422 and message in html
     assert re.search(r'id="user_id-error"[^>]*>.*?' + re.escape(message), html, re.S)

@@ -303,3 +303,12 @@ def test_overdue_call_back_appears_in_the_morning_review(client, world):
     page = client.get("/supervisor/").get_data(as_text=True)
     assert "Overdue call backs (1)" in page
     assert "Overdue" in client.get("/callbacks/overdue").get_data(as_text=True)
+
+
+def test_another_caseworker_given_as_a_unicode_digit_is_a_message_not_a_500(client, world):
+    """"²" passes str.isdigit() but not int(): the owner choice is refused at its field."""
+    for bad in ("²", "9" * 30):
+        resp = post_cb(client, world["case"], owner="user", owner_user=bad)
+        assert resp.status_code == 422, bad
+        assert '<a href="#owner_user">' in resp.get_data(as_text=True)  # refused at the field
+    assert db.session.scalar(select(CallBack)) is None

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2] / "helpline"
 
 # Lowest first; a module may import anything in its own layer or below.
 LAYERS: list[set[str]] = [
-    {"extensions", "timeutil", "config", "htmx", "rules", "db_errors", "badges", "events",
+    {"extensions", "timeutil", "config", "htmx", "rules", "numbers", "db_errors", "badges", "events",
      "jobs", "mailer", "mail_texts", "site_settings", "submissions", "logs", "timing",
      "catcher", "errors"},
     {"audit"},
