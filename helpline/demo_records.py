@@ -16,7 +16,8 @@ from .contacts.models import CONSENT_STATUSES, Contact
 from .contacts.services import create_contact
 from .extensions import db
 from .interactions.services import create_interaction
-from .lookups.models import LookupItem, fields_for
+from .lookups.models import LookupItem, fields_for, offered
+from .review import services as review_services
 from .timeutil import utcnow
 
 FIRST = ["Robert", "Peter", "Mary", "Edna", "John", "Margaret", "David", "Susan", "James",
@@ -73,7 +74,8 @@ def seed_records(contacts: int = 300) -> int:
         _demo_interaction(rng, contact, case, handler, lists)
     _demo_callbacks(rng, handlers)
     _demo_queues()
-    return contacts
+    _demo_waiting_referral(types)
+    return contacts + 1
 
 
 def _lists() -> dict[str, dict[str, LookupItem]]:
@@ -171,3 +173,26 @@ def _demo_case(rng, contact, handler, categories, types):
     case.created_at = utcnow() - timedelta(days=rng.randint(0, 120), minutes=rng.randint(0, 600))
     contact.last_case_at = case.created_at
     return case
+
+
+def _demo_waiting_referral(types: list[LookupItem]) -> None:
+    """A reviewed food-parcel referral for the Isle of Man, where no demo local team works:
+    it waits on the data team's list as "Awaiting a local team"."""
+    maggie = db.session.scalar(select(User).where(User.email == DEMO_DATA))
+    food = next((t for t in types if "food" in t.name.lower()), types[0] if types else None)
+    if maggie is None or food is None:
+        return
+    contact = create_contact({
+        "consent_status": CONSENT_STATUSES[0], "consent_given_by": "The Caller for themselves",
+        "consent_decision_date": utcnow().date(), "first_name": "Ewan", "last_name": "Quayle",
+        "phone": "07624 300123", "address": "4 Bucks Road, Douglas", "postcode": "IM1 3AD",
+        "postcode_area": "IM", "region": "Isle of Man"}, maggie, session_id="demo")
+    extra = {f.id: ("2" if f.kind == "number" else f.choice_list[0] if f.choice_list
+                    else "Demo value") for f in fields_for(food.id) if f.kind != "date"}
+    case = case_services.save_case(None, contact, case_services.CaseInput(
+        title="Food parcel for a family in Douglas", who_requires_support="The person who called",
+        beneficiary_id=None, beneficiary_consent=None, psychosocial_support=False,
+        safeguarding_activated=False, safeguarding_reason=None, feedback_consent=True,
+        ready_for_review=True, note="Two adults, three children; no cooking facilities.",
+        signposts=[], referrals=[ReferralRow(0, response_type_id=food.id, extra=extra)]), maggie)
+    review_services.accept(case, [i.name for i in offered("review_checklist")], maggie)

@@ -63,6 +63,34 @@ def _link(case: Case) -> str:
     return url_for("cases.show", case_id=case.id)
 
 
+def _assigned_to(case: Case, status: str = "Assigned") -> str | None:
+    """Who the case is with, as the history says it: a handler, or a team's queue."""
+    if case.assignee_id is not None:
+        return db.session.get(User, case.assignee_id).name  # type: ignore[union-attr]
+    if case.team_id is not None and status == "Assigned":
+        return f"{db.session.get(Team, case.team_id).name} queue"  # type: ignore[union-attr]
+    return None
+
+
+def _record_assignment(actor: User, case: Case, changes: dict) -> None:
+    """Only what changed (re-opening a Solved case for its own assignee changes only the
+    status, which set_status records): never an empty line in the history."""
+    changed = {field: pair for field, pair in changes.items() if pair[0] != pair[1]}
+    if changed:
+        audit.record(actor, "assign", "case", case.reference, changes=changed)
+
+
+def _refuse_unchanged(case: Case, assignee: User | Team) -> None:
+    """Assigning a case to whom it is already assigned changes nothing: say so at the field
+    (it used to write an empty line into the history)."""
+    if case.status != "Assigned":
+        return
+    if isinstance(assignee, Team) and case.assignee_id is None and case.team_id == assignee.id:
+        raise RuleError(f"The case is already in the {assignee.name} queue", field="assignee")
+    if isinstance(assignee, User) and case.assignee_id == assignee.id:
+        raise RuleError(f"The case is already assigned to {assignee.name}", field="assignee")
+
+
 def assign(case: Case, assignee: User | Team, actor: User, base_url: str) -> None:
     """Assign to a handler (notification + email) or a team queue (team notification). The
     owner stays the owner (HEAT: owner and assignee are separate people), so the case's call
@@ -76,18 +104,18 @@ def assign(case: Case, assignee: User | Team, actor: User, base_url: str) -> Non
         raise RuleError(f"{assignee.name} does not handle cases (an inactive or "
                         "administrator-only account): choose an active handler or a team",
                         field="assignee")
+    _refuse_unchanged(case, assignee)
+    before = _assigned_to(case, case.status)
     if isinstance(assignee, Team):
-        before = case.team.name if case.team else None
+        team_before = case.team.name if case.team else None
         case.team_id, case.assignee_id = assignee.id, None
-        audit.record(actor, "assign", "case", case.reference,
-                     changes={"Team": (before, assignee.name)})
+        _record_assignment(actor, case, {"Team": (team_before, assignee.name),
+                                          "Assigned to": (before, _assigned_to(case))})
         notify_team(assignee, f"Case {case.reference} assigned to {assignee.name}",
                     case.title, _link(case), kind="assignment")
     else:
-        before = case.assignee.name if case.assignee else None
         case.assignee_id = assignee.id
-        audit.record(actor, "assign", "case", case.reference,
-                     changes={"Assigned to": (before, assignee.name)})
+        _record_assignment(actor, case, {"Assigned to": (before, assignee.name)})
         subject, body = render_mail("case_assigned", case=case, assignee=assignee,
                                     caller_name=case.caller.full_name,
                                     link=f"{base_url}{_link(case)}")

@@ -104,3 +104,42 @@ def test_the_history_names_who_created_the_case_not_its_owner_now(app, client, a
                                        "assignee": f"user-{leader.id}"})
     page = client.get(url).get_data(as_text=True)
     assert "created (Open) by Vera Volunteer" in page
+
+
+def test_assigning_to_whom_it_is_already_assigned_is_refused_and_writes_no_history(
+        app, client, auth):
+    """Walk finding (issue 15): assigning a case to the team it was already in wrote an empty
+    line into the history. Now it says so at the field and nothing is written; taking it
+    back from a handler into the same team's queue records who it was taken from."""
+    from helpline.audit.models import AuditEntry
+    seed_lists()
+    owner = make_user("supervisor", name="Elliot Hunter", team="Night Shift")
+    member = make_user("volunteer", name="Nina Night", team="Night Shift")
+    case = create_case(make_contact(owner), "Needs a call back tonight", owner)
+    db.session.commit()
+    auth.login(owner.email)
+    url = f"/cases/{case.id}"
+    team = f"team-{member.teams[0].id}"
+
+    def assign(value):
+        return client.post(f"{url}/assign", data={"csrf_token": csrf_token(client, url),
+                                                  "assignee": value})
+
+    def entries():
+        return db.session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "assign").order_by(AuditEntry.id)).all()
+
+    assert assign(team).status_code == 302
+    again = assign(team)
+    assert again.status_code == 422
+    assert "The case is already in the Night Shift queue" in again.get_data(as_text=True)
+    # it was already the team's case: the history says it went into the queue
+    assert [(e.field, e.after) for e in entries()] == [("Assigned to", "Night Shift queue")]
+    assert assign(f"user-{member.id}").status_code == 302
+    again = assign(f"user-{member.id}")
+    assert again.status_code == 422
+    assert "The case is already assigned to Nina Night" in again.get_data(as_text=True)
+    assert assign(team).status_code == 302  # back into the team's queue
+    assert [(e.field, e.before, e.after) for e in entries()][-1] == (
+        "Assigned to", "Nina Night", "Night Shift queue")
+    assert all(e.field for e in entries())  # no empty lines

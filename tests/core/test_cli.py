@@ -62,6 +62,8 @@ def test_seed_demo_is_idempotent_and_realistic(runner, auth):
         assert queues.count(db.session, angie, name) >= 2, name
     maggie = db.session.scalar(select(User).where(User.email == "maggie.evans@example.org"))
     assert queues.count(db.session, maggie, "awaiting-review") >= 10
+    from helpline.review.referrals import waiting_count  # a referral no local team serves
+    assert waiting_count(db.session) >= 1
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0
     assert db.session.scalar(select(func.count(User.id))) == users
