@@ -167,3 +167,23 @@ def test_teams_with_shift_hours_and_region(client, admin):
                            "shift_start": "17:00", "shift_end": "23:00", "region": "Wales"})
     page = client.get(url).get_data(as_text=True)
     assert "Evening" in page and "17:00–23:00" in page and "Wales" in page
+
+
+def test_users_are_paged_and_found_by_part_of_a_name_or_login(app, client, admin):
+    """Issue 17 (page weight): 2,000 users on one page were 384 KB; now 50 a page, active
+    first, with a search by name or login that treats % and _ as text."""
+    for n in range(110):
+        make_user("volunteer", name=f"Volunteer {n:03d}", email=f"vol{n:03d}@example.org")
+    make_user("volunteer", name="Zara 100%_Sure", email="zara@example.org", active=False)
+    first = client.get("/admin/users").get_data(as_text=True)
+    assert first.count('id="user-') == 50 and "Page 1 of 3" in first
+    assert "112 users" in first  # the admin, 110 volunteers and Zara
+    last = client.get("/admin/users?page=3").get_data(as_text=True)
+    assert last.count('id="user-') == 12 and "Zara 100%_Sure" in last  # deactivated last
+    found = client.get("/admin/users?q=VOLUNTEER 10").get_data(as_text=True)
+    assert found.count('id="user-') == 10 and "Volunteer 105" in found
+    assert client.get("/admin/users?q=zara@").get_data(as_text=True).count('id="user-') == 1
+    assert client.get("/admin/users?q=%_").get_data(as_text=True).count('id="user-') == 1
+    assert "No users match." in client.get("/admin/users?q=nobody").get_data(as_text=True)
+    for bad in ("²", "0", "9" * 30, "-1"):
+        assert client.get(f"/admin/users?page={bad}").status_code == 200, bad
