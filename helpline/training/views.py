@@ -11,17 +11,13 @@ from . import bp
 from .scenarios import PRACTICE_ACCOUNTS, PRACTICE_PASSWORD, SCENARIOS, records
 
 
-@bp.before_request
-def training_only():
-    """The live site has no Scenarios page at all."""
-    if not current_app.config.get("TRAINING"):
-        abort(404)
-
-
 @bp.get("/scenarios")
 @staff_required
 def scenarios():
-    """Every numbered scenario with its caller, the situation to play and the steps."""
+    """Every numbered scenario with its caller, the situation to play and the steps. The
+    live site has no such page (404 once signed in, like any unknown page)."""
+    if not current_app.config.get("TRAINING"):
+        abort(404)
     found = records()
     audit.viewed_list(current_user, "contact", [c for _e, _a, c in found.values() if c])
     db.session.commit()
