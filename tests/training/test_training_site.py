@@ -9,19 +9,24 @@ import io
 import re
 import threading
 
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from helpline.callback_requests.models import CallBackRequest
 from helpline.catcher import read_messages
 from helpline.cases.models import Case
+from helpline.cases.services import create_case
 from helpline.contacts.models import Contact
 from helpline.extensions import db
 from helpline.jobs import set_job_app
 from helpline.mailer import OutboxMail, queue_mail
+from helpline.review.models import ExportBatch
+from helpline.timeutil import utcnow
 from helpline.training.scenarios import (PRACTICE_ACCOUNTS, PRACTICE_PASSWORD, SCENARIOS,
                                          SUPERVISOR, VOLUNTEER)
 from helpline.worker import retention_daily
 from tests.conftest import AuthActions, csrf_token
+from tests.contacts.helpers import make_contact
 from tests.events.test_jobs_and_mail import run_jobs
 from tests.factories import make_user
 from tests.review.test_retention import due_contacts
@@ -128,7 +133,6 @@ def test_training_reset_restores_the_scenarios(app, training_app, training_clien
     shopping.title = "Changed by a trainee"
     grace.status = "Completed"
     trainee = make_user("volunteer")
-    from tests.contacts.helpers import make_contact
     make_contact(trainee, first_name="Edith", last_name="Marlowe", phone="07700 900101")
     db.session.commit()
 
@@ -149,7 +153,6 @@ def test_training_reset_restores_the_scenarios(app, training_app, training_clien
 
 def test_training_reset_refuses_outside_training_mode(app):
     volunteer = make_user("volunteer")
-    from tests.contacts.helpers import make_contact
     kept = make_contact(volunteer, first_name="Real", last_name="Caller")
     result = _cli(app, "training-reset")
     assert result.exit_code != 0
@@ -190,11 +193,6 @@ def _export(test_client, fmt: str):
 
 
 def test_training_exports_are_marked_training(app, client, training_app, training_client):
-    from openpyxl import load_workbook
-    from helpline.cases.services import create_case
-    from helpline.review.models import ExportBatch
-    from helpline.timeutil import utcnow
-    from tests.contacts.helpers import make_contact
     handler, data = make_user("volunteer"), make_user("data")
     case = create_case(make_contact(handler), "Food parcel needed", handler)
     case.review_state, case.reviewed_at = "Accepted", utcnow()
