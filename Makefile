@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 FLASK := $(PY) -m flask --app app
 
-.PHONY: run test lint typecheck test-lowspec install install-dev chromium migrate seed bench ci clean prod-check nginx
+.PHONY: run run-training test lint typecheck test-lowspec install install-dev chromium migrate seed bench ci clean prod-check nginx
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,15 @@ seed: migrate
 
 run: seed
 	$(PY) -m helpline.run
+
+# The training site beside a live `make run`: HELPLINE_MODE=training on port 5001 (PORT),
+# with its own database (instance/training.db, or TRAINING_DATABASE_URL), Redis (6381),
+# mail catcher (8026) and files under instance/training/; loads the practice scenarios
+# into an empty database (`flask --app app training-reset` starts them again).
+run-training: install
+	HELPLINE_MODE=training $(FLASK) db upgrade $(UPGRADE_ARGS)
+	HELPLINE_MODE=training $(FLASK) training-reset --if-empty
+	HELPLINE_MODE=training PORT=$${PORT:-5001} $(PY) -m helpline.run
 
 # Browser tests drive Debian's Chromium; Playwright never downloads its own browser.
 chromium:

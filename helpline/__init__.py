@@ -14,7 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import from_environment
+from .config import enforce_mode, from_environment
 from .extensions import compress, csrf, db, login_manager, mail, migrate
 from .timeutil import london_format
 
@@ -48,6 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(from_environment(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+    enforce_mode(app.config)  # training: mail only to the local catcher
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite") and (uri in ("sqlite://", "sqlite:///") or ":memory:" in uri):
         # an in-memory SQLite database has one connection and no pool to size
@@ -166,7 +167,8 @@ def register_blueprints(app: Flask) -> None:
     from .notifications import bp as notifications_bp
     from .review import bp as review_bp
     from .supervisor import bp as supervisor_bp
+    from .training import bp as training_bp
 
     for bp in (main_bp, auth_bp, contacts_bp, cases_bp, callbacks_bp, interactions_bp, supervisor_bp,
-               requests_bp, review_bp, knowledge_bp, notifications_bp, admin_bp):
+               requests_bp, review_bp, knowledge_bp, notifications_bp, admin_bp, training_bp):
         app.register_blueprint(bp)

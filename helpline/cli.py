@@ -13,6 +13,7 @@ from .extensions import db
 from .review import retention
 from .rules import RuleError
 from .setup import setup
+from .training.cli import register_training_cli
 
 
 def register_cli(app: Flask) -> None:
@@ -21,6 +22,7 @@ def register_cli(app: Flask) -> None:
     register_setup(app)
     register_backup_cli(app)
     register_import_cli(app)
+    register_training_cli(app)
 
     @app.cli.command("create-user")
     @click.argument("email")
@@ -90,5 +92,8 @@ def register_retention(app: Flask) -> None:
     @app.cli.command("retention")
     @click.option("--dry-run", is_flag=True, help="List what would be erased; change nothing")
     def retention_command(dry_run: bool) -> None:
+        if app.config.get("TRAINING"):
+            raise click.ClickException("Retention is disabled on the training site: its "
+                                       "practice records are never erased by age.")
         report = retention.run(app.config["RETENTION_YEARS"], dry_run=dry_run)
         click.echo(report.describe())

@@ -5,8 +5,12 @@ import os
 import secrets
 from pathlib import Path
 
-EMBEDDED_REDIS_PORT = int(os.environ.get("EMBEDDED_REDIS_PORT", "6380"))
-EMBEDDED_SMTP_PORT = int(os.environ.get("EMBEDDED_SMTP_PORT", "8025"))
+# The training site (HELPLINE_MODE=training) runs beside a live `make run` on the same
+# machine: its own web port, embedded Redis, mail catcher and database by default.
+TRAINING = os.environ.get("HELPLINE_MODE", "live") == "training"
+EMBEDDED_REDIS_PORT = int(os.environ.get("EMBEDDED_REDIS_PORT", "6381" if TRAINING else "6380"))
+EMBEDDED_SMTP_PORT = int(os.environ.get("EMBEDDED_SMTP_PORT", "8026" if TRAINING else "8025"))
+DEFAULT_PORT = "5001" if TRAINING else "8000"
 
 
 class ConfigError(RuntimeError):
@@ -45,6 +49,18 @@ def helpline_env() -> str:
     return value
 
 
+MODES = ("live", "training")
+
+
+def helpline_mode() -> str:
+    """HELPLINE_MODE: live (the default) or training (the practice site)."""
+    value = os.environ.get("HELPLINE_MODE", "live")
+    if value not in MODES:
+        raise ConfigError(f"HELPLINE_MODE must be 'live' or 'training', not {value!r}. "
+                          "Helpline has not started.")
+    return value
+
+
 def _roles(value: str) -> tuple[str, ...]:
     """A comma-separated list of roles ("all" means every role)."""
     known = ("volunteer", "supervisor", "data", "admin")
@@ -71,13 +87,23 @@ def from_environment(instance_path: str) -> dict:
     inst = Path(instance_path)
     inst.mkdir(parents=True, exist_ok=True)
     production = helpline_env() == "production"
+    training = helpline_mode() == "training"
     env = os.environ.get
+    # training: its own files, database and Redis; DATABASE_URL and REDIS_URL (the live
+    # site's) are never used, so training-reset can never wipe live records
+    files = inst / "training" if training else inst
+    files.mkdir(parents=True, exist_ok=True)
     return {
-        **_account_settings(env),
+        **_account_settings(env, training),
         "PRODUCTION": production,
-        "SECRET_KEY": _secret_key(inst, production),
-        "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL", f"sqlite:///{inst / 'helpline.db'}"),
-        "REDIS_URL": env("REDIS_URL", f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"),
+        "HELPLINE_MODE": "training" if training else "live",
+        "TRAINING": training,
+        "SECRET_KEY": _secret_key(files, production),
+        "SQLALCHEMY_DATABASE_URI": (
+            env("TRAINING_DATABASE_URL", f"sqlite:///{inst / 'training.db'}") if training
+            else env("DATABASE_URL", f"sqlite:///{inst / 'helpline.db'}")),
+        "REDIS_URL": env("TRAINING_REDIS_URL" if training else "REDIS_URL",
+                         f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"),
         "MAIL_SERVER": env("MAIL_SERVER", "127.0.0.1"),
         "MAIL_PORT": int(env("MAIL_PORT", str(EMBEDDED_SMTP_PORT))),
         "MAIL_USE_TLS": env("MAIL_USE_TLS", "0") == "1",
@@ -85,16 +111,18 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_PASSWORD": env("MAIL_PASSWORD"),
         "MAIL_DEFAULT_SENDER": env("MAIL_DEFAULT_SENDER", "Helpline <helpline@localhost>"),
         # Where the embedded catcher keeps what it received (the admin "Sent mail" page).
-        "MAIL_CATCHER_DIR": env("MAIL_CATCHER_DIR", str(inst / "mail")),
-        "PORT": int(env("PORT", "8000")),
-        "EXPORT_DIR": env("EXPORT_DIR", str(inst / "exports")),
+        "MAIL_CATCHER_DIR": env("MAIL_CATCHER_DIR", str(files / "mail")),
+        # The training site sends every mail here, whatever MAIL_SERVER says.
+        "MAIL_CATCHER_PORT": EMBEDDED_SMTP_PORT,
+        "PORT": int(env("PORT", DEFAULT_PORT)),
+        "EXPORT_DIR": env("EXPORT_DIR", str(files / "exports")),
         # `flask db upgrade` backs a database with rows up here first, unless told not to.
-        "BACKUP_DIR": env("BACKUP_DIR", str(inst / "backups")),
+        "BACKUP_DIR": env("BACKUP_DIR", str(files / "backups")),
         "BACKUP_BEFORE_UPGRADE": env("BACKUP_BEFORE_UPGRADE", "1") != "0",
         "RETENTION_YEARS": int(env("RETENTION_YEARS", "6")),
         "MP_ENQUIRIES_EMAIL": env("MP_ENQUIRIES_EMAIL", "mp-enquiries@example.org"),
         # Attached paper forms of call-back requests: outside static/, served only by the app.
-        "ATTACHMENT_DIR": env("ATTACHMENT_DIR", str(inst / "attachments")),
+        "ATTACHMENT_DIR": env("ATTACHMENT_DIR", str(files / "attachments")),
         "ATTACHMENT_MAX_BYTES": int(env("ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))),
         # Attempts a call-back request allows, per request type (empty: as many as needed).
         "REQUEST_ATTEMPT_LIMITS": {
@@ -116,7 +144,9 @@ def from_environment(instance_path: str) -> dict:
         # /metrics for a Prometheus scraper sending "Authorization: Bearer <token>"
         # (administrators can always read it signed in)
         "METRICS_TOKEN": env("METRICS_TOKEN"),
-        "BASE_URL": env("BASE_URL", f"http://127.0.0.1:{env('PORT', '8000')}"),
+        "BASE_URL": env("BASE_URL", f"http://127.0.0.1:{env('PORT', DEFAULT_PORT)}"),
+        # both sites on one host: a training sign-in never replaces the live one's cookie
+        "SESSION_COOKIE_NAME": "helpline_training_session" if training else "session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
@@ -145,7 +175,7 @@ def from_environment(instance_path: str) -> dict:
     }
 
 
-def _account_settings(env) -> dict:
+def _account_settings(env, training: bool = False) -> dict:
     """Sessions, sign-in throttling, passwords and the second factor."""
     return {
         "IDLE_TIMEOUT_MINUTES": int(env("IDLE_TIMEOUT_MINUTES", "30")),
@@ -162,7 +192,18 @@ def _account_settings(env) -> dict:
         "ACCOUNT_HELP": env("ACCOUNT_HELP", "an administrator (Admin → Users)"),
         "PASSWORD_MIN_LENGTH": int(env("PASSWORD_MIN_LENGTH", "12")),
         # Roles that must use a second factor ("all" for everyone); the others may.
+        # (none on the training site unless set: its practice accounts share a password)
         "TWO_FACTOR_REQUIRED_ROLES": _roles(env("TWO_FACTOR_REQUIRED_ROLES",
-                                                "supervisor,data,admin")),
+                                                "" if training else "supervisor,data,admin")),
         "TWO_FACTOR_ISSUER": env("TWO_FACTOR_ISSUER", "Helpline"),
     }
+
+
+def enforce_mode(config: dict) -> None:
+    """After every other setting (tests' too): the training site's mail goes only to the
+    local catcher, whatever MAIL_SERVER and the rest say."""
+    if not config.get("TRAINING"):
+        return
+    config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=int(config["MAIL_CATCHER_PORT"]),
+                  MAIL_USE_TLS=False, MAIL_USE_SSL=False, MAIL_USERNAME=None,
+                  MAIL_PASSWORD=None)

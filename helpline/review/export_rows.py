@@ -115,9 +115,14 @@ def _row(r, more: dict, personal: bool) -> list:
     return [neutralise(v) for v in row]
 
 
-def _write_csv(path: Path, header: list, rows: Iterator[list]) -> None:
+TRAINING_MARK = "TRAINING — practice data only, not real callers"
+
+
+def _write_csv(path: Path, header: list, rows: Iterator[list], training: bool = False) -> None:
     with path.open("w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.writer(fh)
+        if training:  # the training site's exports say so on their first line
+            writer.writerow([TRAINING_MARK])
         writer.writerow(header)
         for row in rows:
             writer.writerow(row)
@@ -125,10 +130,12 @@ def _write_csv(path: Path, header: list, rows: Iterator[list]) -> None:
         os.fsync(fh.fileno())
 
 
-def _write_xlsx(path: Path, header: list, rows: Iterator[list]) -> None:
+def _write_xlsx(path: Path, header: list, rows: Iterator[list], training: bool = False) -> None:
     from openpyxl import Workbook
     wb = Workbook(write_only=True)  # streams rows to disk
-    ws = wb.create_sheet("Cases")
+    ws = wb.create_sheet("TRAINING Cases" if training else "Cases")
+    if training:  # a title row as well as the sheet name
+        ws.append([TRAINING_MARK])
     ws.append(header)
     for row in rows:
         ws.append(row)

@@ -230,7 +230,9 @@ def write_export(batch_id: int) -> str:
         ids = case_ids(filters)
         _progress(batch_id, 0, total=len(ids))
         header = COLUMNS + (PERSONAL if personal else [])
-        (_write_xlsx if fmt == "xlsx" else _write_csv)(part, header, _rows(batch_id, personal, ids))
+        (_write_xlsx if fmt == "xlsx" else _write_csv)(
+            part, header, _rows(batch_id, personal, ids),
+            training=bool(current_app.config.get("TRAINING")))
         _progress(batch_id, len(ids))  # heartbeat before the last, quiet steps
         digest = _sha256(part)
         os.replace(part, final)

@@ -5,7 +5,7 @@ import io
 from datetime import date
 from pathlib import Path
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
@@ -203,7 +203,8 @@ def download(batch_id: int):
                         f"; SHA-256 {batch.sha256}", ip=request.remote_addr)
     db.session.commit()
     return send_file(batch.file_path, as_attachment=True, max_age=0, etag=False,
-                     download_name=f"helpline-export-{batch.id}.{batch.fmt}")
+                     download_name=f"{'TRAINING-' if current_app.config.get('TRAINING') else ''}"
+                                   f"helpline-export-{batch.id}.{batch.fmt}")
 
 
 @bp.route("/subject-access/<int:contact_id>", methods=["GET", "POST"])

@@ -27,7 +27,7 @@ LAYERS: list[set[str]] = [
     {"callback_requests"},
     {"review", "supervisor", "knowledge", "admin", "health"},
     {"__init__", "cli", "demo", "demo_records", "models", "worker", "metrics", "run", "setup",
-     "backup", "navigation"},
+     "backup", "navigation", "training"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 
