@@ -1,8 +1,7 @@
 """Foundation benchmark: home page and /healthz under load, and static asset sizes.
 
-The stack as `make run` starts it (common.Stack) on a throwaway SQLite database, one user signed
-in, N concurrent keep-alive clients per route in alternating blocks; latencies at the client on
-loopback, so the figure to compare is the ratio to /healthz in the same run.
+Keep-alive clients per route in alternating blocks against common.Stack, timed at the client on
+loopback: the figure to compare is the ratio to /healthz in the same run.
 """
 
 import gzip

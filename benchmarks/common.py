@@ -70,8 +70,7 @@ CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 # --- figures and machine facts -----------------------------------------------------------------
 
 def options(doc: str, **defaults) -> argparse.Namespace:
-    """The script's command line: --some-name for each keyword some_name; its default gives the
-    type (False: a flag; None: a text)."""
+    """--some-name for each keyword some_name; its default gives the type (False: a flag)."""
     parser = argparse.ArgumentParser(description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     for name, default in defaults.items():
@@ -172,8 +171,7 @@ def timed(fn, *args, **kwargs) -> tuple[float, Any]:
 
 
 def interleave(items: list, runners: dict, warmup: list, every: int = 0) -> list[dict]:
-    """Each runner(item, record) on each item, rotating which goes first (after a warm-up on
-    `warmup`); returns one record per item (a copy of the item the runners filled in)."""
+    """Each runner(item, record) on each item (a copy of it), rotating which goes first."""
     for item in warmup:
         for run in runners.values():
             run(item, {})
@@ -192,8 +190,7 @@ def interleave(items: list, runners: dict, warmup: list, every: int = 0) -> list
 # --- databases ---------------------------------------------------------------------------------
 
 def make_app(url: str, **config):
-    """The app on this database; Redis on a dead port unless given (most benchmarks need none).
-    Log records below WARNING are dropped: they would come between the figures."""
+    """The app on this database; Redis on a dead port unless given; no log lines below WARNING."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": "redis://127.0.0.1:1/0",
                       "MAIL_SUPPRESS_SEND": True, "SERVER_NAME": None, **config})
     logging.getLogger().setLevel(logging.WARNING)
@@ -221,9 +218,8 @@ def shown(url: str) -> str:
 
 @contextlib.contextmanager
 def fresh_app(args, name: str, domain: str = DOMAIN, what: str = ""):
-    """The app on --database-url, else on a SQLite file in a temp dir (its EXPORT_DIR in there
-    too); wiped (refusing a database with users not @domain) and migrated. Closed (the temp dir
-    deleted) afterwards."""
+    """The app on --database-url, else on a SQLite file in a temp dir (deleted afterwards); wiped
+    (refusing a database with users not @domain) and migrated."""
     folder = Path(tempfile.mkdtemp(prefix=f"helpline-{name}-"))
     url = getattr(args, "database_url", None) or \
         f"sqlite:///{folder / name}-{getattr(args, 'contacts', 0)}.db"
@@ -240,8 +236,7 @@ def fresh_app(args, name: str, domain: str = DOMAIN, what: str = ""):
 
 
 def facts(pg_sql: str = "pg_database_size(current_database())") -> dict:
-    """The database and its version (e.g. SQLite 3.40.1), whether it is SQLite, its size on disk
-    (MB: the SQLite file with its WAL; on PostgreSQL what pg_sql measures)."""
+    """The database's version, whether it is SQLite, its size in MB (file + WAL, or pg_sql)."""
     path = sqlite_path(db.engine.url)
     with db.engine.connect() as conn:
         if path is None:
@@ -254,8 +249,7 @@ def facts(pg_sql: str = "pg_database_size(current_database())") -> dict:
 
 
 def bench_url(scale: float) -> str:
-    """The `make bench` dataset: DATABASE_URL, else a SQLite file per scale in
-    $TMPDIR/helpline-bench/."""
+    """The `make bench` dataset: DATABASE_URL, else $TMPDIR/helpline-bench/bench-<scale>.db."""
     if os.environ.get("DATABASE_URL"):
         return os.environ["DATABASE_URL"]
     folder = Path(tempfile.gettempdir()) / "helpline-bench"
@@ -311,9 +305,8 @@ def count(model, *where) -> int:
 
 
 def bulk_load(n: int, make_rows, tables: dict, batch: int) -> dict:
-    """Insert make_rows(done, size) for items 1..n: Core executemany, one transaction per batch
-    (SQLite: WAL, synchronous OFF); then ANALYZE (PostgreSQL: VACUUM ANALYZE). Per-table counts,
-    seconds inserting (generation included), generating and analysing, and in all."""
+    """Insert make_rows(done, size) for items 1..n, a transaction per batch (SQLite: WAL,
+    synchronous OFF), then (VACUUM) ANALYZE; per-table counts and the seconds taken."""
     counts, started, gen_time = dict.fromkeys(tables, 0), time.perf_counter(), 0.0
     with db.engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
@@ -731,9 +724,8 @@ def rss_mb(pid: int | None = None) -> float | None:
 
 class Stack:
     """redis-server, the mail catcher, RQ workers and gunicorn (gevent) as `make run` starts them,
-    on free ports with a temp dir (tmp; deleted on leaving a `with` block), on the database url,
-    else a SQLite file tmp/<name>.db; each child in its own session, logged to tmp/<child>.log.
-    HELPLINE_TIMING_LOG (timing=True) makes helpline/timing.py log each request's server time."""
+    on free ports and a temp dir (tmp, deleted after a `with` block; logs in tmp/<child>.log).
+    timing=True: helpline/timing.py logs each request's server time (HELPLINE_TIMING_LOG)."""
 
     def __init__(self, url: str | None, name: str, web_workers: int = 1, workers: int = 1,
                  catcher: bool = True, web: bool = True, timing: bool = False, **env) -> None:
@@ -749,6 +741,10 @@ class Stack:
                         MAIL_CATCHER_DIR=str(tmp / "mail"), EXPORT_DIR=str(tmp / "exports"),
                         PYTHONUNBUFFERED="1")
         self.env.update(env)
+
+    def app(self, **config):
+        """The app in this process, on the stack's database and Redis."""
+        return make_app(self.env["DATABASE_URL"], REDIS_URL=self.env["REDIS_URL"], **config)
 
     def __enter__(self) -> "Stack":
         return self
@@ -805,8 +801,7 @@ class Stack:
         self.redis_version = conn.info("server")["redis_version"]
 
     def stop(self) -> str:
-        """Signal each child's process group (newest first: its forks go too), then SIGKILL what
-        is left of it; returns a line saying so."""
+        """Signal each child's process group (newest first), then SIGKILL what is left of it."""
         procs, self.procs = self.procs, []
         for proc, sig in reversed(procs):
             for s, wait in ((sig, 15), (signal.SIGKILL, 5)):

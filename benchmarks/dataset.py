@@ -1,7 +1,5 @@
-"""Bulk dataset for `make bench`: contacts, cases, interactions, call backs; scale 1 = 1M cases.
-
-Cases as case_page.py makes them, two interactions each, a call back per five cases (recent open
-ones armed days ahead), the case-page users plus volunteer.NNN, admin and data accounts.
+"""Bulk dataset for `make bench`: scale 1 = 1M contacts and cases (common.load_cases), two
+interactions each, a call back per five cases; the load test's volunteer.NNN accounts.
 """
 
 import random

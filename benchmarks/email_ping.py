@@ -127,11 +127,9 @@ def main() -> int:
         stack.flask("db", "upgrade")
         stack.start("--appendonly", "no")
         time.sleep(args.settle)
-        e = stack.env
-        app = common.make_app(e["DATABASE_URL"], REDIS_URL=e["REDIS_URL"],
-                              MAIL_SUPPRESS_SEND=False, MAIL_SERVER="127.0.0.1",
-                              MAIL_PORT=stack.smtp_port,
-                              MAIL_CATCHER_DIR=str(maildir), BASE_URL=e["BASE_URL"])
+        app = stack.app(MAIL_SUPPRESS_SEND=False, MAIL_SERVER="127.0.0.1",
+                        MAIL_PORT=stack.smtp_port, MAIL_CATCHER_DIR=str(maildir),
+                        BASE_URL=stack.env["BASE_URL"])
         rng = random.Random(SEED)
         gap = (args.min_gap_ms / 1000, args.max_gap_ms / 1000)
         setting = {"gap": gap, "redis_version": stack.redis_version,

@@ -1,7 +1,5 @@
-"""Export benchmark: 100,000 reviewed cases to CSV and XLSX — time and peak memory.
-
-The real export job in this process (RSS sampled every 20 ms), then the atomicity check: an export
-killed half way marks nothing and leaves no file; the rerun puts every case in exactly one file.
+"""Export benchmark: 100,000 reviewed cases to CSV and XLSX (time, peak RSS) and atomicity:
+an export killed half way marks nothing and leaves no file; the rerun puts each case in one file.
 """
 
 import contextlib

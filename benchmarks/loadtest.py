@@ -26,6 +26,8 @@ PASSWORD = common.BENCH_PASSWORD
 VOLUNTEER_EMAIL = "volunteer.{:03d}@" + common.DOMAIN
 BARE_PATH = "/healthz"
 TARGET_P95_MS = 150.0
+THINK, BLOCK = (2.0, 8.0), 20.0  # s before every step; of each A/B block
+SPAWN_RATE = 2.0  # volunteers signing in per second (at 10/s their password hashes queue up)
 CONTACT_LINK = re.compile(r'href="/contacts/(\d+)"')
 SIGNPOST_I = re.compile(r'name="signposts-(\d+)-category"')
 REFERRAL_I = re.compile(r'name="referrals-(\d+)-type"')
@@ -36,11 +38,10 @@ TITLES, NOTES = common.DATA["flow_titles"], common.DATA["flow_notes"]
 # --- what the simulated volunteers know ------------------------------------------------------
 
 class Shared:
-    """Set before the run: data the users draw from, and the A/B phase."""
+    """What the users draw from (set before the run), the A/B phase and the tallies."""
     names: list[tuple[str, str]] = []
     categories: list[int] = []
     types: dict[int, list] = {}  # response type id: its extra fields
-    think: tuple[float, float] = (2.0, 8.0)
     accounts = 200         # volunteer.001 .. volunteer.NNN exist (dataset.py --volunteers)
     phase = "ramp"         # "ramp", "A<n>", "B<n>", "end"
     numbers = itertools.count(1)
@@ -96,7 +97,7 @@ class Volunteer(FastHttpUser):
     # helpers -------------------------------------------------------------------------------
 
     def think(self) -> None:
-        gevent.sleep(self.rng.uniform(*Shared.think))
+        gevent.sleep(self.rng.uniform(*THINK))
 
     def headers(self, htmx: bool = False) -> dict:
         return {"X-Bench": Shared.phase, "Accept-Encoding": "gzip",
@@ -215,26 +216,25 @@ class Volunteer(FastHttpUser):
 
 # --- running and reporting -------------------------------------------------------------------
 
-def run_locust(host: str, users: int, spawn_rate: float, seconds: float,
-               block: float) -> tuple[Environment, list[dict]]:
+def run_locust(host: str, users: int, seconds: float) -> tuple[Environment, list[dict]]:
     """Ramp up, then alternate A/B blocks for `seconds`; returns the env and the blocks."""
     env = Environment(user_classes=[Volunteer], host=host, events=events)
     runner = env.create_local_runner()
-    runner.start(users, spawn_rate=spawn_rate)
+    runner.start(users, spawn_rate=SPAWN_RATE)
     # Signing in hashes a password (deliberately slow, ~0.3 s of CPU each): 200 of them
     # would spill into the measured blocks, so they start only once everyone is in.
     t0 = time.time()
     while Shared.signed_in < users and time.time() - t0 < 600:
         gevent.sleep(0.5)
-    gevent.sleep(Shared.think[1])  # first steps under way
-    print(f"  ramp-up {time.time() - t0:.0f} s ({users} volunteers at {spawn_rate}/s, "
+    gevent.sleep(THINK[1])  # first steps under way
+    print(f"  ramp-up {time.time() - t0:.0f} s ({users} volunteers at {SPAWN_RATE}/s, "
           f"{Shared.signed_in} signed in)", flush=True)
     blocks, t_end, n = [], time.time() + seconds, 0
     Shared.load_before = os.getloadavg()[0]
     while time.time() < t_end - 1:
         n += 1
         for kind in ("A", "B"):
-            length = min(block, max(1.0, t_end - time.time()))
+            length = min(BLOCK, max(1.0, t_end - time.time()))
             Shared.phase = f"{kind}{n}"
             start = time.time()
             gevent.sleep(length)
@@ -269,8 +269,8 @@ def summarise(path: Path, blocks: list[dict], env: Environment, args) -> dict:
                      "errors": sum(1 for r in rs if r["status"] >= "400")})
     stats, all_a = env.stats, [r["ms"] for r in a]
     return {
-        "users": args.users, "seconds": args.seconds, "block": args.block,
-        "think": list(Shared.think), "web_workers": args.web_workers,
+        "users": args.users, "seconds": args.seconds, "block": BLOCK, "think": list(THINK),
+        "web_workers": 1,
         "a_requests": len(a), "a_rps": len(a) / (secs["A"] or 1),
         "b_requests": len(b_all), "b_rps": len(bare) / (secs["B"] or 1),
         "server_errors": sum(1 for r in records if r["status"] >= "500"),
@@ -332,18 +332,12 @@ def report(lt: dict) -> None:
 
 
 def main() -> None:
-    # --database-url: a database from dataset.py; --seconds: length of the A/B part after the
-    # ramp-up; --block: A/B block length (s); --spawn-rate: volunteers signing in per second (at
-    # 10/s the password hashes queue up in the one web process); --web-workers: gunicorn gevent
-    # processes (make run starts 1); --json: write the summary here
-    args = common.options(__doc__, database_url=None, users=200, seconds=180.0, block=20.0,
-                          spawn_rate=2.0, think_min=2.0, think_max=8.0, web_workers=1, json=None)
-    Shared.think = (args.think_min, args.think_max)
+    # --database-url: one dataset.py made; --seconds: the A/B part after the ramp-up
+    args = common.options(__doc__, database_url=None, users=200, seconds=180.0, json=None)
     load_knowledge(args.database_url, 2000, 7)
-    with common.Stack(args.database_url, "loadtest", args.web_workers, timing=True) as stack:
+    with common.Stack(args.database_url, "loadtest", timing=True) as stack:  # 1 web worker
         stack.start()
-        env, blocks = run_locust(stack.base_url, args.users, args.spawn_rate, args.seconds,
-                                 args.block)
+        env, blocks = run_locust(stack.base_url, args.users, args.seconds)
         summary = summarise(stack.timing_log, blocks, env, args)
     report(summary)
     common.write_json(args.json, summary)

@@ -1,7 +1,5 @@
-"""Page-weight audit: every main page's HTML + assets, raw and as sent, first and repeat load.
-
-Real Chromium (DevTools Network events) against common.Stack on a dataset.py database; htmx
-fragments fetched signed in. Targets: first load <= 80 KB, repeat <= 15 KB, fragments <= 5 KB.
+"""Page-weight audit: every main page's HTML + assets, raw and as sent, first and repeat load,
+in real Chromium; htmx fragments. Targets: first load <= 80 KB, repeat <= 15 KB, fragments 5 KB.
 """
 
 import gzip
