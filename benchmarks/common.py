@@ -164,26 +164,23 @@ def md_table(head: str, align: str, rows) -> list[str]:
 
 
 def timed(fn, *args, **kwargs) -> tuple[float, Any]:
-    """The seconds fn(*args, **kwargs) took (time.perf_counter() either side), and its result."""
+    """The seconds fn(*args, **kwargs) took, and its result."""
     t0 = time.perf_counter()
     out = fn(*args, **kwargs)
     return time.perf_counter() - t0, out
 
 
-def interleave(items: list, runners: dict, warmup: list, every: int = 0) -> list[dict]:
+def interleave(items: list, runners: dict, warmup: list) -> list[dict]:
     """Each runner(item, record) on each item (a copy of it), rotating which goes first."""
     for item in warmup:
         for run in runners.values():
             run(item, {})
-    names, out, started = list(runners), [], time.perf_counter()
+    names, out = list(runners), []
     for i, item in enumerate(items):
         record = dict(item)
         for name in names[i % len(names):] + names[:i % len(names)]:
             runners[name](item, record)
         out.append(record)
-        if every and (i + 1) % every == 0:
-            print(f"  {i + 1:>5}/{len(items)} measured ({time.perf_counter() - started:.0f} s)",
-                  flush=True)
     return out
 
 
@@ -286,18 +283,12 @@ def migrate() -> None:
 
 def explain(engine, statement: str, params) -> list[str]:
     """EXPLAIN QUERY PLAN (SQLite) or EXPLAIN (ANALYZE, BUFFERS) (PostgreSQL) of one statement."""
-    raw = engine.raw_connection()
-    try:
+    sqlite = engine.dialect.name == "sqlite"
+    with contextlib.closing(engine.raw_connection()) as raw:
         cur = raw.cursor()
-        sqlite = engine.dialect.name == "sqlite"
         cur.execute(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN (ANALYZE, BUFFERS) ")
                     + statement, params)
-        lines = [str(r[-1]) if sqlite else r[0] for r in cur.fetchall()]
-        cur.close()
-        raw.rollback()
-        return lines
-    finally:
-        raw.close()
+        return [str(r[-1]) if sqlite else r[0] for r in cur.fetchall()]
 
 
 def count(model, *where) -> int:
@@ -660,19 +651,21 @@ def load_cases(n: int, supervisor_id: int, handlers, seed: int = CASE_SEED, batc
 
 class Saver(threading.Thread):
     """Saves a contact (pick() gives its id) every 50 ms in a session of its own, UPDATE + COMMIT
-    as a web request would, and times each save (ms); a refused save is counted, not raised."""
+    as a web request would, and times each save (ms); a refused save is counted, not raised.
+    Notes the load average (1 min) as it goes."""
 
     def __init__(self, app, pick) -> None:
         super().__init__(daemon=True)
         self.app, self.pick, self.stop = app, pick, threading.Event()
         self.waits: list[float] = []
-        self.refused = 0
+        self.refused, self.loads = 0, [os.getloadavg()[0]]
 
     def run(self) -> None:
         n = 0
         with self.app.app_context():
             while not self.stop.wait(0.05):
                 n += 1
+                self.loads.append(os.getloadavg()[0])
                 t0 = time.perf_counter()
                 try:
                     with Session(db.engine) as s:
@@ -727,11 +720,11 @@ class Stack:
     on free ports and a temp dir (tmp, deleted after a `with` block; logs in tmp/<child>.log).
     timing=True: helpline/timing.py logs each request's server time (HELPLINE_TIMING_LOG)."""
 
-    def __init__(self, url: str | None, name: str, web_workers: int = 1, workers: int = 1,
-                 catcher: bool = True, web: bool = True, timing: bool = False, **env) -> None:
+    def __init__(self, url: str | None, name: str, workers: int = 1, catcher: bool = True,
+                 web: bool = True, timing: bool = False, **env) -> None:
         self.tmp = tmp = Path(tempfile.mkdtemp(prefix=f"helpline-{name}-"))
         url, self.procs = url or f"sqlite:///{tmp / name}.db", []
-        self.web_workers, self.workers, self.catcher, self.web = web_workers, workers, catcher, web
+        self.workers, self.catcher, self.web = workers, catcher, web
         self.timing_log = tmp / "timing.log" if timing else None
         self.redis_port, self.smtp_port, self.web_port = free_port(), free_port(), free_port()
         self.base_url = f"http://127.0.0.1:{self.web_port}"
@@ -778,13 +771,12 @@ class Stack:
                                    "--dir", str(self.tmp / "mail")], self.smtp_port)
         self.worker_procs = [self.spawn(f"worker{i + 1}", [py, "-m", "helpline.worker"])
                              for i in range(self.workers)]
-        if self.workers:
-            self.wait_workers()
+        self.wait_workers()
         if self.web:  # SIGINT: a quick shutdown (a graceful one waits for open SSE streams)
             web_env = dict(self.env, **({"HELPLINE_TIMING_LOG": str(self.timing_log)}
                                         if self.timing_log else {}))
             self.web_proc = self.spawn(
-                "web", [py, "-m", "gunicorn", "-k", "gevent", "-w", str(self.web_workers),
+                "web", [py, "-m", "gunicorn", "-k", "gevent", "-w", "1",
                         "--worker-connections", "1000", "--no-control-socket", "--timeout",
                         "120", "-b", f"127.0.0.1:{self.web_port}", "app:app"],
                 self.web_port, signal.SIGINT, web_env)

@@ -122,32 +122,27 @@ def existing_counts() -> dict[str, int] | None:
     if not inspect(db.engine).has_table("call_backs"):
         return None
     out = {k: common.count(m) for k, m in (("contacts", Contact), ("cases", Case),
-                                           ("interactions", Interaction),
-                                           ("callbacks", CallBack))}
+                                           ("interactions", Interaction), ("callbacks", CallBack))}
     out["volunteers"] = common.count(User, User.email.like("volunteer.%"))
     db.session.remove()
     return out
 
 
-def reusable(have: dict[str, int], want: dict[str, int]) -> bool:
-    """The database holds this scale. The benchmarks that run on it add rows of their own
-    (erasure.py's subjects, the load test's saves): up to 1% more (at least 1,000) still count."""
-    return all(v <= have[k] <= v + max(1000, v // 100) for k, v in want.items())
-
-
 def prepare(url: str, scale: float, volunteers: int, keep: bool) -> dict:
     """Reuse (keep) or wipe, migrate and load; returns a summary dict (also for RESULTS.md)."""
-    path = common.sqlite_path(url)
     want = {k: max(1, round(v * scale)) for k, v in FULL.items()}
     with common.make_app(url).app_context():
         have = existing_counts()
-        if keep and have and reusable(have, want) and have["volunteers"] >= volunteers:
+        # reusable: the benchmarks run on it add rows (erasure subjects, the load test's cases):
+        # up to 1% more (at least 1,000) still count
+        if keep and have and have["volunteers"] >= volunteers and all(
+                v <= have[k] <= v + max(1000, v // 100) for k, v in want.items()):
             print(f"# reusing {common.shown(url)} ({have}); migrating to the current head",
                   flush=True)
             common.migrate()
             summary = {"reused": True}
         else:
-            common.wipe(path)
+            common.wipe(common.sqlite_path(url))
             print(f"# generating scale {scale:g} into {common.shown(url)}: "
                   + ", ".join(f"{v:,} {k}" for k, v in want.items()), flush=True)
             common.migrate()
@@ -165,7 +160,6 @@ def prepare(url: str, scale: float, volunteers: int, keep: bool) -> dict:
 
 
 def markdown(ds: dict) -> str:
-    """The dataset's RESULTS.md section."""
     have, counts = ds["have"], ds.get("counts", {})
     total = sum(counts.values())
     return "\n".join([
@@ -180,9 +174,7 @@ def markdown(ds: dict) -> str:
 
 
 def main() -> None:
-    # --database-url: default $DATABASE_URL, else a SQLite file in $TMPDIR/helpline-bench/
-    # (its contents are replaced); --volunteers: load-test accounts; --keep: reuse the database
-    # if it already holds this scale; --json: write the summary here
+    # --database-url: default common.bench_url (replaced); --keep: reuse it if it holds this scale
     args = common.options(__doc__, scale=1.0, database_url=None, volunteers=200, keep=False,
                           json=None)
     url = args.database_url or common.bench_url(args.scale)

@@ -74,11 +74,11 @@ def main() -> None:
             time.sleep(0.3)
             saver.stop.set()
             saver.join()
-            waits = saver.waits
             times.append(elapsed)
-            all_waits += waits
+            all_waits += saver.waits
             print(f"subject {n + 1}: anonymise + commit {elapsed:.0f} ms ({changed} rows); "
-                  f"concurrent saves {len(waits)}: max wait {max(waits):.0f} ms", flush=True)
+                  f"concurrent saves {len(saver.waits)}: max wait {max(saver.waits):.0f} ms",
+                  flush=True)
             left = db.session.get(Contact, subject.id)
             assert left.first_name is None and left.anonymised_at is not None
         print(f"anonymise one contact with 20 cases: n={len(times)} p50 {pct(times, 0.5):.0f} ms, "

@@ -21,16 +21,19 @@ from helpline.review.models import ExportBatch
 from helpline.timeutil import utcnow
 
 
-class RssSampler(threading.Thread):
-    """Samples RSS every 20 ms; .peak is the highest seen."""
+def run_sampled(batch_id: int) -> tuple[float, float]:
+    """The export run as the worker runs it: seconds, and peak RSS (MB, sampled every 20 ms)."""
+    peak, done = [rss_mb()], threading.Event()
 
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.peak, self.stop = rss_mb(), threading.Event()
-
-    def run(self) -> None:
-        while not self.stop.wait(0.02):
-            self.peak = max(self.peak, rss_mb())
+    def sample() -> None:
+        while not done.wait(0.02):
+            peak.append(rss_mb())
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    seconds, _ = common.timed(exports.run_export, batch_id)
+    done.set()
+    sampler.join()
+    return seconds, max(peak)
 
 
 def new_batch(app, me: int, fmt: str, filters: dict) -> int:
@@ -74,15 +77,12 @@ def formats(app, me: int) -> None:
     with mock.patch.object(exports, "_finish", finish):
         for fmt in ("csv", "xlsx"):
             batch_id = new_batch(app, me, fmt, {})
-            rss_before, sampler = rss_mb(), RssSampler()
-            sampler.start()
-            seconds, _ = common.timed(exports.run_export, batch_id)  # as the worker runs it
-            sampler.stop.set()
-            sampler.join()
+            rss_before = rss_mb()
+            seconds, peak = run_sampled(batch_id)
             with app.app_context():
                 b = db.session.get(ExportBatch, batch_id)
                 rows.append([fmt, f"{b.total:,}", f"{seconds:.1f}", f"{b.total / seconds:,.0f}",
-                             f"{rss_before:.1f}", f"{sampler.peak:.1f}",
+                             f"{rss_before:.1f}", f"{peak:.1f}",
                              f"{Path(b.file_path).stat().st_size / 1e6:.1f}",
                              f"{finish_s[-1]:.2f}"])
     common.table([("format", -7), ("rows", 9), ("seconds", 8), ("rows/s", 9),

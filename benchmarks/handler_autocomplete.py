@@ -108,7 +108,6 @@ def pick_queries(people: list[dict], count: int, seed: int) -> list[dict]:
 
 
 def measure(app, client, queries: list[dict]) -> list[dict]:
-    """server, svc and bare for each query (see the docstring)."""
     def server(item: dict, r: dict) -> None:
         r["server"], resp = common.timed(client.get, SEARCH_PATH, headers={"HX-Request": "true"},
                                          query_string={"handler_q": item["q"]})
@@ -143,7 +142,6 @@ def table_line(label: str, rs: list[dict]) -> list:
 
 
 def report(results: list[dict], setting: dict) -> None:
-    """The machine, the table, the target verdict and the checks."""
     common.header("handler autocomplete", setting["load_before"])
     print(f"# {setting['version']}; {setting['users']:,} active users "
           f"({len(TEAMS)} teams, logins first.last@{DOMAIN}), "
@@ -191,14 +189,11 @@ def main() -> None:
             as app:
         with app.app_context():
             people, load_seconds = load_users(args.users, random.Random(SEED))
-            print(f"# {args.users:,} users loaded in {load_seconds:.1f} s", flush=True)
             setting = dict(common.facts(), load_seconds=load_seconds,
                            users=common.count(User, User.active.is_(True)))
             queries = pick_queries(people, args.queries, SEED + 1)
         client = app.test_client()  # requests run outside any app context, as in production
         common.sign_in(client, people[0]["email"], PASSWORD)
-        print(f"# signed in as {people[0]['name']} <{people[0]['email']}>; "
-              f"measuring {len(queries)} queries", flush=True)
         setting["load_before"] = os.getloadavg()[0]
         report(measure(app, client, queries), setting)
 

@@ -65,21 +65,13 @@ class Meter:
                 "status": doc[-1]["status"] if doc else None}
 
 
-def sign_in(page, base: str, email: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", BENCH_PASSWORD)
-    page.click("button[type=submit], input[type=submit]")
-    page.wait_for_url(lambda u: "/login" not in u)
-
-
-def measure_page(browser, base: str, path: str, who: str | None) -> dict:
+def measure_page(browser, base: str, path: str, cookie: str) -> dict:
+    """First (empty cache) and repeat load of a page, with the session cookie given (if any)."""
     context = browser.new_context()
     context.set_default_timeout(30_000)
+    context.add_cookies([{"name": k, "value": v, "url": base}
+                         for k, _, v in (c.partition("=") for c in cookie.split("; ") if c)])
     page = context.new_page()
-    if who:
-        sign_in(page, base, who)
-    # Sign-in itself loaded some assets: start again from an empty cache for "first".
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
     cdp.send("Network.clearBrowserCache")
@@ -91,9 +83,8 @@ def measure_page(browser, base: str, path: str, who: str | None) -> dict:
     page.goto(base + path, wait_until="load")
     meter.settle()
     repeat = meter.totals()
-    cookies = {c["name"]: c["value"] for c in context.cookies()}
     context.close()
-    return {"first": first, "repeat": repeat, "cookies": cookies}
+    return {"first": first, "repeat": repeat}
 
 
 def measure_fragment(port: int, path: str, cookie: str) -> dict:
@@ -117,25 +108,23 @@ def audit(base: str, port: int, url: str) -> dict:
     with engine.connect() as conn:
         i = {k: conn.execute(text(sql)).scalar() for k, sql in IDS.items()}
     engine.dispose()
-    results, cookie = {"pages": [], "fragments": []}, ""
+    results, fragment_cookie = {"pages": [], "fragments": []}, ""
     with sync_playwright() as p:
         browser = p.chromium.launch(**LAUNCH)
-        for name, path, who in PAGES:
+        for name, path, who in PAGES:  # each signed in afresh, through /login
             if "{callback}" in path and not i["callback"]:
                 continue
             path = path.format(**i)
-            r = measure_page(browser, base, path, who and f"{who}@{DOMAIN}")
-            cookies = r.pop("cookies")
-            if who == "supervisor" and not cookie:  # for the fragments
-                cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
-            r.update(name=name, path=path, who=who or "signed out")
+            cookie = common.http_sign_in(base, f"{who}@{DOMAIN}", BENCH_PASSWORD) if who else ""
+            fragment_cookie = fragment_cookie or (cookie if who == "supervisor" else "")
+            r = dict(measure_page(browser, base, path, cookie), name=name, path=path,
+                     who=who or "signed out")
             results["pages"].append(r)
-            print(f"  {name}: HTML {r['first']['status']}", flush=True)
         browser.close()
     for name, path in FRAGMENTS:
         path = path.format(**i)
-        results["fragments"].append(dict(measure_fragment(port, path, cookie), name=name,
-                                         path=path))
+        results["fragments"].append(dict(measure_fragment(port, path, fragment_cookie),
+                                         name=name, path=path))
     return results
 
 

@@ -38,16 +38,6 @@ CB_LINK = re.compile(r'href="/callbacks/(\d+)"')
 DATA_ID = re.compile(r'data-id="(\d+)"')
 
 
-def web_worker(master: int) -> int:
-    """The one gunicorn worker: the master's child."""
-    deadline = time.monotonic() + 30
-    while len(kids := psutil.Process(master).children()) != 1:
-        if time.monotonic() > deadline:
-            raise SystemExit(f"expected one gunicorn worker under pid {master}")
-        time.sleep(0.1)
-    return kids[0].pid
-
-
 def make_people(n: int, rng: random.Random) -> list[dict]:
     """n volunteers, each with a contact and a case they own; committed."""
     users = common.make_volunteers(n, rng, DOMAIN, hash_password(PASSWORD), TEAMS)
@@ -127,7 +117,7 @@ class Stream(threading.Thread):
             key, _, value = line.partition(":")
             value = value[1:] if value.startswith(" ") else value
             if not line and event:  # the end of one event
-                self.record(event, time.time())
+                self.record(event)
                 event = {}
             elif line and not key:  # a comment
                 self.keepalives += 1
@@ -139,14 +129,13 @@ class Stream(threading.Thread):
             elif line:
                 event[key] = value
 
-    def record(self, event: dict, at: float) -> None:
-        name = event.get("event", "message")
+    def record(self, event: dict) -> None:
+        name, html = event.get("event", "message"), event.get("data", "")
         self.last_id = event.get("id", self.last_id)
         if name == "notification":
-            html = event.get("data", "")
             cb, nid = CB_LINK.search(html), DATA_ID.search(html)
             self.notifications.append({
-                "at": at, "id": int(nid.group(1)) if nid else None,
+                "at": time.time(), "id": int(nid.group(1)) if nid else None,
                 "cb_id": int(cb.group(1)) if cb else None,
                 "reminder": "hl-notification--reminder" in html})
         elif name == "reminder":
@@ -267,7 +256,6 @@ def main() -> int:
                       REMINDER_POLL_SECONDS="0.5") as stack:
         stack.flask("db", "upgrade")
         stack.start("--appendonly", "no", "--maxclients", "10000")
-        setting["web_pid"] = web_pid = web_worker(stack.web_proc.pid)
         app = stack.app(BASE_URL=stack.base_url)
         rng = random.Random(SEED)
         with app.app_context():
@@ -280,6 +268,9 @@ def main() -> int:
         streams = [Stream(p, c, stack.base_url + "/events", stop)
                    for p, c in zip(people, cookies, strict=True)]
         setting["sign_in_s"] = time.monotonic() - t0
+        # the one gunicorn worker (it has answered the sign-ins): the master's child
+        [worker] = psutil.Process(stack.web_proc.pid).children()
+        setting["web_pid"] = web_pid = worker.pid
         time.sleep(1)
         rss = setting["rss"] = {"before": rss_mb(web_pid)}
         t0 = time.monotonic()
@@ -293,8 +284,6 @@ def main() -> int:
         time.sleep(2)  # let the server settle (every stream has done its first read)
         rss["after"] = rss_mb(web_pid)
         setting["fds_after"] = len(os.listdir(f"/proc/{web_pid}/fd"))
-        print(f"# {setting['opened']}/{len(streams)} streams open; web worker VmRSS "
-              f"{rss['after']:.1f} MB", flush=True)
 
         n_cb = args.users * PER_USER
         offsets = [LEAD + rng.uniform(0, args.spread) for _ in range(n_cb)]

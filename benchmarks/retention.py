@@ -3,7 +3,6 @@ while another thread saves every 50 ms. Target: no save waits more than 200 ms.
 """
 
 import os
-import threading
 import time
 from datetime import timedelta
 
@@ -62,12 +61,7 @@ def run(app, args, due: int) -> None:
           f"own, batches of <= {args.batch_size} records or {retention.BATCH_SECONDS} s, "
           f"{pause_ms:.0f} ms pause between batches; a save every "
           "50 ms\n", flush=True)
-    saver, loads, sampling = common.Saver(app, lambda: keep), [], threading.Event()
-
-    def sample_load() -> None:
-        while not sampling.wait(1.0):
-            loads.append(os.getloadavg()[0])
-    threading.Thread(target=sample_load, daemon=True).start()
+    saver = common.Saver(app, lambda: keep)
     saver.start()
     t0 = time.perf_counter()
     with app.app_context():
@@ -77,7 +71,6 @@ def run(app, args, due: int) -> None:
     seconds = time.perf_counter() - t0
     saver.stop.set()
     saver.join()
-    sampling.set()
     with app.app_context():
         left = sum(db.session.scalar(select(func.count(Contact.id)).where(
             Contact.id.in_(backdated[i:i + 500]), retention._identifiable()))
@@ -89,7 +82,7 @@ def run(app, args, due: int) -> None:
     print(f"\nsaves during the run: {len(w)} ok, {saver.refused} refused; wait ms "
           f"p50 {pct(w, .5):.1f}  p95 {pct(w, .95):.1f}  max {max(w, default=float('nan')):.1f}")
     print(f"load average (1 min): before {load_before:.2f}, during the run max "
-          f"{max(loads, default=os.getloadavg()[0]):.2f}, last {os.getloadavg()[0]:.2f} "
+          f"{max(saver.loads):.2f}, last {os.getloadavg()[0]:.2f} "
           f"({os.cpu_count()} CPUs)")
     print(f"second run the same day (another worker): {'skipped' if again is None else 'RAN'}")
     print(f"due contacts erased: {len(report.contacts):,} of {due:,}; backdated contacts still "

@@ -37,12 +37,10 @@ def run(name: str, args: list[str], timeout: float = 7200) -> dict:
 
 def earlier(name: str) -> dict | None:
     """A step not run this time (--only): its record from the last run, if any."""
-    meta = OUT / f"{name}.step.json"
-    if meta.exists():
-        step = json.loads(meta.read_text())
-        return dict(step, text=(OUT / f"{name}.txt").read_text(),
-                    cmd=step["cmd"] + "  (earlier run)")
-    return None
+    if not (meta := OUT / f"{name}.step.json").exists():
+        return None
+    step = json.loads(meta.read_text())
+    return dict(step, text=(OUT / f"{name}.txt").read_text(), cmd=step["cmd"] + "  (earlier run)")
 
 
 def report_tail(text: str, max_lines: int = 70) -> str:
@@ -96,8 +94,7 @@ def write_results(m: dict, args, sections: dict, steps: list[dict]) -> str:
 
 
 def main() -> None:
-    # --only: comma-separated steps to run (default: all); the others are taken from the last
-    # run's benchmarks/results/
+    # --only: the steps to run, comma-separated (default: all); the rest from results/
     args = common.options(__doc__, scale=1.0, database_url=os.environ.get("DATABASE_URL"),
                           users=200, load_seconds=180.0, only=None)
     OUT.mkdir(exist_ok=True)
@@ -129,8 +126,8 @@ def main() -> None:
     for name, cmd, *timeout in plan:
         if not args.only or name in args.only.split(","):
             steps.append(run(name, ["benchmarks/" + cmd[0], *cmd[1:]], *timeout))
-        elif earlier(name):
-            steps.append(earlier(name))
+        elif step := earlier(name):
+            steps.append(step)
     ok = {s["name"] for s in steps if s["code"] == 0}
     sections = {k: json.loads((OUT / f"{k}.json").read_text()) if k in ok else None
                 for k in SECTIONS}
