@@ -196,8 +196,7 @@ def report(results: dict[str, list[dict]], setting: dict, engine) -> None:
 
 
 def main() -> None:
-    # --contacts, and as many cases; --queries: random cases to time; --database-url: a
-    # PostgreSQL one works too (its database is wiped)
+    # --contacts, and a case each; --queries: cases timed; --database-url: PostgreSQL too
     args = common.options(__doc__, contacts=1_000_000, queries=300, database_url=None)
     with common.fresh_app(args, "case-page", what=f"{args.contacts:,} contacts and cases") \
             as app:

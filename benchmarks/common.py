@@ -68,7 +68,6 @@ CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 # --- figures and machine facts -----------------------------------------------------------------
-
 def options(doc: str, **defaults) -> argparse.Namespace:
     """--some-name for each keyword some_name; its default gives the type (False: a flag)."""
     parser = argparse.ArgumentParser(description=doc,
@@ -185,7 +184,6 @@ def interleave(items: list, runners: dict, warmup: list) -> list[dict]:
 
 
 # --- databases ---------------------------------------------------------------------------------
-
 def make_app(url: str, **config):
     """The app on this database; Redis on a dead port unless given; no log lines below WARNING."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": "redis://127.0.0.1:1/0",
@@ -215,8 +213,7 @@ def shown(url: str) -> str:
 
 @contextlib.contextmanager
 def fresh_app(args, name: str, domain: str = DOMAIN, what: str = ""):
-    """The app on --database-url, else on a SQLite file in a temp dir (deleted afterwards); wiped
-    (refusing a database with users not @domain) and migrated."""
+    """The app on --database-url (users not @domain: refused), else a temp SQLite file; wiped."""
     folder = Path(tempfile.mkdtemp(prefix=f"helpline-{name}-"))
     url = getattr(args, "database_url", None) or \
         f"sqlite:///{folder / name}-{getattr(args, 'contacts', 0)}.db"
@@ -296,8 +293,7 @@ def count(model, *where) -> int:
 
 
 def bulk_load(n: int, make_rows, tables: dict, batch: int) -> dict:
-    """Insert make_rows(done, size) for items 1..n, a transaction per batch (SQLite: WAL,
-    synchronous OFF), then (VACUUM) ANALYZE; per-table counts and the seconds taken."""
+    """Insert make_rows(done, size) for items 1..n, then ANALYZE: per-table counts, seconds."""
     counts, started, gen_time = dict.fromkeys(tables, 0), time.perf_counter(), 0.0
     with db.engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
@@ -346,7 +342,6 @@ def bulk_load(n: int, make_rows, tables: dict, batch: int) -> dict:
 
 
 # --- contacts: UK names, phones and postcodes, weights falling off as 1 / (rank + 10) ---------
-
 LAST_NAMES, FIRST_NAMES = DATA["contact_last"], DATA["contact_first"]
 STREETS, CONTACT_TIMES, LANDLINE_CODES = (DATA[k] for k in ("streets", "contact_times",
                                                            "landline_codes"))
@@ -356,8 +351,7 @@ LONDON_CENTRAL, SMALL_AREAS = DATA["london_central"], set(DATA["small_areas"])
 
 
 def picker(items: list, weights=None, offset: int = 10):
-    """rng -> one of items (one rng.random() each) by weight; by default the weights fall off
-    with rank as 1 / (rank + offset)."""
+    """rng -> one of items by weight (one rng.random() each); default: 1 / (rank + offset)."""
     cum = list(itertools.accumulate(weights or (1 / (r + offset) for r in range(len(items)))))
     return lambda rng: items[bisect.bisect(cum, rng.random() * cum[-1])]
 
@@ -458,7 +452,6 @@ class Generator:
 
 
 # --- cases: notes, signposts, a referral and the audit rows the app writes ----------------------
-
 # the first version's single status list, drawn from as before: its review steps are
 # the review state now (the desk status stays Open)
 WORKFLOW = ["Open", "Ready for review", "Reviewed", "Sent back", "Assigned", "Acknowledged",
@@ -575,8 +568,8 @@ class CaseGenerator:
 
 
 def make_people_and_lists(handlers: int = 60) -> tuple[int, list[tuple[int, int]]]:
-    """The supervisor who signs in, the handlers owning the cases in the demo's four teams, the
-    demo's lookup lists; committed. Returns the supervisor's id and (handler id, team id)s."""
+    """The supervisor who signs in, the handlers owning the cases, the demo's teams and lookup
+    lists; committed. Returns the supervisor's id and (handler id, team id)s."""
     pw_hash = hash_password(BENCH_PASSWORD)  # once, shared: creating users stays fast
     rng = random.Random(CASE_SEED + 7)
     me = create_user(BENCH_EMAIL, "Sam Supervisor", "supervisor", "", team=TEAMS[0],
@@ -650,9 +643,8 @@ def load_cases(n: int, supervisor_id: int, handlers, seed: int = CASE_SEED, batc
 
 
 class Saver(threading.Thread):
-    """Saves a contact (pick() gives its id) every 50 ms in a session of its own, UPDATE + COMMIT
-    as a web request would, and times each save (ms); a refused save is counted, not raised.
-    Notes the load average (1 min) as it goes."""
+    """Saves contact pick() every 50 ms (UPDATE + COMMIT, as a request would) and times each (ms);
+    counts refused saves; notes the load average as it goes."""
 
     def __init__(self, app, pick) -> None:
         super().__init__(daemon=True)
@@ -678,7 +670,6 @@ class Saver(threading.Thread):
 
 
 # --- signing in --------------------------------------------------------------------------------
-
 def sign_in(client, email: str, password: str = BENCH_PASSWORD) -> None:
     """Sign a Flask test client in through the real /login form, as a browser would."""
     html = client.get("/login").get_data(as_text=True)
@@ -701,7 +692,6 @@ def http_sign_in(base_url: str, email: str, password: str) -> str:
 
 
 # --- the processes `make run` starts (helpline/run.py) -----------------------------------------
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -732,8 +722,9 @@ class Stack:
                         REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",
                         MAIL_SERVER="127.0.0.1", MAIL_PORT=str(self.smtp_port),
                         MAIL_CATCHER_DIR=str(tmp / "mail"), EXPORT_DIR=str(tmp / "exports"),
-                        PYTHONUNBUFFERED="1")
-        self.env.update(env)
+                        PYTHONUNBUFFERED="1", **env)
+        if timing:  # helpline/timing.py: written per request (so by the web process only)
+            self.env["HELPLINE_TIMING_LOG"] = str(self.timing_log)
 
     def app(self, **config):
         """The app in this process, on the stack's database and Redis."""
@@ -747,9 +738,9 @@ class Stack:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def spawn(self, name: str, argv: list[str], port: int | None = None,
-              sig: int = signal.SIGTERM, env: dict | None = None) -> subprocess.Popen:
+              sig: int = signal.SIGTERM) -> subprocess.Popen:
         with open(self.tmp / f"{name}.log", "ab") as log:
-            proc = subprocess.Popen(argv, env=env or self.env, cwd=ROOT, stdout=log,
+            proc = subprocess.Popen(argv, env=self.env, cwd=ROOT, stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True)
         self.procs.append((proc, sig))
         if port:
@@ -773,13 +764,10 @@ class Stack:
                              for i in range(self.workers)]
         self.wait_workers()
         if self.web:  # SIGINT: a quick shutdown (a graceful one waits for open SSE streams)
-            web_env = dict(self.env, **({"HELPLINE_TIMING_LOG": str(self.timing_log)}
-                                        if self.timing_log else {}))
             self.web_proc = self.spawn(
-                "web", [py, "-m", "gunicorn", "-k", "gevent", "-w", "1",
-                        "--worker-connections", "1000", "--no-control-socket", "--timeout",
-                        "120", "-b", f"127.0.0.1:{self.web_port}", "app:app"],
-                self.web_port, signal.SIGINT, web_env)
+                "web", [py, "-m", "gunicorn", "-k", "gevent", "-w", "1", "--worker-connections",
+                        "1000", "--no-control-socket", "--timeout", "120", "-b",
+                        f"127.0.0.1:{self.web_port}", "app:app"], self.web_port, signal.SIGINT)
 
     def wait_workers(self, timeout: float = 60) -> None:
         """Wait until every RQ worker has registered (and note Redis's version)."""

@@ -71,18 +71,15 @@ def pick_queries(per_kind: int, engine) -> list[dict]:
                 want[kind] -= 1
     db.session.remove()
     rng.shuffle(out)  # kinds interleaved, so drift over the run hits them alike
-    for item in out:  # the SQL and parameters services.search_contacts(q) sends
-        seen: list = []
 
-        def listener(conn, cursor, statement, parameters, context, executemany, seen=seen):
-            seen.append((statement, parameters))
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            services.search_contacts(item["q"], "", 1)
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
-            db.session.remove()
-        item["sql"] = seen
+    def listener(conn, cursor, statement, parameters, *_) -> None:
+        item["sql"].append((statement, parameters))
+    event.listen(engine, "before_cursor_execute", listener)
+    for item in out:  # the SQL and parameters services.search_contacts(q) sends
+        item["sql"] = []
+        services.search_contacts(item["q"], "", 1)
+        db.session.remove()
+    event.remove(engine, "before_cursor_execute", listener)
     return out
 
 

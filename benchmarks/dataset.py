@@ -35,9 +35,8 @@ class ActivityGenerator:
                  volunteer_ids: list[int]) -> None:
         self.rng = random.Random(seed)
         self.handlers = handlers
-        self.methods = lists["interaction_method"]
-        self.states = lists["call_state"]
-        self.interventions = lists["emergency_intervention"]
+        self.methods, self.states, self.interventions = (lists[k] for k in (
+            "interaction_method", "call_state", "emergency_intervention"))
         self.owners = [h[0] for h in handlers] + volunteer_ids
         self.now = utcnow().replace(microsecond=0)
 
@@ -147,16 +146,14 @@ def prepare(url: str, scale: float, volunteers: int, keep: bool) -> dict:
                   + ", ".join(f"{v:,} {k}" for k, v in want.items()), flush=True)
             common.migrate()
             summary = dict(load(want, volunteers), reused=False)
-            total = sum(summary["counts"].values())
-            print(f"# loaded {total:,} rows in {summary['seconds']:.1f} s "
-                  f"({total / summary['insert_seconds']:,.0f} rows/s inserting incl. generation;"
-                  f" generation {summary['generate_seconds']:.1f} s)", flush=True)
         facts = common.facts()
         summary.update(version=facts["version"], size_mb=facts["size"], have=existing_counts())
         db.session.remove()
         db.engine.dispose()
     summary.update(url=common.shown(url), scale=scale, want=want)
-    return dict(summary, markdown=markdown(summary))
+    summary["markdown"] = markdown(summary)
+    print(summary["markdown"])
+    return summary
 
 
 def markdown(ds: dict) -> str:

@@ -68,11 +68,9 @@ def formats(app, me: int) -> None:
     real_finish = exports._finish  # marks the cases + records the file, one transaction
 
     def finish(*a, **kw):
-        t0 = time.perf_counter()
-        try:
-            return real_finish(*a, **kw)
-        finally:
-            finish_s.append(time.perf_counter() - t0)
+        seconds, out = common.timed(real_finish, *a, **kw)
+        finish_s.append(seconds)
+        return out
     rows = []
     with mock.patch.object(exports, "_finish", finish):
         for fmt in ("csv", "xlsx"):

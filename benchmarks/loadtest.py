@@ -35,8 +35,6 @@ VERSION = re.compile(r'name="version"[^>]*value="(\d+)"|value="(\d+)"[^>]*name="
 TITLES, NOTES = common.DATA["flow_titles"], common.DATA["flow_notes"]
 
 
-# --- what the simulated volunteers know ------------------------------------------------------
-
 class Shared:
     """What the users draw from (set before the run), the A/B phase and the tallies."""
     names: list[tuple[str, str]] = []
@@ -70,8 +68,6 @@ def load_knowledge(url: str, count: int, seed: int) -> None:
         raise SystemExit("no named contacts in the database: run benchmarks/dataset.py first")
 
 
-# --- the simulated volunteer ------------------------------------------------------------------
-
 class Problem(Exception):
     """A response that lacked what the next step needs (counted as an error)."""
 
@@ -93,8 +89,6 @@ class Volunteer(FastHttpUser):
             self.sign_in()
         finally:
             Shared.signed_in += 1  # (or gave up): the ramp-up waits for every user
-
-    # helpers -------------------------------------------------------------------------------
 
     def think(self) -> None:
         gevent.sleep(self.rng.uniform(*THINK))
@@ -150,8 +144,6 @@ class Volunteer(FastHttpUser):
                                 ("password", PASSWORD)])
         if "/login" in where:
             raise Problem("sign in refused")
-
-    # the call flow -------------------------------------------------------------------------
 
     @task
     def take_a_call(self) -> None:
@@ -214,8 +206,6 @@ class Volunteer(FastHttpUser):
                         ("version", (version.group(1) or version.group(2)) if version else "")])
 
 
-# --- running and reporting -------------------------------------------------------------------
-
 def run_locust(host: str, users: int, seconds: float) -> tuple[Environment, list[dict]]:
     """Ramp up, then alternate A/B blocks for `seconds`; returns the env and the blocks."""
     env = Environment(user_classes=[Volunteer], host=host, events=events)
@@ -270,8 +260,7 @@ def summarise(path: Path, blocks: list[dict], env: Environment, args) -> dict:
     stats, all_a = env.stats, [r["ms"] for r in a]
     return {
         "users": args.users, "seconds": args.seconds, "block": BLOCK, "think": list(THINK),
-        "web_workers": 1,
-        "a_requests": len(a), "a_rps": len(a) / (secs["A"] or 1),
+        "web_workers": 1, "a_requests": len(a), "a_rps": len(a) / (secs["A"] or 1),
         "b_requests": len(b_all), "b_rps": len(bare) / (secs["B"] or 1),
         "server_errors": sum(1 for r in records if r["status"] >= "500"),
         "bare": {"n": len(bare), **{f"p{q}": pct(bare, q / 100) for q in (50, 95, 99)}},

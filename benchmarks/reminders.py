@@ -74,8 +74,6 @@ def utc_epoch(naive_utc: datetime) -> float:
     return naive_utc.replace(tzinfo=timezone.utc).timestamp()
 
 
-# --- the SSE clients ----------------------------------------------------------------------------
-
 class Stream(threading.Thread):
     """One user's page holding /events open, reconnecting as EventSource does (retry,
     Last-Event-ID); records what arrives (time.time() at arrival) until `stop` is set."""
@@ -143,8 +141,6 @@ class Stream(threading.Thread):
         elif name == "signed-out":
             self.signed_out = True
 
-
-# --- reporting ---------------------------------------------------------------------------------
 
 def tally(callbacks: list[dict], streams: list[Stream], created: dict[int, datetime]) -> dict:
     """Match what arrived to what was due."""

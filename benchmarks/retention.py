@@ -59,8 +59,7 @@ def run(app, args, due: int) -> None:
           f"backdated (no activity for {years}+ years), of which {due:,} due (the other "
           f"{len(backdated) - due:,} hold nothing identifying); each record committed on its "
           f"own, batches of <= {args.batch_size} records or {retention.BATCH_SECONDS} s, "
-          f"{pause_ms:.0f} ms pause between batches; a save every "
-          "50 ms\n", flush=True)
+          f"{pause_ms:.0f} ms pause between batches; a save every 50 ms\n", flush=True)
     saver = common.Saver(app, lambda: keep)
     saver.start()
     t0 = time.perf_counter()
@@ -82,8 +81,7 @@ def run(app, args, due: int) -> None:
     print(f"\nsaves during the run: {len(w)} ok, {saver.refused} refused; wait ms "
           f"p50 {pct(w, .5):.1f}  p95 {pct(w, .95):.1f}  max {max(w, default=float('nan')):.1f}")
     print(f"load average (1 min): before {load_before:.2f}, during the run max "
-          f"{max(saver.loads):.2f}, last {os.getloadavg()[0]:.2f} "
-          f"({os.cpu_count()} CPUs)")
+          f"{max(saver.loads):.2f}, last {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
     print(f"second run the same day (another worker): {'skipped' if again is None else 'RAN'}")
     print(f"due contacts erased: {len(report.contacts):,} of {due:,}; backdated contacts still "
           f"holding identifying data: {left:,}")
