@@ -40,7 +40,7 @@ class SqlMeter:
             event.listen(target, name, fn)
 
     def start(self) -> None:
-        self.current = {"statements": [], "commit": 0.0, "commits": 0}
+        self.current = {"statements": [], "commit": 0.0}
 
     def stop(self) -> dict:
         out, self.current = self.current, None
@@ -60,7 +60,6 @@ class SqlMeter:
     def _done(self, session) -> None:  # a commit with no connection to commit times nothing
         if self.current is not None and self.t_commit is not None:
             self.current["commit"] += time.perf_counter() - self.t_commit
-            self.current["commits"] += 1
         self.t_commit = None
 
 

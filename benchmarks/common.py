@@ -124,8 +124,8 @@ def machine() -> dict:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
     return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": round(mem_kb / 1024 / 1024, 1),
-            "os": platform.platform(), "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version, "commit": commit,
+            "os": platform.platform(), "python": platform.python_version(), "commit": commit,
+            "sqlite": sqlite3.sqlite_version,
             "date": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
             "load_before": os.getloadavg()}
 
@@ -136,8 +136,8 @@ def header(title: str, load_before: float | None = None) -> None:
     print(f"\n# Helpline {title} benchmark — {platform.node()}, {m['os']}, {m['cores']} CPUs "
           f"({m['cpu']}), {m['ram_gb']:.0f} GB RAM, Python {m['python']}")
     now = os.getloadavg()[0]
-    print(f"# load average (1 min) before / after measuring: "
-          f"{now if load_before is None else load_before:.2f} / {now:.2f} "
+    before = now if load_before is None else load_before
+    print(f"# load average (1 min) before / after measuring: {before:.2f} / {now:.2f} "
           "(other processes on the machine share its CPUs)")
 
 
@@ -334,9 +334,6 @@ def bulk_load(n: int, make_rows, tables: dict, batch: int) -> dict:
             conn.exec_driver_sql("VACUUM ANALYZE")
     out = {"counts": counts, "insert_seconds": insert_seconds, "generate_seconds": gen_time,
            "analyze_seconds": time.perf_counter() - t0, "seconds": time.perf_counter() - started}
-    print("  rows: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
-          + f"; {'ANALYZE' if sqlite else 'VACUUM ANALYZE'} {out['analyze_seconds']:.1f} s",
-          flush=True)
     db.engine.dispose()  # later connections get the app's normal pragmas
     return out
 
@@ -719,10 +716,9 @@ class Stack:
         self.redis_port, self.smtp_port, self.web_port = free_port(), free_port(), free_port()
         self.base_url = f"http://127.0.0.1:{self.web_port}"
         self.env = dict(os.environ, DATABASE_URL=url, BASE_URL=self.base_url,
-                        REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",
-                        MAIL_SERVER="127.0.0.1", MAIL_PORT=str(self.smtp_port),
-                        MAIL_CATCHER_DIR=str(tmp / "mail"), EXPORT_DIR=str(tmp / "exports"),
-                        PYTHONUNBUFFERED="1", **env)
+                        REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0", MAIL_SERVER="127.0.0.1",
+                        MAIL_PORT=str(self.smtp_port), MAIL_CATCHER_DIR=str(tmp / "mail"),
+                        EXPORT_DIR=str(tmp / "exports"), PYTHONUNBUFFERED="1", **env)
         if timing:  # helpline/timing.py: written per request (so by the web process only)
             self.env["HELPLINE_TIMING_LOG"] = str(self.timing_log)
 

@@ -149,8 +149,8 @@ def report(results: list[dict], setting: dict) -> None:
     phone = [r for r in results if r["kind"] == "phone"]
     misses = [r for r in phone if not (r["server_hit"] and r["svc_hit"] and r["bare_hit"])]
     print(f"\nphone queries returning their contact: {len(phone) - len(misses)}/{len(phone)}")
-    empty = [r for r in results if r["total"] == 0]
-    print(f"queries with no match (all were taken from stored contacts): {len(empty)}")
+    print("queries with no match (all were taken from stored contacts): "
+          f"{sum(r['total'] == 0 for r in results)}")
     print("\nslowest server times:")
     for kind in KINDS:
         print(f"  {kind:<8} " + common.slowest(

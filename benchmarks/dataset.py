@@ -80,9 +80,8 @@ class ActivityGenerator:
             case_id=case["id"], request_id=None, owner_id=owner, team_id=None,
             follows_case_owner=not open_, status="Open" if open_ else "Done",
             contact_number=phone or "07700 900000", description=rng.choice(CALLBACK_TEXT),
-            call_received_at=case["created_at"], preferred_at=None, alarm=True,
-            start_at=start, end_at=end, informal=rng.random() < 0.1,
-            reminder_state=ARMED if open_ else CLOSED,
+            call_received_at=case["created_at"], preferred_at=None, alarm=True, start_at=start,
+            end_at=end, informal=rng.random() < 0.1, reminder_state=ARMED if open_ else CLOSED,
             remind_at=start - timedelta(minutes=5), snooze_total=0, escalated_at=None,
             closed_at=None if open_ else end, closed_by_id=None if open_ else owner,
             created_at=case["created_at"], created_by_id=case["owner_id"])

@@ -86,8 +86,7 @@ def report(assignments: list[dict], checks: dict, setting: dict, outbox: dict) -
           f"({spread:.1f} s from first to last save, {(n - 1) / spread if spread else 0:.1f}/s)")
     print(f"# commit (incl. enqueue after commit): p50 {statistics.median(commit_ms):.1f} ms, "
           f"p95 {pct(commit_ms, .95):.1f} ms, max {max(commit_ms):.1f} ms")
-    print("# latency = Maildir file mtime of the first copy - time.time() when commit() "
-          "returned\n")
+    print("# latency = the first copy's Maildir file mtime - time.time() when commit() returned\n")
     arrived = [a for a in assignments if a["arrived"] is not None]
     lat = [a["arrived"] - a["saved"] for a in arrived]
     if lat:

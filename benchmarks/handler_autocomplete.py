@@ -143,9 +143,8 @@ def table_line(label: str, rs: list[dict]) -> list:
 
 def report(results: list[dict], setting: dict) -> None:
     common.header("handler autocomplete", setting["load_before"])
-    print(f"# {setting['version']}; {setting['users']:,} active users "
-          f"({len(TEAMS)} teams, logins first.last@{DOMAIN}), "
-          f"loaded in {setting['load_seconds']:.1f} s")
+    print(f"# {setting['version']}; {setting['users']:,} active users ({len(TEAMS)} teams, "
+          f"logins first.last@{DOMAIN}), loaded in {setting['load_seconds']:.1f} s")
     print(f"# server = client.get('{SEARCH_PATH}', handler_q=q, HX-Request: true) in-process")
     print("# svc    = services.suggest_handlers(q) alone in an app context")
     print(f"# bare   = client.get('{BARE_PATH}') through the same app (the bare comparator)")
@@ -168,18 +167,16 @@ def report(results: list[dict], setting: dict) -> None:
     scope = "" if setting["users"] >= 2000 else "  (the target is set for 2,000 users)"
     print(f"\nserver p95 <= {TARGET_MS:.0f} ms with {setting['users']:,} users: "
           f"{'yes' if p95 <= TARGET_MS else 'NO'} ({p95:.2f} ms){scope}")
-    mismatched = [r for r in results if r["options"] != r["returned"]]
-    empty = [r for r in results if r["options"] == 0]
     print(f"\nqueries whose page showed a different number of options than the service "
-          f"returned: {len(mismatched)}")
-    print(f"queries with no suggestion (all were taken from stored users): {len(empty)}")
+          f"returned: {sum(r['options'] != r['returned'] for r in results)}")
+    print("queries with no suggestion (all were taken from stored users): "
+          f"{sum(r['options'] == 0 for r in results)}")
     wide = sorted({r["q"].lower() for r in capped})
     if wide:
         print(f"queries matching >= 200 users (the email LIKE is a substring match, so the "
               f"shared domain '{DOMAIN}' counts): {', '.join(wide[:20])}")
-    print("slowest server times: " + common.slowest(
-        results, "server", lambda r: f"{r['q']!r} {r['server'] * 1000:.1f} ms "
-                                     f"({r['matches']} matches)"))
+    print("slowest server times: " + common.slowest(results, "server", lambda r: (
+        f"{r['q']!r} {r['server'] * 1000:.1f} ms ({r['matches']} matches)")))
 
 
 def main() -> None:

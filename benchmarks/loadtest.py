@@ -139,9 +139,8 @@ class Volunteer(FastHttpUser):
 
     def sign_in(self) -> None:
         self.step("sign in: GET /login", "GET", "/login", think=False)
-        where = self.step("sign in: POST /login", "POST", "/login", think=False, expect=302,
-                          form=[("csrf_token", self.csrf), ("email", self.email),
-                                ("password", PASSWORD)])
+        where = self.step("sign in: POST /login", "POST", "/login", think=False, expect=302, form=[
+            ("csrf_token", self.csrf), ("email", self.email), ("password", PASSWORD)])
         if "/login" in where:
             raise Problem("sign in refused")
 
@@ -182,14 +181,12 @@ class Volunteer(FastHttpUser):
         si, ri = s_index.group(1), r_index.group(1)
         type_id = rng.choice(list(Shared.types))
         self.step("referral extra (fragment)", "GET", "/cases/rows/referral-extra?"
-                  + urllib.parse.urlencode({"i": ri, f"referrals-{ri}-type": type_id}),
-                  htmx=True)
+                  + urllib.parse.urlencode({"i": ri, f"referrals-{ri}-type": type_id}), htmx=True)
         form = [("csrf_token", self.csrf), ("title", rng.choice(TITLES)),
                 ("who_requires_support", "The person who called"), ("beneficiary_id", ""),
                 ("psychosocial_support", "no"), ("safeguarding_activated", "no"),
                 ("ready_for_review", "no"), ("note", rng.choice(NOTES)), ("version", ""),
-                ("loaded_at", ""), (f"signposts-{si}-category", str(rng.choice(
-                    Shared.categories))),
+                ("loaded_at", ""), (f"signposts-{si}-category", str(rng.choice(Shared.categories))),
                 (f"referrals-{ri}-type", str(type_id)),
                 (f"referrals-{ri}-status", "Sent to local team"), ("submit", "Save")]
         form += [(f"referrals-{ri}-x-{f.id}", common.field_value(f, rng, date.today()))

@@ -75,16 +75,14 @@ def measure_page(browser, base: str, path: str, cookie: str) -> dict:
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
     cdp.send("Network.clearBrowserCache")
-    meter = Meter(cdp)
-    page.goto(base + path, wait_until="load")
-    meter.settle()
-    first = meter.totals()
-    meter.reset()
-    page.goto(base + path, wait_until="load")
-    meter.settle()
-    repeat = meter.totals()
+    meter, loads = Meter(cdp), {}
+    for load in ("first", "repeat"):  # empty cache, then the same page again
+        meter.reset()
+        page.goto(base + path, wait_until="load")
+        meter.settle()
+        loads[load] = meter.totals()
     context.close()
-    return {"first": first, "repeat": repeat}
+    return loads
 
 
 def measure_fragment(port: int, path: str, cookie: str) -> dict:

@@ -49,22 +49,22 @@ def make_people(n: int, rng: random.Random) -> list[dict]:
             for u, c in zip(users, cases, strict=True)]
 
 
-def make_callbacks(people: list[dict], offsets: list[float],
+def make_callbacks(people: list[dict], spread: float,
                    rng: random.Random) -> tuple[list[dict], float, float]:
-    """PER_USER call backs each through callbacks.services.create, committed; returns them (id,
-    owner, remind_at as a Unix time), the anchor (likewise) and the seconds taken."""
-    t0, anchor, slots, made = time.monotonic(), utcnow(), list(offsets), []
+    """PER_USER call backs each (callbacks.services.create) due over `spread` s, committed; returns
+    them (id, owner, remind_at as a Unix time), the anchor (likewise) and the seconds taken."""
+    slots = [LEAD + rng.uniform(0, spread) for _ in range(len(people) * PER_USER)]
+    t0, anchor, made = time.monotonic(), utcnow(), []
     rng.shuffle(slots)
     for p in people:
         user, case = db.session.get(User, p["user_id"]), db.session.get(Case, p["case_id"])
         for _ in range(PER_USER):
             start = anchor + timedelta(seconds=slots[len(made)]) + cb_services.REMINDER_BEFORE
             made.append((user.id, cb_services.create(case, cb_services.CallBackInput(
-                contact_number=f"07700 9{len(made) + 1:05d}",
-                description="Ring back about the food parcel", call_received_at=anchor,
-                preferred_at=None, alarm=True, start_at=start,
-                end_at=start + timedelta(minutes=30), informal=False, back_entry=True,
-                owner="user", owner_user=user), user)))
+                contact_number=f"07700 9{len(made) + 1:05d}", call_received_at=anchor,
+                description="Ring back about the food parcel", preferred_at=None, alarm=True,
+                start_at=start, end_at=start + timedelta(minutes=30), informal=False,
+                back_entry=True, owner="user", owner_user=user), user)))
     db.session.commit()
     return ([{"id": cb.id, "user_id": uid, "remind_at": utc_epoch(cb.remind_at)}
              for uid, cb in made], utc_epoch(anchor), time.monotonic() - t0)
@@ -142,8 +142,13 @@ class Stream(threading.Thread):
             self.signed_out = True
 
 
-def tally(callbacks: list[dict], streams: list[Stream], created: dict[int, datetime]) -> dict:
-    """Match what arrived to what was due."""
+def tally(callbacks: list[dict], streams: list[Stream]) -> dict:
+    """Match what arrived to what was due, and to what the database holds."""
+    ids = [n["id"] for st in streams for n in st.notifications if n["id"]]
+    created = dict(db.session.execute(select(Notification.id, Notification.created_at)
+                                      .where(Notification.id.in_(ids))).all())
+    per_cb = db.session.execute(select(Notification.url, func.count()).where(
+        Notification.kind == "reminder").group_by(Notification.url)).all()
     by_cb = {c["id"]: c for c in callbacks}
     got: dict[int, list[dict]] = {c["id"]: [] for c in callbacks}
     out: dict = {"dup_frames": [], "wrong": [], "strays": []}
@@ -167,11 +172,14 @@ def tally(callbacks: list[dict], streams: list[Stream], created: dict[int, datet
         cb["created_at"] = utc_epoch(stored) if stored else None
     out["reminder_events"] = sum(len(st.reminder_ids) for st in streams)
     out["reminder_ids"] = sum(len(set(st.reminder_ids)) for st in streams)
+    out.update(states=dict(db.session.execute(select(CallBack.reminder_state, func.count())
+                                              .group_by(CallBack.reminder_state)).all()),
+               stored=sum(n for _, n in per_cb), stored_cbs=len(per_cb),
+               double=sum(1 for _, n in per_cb if n > 1))
     return out
 
 
-def report(callbacks: list[dict], streams: list[Stream], checks: dict, setting: dict,
-           db_state: dict) -> bool:
+def report(callbacks: list[dict], streams: list[Stream], checks: dict, setting: dict) -> bool:
     common.header("call-back reminder", setting["load_before"])
     print(f"# embedded redis-server {setting['redis_version']}; SQLite {sqlite3.sqlite_version} "
           f"(WAL); gunicorn -k gevent -w 1 --worker-connections 1000; {WORKERS} "
@@ -216,9 +224,9 @@ def report(callbacks: list[dict], streams: list[Stream], checks: dict, setting: 
         f"wrong recipient: {len(checks['wrong'])}; other notifications: {len(checks['strays'])}",
         f"'reminder' SSE events: {checks['reminder_events']} ({checks['reminder_ids']} distinct "
         f"ids per stream), expected {due}",
-        f"database: call backs by reminder_state {db_state['states']}; reminder notifications "
-        f"stored {db_state['stored']} for {db_state['stored_cbs']} call backs"
-        + (f"; call backs with more than one: {db_state['double']}" if db_state["double"] else ""),
+        f"database: call backs by reminder_state {checks['states']}; reminder notifications "
+        f"stored {checks['stored']} for {checks['stored_cbs']} call backs"
+        + (f"; call backs with more than one: {checks['double']}" if checks["double"] else ""),
         f"\nstreams: {sum(st.connects for st in streams)} connections for {len(streams)} users "
         f"({sum(max(0, st.connects - 1) for st in streams)} reconnects); keepalive comments "
         f"received {sum(st.keepalives for st in streams)}; "
@@ -280,22 +288,20 @@ def main() -> int:
         time.sleep(2)  # let the server settle (every stream has done its first read)
         rss["after"] = rss_mb(web_pid)
         setting["fds_after"] = len(os.listdir(f"/proc/{web_pid}/fd"))
-
-        n_cb = args.users * PER_USER
-        offsets = [LEAD + rng.uniform(0, args.spread) for _ in range(n_cb)]
         setting["load_before"] = os.getloadavg()[0]
         with app.app_context():
-            callbacks, setting["anchor"], setting["create_s"] = make_callbacks(people, offsets, rng)
+            callbacks, setting["anchor"], setting["create_s"] = make_callbacks(
+                people, args.spread, rng)
         last_due = max(c["remind_at"] for c in callbacks)
         print(f"# {len(callbacks)} call backs created; waiting", flush=True)
         peak, next_print, end = rss["after"], time.time() + 15, last_due + TIMEOUT
         while (now := time.time()) <= end:  # until all arrived (+ grace) or the timeout
             peak = max(peak, rss_mb(web_pid) or 0)
             got = sum(1 for st in streams for n in st.notifications if n["reminder"])
-            if got >= n_cb and now > last_due:
+            if got >= len(callbacks) and now > last_due:
                 end = min(end, now + GRACE)
             if now >= next_print:
-                print(f"  {got:>5}/{n_cb} reminders received "
+                print(f"  {got:>5}/{len(callbacks)} reminders received "
                       f"({max(0, last_due - now):.0f} s of schedule left)", flush=True)
                 next_print = now + 15
             time.sleep(0.25)
@@ -303,19 +309,10 @@ def main() -> int:
         rss.update(peak=peak, end=rss_mb(web_pid), master=rss_mb(stack.web_proc.pid),
                    workers=[rss_mb(w.pid) or 0 for w in stack.worker_procs])
         with app.app_context():
-            ids = [n["id"] for st in streams for n in st.notifications if n["id"]]
-            created = dict(db.session.execute(select(Notification.id, Notification.created_at)
-                                              .where(Notification.id.in_(ids))).all())
-            states = dict(db.session.execute(select(CallBack.reminder_state, func.count())
-                                             .group_by(CallBack.reminder_state)).all())
-            per_cb = db.session.execute(select(Notification.url, func.count(Notification.id))
-                                        .where(Notification.kind == "reminder")
-                                        .group_by(Notification.url)).all()
-        db_state = {"states": states, "stored": sum(n for _, n in per_cb),
-                    "stored_cbs": len(per_cb), "double": sum(1 for _, n in per_cb if n > 1)}
+            checks = tally(callbacks, streams)
         setting.update(redis_version=stack.redis_version,
                        keepalive=app.config["SSE_KEEPALIVE_SECONDS"])
-        ok = report(callbacks, streams, tally(callbacks, streams, created), setting, db_state)
+        ok = report(callbacks, streams, checks, setting)
         common.close(app)
     return 0 if ok else 1
 
