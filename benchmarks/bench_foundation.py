@@ -25,8 +25,7 @@ def load(port: int, path: str, cookie: str, clients: int, seconds: float) -> dic
         while time.monotonic() < stop:
             t0 = time.perf_counter()
             try:
-                conn.request("GET", path, headers={"Cookie": cookie,
-                                                   "Accept-Encoding": "gzip, br"})
+                conn.request("GET", path, headers={"Cookie": cookie, "Accept-Encoding": "gzip, br"})
                 resp = conn.getresponse()
                 resp.read()
                 bad += resp.status >= 400 and not (path == "/healthz" and resp.status == 503)

@@ -71,7 +71,6 @@ def as_volunteer(app, client, case_ids: list[int]) -> None:
         create_user(VOLUNTEER_EMAIL, "Val Volunteer", "volunteer", "", team=TEAMS[0],
                     password_hash=pw_hash)
         db.session.commit()
-        db.session.remove()
     common.sign_in(client, VOLUNTEER_EMAIL)
     with app.app_context():
         with client.session_transaction() as sess:
@@ -82,7 +81,6 @@ def as_volunteer(app, client, case_ids: list[int]) -> None:
             contact_services.verify(db.session.get(Contact, contact_id), volunteer, sid,
                                     ["Name", "Postcode"])
         db.session.commit()
-        db.session.remove()
 
 
 def timed_get(client, meter: SqlMeter, path: str, headers: dict) -> dict:
@@ -176,8 +174,7 @@ def report(results: dict[str, list[dict]], setting: dict, engine) -> None:
     slowest = next((s for s in ranked if s.lstrip().upper().startswith("SELECT")), None)
     if slowest:
         print(f"\nplan of the SELECT with the most total time ({short(slowest, 80)}):")
-        for line in common.explain(engine, slowest,
-                                     max(groups[slowest], key=lambda g: g[0])[1]):
+        for line in common.explain(engine, slowest, max(groups[slowest], key=lambda g: g[0])[1]):
             print("    " + line)
     print("\nslowest pages: " + common.slowest(page, "t", lambda r: (
         f"case {r['case_id']} {r['t'] * 1000:.1f} ms ({len(r['sql']['statements'])} stmts, "
@@ -197,8 +194,7 @@ def report(results: dict[str, list[dict]], setting: dict, engine) -> None:
 def main() -> None:
     # --contacts, and a case each; --queries: cases timed; --database-url: PostgreSQL too
     args = common.options(__doc__, contacts=1_000_000, queries=300, database_url=None)
-    with common.fresh_app(args, "case-page", what=f"{args.contacts:,} contacts and cases") \
-            as app:
+    with common.fresh_app(args, "case-page", what=f"{args.contacts:,} contacts and cases") as app:
         with app.app_context():
             engine = db.engine
             supervisor_id, handlers = common.make_people_and_lists()

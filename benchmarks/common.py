@@ -194,10 +194,9 @@ def make_app(url: str, **config):
 
 def close(app, folder: Path | None = None) -> None:
     """Dispose of the app's database connections; delete its temp folder (if any)."""
-    if app is not None:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
     if folder is not None:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -449,8 +448,7 @@ class Generator:
 
 
 # --- cases: notes, signposts, a referral and the audit rows the app writes ----------------------
-# the first version's single status list, drawn from as before: its review steps are
-# the review state now (the desk status stays Open)
+# the first version's status list, drawn from as before (review steps: now the review state)
 WORKFLOW = ["Open", "Ready for review", "Reviewed", "Sent back", "Assigned", "Acknowledged",
             "Solved", "Closed"]
 REVIEW_OF = {"Ready for review": case_models.READY, "Reviewed": case_models.ACCEPTED,
@@ -489,8 +487,7 @@ class CaseGenerator:
         """Old cases are mostly closed; recent ones are spread over the workflow."""
         r = self.rng.random()
         if age_days > 60:
-            return "Closed" if r < 0.85 else "Solved" if r < 0.92 else \
-                self.rng.choice(OPEN_LIKE)
+            return "Closed" if r < 0.85 else "Solved" if r < 0.92 else self.rng.choice(OPEN_LIKE)
         return self.rng.choice(WORKFLOW)
 
     def note_text(self, title: str) -> str:

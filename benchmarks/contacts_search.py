@@ -19,16 +19,6 @@ SEED = 20240601
 KINDS = ("name", "phone", "postcode")
 
 
-def prepare(args) -> float | None:
-    user_id = create_user(BENCH_EMAIL, "Bench Volunteer", "volunteer", common.BENCH_PASSWORD).id
-    db.session.commit()
-    db.session.remove()
-    gen = common.Generator(SEED, user_id)
-    return common.bulk_load(args.contacts, lambda done, size: {
-        "contact": [gen.row() for _ in range(size)]}, {"contact": Contact.__table__},
-        25_000)["seconds"]
-
-
 def make_query(kind: str, row, rng: random.Random) -> tuple[str, str] | None:
     """(query, variant) typed the way a handler might, or None if the row lacks the field."""
     _, first, last, phone, postcode = row
@@ -94,7 +84,6 @@ def measure(app, client, raw, queries: list[dict]) -> list[dict]:
         with app.app_context():
             r["svc"], page = common.timed(services.search_contacts, item["q"], "", 1)
             r["svc_hit"] = item["contact_id"] in [c.id for c in page.items]
-            db.session.remove()
 
     def bare(item: dict, r: dict) -> None:
         (count_sql, count_params), (page_sql, page_params) = item["sql"]
@@ -166,7 +155,12 @@ def main() -> None:
                           f"{args.contacts:,} contacts") as app:
         with app.app_context():
             engine = db.engine
-            load_seconds = prepare(args)
+            user = create_user(BENCH_EMAIL, "Bench Volunteer", "volunteer", common.BENCH_PASSWORD)
+            db.session.commit()
+            gen = common.Generator(SEED, user.id)
+            load_seconds = common.bulk_load(args.contacts, lambda done, size: {
+                "contact": [gen.row() for _ in range(size)]}, {"contact": Contact.__table__},
+                25_000)["seconds"]
             setting = dict(common.facts("pg_total_relation_size('contacts')"),
                            load_seconds=load_seconds, count=common.count(Contact))
             queries = pick_queries(args.queries, engine)

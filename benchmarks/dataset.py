@@ -19,8 +19,7 @@ from helpline.interactions.models import COUNTRIES, Interaction, InteractionHand
 from helpline.interactions.models import interaction_interventions as INTERVENTIONS
 
 SEED = 20250101
-FULL = {"contacts": 1_000_000, "cases": 1_000_000, "interactions": 2_000_000,
-        "callbacks": 200_000}
+FULL = {"contacts": 1_000_000, "cases": 1_000_000, "interactions": 2_000_000, "callbacks": 200_000}
 VOLUNTEER_EMAIL = "volunteer.{:03d}@" + DOMAIN
 TABLES = dict(common.CASE_TABLES, interaction=Interaction.__table__,
               handler=InteractionHandler.__table__, intervention=INTERVENTIONS,
@@ -147,7 +146,6 @@ def prepare(url: str, scale: float, volunteers: int, keep: bool) -> dict:
             summary = dict(load(want, volunteers), reused=False)
         facts = common.facts()
         summary.update(version=facts["version"], size_mb=facts["size"], have=existing_counts())
-        db.session.remove()
         db.engine.dispose()
     summary.update(url=common.shown(url), scale=scale, want=want)
     summary["markdown"] = markdown(summary)

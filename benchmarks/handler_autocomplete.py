@@ -118,7 +118,6 @@ def measure(app, client, queries: list[dict]) -> list[dict]:
         with app.app_context():
             r["svc"], users = common.timed(services.suggest_handlers, item["q"])
             r["returned"] = len(users)
-            db.session.remove()
 
     def bare(item: dict, r: dict) -> None:  # a static file: no database, no template
         t0 = time.perf_counter()
@@ -182,8 +181,7 @@ def report(results: list[dict], setting: dict) -> None:
 def main() -> None:
     # --database-url: a PostgreSQL one works too (its database is wiped)
     args = common.options(__doc__, users=2000, queries=400, database_url=None)
-    with common.fresh_app(args, "handler-autocomplete", DOMAIN, f"{args.users:,} users") \
-            as app:
+    with common.fresh_app(args, "handler-autocomplete", DOMAIN, f"{args.users:,} users") as app:
         with app.app_context():
             people, load_seconds = load_users(args.users, random.Random(SEED))
             setting = dict(common.facts(), load_seconds=load_seconds,

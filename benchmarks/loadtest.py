@@ -76,8 +76,7 @@ class Volunteer(FastHttpUser):
     """One volunteer at a phone: signs in once, then takes calls one after another."""
 
     wait_time = constant(0)  # think time is inside the flow, before every step
-    connection_timeout = 60.0
-    network_timeout = 60.0
+    connection_timeout = network_timeout = 60.0
 
     def on_start(self) -> None:
         n = next(Shared.numbers)
@@ -238,8 +237,7 @@ def summarise(path: Path, blocks: list[dict], env: Environment, args) -> dict:
     records = [{"method": p[2], "endpoint": p[3], "status": p[4], "ms": float(p[5]),
                 "label": p[7]} for p in (ln.split("\t") for ln in path.read_text().splitlines())
                if len(p) == 8]
-    secs = {k: sum(b["end"] - b["start"] for b in blocks if b["label"].startswith(k))
-            for k in "AB"}
+    secs = {k: sum(b["end"] - b["start"] for b in blocks if b["label"].startswith(k)) for k in "AB"}
     a = [r for r in records if r["label"].startswith("A")]
     b_all = [r for r in records if r["label"].startswith("B")]
     bare = [r["ms"] for r in b_all if r["endpoint"] == "main.healthz"]

@@ -18,9 +18,8 @@ LAUNCH = {"executable_path": "/usr/bin/chromium",
                    "--disable-component-update", "--disable-sync", "--no-first-run"]}
 
 
-# every main page: (name, path, who signs in: supervisor, data or admin @DOMAIN); htmx fragments:
-# (name, path); the queries for the ids shown: a case (and its caller), an interaction, a call
-# back, a response type
+# main pages (name, path, who signs in: supervisor, data, admin or none), htmx fragments (name,
+# path), and the queries for the ids they show (a case, its caller, a call back, …)
 PAGES, FRAGMENTS, IDS = (common.DATA[f"page_weight_{k}"] for k in ("pages", "fragments", "ids"))
 
 
@@ -166,8 +165,7 @@ def report(res: dict) -> None:
 
 def main() -> None:
     args = common.options(__doc__, database_url=None, json=None)  # a database from dataset.py
-    # Two-factor sign-in (added after these figures were first measured) would stop the
-    # supervisor, data and admin accounts at its set-up page: the audit weighs the pages.
+    # no two-factor set-up page in the way (the audit weighs the pages, as first measured)
     with common.Stack(args.database_url, "page-weight", TWO_FACTOR_REQUIRED_ROLES="") as stack:
         stack.start()
         res = audit(stack.base_url, stack.web_port, args.database_url)

@@ -31,11 +31,9 @@ def backdate(due: int, years: int) -> list[int]:
 
 
 def main() -> None:
-    args = common.options(__doc__, contacts=10_000, due=10_000, database_url=None,
-                          batch_size=retention.BATCH_SIZE)
+    args = common.options(__doc__, contacts=10_000, due=10_000, database_url=None)
     due = min(args.due, args.contacts - 1)  # one contact stays, for the saves
-    with common.Stack(args.database_url, "retention", workers=0, catcher=False,
-                      web=False) as stack:
+    with common.Stack(args.database_url, "retention", workers=0, catcher=False, web=False) as stack:
         stack.start()
         run(stack.app(), args, due)
 
@@ -51,21 +49,19 @@ def run(app, args, due: int) -> None:
         due = len(retention.due_contacts(retention.cutoff_for(years)))
         keep = db.session.scalar(select(Contact.id).order_by(Contact.id.desc()).limit(1))
         dialect = db.engine.dialect.name
-        db.session.remove()
     pause_ms = (retention.SQLITE_PAUSE_SECONDS if dialect == "sqlite" else 0) * 1000
     load_before = os.getloadavg()[0]
     common.header(f"retention ({dialect})")
     print(f"# {args.contacts:,} contacts generated in {load_s:.1f} s; {len(backdated):,} "
           f"backdated (no activity for {years}+ years), of which {due:,} due (the other "
           f"{len(backdated) - due:,} hold nothing identifying); each record committed on its "
-          f"own, batches of <= {args.batch_size} records or {retention.BATCH_SECONDS} s, "
+          f"own, batches of <= {retention.BATCH_SIZE} records or {retention.BATCH_SECONDS} s, "
           f"{pause_ms:.0f} ms pause between batches; a save every 50 ms\n", flush=True)
     saver = common.Saver(app, lambda: keep)
     saver.start()
     t0 = time.perf_counter()
     with app.app_context():
-        report = retention.run_once_today(app.extensions["redis"], years,
-                                          batch_size=args.batch_size)
+        report = retention.run_once_today(app.extensions["redis"], years)
         again = retention.run_once_today(app.extensions["redis"], years)
     seconds = time.perf_counter() - t0
     saver.stop.set()

@@ -56,8 +56,7 @@ SECTIONS = {"dataset": "Dataset", "loadtest": "Load test: the call flow",  # fro
 
 
 def write_results(m: dict, args, sections: dict, steps: list[dict]) -> str:
-    """RESULTS.md: the machine, the sections dataset, loadtest and page_weight wrote, the target
-    verdicts they gave, each other step's report and the steps run."""
+    """RESULTS.md: the machine, the SECTIONS and their target verdicts, each step's report."""
     ds = sections["dataset"] or {}
     L = ["# Helpline benchmark results\n", f"Written by `make bench` (`benchmarks/run_all.py "
          f"--scale {args.scale:g}`). " + ("**Full scale.**" if args.scale >= 1 else
@@ -66,8 +65,7 @@ def write_results(m: dict, args, sections: dict, steps: list[dict]) -> str:
          "", "## Machine\n", "| | |", "| --- | --- |"]
     L += [f"| {label} | {m[k]} |" for k, label in (
         ("cpu", "CPU"), ("cores", "cores"), ("ram_gb", "RAM (GB)"), ("os", "OS"),
-        ("python", "Python"), ("sqlite", "SQLite library"), ("date", "date"),
-        ("commit", "commit"))]
+        ("python", "Python"), ("sqlite", "SQLite library"), ("date", "date"), ("commit", "commit"))]
     L += [f"| database | {ds.get('version', '?')} ({ds.get('url', '?')}) |",
           f"| load average before / after | {m['load_before'][0]:.2f} / "
           f"{m['load_after'][0]:.2f} (other work on the machine shares its 2 cores) |"]
