@@ -61,6 +61,7 @@ from helpline.timeutil import utcnow
 DOMAIN = "case-page-bench.example.org"
 BENCH_EMAIL = f"supervisor@{DOMAIN}"
 BENCH_PASSWORD = "case-page-bench-password"
+VOLUNTEER_EMAIL = "volunteer.{:03d}@" + DOMAIN  # the load test's accounts (dataset.py makes them)
 CASE_SEED = 20240715
 DATA = json.loads((Path(__file__).with_name("data.json")).read_text(encoding="utf-8"))
 FIRST, LAST = DATA["first"], DATA["last"]

@@ -6,7 +6,7 @@ import random
 from datetime import timedelta
 
 import common
-from common import DOMAIN, db, utcnow
+from common import DOMAIN, VOLUNTEER_EMAIL, db, utcnow
 from sqlalchemy import inspect
 
 from helpline.auth.models import User
@@ -20,7 +20,6 @@ from helpline.interactions.models import interaction_interventions as INTERVENTI
 
 SEED = 20250101
 FULL = {"contacts": 1_000_000, "cases": 1_000_000, "interactions": 2_000_000, "callbacks": 200_000}
-VOLUNTEER_EMAIL = "volunteer.{:03d}@" + DOMAIN
 TABLES = dict(common.CASE_TABLES, interaction=Interaction.__table__,
               handler=InteractionHandler.__table__, intervention=INTERVENTIONS,
               callback=CallBack.__table__)

@@ -22,8 +22,6 @@ from sqlalchemy import func, select
 
 from helpline.contacts.models import Contact
 
-PASSWORD = common.BENCH_PASSWORD
-VOLUNTEER_EMAIL = "volunteer.{:03d}@" + common.DOMAIN
 BARE_PATH = "/healthz"
 TARGET_P95_MS = 150.0
 THINK, BLOCK = (2.0, 8.0), 20.0  # s before every step; of each A/B block
@@ -43,9 +41,8 @@ class Shared:
     accounts = 200         # volunteer.001 .. volunteer.NNN exist (dataset.py --volunteers)
     phase = "ramp"         # "ramp", "A<n>", "B<n>", "end"
     numbers = itertools.count(1)
-    flows_done = 0
+    flows_done = signed_in = 0
     load_before = 0.0
-    signed_in = 0
     retried = 0            # requests re-sent after finding a keep-alive socket closed
     problems: dict[str, int] = defaultdict(int)
 
@@ -81,7 +78,7 @@ class Volunteer(FastHttpUser):
     def on_start(self) -> None:
         n = next(Shared.numbers)
         self.rng = random.Random(n)
-        self.email = VOLUNTEER_EMAIL.format((n - 1) % Shared.accounts + 1)
+        self.email = common.VOLUNTEER_EMAIL.format((n - 1) % Shared.accounts + 1)
         self.csrf = ""
         self.think()
         try:
@@ -139,7 +136,7 @@ class Volunteer(FastHttpUser):
     def sign_in(self) -> None:
         self.step("sign in: GET /login", "GET", "/login", think=False)
         where = self.step("sign in: POST /login", "POST", "/login", think=False, expect=302, form=[
-            ("csrf_token", self.csrf), ("email", self.email), ("password", PASSWORD)])
+            ("csrf_token", self.csrf), ("email", self.email), ("password", common.BENCH_PASSWORD)])
         if "/login" in where:
             raise Problem("sign in refused")
 
@@ -287,14 +284,12 @@ def report(lt: dict) -> None:
          f"does): {lt['retried']}.", "",
          "Server service time per endpoint over the A blocks (helpline/timing.py: from "
          "Flask's WSGI entry to the response, compression included; ms):\n"]
+    rows = [(f"`{r['endpoint']}`", r["n"], f"{r['rps']:.1f}", *(fmt(r[k]) for k in (
+        "p50", "p95", "p99", "x_bare_p50", "x_bare_p95")), r["errors"]) for r in lt["endpoints"]]
+    rows.append(("all flow requests", lt["a_requests"], f"{lt['a_rps']:.1f}",
+                 *(fmt(lt["a_all"][k]) for k in ("p50", "p95", "p99")), "", "", ""))
     L += common.md_table("endpoint | requests | req/s | p50 | p95 | p99 | p50 ÷ bare p50 | "
-                         "p95 ÷ bare p95 | errors", "l r r r r r r r r",
-                         [(f"`{r['endpoint']}`", r["n"], f"{r['rps']:.1f}",
-                           *(fmt(r[k]) for k in ("p50", "p95", "p99", "x_bare_p50",
-                                                 "x_bare_p95")), r["errors"])
-                          for r in lt["endpoints"]]
-                         + [("all flow requests", lt["a_requests"], f"{lt['a_rps']:.1f}",
-                             *(fmt(lt["a_all"][k]) for k in ("p50", "p95", "p99")), "", "", "")])
+                         "p95 ÷ bare p95 | errors", "l r r r r r r r r", rows)
     L += ["", "(`POST auth.login` is the one-off sign-in with its deliberately slow password "
           "hash; it is not held to the page target.)"]
     lt["verdicts"] = [("200 volunteers, 0 errors", c["failures"] + stopped == 0

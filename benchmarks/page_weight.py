@@ -145,14 +145,13 @@ def report(res: dict) -> None:
                          [(f"{r['name']} (`{r['path']}`)", f"{r['raw']:,}", f"{r['sent']:,}",
                            r["encoding"]) for r in res["fragments"]])
     res["verdicts"] = []
-    for target, rs, size, limit in (
-            ("first load ≤ 80 KB compressed", res["pages"], lambda r: r["first"]["wire"],
-             FIRST_MAX),
-            ("repeat navigation ≤ 15 KB", res["pages"], lambda r: r["repeat"]["wire"], REPEAT_MAX),
-            ("fragments ≤ 5 KB (uncompressed)", res["fragments"], lambda r: r["raw"],
-             FRAGMENT_MAX),
-            ("fragments ≤ 5 KB (as sent, compressed)", res["fragments"], lambda r: r["sent"],
-             FRAGMENT_MAX)):
+    for target, rs, limit, size in (
+            ("first load ≤ 80 KB compressed", res["pages"], FIRST_MAX,
+             lambda r: r["first"]["wire"]),
+            ("repeat navigation ≤ 15 KB", res["pages"], REPEAT_MAX, lambda r: r["repeat"]["wire"]),
+            ("fragments ≤ 5 KB (uncompressed)", res["fragments"], FRAGMENT_MAX, lambda r: r["raw"]),
+            ("fragments ≤ 5 KB (as sent, compressed)", res["fragments"], FRAGMENT_MAX,
+             lambda r: r["sent"])):
         worst = max(rs, key=size)
         res["verdicts"].append((target, size(worst) <= limit, f"largest {worst['name']} " + (
             f"{size(worst):,} B" if rs is res["fragments"] else f"{kb(size(worst))} KB")))

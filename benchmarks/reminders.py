@@ -272,9 +272,8 @@ def main() -> int:
         streams = [Stream(p, c, stack.base_url + "/events", stop)
                    for p, c in zip(people, cookies, strict=True)]
         setting["sign_in_s"] = time.monotonic() - t0
-        # the one gunicorn worker (it has answered the sign-ins): the master's child
-        [worker] = psutil.Process(stack.web_proc.pid).children()
-        setting["web_pid"] = web_pid = worker.pid
+        # the one gunicorn worker, the master's child (it has answered the sign-ins)
+        setting["web_pid"] = web_pid = psutil.Process(stack.web_proc.pid).children()[0].pid
         time.sleep(1)
         rss = setting["rss"] = {"before": rss_mb(web_pid)}
         t0 = time.monotonic()
