@@ -716,7 +716,8 @@ class Stack:
         self.env = dict(os.environ, DATABASE_URL=url, BASE_URL=self.base_url,
                         REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0", MAIL_SERVER="127.0.0.1",
                         MAIL_PORT=str(self.smtp_port), MAIL_CATCHER_DIR=str(tmp / "mail"),
-                        EXPORT_DIR=str(tmp / "exports"), PYTHONUNBUFFERED="1", **env)
+                        EXPORT_DIR=str(tmp / "exports"), PYTHONUNBUFFERED="1")
+        self.env.update(env)  # the caller's settings win
         if timing:  # helpline/timing.py: written per request (so by the web process only)
             self.env["HELPLINE_TIMING_LOG"] = str(self.timing_log)
 
