@@ -29,8 +29,7 @@ REQUESTS = common.DATA["case_page_requests"]  # kind: (label, path, headers); ba
 
 
 class SqlMeter:
-    """Times every statement and COMMIT between start() and stop() (listening for as long as
-    the process runs)."""
+    """Times every statement and COMMIT between start() and stop()."""
 
     def __init__(self, engine) -> None:
         self.current, self.t_exec, self.t_commit = None, 0.0, None
@@ -41,7 +40,7 @@ class SqlMeter:
             event.listen(target, name, fn)
 
     def start(self) -> None:
-        self.current = {"statements": [], "commit": 0.0, "commits": 0}
+        self.current = {"statements": [], "commit": 0.0}
 
     def stop(self) -> dict:
         out, self.current = self.current, None
@@ -61,19 +60,17 @@ class SqlMeter:
     def _done(self, session) -> None:  # a commit with no connection to commit times nothing
         if self.current is not None and self.t_commit is not None:
             self.current["commit"] += time.perf_counter() - self.t_commit
-            self.current["commits"] += 1
         self.t_commit = None
 
 
 def as_volunteer(app, client, case_ids: list[int]) -> None:
-    """Add the volunteer, sign in as them and verify each caller in this session,
-    through contacts.services.verify, the service behind the contact page's form."""
+    """Add the volunteer, sign in as them and verify each caller in this session (as the
+    contact page's form does)."""
     with app.app_context():  # the supervisor's password hash: no second slow hash
         pw_hash = db.session.scalar(select(User.password_hash).where(User.email == BENCH_EMAIL))
         create_user(VOLUNTEER_EMAIL, "Val Volunteer", "volunteer", "", team=TEAMS[0],
                     password_hash=pw_hash)
         db.session.commit()
-        db.session.remove()
     common.sign_in(client, VOLUNTEER_EMAIL)
     with app.app_context():
         with client.session_transaction() as sess:
@@ -84,7 +81,6 @@ def as_volunteer(app, client, case_ids: list[int]) -> None:
             contact_services.verify(db.session.get(Contact, contact_id), volunteer, sid,
                                     ["Name", "Postcode"])
         db.session.commit()
-        db.session.remove()
 
 
 def timed_get(client, meter: SqlMeter, path: str, headers: dict) -> dict:
@@ -93,8 +89,7 @@ def timed_get(client, meter: SqlMeter, path: str, headers: dict) -> dict:
     t0 = time.perf_counter()
     resp = client.get(path, headers=headers)
     body = resp.get_data()
-    elapsed = time.perf_counter() - t0
-    out = {"t": elapsed, "bytes": len(body), "body": body, "sql": meter.stop()}
+    out = {"t": time.perf_counter() - t0, "bytes": len(body), "body": body, "sql": meter.stop()}
     resp.close()
     if resp.status_code != 200:
         raise SystemExit(f"GET {path} answered {resp.status_code}:\n{body[:2000]!r}")
@@ -115,7 +110,7 @@ def measure(client, meter: SqlMeter, case_ids: list[int]) -> dict[str, list[dict
             record[kind] = dict(r, case_id=item["case_id"])
         return run
     items = [{"case_id": case_id} for case_id in case_ids]
-    records = common.interleave(items, {k: runner(k) for k in REQUESTS}, items[:20], 100)
+    records = common.interleave(items, {k: runner(k) for k in REQUESTS}, items[:20])
     return {k: [rec[k] for rec in records] for k in REQUESTS}
 
 
@@ -129,13 +124,11 @@ def sql_ms(r: dict) -> float:
 
 
 def report(results: dict[str, list[dict]], setting: dict, engine) -> None:
-    """Times, ratios, sizes, SQL per request, the slowest statements and the verdict."""
     common.header("case page", setting["load_before"])
-    load = f"loaded in {setting['load_seconds']:.0f} s"
     print(f"# {setting['version']}; {setting['contacts']:,} contacts, {setting['cases']:,} "
           f"cases, {setting['notes']:,} notes, {setting['signposts']:,} signposts, "
           f"{setting['referrals']:,} referrals, {setting['audit']:,} audit rows; "
-          f"{setting['size']:,.0f} MB; {load}")
+          f"{setting['size']:,.0f} MB; loaded in {setting['load_seconds']:.0f} s")
     print(f"# signed in as a volunteer through /login; {len(results['page'])} random "
           "cases (each caller verified in this session first); "
           "server time = perf_counter around test-client GET + body, in-process. Times in ms.\n")
@@ -181,8 +174,7 @@ def report(results: dict[str, list[dict]], setting: dict, engine) -> None:
     slowest = next((s for s in ranked if s.lstrip().upper().startswith("SELECT")), None)
     if slowest:
         print(f"\nplan of the SELECT with the most total time ({short(slowest, 80)}):")
-        for line in common.explain(engine, slowest,
-                                     max(groups[slowest], key=lambda g: g[0])[1]):
+        for line in common.explain(engine, slowest, max(groups[slowest], key=lambda g: g[0])[1]):
             print("    " + line)
     print("\nslowest pages: " + common.slowest(page, "t", lambda r: (
         f"case {r['case_id']} {r['t'] * 1000:.1f} ms ({len(r['sql']['statements'])} stmts, "
@@ -200,16 +192,13 @@ def report(results: dict[str, list[dict]], setting: dict, engine) -> None:
 
 
 def main() -> None:
-    # --contacts, and as many cases; --queries: random cases to time; --database-url: a
-    # PostgreSQL one works too (its database is wiped)
+    # --contacts, and a case each; --queries: cases timed; --database-url: PostgreSQL too
     args = common.options(__doc__, contacts=1_000_000, queries=300, database_url=None)
-    with common.fresh_app(args, "case-page", what=f"{args.contacts:,} contacts and cases") \
-            as app:
+    with common.fresh_app(args, "case-page", what=f"{args.contacts:,} contacts and cases") as app:
         with app.app_context():
             engine = db.engine
             supervisor_id, handlers = common.make_people_and_lists()
             load_seconds = common.load_cases(args.contacts, supervisor_id, handlers)["seconds"]
-            print(f"# loaded in {load_seconds:.1f} s", flush=True)
             setting = dict(common.facts(), load_seconds=load_seconds, **{
                 k: common.count(model) for k, model in (
                     ("contacts", Contact), ("cases", Case), ("notes", CaseNote),

@@ -61,6 +61,7 @@ from helpline.timeutil import utcnow
 DOMAIN = "case-page-bench.example.org"
 BENCH_EMAIL = f"supervisor@{DOMAIN}"
 BENCH_PASSWORD = "case-page-bench-password"
+VOLUNTEER_EMAIL = "volunteer.{:03d}@" + DOMAIN  # the load test's accounts (dataset.py makes them)
 CASE_SEED = 20240715
 DATA = json.loads((Path(__file__).with_name("data.json")).read_text(encoding="utf-8"))
 FIRST, LAST = DATA["first"], DATA["last"]
@@ -68,10 +69,8 @@ CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 # --- figures and machine facts -----------------------------------------------------------------
-
 def options(doc: str, **defaults) -> argparse.Namespace:
-    """The script's command line: --some-name for each keyword some_name; its default gives the
-    type (False: a flag; None: a text)."""
+    """--some-name for each keyword some_name; its default gives the type (False: a flag)."""
     parser = argparse.ArgumentParser(description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     for name, default in defaults.items():
@@ -126,8 +125,8 @@ def machine() -> dict:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
     return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": round(mem_kb / 1024 / 1024, 1),
-            "os": platform.platform(), "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version, "commit": commit,
+            "os": platform.platform(), "python": platform.python_version(), "commit": commit,
+            "sqlite": sqlite3.sqlite_version,
             "date": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
             "load_before": os.getloadavg()}
 
@@ -138,8 +137,8 @@ def header(title: str, load_before: float | None = None) -> None:
     print(f"\n# Helpline {title} benchmark — {platform.node()}, {m['os']}, {m['cores']} CPUs "
           f"({m['cpu']}), {m['ram_gb']:.0f} GB RAM, Python {m['python']}")
     now = os.getloadavg()[0]
-    print(f"# load average (1 min) before / after measuring: "
-          f"{now if load_before is None else load_before:.2f} / {now:.2f} "
+    before = now if load_before is None else load_before
+    print(f"# load average (1 min) before / after measuring: {before:.2f} / {now:.2f} "
           "(other processes on the machine share its CPUs)")
 
 
@@ -165,35 +164,29 @@ def md_table(head: str, align: str, rows) -> list[str]:
 
 
 def timed(fn, *args, **kwargs) -> tuple[float, Any]:
-    """The seconds fn(*args, **kwargs) took (time.perf_counter() either side), and its result."""
+    """The seconds fn(*args, **kwargs) took, and its result."""
     t0 = time.perf_counter()
     out = fn(*args, **kwargs)
     return time.perf_counter() - t0, out
 
 
-def interleave(items: list, runners: dict, warmup: list, every: int = 0) -> list[dict]:
-    """Each runner(item, record) on each item, rotating which goes first (after a warm-up on
-    `warmup`); returns one record per item (a copy of the item the runners filled in)."""
+def interleave(items: list, runners: dict, warmup: list) -> list[dict]:
+    """Each runner(item, record) on each item (a copy of it), rotating which goes first."""
     for item in warmup:
         for run in runners.values():
             run(item, {})
-    names, out, started = list(runners), [], time.perf_counter()
+    names, out = list(runners), []
     for i, item in enumerate(items):
         record = dict(item)
         for name in names[i % len(names):] + names[:i % len(names)]:
             runners[name](item, record)
         out.append(record)
-        if every and (i + 1) % every == 0:
-            print(f"  {i + 1:>5}/{len(items)} measured ({time.perf_counter() - started:.0f} s)",
-                  flush=True)
     return out
 
 
 # --- databases ---------------------------------------------------------------------------------
-
 def make_app(url: str, **config):
-    """The app on this database; Redis on a dead port unless given (most benchmarks need none).
-    Log records below WARNING are dropped: they would come between the figures."""
+    """The app on this database; Redis on a dead port unless given; no log lines below WARNING."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": "redis://127.0.0.1:1/0",
                       "MAIL_SUPPRESS_SEND": True, "SERVER_NAME": None, **config})
     logging.getLogger().setLevel(logging.WARNING)
@@ -202,10 +195,9 @@ def make_app(url: str, **config):
 
 def close(app, folder: Path | None = None) -> None:
     """Dispose of the app's database connections; delete its temp folder (if any)."""
-    if app is not None:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
     if folder is not None:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -221,9 +213,7 @@ def shown(url: str) -> str:
 
 @contextlib.contextmanager
 def fresh_app(args, name: str, domain: str = DOMAIN, what: str = ""):
-    """The app on --database-url, else on a SQLite file in a temp dir (its EXPORT_DIR in there
-    too); wiped (refusing a database with users not @domain) and migrated. Closed (the temp dir
-    deleted) afterwards."""
+    """The app on --database-url (users not @domain: refused), else a temp SQLite file; wiped."""
     folder = Path(tempfile.mkdtemp(prefix=f"helpline-{name}-"))
     url = getattr(args, "database_url", None) or \
         f"sqlite:///{folder / name}-{getattr(args, 'contacts', 0)}.db"
@@ -240,8 +230,7 @@ def fresh_app(args, name: str, domain: str = DOMAIN, what: str = ""):
 
 
 def facts(pg_sql: str = "pg_database_size(current_database())") -> dict:
-    """The database and its version (e.g. SQLite 3.40.1), whether it is SQLite, its size on disk
-    (MB: the SQLite file with its WAL; on PostgreSQL what pg_sql measures)."""
+    """The database's version, whether it is SQLite, its size in MB (file + WAL, or pg_sql)."""
     path = sqlite_path(db.engine.url)
     with db.engine.connect() as conn:
         if path is None:
@@ -254,8 +243,7 @@ def facts(pg_sql: str = "pg_database_size(current_database())") -> dict:
 
 
 def bench_url(scale: float) -> str:
-    """The `make bench` dataset: DATABASE_URL, else a SQLite file per scale in
-    $TMPDIR/helpline-bench/."""
+    """The `make bench` dataset: DATABASE_URL, else $TMPDIR/helpline-bench/bench-<scale>.db."""
     if os.environ.get("DATABASE_URL"):
         return os.environ["DATABASE_URL"]
     folder = Path(tempfile.gettempdir()) / "helpline-bench"
@@ -292,18 +280,12 @@ def migrate() -> None:
 
 def explain(engine, statement: str, params) -> list[str]:
     """EXPLAIN QUERY PLAN (SQLite) or EXPLAIN (ANALYZE, BUFFERS) (PostgreSQL) of one statement."""
-    raw = engine.raw_connection()
-    try:
+    sqlite = engine.dialect.name == "sqlite"
+    with contextlib.closing(engine.raw_connection()) as raw:
         cur = raw.cursor()
-        sqlite = engine.dialect.name == "sqlite"
         cur.execute(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN (ANALYZE, BUFFERS) ")
                     + statement, params)
-        lines = [str(r[-1]) if sqlite else r[0] for r in cur.fetchall()]
-        cur.close()
-        raw.rollback()
-        return lines
-    finally:
-        raw.close()
+        return [str(r[-1]) if sqlite else r[0] for r in cur.fetchall()]
 
 
 def count(model, *where) -> int:
@@ -311,9 +293,7 @@ def count(model, *where) -> int:
 
 
 def bulk_load(n: int, make_rows, tables: dict, batch: int) -> dict:
-    """Insert make_rows(done, size) for items 1..n: Core executemany, one transaction per batch
-    (SQLite: WAL, synchronous OFF); then ANALYZE (PostgreSQL: VACUUM ANALYZE). Per-table counts,
-    seconds inserting (generation included), generating and analysing, and in all."""
+    """Insert make_rows(done, size) for items 1..n, then ANALYZE: per-table counts, seconds."""
     counts, started, gen_time = dict.fromkeys(tables, 0), time.perf_counter(), 0.0
     with db.engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
@@ -354,15 +334,11 @@ def bulk_load(n: int, make_rows, tables: dict, batch: int) -> dict:
             conn.exec_driver_sql("VACUUM ANALYZE")
     out = {"counts": counts, "insert_seconds": insert_seconds, "generate_seconds": gen_time,
            "analyze_seconds": time.perf_counter() - t0, "seconds": time.perf_counter() - started}
-    print("  rows: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
-          + f"; {'ANALYZE' if sqlite else 'VACUUM ANALYZE'} {out['analyze_seconds']:.1f} s",
-          flush=True)
     db.engine.dispose()  # later connections get the app's normal pragmas
     return out
 
 
 # --- contacts: UK names, phones and postcodes, weights falling off as 1 / (rank + 10) ---------
-
 LAST_NAMES, FIRST_NAMES = DATA["contact_last"], DATA["contact_first"]
 STREETS, CONTACT_TIMES, LANDLINE_CODES = (DATA[k] for k in ("streets", "contact_times",
                                                            "landline_codes"))
@@ -372,8 +348,7 @@ LONDON_CENTRAL, SMALL_AREAS = DATA["london_central"], set(DATA["small_areas"])
 
 
 def picker(items: list, weights=None, offset: int = 10):
-    """rng -> one of items (one rng.random() each) by weight; by default the weights fall off
-    with rank as 1 / (rank + offset)."""
+    """rng -> one of items by weight (one rng.random() each); default: 1 / (rank + offset)."""
     cum = list(itertools.accumulate(weights or (1 / (r + offset) for r in range(len(items)))))
     return lambda rng: items[bisect.bisect(cum, rng.random() * cum[-1])]
 
@@ -474,9 +449,7 @@ class Generator:
 
 
 # --- cases: notes, signposts, a referral and the audit rows the app writes ----------------------
-
-# the first version's single status list, drawn from as before: its review steps are
-# the review state now (the desk status stays Open)
+# the first version's status list, drawn from as before (review steps: now the review state)
 WORKFLOW = ["Open", "Ready for review", "Reviewed", "Sent back", "Assigned", "Acknowledged",
             "Solved", "Closed"]
 REVIEW_OF = {"Ready for review": case_models.READY, "Reviewed": case_models.ACCEPTED,
@@ -515,8 +488,7 @@ class CaseGenerator:
         """Old cases are mostly closed; recent ones are spread over the workflow."""
         r = self.rng.random()
         if age_days > 60:
-            return "Closed" if r < 0.85 else "Solved" if r < 0.92 else \
-                self.rng.choice(OPEN_LIKE)
+            return "Closed" if r < 0.85 else "Solved" if r < 0.92 else self.rng.choice(OPEN_LIKE)
         return self.rng.choice(WORKFLOW)
 
     def note_text(self, title: str) -> str:
@@ -591,8 +563,8 @@ class CaseGenerator:
 
 
 def make_people_and_lists(handlers: int = 60) -> tuple[int, list[tuple[int, int]]]:
-    """The supervisor who signs in, the handlers owning the cases in the demo's four teams, the
-    demo's lookup lists; committed. Returns the supervisor's id and (handler id, team id)s."""
+    """The supervisor who signs in, the handlers owning the cases, the demo's teams and lookup
+    lists; committed. Returns the supervisor's id and (handler id, team id)s."""
     pw_hash = hash_password(BENCH_PASSWORD)  # once, shared: creating users stays fast
     rng = random.Random(CASE_SEED + 7)
     me = create_user(BENCH_EMAIL, "Sam Supervisor", "supervisor", "", team=TEAMS[0],
@@ -666,20 +638,21 @@ def load_cases(n: int, supervisor_id: int, handlers, seed: int = CASE_SEED, batc
 
 
 class Saver(threading.Thread):
-    """Saves a contact (pick() gives its id) every 50 ms in a session of its own, UPDATE + COMMIT
-    as a web request would, and times each save (ms); a refused save is counted, not raised."""
+    """Saves contact pick() every 50 ms (UPDATE + COMMIT, as a request would) and times each (ms);
+    counts refused saves; notes the load average as it goes."""
 
     def __init__(self, app, pick) -> None:
         super().__init__(daemon=True)
         self.app, self.pick, self.stop = app, pick, threading.Event()
         self.waits: list[float] = []
-        self.refused = 0
+        self.refused, self.loads = 0, [os.getloadavg()[0]]
 
     def run(self) -> None:
         n = 0
         with self.app.app_context():
             while not self.stop.wait(0.05):
                 n += 1
+                self.loads.append(os.getloadavg()[0])
                 t0 = time.perf_counter()
                 try:
                     with Session(db.engine) as s:
@@ -692,7 +665,6 @@ class Saver(threading.Thread):
 
 
 # --- signing in --------------------------------------------------------------------------------
-
 def sign_in(client, email: str, password: str = BENCH_PASSWORD) -> None:
     """Sign a Flask test client in through the real /login form, as a browser would."""
     html = client.get("/login").get_data(as_text=True)
@@ -715,7 +687,6 @@ def http_sign_in(base_url: str, email: str, password: str) -> str:
 
 
 # --- the processes `make run` starts (helpline/run.py) -----------------------------------------
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -731,24 +702,28 @@ def rss_mb(pid: int | None = None) -> float | None:
 
 class Stack:
     """redis-server, the mail catcher, RQ workers and gunicorn (gevent) as `make run` starts them,
-    on free ports with a temp dir (tmp; deleted on leaving a `with` block), on the database url,
-    else a SQLite file tmp/<name>.db; each child in its own session, logged to tmp/<child>.log.
-    HELPLINE_TIMING_LOG (timing=True) makes helpline/timing.py log each request's server time."""
+    on free ports and a temp dir (tmp, deleted after a `with` block; logs in tmp/<child>.log).
+    timing=True: helpline/timing.py logs each request's server time (HELPLINE_TIMING_LOG)."""
 
-    def __init__(self, url: str | None, name: str, web_workers: int = 1, workers: int = 1,
-                 catcher: bool = True, web: bool = True, timing: bool = False, **env) -> None:
+    def __init__(self, url: str | None, name: str, workers: int = 1, catcher: bool = True,
+                 web: bool = True, timing: bool = False, **env) -> None:
         self.tmp = tmp = Path(tempfile.mkdtemp(prefix=f"helpline-{name}-"))
         url, self.procs = url or f"sqlite:///{tmp / name}.db", []
-        self.web_workers, self.workers, self.catcher, self.web = web_workers, workers, catcher, web
+        self.workers, self.catcher, self.web = workers, catcher, web
         self.timing_log = tmp / "timing.log" if timing else None
         self.redis_port, self.smtp_port, self.web_port = free_port(), free_port(), free_port()
         self.base_url = f"http://127.0.0.1:{self.web_port}"
         self.env = dict(os.environ, DATABASE_URL=url, BASE_URL=self.base_url,
-                        REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",
-                        MAIL_SERVER="127.0.0.1", MAIL_PORT=str(self.smtp_port),
-                        MAIL_CATCHER_DIR=str(tmp / "mail"), EXPORT_DIR=str(tmp / "exports"),
-                        PYTHONUNBUFFERED="1")
-        self.env.update(env)
+                        REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0", MAIL_SERVER="127.0.0.1",
+                        MAIL_PORT=str(self.smtp_port), MAIL_CATCHER_DIR=str(tmp / "mail"),
+                        EXPORT_DIR=str(tmp / "exports"), PYTHONUNBUFFERED="1")
+        self.env.update(env)  # the caller's settings win
+        if timing:  # helpline/timing.py: written per request (so by the web process only)
+            self.env["HELPLINE_TIMING_LOG"] = str(self.timing_log)
+
+    def app(self, **config):
+        """The app in this process, on the stack's database and Redis."""
+        return make_app(self.env["DATABASE_URL"], REDIS_URL=self.env["REDIS_URL"], **config)
 
     def __enter__(self) -> "Stack":
         return self
@@ -758,9 +733,9 @@ class Stack:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def spawn(self, name: str, argv: list[str], port: int | None = None,
-              sig: int = signal.SIGTERM, env: dict | None = None) -> subprocess.Popen:
+              sig: int = signal.SIGTERM) -> subprocess.Popen:
         with open(self.tmp / f"{name}.log", "ab") as log:
-            proc = subprocess.Popen(argv, env=env or self.env, cwd=ROOT, stdout=log,
+            proc = subprocess.Popen(argv, env=self.env, cwd=ROOT, stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True)
         self.procs.append((proc, sig))
         if port:
@@ -782,16 +757,12 @@ class Stack:
                                    "--dir", str(self.tmp / "mail")], self.smtp_port)
         self.worker_procs = [self.spawn(f"worker{i + 1}", [py, "-m", "helpline.worker"])
                              for i in range(self.workers)]
-        if self.workers:
-            self.wait_workers()
+        self.wait_workers()
         if self.web:  # SIGINT: a quick shutdown (a graceful one waits for open SSE streams)
-            web_env = dict(self.env, **({"HELPLINE_TIMING_LOG": str(self.timing_log)}
-                                        if self.timing_log else {}))
             self.web_proc = self.spawn(
-                "web", [py, "-m", "gunicorn", "-k", "gevent", "-w", str(self.web_workers),
-                        "--worker-connections", "1000", "--no-control-socket", "--timeout",
-                        "120", "-b", f"127.0.0.1:{self.web_port}", "app:app"],
-                self.web_port, signal.SIGINT, web_env)
+                "web", [py, "-m", "gunicorn", "-k", "gevent", "-w", "1", "--worker-connections",
+                        "1000", "--no-control-socket", "--timeout", "120", "-b",
+                        f"127.0.0.1:{self.web_port}", "app:app"], self.web_port, signal.SIGINT)
 
     def wait_workers(self, timeout: float = 60) -> None:
         """Wait until every RQ worker has registered (and note Redis's version)."""
@@ -805,8 +776,7 @@ class Stack:
         self.redis_version = conn.info("server")["redis_version"]
 
     def stop(self) -> str:
-        """Signal each child's process group (newest first: its forks go too), then SIGKILL what
-        is left of it; returns a line saying so."""
+        """Signal each child's process group (newest first), then SIGKILL what is left of it."""
         procs, self.procs = self.procs, []
         for proc, sig in reversed(procs):
             for s, wait in ((sig, 15), (signal.SIGKILL, 5)):

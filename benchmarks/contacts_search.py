@@ -19,17 +19,6 @@ SEED = 20240601
 KINDS = ("name", "phone", "postcode")
 
 
-def prepare(args) -> float | None:
-    """Create the user and load; returns the load time."""
-    user_id = create_user(BENCH_EMAIL, "Bench Volunteer", "volunteer", common.BENCH_PASSWORD).id
-    db.session.commit()
-    db.session.remove()
-    gen = common.Generator(SEED, user_id)
-    return common.bulk_load(args.contacts, lambda done, size: {
-        "contact": [gen.row() for _ in range(size)]}, {"contact": Contact.__table__},
-        25_000)["seconds"]
-
-
 def make_query(kind: str, row, rng: random.Random) -> tuple[str, str] | None:
     """(query, variant) typed the way a handler might, or None if the row lacks the field."""
     _, first, last, phone, postcode = row
@@ -72,23 +61,19 @@ def pick_queries(per_kind: int, engine) -> list[dict]:
                 want[kind] -= 1
     db.session.remove()
     rng.shuffle(out)  # kinds interleaved, so drift over the run hits them alike
-    for item in out:  # the SQL and parameters services.search_contacts(q) sends
-        seen: list = []
 
-        def listener(conn, cursor, statement, parameters, context, executemany, seen=seen):
-            seen.append((statement, parameters))
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            services.search_contacts(item["q"], "", 1)
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
-            db.session.remove()
-        item["sql"] = seen
+    def listener(conn, cursor, statement, parameters, *_) -> None:
+        item["sql"].append((statement, parameters))
+    event.listen(engine, "before_cursor_execute", listener)
+    for item in out:  # the SQL and parameters services.search_contacts(q) sends
+        item["sql"] = []
+        services.search_contacts(item["q"], "", 1)
+        db.session.remove()
+    event.remove(engine, "before_cursor_execute", listener)
     return out
 
 
 def measure(app, client, raw, queries: list[dict]) -> list[dict]:
-    """server, svc and bare for each query (see the docstring)."""
     def server(item: dict, r: dict) -> None:
         r["server"], resp = common.timed(client.get, "/", query_string={"q": item["q"]},
                                          headers={"HX-Request": "true"})
@@ -99,7 +84,6 @@ def measure(app, client, raw, queries: list[dict]) -> list[dict]:
         with app.app_context():
             r["svc"], page = common.timed(services.search_contacts, item["q"], "", 1)
             r["svc_hit"] = item["contact_id"] in [c.id for c in page.items]
-            db.session.remove()
 
     def bare(item: dict, r: dict) -> None:
         (count_sql, count_params), (page_sql, page_params) = item["sql"]
@@ -115,7 +99,7 @@ def measure(app, client, raw, queries: list[dict]) -> list[dict]:
         r["page_rows"], r["bare_hit"] = len(ids), item["contact_id"] in ids
 
     warmup = random.Random(SEED + 2).sample(queries, min(20, len(queries)))
-    return common.interleave(queries, {"server": server, "svc": svc, "bare": bare}, warmup, 150)
+    return common.interleave(queries, {"server": server, "svc": svc, "bare": bare}, warmup)
 
 
 def table_line(label: str, rs: list[dict]) -> list:
@@ -154,8 +138,8 @@ def report(results: list[dict], setting: dict) -> None:
     phone = [r for r in results if r["kind"] == "phone"]
     misses = [r for r in phone if not (r["server_hit"] and r["svc_hit"] and r["bare_hit"])]
     print(f"\nphone queries returning their contact: {len(phone) - len(misses)}/{len(phone)}")
-    empty = [r for r in results if r["total"] == 0]
-    print(f"queries with no match (all were taken from stored contacts): {len(empty)}")
+    print("queries with no match (all were taken from stored contacts): "
+          f"{sum(r['total'] == 0 for r in results)}")
     print("\nslowest server times:")
     for kind in KINDS:
         print(f"  {kind:<8} " + common.slowest(
@@ -171,13 +155,15 @@ def main() -> None:
                           f"{args.contacts:,} contacts") as app:
         with app.app_context():
             engine = db.engine
-            load_seconds = prepare(args)
+            user = create_user(BENCH_EMAIL, "Bench Volunteer", "volunteer", common.BENCH_PASSWORD)
+            db.session.commit()
+            gen = common.Generator(SEED, user.id)
+            load_seconds = common.bulk_load(args.contacts, lambda done, size: {
+                "contact": [gen.row() for _ in range(size)]}, {"contact": Contact.__table__},
+                25_000)["seconds"]
             setting = dict(common.facts("pg_total_relation_size('contacts')"),
                            load_seconds=load_seconds, count=common.count(Contact))
-            t0 = time.perf_counter()
             queries = pick_queries(args.queries, engine)
-            print(f"# {len(queries)} queries picked and their SQL captured "
-                  f"({time.perf_counter() - t0:.1f} s)", flush=True)
         client = app.test_client()  # requests run outside any app context, as in production
         common.sign_in(client, BENCH_EMAIL)
         raw = engine.raw_connection()

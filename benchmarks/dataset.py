@@ -1,14 +1,12 @@
-"""Bulk dataset for `make bench`: contacts, cases, interactions, call backs; scale 1 = 1M cases.
-
-Cases as case_page.py makes them, two interactions each, a call back per five cases (recent open
-ones armed days ahead), the case-page users plus volunteer.NNN, admin and data accounts.
+"""Bulk dataset for `make bench`: scale 1 = 1M contacts and cases (common.load_cases), two
+interactions each, a call back per five cases; the load test's volunteer.NNN accounts.
 """
 
 import random
 from datetime import timedelta
 
 import common
-from common import DOMAIN, db, utcnow
+from common import DOMAIN, VOLUNTEER_EMAIL, db, utcnow
 from sqlalchemy import inspect
 
 from helpline.auth.models import User
@@ -21,9 +19,7 @@ from helpline.interactions.models import COUNTRIES, Interaction, InteractionHand
 from helpline.interactions.models import interaction_interventions as INTERVENTIONS
 
 SEED = 20250101
-FULL = {"contacts": 1_000_000, "cases": 1_000_000, "interactions": 2_000_000,
-        "callbacks": 200_000}
-VOLUNTEER_EMAIL = "volunteer.{:03d}@" + DOMAIN
+FULL = {"contacts": 1_000_000, "cases": 1_000_000, "interactions": 2_000_000, "callbacks": 200_000}
 TABLES = dict(common.CASE_TABLES, interaction=Interaction.__table__,
               handler=InteractionHandler.__table__, intervention=INTERVENTIONS,
               callback=CallBack.__table__)
@@ -37,9 +33,8 @@ class ActivityGenerator:
                  volunteer_ids: list[int]) -> None:
         self.rng = random.Random(seed)
         self.handlers = handlers
-        self.methods = lists["interaction_method"]
-        self.states = lists["call_state"]
-        self.interventions = lists["emergency_intervention"]
+        self.methods, self.states, self.interventions = (lists[k] for k in (
+            "interaction_method", "call_state", "emergency_intervention"))
         self.owners = [h[0] for h in handlers] + volunteer_ids
         self.now = utcnow().replace(microsecond=0)
 
@@ -83,9 +78,8 @@ class ActivityGenerator:
             case_id=case["id"], request_id=None, owner_id=owner, team_id=None,
             follows_case_owner=not open_, status="Open" if open_ else "Done",
             contact_number=phone or "07700 900000", description=rng.choice(CALLBACK_TEXT),
-            call_received_at=case["created_at"], preferred_at=None, alarm=True,
-            start_at=start, end_at=end, informal=rng.random() < 0.1,
-            reminder_state=ARMED if open_ else CLOSED,
+            call_received_at=case["created_at"], preferred_at=None, alarm=True, start_at=start,
+            end_at=end, informal=rng.random() < 0.1, reminder_state=ARMED if open_ else CLOSED,
             remind_at=start - timedelta(minutes=5), snooze_total=0, escalated_at=None,
             closed_at=None if open_ else end, closed_by_id=None if open_ else owner,
             created_at=case["created_at"], created_by_id=case["owner_id"])
@@ -124,50 +118,41 @@ def existing_counts() -> dict[str, int] | None:
     if not inspect(db.engine).has_table("call_backs"):
         return None
     out = {k: common.count(m) for k, m in (("contacts", Contact), ("cases", Case),
-                                           ("interactions", Interaction),
-                                           ("callbacks", CallBack))}
+                                           ("interactions", Interaction), ("callbacks", CallBack))}
     out["volunteers"] = common.count(User, User.email.like("volunteer.%"))
     db.session.remove()
     return out
 
 
-def reusable(have: dict[str, int], want: dict[str, int]) -> bool:
-    """The database holds this scale. The benchmarks that run on it add rows of their own
-    (erasure.py's subjects, the load test's saves): up to 1% more (at least 1,000) still count."""
-    return all(v <= have[k] <= v + max(1000, v // 100) for k, v in want.items())
-
-
 def prepare(url: str, scale: float, volunteers: int, keep: bool) -> dict:
     """Reuse (keep) or wipe, migrate and load; returns a summary dict (also for RESULTS.md)."""
-    path = common.sqlite_path(url)
     want = {k: max(1, round(v * scale)) for k, v in FULL.items()}
     with common.make_app(url).app_context():
         have = existing_counts()
-        if keep and have and reusable(have, want) and have["volunteers"] >= volunteers:
+        # reusable: the benchmarks run on it add rows (erasure subjects, the load test's cases):
+        # up to 1% more (at least 1,000) still count
+        if keep and have and have["volunteers"] >= volunteers and all(
+                v <= have[k] <= v + max(1000, v // 100) for k, v in want.items()):
             print(f"# reusing {common.shown(url)} ({have}); migrating to the current head",
                   flush=True)
             common.migrate()
             summary = {"reused": True}
         else:
-            common.wipe(path)
+            common.wipe(common.sqlite_path(url))
             print(f"# generating scale {scale:g} into {common.shown(url)}: "
                   + ", ".join(f"{v:,} {k}" for k, v in want.items()), flush=True)
             common.migrate()
             summary = dict(load(want, volunteers), reused=False)
-            total = sum(summary["counts"].values())
-            print(f"# loaded {total:,} rows in {summary['seconds']:.1f} s "
-                  f"({total / summary['insert_seconds']:,.0f} rows/s inserting incl. generation;"
-                  f" generation {summary['generate_seconds']:.1f} s)", flush=True)
         facts = common.facts()
         summary.update(version=facts["version"], size_mb=facts["size"], have=existing_counts())
-        db.session.remove()
         db.engine.dispose()
     summary.update(url=common.shown(url), scale=scale, want=want)
-    return dict(summary, markdown=markdown(summary))
+    summary["markdown"] = markdown(summary)
+    print(summary["markdown"])
+    return summary
 
 
 def markdown(ds: dict) -> str:
-    """The dataset's RESULTS.md section."""
     have, counts = ds["have"], ds.get("counts", {})
     total = sum(counts.values())
     return "\n".join([
@@ -182,9 +167,7 @@ def markdown(ds: dict) -> str:
 
 
 def main() -> None:
-    # --database-url: default $DATABASE_URL, else a SQLite file in $TMPDIR/helpline-bench/
-    # (its contents are replaced); --volunteers: load-test accounts; --keep: reuse the database
-    # if it already holds this scale; --json: write the summary here
+    # --database-url: default common.bench_url (replaced); --keep: reuse it if it holds this scale
     args = common.options(__doc__, scale=1.0, database_url=None, volunteers=200, keep=False,
                           json=None)
     url = args.database_url or common.bench_url(args.scale)

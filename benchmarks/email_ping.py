@@ -20,10 +20,13 @@ from helpline.timeutil import utcnow
 
 TARGET_S = 5.0
 SEED = 20240612
+GAP = (0.02, 0.05)  # s between two saves
+TIMEOUT, GRACE = 120.0, 3.0  # s to wait for every mail after the last save; then for duplicates
+SETTLE = 5.0  # s after the worker registers: its threads have run a round, as in a long-lived one
 REF = re.compile(r"\bINT\d+\b")
 
 
-def assign_all(app, n: int, rng: random.Random, gap: tuple[float, float]) -> list[dict]:
+def assign_all(app, n: int, rng: random.Random) -> list[dict]:
     """The acting supervisor, n colleagues and a contact; one assignment per colleague."""
     pw_hash = hash_password("email-ping-password")
     actor = create_user("pat.dispatcher@example.org", "Pat Dispatcher", "supervisor", "",
@@ -33,7 +36,6 @@ def assign_all(app, n: int, rng: random.Random, gap: tuple[float, float]) -> lis
     contact = common.make_contact(actor, "email-ping-benchmark", "Robert", "Livingstone",
                                   "07700 900123")
     db.session.commit()
-    print(f"# {n} colleagues and 1 contact created; assigning", flush=True)
     done = []
     for i, colleague in enumerate(colleagues):
         interaction = create_interaction({
@@ -47,7 +49,7 @@ def assign_all(app, n: int, rng: random.Random, gap: tuple[float, float]) -> lis
         t0 = time.time()
         db.session.commit()
         done.append({"i": i, "ref": ref, "to": email, "commit_start": t0, "saved": time.time()})
-        time.sleep(rng.uniform(*gap))
+        time.sleep(rng.uniform(*GAP))
     return done
 
 
@@ -80,12 +82,11 @@ def report(assignments: list[dict], checks: dict, setting: dict, outbox: dict) -
     spread = assignments[-1]["saved"] - assignments[0]["saved"] if n > 1 else 0.0
     commit_ms = [(a["saved"] - a["commit_start"]) * 1000 for a in assignments]
     print(f"# {n} assignments via create_interaction + add_handlers + commit, one every "
-          f"{setting['gap'][0] * 1000:.0f}-{setting['gap'][1] * 1000:.0f} ms "
+          f"{GAP[0] * 1000:.0f}-{GAP[1] * 1000:.0f} ms "
           f"({spread:.1f} s from first to last save, {(n - 1) / spread if spread else 0:.1f}/s)")
     print(f"# commit (incl. enqueue after commit): p50 {statistics.median(commit_ms):.1f} ms, "
           f"p95 {pct(commit_ms, .95):.1f} ms, max {max(commit_ms):.1f} ms")
-    print("# latency = Maildir file mtime of the first copy - time.time() when commit() "
-          "returned\n")
+    print("# latency = the first copy's Maildir file mtime - time.time() when commit() returned\n")
     arrived = [a for a in assignments if a["arrived"] is not None]
     lat = [a["arrived"] - a["saved"] for a in arrived]
     if lat:
@@ -116,36 +117,25 @@ def report(assignments: list[dict], checks: dict, setting: dict, outbox: dict) -
 
 
 def main() -> int:
-    # --timeout: seconds to wait for every mail after the last save; --grace: seconds to keep
-    # watching for duplicates once all have arrived; --settle: seconds to wait after the worker
-    # registers, so its background threads have run their first round, as in a long-running
-    # worker (0 to start at once)
-    args = common.options(__doc__, assignments=200, timeout=120.0, grace=3.0, settle=5.0,
-                          min_gap_ms=20.0, max_gap_ms=50.0)
+    args = common.options(__doc__, assignments=200)
     with common.Stack(None, "ping", web=False, BASE_URL="http://127.0.0.1:8000") as stack:
         maildir = stack.tmp / "mail"
         stack.flask("db", "upgrade")
         stack.start("--appendonly", "no")
-        time.sleep(args.settle)
-        e = stack.env
-        app = common.make_app(e["DATABASE_URL"], REDIS_URL=e["REDIS_URL"],
-                              MAIL_SUPPRESS_SEND=False, MAIL_SERVER="127.0.0.1",
-                              MAIL_PORT=stack.smtp_port,
-                              MAIL_CATCHER_DIR=str(maildir), BASE_URL=e["BASE_URL"])
-        rng = random.Random(SEED)
-        gap = (args.min_gap_ms / 1000, args.max_gap_ms / 1000)
-        setting = {"gap": gap, "redis_version": stack.redis_version,
-                   "load_before": os.getloadavg()[0]}
+        time.sleep(SETTLE)
+        app = stack.app(MAIL_SUPPRESS_SEND=False, MAIL_SERVER="127.0.0.1",
+                        MAIL_PORT=stack.smtp_port, MAIL_CATCHER_DIR=str(maildir),
+                        BASE_URL=stack.env["BASE_URL"])
+        setting = {"redis_version": stack.redis_version, "load_before": os.getloadavg()[0]}
         with app.app_context():
-            assignments = assign_all(app, args.assignments, rng, gap)
-            print(f"# {len(assignments)} assignments saved; waiting for the mail "
-                  f"(timeout {args.timeout:.0f} s)", flush=True)
-            deadline = assignments[-1]["saved"] + args.timeout
+            assignments = assign_all(app, args.assignments, random.Random(SEED))
+            print(f"# {len(assignments)} assignments saved; waiting for the mail", flush=True)
+            deadline = assignments[-1]["saved"] + TIMEOUT
             while time.time() < deadline and sum(  # files so far (parsed once, at the end)
                     1 for sub in ("new", "cur") if (maildir / sub).exists()
                     for _ in (maildir / sub).iterdir()) < len(assignments):
                 time.sleep(0.1)
-            time.sleep(args.grace)  # a duplicate would come now
+            time.sleep(GRACE)  # a duplicate would come now
             checks = match(assignments, read_messages(maildir))
             outbox = dict(db.session.execute(select(OutboxMail.status, func.count(OutboxMail.id))
                                              .group_by(OutboxMail.status)).all())

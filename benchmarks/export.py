@@ -1,7 +1,5 @@
-"""Export benchmark: 100,000 reviewed cases to CSV and XLSX — time and peak memory.
-
-The real export job in this process (RSS sampled every 20 ms), then the atomicity check: an export
-killed half way marks nothing and leaves no file; the rerun puts every case in exactly one file.
+"""Export benchmark: 100,000 reviewed cases to CSV and XLSX (time, peak RSS) and atomicity:
+an export killed half way marks nothing and leaves no file; the rerun puts each case in one file.
 """
 
 import contextlib
@@ -23,16 +21,19 @@ from helpline.review.models import ExportBatch
 from helpline.timeutil import utcnow
 
 
-class RssSampler(threading.Thread):
-    """Samples RSS every 20 ms; .peak is the highest seen."""
+def run_sampled(batch_id: int) -> tuple[float, float]:
+    """The export run as the worker runs it: seconds, and peak RSS (MB, sampled every 20 ms)."""
+    peak, done = [rss_mb()], threading.Event()
 
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.peak, self.stop = rss_mb(), threading.Event()
-
-    def run(self) -> None:
-        while not self.stop.wait(0.02):
-            self.peak = max(self.peak, rss_mb())
+    def sample() -> None:
+        while not done.wait(0.02):
+            peak.append(rss_mb())
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    seconds, _ = common.timed(exports.run_export, batch_id)
+    done.set()
+    sampler.join()
+    return seconds, max(peak)
 
 
 def new_batch(app, me: int, fmt: str, filters: dict) -> int:
@@ -67,29 +68,23 @@ def formats(app, me: int) -> None:
     real_finish = exports._finish  # marks the cases + records the file, one transaction
 
     def finish(*a, **kw):
-        t0 = time.perf_counter()
-        try:
-            return real_finish(*a, **kw)
-        finally:
-            finish_s.append(time.perf_counter() - t0)
+        seconds, out = common.timed(real_finish, *a, **kw)
+        finish_s.append(seconds)
+        return out
     rows = []
     with mock.patch.object(exports, "_finish", finish):
         for fmt in ("csv", "xlsx"):
             batch_id = new_batch(app, me, fmt, {})
-            rss_before, sampler = rss_mb(), RssSampler()
-            sampler.start()
-            seconds, _ = common.timed(exports.run_export, batch_id)  # as the worker runs it
-            sampler.stop.set()
-            sampler.join()
+            rss_before = rss_mb()
+            seconds, peak = run_sampled(batch_id)
             with app.app_context():
                 b = db.session.get(ExportBatch, batch_id)
                 rows.append([fmt, f"{b.total:,}", f"{seconds:.1f}", f"{b.total / seconds:,.0f}",
-                             f"{rss_before:.1f}", f"{sampler.peak:.1f}",
+                             f"{rss_before:.1f}", f"{peak:.1f}",
                              f"{Path(b.file_path).stat().st_size / 1e6:.1f}",
                              f"{finish_s[-1]:.2f}"])
-    common.table([("format", -7), ("rows", 9), ("seconds", 8), ("rows/s", 9),
-                  ("RSS before MB", 14), ("RSS peak MB", 12), ("file MB", 8), ("mark s", 7)],
-                 rows)
+    common.table([("format", -7), ("rows", 9), ("seconds", 8), ("rows/s", 9), ("RSS before MB", 14),
+                  ("RSS peak MB", 12), ("file MB", 8), ("mark s", 7)], rows)
     print("\ntarget: CSV <= 10 s and memory flat <= 150 MB")
 
 
@@ -100,16 +95,11 @@ def atomicity(app, me: int, cases: int) -> None:
         db.session.execute(update(Case).values(export_batch_id=None))
         db.session.commit()
     killed_id = new_batch(app, me, "csv", {"not_exported": True})
-    chunks, middle, real = [], cases // exports.PROGRESS_EVERY // 2, exports._chunk_details
-
-    def chunk_details(chunk, personal):
-        chunks.append(1)
-        if len(chunks) > middle:
-            raise RuntimeError("worker killed half way")
-        return real(chunk, personal)
+    # the chunk after the middle one raises, as if the worker died there
+    dies = [mock.DEFAULT] * (cases // exports.PROGRESS_EVERY // 2) + [RuntimeError("killed")]
     t0 = time.perf_counter()
-    with mock.patch.object(exports, "_chunk_details", chunk_details), \
-            contextlib.suppress(RuntimeError):
+    with mock.patch.object(exports, "_chunk_details", wraps=exports._chunk_details,
+                           side_effect=dies), contextlib.suppress(RuntimeError):
         exports.run_export(killed_id)
     killed_s = time.perf_counter() - t0
     with app.app_context():

@@ -100,15 +100,12 @@ def pick_queries(people: list[dict], count: int, seed: int) -> list[dict]:
     out = []
     for _ in range(count):
         kind = rng.choices(["first", "last", "login"], weights=[4, 4, 2])[0]
-        person = rng.choice(people)
-        q = make_query(person, kind, rng)
+        q = make_query(rng.choice(people), kind, rng)
         out.append({"kind": kind, "q": q, "len": len(q), "matches": sql_matches(q)})
-    db.session.remove()
     return out
 
 
 def measure(app, client, queries: list[dict]) -> list[dict]:
-    """server, svc and bare for each query (see the docstring)."""
     def server(item: dict, r: dict) -> None:
         r["server"], resp = common.timed(client.get, SEARCH_PATH, headers={"HX-Request": "true"},
                                          query_string={"handler_q": item["q"]})
@@ -119,7 +116,6 @@ def measure(app, client, queries: list[dict]) -> list[dict]:
         with app.app_context():
             r["svc"], users = common.timed(services.suggest_handlers, item["q"])
             r["returned"] = len(users)
-            db.session.remove()
 
     def bare(item: dict, r: dict) -> None:  # a static file: no database, no template
         t0 = time.perf_counter()
@@ -143,11 +139,9 @@ def table_line(label: str, rs: list[dict]) -> list:
 
 
 def report(results: list[dict], setting: dict) -> None:
-    """The machine, the table, the target verdict and the checks."""
     common.header("handler autocomplete", setting["load_before"])
-    print(f"# {setting['version']}; {setting['users']:,} active users "
-          f"({len(TEAMS)} teams, logins first.last@{DOMAIN}), "
-          f"loaded in {setting['load_seconds']:.1f} s")
+    print(f"# {setting['version']}; {setting['users']:,} active users ({len(TEAMS)} teams, "
+          f"logins first.last@{DOMAIN}), loaded in {setting['load_seconds']:.1f} s")
     print(f"# server = client.get('{SEARCH_PATH}', handler_q=q, HX-Request: true) in-process")
     print("# svc    = services.suggest_handlers(q) alone in an app context")
     print(f"# bare   = client.get('{BARE_PATH}') through the same app (the bare comparator)")
@@ -170,35 +164,29 @@ def report(results: list[dict], setting: dict) -> None:
     scope = "" if setting["users"] >= 2000 else "  (the target is set for 2,000 users)"
     print(f"\nserver p95 <= {TARGET_MS:.0f} ms with {setting['users']:,} users: "
           f"{'yes' if p95 <= TARGET_MS else 'NO'} ({p95:.2f} ms){scope}")
-    mismatched = [r for r in results if r["options"] != r["returned"]]
-    empty = [r for r in results if r["options"] == 0]
     print(f"\nqueries whose page showed a different number of options than the service "
-          f"returned: {len(mismatched)}")
-    print(f"queries with no suggestion (all were taken from stored users): {len(empty)}")
+          f"returned: {sum(r['options'] != r['returned'] for r in results)}")
+    print("queries with no suggestion (all were taken from stored users): "
+          f"{sum(r['options'] == 0 for r in results)}")
     wide = sorted({r["q"].lower() for r in capped})
     if wide:
         print(f"queries matching >= 200 users (the email LIKE is a substring match, so the "
               f"shared domain '{DOMAIN}' counts): {', '.join(wide[:20])}")
-    print("slowest server times: " + common.slowest(
-        results, "server", lambda r: f"{r['q']!r} {r['server'] * 1000:.1f} ms "
-                                     f"({r['matches']} matches)"))
+    print("slowest server times: " + common.slowest(results, "server", lambda r: (
+        f"{r['q']!r} {r['server'] * 1000:.1f} ms ({r['matches']} matches)")))
 
 
 def main() -> None:
     # --database-url: a PostgreSQL one works too (its database is wiped)
     args = common.options(__doc__, users=2000, queries=400, database_url=None)
-    with common.fresh_app(args, "handler-autocomplete", DOMAIN, f"{args.users:,} users") \
-            as app:
+    with common.fresh_app(args, "handler-autocomplete", DOMAIN, f"{args.users:,} users") as app:
         with app.app_context():
             people, load_seconds = load_users(args.users, random.Random(SEED))
-            print(f"# {args.users:,} users loaded in {load_seconds:.1f} s", flush=True)
             setting = dict(common.facts(), load_seconds=load_seconds,
                            users=common.count(User, User.active.is_(True)))
             queries = pick_queries(people, args.queries, SEED + 1)
         client = app.test_client()  # requests run outside any app context, as in production
         common.sign_in(client, people[0]["email"], PASSWORD)
-        print(f"# signed in as {people[0]['name']} <{people[0]['email']}>; "
-              f"measuring {len(queries)} queries", flush=True)
         setting["load_before"] = os.getloadavg()[0]
         report(measure(app, client, queries), setting)
 

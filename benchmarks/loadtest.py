@@ -22,10 +22,10 @@ from sqlalchemy import func, select
 
 from helpline.contacts.models import Contact
 
-PASSWORD = common.BENCH_PASSWORD
-VOLUNTEER_EMAIL = "volunteer.{:03d}@" + common.DOMAIN
 BARE_PATH = "/healthz"
 TARGET_P95_MS = 150.0
+THINK, BLOCK = (2.0, 8.0), 20.0  # s before every step; of each A/B block
+SPAWN_RATE = 2.0  # volunteers signing in per second (at 10/s their password hashes queue up)
 CONTACT_LINK = re.compile(r'href="/contacts/(\d+)"')
 SIGNPOST_I = re.compile(r'name="signposts-(\d+)-category"')
 REFERRAL_I = re.compile(r'name="referrals-(\d+)-type"')
@@ -33,20 +33,16 @@ VERSION = re.compile(r'name="version"[^>]*value="(\d+)"|value="(\d+)"[^>]*name="
 TITLES, NOTES = common.DATA["flow_titles"], common.DATA["flow_notes"]
 
 
-# --- what the simulated volunteers know ------------------------------------------------------
-
 class Shared:
-    """Set before the run: data the users draw from, and the A/B phase."""
+    """What the users draw from (set before the run), the A/B phase and the tallies."""
     names: list[tuple[str, str]] = []
     categories: list[int] = []
     types: dict[int, list] = {}  # response type id: its extra fields
-    think: tuple[float, float] = (2.0, 8.0)
     accounts = 200         # volunteer.001 .. volunteer.NNN exist (dataset.py --volunteers)
     phase = "ramp"         # "ramp", "A<n>", "B<n>", "end"
     numbers = itertools.count(1)
-    flows_done = 0
+    flows_done = signed_in = 0
     load_before = 0.0
-    signed_in = 0
     retried = 0            # requests re-sent after finding a keep-alive socket closed
     problems: dict[str, int] = defaultdict(int)
 
@@ -69,8 +65,6 @@ def load_knowledge(url: str, count: int, seed: int) -> None:
         raise SystemExit("no named contacts in the database: run benchmarks/dataset.py first")
 
 
-# --- the simulated volunteer ------------------------------------------------------------------
-
 class Problem(Exception):
     """A response that lacked what the next step needs (counted as an error)."""
 
@@ -79,13 +73,12 @@ class Volunteer(FastHttpUser):
     """One volunteer at a phone: signs in once, then takes calls one after another."""
 
     wait_time = constant(0)  # think time is inside the flow, before every step
-    connection_timeout = 60.0
-    network_timeout = 60.0
+    connection_timeout = network_timeout = 60.0
 
     def on_start(self) -> None:
         n = next(Shared.numbers)
         self.rng = random.Random(n)
-        self.email = VOLUNTEER_EMAIL.format((n - 1) % Shared.accounts + 1)
+        self.email = common.VOLUNTEER_EMAIL.format((n - 1) % Shared.accounts + 1)
         self.csrf = ""
         self.think()
         try:
@@ -93,10 +86,8 @@ class Volunteer(FastHttpUser):
         finally:
             Shared.signed_in += 1  # (or gave up): the ramp-up waits for every user
 
-    # helpers -------------------------------------------------------------------------------
-
     def think(self) -> None:
-        gevent.sleep(self.rng.uniform(*Shared.think))
+        gevent.sleep(self.rng.uniform(*THINK))
 
     def headers(self, htmx: bool = False) -> dict:
         return {"X-Bench": Shared.phase, "Accept-Encoding": "gzip",
@@ -144,13 +135,10 @@ class Volunteer(FastHttpUser):
 
     def sign_in(self) -> None:
         self.step("sign in: GET /login", "GET", "/login", think=False)
-        where = self.step("sign in: POST /login", "POST", "/login", think=False, expect=302,
-                          form=[("csrf_token", self.csrf), ("email", self.email),
-                                ("password", PASSWORD)])
+        where = self.step("sign in: POST /login", "POST", "/login", think=False, expect=302, form=[
+            ("csrf_token", self.csrf), ("email", self.email), ("password", common.BENCH_PASSWORD)])
         if "/login" in where:
             raise Problem("sign in refused")
-
-    # the call flow -------------------------------------------------------------------------
 
     @task
     def take_a_call(self) -> None:
@@ -189,14 +177,12 @@ class Volunteer(FastHttpUser):
         si, ri = s_index.group(1), r_index.group(1)
         type_id = rng.choice(list(Shared.types))
         self.step("referral extra (fragment)", "GET", "/cases/rows/referral-extra?"
-                  + urllib.parse.urlencode({"i": ri, f"referrals-{ri}-type": type_id}),
-                  htmx=True)
+                  + urllib.parse.urlencode({"i": ri, f"referrals-{ri}-type": type_id}), htmx=True)
         form = [("csrf_token", self.csrf), ("title", rng.choice(TITLES)),
                 ("who_requires_support", "The person who called"), ("beneficiary_id", ""),
                 ("psychosocial_support", "no"), ("safeguarding_activated", "no"),
                 ("ready_for_review", "no"), ("note", rng.choice(NOTES)), ("version", ""),
-                ("loaded_at", ""), (f"signposts-{si}-category", str(rng.choice(
-                    Shared.categories))),
+                ("loaded_at", ""), (f"signposts-{si}-category", str(rng.choice(Shared.categories))),
                 (f"referrals-{ri}-type", str(type_id)),
                 (f"referrals-{ri}-status", "Sent to local team"), ("submit", "Save")]
         form += [(f"referrals-{ri}-x-{f.id}", common.field_value(f, rng, date.today()))
@@ -213,28 +199,25 @@ class Volunteer(FastHttpUser):
                         ("version", (version.group(1) or version.group(2)) if version else "")])
 
 
-# --- running and reporting -------------------------------------------------------------------
-
-def run_locust(host: str, users: int, spawn_rate: float, seconds: float,
-               block: float) -> tuple[Environment, list[dict]]:
+def run_locust(host: str, users: int, seconds: float) -> tuple[Environment, list[dict]]:
     """Ramp up, then alternate A/B blocks for `seconds`; returns the env and the blocks."""
     env = Environment(user_classes=[Volunteer], host=host, events=events)
     runner = env.create_local_runner()
-    runner.start(users, spawn_rate=spawn_rate)
+    runner.start(users, spawn_rate=SPAWN_RATE)
     # Signing in hashes a password (deliberately slow, ~0.3 s of CPU each): 200 of them
     # would spill into the measured blocks, so they start only once everyone is in.
     t0 = time.time()
     while Shared.signed_in < users and time.time() - t0 < 600:
         gevent.sleep(0.5)
-    gevent.sleep(Shared.think[1])  # first steps under way
-    print(f"  ramp-up {time.time() - t0:.0f} s ({users} volunteers at {spawn_rate}/s, "
+    gevent.sleep(THINK[1])  # first steps under way
+    print(f"  ramp-up {time.time() - t0:.0f} s ({users} volunteers at {SPAWN_RATE}/s, "
           f"{Shared.signed_in} signed in)", flush=True)
     blocks, t_end, n = [], time.time() + seconds, 0
     Shared.load_before = os.getloadavg()[0]
     while time.time() < t_end - 1:
         n += 1
         for kind in ("A", "B"):
-            length = min(block, max(1.0, t_end - time.time()))
+            length = min(BLOCK, max(1.0, t_end - time.time()))
             Shared.phase = f"{kind}{n}"
             start = time.time()
             gevent.sleep(length)
@@ -251,8 +234,7 @@ def summarise(path: Path, blocks: list[dict], env: Environment, args) -> dict:
     records = [{"method": p[2], "endpoint": p[3], "status": p[4], "ms": float(p[5]),
                 "label": p[7]} for p in (ln.split("\t") for ln in path.read_text().splitlines())
                if len(p) == 8]
-    secs = {k: sum(b["end"] - b["start"] for b in blocks if b["label"].startswith(k))
-            for k in "AB"}
+    secs = {k: sum(b["end"] - b["start"] for b in blocks if b["label"].startswith(k)) for k in "AB"}
     a = [r for r in records if r["label"].startswith("A")]
     b_all = [r for r in records if r["label"].startswith("B")]
     bare = [r["ms"] for r in b_all if r["endpoint"] == "main.healthz"]
@@ -269,9 +251,8 @@ def summarise(path: Path, blocks: list[dict], env: Environment, args) -> dict:
                      "errors": sum(1 for r in rs if r["status"] >= "400")})
     stats, all_a = env.stats, [r["ms"] for r in a]
     return {
-        "users": args.users, "seconds": args.seconds, "block": args.block,
-        "think": list(Shared.think), "web_workers": args.web_workers,
-        "a_requests": len(a), "a_rps": len(a) / (secs["A"] or 1),
+        "users": args.users, "seconds": args.seconds, "block": BLOCK, "think": list(THINK),
+        "web_workers": 1, "a_requests": len(a), "a_rps": len(a) / (secs["A"] or 1),
         "b_requests": len(b_all), "b_rps": len(bare) / (secs["B"] or 1),
         "server_errors": sum(1 for r in records if r["status"] >= "500"),
         "bare": {"n": len(bare), **{f"p{q}": pct(bare, q / 100) for q in (50, 95, 99)}},
@@ -303,14 +284,12 @@ def report(lt: dict) -> None:
          f"does): {lt['retried']}.", "",
          "Server service time per endpoint over the A blocks (helpline/timing.py: from "
          "Flask's WSGI entry to the response, compression included; ms):\n"]
+    rows = [(f"`{r['endpoint']}`", r["n"], f"{r['rps']:.1f}", *(fmt(r[k]) for k in (
+        "p50", "p95", "p99", "x_bare_p50", "x_bare_p95")), r["errors"]) for r in lt["endpoints"]]
+    rows.append(("all flow requests", lt["a_requests"], f"{lt['a_rps']:.1f}",
+                 *(fmt(lt["a_all"][k]) for k in ("p50", "p95", "p99")), "", "", ""))
     L += common.md_table("endpoint | requests | req/s | p50 | p95 | p99 | p50 ÷ bare p50 | "
-                         "p95 ÷ bare p95 | errors", "l r r r r r r r r",
-                         [(f"`{r['endpoint']}`", r["n"], f"{r['rps']:.1f}",
-                           *(fmt(r[k]) for k in ("p50", "p95", "p99", "x_bare_p50",
-                                                 "x_bare_p95")), r["errors"])
-                          for r in lt["endpoints"]]
-                         + [("all flow requests", lt["a_requests"], f"{lt['a_rps']:.1f}",
-                             *(fmt(lt["a_all"][k]) for k in ("p50", "p95", "p99")), "", "", "")])
+                         "p95 ÷ bare p95 | errors", "l r r r r r r r r", rows)
     L += ["", "(`POST auth.login` is the one-off sign-in with its deliberately slow password "
           "hash; it is not held to the page target.)"]
     lt["verdicts"] = [("200 volunteers, 0 errors", c["failures"] + stopped == 0
@@ -332,18 +311,12 @@ def report(lt: dict) -> None:
 
 
 def main() -> None:
-    # --database-url: a database from dataset.py; --seconds: length of the A/B part after the
-    # ramp-up; --block: A/B block length (s); --spawn-rate: volunteers signing in per second (at
-    # 10/s the password hashes queue up in the one web process); --web-workers: gunicorn gevent
-    # processes (make run starts 1); --json: write the summary here
-    args = common.options(__doc__, database_url=None, users=200, seconds=180.0, block=20.0,
-                          spawn_rate=2.0, think_min=2.0, think_max=8.0, web_workers=1, json=None)
-    Shared.think = (args.think_min, args.think_max)
+    # --database-url: one dataset.py made; --seconds: the A/B part after the ramp-up
+    args = common.options(__doc__, database_url=None, users=200, seconds=180.0, json=None)
     load_knowledge(args.database_url, 2000, 7)
-    with common.Stack(args.database_url, "loadtest", args.web_workers, timing=True) as stack:
+    with common.Stack(args.database_url, "loadtest", timing=True) as stack:  # 1 web worker
         stack.start()
-        env, blocks = run_locust(stack.base_url, args.users, args.spawn_rate, args.seconds,
-                                 args.block)
+        env, blocks = run_locust(stack.base_url, args.users, args.seconds)
         summary = summarise(stack.timing_log, blocks, env, args)
     report(summary)
     common.write_json(args.json, summary)

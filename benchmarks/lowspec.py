@@ -1,10 +1,6 @@
-"""Low-spec PC: every main page usable within 3 s on Chromium at CPU ×6 and Slow 3G.
+"""Low-spec PC: every main page usable within 3 s on Chromium at CPU ×6 and Slow 3G (exit 0).
 
-    .venv/bin/python benchmarks/lowspec.py            # exit status 0 = every page within 3 s
-
-Runs tests/browser/test_lowspec.py with the 3.0 s target (the suite itself allows CPU slack on a
-shared CI machine) and prints its table: seconds from navigation start until each main page's
-main control is usable, static files cached, plus a first visit and a search-and-open.
+Runs tests/browser/test_lowspec.py (which allows CPU slack for CI) with the 3.0 s target.
 """
 
 import os

@@ -1,7 +1,5 @@
-"""Page-weight audit: every main page's HTML + assets, raw and as sent, first and repeat load.
-
-Real Chromium (DevTools Network events) against common.Stack on a dataset.py database; htmx
-fragments fetched signed in. Targets: first load <= 80 KB, repeat <= 15 KB, fragments <= 5 KB.
+"""Page-weight audit: every main page's HTML + assets, raw and as sent, first and repeat load,
+in real Chromium; htmx fragments. Targets: first load <= 80 KB, repeat <= 15 KB, fragments 5 KB.
 """
 
 import gzip
@@ -20,9 +18,8 @@ LAUNCH = {"executable_path": "/usr/bin/chromium",
                    "--disable-component-update", "--disable-sync", "--no-first-run"]}
 
 
-# every main page: (name, path, who signs in: supervisor, data or admin @DOMAIN); htmx fragments:
-# (name, path); the queries for the ids shown: a case (and its caller), an interaction, a call
-# back, a response type
+# main pages (name, path, who signs in: supervisor, data, admin or none), htmx fragments (name,
+# path), and the queries for the ids they show (a case, its caller, a call back, …)
 PAGES, FRAGMENTS, IDS = (common.DATA[f"page_weight_{k}"] for k in ("pages", "fragments", "ids"))
 
 
@@ -67,35 +64,24 @@ class Meter:
                 "status": doc[-1]["status"] if doc else None}
 
 
-def sign_in(page, base: str, email: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", BENCH_PASSWORD)
-    page.click("button[type=submit], input[type=submit]")
-    page.wait_for_url(lambda u: "/login" not in u)
-
-
-def measure_page(browser, base: str, path: str, who: str | None) -> dict:
+def measure_page(browser, base: str, path: str, cookie: str) -> dict:
+    """First (empty cache) and repeat load of a page, with the session cookie given (if any)."""
     context = browser.new_context()
     context.set_default_timeout(30_000)
+    context.add_cookies([{"name": k, "value": v, "url": base}
+                         for k, _, v in (c.partition("=") for c in cookie.split("; ") if c)])
     page = context.new_page()
-    if who:
-        sign_in(page, base, who)
-    # Sign-in itself loaded some assets: start again from an empty cache for "first".
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
     cdp.send("Network.clearBrowserCache")
-    meter = Meter(cdp)
-    page.goto(base + path, wait_until="load")
-    meter.settle()
-    first = meter.totals()
-    meter.reset()
-    page.goto(base + path, wait_until="load")
-    meter.settle()
-    repeat = meter.totals()
-    cookies = {c["name"]: c["value"] for c in context.cookies()}
+    meter, loads = Meter(cdp), {}
+    for load in ("first", "repeat"):  # empty cache, then the same page again
+        meter.reset()
+        page.goto(base + path, wait_until="load")
+        meter.settle()
+        loads[load] = meter.totals()
     context.close()
-    return {"first": first, "repeat": repeat, "cookies": cookies}
+    return loads
 
 
 def measure_fragment(port: int, path: str, cookie: str) -> dict:
@@ -119,25 +105,23 @@ def audit(base: str, port: int, url: str) -> dict:
     with engine.connect() as conn:
         i = {k: conn.execute(text(sql)).scalar() for k, sql in IDS.items()}
     engine.dispose()
-    results, cookie = {"pages": [], "fragments": []}, ""
+    results, fragment_cookie = {"pages": [], "fragments": []}, ""
     with sync_playwright() as p:
         browser = p.chromium.launch(**LAUNCH)
-        for name, path, who in PAGES:
+        for name, path, who in PAGES:  # each signed in afresh, through /login
             if "{callback}" in path and not i["callback"]:
                 continue
             path = path.format(**i)
-            r = measure_page(browser, base, path, who and f"{who}@{DOMAIN}")
-            cookies = r.pop("cookies")
-            if who == "supervisor" and not cookie:  # for the fragments
-                cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
-            r.update(name=name, path=path, who=who or "signed out")
+            cookie = common.http_sign_in(base, f"{who}@{DOMAIN}", BENCH_PASSWORD) if who else ""
+            fragment_cookie = fragment_cookie or (cookie if who == "supervisor" else "")
+            r = dict(measure_page(browser, base, path, cookie), name=name, path=path,
+                     who=who or "signed out")
             results["pages"].append(r)
-            print(f"  {name}: HTML {r['first']['status']}", flush=True)
         browser.close()
     for name, path in FRAGMENTS:
         path = path.format(**i)
-        results["fragments"].append(dict(measure_fragment(port, path, cookie), name=name,
-                                         path=path))
+        results["fragments"].append(dict(measure_fragment(port, path, fragment_cookie),
+                                         name=name, path=path))
     return results
 
 
@@ -161,14 +145,13 @@ def report(res: dict) -> None:
                          [(f"{r['name']} (`{r['path']}`)", f"{r['raw']:,}", f"{r['sent']:,}",
                            r["encoding"]) for r in res["fragments"]])
     res["verdicts"] = []
-    for target, rs, size, limit in (
-            ("first load ≤ 80 KB compressed", res["pages"], lambda r: r["first"]["wire"],
-             FIRST_MAX),
-            ("repeat navigation ≤ 15 KB", res["pages"], lambda r: r["repeat"]["wire"], REPEAT_MAX),
-            ("fragments ≤ 5 KB (uncompressed)", res["fragments"], lambda r: r["raw"],
-             FRAGMENT_MAX),
-            ("fragments ≤ 5 KB (as sent, compressed)", res["fragments"], lambda r: r["sent"],
-             FRAGMENT_MAX)):
+    for target, rs, limit, size in (
+            ("first load ≤ 80 KB compressed", res["pages"], FIRST_MAX,
+             lambda r: r["first"]["wire"]),
+            ("repeat navigation ≤ 15 KB", res["pages"], REPEAT_MAX, lambda r: r["repeat"]["wire"]),
+            ("fragments ≤ 5 KB (uncompressed)", res["fragments"], FRAGMENT_MAX, lambda r: r["raw"]),
+            ("fragments ≤ 5 KB (as sent, compressed)", res["fragments"], FRAGMENT_MAX,
+             lambda r: r["sent"])):
         worst = max(rs, key=size)
         res["verdicts"].append((target, size(worst) <= limit, f"largest {worst['name']} " + (
             f"{size(worst):,} B" if rs is res["fragments"] else f"{kb(size(worst))} KB")))
@@ -181,8 +164,7 @@ def report(res: dict) -> None:
 
 def main() -> None:
     args = common.options(__doc__, database_url=None, json=None)  # a database from dataset.py
-    # Two-factor sign-in (added after these figures were first measured) would stop the
-    # supervisor, data and admin accounts at its set-up page: the audit weighs the pages.
+    # no two-factor set-up page in the way (the audit weighs the pages, as first measured)
     with common.Stack(args.database_url, "page-weight", TWO_FACTOR_REQUIRED_ROLES="") as stack:
         stack.start()
         res = audit(stack.base_url, stack.web_port, args.database_url)

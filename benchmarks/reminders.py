@@ -30,20 +30,12 @@ from helpline.timeutil import utcnow
 
 TARGET_P99 = 2.0
 SEED = 20240720
+PER_USER, WORKERS = 4, 2  # call backs per user; RQ worker processes
+LEAD, TIMEOUT, GRACE = 20.0, 60.0, 5.0  # s to the first remind_at; for stragglers; for doubles
 PASSWORD = "reminders-bench-password"
 DOMAIN = "reminders-bench.example.org"
 CB_LINK = re.compile(r'href="/callbacks/(\d+)"')
 DATA_ID = re.compile(r'data-id="(\d+)"')
-
-
-def web_worker(master: int) -> int:
-    """The one gunicorn worker: the master's child."""
-    deadline = time.monotonic() + 30
-    while len(kids := psutil.Process(master).children()) != 1:
-        if time.monotonic() > deadline:
-            raise SystemExit(f"expected one gunicorn worker under pid {master}")
-        time.sleep(0.1)
-    return kids[0].pid
 
 
 def make_people(n: int, rng: random.Random) -> list[dict]:
@@ -57,22 +49,22 @@ def make_people(n: int, rng: random.Random) -> list[dict]:
             for u, c in zip(users, cases, strict=True)]
 
 
-def make_callbacks(people: list[dict], per_user: int, offsets: list[float],
-                   rng: random.Random) -> tuple[list[dict], datetime, float]:
-    """per_user call backs each through callbacks.services.create, committed; returns them (id,
-    owner, remind_at as a Unix time), the anchor (likewise) and the seconds taken."""
-    t0, anchor, slots, made = time.monotonic(), utcnow(), list(offsets), []
+def make_callbacks(people: list[dict], spread: float,
+                   rng: random.Random) -> tuple[list[dict], float, float]:
+    """PER_USER call backs each (callbacks.services.create) due over `spread` s, committed; returns
+    them (id, owner, remind_at as a Unix time), the anchor (likewise) and the seconds taken."""
+    slots = [LEAD + rng.uniform(0, spread) for _ in range(len(people) * PER_USER)]
+    t0, anchor, made = time.monotonic(), utcnow(), []
     rng.shuffle(slots)
     for p in people:
         user, case = db.session.get(User, p["user_id"]), db.session.get(Case, p["case_id"])
-        for _ in range(per_user):
+        for _ in range(PER_USER):
             start = anchor + timedelta(seconds=slots[len(made)]) + cb_services.REMINDER_BEFORE
             made.append((user.id, cb_services.create(case, cb_services.CallBackInput(
-                contact_number=f"07700 9{len(made) + 1:05d}",
-                description="Ring back about the food parcel", call_received_at=anchor,
-                preferred_at=None, alarm=True, start_at=start,
-                end_at=start + timedelta(minutes=30), informal=False, back_entry=True,
-                owner="user", owner_user=user), user)))
+                contact_number=f"07700 9{len(made) + 1:05d}", call_received_at=anchor,
+                description="Ring back about the food parcel", preferred_at=None, alarm=True,
+                start_at=start, end_at=start + timedelta(minutes=30), informal=False,
+                back_entry=True, owner="user", owner_user=user), user)))
     db.session.commit()
     return ([{"id": cb.id, "user_id": uid, "remind_at": utc_epoch(cb.remind_at)}
              for uid, cb in made], utc_epoch(anchor), time.monotonic() - t0)
@@ -81,8 +73,6 @@ def make_callbacks(people: list[dict], per_user: int, offsets: list[float],
 def utc_epoch(naive_utc: datetime) -> float:
     return naive_utc.replace(tzinfo=timezone.utc).timestamp()
 
-
-# --- the SSE clients ----------------------------------------------------------------------------
 
 class Stream(threading.Thread):
     """One user's page holding /events open, reconnecting as EventSource does (retry,
@@ -125,7 +115,7 @@ class Stream(threading.Thread):
             key, _, value = line.partition(":")
             value = value[1:] if value.startswith(" ") else value
             if not line and event:  # the end of one event
-                self.record(event, time.time())
+                self.record(event)
                 event = {}
             elif line and not key:  # a comment
                 self.keepalives += 1
@@ -137,14 +127,13 @@ class Stream(threading.Thread):
             elif line:
                 event[key] = value
 
-    def record(self, event: dict, at: float) -> None:
-        name = event.get("event", "message")
+    def record(self, event: dict) -> None:
+        name, html = event.get("event", "message"), event.get("data", "")
         self.last_id = event.get("id", self.last_id)
         if name == "notification":
-            html = event.get("data", "")
             cb, nid = CB_LINK.search(html), DATA_ID.search(html)
             self.notifications.append({
-                "at": at, "id": int(nid.group(1)) if nid else None,
+                "at": time.time(), "id": int(nid.group(1)) if nid else None,
                 "cb_id": int(cb.group(1)) if cb else None,
                 "reminder": "hl-notification--reminder" in html})
         elif name == "reminder":
@@ -153,10 +142,13 @@ class Stream(threading.Thread):
             self.signed_out = True
 
 
-# --- reporting ---------------------------------------------------------------------------------
-
-def tally(callbacks: list[dict], streams: list[Stream], created: dict[int, datetime]) -> dict:
-    """Match what arrived to what was due."""
+def tally(callbacks: list[dict], streams: list[Stream]) -> dict:
+    """Match what arrived to what was due, and to what the database holds."""
+    ids = [n["id"] for st in streams for n in st.notifications if n["id"]]
+    created = dict(db.session.execute(select(Notification.id, Notification.created_at)
+                                      .where(Notification.id.in_(ids))).all())
+    per_cb = db.session.execute(select(Notification.url, func.count()).where(
+        Notification.kind == "reminder").group_by(Notification.url)).all()
     by_cb = {c["id"]: c for c in callbacks}
     got: dict[int, list[dict]] = {c["id"]: [] for c in callbacks}
     out: dict = {"dup_frames": [], "wrong": [], "strays": []}
@@ -180,21 +172,24 @@ def tally(callbacks: list[dict], streams: list[Stream], created: dict[int, datet
         cb["created_at"] = utc_epoch(stored) if stored else None
     out["reminder_events"] = sum(len(st.reminder_ids) for st in streams)
     out["reminder_ids"] = sum(len(set(st.reminder_ids)) for st in streams)
+    out.update(states=dict(db.session.execute(select(CallBack.reminder_state, func.count())
+                                              .group_by(CallBack.reminder_state)).all()),
+               stored=sum(n for _, n in per_cb), stored_cbs=len(per_cb),
+               double=sum(1 for _, n in per_cb if n > 1))
     return out
 
 
-def report(callbacks: list[dict], streams: list[Stream], checks: dict, setting: dict,
-           db_state: dict) -> bool:
+def report(callbacks: list[dict], streams: list[Stream], checks: dict, setting: dict) -> bool:
     common.header("call-back reminder", setting["load_before"])
     print(f"# embedded redis-server {setting['redis_version']}; SQLite {sqlite3.sqlite_version} "
-          f"(WAL); gunicorn -k gevent -w 1 --worker-connections 1000; {setting['workers']} "
+          f"(WAL); gunicorn -k gevent -w 1 --worker-connections 1000; {WORKERS} "
           f"worker(s) (python -m helpline.worker, REMINDER_POLL_SECONDS=0.5); "
           f"SSE_KEEPALIVE_SECONDS={setting['keepalive']:.0f}")
     print(f"# RLIMIT_NOFILE soft {setting['fd_before']} -> {setting['fd_after']}")
     print(f"# {len(streams)} users signed in through /login in {setting['sign_in_s']:.1f} s; "
           f"{setting['opened']}/{len(streams)} /events streams open in {setting['open_s']:.1f} s")
     offs = [c["remind_at"] - setting["anchor"] for c in callbacks]
-    print(f"# {len(callbacks)} call backs ({setting['per_user']} per user) created through "
+    print(f"# {len(callbacks)} call backs ({PER_USER} per user) created through "
           f"callbacks.services.create in {setting['create_s']:.1f} s; remind_at from "
           f"+{min(offs):.1f} s to +{max(offs):.1f} s after the anchor "
           f"(staggered, uniform over {setting['spread']:.0f} s)")
@@ -217,13 +212,11 @@ def report(callbacks: list[dict], streams: list[Stream], checks: dict, setting: 
             for i in range(0, len(ordered), quarter)))
         print("slowest: " + common.slowest(
             arrived, "delay", lambda c: f"cb {c['id']} (user {c['user_id']}) {c['delay']:.3f} s"))
-    due = len(callbacks)
+    due, mem, opened = len(callbacks), setting["rss"], setting["opened"]
     missing = [c for c in callbacks if c["copies"] == 0]
     dup_cb = [c for c in callbacks if c["copies"] > 1]
-    conns, mem, opened = sum(st.connects for st in streams), setting["rss"], setting["opened"]
-    again = sum(max(0, st.connects - 1) for st in streams)
     grew = mem["after"] - mem["before"]
-    lines = [
+    print("\n".join([
         f"\ndelivered: {len(arrived)} of {due} due (distinct call backs reminded on their "
         "owner's stream)",
         f"missing: {len(missing)}; duplicated call backs (two notifications for one call back): "
@@ -231,19 +224,19 @@ def report(callbacks: list[dict], streams: list[Stream], checks: dict, setting: 
         f"wrong recipient: {len(checks['wrong'])}; other notifications: {len(checks['strays'])}",
         f"'reminder' SSE events: {checks['reminder_events']} ({checks['reminder_ids']} distinct "
         f"ids per stream), expected {due}",
-        f"database: call backs by reminder_state {db_state['states']}; reminder notifications "
-        f"stored {db_state['stored']} for {db_state['stored_cbs']} call backs"
-        + (f"; call backs with more than one: {db_state['double']}" if db_state["double"] else ""),
-        f"\nstreams: {conns} connections for {len(streams)} users ({again} reconnects)"
-        f"; keepalive comments received {sum(st.keepalives for st in streams)}; "
+        f"database: call backs by reminder_state {checks['states']}; reminder notifications "
+        f"stored {checks['stored']} for {checks['stored_cbs']} call backs"
+        + (f"; call backs with more than one: {checks['double']}" if checks["double"] else ""),
+        f"\nstreams: {sum(st.connects for st in streams)} connections for {len(streams)} users "
+        f"({sum(max(0, st.connects - 1) for st in streams)} reconnects); keepalive comments "
+        f"received {sum(st.keepalives for st in streams)}; "
         f"signed out: {sum(st.signed_out for st in streams)}",
         f"\nweb process (gunicorn worker pid {setting['web_pid']}) VmRSS: {mem['before']:.1f} MB "
         f"before the streams, {mem['after']:.1f} MB with {opened} streams open (+{grew:.1f} MB, "
         f"{grew * 1024 / max(1, opened):.0f} KB per stream), peak {mem['peak']:.1f} MB during "
         f"the reminders, {mem['end']:.1f} MB at the end; open fds {setting['fds_after']}",
         f"gunicorn master VmRSS {mem['master']:.1f} MB; worker(s) VmRSS "
-        + ", ".join(f"{m:.1f} MB" for m in mem["workers"])]
-    print("\n".join(lines))
+        + ", ".join(f"{m:.1f} MB" for m in mem["workers"])]))
     ok = not missing and not dup_cb and not checks["dup_frames"] and not checks["wrong"]
     p99 = pct(delays, .99)
     print(f"\ndelay p99 <= {TARGET_P99:.0f} s: " + (
@@ -254,38 +247,33 @@ def report(callbacks: list[dict], streams: list[Stream], checks: dict, setting: 
 
 
 def main() -> int:
-    # --lead: seconds from creating the call backs to the first remind_at; --spread: seconds
-    # over which they fall due; --timeout: seconds after the last to wait for stragglers;
-    # --grace: seconds to keep listening for duplicates once all arrived.
-    args = common.options(__doc__, users=500, per_user=4, workers=2, lead=20.0, spread=150.0,
-                          timeout=60.0, grace=5.0, sign_in_threads=4)
+    args = common.options(__doc__, users=500, spread=150.0)  # spread: s over which they fall due
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # children inherit it
     want = max(4096, args.users * 4 + 512)
     if soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE,
                            (want if hard == resource.RLIM_INFINITY else min(want, hard), hard))
-    setting = {"workers": args.workers, "per_user": args.per_user, "spread": args.spread,
-               "fd_before": soft, "fd_after": resource.getrlimit(resource.RLIMIT_NOFILE)[0]}
+    setting = {"spread": args.spread, "fd_before": soft,
+               "fd_after": resource.getrlimit(resource.RLIMIT_NOFILE)[0]}
     stop = threading.Event()
-    with common.Stack(None, "reminders", workers=args.workers, catcher=False,
+    with common.Stack(None, "reminders", workers=WORKERS, catcher=False,
                       REMINDER_POLL_SECONDS="0.5") as stack:
         stack.flask("db", "upgrade")
         stack.start("--appendonly", "no", "--maxclients", "10000")
-        setting["web_pid"] = web_pid = web_worker(stack.web_proc.pid)
-        app = common.make_app(stack.env["DATABASE_URL"], REDIS_URL=stack.env["REDIS_URL"],
-                              BASE_URL=stack.base_url)
+        app = stack.app(BASE_URL=stack.base_url)
         rng = random.Random(SEED)
         with app.app_context():
             people = make_people(args.users, rng)
-        print(f"# {len(people)} users with a contact and a case each; signing them in",
-              flush=True)
+        print(f"# {len(people)} users with a contact and a case each; signing them in", flush=True)
         t0 = time.monotonic()
-        with ThreadPoolExecutor(args.sign_in_threads) as pool:
-            cookies = list(pool.map(lambda p: common.http_sign_in(stack.base_url, p["email"],
-                                                                  PASSWORD), people))
+        with ThreadPoolExecutor(4) as pool:
+            cookies = list(pool.map(
+                lambda p: common.http_sign_in(stack.base_url, p["email"], PASSWORD), people))
         streams = [Stream(p, c, stack.base_url + "/events", stop)
                    for p, c in zip(people, cookies, strict=True)]
         setting["sign_in_s"] = time.monotonic() - t0
+        # the one gunicorn worker, the master's child (it has answered the sign-ins)
+        setting["web_pid"] = web_pid = psutil.Process(stack.web_proc.pid).children()[0].pid
         time.sleep(1)
         rss = setting["rss"] = {"before": rss_mb(web_pid)}
         t0 = time.monotonic()
@@ -299,25 +287,20 @@ def main() -> int:
         time.sleep(2)  # let the server settle (every stream has done its first read)
         rss["after"] = rss_mb(web_pid)
         setting["fds_after"] = len(os.listdir(f"/proc/{web_pid}/fd"))
-        print(f"# {setting['opened']}/{len(streams)} streams open; web worker VmRSS "
-              f"{rss['after']:.1f} MB", flush=True)
-
-        n_cb = args.users * args.per_user
-        offsets = [args.lead + rng.uniform(0, args.spread) for _ in range(n_cb)]
         setting["load_before"] = os.getloadavg()[0]
         with app.app_context():
             callbacks, setting["anchor"], setting["create_s"] = make_callbacks(
-                people, args.per_user, offsets, rng)
+                people, args.spread, rng)
         last_due = max(c["remind_at"] for c in callbacks)
         print(f"# {len(callbacks)} call backs created; waiting", flush=True)
-        peak, next_print, end = rss["after"], time.time() + 15, last_due + args.timeout
+        peak, next_print, end = rss["after"], time.time() + 15, last_due + TIMEOUT
         while (now := time.time()) <= end:  # until all arrived (+ grace) or the timeout
             peak = max(peak, rss_mb(web_pid) or 0)
             got = sum(1 for st in streams for n in st.notifications if n["reminder"])
-            if got >= n_cb and now > last_due:
-                end = min(end, now + args.grace)
+            if got >= len(callbacks) and now > last_due:
+                end = min(end, now + GRACE)
             if now >= next_print:
-                print(f"  {got:>5}/{n_cb} reminders received "
+                print(f"  {got:>5}/{len(callbacks)} reminders received "
                       f"({max(0, last_due - now):.0f} s of schedule left)", flush=True)
                 next_print = now + 15
             time.sleep(0.25)
@@ -325,20 +308,10 @@ def main() -> int:
         rss.update(peak=peak, end=rss_mb(web_pid), master=rss_mb(stack.web_proc.pid),
                    workers=[rss_mb(w.pid) or 0 for w in stack.worker_procs])
         with app.app_context():
-            ids = [n["id"] for st in streams for n in st.notifications if n["id"]]
-            created = dict(db.session.execute(select(Notification.id, Notification.created_at)
-                                              .where(Notification.id.in_(ids))).all())
-            states = dict(db.session.execute(select(CallBack.reminder_state,
-                                                    func.count(CallBack.id))
-                                             .group_by(CallBack.reminder_state)).all())
-            per_cb = db.session.execute(select(Notification.url, func.count(Notification.id))
-                                        .where(Notification.kind == "reminder")
-                                        .group_by(Notification.url)).all()
-        db_state = {"states": states, "stored": sum(n for _, n in per_cb),
-                    "stored_cbs": len(per_cb), "double": sum(1 for _, n in per_cb if n > 1)}
+            checks = tally(callbacks, streams)
         setting.update(redis_version=stack.redis_version,
                        keepalive=app.config["SSE_KEEPALIVE_SECONDS"])
-        ok = report(callbacks, streams, tally(callbacks, streams, created), setting, db_state)
+        ok = report(callbacks, streams, checks, setting)
         common.close(app)
     return 0 if ok else 1
 

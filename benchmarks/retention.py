@@ -1,11 +1,8 @@
-"""Retention benchmark: erase due contacts in batches while another thread saves every 50 ms.
-
-Backdates --due generated contacts, runs the worker's retention entry point (with its Redis day
-lock) and times each concurrent save. Target: no save waits more than 200 ms.
+"""Retention benchmark: the worker's retention run erases --due backdated contacts in batches
+while another thread saves every 50 ms. Target: no save waits more than 200 ms.
 """
 
 import os
-import threading
 import time
 from datetime import timedelta
 
@@ -34,14 +31,11 @@ def backdate(due: int, years: int) -> list[int]:
 
 
 def main() -> None:
-    args = common.options(__doc__, contacts=10_000, due=10_000, database_url=None,
-                          batch_size=retention.BATCH_SIZE)
+    args = common.options(__doc__, contacts=10_000, due=10_000, database_url=None)
     due = min(args.due, args.contacts - 1)  # one contact stays, for the saves
-    with common.Stack(args.database_url, "retention", workers=0, catcher=False,
-                      web=False) as stack:
+    with common.Stack(args.database_url, "retention", workers=0, catcher=False, web=False) as stack:
         stack.start()
-        run(common.make_app(stack.env["DATABASE_URL"], REDIS_URL=stack.env["REDIS_URL"]), args,
-            due)
+        run(stack.app(), args, due)
 
 
 def run(app, args, due: int) -> None:
@@ -55,32 +49,23 @@ def run(app, args, due: int) -> None:
         due = len(retention.due_contacts(retention.cutoff_for(years)))
         keep = db.session.scalar(select(Contact.id).order_by(Contact.id.desc()).limit(1))
         dialect = db.engine.dialect.name
-        db.session.remove()
     pause_ms = (retention.SQLITE_PAUSE_SECONDS if dialect == "sqlite" else 0) * 1000
     load_before = os.getloadavg()[0]
     common.header(f"retention ({dialect})")
     print(f"# {args.contacts:,} contacts generated in {load_s:.1f} s; {len(backdated):,} "
           f"backdated (no activity for {years}+ years), of which {due:,} due (the other "
           f"{len(backdated) - due:,} hold nothing identifying); each record committed on its "
-          f"own, batches of <= {args.batch_size} records or {retention.BATCH_SECONDS} s, "
-          f"{pause_ms:.0f} ms pause between batches; a save every "
-          "50 ms\n", flush=True)
-    saver, loads, sampling = common.Saver(app, lambda: keep), [], threading.Event()
-
-    def sample_load() -> None:
-        while not sampling.wait(1.0):
-            loads.append(os.getloadavg()[0])
-    threading.Thread(target=sample_load, daemon=True).start()
+          f"own, batches of <= {retention.BATCH_SIZE} records or {retention.BATCH_SECONDS} s, "
+          f"{pause_ms:.0f} ms pause between batches; a save every 50 ms\n", flush=True)
+    saver = common.Saver(app, lambda: keep)
     saver.start()
     t0 = time.perf_counter()
     with app.app_context():
-        report = retention.run_once_today(app.extensions["redis"], years,
-                                          batch_size=args.batch_size)
+        report = retention.run_once_today(app.extensions["redis"], years)
         again = retention.run_once_today(app.extensions["redis"], years)
     seconds = time.perf_counter() - t0
     saver.stop.set()
     saver.join()
-    sampling.set()
     with app.app_context():
         left = sum(db.session.scalar(select(func.count(Contact.id)).where(
             Contact.id.in_(backdated[i:i + 500]), retention._identifiable()))
@@ -92,8 +77,7 @@ def run(app, args, due: int) -> None:
     print(f"\nsaves during the run: {len(w)} ok, {saver.refused} refused; wait ms "
           f"p50 {pct(w, .5):.1f}  p95 {pct(w, .95):.1f}  max {max(w, default=float('nan')):.1f}")
     print(f"load average (1 min): before {load_before:.2f}, during the run max "
-          f"{max(loads, default=os.getloadavg()[0]):.2f}, last {os.getloadavg()[0]:.2f} "
-          f"({os.cpu_count()} CPUs)")
+          f"{max(saver.loads):.2f}, last {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
     print(f"second run the same day (another worker): {'skipped' if again is None else 'RAN'}")
     print(f"due contacts erased: {len(report.contacts):,} of {due:,}; backdated contacts still "
           f"holding identifying data: {left:,}")

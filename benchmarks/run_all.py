@@ -37,12 +37,10 @@ def run(name: str, args: list[str], timeout: float = 7200) -> dict:
 
 def earlier(name: str) -> dict | None:
     """A step not run this time (--only): its record from the last run, if any."""
-    meta = OUT / f"{name}.step.json"
-    if meta.exists():
-        step = json.loads(meta.read_text())
-        return dict(step, text=(OUT / f"{name}.txt").read_text(),
-                    cmd=step["cmd"] + "  (earlier run)")
-    return None
+    if not (meta := OUT / f"{name}.step.json").exists():
+        return None
+    step = json.loads(meta.read_text())
+    return dict(step, text=(OUT / f"{name}.txt").read_text(), cmd=step["cmd"] + "  (earlier run)")
 
 
 def report_tail(text: str, max_lines: int = 70) -> str:
@@ -58,8 +56,7 @@ SECTIONS = {"dataset": "Dataset", "loadtest": "Load test: the call flow",  # fro
 
 
 def write_results(m: dict, args, sections: dict, steps: list[dict]) -> str:
-    """RESULTS.md: the machine, the sections dataset, loadtest and page_weight wrote, the target
-    verdicts they gave, each other step's report and the steps run."""
+    """RESULTS.md: the machine, the SECTIONS and their target verdicts, each step's report."""
     ds = sections["dataset"] or {}
     L = ["# Helpline benchmark results\n", f"Written by `make bench` (`benchmarks/run_all.py "
          f"--scale {args.scale:g}`). " + ("**Full scale.**" if args.scale >= 1 else
@@ -68,8 +65,7 @@ def write_results(m: dict, args, sections: dict, steps: list[dict]) -> str:
          "", "## Machine\n", "| | |", "| --- | --- |"]
     L += [f"| {label} | {m[k]} |" for k, label in (
         ("cpu", "CPU"), ("cores", "cores"), ("ram_gb", "RAM (GB)"), ("os", "OS"),
-        ("python", "Python"), ("sqlite", "SQLite library"), ("date", "date"),
-        ("commit", "commit"))]
+        ("python", "Python"), ("sqlite", "SQLite library"), ("date", "date"), ("commit", "commit"))]
     L += [f"| database | {ds.get('version', '?')} ({ds.get('url', '?')}) |",
           f"| load average before / after | {m['load_before'][0]:.2f} / "
           f"{m['load_after'][0]:.2f} (other work on the machine shares its 2 cores) |"]
@@ -96,8 +92,7 @@ def write_results(m: dict, args, sections: dict, steps: list[dict]) -> str:
 
 
 def main() -> None:
-    # --only: comma-separated steps to run (default: all); the others are taken from the last
-    # run's benchmarks/results/
+    # --only: the steps to run, comma-separated (default: all); the rest from results/
     args = common.options(__doc__, scale=1.0, database_url=os.environ.get("DATABASE_URL"),
                           users=200, load_seconds=180.0, only=None)
     OUT.mkdir(exist_ok=True)
@@ -115,7 +110,6 @@ def main() -> None:
         ("case_page", ["case_page.py", "--contacts", str(n)]),
         ("handler_autocomplete", ["handler_autocomplete.py"]),
         ("export", ["export.py", "--cases", str(max(1000, round(100_000 * args.scale)))]),
-        # issue 13: <= 1 s, saves wait <= 200 ms
         ("erasure", ["erasure.py", *db, "--scale", str(args.scale), "--subjects", "30"]),
         # 10,599 backdated: 10,035 due (5% hold nothing identifying), the issue's 10,000
         ("retention", ["retention.py", "--contacts", "2000" if small else "10600", "--due",
@@ -129,8 +123,8 @@ def main() -> None:
     for name, cmd, *timeout in plan:
         if not args.only or name in args.only.split(","):
             steps.append(run(name, ["benchmarks/" + cmd[0], *cmd[1:]], *timeout))
-        elif earlier(name):
-            steps.append(earlier(name))
+        elif step := earlier(name):
+            steps.append(step)
     ok = {s["name"] for s in steps if s["code"] == 0}
     sections = {k: json.loads((OUT / f"{k}.json").read_text()) if k in ok else None
                 for k in SECTIONS}
