@@ -166,7 +166,8 @@ def register_blueprints(app: Flask) -> None:
     from .notifications import bp as notifications_bp
     from .review import bp as review_bp
     from .supervisor import bp as supervisor_bp
+    from .telephony import bp as telephony_bp
 
     for bp in (main_bp, auth_bp, contacts_bp, cases_bp, callbacks_bp, interactions_bp, supervisor_bp,
-               requests_bp, review_bp, knowledge_bp, notifications_bp, admin_bp):
+               requests_bp, review_bp, knowledge_bp, notifications_bp, admin_bp, telephony_bp):
         app.register_blueprint(bp)
