@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("telephony", __name__, url_prefix="/telephony")
 
-from . import views  # noqa: E402,F401
+from . import demo, views  # noqa: E402,F401
