@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 
 from .. import audit
 from ..auth.models import Team, User, UserSession
 from ..contacts import postcodes
 from ..contacts.models import Contact
-from ..extensions import db
+from ..extensions import db, rowcount
 from ..notifications.services import notify
 from ..timeutil import utcnow
 from . import links
@@ -153,7 +153,9 @@ def _ping(users: list[User], body: str) -> None:
 def handle(ev: Event, now: datetime | None = None) -> tuple[int, str]:
     """Apply one event; returns (status, message). Never commits."""
     now = now or utcnow()
-    call = db.session.scalar(select(Call).where(Call.call_ref == ev.call_ref))
+    # locked (PostgreSQL): a burst of the same answer or hangup is applied once
+    call = db.session.scalar(select(Call).where(Call.call_ref == ev.call_ref)
+                             .with_for_update())
     if ev.event == "newCall":
         if call is not None:
             return 200, "duplicate newCall ignored"
@@ -185,12 +187,22 @@ def _new_call(ev: Event, now: datetime) -> str:
     return f"call {call.id} recorded, ringing for {len(call.ringing)}"
 
 
+def _claim(call: Call, column, now: datetime) -> bool:
+    """Set answered_at / ended_at only if still empty: of a burst of the same event, one
+    wins (the others wait for its write lock, then find it set)."""
+    won = rowcount(db.session.execute(update(Call).where(Call.id == call.id, column.is_(None))
+                                      .values({column: now})
+                                      .execution_options(synchronize_session=False)))
+    db.session.refresh(call)
+    return won == 1
+
+
 def _answer(call: Call, ev: Event, now: datetime) -> str:
-    if call.answered_at is not None:
+    if call.answered_at is not None or not _claim(call, Call.answered_at, now):
         return "duplicate answer ignored"
     named = _named_users(ev)
     answerer = named[0] if named else None
-    call.answered_at, call.answered_by = now, answerer
+    call.answered_by = answerer
     _ping(list({u.id: u for u in list(call.ringing) + named}.values()), "Answered")
     audit.record(None, "answer", "call", call.id,
                  changes={"Answered by": (None, answerer.name if answerer else "(not known)")})
@@ -198,7 +210,9 @@ def _answer(call: Call, ev: Event, now: datetime) -> str:
 
 
 def _hangup(call: Call, ev: Event, now: datetime) -> str:
-    call.ended_at, call.cause = now, ev.cause
+    if not _claim(call, Call.ended_at, now):
+        return "duplicate hangup ignored"
+    call.cause = ev.cause
     start = call.answered_at or call.started_at
     call.duration_seconds = max(0, int((now - start).total_seconds())) if call.answered_at else 0
     # the panel: closed on the ringing pages of a missed call, updated for the answerer

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..auth.guard import admin_required, passive, signed_in, staff_required
@@ -29,10 +30,13 @@ def event(token: str):
         return jsonify(error="send the event as a form or a JSON object"), 400
     try:
         status, message = pbx.handle(pbx.parse(payload))
+        db.session.commit()
     except pbx.BadEvent as exc:
         db.session.rollback()
         return jsonify(error=str(exc)), exc.status
-    db.session.commit()
+    except IntegrityError:  # the same newCall at the same moment: the other one saved it
+        db.session.rollback()
+        return jsonify(message="duplicate newCall ignored"), 200
     return jsonify(message=message), status
 
 

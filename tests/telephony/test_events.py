@@ -143,3 +143,21 @@ def test_allowed_addresses_refuse_others(client, line):
     services.set_allowed_addresses("127.0.0.1", line["admin"])
     db.session.commit()
     assert ring(client, line["token"]).status_code == 201
+
+
+def test_a_burst_of_the_same_events_at_the_same_moment_is_applied_once(app, line):
+    from tests.conftest import at_the_same_moment
+
+    def send(fields):
+        return pbx(app.test_client(), line["token"], **fields).status_code
+    new = {"event": "newCall", "from": "07700900123", "callId": "burst", "user[]": ["201"]}
+    statuses = at_the_same_moment(send, [(new,)] * 6)
+    assert sorted(statuses) == [200] * 5 + [201]
+    hang = {"event": "hangup", "callId": "burst", "cause": "cancel"}
+    assert set(at_the_same_moment(send, [(hang,)] * 6)) == {200}
+    calls = _calls()
+    assert len(calls) == 1 and calls[0].missed
+    db.session.expire_all()
+    pings = db.session.scalars(select(Notification).where(
+        Notification.user_id == line["sam"].id)).all()
+    assert [n.body for n in pings] == ["Incoming call", "Ended"]
