@@ -83,6 +83,8 @@ def stream():
             .order_by(Notification.id).limit(100)))
         if not rows:
             return []
+        if all(n.kind == "call" for n in rows):  # a phone call only: no count, no badges
+            return [(n.id, [("call", call_trigger)]) for n in rows]
         unread_now = services.unread_count(s.get(User, user_id), s)
         out = []
         for n in rows:

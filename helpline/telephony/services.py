@@ -111,7 +111,8 @@ class PanelCall:
     call: Call
     state: str  # ringing | answered | ended
     names_shown: bool
-    matches: list[Match] = field(default_factory=list)
+    matches: list[Match] = field(default_factory=list)  # empty unless names_shown
+    match_count: int = 0  # how many contacts the number matched (shown to anyone)
 
 
 def may_see_names(user: User) -> bool:
@@ -154,7 +155,8 @@ def panel_for(user: User, now: datetime | None = None) -> list[PanelCall]:
         state = "ended" if call.ended_at else "answered" if call.answered_at else "ringing"
         counts = _open_cases([c.id for c in call.contacts]) if names else {}
         out.append(PanelCall(call, state, names, [Match(c, counts.get(c.id, 0))
-                                                  for c in call.contacts if names]))
+                                                  for c in call.contacts if names],
+                             len(call.contacts)))
     return out
 
 

@@ -190,3 +190,12 @@ def test_retention_deletes_calls_older_than_the_contacts_period(client, line):
     retention.run(6)
     db.session.expire_all()
     assert [c.call_ref for c in db.session.scalars(select(Call))] == ["new"]
+
+
+def test_someone_who_may_not_see_contacts_gets_the_number_and_a_count_only(client, line):
+    ring(client, line["token"])
+    outsider = line["kim"]
+    outsider.role = "none"  # no role that opens contacts (a role a later release may add)
+    shown = services.panel_for(outsider)
+    assert [(p.names_shown, p.matches, p.match_count) for p in shown] == [(False, [], 1)]
+    db.session.rollback()
