@@ -9,6 +9,7 @@ from sqlalchemy import select
 from helpline.callbacks.models import CallBack
 from helpline.extensions import db
 from helpline.interactions.models import Interaction
+from tests.browser.test_accessibility import axe_violations, htmx_settled
 from tests.browser.test_browser import sign_in
 from tests.conftest import wait_until
 from tests.telephony.helpers import pbx, ring, setup_line
@@ -29,6 +30,11 @@ def test_the_panel_pops_closes_and_feeds_the_interaction(app, client, page, brow
     for panel in (sam_panel, kim_panel):
         expect(panel).to_contain_text("Incoming call from 07700 900123", timeout=1000)
         expect(panel).to_contain_text("Jane Smith (1 open case)", timeout=1000)
+
+    htmx_settled(page)
+    assert axe_violations(page, "#call-panel") == []  # the ringing panel, as announced
+    page.reload()  # still ringing: a page opened now shows it too
+    expect(sam_panel).to_contain_text("Jane Smith (1 open case)")
 
     pbx(client, line["token"], event="answer", callId="c1", answeringNumber="201")
     expect(kim_panel).not_to_contain_text("07700 900123")
@@ -51,6 +57,8 @@ def test_the_panel_pops_closes_and_feeds_the_interaction(app, client, page, brow
     assert interaction.enquirer_id == line["jane"].id
     assert interaction.call_state.name == "Completed"
     expect(sam_panel).to_contain_text("Call ended with 07700 900123")
+    htmx_settled(page)
+    assert axe_violations(page) == []  # the page with the answerer's panel open
     sam_panel.get_by_role("button", name="Close").click()
     expect(sam_panel).not_to_contain_text("07700 900123")
 
