@@ -164,7 +164,9 @@ def dismiss(call: Call, actor: User) -> None:
     """The answerer closes their panel."""
     if call.answered_by_id != actor.id:
         raise RuleError("Only the person who answered this call can close its panel")
-    call.dismissed = True
+    if not call.dismissed:
+        call.dismissed = True
+        audit.record(actor, "update", "call", call.id, changes={"Panel closed": (False, True)})
 
 
 # --- missed calls -------------------------------------------------------------------------
@@ -257,4 +259,6 @@ def expire(cutoff: datetime) -> int:
     ids = list(db.session.scalars(select(Call.id).where(Call.started_at < cutoff)))
     if ids:
         db.session.execute(delete(Call).where(Call.id.in_(ids)))
+        audit.record(None, "delete", "call", "list", reason="Retention: older than the "
+                     "contacts' retention period", changes={"Calls deleted": (None, len(ids))})
     return len(ids)

@@ -199,3 +199,20 @@ def test_someone_who_may_not_see_contacts_gets_the_number_and_a_count_only(clien
     shown = services.panel_for(outsider)
     assert [(p.names_shown, p.matches, p.match_count) for p in shown] == [(False, [], 1)]
     db.session.rollback()
+
+
+def test_only_the_answerer_closes_the_panel_and_it_is_audited(app, client, line):
+    ring(client, line["token"])
+    pbx(client, line["token"], event="answer", callId="c1", answeringNumber="201")
+    call_id = _call().id
+    kim, sam = client_for(app, line["kim"]), client_for(app, line["sam"])
+    kim.post(f"/telephony/calls/{call_id}/dismiss",
+             data={"csrf_token": csrf_token(kim, "/telephony/missed")}, headers=HX)
+    assert not _call().dismissed
+    resp = sam.post(f"/telephony/calls/{call_id}/dismiss",
+                    data={"csrf_token": csrf_token(sam, "/telephony/missed")}, headers=HX)
+    assert resp.status_code == 200 and "07700" not in resp.get_data(as_text=True)
+    assert _call().dismissed
+    assert db.session.scalar(select(AuditEntry).where(
+        AuditEntry.record_type == "call", AuditEntry.field == "Panel closed")).actor_id \
+        == line["sam"].id

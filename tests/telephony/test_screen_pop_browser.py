@@ -9,6 +9,7 @@ from sqlalchemy import select
 from helpline.callbacks.models import CallBack
 from helpline.extensions import db
 from helpline.interactions.models import Interaction
+from helpline.telephony.models import Call
 from tests.browser.test_accessibility import axe_violations, htmx_settled
 from tests.browser.test_browser import sign_in
 from tests.conftest import wait_until
@@ -61,6 +62,8 @@ def test_the_panel_pops_closes_and_feeds_the_interaction(app, client, page, brow
     assert axe_violations(page) == []  # the page with the answerer's panel open
     sam_panel.get_by_role("button", name="Close").click()
     expect(sam_panel).not_to_contain_text("07700 900123")
+    db.session.expire_all()
+    assert db.session.scalar(select(Call)).dismissed
 
 
 def test_a_missed_call_becomes_a_call_back_in_one_click(app, client, page, live_server):
