@@ -78,3 +78,8 @@ bench: install-dev chromium
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# While `make run` runs (another terminal): a demo call rings every 2 minutes for everyone
+# signed in; prints the phone system's endpoint with a new token (telephony, issue 20).
+demo-calls:
+	$(FLASK) telephony demo-calls

@@ -167,8 +167,10 @@ def register_blueprints(app: Flask) -> None:
     from .notifications import bp as notifications_bp
     from .review import bp as review_bp
     from .supervisor import bp as supervisor_bp
+    from .telephony import bp as telephony_bp
     from .training import bp as training_bp
 
     for bp in (main_bp, auth_bp, contacts_bp, cases_bp, callbacks_bp, interactions_bp, supervisor_bp,
-               requests_bp, review_bp, knowledge_bp, notifications_bp, admin_bp, training_bp):
+               requests_bp, review_bp, knowledge_bp, notifications_bp, admin_bp, telephony_bp,
+               training_bp):
         app.register_blueprint(bp)

@@ -16,3 +16,4 @@ from .review.models import ExportBatch  # noqa: F401
 from .site_settings import Setting  # noqa: F401
 from .submissions import Submission  # noqa: F401
 from .supervisor.models import ReviewMark  # noqa: F401
+from .telephony.models import Call  # noqa: F401

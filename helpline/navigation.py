@@ -23,6 +23,7 @@ from .notifications.models import Notification
 from .notifications.services import unread_count
 from .review.referrals import waiting_count
 from .supervisor import morning_review as review
+from .telephony import services as telephony
 
 
 def unread(session: AnySession, user: User) -> int:
@@ -66,6 +67,12 @@ def referrals_waiting(session: AnySession, user: User) -> int | None:
     return waiting_count(session) if user.has_role("data") else None
 
 
+def missed_calls(session: AnySession, user: User) -> int | None:
+    """Missed calls not yet called back (staff; None: no badge)."""
+    return telephony.missed_count() if user.has_role("volunteer", "supervisor", "data") \
+        else None
+
+
 BADGES: dict[str, Callable[[AnySession, User], int | None]] = {
     "unread_count": unread, "my_callbacks_count": my_call_backs,
     "awaiting_calls_count": awaiting_calls, "morning_review_count": morning_review,
@@ -73,7 +80,7 @@ BADGES: dict[str, Callable[[AnySession, User], int | None]] = {
     "team_cases_count": case_queue("team"), "sent_back_count": case_queue("sent-back"),
     "awaiting_review_count": case_queue("awaiting-review"),
     "unfinished_interactions_count": unfinished_interactions,
-    "referrals_waiting_count": referrals_waiting}
+    "referrals_waiting_count": referrals_waiting, "missed_calls_count": missed_calls}
 
 
 def badges(user: User, session: AnySession | None = None,
@@ -97,7 +104,8 @@ def _chrome() -> dict:
     user = current_user._get_current_object()
     return {"signout_form": EmptyForm(), "snooze_form": SnoozeForm(), **badges(user),
             **badge("active_reminders", lambda: showing_for(user)),
-            **badge("last_event_id", lambda: latest_id(db.session, Notification, user.id))}
+            **badge("last_event_id", lambda: latest_id(db.session, Notification, user.id)),
+            **badge("call_panel_count", lambda: telephony.panel_count(user))}
 
 
 def register_navigation(app: Flask) -> None:

@@ -192,6 +192,8 @@ def _banner(port: int) -> None:
     print(f"  Demo sign-ins (password {DEMO_PASSWORD}):", flush=True)
     for role, email, _name, _team in SIGN_INS:
         print(f"    {role:<11} {email}", flush=True)
+    print("  Phone calls on screen: `make demo-calls` in another terminal (prints the "
+          "phone system's endpoint and token; a demo call rings every 2 minutes)", flush=True)
     print(flush=True)
 
 

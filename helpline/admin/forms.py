@@ -85,6 +85,9 @@ class EditUserForm(UserForm):
                                 validate_choice=False)  # unknown ids are left out
     default_team = ChoiceField("Default Team", validate_choice=False)
     language = text("Language", 40)
+    phone_login = text("Extension or phone login", 120, description=(
+        "How the phone system names them (an extension such as 42, or a login), so "
+        "incoming calls pop up on their pages."))
     morning_reviewer = BooleanField("Morning reviewer", widget=GovCheckboxInput(), description=(
         "Opens the Morning Review (complaints, emergency interventions, call backs) and its "
         "flagged interactions, whatever their role. Supervisors always can."))

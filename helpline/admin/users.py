@@ -51,7 +51,7 @@ def edit_user(user_id: int):
     form = EditUserForm(data={
         "name": user.name, "role": user.role, "frontline_operator": user.frontline_operator,
         "data_lead": user.data_lead, "morning_reviewer": user.morning_reviewer,
-        "language": user.language,
+        "language": user.language, "phone_login": user.phone_login or "",
         "teams": [str(t.id) for t in user.teams], "default_team": str(user.default_team_id or "")})
     teams = _teams()
     form.teams.choices = [(str(t.id), t.name) for t in teams]
@@ -61,7 +61,8 @@ def edit_user(user_id: int):
                   "frontline_operator": form.frontline_operator.data,
                   "data_lead": form.data_lead.data,
                   "morning_reviewer": bool(form.morning_reviewer.data),
-                  "language": form.language.data or "English (UK)"}
+                  "language": form.language.data or "English (UK)",
+                  "phone_login": (form.phone_login.data or "").strip() or None}
         saved = commit_change(services.update_user, user, values, form.teams.data or [],
                               form.default_team.data, form.password.data, current_user,
                               current_app.config["PASSWORD_MIN_LENGTH"], form=form)

@@ -79,6 +79,8 @@ class User(UserMixin, Model):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime)
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # Extension or phone login the phone system names them by (telephony screen-pop)
+    phone_login: Mapped[str | None] = mapped_column(String(120), index=True)
 
     teams: Mapped[list[Team]] = relationship(
         secondary=user_teams, back_populates="members", order_by="Team.name"

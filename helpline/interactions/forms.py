@@ -14,6 +14,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
 )
 from wtforms import (
     BooleanField,
+    HiddenField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -102,7 +103,16 @@ class InteractionForm(_Checks, FlaskForm):
     covid_related = _check("COVID-19 Related")
     notes = TextAreaField("Notes", widget=GovTextArea(), validators=[Optional(), Length(max=10000)])
     call_back_required = _check("Call Back Required")
+    call_id = HiddenField(validators=[Optional(), Length(max=250)])  # the phone system's call
     submit = SubmitField("Save", widget=GovSubmitInput())
+
+    def prefill(self, args) -> None:
+        """From a call's screen-pop link: its start time, direction and call."""
+        if parse_london(args.get("interaction_date", "")):
+            self.interaction_date.data = args["interaction_date"]
+        if args.get("direction") in DIRECTIONS:
+            self.direction.data = args["direction"]
+        self.call_id.data = args.get("call_id", "")[:250]
 
     def default_date(self) -> None:
         if not self.interaction_date.data:

@@ -15,7 +15,7 @@ from ..extensions import add_error, db
 from ..htmx import render
 from ..lookups.models import LookupItem, offered
 from ..numbers import whole_number
-from . import bp, services
+from . import bp, services, signals
 from .forms import InteractionForm
 from .models import Interaction
 
@@ -80,6 +80,7 @@ def new():
     contact = db.session.get(Contact, _id(request.values, "contact_id"))
     case = db.session.get(Case, _id(request.values, "case_id"))
     if request.method == "GET":
+        form.prefill(request.args)  # a call's screen-pop link (telephony)
         form.default_date()
         if case is not None:
             form.case_ref.data = services.case_label(case)
@@ -162,6 +163,9 @@ def _create(form: InteractionForm, enquirer, case, handlers) -> Interaction:
     chosen = [i for i in offered("emergency_intervention") if i.id in set(_ids("interventions"))]
     interaction = services.create_interaction(values, [], chosen, current_user, "")
     services.add_handlers(interaction, handlers, current_user, link(interaction))
+    db.session.flush()
+    signals.interaction_created.send(interaction, call_ref=form.call_id.data or None,
+                                     actor=current_user)
     return interaction
 
 

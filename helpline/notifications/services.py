@@ -45,7 +45,8 @@ def unread_count(user: User, session: AnySession | None = None) -> int:
 def recent(user: User, limit: int = 50) -> list[Notification]:
     """The user's newest notifications first."""
     return list(db.session.scalars(
-        select(Notification).where(Notification.user_id == user.id)
+        select(Notification).where(Notification.user_id == user.id,
+                                   Notification.kind != "call")  # phone calls: the panel
         .order_by(Notification.id.desc()).limit(limit)))
 
 

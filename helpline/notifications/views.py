@@ -68,6 +68,10 @@ def stream():
     reminder_trigger = (f'<div hx-get="{url_for("callbacks.reminders")}" hx-trigger="load" '
                         'hx-headers=\'{"X-Helpline-Passive": "1"}\' hx-target="#reminders" '
                         'hx-swap="innerHTML"></div>')
+    # A phone call rang or changed (telephony): the page re-reads its call panel.
+    call_trigger = (f'<div hx-get="{url_for("telephony.panel")}" hx-trigger="load" '
+                    'hx-headers=\'{"X-Helpline-Passive": "1"}\' hx-target="#call-panel" '
+                    'hx-swap="innerHTML"></div>')
     rules = session_rules()
     item_tpl = app.jinja_env.get_template("notifications/_item.html")
     count_tpl = app.jinja_env.get_template("notifications/_count.html")
@@ -79,9 +83,14 @@ def stream():
             .order_by(Notification.id).limit(100)))
         if not rows:
             return []
+        if all(n.kind == "call" for n in rows):  # a phone call only: no count, no badges
+            return [(n.id, [("call", call_trigger)]) for n in rows]
         unread_now = services.unread_count(s.get(User, user_id), s)
         out = []
         for n in rows:
+            if n.kind == "call":  # stored read, with nothing personal: the panel says it
+                out.append((n.id, [("call", call_trigger)]))
+                continue
             frames = [("notification", item_tpl.render(n=n)),
                       ("unread", count_tpl.render(count=unread_now))]
             if n.kind in ("reminder", "callback-moved"):  # the page re-reads its pop-ups

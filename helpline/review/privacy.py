@@ -32,6 +32,7 @@ from ..interactions.models import Interaction
 from ..lookups.models import LookupItem
 from ..mailer import OutboxMail
 from ..notifications.models import Notification
+from ..telephony import services as telephony
 from ..timeutil import utcnow
 from . import erasure
 from .erasure import PLACEHOLDER
@@ -360,6 +361,7 @@ def anonymise(contact: Contact, reason: str, actor: User | None) -> int:
     s = erasure.collect(contact)
     ids = erasure.identifiers(s)
     keys = erasure.outbox_keys(s)
+    calls = telephony.erase_for_contacts(s.contacts, actor)  # their numbers in the call log
     plan = _plan_scrub(s, ids) + _plan_people(s, ids)  # reads only
     _scrub_exports(s, ids, actor)
     _scrub_catcher(keys, ids)
@@ -374,7 +376,7 @@ def anonymise(contact: Contact, reason: str, actor: User | None) -> int:
                      f"{len(getattr(s, a))} {a.replace('_', ' ')}" for a in (
                          "contacts", "cases", "notes", "interactions", "call_backs",
                          "requests", "attempts", "audit") if getattr(s, a)))})
-    return changed + len(s.contacts) + len(s.requests)
+    return changed + calls + len(s.contacts) + len(s.requests)
 
 
 def erase_callback_request(req: CallBackRequest, reason: str, actor: User | None) -> int:

@@ -30,6 +30,7 @@ from ..cases.models import Case
 from ..contacts.models import Contact
 from ..extensions import db
 from ..interactions.models import Interaction
+from ..telephony import services as telephony
 from ..timeutil import utcnow
 from . import privacy
 
@@ -184,6 +185,7 @@ def run(years: int, now: datetime | None = None, dry_run: bool = False,
         db.session.rollback()
         return report
     report.drafts = case_drafts.purge(now)  # by date only: a week is long enough
+    telephony.expire(report.cutoff)  # the call log: by date, the contacts' period
     db.session.commit()
     reason = f"Retention: no activity for {years} years"
     # get_one: contacts and requests are never deleted (erasure empties them), and every id

@@ -25,7 +25,7 @@ LAYERS: list[set[str]] = [
     {"interactions"},
     {"callbacks"},
     {"callback_requests"},
-    {"review", "supervisor", "knowledge", "admin", "health"},
+    {"review", "supervisor", "knowledge", "admin", "health", "telephony"},
     {"__init__", "cli", "demo", "demo_records", "models", "worker", "metrics", "run", "setup",
      "backup", "navigation", "training"},
 ]

@@ -22,6 +22,7 @@ from helpline.knowledge.models import Article, LocalTeam, LocalTeamRegion
 from helpline.mailer import queue_mail
 from helpline.callback_requests.models import CallBackRequest, UniqueCallBack
 from helpline.review.models import ExportBatch
+from helpline.telephony.models import Call
 from helpline.timeutil import utcnow
 from tests.cases.helpers import extra_field, item, seed_lists
 from tests.conftest import AuthActions
@@ -57,7 +58,9 @@ def build_ids() -> dict:
                            regions=[LocalTeamRegion(region="Wales")])
     case.referrals.append(Referral(response_type_id=item("local_response_type", "Food").id))
     draft = case_drafts.keep(owner.id, contact.id, None, MultiDict([("title", "Matrix draft")]))
-    db.session.add_all([req, batch, article, fu, local_team])
+    call = Call(call_ref="security-call", number="07700900123", number_display="07700 900123",
+                started_at=utcnow(), ended_at=utcnow(), cause="noAnswer")  # a missed call
+    db.session.add_all([req, batch, article, fu, local_team, call])
     db.session.commit()
     return {"contact_id": contact.id, "caller_id": contact.id, "case_id": case.id,
             "interaction_id": db.session.scalar(select(Interaction.id)), "cb_id": cb.id,
@@ -68,7 +71,7 @@ def build_ids() -> dict:
             "list_name": "signpost_category", "active": 1, "key": "none",
             "filename": "css/helpline.css", "token": "none", "name": "mine",
             "local_team_id": local_team.id, "referral_id": case.referrals[0].id,
-            "draft_id": draft.id}
+            "draft_id": draft.id, "call_id": call.id}
 
 
 @pytest.fixture

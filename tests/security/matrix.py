@@ -6,11 +6,14 @@ from flask import Flask
 # The sign-in steps (code, temporary password, second-factor set-up) open only for a
 # session half way through signing in; for anyone else they redirect.
 PUBLIC = {"auth.login", "auth.two_factor", "auth.password_required", "auth.two_factor_setup",
-          "main.healthz", "main.readyz", "static", "review.referral_confirm"}
+          "main.healthz", "main.readyz", "static", "review.referral_confirm",
+          "telephony.event"}
 ROLES = ("volunteer", "supervisor", "data", "admin")
 # Routes without CSRF: the local team's one-use link (no sign-in, no session; the signed
 # token in its URL is the credential, and a wrong or used one is a 404 that records nothing).
-CSRF_EXEMPT = {"review.referral_confirm"}
+# The phone system's endpoint (telephony): the long random token in its URL is the
+# credential; a wrong one is a 404 that records nothing.
+CSRF_EXEMPT = {"review.referral_confirm", "telephony.event"}
 
 
 def access_rule(app: Flask, endpoint: str):

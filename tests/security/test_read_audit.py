@@ -23,6 +23,8 @@ from helpline.extensions import db
 from helpline.interactions.models import Interaction, InteractionHandler
 from helpline.mailer import OutboxMail
 from helpline.callback_requests.models import CallBackRequest
+from helpline.contacts.models import Contact
+from helpline.telephony.models import Call
 from helpline.timeutil import utcnow
 from tests.security.conftest import build_ids, signed_in
 
@@ -31,6 +33,7 @@ NO_PERSON = {
     "admin.index", "admin.list_items", "admin.lists", "admin.response_fields", "admin.teams",
     "admin.users", "admin.edit_user", "admin.new_user",  # staff accounts, not callers
     "admin.settings",  # service name, consent statement, who can help with sign-in
+    "telephony.settings",  # the phone system's endpoint and addresses
     "auth.login", "callbacks.defaults",
     # the signed-in user's own account and sign-in steps; failed sign-ins (staff accounts)
     "auth.account", "auth.change_password", "auth.confirm_password",
@@ -98,6 +101,10 @@ def world(app, smtp):
     key = read_messages(smtp["dir"])[0]["key"]
     case_ref = case.reference
     interaction = db.session.get(Interaction, ids["interaction_id"])
+    # a call ringing for me from the contact's number (the screen-pop panel)
+    db.session.add(Call(call_ref="world-ring", number="07700900123", started_at=now,
+                        ringing=[db.session.get(User, me)],
+                        contacts=[db.session.get(Contact, ids["contact_id"])]))
     # Interactions assigned to me
     db.session.add(InteractionHandler(interaction_id=interaction.id, user_id=me,
                                       assigned_by_id=ids["user_id"]))
@@ -159,6 +166,8 @@ def reads(w: dict) -> list[tuple[str, str, str, str]]:
         ("admin.show_mail", f"/admin/mail/{w['key']}", "caught mail", w["key"]),
         ("admin.failed_jobs", "/admin/jobs/failed", "mail", str(w["mail_id"])),
         ("supervisor.audit_trail", "/supervisor/audit", "audit", f"contact {c}"),
+        ("telephony.panel", "/telephony/panel", "contact", str(c)),
+        ("telephony.missed", "/telephony/missed", "call", str(w["call_id"])),
         ("supervisor.morning_review", "/supervisor/", "morning review",
          f"callback:{w['overdue_id']}:overdue"),
     ]

@@ -44,6 +44,7 @@ FRAGMENTS = [
     "/supervisor/audit?record_type=contact&record_id={contact_id}",
     "/callback-requests/{request_id}?q=07700",
     "/cases/new/{contact_id}?restore_draft={draft_id}",  # a restored draft holds the text
+    "/telephony/panel",  # the number a phone system sent
 ]
 URL_ATTR = re.compile(r"""(href|src|action|formaction|hx-get|hx-post)\s*=\s*["']?\s*javascript:""",
                       re.I)

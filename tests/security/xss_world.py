@@ -18,6 +18,7 @@ from helpline.lookups.models import LookupItem, ResponseTypeField, offered
 from helpline.mailer import queue_mail
 from helpline.callback_requests.models import CallBackRequest, UniqueCallBack
 from helpline.review.models import ExportBatch
+from helpline.telephony.models import Call
 from helpline.timeutil import london_format, utcnow
 from tests.cases.helpers import case_form, extra_field, item, seed_lists
 from tests.contacts.helpers import contact_form
@@ -149,6 +150,13 @@ def build(client, admin_id: int, text: str) -> dict:
     db.session.add(batch)
     db.session.commit()
     team = db.session.scalar(select(Team).order_by(Team.id.desc()).limit(1))
+    # a phone system sent the text as the caller's number (missed, and ringing for the admin)
+    call = Call(call_ref=text[:250], number=text[:40], number_display=text[:40],
+                started_at=utcnow(), ringing=[db.session.get(User, admin_id)])
+    missed = Call(call_ref="x" + text[:200], number=text[:40], number_display=text[:40],
+                  started_at=utcnow(), ended_at=utcnow(), cause=text[:40])
+    db.session.add_all([call, missed])
+    db.session.commit()
     ids = {"contact_id": contact.id if contact else 0, "caller_id": contact.id if contact else 0,
            "case_id": case.id if case else 0,
            "interaction_id": (_latest(Interaction) or Interaction(id=0)).id,
@@ -164,6 +172,6 @@ def build(client, admin_id: int, text: str) -> dict:
            "unique_id": (_latest(UniqueCallBack) or UniqueCallBack(id=0)).id,
            "local_team_id": (_latest(LocalTeam) or LocalTeam(id=0)).id,
            "referral_id": case.referrals[0].id if case and case.referrals else 0,
-           "draft_id": (_latest(CaseDraft) or CaseDraft(id=0)).id}
+           "draft_id": (_latest(CaseDraft) or CaseDraft(id=0)).id, "call_id": missed.id}
     ok["log"] = p.log
     return {**ids, "_log": p.log}

@@ -1,0 +1,121 @@
+"""Telephony routes: the PBX endpoint, the panel, Missed calls and the admin settings."""
+from __future__ import annotations
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .. import audit
+from ..auth.guard import admin_required, passive, signed_in, staff_required
+from ..extensions import csrf, db
+from ..htmx import is_htmx
+from ..rules import commit_change
+from . import bp, pbx, services
+from .forms import AddressesForm, CallBackForm, DismissForm, RotateForm
+from .models import Call
+
+
+@bp.post("/<token>")
+@csrf.exempt  # called by the phone system, never by a browser: the token is the credential
+def event(token: str):
+    """Zammad generic CTI: newCall | answer | hangup, form-encoded or JSON."""
+    if not services.token_matches(token) or not services.address_allowed(request.remote_addr):
+        abort(404)
+    payload = request.get_json(silent=True) if request.is_json else None
+    if payload is None:
+        payload = {k: (v if len(v) > 1 or k.endswith("[]") else v[0])
+                   for k, v in request.form.lists()}
+    if not isinstance(payload, dict):
+        return jsonify(error="send the event as a form or a JSON object"), 400
+    try:
+        status, message = pbx.handle(pbx.parse(payload))
+        db.session.commit()
+    except pbx.BadEvent as exc:
+        db.session.rollback()
+        return jsonify(error=str(exc)), exc.status
+    except IntegrityError:  # the same newCall at the same moment: the other one saved it
+        db.session.rollback()
+        return jsonify(message="duplicate newCall ignored"), 200
+    return jsonify(message=message), status
+
+
+@bp.get("/panel")
+@passive  # fetched because a call rang, not because the user did anything
+@signed_in
+def panel():
+    """The incoming-call panel of the signed-in user (a fragment for every page)."""
+    calls = services.panel_for(current_user)
+    _audit_names(calls)
+    db.session.commit()
+    return render_template("telephony/_panel.html", panel_calls=calls,
+                           dismiss_form=DismissForm())
+
+
+def _audit_names(calls) -> None:
+    shown = [m.contact.id for pc in calls for m in pc.matches]
+    audit.viewed_list(current_user, "contact", shown, ip=request.remote_addr)
+
+
+@bp.post("/calls/<int:call_id>/dismiss")
+@signed_in
+def dismiss(call_id: int):
+    """Close the panel of a call this user answered."""
+    call = db.get_or_404(Call, call_id)
+    if DismissForm().validate_on_submit():
+        commit_change(services.dismiss, call, current_user)
+    if is_htmx():
+        return panel()
+    return redirect(request.referrer or url_for("telephony.missed"))
+
+
+@bp.get("/missed")
+@staff_required
+def missed():
+    """Missed calls: incoming calls nobody answered, each with Create call back."""
+    calls = services.missed_calls()
+    audit.viewed_list(current_user, "call", [c.id for c in calls], ip=request.remote_addr)
+    db.session.commit()
+    return render_template("telephony/missed.html", calls=calls, form=CallBackForm())
+
+
+def _request_link(req) -> str:
+    return url_for("requests.show", request_id=req.id)
+
+
+@bp.post("/missed/<int:call_id>/call-back")
+@staff_required
+def call_back(call_id: int):
+    """One click: a call back (matched caller's open case) or a call-back request."""
+    call = db.session.scalar(select(Call).where(Call.id == call_id, Call.erased_at.is_(None)))
+    if call is None:
+        abort(404, description="There is no call with that number.")
+    form = CallBackForm()
+    if form.validate_on_submit():
+        done = commit_change(services.call_back, call, current_user, _request_link,
+                             current_app.config["BASE_URL"],
+                             current_app.config["MP_ENQUIRIES_EMAIL"], form=form)
+        if done:
+            flash(f"Created {done.value} for the missed call from {call.shown_number}.",
+                  "success")
+    return redirect(url_for("telephony.missed"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@admin_required
+def settings():
+    """Admin: the endpoint URL, a new token, and the allowed addresses."""
+    rotate, addresses = RotateForm(prefix="rotate"), AddressesForm(prefix="addr")
+    new_token = None
+    if rotate.submit.data and rotate.validate_on_submit():
+        done = commit_change(services.rotate_token, current_user)
+        new_token = done.value if done else None
+    elif addresses.submit.data and addresses.validate_on_submit():
+        if commit_change(services.set_allowed_addresses, addresses.addresses.data or "",
+                         current_user, form=addresses):
+            flash("Allowed addresses saved.", "success")
+            return redirect(url_for("telephony.settings"))
+    if request.method == "GET":
+        addresses.addresses.data = services.allowed_addresses()
+    return render_template("telephony/settings.html", rotate=rotate, form=addresses,
+                           new_token=new_token, has_token=services.has_token())
