@@ -51,7 +51,7 @@ def morning_review(session: AnySession, user: User) -> int | None:
 
 
 def unfinished_interactions(session: AnySession, user: User) -> int:
-    """Interactions the user is a handler on that still need finishing (no Call State)."""
+    """Interactions the user is a handler on that still need finishing (no Call State or Duration)."""
     return unfinished_count(session, user)
 
 

@@ -72,3 +72,23 @@ def test_assigned_to_you_in_morning_review_only_when_someone_else_assigned_you(a
     assert "Assigned to you (1)" in page
     group = page.split("Assigned to you (1)")[1].split("</ul>")[0]
     assert by_maggie.reference in group and own.reference not in group
+
+
+def test_a_call_with_its_call_state_but_no_duration_is_counted_as_still_to_finish(app):
+    """Walk finding (issue 20 review): the page said "0 still need finishing" while a row
+    said "To finish: Duration (mins)". The count, the badge and the rows now agree."""
+    seed_lists()
+    elliot = make_user("supervisor", name="Elliot Hunter")
+    angie = make_user("volunteer", name="Angie Greenaway-Samuel")
+    row = _calls(angie, elliot, make_contact(elliot), 1, finished={0})[0]
+    row.duration_mins = None
+    db.session.commit()
+    client = client_for(app, angie)
+    page = client.get("/interactions/mine").get_data(as_text=True)
+    assert "1 still needs finishing" in page
+    assert 'id="unfinished-count" title="still to finish">1<' in page
+    assert "To finish</strong> Duration (mins)" in page
+    row.duration_mins = 25
+    db.session.commit()
+    page = client.get("/interactions/mine").get_data(as_text=True)
+    assert "0 still need finishing" in page and "Finished" in page
