@@ -55,6 +55,8 @@ def new():
     from_request = _call_back_request(request.values.get("from_request", type=int))
     if from_request is not None and request.method == "GET":
         _prefill_from_request(form, from_request)
+    elif request.method == "GET" and request.args.get("phone"):  # a ringing call's panel
+        form.phone.data = request.args["phone"][:40]
     token = request.form.get("form_token") or submissions.new_token()
     done = submissions.already(request.form.get("form_token"), "contact")
     if done:  # a double click or a resent form: show what the first one saved

@@ -195,3 +195,13 @@ def test_editing_keeps_consent_given_by_of_a_beneficiary(client, auth):
     ben = db.session.get(Contact, ben.id)
     assert ben.consent_given_by == "The Caller on behalf of the Beneficiary"
     assert ben.preferred_contact_time == "Evenings"
+
+
+def test_new_contact_with_this_number_from_a_ringing_call_carries_the_number(client, auth):
+    """Issue 20: the call panel's "New contact with this number" opens New contact with the
+    caller's number in Phone (escaped; never more than the field holds)."""
+    auth.login(make_user().email)
+    html = client.get("/contacts/new?phone=07700 900123").get_data(as_text=True)
+    assert re.search(r'name="phone"[^>]*value="07700 900123"', html)
+    hostile = client.get('/contacts/new?phone="><script>x</script>').get_data(as_text=True)
+    assert "<script>x</script>" not in hostile
