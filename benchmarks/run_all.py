@@ -116,6 +116,7 @@ def main() -> None:
                        "1000" if small else "10599"]),
         ("email_ping", ["email_ping.py"]),
         ("reminders", ["reminders.py", *(["--users", "50", "--spread", "30"] if small else [])]),
+        ("screen_pop", ["screen_pop.py", *(["--pages", "50", "--calls", "10"] if small else [])]),
         ("foundation", ["bench_foundation.py"]),
         ("lowspec", ["lowspec.py"]),  # Chromium CPU ×6 + Slow 3G: usable ≤ 3 s
     ]
