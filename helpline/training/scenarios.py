@@ -3,6 +3,7 @@ reset that wipes the training database and loads them again through the real ser
 every scenario record is a real contact, case, interaction or request)."""
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -29,10 +30,11 @@ from ..rules import RuleError
 from ..site_settings import Setting
 from ..timeutil import utcnow
 
-PRACTICE_PASSWORD = "practice-only-123"
+# PRACTICE_PASSWORD (environment) replaces the default the README and sign-in page show
+PRACTICE_PASSWORD = os.environ.get("PRACTICE_PASSWORD") or "practice-only-123"
 TEAM = "Information Officers"
 
-# (role, email, name): the sign-ins shown on the training sign-in page (and only there)
+# (role, email, name): every practice sign-in training-reset creates
 PRACTICE_ACCOUNTS = [
     ("volunteer", "trainee.volunteer@practice.example.org", "Sam Trainee"),
     ("volunteer", "second.volunteer@practice.example.org", "Jo Learner"),
@@ -41,6 +43,9 @@ PRACTICE_ACCOUNTS = [
     ("admin", "trainer@practice.example.org", "Trainer Admin"),
 ]
 VOLUNTEER, SUPERVISOR = PRACTICE_ACCOUNTS[0][1], PRACTICE_ACCOUNTS[2][1]
+# the trainees' sign-ins, published on the sign-in and Scenarios pages; the trainer's
+# administrator account is in the README only
+TRAINEE_ACCOUNTS = [a for a in PRACTICE_ACCOUNTS if a[0] != "admin"]
 
 
 @dataclass
