@@ -171,7 +171,8 @@ def start_embedded(sup: Supervisor, env: dict) -> None:
     if training or "MAIL_SERVER" not in os.environ:
         port = EMBEDDED_SMTP_PORT
         if port_open(port):
-            raise SystemExit(f"Port {port} is busy: set EMBEDDED_SMTP_PORT or MAIL_SERVER")
+            raise SystemExit(f"Port {port} is busy: set EMBEDDED_SMTP_PORT" + (
+                "" if training else " or MAIL_SERVER"))
         if training:  # its own folder, whatever MAIL_CATCHER_DIR (the live one) says
             maildir = env["TRAINING_MAIL_CATCHER_DIR"] = str(INSTANCE / "mail")
         else:
