@@ -48,3 +48,12 @@ def test_a_busy_web_port_stops_the_start_before_any_banner(tmp_path):
     assert f"Port {port} is busy" in proc.stderr and "nothing was started" in proc.stderr
     assert "running at" not in proc.stdout and "TRAINING site" not in proc.stdout
     assert not (tmp_path / "training" / "redis").exists()  # no Redis was started
+
+
+def test_the_practice_password_can_come_from_the_environment():
+    """L3: a trainer who does not want the README's password sets PRACTICE_PASSWORD."""
+    show = "from helpline.training.scenarios import PRACTICE_PASSWORD as p; print(p)"
+    out = subprocess.run([sys.executable, "-c", show], cwd=str(ROOT), capture_output=True,
+                         text=True, timeout=60, check=True,
+                         env=_env(PRACTICE_PASSWORD="our-own-practice-pw"))
+    assert out.stdout.strip() == "our-own-practice-pw"
