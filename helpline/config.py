@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 # The training site (HELPLINE_MODE=training) runs beside a live `make run` on the same
 # machine: its own web port, embedded Redis, mail catcher and database by default.
@@ -15,6 +16,25 @@ DEFAULT_PORT = "5001" if TRAINING else "8000"
 
 class ConfigError(RuntimeError):
     """Raised when a setting required in production is missing."""
+
+
+def _redis_place(url: str) -> tuple[str, int, str]:
+    """(host, port, database) of a Redis URL, so two spellings of one server compare equal."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "127.0.0.1").lower()
+    host = "127.0.0.1" if host in ("localhost", "::1") else host
+    return host, parts.port or 6379, parts.path.strip("/") or "0"
+
+
+def _training_redis(env) -> str:
+    """TRAINING_REDIS_URL (or the training site's embedded Redis); never the live one."""
+    live = env("REDIS_URL", f"redis://127.0.0.1:{env('EMBEDDED_REDIS_PORT', '6380')}/0")
+    url = env("TRAINING_REDIS_URL", f"redis://127.0.0.1:{env('EMBEDDED_REDIS_PORT', '6381')}/0")
+    if _redis_place(url) == _redis_place(live):
+        raise ConfigError("TRAINING_REDIS_URL names the live site's Redis (REDIS_URL): the "
+                          "training site would share its queues and keys. Give it its own "
+                          "Redis (or database number). Helpline has not started.")
+    return url
 
 
 def _secret_key(instance_path: Path, production: bool) -> str:
@@ -91,8 +111,15 @@ def from_environment(instance_path: str) -> dict:
     env = os.environ.get
     # training: its own files, database and Redis; DATABASE_URL and REDIS_URL (the live
     # site's) are never used, so training-reset can never wipe live records
+    # and neither are the live folders (EXPORT_DIR, ATTACHMENT_DIR, BACKUP_DIR,
+    # MAIL_CATCHER_DIR) nor BASE_URL, which a deploy env file sets for every unit
     files = inst / "training" if training else inst
     files.mkdir(parents=True, exist_ok=True)
+    port = env("PORT", "5001" if training else "8000")
+
+    def folder(key: str, name: str) -> str:
+        return str(files / name) if training else env(key, str(files / name))
+
     return {
         **_account_settings(env, training),
         "PRODUCTION": production,
@@ -102,8 +129,12 @@ def from_environment(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": (
             env("TRAINING_DATABASE_URL", f"sqlite:///{inst / 'training.db'}") if training
             else env("DATABASE_URL", f"sqlite:///{inst / 'helpline.db'}")),
-        "REDIS_URL": env("TRAINING_REDIS_URL" if training else "REDIS_URL",
-                         f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"),
+        # the live database(s) training-reset must never wipe: DATABASE_URL and the default
+        "LIVE_DATABASE_URIS": [u for u in (env("DATABASE_URL"),
+                                           f"sqlite:///{inst / 'helpline.db'}") if u],
+        "TRAINING_FILES_DIR": str(files) if training else None,
+        "REDIS_URL": (_training_redis(env) if training else
+                      env("REDIS_URL", f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0")),
         "MAIL_SERVER": env("MAIL_SERVER", "127.0.0.1"),
         "MAIL_PORT": int(env("MAIL_PORT", str(EMBEDDED_SMTP_PORT))),
         "MAIL_USE_TLS": env("MAIL_USE_TLS", "0") == "1",
@@ -111,18 +142,20 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_PASSWORD": env("MAIL_PASSWORD"),
         "MAIL_DEFAULT_SENDER": env("MAIL_DEFAULT_SENDER", "Helpline <helpline@localhost>"),
         # Where the embedded catcher keeps what it received (the admin "Sent mail" page).
-        "MAIL_CATCHER_DIR": env("MAIL_CATCHER_DIR", str(files / "mail")),
+        # (training: `make run-training` tells it TRAINING_MAIL_CATCHER_DIR, its own)
+        "MAIL_CATCHER_DIR": (env("TRAINING_MAIL_CATCHER_DIR", str(files / "mail")) if training
+                             else env("MAIL_CATCHER_DIR", str(files / "mail"))),
         # The training site sends every mail here, whatever MAIL_SERVER says.
         "MAIL_CATCHER_PORT": EMBEDDED_SMTP_PORT,
-        "PORT": int(env("PORT", DEFAULT_PORT)),
-        "EXPORT_DIR": env("EXPORT_DIR", str(files / "exports")),
+        "PORT": int(port),
+        "EXPORT_DIR": folder("EXPORT_DIR", "exports"),
         # `flask db upgrade` backs a database with rows up here first, unless told not to.
-        "BACKUP_DIR": env("BACKUP_DIR", str(files / "backups")),
+        "BACKUP_DIR": folder("BACKUP_DIR", "backups"),
         "BACKUP_BEFORE_UPGRADE": env("BACKUP_BEFORE_UPGRADE", "1") != "0",
         "RETENTION_YEARS": int(env("RETENTION_YEARS", "6")),
         "MP_ENQUIRIES_EMAIL": env("MP_ENQUIRIES_EMAIL", "mp-enquiries@example.org"),
         # Attached paper forms of call-back requests: outside static/, served only by the app.
-        "ATTACHMENT_DIR": env("ATTACHMENT_DIR", str(files / "attachments")),
+        "ATTACHMENT_DIR": folder("ATTACHMENT_DIR", "attachments"),
         "ATTACHMENT_MAX_BYTES": int(env("ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))),
         # Attempts a call-back request allows, per request type (empty: as many as needed).
         "REQUEST_ATTEMPT_LIMITS": {
@@ -144,7 +177,9 @@ def from_environment(instance_path: str) -> dict:
         # /metrics for a Prometheus scraper sending "Authorization: Bearer <token>"
         # (administrators can always read it signed in)
         "METRICS_TOKEN": env("METRICS_TOKEN"),
-        "BASE_URL": env("BASE_URL", f"http://127.0.0.1:{env('PORT', DEFAULT_PORT)}"),
+        # training mail links lead to the training site, never the live BASE_URL
+        "BASE_URL": (env("TRAINING_BASE_URL", f"http://127.0.0.1:{port}") if training
+                     else env("BASE_URL", f"http://127.0.0.1:{port}")),
         # both sites on one host: a training sign-in never replaces the live one's cookie
         "SESSION_COOKIE_NAME": "helpline_training_session" if training else "session",
         "SESSION_COOKIE_HTTPONLY": True,

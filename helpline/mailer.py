@@ -48,6 +48,9 @@ class OutboxMail(Model):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
+TRAINING_SUBJECT = "TRAINING – "
+
+
 def queue_mail(to: str, subject: str, body: str, key: str) -> OutboxMail:
     """Add a mail to the outbox (same transaction as the caller); sent after commit.
 
@@ -56,6 +59,8 @@ def queue_mail(to: str, subject: str, body: str, key: str) -> OutboxMail:
     existing = db.session.scalar(select(OutboxMail).where(OutboxMail.key == key))
     if existing is not None:
         return existing
+    if current_app.config.get("TRAINING") and not subject.startswith(TRAINING_SUBJECT):
+        subject = (TRAINING_SUBJECT + subject)[:300]  # never taken for a live mail
     row = OutboxMail(key=key, to=to, subject=subject, body=body)
     db.session.add(row)
     db.session.flush()

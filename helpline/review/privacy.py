@@ -103,7 +103,10 @@ def subject_access(contact: Contact, actor: User) -> bytes:
         data[name] = [_readable(r) for r in found]
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("README.txt", SAR_README)
+        training = current_app.config.get("TRAINING")
+        zf.writestr("README.txt", (
+            "TRAINING — practice data only, not real callers (from the training site).\n\n"
+            if training else "") + SAR_README)
         zf.writestr("subject-access.json", json.dumps(data, indent=2, default=str))
         for name, rows in data.items():
             out = io.StringIO()

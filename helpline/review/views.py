@@ -219,7 +219,8 @@ def subject_access(contact_id: int):
         data = privacy.subject_access(contact, current_user)
         db.session.commit()
         resp = send_file(io.BytesIO(data), mimetype="application/zip", as_attachment=True,
-                         download_name=f"subject-access-contact-{contact.id}.zip", max_age=0)
+                         download_name=f"{'TRAINING-' if current_app.config.get('TRAINING') else ''}"
+                                       f"subject-access-contact-{contact.id}.zip", max_age=0)
         resp.headers["Cache-Control"] = "private, no-store"
         resp.headers["Pragma"] = "no-cache"
         return resp

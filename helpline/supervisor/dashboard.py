@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from flask import Response, render_template, request
+from flask import Response, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response as BaseResponse
@@ -177,6 +177,9 @@ def dashboard_csv() -> Response:
     """The same figures as CSV."""
     out = io.StringIO()
     w = csv.writer(out)
+    training = bool(current_app.config.get("TRAINING"))
+    if training:  # a training download is never taken for the live figures
+        w.writerow(["TRAINING — practice data only, not real callers"])
     w.writerow(["Period", "Figure", "Key", "Value"])
     for p in (figures("today"), figures("week")):
         for hour, n in enumerate(p.by_hour):
@@ -194,7 +197,8 @@ def dashboard_csv() -> Response:
         for t, s, n in p.referrals:
             w.writerow([p.label, "Referrals", f"{t} – {s}", n])
     return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=dashboard.csv"})
+                    headers={"Content-Disposition": "attachment; filename="
+                             f"{'TRAINING-' if training else ''}dashboard.csv"})
 
 
 @bp.get("/audit")

@@ -3,13 +3,14 @@ reset that wipes the training database and loads them again through the real ser
 every scenario record is a real contact, case, interaction or request)."""
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 
 from ..auth.models import User
 from ..auth.services import create_user, hash_password, team_by_name
@@ -26,12 +27,14 @@ from ..extensions import db
 from ..interactions.services import create_interaction
 from ..lookups.models import LookupItem, fields_for
 from ..rules import RuleError
+from ..site_settings import Setting
 from ..timeutil import utcnow
 
-PRACTICE_PASSWORD = "practice-only-123"
+# PRACTICE_PASSWORD (environment) replaces the default the README and sign-in page show
+PRACTICE_PASSWORD = os.environ.get("PRACTICE_PASSWORD") or "practice-only-123"
 TEAM = "Information Officers"
 
-# (role, email, name): the sign-ins shown on the training sign-in page (and only there)
+# (role, email, name): every practice sign-in training-reset creates
 PRACTICE_ACCOUNTS = [
     ("volunteer", "trainee.volunteer@practice.example.org", "Sam Trainee"),
     ("volunteer", "second.volunteer@practice.example.org", "Jo Learner"),
@@ -40,6 +43,9 @@ PRACTICE_ACCOUNTS = [
     ("admin", "trainer@practice.example.org", "Trainer Admin"),
 ]
 VOLUNTEER, SUPERVISOR = PRACTICE_ACCOUNTS[0][1], PRACTICE_ACCOUNTS[2][1]
+# the trainees' sign-ins, published on the sign-in and Scenarios pages; the trainer's
+# administrator account is in the README only
+TRAINEE_ACCOUNTS = [a for a in PRACTICE_ACCOUNTS if a[0] != "admin"]
 
 
 @dataclass
@@ -307,14 +313,70 @@ def _caller(caller: Caller, actor: User) -> Contact:
                     actor, dob=caller.dob)
 
 
-def wipe() -> None:
-    """Delete every row of the training database (and its export and attachment files)."""
-    if not current_app.config.get("TRAINING"):  # never on the live site, whoever calls it
+MARKER = "mode"  # the settings row the reset writes: value "training"
+
+
+def _database_place(uri: str, instance_path: str) -> str:
+    """One spelling per database: a SQLite file by its resolved path (relative paths are
+    relative to the instance folder, as Flask-SQLAlchemy reads them); any other by
+    backend, user, host, port and name."""
+    url = make_url(uri.strip())
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        name = url.database or ":memory:"
+        if name == ":memory:" or name.startswith("file:"):
+            return f"sqlite:{name}"
+        return f"sqlite:{(Path(instance_path) / name).resolve()}"
+    host = (url.host or "localhost").lower()
+    host = "localhost" if host in ("127.0.0.1", "::1") else host
+    return f"{backend}://{url.username or ''}@{host}:{url.port or ''}/{url.database or ''}"
+
+
+def same_database(a: str, b: str, instance_path: str) -> bool:
+    """True when two database URLs name the same database."""
+    return _database_place(a, instance_path) == _database_place(b, instance_path)
+
+
+def _check_wipe_allowed() -> list[Path]:
+    """Refuse (RuleError) unless this is the training site, its database is not the live
+    one and is empty or was loaded by a reset, and its folders lie in the training files
+    folder. Returns the folders to delete."""
+    config = current_app.config
+    if not config.get("TRAINING"):  # never on the live site, whoever calls it
         raise RuleError("training-reset only runs on the training site (HELPLINE_MODE=training).")
+    uri = config["SQLALCHEMY_DATABASE_URI"]
+    for live in config.get("LIVE_DATABASE_URIS") or []:
+        if same_database(uri, live, current_app.instance_path):
+            raise RuleError("training-reset refuses to run: TRAINING_DATABASE_URL names the "
+                            "live site's database (DATABASE_URL or instance/helpline.db). "
+                            "Nothing was deleted. Give the training site its own database.")
+    marked = db.session.scalar(select(Setting.value).where(Setting.key == MARKER))
+    has_rows = db.session.scalar(select(User.id).limit(1)) is not None or \
+        db.session.scalar(select(Contact.id).limit(1)) is not None
+    if has_rows and marked != "training":
+        raise RuleError("training-reset refuses to run: this database has records and was "
+                        "never loaded by training-reset, so it may be a live database. "
+                        "Nothing was deleted. Point TRAINING_DATABASE_URL at an empty "
+                        "database of its own.")
+    base = Path(config.get("TRAINING_FILES_DIR") or "").resolve()
+    folders = []
+    for key in ("EXPORT_DIR", "ATTACHMENT_DIR"):
+        folder = Path(config[key]).resolve()
+        if not config.get("TRAINING_FILES_DIR") or not folder.is_relative_to(base) \
+                or folder == base:
+            raise RuleError(f"training-reset refuses to run: {key} ({folder}) is not inside "
+                            f"the training files folder ({base}). Nothing was deleted.")
+        folders.append(folder)
+    return folders
+
+
+def wipe() -> None:
+    """Delete every row of the training database (and its export and attachment files),
+    after the checks of _check_wipe_allowed."""
+    folders = _check_wipe_allowed()
     for table in reversed(db.metadata.sorted_tables):  # children before their parents
         db.session.execute(table.delete())
-    for key in ("EXPORT_DIR", "ATTACHMENT_DIR"):
-        folder = Path(current_app.config[key])
+    for folder in folders:
         if folder.is_dir():
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -323,6 +385,7 @@ def reset() -> None:
     """Wipe and load the scenarios again; never commits."""
     wipe()
     load()
+    db.session.add(Setting(key=MARKER, value="training"))  # later resets may wipe it
 
 
 def records() -> dict[int, tuple[str, dict, int]]:

@@ -8,7 +8,7 @@ from .. import audit
 from ..auth.guard import staff_required
 from ..extensions import db
 from . import bp
-from .scenarios import PRACTICE_ACCOUNTS, PRACTICE_PASSWORD, SCENARIOS, records
+from .scenarios import PRACTICE_PASSWORD, SCENARIOS, TRAINEE_ACCOUNTS, records
 
 
 @bp.get("/scenarios")
@@ -22,12 +22,13 @@ def scenarios():
     audit.viewed_list(current_user, "contact", [c for _e, _a, c in found.values() if c])
     db.session.commit()
     return render_template("training/scenarios.html", scenarios=SCENARIOS, found=found,
-                           accounts=PRACTICE_ACCOUNTS, password=PRACTICE_PASSWORD)
+                           accounts=TRAINEE_ACCOUNTS, password=PRACTICE_PASSWORD)
 
 
 @bp.app_context_processor
 def practice_sign_ins() -> dict:
-    """The practice accounts for the training sign-in page (nothing on the live site)."""
+    """The trainees' practice accounts for the training sign-in page (nothing on the live
+    site; never the trainer's administrator account)."""
     if not current_app.config.get("TRAINING"):
         return {}
-    return {"training_accounts": PRACTICE_ACCOUNTS, "training_password": PRACTICE_PASSWORD}
+    return {"training_accounts": TRAINEE_ACCOUNTS, "training_password": PRACTICE_PASSWORD}

@@ -19,7 +19,9 @@ def training_app(app, database_url, redis_server, smtp, tmp_path):
     config = {**_config(database_url, redis_server.url, smtp), **LIVE_MAIL,
               "HELPLINE_MODE": "training", "TRAINING": True,
               "MAIL_CATCHER_PORT": smtp["port"],
-              "ATTACHMENT_DIR": str(tmp_path / "attachments")}
+              "TRAINING_FILES_DIR": str(tmp_path / "training"),
+              "EXPORT_DIR": str(tmp_path / "training" / "exports"),
+              "ATTACHMENT_DIR": str(tmp_path / "training" / "attachments")}
     tapp = create_app(config)
     tapp.test_client_class = FreshContextClient
     set_job_app(tapp)  # jobs (the mail) run in the training app, as its worker would
