@@ -4,6 +4,7 @@ every scenario record is a real contact, case, interaction or request)."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -43,6 +44,10 @@ PRACTICE_ACCOUNTS = [
     ("admin", "trainer@practice.example.org", "Trainer Admin"),
 ]
 VOLUNTEER, SUPERVISOR = PRACTICE_ACCOUNTS[0][1], PRACTICE_ACCOUNTS[2][1]
+# who took the scenarios' earlier calls: a volunteer of an earlier shift, deactivated and
+# with no usable password, so every trainee is a stranger to the callers and must verify
+# them (the trainees' own sign-ins would open the cases as their owner, unverified)
+EARLIER_SHIFT = ("volunteer", "earlier.shift@practice.example.org", "Chris Earlier")
 # the trainees' sign-ins, published on the sign-in and Scenarios pages; the trainer's
 # administrator account is in the README only
 TRAINEE_ACCOUNTS = [a for a in PRACTICE_ACCOUNTS if a[0] != "admin"]
@@ -164,7 +169,7 @@ SCENARIOS = [
         "and answers the second time.",
         ["Supervisor (practice supervisor sign-in): Awaiting Allocation, select Grace's "
          "name, choose the caseworker (the trainee volunteer) and Save: an email is sent to "
-         "them (see Admin → Sent mail).",
+         "them (the trainer can show it under Admin → Sent mail).",
          "Trainee volunteer: Awaiting Calls, select Grace's name, enter the date and time "
          "you are making the call back and call her.",
          "No answer: Call 1 Result 'Contact not made message left'; enter the time and date "
@@ -263,6 +268,10 @@ def _accounts() -> dict[str, User]:
     for role, email, name in PRACTICE_ACCOUNTS:
         users[email] = create_user(email, name, role, "", team=TEAM, password_hash=pw_hash,
                                    frontline_operator=role == "volunteer")
+    role, email, name = EARLIER_SHIFT
+    users[email] = create_user(email, name, role, "", team=TEAM, frontline_operator=True,
+                               password_hash=hash_password(secrets.token_urlsafe(32)))
+    users[email].active = False
     db.session.flush()
     return users
 
@@ -275,7 +284,7 @@ def load() -> None:
     seed_response_type_fields()
     seed_local_teams()
     db.session.flush()
-    volunteer, supervisor = users[PRACTICE_ACCOUNTS[1][1]], users[SUPERVISOR]
+    volunteer, supervisor = users[EARLIER_SHIFT[1]], users[SUPERVISOR]
     for first, last, postcode in BACKGROUND:
         _contact(first, last, None, None, postcode, volunteer)
     by_number = {s.number: s.caller for s in SCENARIOS}
@@ -367,6 +376,11 @@ def _check_wipe_allowed() -> list[Path]:
             raise RuleError(f"training-reset refuses to run: {key} ({folder}) is not inside "
                             f"the training files folder ({base}). Nothing was deleted.")
         folders.append(folder)
+    # the mails of earlier practice (Admin → Sent mail) go too, when the catcher keeps them
+    # in the training files folder (make run-training's does)
+    mail = Path(config.get("MAIL_CATCHER_DIR") or base).resolve()
+    if config.get("TRAINING_FILES_DIR") and mail.is_relative_to(base) and mail != base:
+        folders.append(mail)
     return folders
 
 
@@ -376,9 +390,12 @@ def wipe() -> None:
     folders = _check_wipe_allowed()
     for table in reversed(db.metadata.sorted_tables):  # children before their parents
         db.session.execute(table.delete())
-    for folder in folders:
-        if folder.is_dir():
-            shutil.rmtree(folder, ignore_errors=True)
+    for folder in folders:  # emptied, not removed: the mail catcher keeps writing there
+        for path in folder.glob("*") if folder.is_dir() else []:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
 
 def reset() -> None:

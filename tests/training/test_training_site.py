@@ -8,6 +8,7 @@ import csv
 import io
 import re
 import threading
+from pathlib import Path
 
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -245,3 +246,27 @@ def test_no_retention_runs_on_the_training_site(app, training_app):
     assert _cli(app, "retention").exit_code == 0
     db.session.expire_all()
     assert all(db.session.get(Contact, i).anonymised_at for i in due)
+
+
+def test_trainees_must_verify_the_practice_callers_and_a_reset_clears_sent_mail(
+        app, training_app, training_client):
+    """Walk findings (issue 20 review): the practice cases were owned by a trainee's own
+    sign-in, who then opened them unverified and never practised verifying; and Admin →
+    Sent mail still listed the mail of the practice before the reset."""
+    _reset(training_app)
+    harold = _contact("Harold", "Penrose")
+    case = db.session.scalar(select(Case).where(Case.caller_id == harold.id))
+    assert case.owner.email == "earlier.shift@practice.example.org" and not case.owner.active
+    for _role, email, _name in PRACTICE_ACCOUNTS:
+        if _role == "volunteer":
+            AuthActions(training_client).login(email, PRACTICE_PASSWORD)
+            assert training_client.get(f"/cases/{case.id}").status_code == 403, email
+            page = training_client.get(f"/contacts/{harold.id}").get_data(as_text=True)
+            assert "Verify the caller" in page and "Help with shopping" not in page
+            AuthActions(training_client).logout()
+    mail_dir = training_app.config["TRAINING_FILES_DIR"] + "/mail"
+    training_app.config["MAIL_CATCHER_DIR"] = mail_dir
+    Path(mail_dir).mkdir(parents=True, exist_ok=True)
+    (Path(mail_dir) / "practice-mail.eml").write_text("Subject: TRAINING – old\n\nx")
+    _reset(training_app)
+    assert list(Path(mail_dir).iterdir()) == []
