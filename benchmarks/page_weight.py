@@ -71,6 +71,8 @@ def measure_page(browser, base: str, path: str, cookie: str) -> dict:
     context.add_cookies([{"name": k, "value": v, "url": base}
                          for k, _, v in (c.partition("=") for c in cookie.split("; ") if c)])
     page = context.new_page()
+    if cookie:  # the session signed in over urllib is re-issued once to the browser: not here
+        page.goto(base + "/", wait_until="load")
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
     cdp.send("Network.clearBrowserCache")
