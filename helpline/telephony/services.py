@@ -196,18 +196,26 @@ def _open_case_of(call: Call) -> Case | None:
 
 
 def call_back(call: Call, actor: User, request_link: Callable, base_url: str,
-              mp_address: str) -> str:
-    """One click: a call back on the matched caller's open case (owned by the actor), else a
-    call-back request for the actor's team. Returns what was made ("call back 12")."""
+              mp_address: str, may_own: Callable[[Case], bool] = lambda _case: False) -> str:
+    """One click: a call back on the matched caller's open case (owned by the actor) when
+    the actor may already work on that case (`may_own`: owner, team queue, or verified the
+    caller this session, as /callbacks/new asks), else a call-back request for the actor's
+    team, which a team leader assigns after the caller is verified. Returns what was made
+    ("call back 12"). Two clicks at once make one: the first claims the call."""
     if call.withheld:
         raise RuleError("The number was withheld: there is no number to call back")
-    if call.called_back:
-        raise RuleError(f"This call was already called back ({call.called_back})")
     if not call.missed:
         raise RuleError("Only a missed call can be turned into a call back")
+    claimed = db.session.execute(
+        update(Call).where(Call.id == call.id, Call.called_back.is_(None))
+        .values(called_back="(being called back)").execution_options(
+            synchronize_session=False))
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.refresh(call)
+        raise RuleError(f"This call was already called back ({call.called_back})")
     case = _open_case_of(call)
     note = f"Missed call at {london_format(call.started_at)} (phone system)"
-    if case is not None:
+    if case is not None and may_own(case):
         now = utcnow()
         start, end = callback_services.resolve_times(call.started_at, None, None, None)
         start = max(start, now)

@@ -1,13 +1,26 @@
 """Telephony routes: the PBX endpoint, the panel, Missed calls and the admin settings."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..auth.guard import admin_required, passive, signed_in, staff_required
+from ..cases import access as case_access
+from ..cases.models import Case
+from ..contacts import services as contact_services
 from ..extensions import csrf, db
 from ..htmx import is_htmx
 from ..rules import commit_change
@@ -79,6 +92,16 @@ def missed():
     return render_template("telephony/missed.html", calls=calls, form=CallBackForm())
 
 
+def _may_own(case: Case) -> bool:
+    """Whether the clicker may raise a call back on this case themselves (as on
+    /callbacks/new): the work is theirs (not a view-only hand-over), or they verified the
+    caller in this session."""
+    found = case_access.owner_access(case, current_user)
+    if found is not None:
+        return not found.view_only
+    return contact_services.is_verified(case.caller, current_user, session.get("sid"))
+
+
 def _request_link(req) -> str:
     return url_for("requests.show", request_id=req.id)
 
@@ -94,7 +117,7 @@ def call_back(call_id: int):
     if form.validate_on_submit():
         done = commit_change(services.call_back, call, current_user, _request_link,
                              current_app.config["BASE_URL"],
-                             current_app.config["MP_ENQUIRIES_EMAIL"], form=form)
+                             current_app.config["MP_ENQUIRIES_EMAIL"], _may_own, form=form)
         if done:
             flash(f"Created {done.value} for the missed call from {call.shown_number}.",
                   "success")
