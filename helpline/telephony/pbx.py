@@ -182,8 +182,10 @@ def _new_call(ev: Event, now: datetime) -> str:
     if ev.direction == "in":
         call.ringing = ringing_for(ev, now)
         _ping(call.ringing, "Incoming call")
+    # the number stays out of the audit trail (it lives on the call, under erasure and
+    # retention): the entry says which call, which way, and whether it was withheld
     audit.record(None, "create", "call", call.id, changes={
-        "Number": (None, call.shown_number), "Direction": (None, ev.direction)})
+        "Direction": (None, ev.direction), "Withheld": (None, withheld)})
     return f"call {call.id} recorded, ringing for {len(call.ringing)}"
 
 

@@ -13,10 +13,12 @@ from typing import Callable
 from sqlalchemy import delete, func, or_, select, update
 
 from .. import audit
+from ..audit.models import AuditEntry
 from ..auth.models import User
 from ..callback_requests import services as request_services
 from ..callbacks import services as callback_services
 from ..cases.models import OPEN_STATUSES, Case
+from ..contacts import signals as contact_signals
 from ..contacts.models import Contact
 from ..extensions import db
 from ..rules import RuleError
@@ -241,31 +243,89 @@ def call_back(call: Call, actor: User, request_link: Callable, base_url: str,
 
 # --- erasure and retention ------------------------------------------------------------------
 
+def _scrub_audit(call_ids: list[int], note: str) -> None:
+    """The number as older audit rows hold it ("Number" on a call's creation) goes with the
+    call's own number (erasure) or the call (retention)."""
+    for chunk in range(0, len(call_ids), 500):
+        refs = [str(i) for i in call_ids[chunk:chunk + 500]]
+        db.session.execute(update(AuditEntry).where(
+            AuditEntry.record_type == "call", AuditEntry.record_id.in_(refs),
+            AuditEntry.field == "Number").values(before=None, after=note)
+            .execution_options(synchronize_session=False))
+
+
 def erase_for_contacts(contact_ids: set[int], actor: User | None) -> int:
-    """Scrub the calls of people being erased (before their own rows are emptied): those
-    matched to them, and any whose number is one of theirs (by its key). Time, duration
-    and cause stay for statistics. Returns rows scrubbed."""
+    """Scrub the calls of people being erased (before their own rows are emptied). A call
+    matched to them only is scrubbed; a call also matched to someone else keeps its number
+    and loses only their link; a call matched to nobody is scrubbed when its number is one
+    of theirs (by its key) and no other active contact has that number. Time, duration and
+    cause stay for statistics. Returns rows scrubbed."""
     ids = sorted(contact_ids)
-    keys = sorted({k for k in db.session.scalars(select(Contact.phone_key).where(
-        Contact.id.in_(ids))) if k})
-    linked = select(call_contacts.c.call_id).where(call_contacts.c.contact_id.in_(ids))
-    where = Call.id.in_(linked) | (Call.number_key.in_(keys) if keys else False)
-    found = list(db.session.scalars(select(Call.id).where(where, Call.erased_at.is_(None))))
+    if not ids:
+        return 0
+    linked = set(db.session.scalars(select(call_contacts.c.call_id).where(
+        call_contacts.c.contact_id.in_(ids))))
+    shared = set(db.session.scalars(select(call_contacts.c.call_id).join(
+        Contact, Contact.id == call_contacts.c.contact_id).where(
+        call_contacts.c.call_id.in_(linked), Contact.id.not_in(ids),
+        Contact.anonymised_at.is_(None)))) if linked else set()
+    keys = {k for k in db.session.scalars(select(Contact.phone_key).where(
+        Contact.id.in_(ids))) if k}
+    kept = set(db.session.scalars(select(Contact.phone_key).where(
+        Contact.phone_key.in_(keys), Contact.id.not_in(ids), Contact.active.is_(True),
+        Contact.anonymised_at.is_(None)))) if keys else set()
+    usable = sorted(k for k in keys - kept if len(k) <= 20)
+    unlinked = set(db.session.scalars(select(Call.id).where(
+        Call.number_key.in_(usable), Call.erased_at.is_(None),
+        Call.id.not_in(select(call_contacts.c.call_id))))) if usable else set()
+    mine = sorted(linked - shared)
+    found = sorted(unlinked | set(db.session.scalars(select(Call.id).where(
+        Call.id.in_(mine), Call.erased_at.is_(None))) if mine else set()))
+    if shared:
+        db.session.execute(delete(call_contacts).where(call_contacts.c.call_id.in_(shared),
+                                                       call_contacts.c.contact_id.in_(ids)))
+        audit.record(actor, "erase", "call", "list", changes={
+            "Links to erased contacts removed": (None, ", ".join(map(str, sorted(shared))))})
     if not found:
         return 0
     db.session.execute(update(Call).where(Call.id.in_(found)).values(
         number=None, number_display=None, number_key=None, to_number=None,
         called_back=None, erased_at=utcnow()))
     db.session.execute(delete(call_contacts).where(call_contacts.c.call_id.in_(found)))
+    _scrub_audit(found, "(erased)")
     audit.record(actor, "erase", "call", "list",
                  changes={"Calls erased": (None, ", ".join(map(str, found)))})
     return len(found)
+
+
+@contact_signals.merging.connect
+def _move_calls(loser: Contact, survivor: Contact, actor: User, ip: str | None = None,
+                reason: str | None = None, **_kw) -> dict[str, int]:
+    """A merge moves the loser's calls to the survivor before the loser is erased."""
+    calls = sorted(db.session.scalars(select(call_contacts.c.call_id).where(
+        call_contacts.c.contact_id == loser.id)))
+    if not calls:
+        return {}
+    have = set(db.session.scalars(select(call_contacts.c.call_id).where(
+        call_contacts.c.contact_id == survivor.id, call_contacts.c.call_id.in_(calls))))
+    db.session.execute(delete(call_contacts).where(call_contacts.c.contact_id == loser.id))
+    new = [{"call_id": c, "contact_id": survivor.id} for c in calls if c not in have]
+    if new:
+        db.session.execute(call_contacts.insert(), new)
+    for call_id in calls:
+        audit.record(actor, "merge", "call", call_id, ip=ip, reason=reason, changes={
+            "Contact": (f"contact {loser.id}", f"contact {survivor.id}")})
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, Call) and obj.id in calls:
+            db.session.expire(obj, ["contacts"])
+    return {"Calls moved": len(calls)}
 
 
 def expire(cutoff: datetime) -> int:
     """Retention: calls older than the cutoff are deleted (the contacts' retention period)."""
     ids = list(db.session.scalars(select(Call.id).where(Call.started_at < cutoff)))
     if ids:
+        _scrub_audit(ids, "(deleted by retention)")
         db.session.execute(delete(Call).where(Call.id.in_(ids)))
         audit.record(None, "delete", "call", "list", reason="Retention: older than the "
                      "contacts' retention period", changes={"Calls deleted": (None, len(ids))})

@@ -44,3 +44,102 @@ def test_four_clicks_at_the_same_moment_make_one_call_back_or_request(app, clien
     assert _count(CallBack) + _count(CallBackRequest) == 1
     made = _call().called_back
     assert made is not None and made.startswith("call back" if who == "sam" else "call-back")
+
+
+def _call_audit_text() -> str:
+    from helpline.audit.models import AuditEntry
+    db.session.expire_all()
+    rows = db.session.scalars(select(AuditEntry).where(AuditEntry.record_type == "call"))
+    return " ".join(f"{r.field} {r.before} {r.after} {r.reason}" for r in rows).replace(" ", "")
+
+
+def test_the_number_leaves_the_audit_trail_with_erasure_and_retention(client, line):
+    from datetime import timedelta
+
+    from helpline.audit import record
+    from helpline.contacts.models import Contact
+    from helpline.review import privacy, retention
+    from helpline.timeutil import utcnow
+    ring(client, line["token"], call_id="jane")
+    ring(client, line["token"], call_id="old", number="07700 900444")
+    # rows written before this fix held the number: they are scrubbed too
+    for ref, shown in (("jane", "07700 900123"), ("old", "07700 900444")):
+        record(None, "create", "call", _call(ref).id, changes={"Number": (None, shown)})
+    db.session.commit()
+    assert "7700900123" in _call_audit_text() and "7700900444" in _call_audit_text()
+    ring(client, line["token"], call_id="jane-2")
+    assert _call_audit_text().count("7700900123") == 1  # new calls write no number
+    privacy.anonymise(db.session.get(Contact, line["jane"].id), "Erasure request",
+                      line["admin"])
+    db.session.commit()
+    assert "7700900123" not in _call_audit_text()
+    old = _call("old")
+    old.started_at = utcnow() - timedelta(days=365 * 7)
+    db.session.commit()
+    retention.run(6)
+    assert "7700900444" not in _call_audit_text()
+
+
+def test_merging_duplicates_keeps_the_missed_call_listed_with_the_survivor(app, client, line):
+    from helpline.contacts.models import Contact
+    from helpline.contacts.services import merge_contacts
+    from tests.contacts.helpers import make_contact
+    dup = make_contact(line["sam"], first_name="Jane", last_name="Smith",
+                       phone="07700900123")
+    db.session.commit()
+    ring(client, line["token"])
+    pbx(client, line["token"], event="hangup", callId="c1", cause="noAnswer")
+    assert sorted(c.id for c in _call().contacts) == sorted([line["jane"].id, dup.id])
+    merge_contacts(db.session.get(Contact, line["jane"].id), db.session.get(Contact, dup.id),
+                   [], line["sam"])
+    db.session.commit()
+    call = _call()
+    assert call.erased_at is None and call.number_display == "07700 900123"
+    assert [c.id for c in call.contacts] == [line["jane"].id]
+    page = client_for(app, line["sam"]).get("/telephony/missed").get_data(as_text=True)
+    assert "07700 900123" in page and "Jane Smith" in page
+
+
+def test_erasing_jane_keeps_johns_link_and_the_call_when_they_share_a_number(client, line):
+    from helpline.contacts.models import Contact
+    from helpline.review import privacy
+    from tests.contacts.helpers import make_contact
+    john = make_contact(line["sam"], first_name="John", last_name="Smith",
+                        phone="07700 900123")
+    db.session.commit()
+    ring(client, line["token"], call_id="both")
+    ring(client, line["token"], call_id="nobody", number="07700 900123")
+    # a call matched to nobody (e.g. before John was stored) with the shared number
+    call = _call("nobody")
+    call.contacts = []
+    db.session.commit()
+    privacy.anonymise(db.session.get(Contact, line["jane"].id), "Erasure request",
+                      line["admin"])
+    db.session.commit()
+    both = _call("both")
+    assert both.erased_at is None and both.number_display == "07700 900123"
+    assert [c.id for c in both.contacts] == [john.id]
+    assert _call("nobody").erased_at is None  # John still has that number
+
+
+def test_an_interaction_is_never_linked_to_someone_elses_call_by_the_hidden_field(
+        app, client, line):
+    from helpline.interactions.models import Interaction
+    ring(client, line["token"], users=("201",))  # rings for Sam only
+    pbx(client, line["token"], event="answer", callId="c1", answeringNumber="201")
+    kim = client_for(app, line["kim"])
+    resp = kim.post("/interactions/new", data={
+        "csrf_token": csrf_token(kim, "/interactions/new"), "enquirer_id": line["jane"].id,
+        "interaction_date": "01/02/2021 09:15", "direction": "Inbound", "call_id": "c1",
+        "notes": "Forged link", "handlers": [line["kim"].id]})
+    assert resp.status_code == 302
+    assert db.session.scalars(select(Interaction)).one().notes == "Forged link"
+    assert _call().interaction_id is None
+    sam = client_for(app, line["sam"])
+    sam.post("/interactions/new", data={
+        "csrf_token": csrf_token(sam, "/interactions/new"), "enquirer_id": line["jane"].id,
+        "interaction_date": "01/02/2021 09:20", "direction": "Inbound", "call_id": "c1",
+        "notes": "The answerer's", "handlers": [line["sam"].id]})
+    mine = db.session.scalars(select(Interaction).where(
+        Interaction.notes == "The answerer's")).one()
+    assert _call().interaction_id == mine.id
