@@ -28,6 +28,8 @@ from . import bp, pbx, services
 from .forms import AddressesForm, CallBackForm, DismissForm, RotateForm
 from .models import Call
 
+MAX_BODY = 64 * 1024  # an event is a few hundred bytes
+
 
 @bp.post("/<token>")
 @csrf.exempt  # called by the phone system, never by a browser: the token is the credential
@@ -35,7 +37,12 @@ def event(token: str):
     """Zammad generic CTI: newCall | answer | hangup, form-encoded or JSON."""
     if not services.token_matches(token) or not services.address_allowed(request.remote_addr):
         abort(404)
-    payload = request.get_json(silent=True) if request.is_json else None
+    if (request.content_length or 0) > MAX_BODY:
+        return jsonify(error=f"the event is larger than {MAX_BODY // 1024} KB"), 413
+    try:
+        payload = request.get_json(silent=True) if request.is_json else None
+    except RecursionError:  # nested deeper than the parser goes: not an event
+        return jsonify(error="send the event as a form or a JSON object"), 400
     if payload is None:
         payload = {k: (v if len(v) > 1 or k.endswith("[]") else v[0])
                    for k, v in request.form.lists()}

@@ -143,3 +143,54 @@ def test_an_interaction_is_never_linked_to_someone_elses_call_by_the_hidden_fiel
     mine = db.session.scalars(select(Interaction).where(
         Interaction.notes == "The answerer's")).one()
     assert _call().interaction_id == mine.id
+
+
+def test_json_nested_too_deep_is_a_400_json_error(client, line):
+    from tests.telephony.helpers import counts
+    before = counts()
+    body = '{"event": ' + "[" * 100000 + "]" * 100000 + "}"
+    resp = client.post(f"/telephony/{line['token']}", data=body,
+                       content_type="application/json")
+    assert resp.status_code in (400, 413) and resp.get_json()["error"]
+    small = '{"event": ' + "[" * 20000 + "]" * 20000 + "}"  # under 64 KB: the parser's limit
+    resp = client.post(f"/telephony/{line['token']}", data=small,
+                       content_type="application/json")
+    assert resp.status_code == 400 and resp.get_json()["error"]
+    assert counts() == before
+
+
+def test_a_body_over_64_kb_is_a_413(client, line):
+    from tests.telephony.helpers import counts
+    before = counts()
+    resp = pbx(client, line["token"], event="newCall", callId="big", notes="x" * 70000)
+    assert resp.status_code == 413 and resp.get_json()["error"]
+    assert counts() == before
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_over_long_numbers_and_control_characters_are_saved_cleanly(client, line, as_json):
+    number = "+" + "9" * 39
+    resp = pbx(client, line["token"], as_json=as_json, event="newCall", **{
+        "from": number, "callId": "nul\x00call\x01", "user[]": ["201\x00"],
+        "queue": "Main\x00", "direction": "in"})
+    assert resp.status_code == 201 and resp.is_json
+    call = _call("nulcall")
+    assert call.number == number and call.number_key is None and call.queue == "Main"
+    assert [u.name for u in call.ringing] == ["Sam Handler"]
+    assert pbx(client, line["token"], as_json=as_json, event="hangup",
+               callId="nul\x00call", cause="cancel").status_code == 200
+    assert _call("nulcall").missed
+
+
+def test_a_reused_call_id_with_another_number_is_a_409(client, line):
+    assert ring(client, line["token"], call_id="r1").status_code == 201
+    assert ring(client, line["token"], call_id="r1", number="07700900123").status_code == 200
+    resp = ring(client, line["token"], call_id="r1", number="07700 900555")
+    assert resp.status_code == 409 and resp.get_json()["error"]
+    assert _call("r1").number_display == "07700 900123"
+
+
+def test_json_booleans_are_not_text(client, line):
+    resp = pbx(client, line["token"], as_json=True, event="newCall", callId=True)
+    assert resp.status_code == 400 and resp.get_json()["error"]
+    assert _count(Call) == 0
