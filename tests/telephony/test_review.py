@@ -194,3 +194,14 @@ def test_json_booleans_are_not_text(client, line):
     resp = pbx(client, line["token"], as_json=True, event="newCall", callId=True)
     assert resp.status_code == 400 and resp.get_json()["error"]
     assert _count(Call) == 0
+
+
+def test_the_endpoint_token_never_reaches_the_request_log(client, line, caplog):
+    import logging
+    caplog.set_level(logging.INFO, logger="helpline.request")
+    ring(client, line["token"])
+    pbx(client, line["token"] + "x", event="answer", callId="c1")  # a wrong one: 404
+    logged = "\n".join(f"{r.getMessage()} {getattr(r, 'fields', '')}" for r in caplog.records)
+    assert "endpoint=telephony.event" in logged or "telephony.event" in logged
+    assert "/telephony/<token>" in logged
+    assert line["token"] not in logged and line["token"][:20] not in logged
