@@ -20,7 +20,8 @@ from ..callbacks import services as callback_services
 from ..cases.models import OPEN_STATUSES, Case
 from ..contacts import signals as contact_signals
 from ..contacts.models import Contact
-from ..extensions import db
+from ..extensions import db, rowcount
+from ..notifications.models import Notification
 from ..rules import RuleError
 from ..site_settings import Setting
 from ..timeutil import london_format, utcnow
@@ -330,3 +331,20 @@ def expire(cutoff: datetime) -> int:
         audit.record(None, "delete", "call", "list", reason="Retention: older than the "
                      "contacts' retention period", changes={"Calls deleted": (None, len(ids))})
     return len(ids)
+
+
+PINGS_KEPT = timedelta(days=1)
+
+
+def purge_pings(now: datetime | None = None) -> int:
+    """The panel's wake-up notifications ("Incoming call", "Answered", "Ended": nothing
+    personal, read at once) are no use after a day: deleted by the retention job so they
+    never pile up. Returns rows deleted."""
+    before = (now or utcnow()) - PINGS_KEPT
+    gone = rowcount(db.session.execute(delete(Notification).where(
+        Notification.kind == "call", Notification.created_at < before)
+        .execution_options(synchronize_session=False)))
+    if gone:
+        audit.record(None, "delete", "notification", "list", reason="Retention: phone-call "
+                     "notifications older than a day", changes={"Deleted": (None, gone)})
+    return gone

@@ -205,3 +205,29 @@ def test_the_endpoint_token_never_reaches_the_request_log(client, line, caplog):
     assert "endpoint=telephony.event" in logged or "telephony.event" in logged
     assert "/telephony/<token>" in logged
     assert line["token"] not in logged and line["token"][:20] not in logged
+
+
+def test_the_retention_job_purges_call_notifications_older_than_a_day(client, line):
+    from datetime import timedelta
+
+    from helpline.notifications.models import Notification
+    from helpline.notifications.services import notify
+    from helpline.review import retention
+    from helpline.timeutil import utcnow
+    ring(client, line["token"], call_id="old")
+    db.session.expire_all()
+    for n in db.session.scalars(select(Notification).where(Notification.kind == "call")):
+        n.created_at = utcnow() - timedelta(days=2)
+    other = notify([line["sam"]], "Case assigned", "CA1", kind="info")
+    for n in other:
+        n.created_at = utcnow() - timedelta(days=2)
+    db.session.commit()
+    ring(client, line["token"], call_id="new")
+    db.session.expire_all()
+    assert len(db.session.scalars(select(Notification).where(
+        Notification.kind == "call")).all()) == 4
+    retention.run(6)
+    db.session.expire_all()
+    left = db.session.scalars(select(Notification)).all()
+    assert sorted((n.kind, n.body) for n in left) == [
+        ("call", "Incoming call"), ("call", "Incoming call"), ("info", "CA1")]
