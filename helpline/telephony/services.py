@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, true, update
 
 from .. import audit
 from ..audit.models import AuditEntry
-from ..auth.models import User
+from ..auth.models import Team, User, user_teams
 from ..callback_requests import services as request_services
 from ..callbacks import services as callback_services
 from ..cases.models import OPEN_STATUSES, Case
@@ -174,19 +174,40 @@ def dismiss(call: Call, actor: User) -> None:
 
 # --- missed calls -------------------------------------------------------------------------
 
-def missed_calls(limit: int = 200) -> list[Call]:
-    """Incoming calls that ended unanswered, newest first (called back ones included)."""
+def _missed_for(user: User):
+    """The missed calls a user is shown: those that rang for them, those of their team's
+    queue, and those that rang for nobody; supervisors (and admins) see every one."""
+    if user.has_role("supervisor"):
+        return true()
+    rang = select(call_ringing.c.call_id).where(call_ringing.c.user_id == user.id)
+    anyone = select(call_ringing.c.call_id)
+    teams = select(func.lower(Team.name)).join(user_teams, user_teams.c.team_id == Team.id) \
+        .where(user_teams.c.user_id == user.id)
+    return or_(Call.id.in_(rang), func.lower(Call.queue).in_(teams), Call.id.not_in(anyone))
+
+
+def missed_calls(user: User, limit: int = 200) -> list[Call]:
+    """Incoming calls that ended unanswered, newest first (called back ones included),
+    those the user is shown."""
     return list(db.session.scalars(select(Call).where(
         Call.direction == "in", Call.answered_at.is_(None), Call.ended_at.is_not(None),
-        Call.erased_at.is_(None)).order_by(Call.started_at.desc()).limit(limit)))
+        Call.erased_at.is_(None), _missed_for(user)).order_by(Call.started_at.desc())
+        .limit(limit)))
 
 
-def missed_count() -> int:
-    """Missed calls nobody has called back yet (the navigation badge)."""
+def missed_call_for(call_id: int, user: User) -> Call | None:
+    """One missed call the user is shown (None: not one of theirs, or no such call)."""
+    return db.session.scalar(select(Call).where(Call.id == call_id, Call.erased_at.is_(None),
+                                                _missed_for(user)))
+
+
+def missed_count(user: User) -> int:
+    """Missed calls nobody has called back yet that the user is shown (the navigation
+    badge)."""
     return db.session.scalar(select(func.count(Call.id)).where(
         Call.direction == "in", Call.answered_at.is_(None), Call.ended_at.is_not(None),
         Call.erased_at.is_(None), Call.called_back.is_(None),
-        Call.withheld.is_(False))) or 0
+        Call.withheld.is_(False), _missed_for(user))) or 0
 
 
 def _open_case_of(call: Call) -> Case | None:

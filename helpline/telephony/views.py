@@ -13,7 +13,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
@@ -93,7 +92,7 @@ def dismiss(call_id: int):
 @staff_required
 def missed():
     """Missed calls: incoming calls nobody answered, each with Create call back."""
-    calls = services.missed_calls()
+    calls = services.missed_calls(current_user)
     audit.viewed_list(current_user, "call", [c.id for c in calls], ip=request.remote_addr)
     db.session.commit()
     return render_template("telephony/missed.html", calls=calls, form=CallBackForm())
@@ -117,7 +116,7 @@ def _request_link(req) -> str:
 @staff_required
 def call_back(call_id: int):
     """One click: a call back (matched caller's open case) or a call-back request."""
-    call = db.session.scalar(select(Call).where(Call.id == call_id, Call.erased_at.is_(None)))
+    call = services.missed_call_for(call_id, current_user)
     if call is None:
         abort(404, description="There is no call with that number.")
     form = CallBackForm()

@@ -231,3 +231,27 @@ def test_the_retention_job_purges_call_notifications_older_than_a_day(client, li
     left = db.session.scalars(select(Notification)).all()
     assert sorted((n.kind, n.body) for n in left) == [
         ("call", "Incoming call"), ("call", "Incoming call"), ("info", "CA1")]
+
+
+def test_a_queues_missed_call_is_shown_to_its_team_and_supervisors_only(app, client, line):
+    from helpline.auth.models import Team
+    from tests.factories import make_user
+    team = Team(name="North")
+    db.session.add(team)
+    line["kim"].teams.append(team)
+    lee = make_user("volunteer", name="Lee Outside", email="lee@example.org")
+    boss = make_user("supervisor", name="Sue Super", email="sue@example.org")
+    db.session.commit()
+    pbx(client, line["token"], event="newCall", **{"from": "07700 900123", "callId": "q1",
+                                                   "direction": "in", "queue": "north"})
+    pbx(client, line["token"], event="hangup", callId="q1", cause="noAnswer")
+    assert [u.name for u in _call("q1").ringing] == ["Kim Other"]
+    for user, shown in ((line["kim"], True), (boss, True), (lee, False), (line["sam"], False)):
+        page = client_for(app, user).get("/telephony/missed").get_data(as_text=True)
+        assert ("07700 900123" in page) is shown, user.name
+        assert (f'id="missed-calls-count">{int(shown)}<' in page), user.name
+    outsider = client_for(app, lee)
+    resp = outsider.post(f"/telephony/missed/{_call('q1').id}/call-back",
+                         data={"csrf_token": csrf_token(outsider, "/telephony/missed")})
+    assert resp.status_code == 404
+    assert _count(CallBack) + _count(CallBackRequest) == 0 and _call("q1").called_back is None
