@@ -255,3 +255,29 @@ def test_a_queues_missed_call_is_shown_to_its_team_and_supervisors_only(app, cli
                          data={"csrf_token": csrf_token(outsider, "/telephony/missed")})
     assert resp.status_code == 404
     assert _count(CallBack) + _count(CallBackRequest) == 0 and _call("q1").called_back is None
+
+
+def test_an_extension_belongs_to_one_person(app, line):
+    from helpline.auth.models import User
+    admin = client_for(app, line["admin"])
+    url = f"/admin/users/{line['kim'].id}/edit"
+    resp = admin.post(url, data={"csrf_token": csrf_token(admin, url), "name": "Kim Other",
+                                 "role": "volunteer", "language": "English (UK)",
+                                 "phone_login": " 201 ", "default_team": ""})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code != 302
+    assert "201 is already Sam Handler" in page and 'id="phone_login-error"' in page
+    db.session.expire_all()
+    assert db.session.get(User, line["kim"].id).phone_login == "202"
+
+
+def test_demo_calls_refuse_on_a_production_site(app, runner, line):
+    from helpline.telephony import services
+    app.config["PRODUCTION"] = True
+    try:
+        result = runner.invoke(args=["telephony", "demo-calls", "--count", "1", "--ring", "0",
+                                     "--every", "0"])
+    finally:
+        app.config["PRODUCTION"] = False
+    assert result.exit_code != 0 and "production" in result.output
+    assert _count(Call) == 0 and services.token_matches(line["token"])
