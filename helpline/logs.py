@@ -133,6 +133,19 @@ def _user_id() -> int | str:
     return identity[0] if identity else "-"
 
 
+SECRET_ENDPOINTS = {"telephony.event"}  # the path is the credential (the phone system's token)
+
+
+def _logged_path() -> str:
+    """The path only when it matched a route (ids, never a query string; an unknown path
+    can hold anything someone typed); a route with a secret in it logs its rule instead."""
+    if request.url_rule is None:
+        return "-"
+    if request.endpoint in SECRET_ENDPOINTS:
+        return printable(request.url_rule.rule)
+    return printable(request.path)
+
+
 def register_request_logging(app: Flask) -> None:
     """Request ids and the one log line per request."""
     configure_logging(app.config.get("LOG_FORMAT", "text"))
@@ -155,7 +168,7 @@ def register_request_logging(app: Flask) -> None:
             "endpoint": request.endpoint or "-",
             # the path only when it matched a route (ids, never a query string); an
             # unknown path can hold anything someone typed
-            "path": printable(request.path) if request.url_rule is not None else "-",
+            "path": _logged_path(),
             "status": resp.status_code,
             "ms": round((time.perf_counter() - started) * 1000, 1) if started else "-",
         }})

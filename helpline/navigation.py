@@ -69,7 +69,7 @@ def referrals_waiting(session: AnySession, user: User) -> int | None:
 
 def missed_calls(session: AnySession, user: User) -> int | None:
     """Missed calls not yet called back (staff; None: no badge)."""
-    return telephony.missed_count() if user.has_role("volunteer", "supervisor", "data") \
+    return telephony.missed_count(user) if user.has_role("volunteer", "supervisor", "data") \
         else None
 
 

@@ -63,6 +63,13 @@ def update_user(user: User, values: Mapping[str, Any], team_ids: Sequence[str],
         password, min_length, ("helpline", user.email, user.name, values.get("name") or ""))
     if problem:
         raise RuleError(problem, field="password")
+    login = (values.get("phone_login") or "").strip()
+    if login:  # the phone system names who answered by it: one person each
+        other = db.session.scalar(select(User).where(
+            func.lower(User.phone_login) == login.lower(), User.id != user.id).limit(1))
+        if other is not None:
+            raise RuleError(f"{login} is already {other.name}'s extension or phone login",
+                            field="phone_login")
     teams = db.session.scalars(select(Team).order_by(Team.name))
     chosen = [t for t in teams if str(t.id) in team_ids]
     default = next((t for t in chosen if str(t.id) == default_team), None)

@@ -186,6 +186,7 @@ def run(years: int, now: datetime | None = None, dry_run: bool = False,
         return report
     report.drafts = case_drafts.purge(now)  # by date only: a week is long enough
     telephony.expire(report.cutoff)  # the call log: by date, the contacts' period
+    telephony.purge_pings(now)  # the panel's wake-up notifications: a day
     db.session.commit()
     reason = f"Retention: no activity for {years} years"
     # get_one: contacts and requests are never deleted (erasure empties them), and every id

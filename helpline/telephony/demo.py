@@ -33,6 +33,9 @@ def _play(fields: dict) -> str:
 @click.option("--ring", default=20, help="seconds a call rings before it is missed or ends")
 def demo_calls(every: int, count: int, ring: int) -> None:
     """Ring a demo call every --every seconds; prints the phone system's endpoint first."""
+    if current_app.config.get("PRODUCTION"):  # it rotates the live token and rings staff
+        raise click.ClickException("demo-calls is for a demo or development site: this is "
+                                   "production (HELPLINE_ENV=production)")
     admin = db.session.scalar(select(User).where(User.role == "admin").limit(1))
     if admin is None:
         raise click.ClickException("No administrator: run `make seed` first")

@@ -2,7 +2,7 @@
 (Duration and Call State)."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from .. import audit
 from ..auth.models import User
@@ -10,7 +10,7 @@ from ..extensions import db
 from ..interactions import signals as interaction_signals
 from ..interactions.models import Interaction
 from ..lookups.models import LookupItem
-from .models import Call
+from .models import Call, call_ringing
 
 # hangup causes (Zammad): "cancel" = the caller gave up before anyone answered
 ABANDONED_CAUSES = {"cancel"}
@@ -68,9 +68,18 @@ def _link_call(interaction: Interaction, call_ref: str | None = None,
     if not call_ref:
         return
     call = db.session.scalar(select(Call).where(Call.call_ref == call_ref))
-    if call is None or call.interaction_id is not None:
+    if call is None or call.interaction_id is not None or actor is None:
         return
-    call.interaction_id = interaction.id
+    rang = db.session.scalar(select(call_ringing.c.call_id).where(
+        call_ringing.c.call_id == call.id, call_ringing.c.user_id == actor.id))
+    if call.answered_by_id != actor.id and rang is None:
+        return  # not a call of theirs (a forged or stale hidden field): ignored silently
+    won = db.session.execute(update(Call).where(
+        Call.id == call.id, Call.interaction_id.is_(None)).values(
+        interaction_id=interaction.id).execution_options(synchronize_session=False))
+    if won.rowcount != 1:  # type: ignore[attr-defined]
+        return
+    db.session.refresh(call)
     audit.record(actor, "link", "call", call.id,
                  changes={"Interaction": (None, interaction.reference)})
     apply_to_interaction(call, actor)

@@ -26,6 +26,8 @@ from .models import Call
 EVENTS = ("newCall", "answer", "hangup")
 WITHHELD = {"", "anonymous", "withheld", "unknown", "private", "restricted", "unavailable"}
 MAX_REF = 250
+MAX_KEY = 20  # the call log's number_key column (longer keys match no contact anyway)
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # NUL and friends: PostgreSQL refuses NUL in text
 SIGNED_IN_WITHIN = timedelta(minutes=30)
 
 
@@ -58,9 +60,9 @@ def _text(payload: Mapping[str, Any], name: str, limit: int = 200) -> str:
         value = value[0] if value else ""
     if value is None:
         return ""
-    if not isinstance(value, (str, int)):
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise BadEvent(f"'{name}' must be text")
-    text = str(value).strip()
+    text = CONTROL.sub("", str(value)).strip()
     if len(text) > limit:
         raise BadEvent(f"'{name}' is longer than {limit} characters")
     return text
@@ -71,7 +73,8 @@ def _users(payload: Mapping[str, Any]) -> list[str]:
     values = raw if isinstance(raw, list) else [raw] if raw else []
     if any(not isinstance(v, str) for v in values):
         raise BadEvent("'user[]' must be names")
-    return [v.strip()[:120] for v in values if v.strip()][:50]
+    clean = [CONTROL.sub("", v).strip()[:120] for v in values]
+    return [v for v in clean if v][:50]
 
 
 def parse(payload: Mapping[str, Any]) -> Event:
@@ -103,9 +106,14 @@ def normalise(raw: str) -> tuple[bool, str | None, str | None]:
             and digits[:1] not in ("", "0"):
         parsed = postcodes.parse_phone("+" + digits) or parsed  # 4477… without its plus
     if parsed is None:
-        return False, raw.strip(), postcodes.phone_key(raw)
+        return False, raw.strip()[:40], _key(postcodes.phone_key(raw))
     e164 = postcodes.phonenumbers.format_number(parsed, postcodes.phonenumbers.PhoneNumberFormat.E164)
-    return False, postcodes.format_phone(parsed), postcodes.phone_key(e164)
+    return False, postcodes.format_phone(parsed)[:40], _key(postcodes.phone_key(e164))
+
+
+def _key(key: str | None) -> str | None:
+    """A key too long to be anyone's number is kept as no key (the number itself stays)."""
+    return key if key and len(key) <= MAX_KEY else None
 
 
 def matching_contacts(key: str | None) -> list[Contact]:
@@ -158,6 +166,8 @@ def handle(ev: Event, now: datetime | None = None) -> tuple[int, str]:
                              .with_for_update())
     if ev.event == "newCall":
         if call is not None:
+            if not _same_call(call, ev):
+                raise BadEvent(f"callId {ev.call_ref[:60]} is already another call's", 409)
             return 200, "duplicate newCall ignored"
         return 201, _new_call(ev, now)
     if call is None:
@@ -167,6 +177,19 @@ def handle(ev: Event, now: datetime | None = None) -> tuple[int, str]:
     if ev.event == "answer":
         return 200, _answer(call, ev, now)
     return 200, _hangup(call, ev, now)
+
+
+def _same_call(call: Call, ev: Event) -> bool:
+    """A repeated newCall names the same number the same way (an erased call: can't tell)."""
+    if call.erased_at is not None:
+        return True
+    withheld, _display, key = normalise(ev.from_number if ev.direction == "in"
+                                        else ev.to_number)
+    if call.direction != ev.direction or call.withheld != withheld:
+        return False
+    return withheld or (call.number_key == key if key or call.number_key else
+                        call.number == (ev.from_number if ev.direction == "in"
+                                        else ev.to_number))
 
 
 def _new_call(ev: Event, now: datetime) -> str:
@@ -182,8 +205,10 @@ def _new_call(ev: Event, now: datetime) -> str:
     if ev.direction == "in":
         call.ringing = ringing_for(ev, now)
         _ping(call.ringing, "Incoming call")
+    # the number stays out of the audit trail (it lives on the call, under erasure and
+    # retention): the entry says which call, which way, and whether it was withheld
     audit.record(None, "create", "call", call.id, changes={
-        "Number": (None, call.shown_number), "Direction": (None, ev.direction)})
+        "Direction": (None, ev.direction), "Withheld": (None, withheld)})
     return f"call {call.id} recorded, ringing for {len(call.ringing)}"
 
 

@@ -10,15 +10,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, true, update
 
 from .. import audit
-from ..auth.models import User
+from ..audit.models import AuditEntry
+from ..auth.models import Team, User, user_teams
 from ..callback_requests import services as request_services
 from ..callbacks import services as callback_services
 from ..cases.models import OPEN_STATUSES, Case
+from ..contacts import signals as contact_signals
 from ..contacts.models import Contact
-from ..extensions import db
+from ..extensions import db, rowcount
+from ..notifications.models import Notification
 from ..rules import RuleError
 from ..site_settings import Setting
 from ..timeutil import london_format, utcnow
@@ -171,19 +174,40 @@ def dismiss(call: Call, actor: User) -> None:
 
 # --- missed calls -------------------------------------------------------------------------
 
-def missed_calls(limit: int = 200) -> list[Call]:
-    """Incoming calls that ended unanswered, newest first (called back ones included)."""
+def _missed_for(user: User):
+    """The missed calls a user is shown: those that rang for them, those of their team's
+    queue, and those that rang for nobody; supervisors (and admins) see every one."""
+    if user.has_role("supervisor"):
+        return true()
+    rang = select(call_ringing.c.call_id).where(call_ringing.c.user_id == user.id)
+    anyone = select(call_ringing.c.call_id)
+    teams = select(func.lower(Team.name)).join(user_teams, user_teams.c.team_id == Team.id) \
+        .where(user_teams.c.user_id == user.id)
+    return or_(Call.id.in_(rang), func.lower(Call.queue).in_(teams), Call.id.not_in(anyone))
+
+
+def missed_calls(user: User, limit: int = 200) -> list[Call]:
+    """Incoming calls that ended unanswered, newest first (called back ones included),
+    those the user is shown."""
     return list(db.session.scalars(select(Call).where(
         Call.direction == "in", Call.answered_at.is_(None), Call.ended_at.is_not(None),
-        Call.erased_at.is_(None)).order_by(Call.started_at.desc()).limit(limit)))
+        Call.erased_at.is_(None), _missed_for(user)).order_by(Call.started_at.desc())
+        .limit(limit)))
 
 
-def missed_count() -> int:
-    """Missed calls nobody has called back yet (the navigation badge)."""
+def missed_call_for(call_id: int, user: User) -> Call | None:
+    """One missed call the user is shown (None: not one of theirs, or no such call)."""
+    return db.session.scalar(select(Call).where(Call.id == call_id, Call.erased_at.is_(None),
+                                                _missed_for(user)))
+
+
+def missed_count(user: User) -> int:
+    """Missed calls nobody has called back yet that the user is shown (the navigation
+    badge)."""
     return db.session.scalar(select(func.count(Call.id)).where(
         Call.direction == "in", Call.answered_at.is_(None), Call.ended_at.is_not(None),
         Call.erased_at.is_(None), Call.called_back.is_(None),
-        Call.withheld.is_(False))) or 0
+        Call.withheld.is_(False), _missed_for(user))) or 0
 
 
 def _open_case_of(call: Call) -> Case | None:
@@ -196,18 +220,26 @@ def _open_case_of(call: Call) -> Case | None:
 
 
 def call_back(call: Call, actor: User, request_link: Callable, base_url: str,
-              mp_address: str) -> str:
-    """One click: a call back on the matched caller's open case (owned by the actor), else a
-    call-back request for the actor's team. Returns what was made ("call back 12")."""
+              mp_address: str, may_own: Callable[[Case], bool] = lambda _case: False) -> str:
+    """One click: a call back on the matched caller's open case (owned by the actor) when
+    the actor may already work on that case (`may_own`: owner, team queue, or verified the
+    caller this session, as /callbacks/new asks), else a call-back request for the actor's
+    team, which a team leader assigns after the caller is verified. Returns what was made
+    ("call back 12"). Two clicks at once make one: the first claims the call."""
     if call.withheld:
         raise RuleError("The number was withheld: there is no number to call back")
-    if call.called_back:
-        raise RuleError(f"This call was already called back ({call.called_back})")
     if not call.missed:
         raise RuleError("Only a missed call can be turned into a call back")
+    claimed = db.session.execute(
+        update(Call).where(Call.id == call.id, Call.called_back.is_(None))
+        .values(called_back="(being called back)").execution_options(
+            synchronize_session=False))
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.refresh(call)
+        raise RuleError(f"This call was already called back ({call.called_back})")
     case = _open_case_of(call)
     note = f"Missed call at {london_format(call.started_at)} (phone system)"
-    if case is not None:
+    if case is not None and may_own(case):
         now = utcnow()
         start, end = callback_services.resolve_times(call.started_at, None, None, None)
         start = max(start, now)
@@ -233,32 +265,107 @@ def call_back(call: Call, actor: User, request_link: Callable, base_url: str,
 
 # --- erasure and retention ------------------------------------------------------------------
 
+def _scrub_audit(call_ids: list[int], note: str) -> None:
+    """The number as older audit rows hold it ("Number" on a call's creation) goes with the
+    call's own number (erasure) or the call (retention)."""
+    for chunk in range(0, len(call_ids), 500):
+        refs = [str(i) for i in call_ids[chunk:chunk + 500]]
+        db.session.execute(update(AuditEntry).where(
+            AuditEntry.record_type == "call", AuditEntry.record_id.in_(refs),
+            AuditEntry.field == "Number").values(before=None, after=note)
+            .execution_options(synchronize_session=False))
+
+
 def erase_for_contacts(contact_ids: set[int], actor: User | None) -> int:
-    """Scrub the calls of people being erased (before their own rows are emptied): those
-    matched to them, and any whose number is one of theirs (by its key). Time, duration
-    and cause stay for statistics. Returns rows scrubbed."""
+    """Scrub the calls of people being erased (before their own rows are emptied). A call
+    matched to them only is scrubbed; a call also matched to someone else keeps its number
+    and loses only their link; a call matched to nobody is scrubbed when its number is one
+    of theirs (by its key) and no other active contact has that number. Time, duration and
+    cause stay for statistics. Returns rows scrubbed."""
     ids = sorted(contact_ids)
-    keys = sorted({k for k in db.session.scalars(select(Contact.phone_key).where(
-        Contact.id.in_(ids))) if k})
-    linked = select(call_contacts.c.call_id).where(call_contacts.c.contact_id.in_(ids))
-    where = Call.id.in_(linked) | (Call.number_key.in_(keys) if keys else False)
-    found = list(db.session.scalars(select(Call.id).where(where, Call.erased_at.is_(None))))
+    if not ids:
+        return 0
+    linked = set(db.session.scalars(select(call_contacts.c.call_id).where(
+        call_contacts.c.contact_id.in_(ids))))
+    shared = set(db.session.scalars(select(call_contacts.c.call_id).join(
+        Contact, Contact.id == call_contacts.c.contact_id).where(
+        call_contacts.c.call_id.in_(linked), Contact.id.not_in(ids),
+        Contact.anonymised_at.is_(None)))) if linked else set()
+    keys = {k for k in db.session.scalars(select(Contact.phone_key).where(
+        Contact.id.in_(ids))) if k}
+    kept = set(db.session.scalars(select(Contact.phone_key).where(
+        Contact.phone_key.in_(keys), Contact.id.not_in(ids), Contact.active.is_(True),
+        Contact.anonymised_at.is_(None)))) if keys else set()
+    usable = sorted(k for k in keys - kept if len(k) <= 20)
+    unlinked = set(db.session.scalars(select(Call.id).where(
+        Call.number_key.in_(usable), Call.erased_at.is_(None),
+        Call.id.not_in(select(call_contacts.c.call_id))))) if usable else set()
+    mine = sorted(linked - shared)
+    found = sorted(unlinked | set(db.session.scalars(select(Call.id).where(
+        Call.id.in_(mine), Call.erased_at.is_(None))) if mine else set()))
+    if shared:
+        db.session.execute(delete(call_contacts).where(call_contacts.c.call_id.in_(shared),
+                                                       call_contacts.c.contact_id.in_(ids)))
+        audit.record(actor, "erase", "call", "list", changes={
+            "Links to erased contacts removed": (None, ", ".join(map(str, sorted(shared))))})
     if not found:
         return 0
     db.session.execute(update(Call).where(Call.id.in_(found)).values(
         number=None, number_display=None, number_key=None, to_number=None,
         called_back=None, erased_at=utcnow()))
     db.session.execute(delete(call_contacts).where(call_contacts.c.call_id.in_(found)))
+    _scrub_audit(found, "(erased)")
     audit.record(actor, "erase", "call", "list",
                  changes={"Calls erased": (None, ", ".join(map(str, found)))})
     return len(found)
+
+
+@contact_signals.merging.connect
+def _move_calls(loser: Contact, survivor: Contact, actor: User, ip: str | None = None,
+                reason: str | None = None, **_kw) -> dict[str, int]:
+    """A merge moves the loser's calls to the survivor before the loser is erased."""
+    calls = sorted(db.session.scalars(select(call_contacts.c.call_id).where(
+        call_contacts.c.contact_id == loser.id)))
+    if not calls:
+        return {}
+    have = set(db.session.scalars(select(call_contacts.c.call_id).where(
+        call_contacts.c.contact_id == survivor.id, call_contacts.c.call_id.in_(calls))))
+    db.session.execute(delete(call_contacts).where(call_contacts.c.contact_id == loser.id))
+    new = [{"call_id": c, "contact_id": survivor.id} for c in calls if c not in have]
+    if new:
+        db.session.execute(call_contacts.insert(), new)
+    for call_id in calls:
+        audit.record(actor, "merge", "call", call_id, ip=ip, reason=reason, changes={
+            "Contact": (f"contact {loser.id}", f"contact {survivor.id}")})
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, Call) and obj.id in calls:
+            db.session.expire(obj, ["contacts"])
+    return {"Calls moved": len(calls)}
 
 
 def expire(cutoff: datetime) -> int:
     """Retention: calls older than the cutoff are deleted (the contacts' retention period)."""
     ids = list(db.session.scalars(select(Call.id).where(Call.started_at < cutoff)))
     if ids:
+        _scrub_audit(ids, "(deleted by retention)")
         db.session.execute(delete(Call).where(Call.id.in_(ids)))
         audit.record(None, "delete", "call", "list", reason="Retention: older than the "
                      "contacts' retention period", changes={"Calls deleted": (None, len(ids))})
     return len(ids)
+
+
+PINGS_KEPT = timedelta(days=1)
+
+
+def purge_pings(now: datetime | None = None) -> int:
+    """The panel's wake-up notifications ("Incoming call", "Answered", "Ended": nothing
+    personal, read at once) are no use after a day: deleted by the retention job so they
+    never pile up. Returns rows deleted."""
+    before = (now or utcnow()) - PINGS_KEPT
+    gone = rowcount(db.session.execute(delete(Notification).where(
+        Notification.kind == "call", Notification.created_at < before)
+        .execution_options(synchronize_session=False)))
+    if gone:
+        audit.record(None, "delete", "notification", "list", reason="Retention: phone-call "
+                     "notifications older than a day", changes={"Deleted": (None, gone)})
+    return gone

@@ -1,19 +1,33 @@
 """Telephony routes: the PBX endpoint, the panel, Missed calls and the admin settings."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..auth.guard import admin_required, passive, signed_in, staff_required
+from ..cases import access as case_access
+from ..cases.models import Case
+from ..contacts import services as contact_services
 from ..extensions import csrf, db
 from ..htmx import is_htmx
 from ..rules import commit_change
 from . import bp, pbx, services
 from .forms import AddressesForm, CallBackForm, DismissForm, RotateForm
 from .models import Call
+
+MAX_BODY = 64 * 1024  # an event is a few hundred bytes
 
 
 @bp.post("/<token>")
@@ -22,7 +36,12 @@ def event(token: str):
     """Zammad generic CTI: newCall | answer | hangup, form-encoded or JSON."""
     if not services.token_matches(token) or not services.address_allowed(request.remote_addr):
         abort(404)
-    payload = request.get_json(silent=True) if request.is_json else None
+    if (request.content_length or 0) > MAX_BODY:
+        return jsonify(error=f"the event is larger than {MAX_BODY // 1024} KB"), 413
+    try:
+        payload = request.get_json(silent=True) if request.is_json else None
+    except RecursionError:  # nested deeper than the parser goes: not an event
+        return jsonify(error="send the event as a form or a JSON object"), 400
     if payload is None:
         payload = {k: (v if len(v) > 1 or k.endswith("[]") else v[0])
                    for k, v in request.form.lists()}
@@ -73,10 +92,20 @@ def dismiss(call_id: int):
 @staff_required
 def missed():
     """Missed calls: incoming calls nobody answered, each with Create call back."""
-    calls = services.missed_calls()
+    calls = services.missed_calls(current_user)
     audit.viewed_list(current_user, "call", [c.id for c in calls], ip=request.remote_addr)
     db.session.commit()
     return render_template("telephony/missed.html", calls=calls, form=CallBackForm())
+
+
+def _may_own(case: Case) -> bool:
+    """Whether the clicker may raise a call back on this case themselves (as on
+    /callbacks/new): the work is theirs (not a view-only hand-over), or they verified the
+    caller in this session."""
+    found = case_access.owner_access(case, current_user)
+    if found is not None:
+        return not found.view_only
+    return contact_services.is_verified(case.caller, current_user, session.get("sid"))
 
 
 def _request_link(req) -> str:
@@ -87,14 +116,14 @@ def _request_link(req) -> str:
 @staff_required
 def call_back(call_id: int):
     """One click: a call back (matched caller's open case) or a call-back request."""
-    call = db.session.scalar(select(Call).where(Call.id == call_id, Call.erased_at.is_(None)))
+    call = services.missed_call_for(call_id, current_user)
     if call is None:
         abort(404, description="There is no call with that number.")
     form = CallBackForm()
     if form.validate_on_submit():
         done = commit_change(services.call_back, call, current_user, _request_link,
                              current_app.config["BASE_URL"],
-                             current_app.config["MP_ENQUIRIES_EMAIL"], form=form)
+                             current_app.config["MP_ENQUIRIES_EMAIL"], _may_own, form=form)
         if done:
             flash(f"Created {done.value} for the missed call from {call.shown_number}.",
                   "success")

@@ -68,7 +68,7 @@ def test_the_panel_pops_closes_and_feeds_the_interaction(app, client, page, brow
 
 def test_a_missed_call_becomes_a_call_back_in_one_click(app, client, page, live_server):
     line = setup_line()
-    sign_in(page, live_server, line["kim"])
+    sign_in(page, live_server, line["sam"])  # Jane's case is Sam's (review H1)
     ring(client, line["token"], call_id="m1")
     pbx(client, line["token"], event="hangup", callId="m1", cause="noAnswer")
     page.get_by_role("link", name="Missed calls").click()
@@ -78,4 +78,4 @@ def test_a_missed_call_becomes_a_call_back_in_one_click(app, client, page, live_
     row.get_by_role("button", name="Create call back").click()
     expect(page.get_by_text("Created call back")).to_be_visible()
     cb = db.session.scalar(select(CallBack))
-    assert cb.case_id == line["case"].id and cb.owner_id == line["kim"].id
+    assert cb.case_id == line["case"].id and cb.owner_id == line["sam"].id
