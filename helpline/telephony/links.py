@@ -44,7 +44,8 @@ def duration_minutes(call: Call) -> int:
 
 
 def apply_to_interaction(call: Call, actor: User | None = None) -> None:
-    """An ended call's Duration and Call State on its interaction, where still empty."""
+    """An ended call's Duration and Call State on its interaction, where still empty (or,
+    for Call State, still "Active")."""
     interaction = db.session.get(Interaction, call.interaction_id) if call.interaction_id else None
     if interaction is None or call.ended_at is None:
         return
@@ -53,8 +54,11 @@ def apply_to_interaction(call: Call, actor: User | None = None) -> None:
     if interaction.duration_mins is None:
         changes["Duration (mins)"] = (None, duration_minutes(call))
         interaction.duration_mins = duration_minutes(call)
-    if interaction.call_state_id is None and state is not None:
-        changes["Call State"] = (None, state.name)
+    # "Active" is what seed 000's handler sets while the call is on: the end replaces it
+    current = db.session.get(LookupItem, interaction.call_state_id) \
+        if interaction.call_state_id else None
+    if state is not None and (current is None or current.name == "Active"):
+        changes["Call State"] = (current.name if current else None, state.name)
         interaction.call_state_id = state.id
     if changes:
         audit.record(actor, "update", "interaction", interaction.reference, changes=changes,

@@ -31,6 +31,7 @@ TOKEN_KEY = "telephony_token_sha256"
 ALLOWED_KEY = "telephony_allowed_addresses"
 RINGING_FOR = timedelta(hours=2)  # a call the PBX never ended stops ringing after this
 ANSWERED_FOR = timedelta(hours=12)
+ENDED_FOR = timedelta(minutes=15)  # an ended call's panel leaves by itself after this
 
 
 # --- the endpoint's secret ------------------------------------------------------------
@@ -139,7 +140,8 @@ def _panel_query(user: User, now: datetime):
             (Call.id.in_(ringing) & Call.answered_at.is_(None) & Call.ended_at.is_(None)
              & (Call.started_at >= now - RINGING_FOR)),
             ((Call.answered_by_id == user.id) & Call.dismissed.is_(False)
-             & (Call.started_at >= now - ANSWERED_FOR))))
+             & (Call.started_at >= now - ANSWERED_FOR)
+             & (Call.ended_at.is_(None) | (Call.ended_at >= now - ENDED_FOR)))))
 
 
 def panel_count(user: User, now: datetime | None = None) -> int:

@@ -235,3 +235,48 @@ def test_only_the_answerer_closes_the_panel_and_it_is_audited(app, client, line)
     assert db.session.scalar(select(AuditEntry).where(
         AuditEntry.record_type == "call", AuditEntry.field == "Panel closed")).actor_id \
         == line["sam"].id
+
+
+def test_an_interaction_marked_active_during_the_call_is_completed_at_hangup(app, client, line):
+    """Walk finding (issue 20): seed 000's handler sets Call State "Active" while the call is
+    on; the hangup left it Active (and the list counted it finished). Now the end replaces
+    Active; a state the handler chose otherwise is kept."""
+    from helpline.lookups.models import LookupItem
+    active = db.session.scalar(select(LookupItem).where(
+        LookupItem.list_name == "call_state", LookupItem.name == "Active"))
+    if active is None:
+        active = LookupItem(list_name="call_state", name="Active", position=0)
+        db.session.add(active)
+        db.session.commit()
+    ring(client, line["token"])
+    pbx(client, line["token"], event="answer", callId="c1", answeringNumber="201")
+    sam = client_for(app, line["sam"])
+    link = _new_interaction_link(sam.get("/telephony/panel", headers=HX).get_data(as_text=True))
+    sam.post("/interactions/new", data={
+        "csrf_token": csrf_token(sam, link), "enquirer_id": line["jane"].id,
+        "interaction_date": "01/02/2021 09:15", "direction": "Inbound", "call_id": "c1",
+        "call_state_id": active.id, "handlers": [line["sam"].id]})
+    interaction = db.session.scalars(select(Interaction)).one()
+    assert interaction.call_state_id == active.id
+    pbx(client, line["token"], event="hangup", callId="c1", cause="normalClearing")
+    db.session.expire_all()
+    interaction = db.session.get(Interaction, interaction.id)
+    assert interaction.call_state.name == "Completed"
+    entry = db.session.scalar(select(AuditEntry).where(
+        AuditEntry.field == "Call State", AuditEntry.record_type == "interaction")
+        .order_by(AuditEntry.id.desc()).limit(1))
+    assert (entry.before, entry.after) == ("Active", "Completed")
+
+
+def test_an_ended_calls_panel_leaves_by_itself_after_a_quarter_of_an_hour(app, client, line):
+    """Walk finding (issue 20): "Call ended" panels piled up until each was closed."""
+    ring(client, line["token"])
+    pbx(client, line["token"], event="answer", callId="c1", answeringNumber="201")
+    pbx(client, line["token"], event="hangup", callId="c1", cause="normalClearing")
+    sam = client_for(app, line["sam"])
+    assert "Call ended with" in sam.get("/telephony/panel", headers=HX).get_data(as_text=True)
+    call = _call()
+    call.ended_at = utcnow() - timedelta(minutes=16)
+    db.session.commit()
+    assert "Call ended with" not in sam.get("/telephony/panel", headers=HX).get_data(
+        as_text=True)
