@@ -25,7 +25,7 @@ def test_the_panel_pops_closes_and_feeds_the_interaction(app, client, page, brow
     sign_in(page, live_server, line["sam"])
     sign_in(other, live_server, line["kim"])
     wait_until(lambda: app.extensions["broker"].subscriber_count() == 2)
-    sam_panel, kim_panel = (p.get_by_role("region", name="Phone calls") for p in (page, other))
+    sam_panel, kim_panel = (p.get_by_role("region", name="Incoming calls") for p in (page, other))
 
     assert ring(client, line["token"], number="447700900123").status_code == 201
     for panel in (sam_panel, kim_panel):
