@@ -49,3 +49,9 @@ def counts() -> tuple[int, int, int]:
     """Calls, notifications and audit entries stored."""
     return tuple(db.session.scalar(select(func.count()).select_from(m))  # type: ignore
                  for m in (Call, Notification, AuditEntry))
+
+
+def the_call(ref: str = "c1") -> Call:
+    """The call log row of one callId, read afresh."""
+    db.session.expire_all()
+    return db.session.scalars(select(Call).where(Call.call_ref == ref)).one()

@@ -3,7 +3,6 @@ call log under the contacts' erasure and retention rules."""
 import re
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from helpline.audit.models import AuditEntry
@@ -18,19 +17,11 @@ from helpline.telephony.models import Call
 from helpline.timeutil import utcnow
 from tests.conftest import client_for, csrf_token
 from tests.contacts.helpers import make_contact
-from tests.telephony.helpers import pbx, ring, setup_line
+from tests.telephony.helpers import pbx, ring, the_call
 
 HX = {"HX-Request": "true"}
 
 
-@pytest.fixture
-def line(app):
-    return setup_line()
-
-
-def _call(ref: str = "c1") -> Call:
-    db.session.expire_all()
-    return db.session.scalars(select(Call).where(Call.call_ref == ref)).one()
 
 
 def _new_interaction_link(html: str) -> str:
@@ -49,17 +40,17 @@ def test_hangup_sets_duration_and_call_state_on_the_interaction_opened_from_the_
     assert "Jane Smith" in page  # the matched enquirer
     assert re.search(r'value="Inbound"\s+checked|checked[^>]*value="Inbound"', page)
     started = re.search(r'name="interaction_date" type="text" value="([^"]+)"', page).group(1)
-    assert started == services.london_format(_call().started_at)
+    assert started == services.london_format(the_call().started_at)
     resp = sam.post("/interactions/new", data={
         "csrf_token": csrf_token(sam, link), "enquirer_id": line["jane"].id,
         "interaction_date": started, "direction": "Inbound", "call_id": "c1",
         "notes": "Asked about the parcel", "handlers": [line["sam"].id]})
     assert resp.status_code == 302
     interaction = db.session.scalars(select(Interaction)).one()
-    assert _call().interaction_id == interaction.id
+    assert the_call().interaction_id == interaction.id
     assert interaction.call_state_id is None and interaction.duration_mins is None
     # the call lasts 3 minutes 10 seconds
-    call = _call()
+    call = the_call()
     call.answered_at = utcnow() - timedelta(minutes=3, seconds=10)
     db.session.commit()
     assert pbx(client, line["token"], event="hangup", callId="c1",
@@ -99,7 +90,7 @@ def test_an_abandoned_call_is_listed_as_missed_and_becomes_a_call_back_in_one_cl
     page = sam.get("/telephony/missed").get_data(as_text=True)
     assert "07700 900123" in page and "Jane Smith" in page and "Caller hung up" in page
     assert 'id="missed-calls-count">1<' in page
-    resp = sam.post(f"/telephony/missed/{_call().id}/call-back",
+    resp = sam.post(f"/telephony/missed/{the_call().id}/call-back",
                     data={"csrf_token": csrf_token(sam, "/telephony/missed")})
     assert resp.status_code == 302
     cb = db.session.scalars(select(CallBack)).one()
@@ -108,7 +99,7 @@ def test_an_abandoned_call_is_listed_as_missed_and_becomes_a_call_back_in_one_cl
     page = sam.get("/telephony/missed").get_data(as_text=True)
     assert f"Done: call back {cb.id}" in page and 'id="missed-calls-count">0<' in page
     # a second click makes nothing more
-    sam.post(f"/telephony/missed/{_call().id}/call-back",
+    sam.post(f"/telephony/missed/{the_call().id}/call-back",
              data={"csrf_token": csrf_token(sam, "/telephony/missed")})
     assert len(list(db.session.scalars(select(CallBack)))) == 1
     assert db.session.scalars(select(CallBackRequest)).all() == []
@@ -120,13 +111,13 @@ def test_an_unverified_volunteers_click_makes_a_request_and_never_opens_the_case
     pbx(client, line["token"], event="hangup", callId="c1", cause="cancel")
     kim = client_for(app, line["kim"])
     assert kim.get(f"/cases/{line['case'].id}").status_code == 403
-    resp = kim.post(f"/telephony/missed/{_call().id}/call-back",
+    resp = kim.post(f"/telephony/missed/{the_call().id}/call-back",
                     data={"csrf_token": csrf_token(kim, "/telephony/missed")})
     assert resp.status_code == 302
     assert db.session.scalars(select(CallBack)).all() == []
     req = db.session.scalars(select(CallBackRequest)).one()
     assert req.contact_number == "07700 900123" and "Missed call" in req.notes
-    assert _call().called_back == f"call-back request {req.id}"
+    assert the_call().called_back == f"call-back request {req.id}"
     assert kim.get(f"/cases/{line['case'].id}").status_code == 403
 
 
@@ -134,7 +125,7 @@ def test_a_missed_call_from_an_unknown_number_becomes_a_call_back_request(app, c
     ring(client, line["token"], number="07700 900555")
     pbx(client, line["token"], event="hangup", callId="c1", cause="noAnswer")
     kim = client_for(app, line["kim"])
-    kim.post(f"/telephony/missed/{_call().id}/call-back",
+    kim.post(f"/telephony/missed/{the_call().id}/call-back",
              data={"csrf_token": csrf_token(kim, "/telephony/missed")})
     req = db.session.scalars(select(CallBackRequest)).one()
     assert req.contact_number == "07700 900555" and req.anytime
@@ -145,12 +136,12 @@ def test_missed_calls_need_csrf_and_the_list_is_audited(app, client, line):
     ring(client, line["token"])
     pbx(client, line["token"], event="hangup", callId="c1", cause="noAnswer")
     kim = client_for(app, line["kim"])
-    kim.post(f"/telephony/missed/{_call().id}/call-back")
+    kim.post(f"/telephony/missed/{the_call().id}/call-back")
     assert db.session.scalars(select(CallBack)).all() == []
     kim.get("/telephony/missed")
     assert db.session.scalar(select(AuditEntry).where(
         AuditEntry.record_type == "call", AuditEntry.actor_id == line["kim"].id,
-        AuditEntry.action == "view")).after == str(_call().id)
+        AuditEntry.action == "view")).after == str(the_call().id)
 
 
 def test_admin_rotates_the_token_and_the_old_one_stops(app, client, line):
@@ -187,23 +178,23 @@ def test_erasing_a_contact_scrubs_their_calls_and_leaves_others_unchanged(client
     db.session.expire_all()
 
     def row(ref):
-        c = _call(ref)
+        c = the_call(ref)
         return {k: v for k, v in vars(c).items() if not k.startswith("_")}
     before = {ref: row(ref) for ref in ("zoe", "stranger")}
     privacy.anonymise(db.session.get(Contact, line["jane"].id), "Erasure request", line["admin"])
     db.session.commit()
     for ref in ("jane-1", "jane-2"):
-        call = _call(ref)
+        call = the_call(ref)
         assert call.erased_at and call.number is None and call.number_display is None
         assert call.number_key is None and call.contacts == []
     assert {ref: row(ref) for ref in ("zoe", "stranger")} == before
-    assert [c.id for c in _call("zoe").contacts] == [other.id]
+    assert [c.id for c in the_call("zoe").contacts] == [other.id]
 
 
 def test_retention_deletes_calls_older_than_the_contacts_period(client, line):
     ring(client, line["token"], call_id="old")
     ring(client, line["token"], call_id="new")
-    old = _call("old")
+    old = the_call("old")
     old.started_at = utcnow() - timedelta(days=365 * 7)
     db.session.commit()
     retention.run(6)
@@ -223,15 +214,15 @@ def test_someone_who_may_not_see_contacts_gets_the_number_and_a_count_only(clien
 def test_only_the_answerer_closes_the_panel_and_it_is_audited(app, client, line):
     ring(client, line["token"])
     pbx(client, line["token"], event="answer", callId="c1", answeringNumber="201")
-    call_id = _call().id
+    call_id = the_call().id
     kim, sam = client_for(app, line["kim"]), client_for(app, line["sam"])
     kim.post(f"/telephony/calls/{call_id}/dismiss",
              data={"csrf_token": csrf_token(kim, "/telephony/missed")}, headers=HX)
-    assert not _call().dismissed
+    assert not the_call().dismissed
     resp = sam.post(f"/telephony/calls/{call_id}/dismiss",
                     data={"csrf_token": csrf_token(sam, "/telephony/missed")}, headers=HX)
     assert resp.status_code == 200 and "07700" not in resp.get_data(as_text=True)
-    assert _call().dismissed
+    assert the_call().dismissed
     assert db.session.scalar(select(AuditEntry).where(
         AuditEntry.record_type == "call", AuditEntry.field == "Panel closed")).actor_id \
         == line["sam"].id
@@ -275,7 +266,7 @@ def test_an_ended_calls_panel_leaves_by_itself_after_a_quarter_of_an_hour(app, c
     pbx(client, line["token"], event="hangup", callId="c1", cause="normalClearing")
     sam = client_for(app, line["sam"])
     assert "Call ended with" in sam.get("/telephony/panel", headers=HX).get_data(as_text=True)
-    call = _call()
+    call = the_call()
     call.ended_at = utcnow() - timedelta(minutes=16)
     db.session.commit()
     assert "Call ended with" not in sam.get("/telephony/panel", headers=HX).get_data(

@@ -8,14 +8,10 @@ from helpline.extensions import db
 from helpline.notifications.models import Notification
 from helpline.telephony.models import Call
 from tests.conftest import client_for
-from tests.telephony.helpers import counts, pbx, ring, setup_line
+from tests.telephony.helpers import counts, pbx, ring
 
 HX = {"HX-Request": "true"}
 
-
-@pytest.fixture
-def line(app):
-    return setup_line()
 
 
 def _calls():

@@ -7,12 +7,7 @@ import pytest
 from tests.conftest import wait_until
 from tests.events.sse_client import Browserish, EventStream
 from tests.factories import PASSWORD, make_user
-from tests.telephony.helpers import ring, setup_line
-
-
-@pytest.fixture
-def line(app):
-    return setup_line()
+from tests.telephony.helpers import ring
 
 
 def _stream(live_server, user) -> EventStream:

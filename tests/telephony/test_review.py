@@ -11,17 +11,7 @@ from helpline.callbacks.models import CallBack
 from helpline.extensions import db
 from helpline.telephony.models import Call
 from tests.conftest import at_the_same_moment, client_for, csrf_token
-from tests.telephony.helpers import pbx, ring, setup_line
-
-
-@pytest.fixture
-def line(app):
-    return setup_line()
-
-
-def _call(ref: str = "c1") -> Call:
-    db.session.expire_all()
-    return db.session.scalars(select(Call).where(Call.call_ref == ref)).one()
+from tests.telephony.helpers import pbx, ring, the_call
 
 
 def _count(model) -> int:
@@ -33,7 +23,7 @@ def _count(model) -> int:
 def test_four_clicks_at_the_same_moment_make_one_call_back_or_request(app, client, line, who):
     ring(client, line["token"])
     pbx(client, line["token"], event="hangup", callId="c1", cause="noAnswer")
-    call_id = _call().id
+    call_id = the_call().id
     browsers = [client_for(app, line[who]) for _ in range(4)]
     tokens = [csrf_token(b, "/telephony/missed") for b in browsers]
 
@@ -42,7 +32,7 @@ def test_four_clicks_at_the_same_moment_make_one_call_back_or_request(app, clien
                             data={"csrf_token": token}).status_code
     assert set(at_the_same_moment(click, list(zip(browsers, tokens)))) == {302}
     assert _count(CallBack) + _count(CallBackRequest) == 1
-    made = _call().called_back
+    made = the_call().called_back
     assert made is not None and made.startswith("call back" if who == "sam" else "call-back")
 
 
@@ -64,7 +54,7 @@ def test_the_number_leaves_the_audit_trail_with_erasure_and_retention(client, li
     ring(client, line["token"], call_id="old", number="07700 900444")
     # rows written before this fix held the number: they are scrubbed too
     for ref, shown in (("jane", "07700 900123"), ("old", "07700 900444")):
-        record(None, "create", "call", _call(ref).id, changes={"Number": (None, shown)})
+        record(None, "create", "call", the_call(ref).id, changes={"Number": (None, shown)})
     db.session.commit()
     assert "7700900123" in _call_audit_text() and "7700900444" in _call_audit_text()
     ring(client, line["token"], call_id="jane-2")
@@ -73,7 +63,7 @@ def test_the_number_leaves_the_audit_trail_with_erasure_and_retention(client, li
                       line["admin"])
     db.session.commit()
     assert "7700900123" not in _call_audit_text()
-    old = _call("old")
+    old = the_call("old")
     old.started_at = utcnow() - timedelta(days=365 * 7)
     db.session.commit()
     retention.run(6)
@@ -89,11 +79,11 @@ def test_merging_duplicates_keeps_the_missed_call_listed_with_the_survivor(app, 
     db.session.commit()
     ring(client, line["token"])
     pbx(client, line["token"], event="hangup", callId="c1", cause="noAnswer")
-    assert sorted(c.id for c in _call().contacts) == sorted([line["jane"].id, dup.id])
+    assert sorted(c.id for c in the_call().contacts) == sorted([line["jane"].id, dup.id])
     merge_contacts(db.session.get(Contact, line["jane"].id), db.session.get(Contact, dup.id),
                    [], line["sam"])
     db.session.commit()
-    call = _call()
+    call = the_call()
     assert call.erased_at is None and call.number_display == "07700 900123"
     assert [c.id for c in call.contacts] == [line["jane"].id]
     page = client_for(app, line["sam"]).get("/telephony/missed").get_data(as_text=True)
@@ -110,16 +100,16 @@ def test_erasing_jane_keeps_johns_link_and_the_call_when_they_share_a_number(cli
     ring(client, line["token"], call_id="both")
     ring(client, line["token"], call_id="nobody", number="07700 900123")
     # a call matched to nobody (e.g. before John was stored) with the shared number
-    call = _call("nobody")
+    call = the_call("nobody")
     call.contacts = []
     db.session.commit()
     privacy.anonymise(db.session.get(Contact, line["jane"].id), "Erasure request",
                       line["admin"])
     db.session.commit()
-    both = _call("both")
+    both = the_call("both")
     assert both.erased_at is None and both.number_display == "07700 900123"
     assert [c.id for c in both.contacts] == [john.id]
-    assert _call("nobody").erased_at is None  # John still has that number
+    assert the_call("nobody").erased_at is None  # John still has that number
 
 
 def test_an_interaction_is_never_linked_to_someone_elses_call_by_the_hidden_field(
@@ -134,7 +124,7 @@ def test_an_interaction_is_never_linked_to_someone_elses_call_by_the_hidden_fiel
         "notes": "Forged link", "handlers": [line["kim"].id]})
     assert resp.status_code == 302
     assert db.session.scalars(select(Interaction)).one().notes == "Forged link"
-    assert _call().interaction_id is None
+    assert the_call().interaction_id is None
     sam = client_for(app, line["sam"])
     sam.post("/interactions/new", data={
         "csrf_token": csrf_token(sam, "/interactions/new"), "enquirer_id": line["jane"].id,
@@ -142,7 +132,7 @@ def test_an_interaction_is_never_linked_to_someone_elses_call_by_the_hidden_fiel
         "notes": "The answerer's", "handlers": [line["sam"].id]})
     mine = db.session.scalars(select(Interaction).where(
         Interaction.notes == "The answerer's")).one()
-    assert _call().interaction_id == mine.id
+    assert the_call().interaction_id == mine.id
 
 
 def test_json_nested_too_deep_is_a_400_json_error(client, line):
@@ -174,12 +164,12 @@ def test_over_long_numbers_and_control_characters_are_saved_cleanly(client, line
         "from": number, "callId": "nul\x00call\x01", "user[]": ["201\x00"],
         "queue": "Main\x00", "direction": "in"})
     assert resp.status_code == 201 and resp.is_json
-    call = _call("nulcall")
+    call = the_call("nulcall")
     assert call.number == number and call.number_key is None and call.queue == "Main"
     assert [u.name for u in call.ringing] == ["Sam Handler"]
     assert pbx(client, line["token"], as_json=as_json, event="hangup",
                callId="nul\x00call", cause="cancel").status_code == 200
-    assert _call("nulcall").missed
+    assert the_call("nulcall").missed
 
 
 def test_a_reused_call_id_with_another_number_is_a_409(client, line):
@@ -187,7 +177,7 @@ def test_a_reused_call_id_with_another_number_is_a_409(client, line):
     assert ring(client, line["token"], call_id="r1", number="07700900123").status_code == 200
     resp = ring(client, line["token"], call_id="r1", number="07700 900555")
     assert resp.status_code == 409 and resp.get_json()["error"]
-    assert _call("r1").number_display == "07700 900123"
+    assert the_call("r1").number_display == "07700 900123"
 
 
 def test_json_booleans_are_not_text(client, line):
@@ -245,16 +235,16 @@ def test_a_queues_missed_call_is_shown_to_its_team_and_supervisors_only(app, cli
     pbx(client, line["token"], event="newCall", **{"from": "07700 900123", "callId": "q1",
                                                    "direction": "in", "queue": "north"})
     pbx(client, line["token"], event="hangup", callId="q1", cause="noAnswer")
-    assert [u.name for u in _call("q1").ringing] == ["Kim Other"]
+    assert [u.name for u in the_call("q1").ringing] == ["Kim Other"]
     for user, shown in ((line["kim"], True), (boss, True), (lee, False), (line["sam"], False)):
         page = client_for(app, user).get("/telephony/missed").get_data(as_text=True)
         assert ("07700 900123" in page) is shown, user.name
         assert (f'id="missed-calls-count">{int(shown)}<' in page), user.name
     outsider = client_for(app, lee)
-    resp = outsider.post(f"/telephony/missed/{_call('q1').id}/call-back",
+    resp = outsider.post(f"/telephony/missed/{the_call('q1').id}/call-back",
                          data={"csrf_token": csrf_token(outsider, "/telephony/missed")})
     assert resp.status_code == 404
-    assert _count(CallBack) + _count(CallBackRequest) == 0 and _call("q1").called_back is None
+    assert _count(CallBack) + _count(CallBackRequest) == 0 and the_call("q1").called_back is None
 
 
 def test_an_extension_belongs_to_one_person(app, line):
