@@ -69,8 +69,8 @@ def referrals_waiting(session: AnySession, user: User) -> int | None:
 
 def missed_calls(session: AnySession, user: User) -> int | None:
     """Missed calls not yet called back (staff; None: no badge)."""
-    return telephony.missed_count(user) if user.has_role("volunteer", "supervisor", "data") \
-        else None
+    staff = user.has_role("volunteer", "supervisor", "data")
+    return telephony.missed_count(session, user) if staff else None
 
 
 BADGES: dict[str, Callable[[AnySession, User], int | None]] = {

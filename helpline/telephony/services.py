@@ -20,7 +20,7 @@ from ..callbacks import services as callback_services
 from ..cases.models import OPEN_STATUSES, Case
 from ..contacts import signals as contact_signals
 from ..contacts.models import Contact
-from ..extensions import db, rowcount
+from ..extensions import AnySession, db, rowcount
 from ..notifications.models import Notification
 from ..rules import RuleError
 from ..site_settings import Setting
@@ -203,10 +203,10 @@ def missed_call_for(call_id: int, user: User) -> Call | None:
                                                 _missed_for(user)))
 
 
-def missed_count(user: User) -> int:
+def missed_count(session: AnySession, user: User) -> int:
     """Missed calls nobody has called back yet that the user is shown (the navigation
-    badge)."""
-    return db.session.scalar(select(func.count(Call.id)).where(
+    badge; pages and the event stream pass their own session)."""
+    return session.scalar(select(func.count(Call.id)).where(
         Call.direction == "in", Call.answered_at.is_(None), Call.ended_at.is_not(None),
         Call.erased_at.is_(None), Call.called_back.is_(None),
         Call.withheld.is_(False), _missed_for(user))) or 0
