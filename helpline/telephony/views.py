@@ -146,5 +146,6 @@ def settings():
             return redirect(url_for("telephony.settings"))
     if request.method == "GET":
         addresses.addresses.data = services.allowed_addresses()
+    status = 422 if rotate.errors or addresses.errors else 200
     return render_template("telephony/settings.html", rotate=rotate, form=addresses,
-                           new_token=new_token, has_token=services.has_token())
+                           new_token=new_token, has_token=services.has_token()), status

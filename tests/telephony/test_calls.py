@@ -3,7 +3,7 @@ call log under the contacts' erasure and retention rules."""
 import re
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from helpline.audit.models import AuditEntry
 from helpline.callback_requests.models import CallBackRequest
@@ -271,3 +271,27 @@ def test_an_ended_calls_panel_leaves_by_itself_after_a_quarter_of_an_hour(app, c
     db.session.commit()
     assert "Call ended with" not in sam.get("/telephony/panel", headers=HX).get_data(
         as_text=True)
+
+
+def test_a_bad_allowed_address_is_refused_at_the_field_and_nothing_is_saved(app, client, line):
+    admin = client_for(app, line["admin"])
+    admin.post("/telephony/settings", data={
+        "addr-csrf_token": csrf_token(admin, "/telephony/settings"),
+        "addr-addresses": "192.0.2.10", "addr-submit": "Save allowed addresses"})
+    assert services.allowed_addresses() == "192.0.2.10"
+    audits = db.session.scalar(select(func.count(AuditEntry.id)))
+    resp = admin.post("/telephony/settings", data={
+        "addr-csrf_token": csrf_token(admin, "/telephony/settings"),
+        "addr-addresses": "192.0.2.0/24\nthe office", "addr-submit": "Save allowed addresses"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "&#39;the office&#39; is not an address or network" in page
+    assert "192.0.2.0/24\nthe office</textarea>" in page  # what was typed is kept
+    db.session.expire_all()
+    assert services.allowed_addresses() == "192.0.2.10"
+    assert db.session.scalar(select(func.count(AuditEntry.id))) == audits
+    # without the form's CSRF token nothing changes either
+    admin.post("/telephony/settings", data={"addr-addresses": "203.0.113.5",
+                                            "addr-submit": "Save allowed addresses"})
+    db.session.expire_all()
+    assert services.allowed_addresses() == "192.0.2.10"
