@@ -24,13 +24,16 @@ from gunicorn.glogging import Logger  # noqa: E402
 class PrivateAccessLogger(Logger):
     """Never the query string, the raw request line or the Referer; an unknown path (404)
     becomes "-", as it can hold anything someone typed (the app's request line does the
-    same)."""
+    same); a route whose path is a credential (helpline.logs.SECRET_ENDPOINTS) shows its
+    rule, as the app's line does."""
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
         atoms.update(q="-", r="-", f="-")
         if str(atoms.get("s")) == "404":
             atoms["U"] = "-"
+        elif "helpline.logged_path" in environ:  # what the app logged (a token path: its rule)
+            atoms["U"] = environ["helpline.logged_path"].replace('"', "%22")
         else:  # keep the JSON format valid whatever the path holds
             atoms["U"] = re.sub(r"[\x00-\x1f\x7f]", lambda m: f"%{ord(m.group()):02X}",
                                 (atoms.get("U") or "-").replace("\\", "%5C")

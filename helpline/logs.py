@@ -133,7 +133,11 @@ def _user_id() -> int | str:
     return identity[0] if identity else "-"
 
 
-SECRET_ENDPOINTS = {"telephony.event"}  # the path is the credential (the phone system's token)
+# Routes whose path is a credential: the phone system's token, a parked form's one-use
+# restore token, a local team's signed confirmation link. Their rule is logged instead.
+SECRET_ENDPOINTS = {"telephony.event", "auth.restore", "review.referral_confirm"}
+# Where the app leaves the path it logged, for the server's access log (gunicorn.conf.py)
+LOGGED_PATH_KEY = "helpline.logged_path"
 
 
 def _logged_path() -> str:
@@ -168,7 +172,7 @@ def register_request_logging(app: Flask) -> None:
             "endpoint": request.endpoint or "-",
             # the path only when it matched a route (ids, never a query string); an
             # unknown path can hold anything someone typed
-            "path": _logged_path(),
+            "path": request.environ.setdefault(LOGGED_PATH_KEY, _logged_path()),
             "status": resp.status_code,
             "ms": round((time.perf_counter() - started) * 1000, 1) if started else "-",
         }})

@@ -12,6 +12,7 @@ import urllib.request
 from helpline import create_app
 from helpline.extensions import db
 from helpline.logs import JsonFormatter, TextFormatter
+from helpline.telephony import services as telephony
 from tests.contacts.helpers import make_contact
 from tests.core.runstack import start_run
 from tests.factories import PASSWORD, make_user
@@ -66,6 +67,7 @@ def test_formats_text_and_json_have_timestamps_and_the_fields():
                     r" request_id=abc12345 user_id=7 endpoint=contacts.index status=200", text)
 
 
+RESTORE_TOKEN = "Kept7form8token9nobody0may1read2in3a4log"
 SECRETS = ("Zebedee", "Quartermaine", "07700", "900456", "B2 4QA", "B2+4QA", "B2%204QA", "q=")
 
 
@@ -79,6 +81,8 @@ def test_a_search_leaves_no_trace_in_any_log_file(tmp_path):
             make_contact(user, first_name="Zebedee", last_name="Quartermaine",
                          phone="07700 900456", postcode="B2 4QA", postcode_area="B")
             user_id = user.id
+            phone_token = telephony.rotate_token(make_user("admin"))
+            db.session.commit()
             db.engine.dispose()
         base = f"http://127.0.0.1:{run.port}"
         opener = urllib.request.build_opener(
@@ -93,6 +97,13 @@ def test_a_search_leaves_no_trace_in_any_log_file(tmp_path):
                      "/contacts/duplicates?first_name=Zebedee&last_name=Quartermaine"
                      "&phone=07700900456&postcode=B2+4QA"):
             opener.open(urllib.request.Request(base + path, headers={"HX-Request": "true"}))
+        # paths that are credentials: the phone system's token, a parked form's token
+        assert urllib.request.urlopen(urllib.request.Request(
+            f"{base}/telephony/{phone_token}", data=json.dumps(
+                {"event": "newCall", "callId": "log-1", "from": "447700900456",
+                 "direction": "in"}).encode(),
+            headers={"Content-Type": "application/json"})).status == 201
+        opener.open(f"{base}/restore/{RESTORE_TOKEN}")  # unknown: back to Contacts
         try:
             opener.open(base + "/Quartermaine")
         except urllib.error.HTTPError as exc:
@@ -101,7 +112,7 @@ def test_a_search_leaves_no_trace_in_any_log_file(tmp_path):
             if p.is_file() and p.suffix == ".log"}
     assert {p.name for p in logs} >= {"run.log", "redis.log"}
     everything = "\n".join(logs.values())
-    for secret in (*SECRETS, "zebedee.staff"):
+    for secret in (*SECRETS, "zebedee.staff", phone_token, RESTORE_TOKEN):
         assert secret.lower() not in everything.lower(), secret
     lines = [json.loads(ln) for ln in logs[tmp_path / "run.log"].splitlines()
              if ln.startswith("{")]
@@ -111,6 +122,9 @@ def test_a_search_leaves_no_trace_in_any_log_file(tmp_path):
                                   for ln in ours)
     access = {ln["request_id"] for ln in lines if ln.get("logger") == "gunicorn.access"}
     assert {ln["request_id"] for ln in ours} <= access  # the same id in both logs
+    requests = [ln.get("request", "") for ln in lines if ln.get("logger") == "gunicorn.access"]
+    assert "POST /telephony/<token> HTTP/1.1" in requests  # the rule, as the app logs it
+    assert "GET /restore/<token> HTTP/1.1" in requests
 
 
 def test_a_line_break_in_a_path_cannot_forge_a_log_line(client, auth, caplog):
@@ -118,9 +132,9 @@ def test_a_line_break_in_a_path_cannot_forge_a_log_line(client, auth, caplog):
     auth.login(make_user("volunteer").email)
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="helpline.request"):
-        client.get("/restore/abc%0A2026-12-07T06:50:00.000Z%20INFO%20forged%0D")
+        client.get("/cases/queues/abc%0A2026-12-07T06:50:00.000Z%20INFO%20forged%0D")
     [line] = _request_records(caplog)
     assert "\n" not in line["path"] and "\r" not in line["path"]
-    assert line["path"].startswith("/restore/abc%0A") and line["path"].endswith("%0D")
+    assert line["path"].startswith("/cases/queues/abc%0A") and line["path"].endswith("%0D")
     text = TextFormatter().format(caplog.records[-1]) if caplog.records else ""
     assert "\n" not in text
