@@ -15,6 +15,7 @@ import pytest
 from helpline import create_app
 from helpline.extensions import db
 from helpline.notifications.services import notify
+from helpline.telephony import services as telephony
 from helpline.run import port_open
 from tests.conftest import ROOT, free_port, wait_until
 from tests.core.runstack import start_run
@@ -119,6 +120,9 @@ def _nginx_conf(tmp_path, upstream_port: int) -> tuple[int, int]:
     return https, http
 
 
+RESTORE_TOKEN = "Kept7form8token9nobody0may1read2in3a4log"
+
+
 @pytest.mark.skipif(not (shutil.which("nginx") and shutil.which("openssl")),
                     reason="Debian's nginx and openssl are not installed")
 def test_the_stack_behind_the_shipped_nginx_site(tmp_path):
@@ -184,12 +188,21 @@ def test_the_stack_behind_the_shipped_nginx_site(tmp_path):
                     assert line, "the stream ended"
                     got += line
                 stream.close()
+                # paths that are credentials are logged as their route (below)
+                phone_token = telephony.rotate_token(make_user("admin"))
+                db.session.commit()
+                assert opener.open(urllib.request.Request(
+                    f"{base}/telephony/{phone_token}", data=b"event=newCall&callId=n1"
+                    b"&from=447700900456&direction=in")).status == 201
+                opener.open(f"{base}/restore/{RESTORE_TOKEN}")
                 db.engine.dispose()
         finally:
             nginx.terminate()
             nginx.wait(20)
     access = (tmp_path / "helpline.access.log").read_text()
     assert rid in access and "?v=" not in access
+    assert phone_token not in access and RESTORE_TOKEN not in access
+    assert '"POST /telephony/<token> HTTP' in access and '"GET /restore/<token> HTTP' in access
     assert rid in run.log  # the app's own request line carries nginx's id
 
 
