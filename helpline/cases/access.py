@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import abort, request, session
 from flask_login import current_user
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from ..auth.models import User
 from ..contacts import services as contact_services
@@ -81,8 +82,20 @@ def log_opened_by_ownership(case: Case, found: Access | None) -> None:
         log_owner_access(current_user, "case", case.reference, found, ip=request.remote_addr)
 
 
+CASES_PER_PAGE = 25  # Caller Cases a page on the contact page
+
+
 @contact_signals.cases_shown.connect
-def _cases_shown(contact: Contact, user: User, only_own: bool, **_kw) -> list[Case]:
-    """The contact page's cases: all of them, or only those whose work is the user's."""
-    cases = cases_for_contact(contact)
-    return [c for c in cases if owner_access(c, user) is not None] if only_own else cases
+def _cases_shown(contact: Contact, user: User, only_own: bool, page: int = 1, **_kw):
+    """The contact page's cases, one page of them: all, or only those whose work is the
+    user's (worked out case by case, then paged by id)."""
+    where = cases_of(contact)
+    if only_own:
+        where = Case.id.in_([c.id for c in cases_for_contact(contact)
+                             if owner_access(c, user) is not None])
+    stmt = (select(Case).where(where).options(selectinload(Case.owner))
+            .order_by(Case.created_at.desc(), Case.id.desc()))
+    shown = db.paginate(stmt, page=page, per_page=CASES_PER_PAGE, error_out=False, count=True)
+    if page > shown.pages > 0:  # past the end: the last page
+        shown = db.paginate(stmt, page=shown.pages, per_page=CASES_PER_PAGE, error_out=False)
+    return shown

@@ -18,8 +18,8 @@ merging = _signals.signal("contacts-merging")
 # merged.send(loser, survivor=…, actor=…) after the moves: the loser is erased
 merged = _signals.signal("contacts-merged")
 
-# cases_shown.send(contact, user=…, only_own=…) -> [(receiver, [case, …])]: the cases the
-# contact page lists (only_own: those whose work is the user's, when not verified)
+# cases_shown.send(contact, user=…, only_own=…, page=n) -> [(receiver, Pagination)]: the page
+# of cases the contact page lists (only_own: those whose work is the user's, when not verified)
 cases_shown = _signals.signal("contact-cases-shown")
 
 # details_noted.send(contact, text=…, actor=…) -> [(receiver, reference)]: a change of

@@ -8,6 +8,7 @@ from .. import audit, site_settings, submissions
 from ..auth.guard import staff_required, supervisor_required
 from ..extensions import db
 from ..htmx import is_htmx, render
+from ..numbers import MAX_ID, whole_number
 from ..rules import commit_change
 from . import bp, postcodes, services, signals
 from .access import log_owner_access, owner_access
@@ -155,9 +156,10 @@ def show(contact_id: int):
         log_owner_access(current_user, "contact", contact.id, found, ip=_ip())
     db.session.commit()
     # not verified but the work is theirs: only the cases whose work is theirs
-    cases = [case for _receiver, shown in signals.cases_shown.send(
-        contact, user=current_user, only_own=found is not None) for case in shown or []] \
-        if verified else []
+    page = max(whole_number(request.args.get("cases_page"), upper=MAX_ID // 25) or 1, 1)
+    cases = next((shown for _receiver, shown in signals.cases_shown.send(
+        contact, user=current_user, only_own=found is not None, page=page)), None) \
+        if verified else None
     return render_template("contacts/show.html", contact=contact, verified=verified,
                            cases=cases, verify_form=VerifyForm(), owner_access=found)
 
@@ -177,7 +179,7 @@ def verify(contact_id: int):
         return redirect(url_for("contacts.show", contact_id=contact.id))
     audit.viewed(current_user, "contact", contact.id, ip=_ip())
     db.session.commit()
-    return render_template("contacts/show.html", contact=contact, verified=False, cases=[],
+    return render_template("contacts/show.html", contact=contact, verified=False, cases=None,
                            verify_form=form), 422
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from .. import audit
 from ..auth.models import User
@@ -230,15 +231,25 @@ def suggest_handlers(q: str, limit: int = 8) -> list[User]:
     return sorted(rows, key=rank)[:limit]
 
 
-def interactions_for(contact_id: int | None = None, case_id: int | None = None) -> list:
-    """Interactions of a contact (as enquirer) or of a case, newest first."""
+LIST_PER_PAGE = 25  # interactions a page on contact and case pages
+
+
+def interactions_for(contact_id: int | None = None, case_id: int | None = None,
+                     page: int = 1):
+    """Interactions of a contact (as enquirer) or of a case, newest first, one page of
+    them (a long history is paged, never loaded whole)."""
     stmt = select(Interaction).order_by(Interaction.interaction_date.desc(),
-                                        Interaction.id.desc())
+                                        Interaction.id.desc()).options(
+        selectinload(Interaction.method),
+        selectinload(Interaction.handlers).selectinload(InteractionHandler.user))
     if contact_id is not None:
         stmt = stmt.where(Interaction.enquirer_id == contact_id)
     if case_id is not None:
         stmt = stmt.where(Interaction.case_id == case_id)
-    return list(db.session.scalars(stmt.limit(200)))
+    rows = db.paginate(stmt, page=page, per_page=LIST_PER_PAGE, error_out=False, count=True)
+    if page > rows.pages > 0:  # past the end (a link kept from a longer list): the last page
+        rows = db.paginate(stmt, page=rows.pages, per_page=LIST_PER_PAGE, error_out=False)
+    return rows
 
 
 @contact_signals.merging.connect

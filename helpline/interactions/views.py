@@ -14,7 +14,7 @@ from ..contacts.models import Contact
 from ..extensions import add_error, db
 from ..htmx import render
 from ..lookups.models import LookupItem, offered
-from ..numbers import whole_number
+from ..numbers import MAX_ID, whole_number
 from . import bp, services, signals
 from .forms import InteractionForm
 from .models import Interaction
@@ -248,9 +248,12 @@ def case_search():
 
 
 @bp.app_template_global()
-def interactions_of(contact_id: int | None = None, case_id: int | None = None) -> list:
-    """Interactions for contact and case pages, newest first."""
-    return services.interactions_for(contact_id, case_id)
+def interactions_of(contact_id: int | None = None, case_id: int | None = None):
+    """Interactions for contact and case pages, newest first: the page `interactions_page`
+    asks for (a whole number, else the first)."""
+    page = whole_number(request.args.get("interactions_page"),
+                        upper=MAX_ID // services.LIST_PER_PAGE) or 1
+    return services.interactions_for(contact_id, case_id, page=max(page, 1))
 
 
 @bp.app_template_global()
