@@ -86,3 +86,21 @@ def test_search_works_without_javascript(browser, live_server):
     page.get_by_role("button", name="Search").click()
     expect(page.locator("#contact-results")).to_contain_text("Amira Khan")
     context.close()
+
+
+def test_pages_of_a_search_are_fetched_in_place_and_keep_the_terms_out_of_the_url(
+        page, live_server):
+    user = make_user()
+    for i in range(30):
+        make_contact(user, first_name=f"Name{i:02d}", last_name="Quennell", phone="")
+    sign_in(page, live_server, user)
+    page.get_by_label("Search this view").press_sequentially("Quennell", delay=20)
+    results = page.locator("#contact-results")
+    expect(results).to_contain_text("30 contacts matching")
+    expect(results.get_by_role("link", name="Name00 Quennell")).to_be_visible()
+    results.get_by_role("link", name="Next page").click()
+    expect(results).to_contain_text("Page 2 of 2")
+    expect(results.get_by_role("link", name="Name29 Quennell")).to_be_visible()
+    expect(page.locator("#contact-results")).to_have_count(1)  # swapped, not nested
+    expect(page).not_to_have_url(re.compile(r"q=|page="))
+    expect(page.get_by_label("Search this view")).to_have_value("Quennell")

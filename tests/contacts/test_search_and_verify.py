@@ -1,4 +1,6 @@
 """Active Contacts search, verification before disclosure, audited edits."""
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -226,3 +228,23 @@ def test_named_contacts_come_first_by_name_then_anonymous_ones_across_pages(app)
     assert [c.full_name for c in pages[1].items][0] == "Cara Brown"
     assert [c.id for c in pages[1].items[1:] + pages[2].items] == unnamed
     assert pages[0].total == 5
+
+
+def test_a_page_of_search_rows_is_under_5_kb_and_keeps_every_column(client, auth):
+    """Issue 17: a fragment is at most 5 KB before compression: 25 long names with phone,
+    postcode, region and a last case. Ids here are short; a million contacts' 7-digit ids
+    add up to 6 B a row, 150 B a page, which is kept as a margin."""
+    owner = make_user()
+    for i in range(30):
+        contact = make_contact(owner, first_name=f"Christabel{i:02d}",
+                               last_name="Montgomery", phone=f"07700 9001{i:02d}",
+                               postcode="SW1A 1AA", region="Yorkshire and the Humber")
+        _case_for(contact, owner)
+    auth.login(owner.email)
+    resp = client.get("/?q=Christabel", headers={"HX-Request": "true"})
+    html = resp.get_data(as_text=True)
+    assert len(resp.get_data()) <= 5 * 1024 - 150, len(resp.get_data())
+    assert "Page 1 of 2" in html and html.count("<tr>") == 25
+    assert re.search(r'<tr><td><a class="govuk-link" href="/contacts/\d+">Christabel00 '
+                     r'Montgomery</a><td>07700 900100<td>SW1A 1AA'
+                     r'<td>Yorkshire and the Humber<td>\d\d/\d\d/\d{4}</tr>', html)
