@@ -16,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import enforce_mode, from_environment
 from .extensions import compress, csrf, db, login_manager, mail, migrate
+from .static_files import register_static_compression
 from .timeutil import london_format
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,6 +95,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     mail.init_app(app)
     compress.init_app(app)
+    register_static_compression(app)  # after Flask-Compress, so it runs before it
     # redis-py caps a pool at 100 by default; SSE streams do not use it (one broker
     # per process), but web requests and jobs share it, so leave headroom.
     app.extensions["redis"] = redis.Redis.from_url(

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2] / "helpline"
 LAYERS: list[set[str]] = [
     {"extensions", "timeutil", "config", "htmx", "rules", "numbers", "db_errors", "badges", "events",
      "jobs", "mailer", "mail_texts", "site_settings", "submissions", "logs", "timing",
-     "catcher", "errors"},
+     "catcher", "errors", "static_files"},
     {"audit"},
     {"auth"},
     {"lookups"},

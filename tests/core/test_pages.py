@@ -37,6 +37,31 @@ def test_static_files_are_compressed_and_cached_long(client):
     assert "max-age=31536000" in resp.headers["Cache-Control"]
 
 
+def test_static_files_go_out_at_the_best_compression_and_decode_to_the_file(client):
+    """Issue 17 (first load on a slow link): brotli 11 / gzip 9, once per file, not the
+    speed-minded level pages get; what the browser decodes is the file itself."""
+    import gzip
+    from pathlib import Path
+
+    import brotli
+    for name in ("css/govuk-frontend.min.css", "js/htmx.min.js", "js/helpline.js"):
+        original = (Path(client.application.static_folder) / name).read_bytes()
+        br = client.get(f"/static/{name}", headers={"Accept-Encoding": "gzip, br"})
+        assert br.headers["Content-Encoding"] == "br" and "Accept-Encoding" in br.headers["Vary"]
+        assert brotli.decompress(br.get_data()) == original
+        assert len(br.get_data()) == len(brotli.compress(original, quality=11))
+        assert int(br.headers["Content-Length"]) == len(br.get_data())
+        gz = client.get(f"/static/{name}", headers={"Accept-Encoding": "gzip"})
+        assert gz.headers["Content-Encoding"] == "gzip"
+        assert gzip.decompress(gz.get_data()) == original
+        plain = client.get(f"/static/{name}", headers={"Accept-Encoding": "identity"})
+        assert "Content-Encoding" not in plain.headers and plain.get_data() == original
+        assert "max-age=31536000" in br.headers["Cache-Control"]
+    page = client.get("/login", headers={"Accept-Encoding": "br"})  # pages: as before
+    assert page.headers["Content-Encoding"] == "br" and b"<html" in brotli.decompress(
+        page.get_data())
+
+
 def test_htmx_2_and_sse_extension_are_vendored(client):
     js = client.get("/static/js/htmx.min.js").get_data(as_text=True)
     assert 'version:"2.' in js
