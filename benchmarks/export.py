@@ -1,9 +1,11 @@
-"""Export benchmark: 100,000 reviewed cases to CSV and XLSX (time, peak RSS) and atomicity:
-an export killed half way marks nothing and leaves no file; the rerun puts each case in one file.
-"""
+"""Export benchmark: 100,000 reviewed cases to CSV and XLSX (time, CPU, peak RSS growth) and
+atomicity: an export killed half way marks nothing and leaves no file; the rerun puts each case in
+one file."""
 
 import contextlib
 import csv
+import ctypes
+import gc
 import os
 import threading
 import time
@@ -21,9 +23,10 @@ from helpline.review.models import ExportBatch
 from helpline.timeutil import utcnow
 
 
-def run_sampled(batch_id: int) -> tuple[float, float]:
-    """The export run as the worker runs it: seconds, and peak RSS (MB, sampled every 20 ms)."""
-    peak, done = [rss_mb()], threading.Event()
+def run_sampled(batch_id: int) -> tuple[float, float, float, float]:
+    """The export run as the worker runs it: seconds, CPU s, RSS before and peak (MB, per 20 ms)."""
+    gc.collect(), ctypes.CDLL(None).malloc_trim(0)  # freed memory back to the OS: growth shows
+    peak, done, cpu = [rss_mb()], threading.Event(), time.process_time()
 
     def sample() -> None:
         while not done.wait(0.02):
@@ -33,7 +36,7 @@ def run_sampled(batch_id: int) -> tuple[float, float]:
     seconds, _ = common.timed(exports.run_export, batch_id)
     done.set()
     sampler.join()
-    return seconds, max(peak)
+    return seconds, time.process_time() - cpu, peak[0], max(peak)
 
 
 def new_batch(app, me: int, fmt: str, filters: dict) -> int:
@@ -74,18 +77,15 @@ def formats(app, me: int) -> None:
     rows = []
     with mock.patch.object(exports, "_finish", finish):
         for fmt in ("csv", "xlsx"):
-            batch_id = new_batch(app, me, fmt, {})
-            rss_before = rss_mb()
-            seconds, peak = run_sampled(batch_id)
+            seconds, cpu, before, peak = run_sampled(batch_id := new_batch(app, me, fmt, {}))
             with app.app_context():
                 b = db.session.get(ExportBatch, batch_id)
-                rows.append([fmt, f"{b.total:,}", f"{seconds:.1f}", f"{b.total / seconds:,.0f}",
-                             f"{rss_before:.1f}", f"{peak:.1f}",
-                             f"{Path(b.file_path).stat().st_size / 1e6:.1f}",
-                             f"{finish_s[-1]:.2f}"])
-    common.table([("format", -7), ("rows", 9), ("seconds", 8), ("rows/s", 9), ("RSS before MB", 14),
-                  ("RSS peak MB", 12), ("file MB", 8), ("mark s", 7)], rows)
-    print("\ntarget: CSV <= 10 s and memory flat <= 150 MB")
+                rows.append([fmt, f"{b.total:,}", f"{seconds:.1f}", f"{cpu:.1f}",
+                             f"{b.total / seconds:,.0f}", f"{before:.1f}", f"{peak - before:.1f}",
+                             f"{Path(b.file_path).stat().st_size / 1e6:.1f}", f"{finish_s[-1]:.2f}"])
+    common.table([("format", -7), ("rows", 9), ("seconds", 8), ("CPU s", 6), ("rows/s", 9),
+                  ("RSS before MB", 14), ("RSS growth MB", 14), ("file MB", 8), ("mark s", 7)], rows)
+    print("\ntarget (issue 17): CSV <= 3 s, XLSX <= 10 s, peak memory growth <= 100 MB")
 
 
 def atomicity(app, me: int, cases: int) -> None:

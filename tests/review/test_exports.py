@@ -132,7 +132,7 @@ def test_a_real_worker_killed_mid_export_marks_nothing_and_the_rerun_has_every_c
     now = utcnow()
     db.session.execute(insert(Case), [
         {"title": f"Bulk {i}", "caller_id": world["caller"].id, "review_state": "Accepted",
-         "reviewed_at": now} for i in range(1200)])  # 3 chunks of 500
+         "reviewed_at": now} for i in range(7000)])  # 4 chunks of (at most) 2,000
     db.session.commit()
     folder = Path(app.config["EXPORT_DIR"])
     app.config["EXPORT_STALE_SECONDS"] = 1
@@ -154,7 +154,7 @@ def test_a_real_worker_killed_mid_export_marks_nothing_and_the_rerun_has_every_c
             status, done, total = conn.execute(select(
                 ExportBatch.status, ExportBatch.done_rows, ExportBatch.total).where(
                 ExportBatch.id == batch_id)).one()
-            assert status == "running" and 0 < done < total == 1200
+            assert status == "running" and 0 < done < total == 7000
             worker.kill()
             conn.rollback()
     except AssertionError:
@@ -179,7 +179,7 @@ def test_a_real_worker_killed_mid_export_marks_nothing_and_the_rerun_has_every_c
     refs = references_in_files(folder)
     reviewed = db.session.scalars(select(Case.id).where(Case.reviewed_at.is_not(None))).all()
     assert sorted(refs) == sorted(f"CA{i + REFERENCE_OFFSET}" for i in reviewed)
-    assert len(refs) == 1200 == marked()
+    assert len(refs) == 7000 == marked()
 
 
 def test_a_lost_queued_job_is_reported_failed_not_polled_forever(app, client, world):
