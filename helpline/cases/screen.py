@@ -15,7 +15,7 @@ from ..contacts.access import Access
 from ..contacts.forms import ContactForm
 from ..contacts.models import Contact
 from ..extensions import db
-from ..lookups.models import offered
+from ..lookups.cache import offered_items
 from ..numbers import whole_number
 from ..timeutil import utcnow
 from . import rows, service_desk, services
@@ -155,8 +155,8 @@ class CaseScreen:
             "cases/edit.html", form=self.form, case=case, caller=self.caller,
             signposts=self.signposts, referrals=self.referrals, found=self.found(),
             failed=self.failed, conflict=self.conflict, note_form=NoteForm(),
-            beneficiary=self.beneficiary(), categories=offered("signpost_category"),
-            types=offered("local_response_type"),
+            beneficiary=self.beneficiary(), categories=offered_items("signpost_category"),
+            types=offered_items("local_response_type"),
             history=services.case_history(case, field=("Status", "Review")) if case else [],
             desk=service_desk_forms(case, self.resolve_form, self.close_form, self.assign_form,
                                     self.owner_form) if case else None,
