@@ -53,8 +53,9 @@ def service_desk_forms(case: Case, resolve: ResolveForm | None = None,
     cases), Resolve, Close, Assign and Change owner with their errors after a refusal, and
     which actions this user may take."""
     assign = assign or AssignForm(formdata=None)
-    users = list(db.session.scalars(select(User).where(service_desk.handles_cases_where())
-                                    .order_by(User.name)))
+    # the choices need each person's id and name only (not whole users: hundreds of them)
+    users = db.session.execute(select(User.id, User.name).where(
+        service_desk.handles_cases_where()).order_by(User.name)).all()
     owner = owner or OwnerForm(formdata=None)
     owner.owner.choices = [("", "Choose…")] + [(str(u.id), u.name) for u in users
                                                if u.id != case.owner_id]
