@@ -66,3 +66,18 @@ def add_error(field: Field, message: str) -> None:
     """Add a message to a field of a form that has been validated. WTForms types
     Field.errors as a sequence; after validate() it is the list the template shows."""
     cast(list[str], field.errors).append(message)
+
+
+def commit_keeping_loaded() -> None:
+    """Commit, keeping what the request has already read loaded (no reload afterwards).
+
+    For a page whose only write is its audit entry ("who looked at this record"),
+    committed before the page is rendered: the rows it has read stay as they were read
+    in this transaction instead of being expired and read again one by one. Anything not
+    loaded yet is read afresh, as before."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import audit
@@ -185,7 +186,8 @@ def load_session(session_id: str | None, rules: SessionRules, touch: bool = True
     read the session without keeping it alive."""
     if not session_id:
         return None
-    sess = db.session.get(UserSession, session_id)
+    # one query for the session and its user (the user is then in the identity map)
+    sess = db.session.get(UserSession, session_id, options=[joinedload(UserSession.user)])
     if sess is None or sess.ended_at is not None:
         return None
     if sess.pending is not None and not pending_ok:

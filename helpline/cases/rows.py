@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import Mapping
 
 from ..extensions import db
-from ..lookups.models import LookupItem, ResponseTypeField, fields_for, offered
+from ..lookups.cache import Field, fields_of, offered_items
+from ..lookups.models import LookupItem
 from ..numbers import whole_number
 from .models import AWAITING_REVIEW
 
@@ -43,8 +44,8 @@ class ReferralRow:
     label: str = AWAITING_REVIEW  # "Sent to North West team on 07/12/2026"
     locked: bool = False
 
-    def extra_fields(self) -> list[ResponseTypeField]:
-        return fields_for(self.response_type_id) if self.response_type_id else []
+    def extra_fields(self) -> tuple[Field, ...]:
+        return fields_of(self.response_type_id) if self.response_type_id else ()
 
 
 def _int(value: str | None) -> int | None:
@@ -93,7 +94,7 @@ def with_saved_status(rows: list[ReferralRow], case) -> list[ReferralRow]:
 
 def validate_signposts(rows: list[SignpostRow]) -> bool:
     """Each row needs a category from the list offered (or the one it already had)."""
-    allowed = {i.id for i in offered("signpost_category")}
+    allowed = {i.id for i in offered_items("signpost_category")}
     ok = True
     for row in rows:
         if row.category_id is None:
@@ -103,7 +104,7 @@ def validate_signposts(rows: list[SignpostRow]) -> bool:
     return ok
 
 
-def _check_extra(f: ResponseTypeField, value: str) -> str | None:
+def _check_extra(f: Field, value: str) -> str | None:
     value = (value or "").strip()
     if not value:
         return f"Enter {f.name}" if f.required else None
@@ -124,7 +125,7 @@ def _check_extra(f: ResponseTypeField, value: str) -> str | None:
 def validate_referrals(rows: list[ReferralRow]) -> bool:
     """Type from the list and the type's extra fields (only those an admin marked required
     must be filled); a row already sent is not checked again."""
-    allowed = {i.id for i in offered("local_response_type")}
+    allowed = {i.id for i in offered_items("local_response_type")}
     ok = True
     for row in rows:
         if row.locked:

@@ -15,7 +15,7 @@ from ..contacts.access import Access
 from ..contacts.forms import ContactForm
 from ..contacts.models import Contact
 from ..extensions import db
-from ..lookups.models import offered
+from ..lookups.cache import offered_items
 from ..numbers import whole_number
 from ..timeutil import utcnow
 from . import rows, service_desk, services
@@ -53,8 +53,9 @@ def service_desk_forms(case: Case, resolve: ResolveForm | None = None,
     cases), Resolve, Close, Assign and Change owner with their errors after a refusal, and
     which actions this user may take."""
     assign = assign or AssignForm(formdata=None)
-    users = list(db.session.scalars(select(User).where(service_desk.handles_cases_where())
-                                    .order_by(User.name)))
+    # the choices need each person's id and name only (not whole users: hundreds of them)
+    users = db.session.execute(select(User.id, User.name).where(
+        service_desk.handles_cases_where()).order_by(User.name)).all()
     owner = owner or OwnerForm(formdata=None)
     owner.owner.choices = [("", "Choose…")] + [(str(u.id), u.name) for u in users
                                                if u.id != case.owner_id]
@@ -155,8 +156,8 @@ class CaseScreen:
             "cases/edit.html", form=self.form, case=case, caller=self.caller,
             signposts=self.signposts, referrals=self.referrals, found=self.found(),
             failed=self.failed, conflict=self.conflict, note_form=NoteForm(),
-            beneficiary=self.beneficiary(), categories=offered("signpost_category"),
-            types=offered("local_response_type"),
+            beneficiary=self.beneficiary(), categories=offered_items("signpost_category"),
+            types=offered_items("local_response_type"),
             history=services.case_history(case, field=("Status", "Review")) if case else [],
             desk=service_desk_forms(case, self.resolve_form, self.close_form, self.assign_form,
                                     self.owner_form) if case else None,

@@ -14,9 +14,9 @@ from ..contacts import services as contact_services
 from ..contacts.access import Access
 from ..contacts.forms import quick_create_form
 from ..contacts.models import Contact
-from ..extensions import db
+from ..extensions import commit_keeping_loaded, db
 from ..htmx import is_htmx, render
-from ..lookups.models import offered
+from ..lookups.cache import offered_items
 from . import access, bp, draft_views, rows, saving, services
 from .forms import NoteForm
 from .models import WHO_REQUIRES, Case
@@ -101,7 +101,7 @@ def show(case_id: int):
     if request.method == "GET":
         audit.viewed(current_user, "case", case.reference, ip=request.remote_addr)
         access.log_opened_by_ownership(case, found)
-        db.session.commit()
+        commit_keeping_loaded()  # the audit entry; what was read is not read again
     return _screen(case, case.caller, view_only=found if found and found.view_only else None)
 
 
@@ -145,7 +145,7 @@ def signpost_row():
     """A new blank Local Signpost row (htmx)."""
     index = request.args.get("i", type=int) or _new_index()
     return render_template("cases/_signpost_row.html", row=rows.SignpostRow(index),
-                           categories=offered("signpost_category"))
+                           categories=offered_items("signpost_category"))
 
 
 @bp.get("/rows/referral")
@@ -154,7 +154,7 @@ def referral_row():
     """A new blank Local Referral row (htmx)."""
     index = request.args.get("i", type=int) or _new_index()
     return render_template("cases/_referral_row.html", row=rows.ReferralRow(index),
-                           types=offered("local_response_type"))
+                           types=offered_items("local_response_type"))
 
 
 @bp.get("/rows/referral-extra")

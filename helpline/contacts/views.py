@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from .. import audit, site_settings, submissions
 from ..auth.guard import staff_required, supervisor_required
-from ..extensions import db
+from ..extensions import commit_keeping_loaded, db
 from ..htmx import is_htmx, render
 from ..numbers import MAX_ID, whole_number
 from ..rules import commit_change
@@ -38,7 +38,7 @@ def index():
     page = request.args.get("page", 1, type=int) or 1
     results = services.search_contacts(q, letter, page)
     audit.viewed_list(current_user, "contact", [c.id for c in results.items], ip=_ip())
-    db.session.commit()
+    commit_keeping_loaded()  # the audit entry; the rows found are not read again one by one
     return render("contacts/index.html", "contacts/_rows.html", results=results, q=q,
                   letter=letter, letters=LETTERS)
 

@@ -216,19 +216,25 @@ def suggest_handlers(q: str, limit: int = 8) -> list[User]:
     if len(q) < 2:
         return []
     name, login = db.func.lower(User.name), db.func.lower(User.email)
-    # word starts in the name, and the login's local part (not the shared mail domain)
-    rows = list(db.session.scalars(
-        select(User).where(User.active.is_(True),
-                           or_(name.like(f"{q}%"), name.like(f"% {q}%"), name.like(f"%-{q}%"),
-                               name.like(f"({q}%"), login.like(f"{q}%"),
-                               login.like(f"%.{q}%@%")))
-        .order_by(User.name).limit(200)))
+    # word starts in the name, and the login's local part (not the shared mail domain);
+    # ranked on (id, name, email) only, then the few shown loaded whole
+    rows = db.session.execute(
+        select(User.id, User.name, User.email).where(
+            User.active.is_(True),
+            or_(name.like(f"{q}%"), name.like(f"% {q}%"), name.like(f"%-{q}%"),
+                name.like(f"({q}%"), login.like(f"{q}%"), login.like(f"%.{q}%@%")))
+        .order_by(User.name).limit(200)).all()
 
-    def rank(u: User) -> tuple:
-        words = u.name.lower().replace("(", "").replace(")", "").split()
+    def rank(row) -> tuple:
+        lowered = row.name.lower()
+        words = lowered.replace("(", "").replace(")", "").split()
         return (0 if any(w.startswith(q) for w in words) else
-                1 if u.email.lower().startswith(q) else 2, u.name.lower())
-    return sorted(rows, key=rank)[:limit]
+                1 if row.email.lower().startswith(q) else 2, lowered)
+    best = [row.id for row in sorted(rows, key=rank)[:limit]]
+    if not best:
+        return []
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(best)))}
+    return [users[i] for i in best if i in users]
 
 
 LIST_PER_PAGE = 25  # interactions a page on contact and case pages
