@@ -43,8 +43,8 @@ class Shared:
     numbers, blocks = itertools.count(1), itertools.count(1)
     client: list[tuple[str, str, float, bool]] = []  # phase, step, client ms, succeeded
     flows_done = signed_in = 0
-    load_before = 0.0
     retried = 0            # requests re-sent after finding a keep-alive socket closed
+    lost = 0               # signed-in requests sent to /login: a session not found
     problems: dict[str, int] = defaultdict(int)
 
 
@@ -130,6 +130,8 @@ class Volunteer(FastHttpUser):
                     continue
                 Shared.client.append((phase, name, (time.perf_counter() - t0) * 1000,
                                       resp.status_code == expect))
+                Shared.lost += (not name.startswith("sign in")
+                                and "/login" in resp.headers.get("Location", ""))
                 if resp.status_code != expect:
                     resp.failure(f"{resp.status_code} (expected {expect}) {resp.error or ''}")
                     break
@@ -315,7 +317,7 @@ def report(lt: dict) -> None:
          f"- Errors: **{c['failures']}** failed requests (client side), "
          f"{lt['server_errors']} server 5xx, flows stopped: {lt['problems'] or 'none'}.",
          f"- Requests re-sent once after finding a keep-alive socket closed (as a browser "
-         f"does): {lt['retried']}.",
+         f"does): {lt['retried']}; signed-in requests sent to sign in: {lt['lost_sessions']}.",
          f"- Signed-in pages (200) per web process (pid: pages): {lt['pages_by_process']}; "
          f"of {lt['volunteers']} volunteers, {lt['spread']} were served by more than one "
          f"process and {lt['everywhere']} by every one.", "",
@@ -389,7 +391,7 @@ def main() -> None:
         client_total={"requests": stats.total.num_requests, "failures": stats.total.num_failures,
                       "rps": stats.total.total_rps},
         errors={f"{e.method} {e.name}: {e.error}": e.occurrences for e in stats.errors.values()},
-        problems=dict(Shared.problems), retried=Shared.retried)
+        problems=dict(Shared.problems), retried=Shared.retried, lost_sessions=Shared.lost)
     report(summary)
     common.write_json(args.json, summary)
 
