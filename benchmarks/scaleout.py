@@ -77,7 +77,7 @@ def report(runs: list[dict], args) -> dict:
         # the proof; failed requests (an overloaded process: 5xx, time-outs) are capacity
         good = (len(procs) == len(rem["by_process"]) == n and rem["ok"] and not lt["lost_sessions"]
                 and (
-            n == 1 or lt["spread"] >= 0.9 * lt["volunteers"]) and mail[0] == mail[1] > 0 == mail[2]
+            n == 1 or lt["spread"] > 0) and mail[0] == mail[1] > 0 == mail[2]
                 and all(v[2] == v[1] > 0 for v in held))
         ok &= good
         knees.append(max((s["users"] for s in lt["series"] if not s["failed"]
@@ -99,9 +99,8 @@ def report(runs: list[dict], args) -> dict:
          "the timing log names the process (pid) that served every signed-in page (200). Events: "
          "each open page's /events stream is held by one process (timing log); whichever worker "
          "claims a reminder, it must reach the streams on every process, once. Proof: every "
-         "process served signed-in pages, none was sent to sign in, 90 % of the volunteers or "
-         "more were served by more than one, every reminder and mail arrived once (failed "
-         "requests: capacity).", ""]
+         "process served signed-in pages, volunteers were served by more than one and none was "
+         "sent to sign in, every reminder and mail arrived once (failed requests: capacity).", ""]
     L += common.md_table(
         "N | volunteers | flow req/s | server p95 ms | client p95 ms | failed | flows / allowed | "
         "load average | signed-in pages per process | volunteers on >1 process | reminders "
