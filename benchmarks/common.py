@@ -700,17 +700,58 @@ def rss_mb(pid: int | None = None) -> float | None:
     return None
 
 
+def postgres(tmp: Path) -> tuple[str, list[str]]:
+    """A throwaway PostgreSQL cluster in tmp/pg with Debian's binaries (as tools/pgtest.sh and
+    deploy/prod_check.py start one): the URL of its server (add a database) and its stop."""
+    bindir = max(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+    as_pg, data, port = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else [], \
+        tmp / "pg", free_port()
+    tmp.chmod(0o755)  # the postgres user reaches its folder inside
+    data.mkdir()
+    if as_pg:
+        shutil.chown(data, "postgres", "postgres")
+    for cmd in (["initdb", "--no-sync", "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                 "--locale=C.UTF-8"], ["pg_ctl", "-w", "-l", f"{data}/log", "-o", f"-p {port} "
+                 f"-k {data} -c listen_addresses=127.0.0.1 -c max_connections=500", "start"]):
+        subprocess.run([*as_pg, str(bindir / cmd[0]), "-D", f"{data}/db", *cmd[1:]], check=True,
+                       capture_output=True)
+    return f"postgresql+psycopg://postgres@127.0.0.1:{port}/", \
+        [*as_pg, str(bindir / "pg_ctl"), "-D", f"{data}/db", "-m", "fast", "-w", "stop"]
+
+
+NGINX = """pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+{user}worker_processes 1;
+worker_rlimit_nofile 65536;
+events {{ worker_connections 30000; }}
+http {{
+  access_log off;
+{temps}  upstream web {{
+{servers}  }}
+  server {{
+    listen 127.0.0.1:{port};
+    proxy_set_header Host $http_host;
+    location = /events {{ proxy_pass http://web; proxy_buffering off; proxy_read_timeout 1h; }}
+    location / {{ proxy_pass http://web; proxy_read_timeout 120s; }}
+  }}
+}}
+"""
+
+
 class Stack:
-    """redis-server, the mail catcher, RQ workers and gunicorn (gevent) as `make run` starts them,
-    on free ports and a temp dir (tmp, deleted after a `with` block; logs in tmp/<child>.log).
-    timing=True: helpline/timing.py logs each request's server time (HELPLINE_TIMING_LOG)."""
+    """redis-server, the mail catcher, RQ workers and `webs` gunicorn (gevent) processes as
+    deploy/'s units start them (more than one: behind nginx, round-robin, as
+    deploy/nginx-helpline.conf), on free ports and a temp dir (tmp, deleted after a `with`
+    block; logs in tmp/<child>.log). timing=True: helpline/timing.py logs each request's
+    server time (HELPLINE_TIMING_LOG). attach: a file a running Stack wrote (write_attach):
+    use its processes instead of starting any (`--stack` of loadtest, reminders, email_ping)."""
 
     def __init__(self, url: str | None, name: str, workers: int = 1, catcher: bool = True,
-                 web: bool = True, timing: bool = False, **env) -> None:
+                 web: bool = True, timing: bool = False, webs: int = 1,
+                 attach: str | None = None, **env) -> None:
         self.tmp = tmp = Path(tempfile.mkdtemp(prefix=f"helpline-{name}-"))
-        url, self.procs = url or f"sqlite:///{tmp / name}.db", []
-        self.workers, self.catcher, self.web = workers, catcher, web
-        self.timing_log = tmp / "timing.log" if timing else None
+        url, self.procs, self.attached = url or f"sqlite:///{tmp / name}.db", [], attach
+        self.workers, self.catcher, self.web, self.webs = workers, catcher, web, webs
         self.redis_port, self.smtp_port, self.web_port = free_port(), free_port(), free_port()
         self.base_url = f"http://127.0.0.1:{self.web_port}"
         self.env = dict(os.environ, DATABASE_URL=url, BASE_URL=self.base_url,
@@ -718,8 +759,22 @@ class Stack:
                         MAIL_PORT=str(self.smtp_port), MAIL_CATCHER_DIR=str(tmp / "mail"),
                         EXPORT_DIR=str(tmp / "exports"), PYTHONUNBUFFERED="1")
         self.env.update(env)  # the caller's settings win
-        if timing:  # helpline/timing.py: written per request (so by the web process only)
-            self.env["HELPLINE_TIMING_LOG"] = str(self.timing_log)
+        if timing:  # helpline/timing.py: written per request (so by the web processes only)
+            self.env["HELPLINE_TIMING_LOG"] = str(tmp / "timing.log")
+        self.masters, self.web_pids, self.worker_pids = [], [], []
+        if attach:
+            saved = json.loads(Path(attach).read_text())
+            self.env.update(saved.pop("env"))
+            self.__dict__.update(saved)  # base_url, smtp_port, web_port, pids, workers
+        log = self.env.get("HELPLINE_TIMING_LOG")
+        self.timing_log = Path(log) if log else None
+
+    def write_attach(self, path: Path) -> None:
+        keys = ("DATABASE_URL", "REDIS_URL", "BASE_URL", "MAIL_SERVER", "MAIL_PORT",
+                "MAIL_CATCHER_DIR", "HELPLINE_TIMING_LOG")
+        path.write_text(json.dumps({"env": {k: self.env[k] for k in keys if k in self.env}, **{
+            k: getattr(self, k) for k in ("base_url", "smtp_port", "web_port", "masters",
+                                          "web_pids", "worker_pids", "workers")}}))
 
     def app(self, **config):
         """The app in this process, on the stack's database and Redis."""
@@ -749,20 +804,38 @@ class Stack:
 
     def start(self, *redis_args: str) -> None:
         py = sys.executable
+        if self.attached:
+            return self.wait_workers()
         self.spawn("redis", [redis_server_binary(), "--port", str(self.redis_port), "--bind",
                              "127.0.0.1", "--dir", str(self.tmp), "--save", "", *redis_args],
                    self.redis_port)
         if self.catcher:
             self.spawn("catcher", [py, "-m", "helpline.catcher", "--port", str(self.smtp_port),
                                    "--dir", str(self.tmp / "mail")], self.smtp_port)
-        self.worker_procs = [self.spawn(f"worker{i + 1}", [py, "-m", "helpline.worker"])
-                             for i in range(self.workers)]
+        self.worker_pids = [self.spawn(f"worker{i + 1}", [py, "-m", "helpline.worker"]).pid
+                            for i in range(self.workers)]
         self.wait_workers()
-        if self.web:  # SIGINT: a quick shutdown (a graceful one waits for open SSE streams)
-            self.web_proc = self.spawn(
-                "web", [py, "-m", "gunicorn", "-k", "gevent", "-w", "1", "--worker-connections",
-                        "1000", "--no-control-socket", "--timeout", "120", "-b",
-                        f"127.0.0.1:{self.web_port}", "app:app"], self.web_port, signal.SIGINT)
+        ports = [self.web_port] if self.webs == 1 else [free_port() for _ in range(self.webs)]
+        for i, port in enumerate(ports if self.web else []):  # as deploy/helpline-web@.service
+            # SIGINT: a quick shutdown (a graceful one waits for open SSE streams)
+            master = self.spawn(f"web{i + 1}", [
+                py, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-k", "gevent", "-w", "1",
+                "--worker-connections", "1000", "--no-control-socket", "--timeout", "120", "-b",
+                f"127.0.0.1:{port}", "app:app"], port, signal.SIGINT)
+            self.masters.append(master.pid)
+            while not (kids := psutil.Process(master.pid).children()):
+                time.sleep(0.05)
+            self.web_pids.append(kids[0].pid)
+        if self.web and self.webs > 1:
+            temps = "".join(f"  {k}_temp_path {self.tmp}/nginx-{k};\n"
+                            for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+            (self.tmp / "nginx.conf").write_text(NGINX.format(
+                tmp=self.tmp, user="user root;\n" if os.geteuid() == 0 else "", temps=temps,
+                port=self.web_port, servers="".join(f"    server 127.0.0.1:{p} max_fails=0;\n"
+                                                    for p in ports)))
+            self.spawn("nginx", [shutil.which("nginx") or "/usr/sbin/nginx", "-p", str(self.tmp),
+                                 "-c", str(self.tmp / "nginx.conf"), "-g", "daemon off;"],
+                       self.web_port)
 
     def wait_workers(self, timeout: float = 60) -> None:
         """Wait until every RQ worker has registered (and note Redis's version)."""

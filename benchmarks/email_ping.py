@@ -7,6 +7,7 @@ import re
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import common
 from common import db, pct
@@ -77,7 +78,7 @@ def report(assignments: list[dict], checks: dict, setting: dict, outbox: dict) -
     """Print the figures; True when exactly one mail per assignment arrived."""
     common.header("assignment email", setting["load_before"])
     print(f"# embedded redis-server {setting['redis_version']}, mail catcher (aiosmtpd, "
-          "Maildir), 1 RQ worker (python -m helpline.worker), SQLite (WAL)")
+          f"Maildir), {setting['setup']}")
     n = len(assignments)
     spread = assignments[-1]["saved"] - assignments[0]["saved"] if n > 1 else 0.0
     commit_ms = [(a["saved"] - a["commit_start"]) * 1000 for a in assignments]
@@ -117,16 +118,20 @@ def report(assignments: list[dict], checks: dict, setting: dict, outbox: dict) -
 
 
 def main() -> int:
-    args = common.options(__doc__, assignments=200)
-    with common.Stack(None, "ping", web=False, BASE_URL="http://127.0.0.1:8000") as stack:
-        maildir = stack.tmp / "mail"
+    # --stack: a running stack's file (common.Stack.write_attach): its workers send the mail
+    args = common.options(__doc__, assignments=200, stack=None)
+    with common.Stack(None, "ping", web=False, BASE_URL="http://127.0.0.1:8000",
+                      attach=args.stack) as stack:
+        maildir = Path(stack.env["MAIL_CATCHER_DIR"])
         stack.flask("db", "upgrade")
         stack.start("--appendonly", "no")
         time.sleep(SETTLE)
         app = stack.app(MAIL_SUPPRESS_SEND=False, MAIL_SERVER="127.0.0.1",
-                        MAIL_PORT=stack.smtp_port, MAIL_CATCHER_DIR=str(maildir),
+                        MAIL_PORT=int(stack.env["MAIL_PORT"]), MAIL_CATCHER_DIR=str(maildir),
                         BASE_URL=stack.env["BASE_URL"])
-        setting = {"redis_version": stack.redis_version, "load_before": os.getloadavg()[0]}
+        setting = {"redis_version": stack.redis_version, "load_before": os.getloadavg()[0],
+                   "setup": f"{stack.workers} RQ worker(s) (python -m helpline.worker), "
+                   f"{common.shown(stack.env['DATABASE_URL'])}"}
         with app.app_context():
             assignments = assign_all(app, args.assignments, random.Random(SEED))
             print(f"# {len(assignments)} assignments saved; waiting for the mail", flush=True)

@@ -14,7 +14,6 @@ import time
 import urllib.parse
 from collections import defaultdict
 from datetime import date
-from pathlib import Path
 
 import common
 from common import pct
@@ -25,6 +24,7 @@ from helpline.contacts.models import Contact
 BARE_PATH = "/healthz"
 TARGET_P95_MS = 150.0
 THINK, BLOCK = (2.0, 8.0), 20.0  # s before every step; of each A/B block
+THINKS = 10  # think times in one call flow: a volunteer finishes at most one per 50 s
 SPAWN_RATE = 2.0  # volunteers signing in per second (at 10/s their password hashes queue up)
 CONTACT_LINK = re.compile(r'href="/contacts/(\d+)"')
 SIGNPOST_I = re.compile(r'name="signposts-(\d+)-category"')
@@ -40,10 +40,11 @@ class Shared:
     types: dict[int, list] = {}  # response type id: its extra fields
     accounts = 200         # volunteer.001 .. volunteer.NNN exist (dataset.py --volunteers)
     phase = "ramp"         # "ramp", "A<n>", "B<n>", "end"
-    numbers = itertools.count(1)
+    numbers, blocks = itertools.count(1), itertools.count(1)
+    client: list[tuple[str, str, float, bool]] = []  # phase, step, client ms, succeeded
     flows_done = signed_in = 0
-    load_before = 0.0
     retried = 0            # requests re-sent after finding a keep-alive socket closed
+    lost = 0               # signed-in requests sent to /login: a session not found
     problems: dict[str, int] = defaultdict(int)
 
 
@@ -76,7 +77,7 @@ class Volunteer(FastHttpUser):
     connection_timeout = network_timeout = 60.0
 
     def on_start(self) -> None:
-        n = next(Shared.numbers)
+        self.n = n = next(Shared.numbers)
         self.rng = random.Random(n)
         self.email = common.VOLUNTEER_EMAIL.format((n - 1) % Shared.accounts + 1)
         self.csrf = ""
@@ -90,14 +91,17 @@ class Volunteer(FastHttpUser):
         gevent.sleep(self.rng.uniform(*THINK))
 
     def headers(self, htmx: bool = False) -> dict:
-        return {"X-Bench": Shared.phase, "Accept-Encoding": "gzip",
+        return {"X-Bench": f"{Shared.phase} v{self.n}", "Accept-Encoding": "gzip",
                 **({"HX-Request": "true", "X-CSRFToken": self.csrf} if htmx else {})}
 
     def hold_for_b_blocks(self) -> None:
         """During a B block, request the bare route instead of the next step."""
-        while Shared.phase.startswith("B"):
+        while (phase := Shared.phase).startswith("B"):
+            t0 = time.perf_counter()
             with self.client.get(BARE_PATH, name="bare " + BARE_PATH, headers=self.headers(),
                                  catch_response=True) as resp:
+                Shared.client.append((phase, "bare " + BARE_PATH,
+                                      (time.perf_counter() - t0) * 1000, resp.status_code == 200))
                 if resp.status_code != 200:
                     resp.failure(f"bare route {resp.status_code}")
             self.think()
@@ -115,6 +119,7 @@ class Volunteer(FastHttpUser):
             body = urllib.parse.urlencode(form)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         for attempt in (1, 2):
+            phase, t0 = Shared.phase, time.perf_counter()  # client time: queueing included
             with self.client.request(method, path, name=name, data=body, headers=headers,
                                      allow_redirects=False, catch_response=True) as resp:
                 # gunicorn closes a keep-alive connection idle for 2 s; a browser that finds
@@ -123,6 +128,10 @@ class Volunteer(FastHttpUser):
                     resp.success()
                     Shared.retried += 1
                     continue
+                Shared.client.append((phase, name, (time.perf_counter() - t0) * 1000,
+                                      resp.status_code == expect))
+                Shared.lost += (not name.startswith("sign in")
+                                and "/login" in resp.headers.get("Location", ""))
                 if resp.status_code != expect:
                     resp.failure(f"{resp.status_code} (expected {expect}) {resp.error or ''}")
                     break
@@ -199,44 +208,51 @@ class Volunteer(FastHttpUser):
                         ("version", (version.group(1) or version.group(2)) if version else "")])
 
 
-def run_locust(host: str, users: int, seconds: float) -> tuple[Environment, list[dict]]:
-    """Ramp up, then alternate A/B blocks for `seconds`; returns the env and the blocks."""
+def run_locust(host: str, levels: list[int], seconds: float) -> tuple[Environment, list]:
+    """For each number of volunteers in turn: ramp up to it, then alternate A/B blocks for
+    `seconds`; returns the env and each level's blocks, flows and load average."""
     env = Environment(user_classes=[Volunteer], host=host, events=events)
-    runner = env.create_local_runner()
-    runner.start(users, spawn_rate=SPAWN_RATE)
-    # Signing in hashes a password (deliberately slow, ~0.3 s of CPU each): 200 of them
-    # would spill into the measured blocks, so they start only once everyone is in.
-    t0 = time.time()
-    while Shared.signed_in < users and time.time() - t0 < 600:
-        gevent.sleep(0.5)
-    gevent.sleep(THINK[1])  # first steps under way
-    print(f"  ramp-up {time.time() - t0:.0f} s ({users} volunteers at {SPAWN_RATE}/s, "
-          f"{Shared.signed_in} signed in)", flush=True)
-    blocks, t_end, n = [], time.time() + seconds, 0
-    Shared.load_before = os.getloadavg()[0]
-    while time.time() < t_end - 1:
-        n += 1
-        for kind in ("A", "B"):
-            length = min(BLOCK, max(1.0, t_end - time.time()))
-            Shared.phase = f"{kind}{n}"
-            start = time.time()
-            gevent.sleep(length)
-            blocks.append({"label": Shared.phase, "start": start, "end": time.time()})
-            print(f"  block {Shared.phase:<4} done; {env.stats.total.num_requests:,} requests, "
-                  f"{env.stats.total.num_failures} failures so far", flush=True)
+    runner, out = env.create_local_runner(), []
+    for users in levels:
+        Shared.phase = "ramp"
+        runner.start(users, spawn_rate=SPAWN_RATE)
+        # Signing in hashes a password (deliberately slow, ~0.3 s of CPU each): 200 of them
+        # would spill into the measured blocks, so they start only once everyone is in.
+        t0 = time.time()
+        while Shared.signed_in < users and time.time() - t0 < 600:
+            gevent.sleep(0.5)
+        gevent.sleep(THINK[1])  # first steps under way
+        print(f"  ramp-up {time.time() - t0:.0f} s ({users} volunteers at {SPAWN_RATE}/s, "
+              f"{Shared.signed_in} signed in)", flush=True)
+        level = {"users": users, "blocks": [], "flows": -Shared.flows_done,
+                 "load_before": os.getloadavg()[0]}
+        t_end = time.time() + seconds
+        while time.time() < t_end - 1:
+            n = next(Shared.blocks)
+            for kind in ("A", "B"):
+                length = min(BLOCK, max(1.0, t_end - time.time()))
+                Shared.phase = f"{kind}{n}"
+                start = time.time()
+                gevent.sleep(length)
+                level["blocks"].append({"label": Shared.phase, "start": start, "end": time.time()})
+                print(f"  block {Shared.phase:<4} done; {env.stats.total.num_requests:,} requests,"
+                      f" {env.stats.total.num_failures} failures so far", flush=True)
+        level.update(flows=level["flows"] + Shared.flows_done, load_after=os.getloadavg()[0])
+        out.append(level)
     Shared.phase = "end"
     runner.quit()
-    return env, blocks
+    return env, out
 
 
-def summarise(path: Path, blocks: list[dict], env: Environment, args) -> dict:
-    """Per-endpoint server times (timing log) over the A blocks, the bare route over the B."""
-    records = [{"method": p[2], "endpoint": p[3], "status": p[4], "ms": float(p[5]),
-                "label": p[7]} for p in (ln.split("\t") for ln in path.read_text().splitlines())
-               if len(p) == 8]
+def summarise(records: list[dict], level: dict, webs: int) -> dict:
+    """One level: per-endpoint server times (timing log) over the A blocks, the bare route over
+    the B; client times; flows against what the think times allow; who served whom."""
+    blocks, users = level["blocks"], level["users"]
+    mine = {b["label"] for b in blocks}
+    records = [r for r in records if r["phase"] in mine]
     secs = {k: sum(b["end"] - b["start"] for b in blocks if b["label"].startswith(k)) for k in "AB"}
-    a = [r for r in records if r["label"].startswith("A")]
-    b_all = [r for r in records if r["label"].startswith("B")]
+    a = [r for r in records if r["phase"].startswith("A")]
+    b_all = [r for r in records if r["phase"].startswith("B")]
     bare = [r["ms"] for r in b_all if r["endpoint"] == "main.healthz"]
     groups: dict[str, list[dict]] = defaultdict(list)
     for r in a:
@@ -249,39 +265,62 @@ def summarise(path: Path, blocks: list[dict], env: Environment, args) -> dict:
                      "x_bare_p50": pct(ms, .5) / pct(bare, .5),
                      "x_bare_p95": pct(ms, .95) / pct(bare, .95),
                      "errors": sum(1 for r in rs if r["status"] >= "400")})
-    stats, all_a = env.stats, [r["ms"] for r in a]
+    client = [c for c in Shared.client if c[0] in mine]
+    steps: dict[str, list[float]] = defaultdict(list)
+    for phase, name, ms, _ok in client:
+        if phase.startswith("A") or name.startswith("bare"):
+            steps[name].append(ms)
+    served: dict[str, set] = defaultdict(set)  # volunteer: the processes that served them
+    pages: dict[str, int] = defaultdict(int)  # process: signed-in pages served (200)
+    for r in records:
+        if r["status"] == "200" and r["endpoint"] not in ("auth.login", "main.healthz"):
+            served[r["who"]].add(r["pid"])
+            pages[r["pid"]] += 1
     return {
-        "users": args.users, "seconds": args.seconds, "block": BLOCK, "think": list(THINK),
-        "web_workers": 1, "a_requests": len(a), "a_rps": len(a) / (secs["A"] or 1),
+        "users": users, "seconds": secs["A"] + secs["B"], "block": BLOCK, "think": list(THINK),
+        "web_workers": webs, "a_requests": len(a), "a_rps": len(a) / (secs["A"] or 1),
         "b_requests": len(b_all), "b_rps": len(bare) / (secs["B"] or 1),
         "server_errors": sum(1 for r in records if r["status"] >= "500"),
         "bare": {"n": len(bare), **{f"p{q}": pct(bare, q / 100) for q in (50, 95, 99)}},
-        "a_all": {f"p{q}": pct(all_a, q / 100) for q in (50, 95, 99)}, "endpoints": rows,
-        "client_total": {"requests": stats.total.num_requests,
-                         "failures": stats.total.num_failures, "rps": stats.total.total_rps},
-        "errors": {f"{e.method} {e.name}: {e.error}": e.occurrences
-                   for e in stats.errors.values()},
-        "problems": dict(Shared.problems), "flows": Shared.flows_done, "retried": Shared.retried,
-        "load_before": Shared.load_before}
+        "a_all": {f"p{q}": pct([r["ms"] for r in a], q / 100) for q in (50, 95, 99)},
+        "client": {k: [len(v), *(pct(v, q) for q in (.5, .95, .99))] for k, v in steps.items()},
+        "client_all": [pct([c[2] for c in client if c[0][0] == "A" and not c[1].startswith("bare")],
+                            q) for q in (.5, .95, .99)],
+        "failed": sum(1 for c in client if not c[3]), "endpoints": rows,
+        "flows": level["flows"], "allowed": users * secs["A"] / (THINKS * sum(THINK) / 2),
+        "pages_by_process": dict(pages), "volunteers": len(served),
+        "spread": sum(1 for s in served.values() if len(s) > 1),
+        "everywhere": sum(1 for s in served.values() if len(s) == len(pages) > 1),
+        "load": [level["load_before"], level["load_after"]]}
 
 
 def report(lt: dict) -> None:
     """The RESULTS.md section and its target verdicts (into lt), printed."""
-    c, stopped, fmt = lt["client_total"], sum(lt["problems"].values()), common.fmt
+    c, stopped, fmt, ca = lt["client_total"], sum(lt["problems"].values()), common.fmt, \
+        lt["client_all"]
     L = [f"{lt['users']} simulated volunteers (Locust FastHttpUser), think time "
-         f"{lt['think'][0]:g}–{lt['think'][1]:g} s before every step, "
-         f"gunicorn gevent ×{lt['web_workers']} + worker + embedded Redis + mail catcher "
-         f"(as `make run`). {lt['seconds']:.0f} s of alternating {lt['block']:.0f} s "
+         f"{lt['think'][0]:g}–{lt['think'][1]:g} s before every step, {lt['setup']}. "
+         f"{lt['seconds']:.0f} s of alternating {lt['block']:.0f} s "
          f"blocks after the ramp-up: A = the call flow, B = the same users requesting "
-         f"the bare route `/healthz` instead. {lt['flows']} call flows completed.", "",
+         f"the bare route `/healthz` instead. Load average (1 min) "
+         f"{lt['load'][0]:.2f} → {lt['load'][1]:.2f}.", "",
          f"- A blocks: {lt['a_requests']:,} requests, **{lt['a_rps']:.1f} req/s**; "
          f"B blocks: {lt['b_requests']:,} requests, {lt['b_rps']:.1f} req/s.",
+         f"- **{lt['flows']} call flows completed** of about {lt['allowed']:.0f} that the "
+         f"think times allow in the A blocks ({lt['flows'] / max(1, lt['allowed']):.0%}; "
+         f"{THINKS} think times of {sum(THINK) / 2:g} s on average per flow).",
          "- Bare route server time (B blocks): " + ", ".join(
              f"p{q} {fmt(lt['bare'][f'p{q}'], 2)} ms" for q in (50, 95, 99)) + ".",
+         "- **Client-side** response time of the flow requests (A blocks; from sending to the "
+         "last byte in the load generator, queueing included): " + ", ".join(
+             f"p{q} {fmt(v)} ms" for q, v in zip((50, 95, 99), ca, strict=True)) + ".",
          f"- Errors: **{c['failures']}** failed requests (client side), "
          f"{lt['server_errors']} server 5xx, flows stopped: {lt['problems'] or 'none'}.",
          f"- Requests re-sent once after finding a keep-alive socket closed (as a browser "
-         f"does): {lt['retried']}.", "",
+         f"does): {lt['retried']}; signed-in requests sent to sign in: {lt['lost_sessions']}.",
+         f"- Signed-in pages (200) per web process (pid: pages): {lt['pages_by_process']}; "
+         f"of {lt['volunteers']} volunteers, {lt['spread']} were served by more than one "
+         f"process and {lt['everywhere']} by every one.", "",
          "Server service time per endpoint over the A blocks (helpline/timing.py: from "
          "Flask's WSGI entry to the response, compression included; ms):\n"]
     rows = [(f"`{r['endpoint']}`", r["n"], f"{r['rps']:.1f}", *(fmt(r[k]) for k in (
@@ -291,10 +330,26 @@ def report(lt: dict) -> None:
     L += common.md_table("endpoint | requests | req/s | p50 | p95 | p99 | p50 ÷ bare p50 | "
                          "p95 ÷ bare p95 | errors", "l r r r r r r r r", rows)
     L += ["", "(`POST auth.login` is the one-off sign-in with its deliberately slow password "
-          "hash; it is not held to the page target.)"]
+          "hash; it is not held to the page target.)", "",
+          "Client-side response time per step (A blocks; the bare route: B blocks; ms):\n"]
+    L += common.md_table("step | requests | p50 | p95 | p99", "l r r r r", [
+        (k, v[0], *(fmt(x) for x in v[1:])) for k, v in lt["client"].items()])
+    knee = max((s["users"] for s in lt["series"] if s["client_all"][1] <= TARGET_P95_MS
+                and not s["failed"]), default=0)
+    if len(lt["series"]) > 1:
+        L += ["", f"Volunteers in turn (the knee: **{knee}** volunteers at client p95 ≤ "
+              f"{TARGET_P95_MS:.0f} ms with no failed request):\n"]
+        L += common.md_table("volunteers | flow req/s | server p95 | client p95 | failed | "
+                             "flows / allowed | load average", "r r r r r r l", [
+            (s["users"], f"{s['a_rps']:.1f}", fmt(s["a_all"]["p95"]), fmt(s["client_all"][1]),
+             s["failed"], f"{s['flows']} / {s['allowed']:.0f}",
+             " → ".join(f"{x:.2f}" for x in s["load"])) for s in lt["series"]])
     lt["verdicts"] = [("200 volunteers, 0 errors", c["failures"] + stopped == 0
                        and lt["users"] >= 200, f"{lt['users']} volunteers, "
-                       f"{c['failures']} failed requests, {stopped} flows stopped")]
+                       f"{c['failures']} failed requests, {stopped} flows stopped"),
+                      (f"1,000 volunteers at client p95 ≤ {TARGET_P95_MS:.0f} ms (the knee)",
+                       knee >= 1000, f"knee {knee} volunteers over " + ", ".join(
+                           str(s["users"]) for s in lt["series"]))]
     pages = [r for r in lt["endpoints"] if r["endpoint"] != "POST auth.login"]
     if pages:
         worst = max(pages, key=lambda r: r["p95"])
@@ -304,20 +359,39 @@ def report(lt: dict) -> None:
     if lt["errors"]:
         L += ["\nErrors seen by the client:\n"] + [f"- ×{v} {k}" for k, v in lt["errors"].items()]
     lt["markdown"] = "\n".join(L)
-    common.header("load test", lt["load_before"])
+    common.header("load test", lt["load"][0])
     print(lt["markdown"])
     print("\n".join(f"{'PASS' if ok else 'FAIL'}: {target} ({figure})"
                     for target, ok, figure in lt["verdicts"]))
 
 
 def main() -> None:
-    # --database-url: one dataset.py made; --seconds: the A/B part after the ramp-up
-    args = common.options(__doc__, database_url=None, users=200, seconds=180.0, json=None)
-    load_knowledge(args.database_url, 2000, 7)
-    with common.Stack(args.database_url, "loadtest", timing=True) as stack:  # 1 web worker
+    # --database-url: one dataset.py made; --users: a number, or several in turn (100,200,400);
+    # --seconds: the A/B part after each ramp-up; --webs: web processes (more: behind nginx);
+    # --stack: a running stack's file (common.Stack.write_attach) instead of starting one
+    args = common.options(__doc__, database_url=None, users="200", seconds=180.0, json=None,
+                          webs=1, stack=None)
+    levels = [int(u) for u in args.users.split(",")]
+    with common.Stack(args.database_url, "loadtest", timing=True, webs=args.webs,
+                      attach=args.stack) as stack:
+        load_knowledge(stack.env["DATABASE_URL"], 2000, 7)
         stack.start()
-        env, blocks = run_locust(stack.base_url, args.users, args.seconds)
-        summary = summarise(stack.timing_log, blocks, env, args)
+        env, done = run_locust(stack.base_url, levels, args.seconds)
+        records = [{"method": p[2], "endpoint": p[3], "status": p[4], "ms": float(p[5]),
+                    "phase": p[7].split(" ")[0], "who": p[7].split(" ")[-1], "pid": p[1]}
+                   for p in (ln.split("\t") for ln in stack.timing_log.read_text().splitlines())
+                   if len(p) == 8]
+        webs = len(stack.web_pids)
+    series = [summarise(records, level, webs) for level in done]
+    stats = env.stats
+    summary = dict(series[-1], series=series, setup=(
+        f"{webs} gunicorn gevent web process(es)" + (" behind nginx (round-robin)" if webs > 1
+                                                    else "") + f", {stack.workers} worker(s), "
+        f"one Redis, mail catcher, {common.shown(stack.env['DATABASE_URL'])}"),
+        client_total={"requests": stats.total.num_requests, "failures": stats.total.num_failures,
+                      "rps": stats.total.total_rps},
+        errors={f"{e.method} {e.name}: {e.error}": e.occurrences for e in stats.errors.values()},
+        problems=dict(Shared.problems), retried=Shared.retried, lost_sessions=Shared.lost)
     report(summary)
     common.write_json(args.json, summary)
 

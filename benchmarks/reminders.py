@@ -5,15 +5,14 @@ import os
 import random
 import re
 import resource
-import sqlite3
 import sys
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import common
-import psutil
 import requests
 from common import FIRST, LAST, db, pct, rss_mb
 from sqlalchemy import func, select
@@ -91,6 +90,7 @@ class Stream(threading.Thread):
         self.retry = 2.0
         while not self.stop.is_set() and not self.signed_out:
             headers = {"Cookie": self.cookie, "Accept": "text/event-stream",
+                       "X-Bench": f"events u{self.user_id}",  # the timing log: who, which pid
                        "Cache-Control": "no-cache", "Accept-Encoding": "gzip, deflate, br"}
             if self.last_id is not None:
                 headers["Last-Event-ID"] = self.last_id
@@ -148,7 +148,8 @@ def tally(callbacks: list[dict], streams: list[Stream]) -> dict:
     created = dict(db.session.execute(select(Notification.id, Notification.created_at)
                                       .where(Notification.id.in_(ids))).all())
     per_cb = db.session.execute(select(Notification.url, func.count()).where(
-        Notification.kind == "reminder").group_by(Notification.url)).all()
+        Notification.kind == "reminder", Notification.user_id.in_(
+            {c["user_id"] for c in callbacks})).group_by(Notification.url)).all()
     by_cb = {c["id"]: c for c in callbacks}
     got: dict[int, list[dict]] = {c["id"]: [] for c in callbacks}
     out: dict = {"dup_frames": [], "wrong": [], "strays": []}
@@ -173,6 +174,7 @@ def tally(callbacks: list[dict], streams: list[Stream]) -> dict:
     out["reminder_events"] = sum(len(st.reminder_ids) for st in streams)
     out["reminder_ids"] = sum(len(set(st.reminder_ids)) for st in streams)
     out.update(states=dict(db.session.execute(select(CallBack.reminder_state, func.count())
+                                              .where(CallBack.id.in_(by_cb))
                                               .group_by(CallBack.reminder_state)).all()),
                stored=sum(n for _, n in per_cb), stored_cbs=len(per_cb),
                double=sum(1 for _, n in per_cb if n > 1))
@@ -181,10 +183,8 @@ def tally(callbacks: list[dict], streams: list[Stream]) -> dict:
 
 def report(callbacks: list[dict], streams: list[Stream], checks: dict, setting: dict) -> bool:
     common.header("call-back reminder", setting["load_before"])
-    print(f"# embedded redis-server {setting['redis_version']}; SQLite {sqlite3.sqlite_version} "
-          f"(WAL); gunicorn -k gevent -w 1 --worker-connections 1000; {WORKERS} "
-          f"worker(s) (python -m helpline.worker, REMINDER_POLL_SECONDS=0.5); "
-          f"SSE_KEEPALIVE_SECONDS={setting['keepalive']:.0f}")
+    print(f"# embedded redis-server {setting['redis_version']}; {setting['setup']}; "
+          f"REMINDER_POLL_SECONDS=0.5; SSE_KEEPALIVE_SECONDS={setting['keepalive']:.0f}")
     print(f"# RLIMIT_NOFILE soft {setting['fd_before']} -> {setting['fd_after']}")
     print(f"# {len(streams)} users signed in through /login in {setting['sign_in_s']:.1f} s; "
           f"{setting['opened']}/{len(streams)} /events streams open in {setting['open_s']:.1f} s")
@@ -236,9 +236,14 @@ def report(callbacks: list[dict], streams: list[Stream], checks: dict, setting: 
         f"{grew * 1024 / max(1, opened):.0f} KB per stream), peak {mem['peak']:.1f} MB during "
         f"the reminders, {mem['end']:.1f} MB at the end; open fds {setting['fds_after']}",
         f"gunicorn master VmRSS {mem['master']:.1f} MB; worker(s) VmRSS "
-        + ", ".join(f"{m:.1f} MB" for m in mem["workers"])]))
+        + ", ".join(f"{m:.1f} MB" for m in mem["workers"]),
+        "\nper web process (pid: streams held, reminders delivered once / due on them): "
+        + "; ".join(f"{k}: {v[0]}, {v[2]}/{v[1]}" for k, v in setting["by_process"].items())]))
     ok = not missing and not dup_cb and not checks["dup_frames"] and not checks["wrong"]
     p99 = pct(delays, .99)
+    setting["result"] = {"due": due, "delivered": len(arrived), "missing": len(missing),
+                         "duplicates": len(dup_cb) + len(checks["dup_frames"]), "ok": ok,
+                         "p99": p99, "by_process": setting["by_process"]}
     print(f"\ndelay p99 <= {TARGET_P99:.0f} s: " + (
         f"{'yes' if p99 <= TARGET_P99 else 'NO'} ({p99:.3f} s); delivered == due with no "
         f"duplicates: {'yes' if ok else 'NO'}" if delays and not missing
@@ -246,8 +251,22 @@ def report(callbacks: list[dict], streams: list[Stream], checks: dict, setting: 
     return ok
 
 
+def by_process(callbacks: list[dict], log) -> dict[str, list[int]]:
+    """pid: the streams it held last (timing log), the reminders due on them, those that
+    arrived once."""
+    holder = {p[7].split(" u")[-1]: p[1] for p in (ln.split("\t") for ln in (
+        log.read_text().splitlines() if log else [])) if p[-1].startswith("events u")}
+    out: dict[str, list[int]] = {pid: [n, 0, 0] for pid, n in Counter(holder.values()).items()}
+    for c in callbacks:
+        if (pid := holder.get(str(c["user_id"]))) is not None:
+            out[pid][1:] = [out[pid][1] + 1, out[pid][2] + (c["copies"] == 1)]
+    return out
+
+
 def main() -> int:
-    args = common.options(__doc__, users=500, spread=150.0)  # spread: s over which they fall due
+    # --users: each with a stream; --spread: s over which they fall due; --webs: web processes
+    # (more: behind nginx); --stack: a running stack's file (common.Stack.write_attach)
+    args = common.options(__doc__, users=500, spread=150.0, webs=1, stack=None, json=None)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # children inherit it
     want = max(4096, args.users * 4 + 512)
     if soft < want:
@@ -256,8 +275,8 @@ def main() -> int:
     setting = {"spread": args.spread, "fd_before": soft,
                "fd_after": resource.getrlimit(resource.RLIMIT_NOFILE)[0]}
     stop = threading.Event()
-    with common.Stack(None, "reminders", workers=WORKERS, catcher=False,
-                      REMINDER_POLL_SECONDS="0.5") as stack:
+    with common.Stack(None, "reminders", workers=WORKERS, catcher=False, timing=True,
+                      webs=args.webs, attach=args.stack, REMINDER_POLL_SECONDS="0.5") as stack:
         stack.flask("db", "upgrade")
         stack.start("--appendonly", "no", "--maxclients", "10000")
         app = stack.app(BASE_URL=stack.base_url)
@@ -272,8 +291,7 @@ def main() -> int:
         streams = [Stream(p, c, stack.base_url + "/events", stop)
                    for p, c in zip(people, cookies, strict=True)]
         setting["sign_in_s"] = time.monotonic() - t0
-        # the one gunicorn worker, the master's child (it has answered the sign-ins)
-        setting["web_pid"] = web_pid = psutil.Process(stack.web_proc.pid).children()[0].pid
+        setting["web_pid"] = web_pid = stack.web_pids[0]  # the (first) gunicorn worker
         time.sleep(1)
         rss = setting["rss"] = {"before": rss_mb(web_pid)}
         t0 = time.monotonic()
@@ -305,13 +323,18 @@ def main() -> int:
                 next_print = now + 15
             time.sleep(0.25)
         stop.set()
-        rss.update(peak=peak, end=rss_mb(web_pid), master=rss_mb(stack.web_proc.pid),
-                   workers=[rss_mb(w.pid) or 0 for w in stack.worker_procs])
+        rss.update(peak=peak, end=rss_mb(web_pid), master=rss_mb(stack.masters[0]),
+                   workers=[rss_mb(pid) or 0 for pid in stack.worker_pids])
         with app.app_context():
             checks = tally(callbacks, streams)
         setting.update(redis_version=stack.redis_version,
-                       keepalive=app.config["SSE_KEEPALIVE_SECONDS"])
+                       keepalive=app.config["SSE_KEEPALIVE_SECONDS"],
+                       by_process=by_process(callbacks, stack.timing_log),
+                       setup=f"{len(stack.web_pids)} gunicorn gevent web process(es)"
+                       + (" behind nginx" if len(stack.web_pids) > 1 else "")
+                       + f", {stack.workers} worker(s), {common.shown(stack.env['DATABASE_URL'])}")
         ok = report(callbacks, streams, checks, setting)
+        common.write_json(args.json, setting["result"])
         common.close(app)
     return 0 if ok else 1
 

@@ -52,6 +52,7 @@ def report_tail(text: str, max_lines: int = 70) -> str:
 
 
 SECTIONS = {"dataset": "Dataset", "loadtest": "Load test: the call flow",  # from their --json
+            "scaleout": "Scale-out: N web processes behind nginx, PostgreSQL, one Redis",
             "page_weight": "Page weight"}
 
 
@@ -94,17 +95,25 @@ def write_results(m: dict, args, sections: dict, steps: list[dict]) -> str:
 def main() -> None:
     # --only: the steps to run, comma-separated (default: all); the rest from results/
     args = common.options(__doc__, scale=1.0, database_url=os.environ.get("DATABASE_URL"),
-                          users=200, load_seconds=180.0, only=None)
+                          users=None, load_seconds=180.0, only=None, webs=2)
     OUT.mkdir(exist_ok=True)
     m = common.machine()
     n, small = max(1, round(1_000_000 * args.scale)), args.scale < 0.1
+    args.users = args.users or ("50,150" if small else "200,600,1000")  # the knee: in turn
     url = args.database_url or common.bench_url(args.scale)
     db, out = ["--database-url", url], lambda name: ["--json", str(OUT / f"{name}.json")]
     plan = [  # (name, command[, timeout: default 2 hours])
         ("dataset", ["dataset.py", "--scale", f"{args.scale:g}", *db, "--volunteers",
-                     str(max(200, args.users)), *out("dataset")]),
-        ("loadtest", ["loadtest.py", *db, "--users", str(args.users), "--seconds",
-                      f"{args.load_seconds:g}", *out("loadtest")], args.load_seconds + 900),
+                     str(max(200, *map(int, args.users.split(",")))), *out("dataset")]),
+        # --webs: web processes (more than one: behind nginx)
+        ("loadtest", ["loadtest.py", *db, "--users", args.users, "--seconds",
+                      f"{args.load_seconds:g}", "--webs", str(args.webs), *out("loadtest")],
+         args.load_seconds * len(args.users.split(",")) + 1800),
+        # PostgreSQL (its own, or DATABASE_URL's server), the 100k dataset at most, N = 1, 2, 4
+        ("scaleout", ["scaleout.py", "--scale", f"{min(args.scale, 0.1):g}", "--users",
+                      "60" if small else "200,600", "--seconds", "30" if small else "90",
+                      "--reminder-users", "50" if small else "200", *out("scaleout"),
+                      *(["--database-url", url] if url.startswith("postgres") else [])], 7200),
         ("page_weight", ["page_weight.py", *db, *out("page_weight")], 1800),
         ("contacts_search", ["contacts_search.py", "--contacts", str(n)]),
         ("case_page", ["case_page.py", "--contacts", str(n)]),
