@@ -82,11 +82,12 @@ def case_ids(filters: dict) -> list[int]:
 
 
 def among(column, ids: list[int], slack: int = 1):
-    """`column` is one of `ids` (sorted, distinct) as SQL: a BETWEEN where the ids are no more
-    than `slack` times as spread out as a run of consecutive ids would be (the caller drops
-    what else the range holds), else an IN list."""
-    if ids[-1] - ids[0] < slack * len(ids):
-        return column.between(ids[0], ids[-1])
+    """`column` is one of `ids` (distinct) as SQL: a BETWEEN where the ids are no more than
+    `slack` times as spread out as a run of consecutive ids (slack 1: exactly such a run; more:
+    the caller drops what else the range holds), else an IN list."""
+    low, high = min(ids), max(ids)
+    if high - low < slack * len(ids):
+        return column.between(low, high)
     return column.in_(ids)
 
 
