@@ -6,7 +6,7 @@ from sqlalchemy.exc import DataError
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 
-from .extensions import db
+from .extensions import db, login_manager
 
 TITLES = {
     400: "Something was wrong with that request",
@@ -65,5 +65,7 @@ def register_errors(app: Flask) -> None:
     def unhandled(exc: Exception):
         app.logger.exception("unhandled error")
         db.session.rollback()
+        if "_login_user" not in g:  # the user could not be loaded (a database not answering):
+            g._login_user = login_manager.anonymous_user()  # the page must not try again
         return _render(InternalServerError(
             "The problem has been logged. Nothing you typed was saved; go back and try again."))
