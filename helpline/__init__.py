@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from flask import Flask, request
+from flask import Flask, current_app, request
+from govuk_frontend_wtf.gov_form_base import GovFormBase
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from markupsafe import Markup
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -112,6 +114,15 @@ def _file_hash(path: str, mtime: float) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:10]
 
 
+def _render_widget(widget: GovFormBase, params: dict) -> Markup:
+    """A GOV.UK form widget's template, rendered with its params alone.
+
+    govuk-frontend-wtf renders each field through Flask's render_template, which runs
+    every context processor again for each field of a page; the widget templates read
+    nothing but `params`, so the same HTML comes from the template itself."""
+    return Markup(current_app.jinja_env.get_template(widget.template).render(params=params))
+
+
 def register_templates(app: Flask) -> None:
     """Our templates first, then the GOV.UK Frontend macros; filters and globals."""
     app.jinja_loader = ChoiceLoader([
@@ -124,6 +135,7 @@ def register_templates(app: Flask) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     WTFormsHelpers(app)
+    GovFormBase.render = _render_widget  # the GOV.UK widgets: see _render_widget
     app.jinja_env.filters["london"] = london_format
 
     @app.url_defaults

@@ -4,10 +4,13 @@ one COUNT query, computed inside its own guard (a failing badge leaves the page 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import Flask, g, request
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from werkzeug.local import LocalProxy
 
 from .auth.forms import EmptyForm
 from .auth.models import User
@@ -96,13 +99,25 @@ def badges(user: User, session: AnySession | None = None,
     return out
 
 
+def _form(name: str, form_class: type[FlaskForm]) -> Any:
+    """The chrome's form, made when a template first uses it (most fragments never do)."""
+    def made() -> FlaskForm:
+        forms = g.setdefault("chrome_forms", {})
+        if name not in forms:
+            forms[name] = form_class()
+        return forms[name]
+    return LocalProxy(made)
+
+
 def _chrome() -> dict:
+    forms = {"signout_form": _form("signout_form", EmptyForm)}
     if not current_user.is_authenticated:
-        return {"signout_form": EmptyForm()}
+        return forms
+    forms["snooze_form"] = _form("snooze_form", SnoozeForm)
     if request.headers.get("HX-Request"):  # fragments do not render the header
-        return {"signout_form": EmptyForm(), "snooze_form": SnoozeForm()}
+        return forms
     user = current_user._get_current_object()
-    return {"signout_form": EmptyForm(), "snooze_form": SnoozeForm(), **badges(user),
+    return {**forms, **badges(user),
             **badge("active_reminders", lambda: showing_for(user)),
             **badge("last_event_id", lambda: latest_id(db.session, Notification, user.id)),
             **badge("call_panel_count", lambda: telephony.panel_count(user))}

@@ -71,7 +71,10 @@ class Case(Model):
     __mapper_args__ = {"version_id_col": version}
     # Morning Review: safeguarding cases changed since a time (no full scan at 1M cases)
     __table_args__ = (Index("ix_cases_safeguarding_updated", "safeguarding_activated",
-                            "updated_at"),)
+                            "updated_at"),
+                      # My team's cases badge (status, nobody assigned, the user's teams) on
+                      # every page: without it SQLite walks every unassigned case
+                      Index("ix_cases_team_queue", "status", "assignee_id", "team_id"))
 
     @property
     def reference(self) -> str:

@@ -203,3 +203,34 @@ def test_a_busy_night_shows_only_flagged_calls_oldest_first_50_a_page(client, wo
     second = client.get("/supervisor/?call=2").get_data(as_text=True)
     assert "Showing 51–100 of 105" in second
     assert "call 54" in second and "call 55" not in second
+
+
+def _old_suggestions(q: str) -> list[str]:
+    """suggest_handlers as it was before issue 17 (lower() on both columns, whole users)."""
+    from sqlalchemy import func, or_, select
+
+    from helpline.auth.models import User
+    q = q.strip().lower().replace("%", "").replace("_", "").replace("\\", "")
+    if len(q) < 2:
+        return []
+    name, login = func.lower(User.name), func.lower(User.email)
+    rows = db.session.scalars(select(User).where(User.active.is_(True), or_(
+        name.like(f"{q}%"), name.like(f"% {q}%"), name.like(f"%-{q}%"), name.like(f"({q}%"),
+        login.like(f"{q}%"), login.like(f"%.{q}%@%"))).order_by(User.name).limit(200)).all()
+
+    def rank(u) -> tuple:
+        words = u.name.lower().replace("(", "").replace(")", "").split()
+        return (0 if any(w.startswith(q) for w in words) else
+                1 if u.email.lower().startswith(q) else 2, u.name.lower())
+    return [u.email for u in sorted(rows, key=rank)[:8]]
+
+
+def test_handler_suggestions_match_the_old_query_in_any_case(app, world):
+    from helpline.interactions.services import suggest_handlers
+    for i, name in enumerate(("ZOË ÉMILE", "Zoë Émile", "zoe emile", "(CA) Ann-Marie O'Neil",
+                              "ANNE Marie", "Émilie Zola", "Åsa Örn", "Mary-Ann Zoeller")):
+        make_user(name=name, email=f"{name.split()[-1].lower().replace(chr(39), '')}.{i}@ex.org")
+    make_user(name="Zoe Retired", active=False)
+    for q in ("zo", "ZO", "Zoë", "ZOË", "émi", "ÉMI", "em", "EM", "ann", "ANN", "-ma", "(ca",
+              "o'n", "åsa", "ÅSA", "örn", "zola.", "ZOLA", "ex.org", "a%", "an_", "marie"):
+        assert [u.email for u in suggest_handlers(q)] == _old_suggestions(q), q
