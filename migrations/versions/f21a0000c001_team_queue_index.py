@@ -8,7 +8,7 @@ Create Date: 2026-12-07 22:20:00
 from alembic import op
 
 revision = "f21a0000c001"
-down_revision = "f20a0000a001"
+down_revision = "f21a0000a001"  # after the contact search indexes
 branch_labels = None
 depends_on = None
 
