@@ -1,7 +1,7 @@
 """an index for the My team's cases badge (status, assignee, team), counted on every page
 
 Revision ID: f21a0000c001
-Revises: f20a0000a001
+Revises: f21a0000a001
 Create Date: 2026-12-07 22:20:00
 
 """
