@@ -132,7 +132,9 @@ def _name_arms(one_word: bool, where: list, sqlite: bool, walk: bool) -> list:
     starting with the text; first names strictly longer than f with a surname starting
     with rest (a first name equal to f is already in the first arm); surnames holding the
     whole text."""
-    not_full = or_(Contact.full_key < bindparam("text"), Contact.full_key >= bindparam("text_end"))
+    # not in the first arm; IS NOT TRUE (full_key is never NULL in these arms) rather than an
+    # OR of two ranges, which PostgreSQL would read as two bitmap scans and then the table
+    not_full = _between(Contact.full_key, "text").is_not(True)
     arms = [select(Contact.full_key, Contact.id).where(*where, _between(Contact.full_key, "text"))]
     if one_word:
         # SQLite has no statistics to tell a common surname from a rare one: `walk` says
