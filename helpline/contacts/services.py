@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from sqlalchemy import and_, func, or_, select, union_all
+from sqlalchemy import and_, bindparam, func, or_, select, union_all
 
 from .. import audit
 from ..auth.models import User
@@ -113,16 +114,16 @@ _POSTCODEISH = re.compile(r"^[A-Za-z]{1,2}\d[A-Za-z\d]?(\s*\d[A-Za-z]{0,2})?$")
 WALK_FROM = 4000
 
 
-def _key_search(q: str):
-    """(key column, key) for a phone- or postcode-like query, else None (a name search)."""
-    if _PHONEISH.match(q) and len(re.sub(r"\D", "", q)) >= 4:
-        return Contact.phone_key, postcodes.phone_key(q)
-    if _POSTCODEISH.match(q):
-        return Contact.postcode_key, postcodes.postcode_key(q)
-    return None
+def _between(column, name: str):
+    """column starts with the bound prefix `name` (its upper bound bound as name_end)."""
+    return and_(column >= bindparam(name), column < bindparam(f"{name}_end"))
 
 
-def _name_arms(text: str, where: list, sqlite: bool, walk: bool) -> list:
+def _bounds(name: str, prefix: str) -> dict[str, str]:
+    return {name: prefix, f"{name}_end": _upper(prefix)}
+
+
+def _name_arms(one_word: bool, where: list, sqlite: bool, walk: bool) -> list:
     """A name search as selects of (full_key, id) that share no row, whose union is what
     first_key/last_key/full_key prefix matching finds, each cheap on one index.
 
@@ -131,34 +132,74 @@ def _name_arms(text: str, where: list, sqlite: bool, walk: bool) -> list:
     starting with the text; first names strictly longer than f with a surname starting
     with rest (a first name equal to f is already in the first arm); surnames holding the
     whole text."""
-    not_full = or_(Contact.full_key < text, Contact.full_key >= _upper(text))
-    tokens = text.split(" ")
-    arms = [select(Contact.full_key, Contact.id).where(*where, _prefix(Contact.full_key, text))]
-    if len(tokens) == 1:
+    # not in the first arm; IS NOT TRUE (full_key is never NULL in these arms) rather than an
+    # OR of two ranges, which PostgreSQL would read as two bitmap scans and then the table
+    not_full = _between(Contact.full_key, "text").is_not(True)
+    arms = [select(Contact.full_key, Contact.id).where(*where, _between(Contact.full_key, "text"))]
+    if one_word:
         # SQLite has no statistics to tell a common surname from a rare one: `walk` says
         # which it is; `|| ''` keeps it off the surname index so it walks the name index.
         last = Contact.last_key.concat("") if walk else Contact.last_key
         surnames = [Contact.full_key.is_not(None)] if walk else []
         return arms + [select(Contact.full_key, Contact.id).where(
-            *where, *surnames, _prefix(last, text), not_full)]
-    first, rest = tokens[0], " ".join(tokens[1:])
-    longer_first = [Contact.first_key > first, Contact.first_key < _upper(first)]
+            *where, *surnames, _between(last, "text"), not_full)]
+    longer_first = [Contact.first_key > bindparam("first"),
+                    Contact.first_key < bindparam("first_end")]
     if sqlite:  # skip-scan the few first names longer than `first` (no statistics on SQLite)
         firsts = select(select(func.min(Contact.first_key)).where(*longer_first)
                         .scalar_subquery().label("k")).cte("firsts", recursive=True)
         firsts = firsts.union_all(select(select(func.min(Contact.first_key)).where(
-            Contact.first_key > firsts.c.k, Contact.first_key < _upper(first))
+            Contact.first_key > firsts.c.k, Contact.first_key < bindparam("first_end"))
             .scalar_subquery()).where(firsts.c.k.is_not(None)))
         arms.append(select(Contact.full_key, Contact.id).join_from(
             firsts, Contact, Contact.first_key == firsts.c.k)
-            .where(*where, _prefix(Contact.last_key, rest), not_full))
+            .where(*where, _between(Contact.last_key, "rest"), not_full))
     else:
         arms.append(select(Contact.full_key, Contact.id).where(
-            *where, *longer_first, _prefix(Contact.last_key, rest), not_full))
+            *where, *longer_first, _between(Contact.last_key, "rest"), not_full))
     in_second = and_(Contact.first_key.is_not(None), *longer_first,
-                     _prefix(Contact.last_key, rest))
+                     _between(Contact.last_key, "rest"))
     return arms + [select(Contact.full_key, Contact.id).where(
-        *where, _prefix(Contact.last_key, text), not_full, ~in_second)]
+        *where, _between(Contact.last_key, "text"), not_full, ~in_second)]
+
+
+@functools.lru_cache(maxsize=None)
+def _statements(shape: str, sqlite: bool, walk: bool, letter: bool) -> tuple:
+    """(capped count, page) of one kind of search, with bound parameters: built once.
+
+    shape: "phone", "postcode", "word" (a one-word name) or "words"."""
+    where = [Contact.active.is_(True)] + ([_between(Contact.full_key, "letter")] if letter else [])
+    if shape in ("phone", "postcode"):
+        # Few rows share a phone or postcode prefix: sort them (the index covers the sort key).
+        cond = [*where, _between(Contact.phone_key if shape == "phone" else Contact.postcode_key,
+                                 "key")]
+        count = select(func.count()).select_from(
+            select(Contact.id).where(*cond).limit(bindparam("cap")).subquery())
+        ids = select(Contact.full_key, Contact.id).where(*cond).order_by(
+            Contact.full_key.is_(None), Contact.full_key, Contact.id) \
+            .offset(bindparam("offset")).limit(bindparam("limit")).subquery()
+        return count, _rows(ids, nulls_last=True)
+    arms = _name_arms(shape == "word", where, sqlite, walk)
+    counts = [select(func.count()).select_from(
+        union_all(*arms).limit(bindparam("cap")).subquery()).scalar_subquery()]
+    if sqlite and shape == "word":  # how many surnames match, up to walk_from
+        counts.append(select(func.count()).select_from(select(Contact.id).where(
+            *where, _between(Contact.last_key, "text")).limit(bindparam("walk_from"))
+            .subquery()).scalar_subquery())
+    # Each arm gives its first offset+limit rows by name (an index range, or a short sort);
+    # the page is the first of those, merged.
+    merged = union_all(*(a.order_by(Contact.full_key, Contact.id).limit(bindparam("n"))
+                         .subquery().select() for a in arms)).subquery()
+    ids = select(merged.c.full_key, merged.c.id).order_by(merged.c.full_key, merged.c.id) \
+        .offset(bindparam("offset")).limit(bindparam("limit")).subquery()
+    return select(*counts), _rows(ids)
+
+
+def _rows(ids, nulls_last: bool = False):
+    """The contacts of a page of (full_key, id), in that order."""
+    order = [ids.c.full_key.is_(None)] if nulls_last else []
+    return select(Contact).join(ids, Contact.id == ids.c.id).order_by(
+        *order, ids.c.full_key, ids.c.id)
 
 
 @dataclass
@@ -181,67 +222,47 @@ def search_contacts(q: str | None = None, letter: str | None = None, page: int =
                     per_page: int = PER_PAGE) -> Page:
     """Active contacts, optionally by first letter and/or a search, sorted by name."""
     where = [Contact.active.is_(True)]
-    if letter and len(letter) == 1 and letter.isalpha():
-        where.append(_prefix(Contact.full_key, letter.lower()))
+    letter = letter.lower() if letter and len(letter) == 1 and letter.isalpha() else None
+    if letter:
+        where.append(_prefix(Contact.full_key, letter))
     page = max(1, page)
     offset = (page - 1) * per_page
     if q and q.strip():
-        total, items = _search(q.strip()[:200], where, offset, per_page, page)
+        total, items = _search(q.strip()[:200], letter, offset, per_page, page)
     else:
-        total = _capped_count(select(Contact.id).where(*where))
+        total = db.session.scalar(select(func.count()).select_from(
+            select(Contact.id).where(*where).limit(COUNT_CAP + 1).subquery())) or 0
         items = _page_of(where, offset, per_page)
     return Page(items, page, min(total, COUNT_CAP), total > COUNT_CAP, per_page)
 
 
-def _capped_count(stmt) -> int:
-    return db.session.scalar(select(func.count()).select_from(
-        stmt.limit(COUNT_CAP + 1).subquery())) or 0
-
-
-def _search(q: str, where: list, offset: int, limit: int, page: int) -> tuple[int, list[Contact]]:
+def _search(q: str, letter: str | None, offset: int, limit: int,
+            page: int) -> tuple[int, list[Contact]]:
     """"Search this view": phone, postcode or name; named contacts by name, then anonymous
     ones by id. Two statements: a capped count, and the page (ids first, rows for those)."""
-    key_search = _key_search(q)
-    if key_search:
-        column, key = key_search
-        if not key:
-            return 0, []
-        # Few rows share a phone or postcode prefix: sort them (the index covers the sort key).
-        cond = [*where, _prefix(column, key)]
-        ids = select(Contact.full_key, Contact.id).where(*cond).order_by(
-            Contact.full_key.is_(None), Contact.full_key, Contact.id).offset(offset).limit(limit)
-        return _capped_count(select(Contact.id).where(*cond)), _rows(ids.subquery(), True)
-    text = fold(q)
-    if not text:
-        return 0, []
-    sqlite = db.session.get_bind().dialect.name == "sqlite"
-    walk_from = int(WALK_FROM * math.sqrt(page))  # deeper pages walk further
-    arms = _name_arms(text, where, sqlite, walk=False)
-    counted = select(func.count()).select_from(
-        union_all(*arms).limit(COUNT_CAP + 1).subquery()).scalar_subquery()
-    walk, total = False, 0
-    if sqlite and " " not in text:
-        surnames = select(func.count()).select_from(select(Contact.id).where(
-            *where, _prefix(Contact.last_key, text)).limit(walk_from).subquery())
-        total, found = db.session.execute(select(counted, surnames.scalar_subquery())).one()
-        walk = found >= walk_from
-        arms = _name_arms(text, where, sqlite, walk)
+    params: dict[str, Any] = {"offset": offset, "limit": limit, "n": offset + limit,
+                              "cap": COUNT_CAP + 1, "walk_from": int(WALK_FROM * math.sqrt(page))}
+    params |= _bounds("letter", letter) if letter else {}
+    if _PHONEISH.match(q) and len(re.sub(r"\D", "", q)) >= 4:
+        shape, key = "phone", postcodes.phone_key(q)
+    elif _POSTCODEISH.match(q):
+        shape, key = "postcode", postcodes.postcode_key(q)
     else:
-        total = db.session.scalar(select(counted)) or 0
-    # Each arm gives its first offset+limit rows by name (an index range, or a short sort);
-    # the page is the first of those, merged.
-    merged = union_all(*(a.order_by(Contact.full_key, Contact.id).limit(offset + limit)
-                         .subquery().select() for a in arms)).subquery()
-    page_ids = select(merged.c.full_key, merged.c.id).order_by(merged.c.full_key, merged.c.id) \
-        .offset(offset).limit(limit).subquery()
-    return total, _rows(page_ids)
-
-
-def _rows(ids, nulls_last: bool = False) -> list[Contact]:
-    """The contacts of a page of (full_key, id), in that order."""
-    order = [ids.c.full_key.is_(None)] if nulls_last else []
-    return list(db.session.scalars(select(Contact).join(ids, Contact.id == ids.c.id)
-                                   .order_by(*order, ids.c.full_key, ids.c.id)))
+        key = fold(q)
+        tokens = key.split(" ")
+        shape = "word" if len(tokens) == 1 else "words"
+        params |= _bounds("first", tokens[0]) | _bounds("rest", " ".join(tokens[1:])) \
+            if len(tokens) > 1 else {}
+    if not key:
+        return 0, []
+    params |= _bounds("key", key) | _bounds("text", key)
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    count, _ = _statements(shape, sqlite, False, bool(letter))
+    counts = db.session.execute(count, params).one()
+    # deeper pages walk further: walk_from grows with the square root of the page
+    walk = shape == "word" and sqlite and counts[-1] >= params["walk_from"]
+    _, rows = _statements(shape, sqlite, walk, bool(letter))
+    return counts[0], list(db.session.scalars(rows, params))
 
 
 def _page_of(where: list, offset: int, limit: int) -> list[Contact]:

@@ -136,3 +136,37 @@ def test_new_search_finds_the_same_contacts_in_the_same_order_page_by_page(
             if len(ids) < 7:
                 break
     assert pages_compared > 500 and found_any > 300  # the queries find contacts, over pages
+
+
+def search_index_traces() -> list[str]:
+    """The search indexes holding Zéna Quilliam-Ó's name, phone or postcode key."""
+    found = []
+    with db.engine.connect() as conn:
+        for index in Contact.__table__.indexes:
+            columns = ", ".join(c.name for c in index.columns)
+            hint = f" INDEXED BY {index.name}" if conn.dialect.name == "sqlite" else ""
+            # on SQLite this reads the index only (every column asked for is in it)
+            rows = conn.exec_driver_sql(f"SELECT {columns} FROM contacts{hint}").all()
+            text = " ".join(str(v) for row in rows for v in row).lower()
+            if re.search(r"zena|quilliam|7700900777|ze10aa", text):
+                found.append(index.name)
+    return found
+
+
+def test_an_erased_contact_is_found_by_no_search_and_left_in_no_search_index(app):
+    from helpline.review import privacy
+    from tests.contacts.helpers import make_contact
+    user = make_user("supervisor")
+    zena = make_contact(user, first_name="Zéna", last_name="Quilliam-Ó", phone="07700 900777",
+                        postcode="ZE1 0AA", postcode_area="ZE", region="Scotland")
+    db.session.commit()
+    asked = ["zena", "Quilliam", "Zéna Quil", "07700 900777", "+44 7700 900777", "ZE1 0AA"]
+    assert all([c.id for c in services.search_contacts(q).items] == [zena.id] for q in asked)
+    assert {"ix_contacts_first_last", "ix_contacts_last_first", "ix_contacts_active_full_key",
+            "ix_contacts_phone_key", "ix_contacts_postcode_key"} <= set(search_index_traces())
+
+    privacy.anonymise(zena, "Asked to be forgotten", user)
+    db.session.commit()
+
+    assert [q for q in asked if services.search_contacts(q).items] == []
+    assert search_index_traces() == []
