@@ -21,6 +21,13 @@ else:
 from gunicorn.glogging import Logger  # noqa: E402
 
 
+def _escaped(path: str) -> str:
+    """A path that keeps the JSON format valid and cannot forge a line: backslash, quote
+    and control characters percent-encoded."""
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: f"%{ord(m.group()):02X}",
+                  path.replace("\\", "%5C").replace('"', "%22"))
+
+
 class PrivateAccessLogger(Logger):
     """Never the query string, the raw request line or the Referer; an unknown path (404)
     becomes "-", as it can hold anything someone typed (the app's request line does the
@@ -32,12 +39,8 @@ class PrivateAccessLogger(Logger):
         atoms.update(q="-", r="-", f="-")
         if str(atoms.get("s")) == "404":
             atoms["U"] = "-"
-        elif "helpline.logged_path" in environ:  # what the app logged (a token path: its rule)
-            atoms["U"] = environ["helpline.logged_path"].replace('"', "%22")
-        else:  # keep the JSON format valid whatever the path holds
-            atoms["U"] = re.sub(r"[\x00-\x1f\x7f]", lambda m: f"%{ord(m.group()):02X}",
-                                (atoms.get("U") or "-").replace("\\", "%5C")
-                                .replace('"', "%22"))
+        else:  # what the app logged (a credential path: its rule), else the path as sent
+            atoms["U"] = _escaped(environ.get("helpline.logged_path") or atoms.get("U") or "-")
         return atoms
 
 

@@ -172,8 +172,10 @@ def _write_csv(path: Path, header: list, rows: Iterator[list], training: bool = 
         os.fsync(fh.fileno())
 
 
-_XML_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# characters XML 1.0 cannot hold: C0 controls but tab/newline/return, the two
+# non-characters U+FFFE/U+FFFF, and lone surrogates
+_XML_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SPACE = " \t\n\r"
 
 

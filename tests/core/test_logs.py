@@ -104,6 +104,10 @@ def test_a_search_leaves_no_trace_in_any_log_file(tmp_path):
                  "direction": "in"}).encode(),
             headers={"Content-Type": "application/json"})).status == 201
         opener.open(f"{base}/restore/{RESTORE_TOKEN}")  # unknown: back to Contacts
+        try:  # a backslash and a quote in a matched route's path (break finding)
+            opener.open(base + "/admin/mail/a%5Cx%22y%5Cu0041")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 403
         try:
             opener.open(base + "/Quartermaine")
         except urllib.error.HTTPError as exc:
@@ -125,6 +129,7 @@ def test_a_search_leaves_no_trace_in_any_log_file(tmp_path):
     requests = [ln.get("request", "") for ln in lines if ln.get("logger") == "gunicorn.access"]
     assert "POST /telephony/<token> HTTP/1.1" in requests  # the rule, as the app logs it
     assert "GET /restore/<token> HTTP/1.1" in requests
+    assert "GET /admin/mail/a%5Cx%22y%5Cu0041 HTTP/1.1" in requests  # every line parsed
 
 
 def test_a_line_break_in_a_path_cannot_forge_a_log_line(client, auth, caplog):

@@ -191,3 +191,20 @@ def test_a_control_character_no_longer_stops_an_xlsx_export(app, client, world):
     assert rows[1][16] == "Pasted\x0btext & <more>"
     book = load_workbook(io.BytesIO(export(app, client, "xlsx", True)), read_only=True)
     assert list(book.active.iter_rows(values_only=True))[1][16] == "Pasted_x000B_text & <more>"
+
+
+def test_characters_xml_cannot_hold_leave_the_sheet_well_formed(tmp_path):
+    """Break finding: U+FFFF in a note made sheet1.xml not well-formed (Excel refuses or
+    "repairs" it); every character XML cannot hold is written as Excel writes it."""
+    import zipfile
+    from xml.etree import ElementTree
+
+    from helpline.review.export_rows import _write_xlsx
+    path = tmp_path / "odd.xlsx"
+    odd = ["ok\uffffnote", "a\ufffeb", "lone\ud800half", "tab\tand\x01", "plain & <b>"]
+    _write_xlsx(path, ["a", "b", "c", "d", "e"], iter([odd]))
+    with zipfile.ZipFile(path) as book:
+        ElementTree.fromstring(book.read("xl/worksheets/sheet1.xml"))  # parses
+    cells = list(load_workbook(path, read_only=True).active.iter_rows(values_only=True))[1]
+    assert cells == ("ok_xFFFF_note", "a_xFFFE_b", "lone_xD800_half", "tab\tand_x0001_",
+                     "plain & <b>")
