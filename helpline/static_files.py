@@ -57,4 +57,7 @@ def register_static_compression(app: Flask) -> None:
         resp.set_data(body)
         resp.headers["Content-Encoding"] = encoding
         resp.vary.add("Accept-Encoding")
+        etag, weak = resp.get_etag()
+        if etag:  # another representation: its own tag, so no If-Range joins two encodings
+            resp.set_etag(f"{etag}:{encoding}", bool(weak))
         return resp

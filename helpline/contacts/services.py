@@ -97,8 +97,14 @@ def describe_changes(changes: Mapping[str, tuple[Any, Any]], reason: str | None)
 # --- search -----------------------------------------------------------------
 
 def _upper(prefix: str) -> str:
-    """The first string after every string starting with prefix."""
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    """The first string after every string starting with prefix, in code point order (as
+    both databases compare the keys). The next code point skips the surrogates, which no
+    text can hold, and a prefix ending in the last code point moves up the one before."""
+    stem = prefix.rstrip("\U0010ffff")
+    if not stem:  # nothing sorts after it: bound it by itself and one more last code point
+        return prefix + "\U0010ffff"
+    after = ord(stem[-1]) + 1
+    return stem[:-1] + chr(0xE000 if 0xD800 <= after <= 0xDFFF else after)
 
 
 def _prefix(column, prefix: str):

@@ -136,8 +136,27 @@ def _touches_lists(session: Session) -> bool:
 @event.listens_for(Session, "before_flush")
 def _new_version(session: Session, _context: Any, _instances: Any) -> None:
     """A flush that changes a list item or a field writes a new version token with it."""
-    if not _touches_lists(session):
-        return
+    if _touches_lists(session):
+        _bump(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk_change(state: Any) -> None:
+    """So does an ORM UPDATE, DELETE or INSERT statement on them (a bulk change, a script
+    in `flask shell`). Raw SQL outside the ORM cannot be seen: whoever writes it must
+    also change the `lookups_version` row (see `bump_version`)."""
+    mapper = state.bind_mapper
+    if (state.is_update or state.is_delete or state.is_insert) and mapper is not None \
+            and mapper.class_ in (LookupItem, ResponseTypeField):
+        _bump(state.session)
+
+
+def bump_version(session: Session) -> None:
+    """A new token in this session's transaction: every process reloads the lists."""
+    _bump(session)
+
+
+def _bump(session: Session) -> None:
     with session.no_autoflush:
         row = session.get(Setting, VERSION_KEY)
     token = secrets.token_hex(8)

@@ -82,3 +82,18 @@ def test_a_new_extra_field_is_asked_for_after_the_fields_were_cached(app, people
     admin.post(url, data={"csrf_token": csrf_token(admin, url), "name": "Pets in household",
                           "kind": "number"})
     assert "Pets in household (optional)" in volunteer.get(extra).get_data(as_text=True)
+
+
+def test_a_bulk_change_outside_the_admin_pages_is_offered_next_request(app, people):
+    """Break finding: an ORM UPDATE statement (a script, a bulk retire) never bumped the
+    version, so every process kept offering a retired item until restarted."""
+    from sqlalchemy import update
+    admin, volunteer = people
+    assert "Housing" in offered_categories(volunteer)
+    held = app.extensions["lookups_cache"]  # what another process read before the change
+    db.session.execute(update(LookupItem).where(LookupItem.list_name == "signpost_category",
+                                                LookupItem.name == "Housing")
+                       .values(retired=True))
+    db.session.commit()
+    app.extensions["lookups_cache"] = held  # that process never saw the statement run
+    assert "Housing" not in offered_categories(volunteer)

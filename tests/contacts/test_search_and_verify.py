@@ -248,3 +248,17 @@ def test_a_page_of_search_rows_is_under_5_kb_and_keeps_every_column(client, auth
     assert re.search(r'<tr><td><a class="govuk-link" href="/contacts/\d+">Christabel00 '
                      r'Montgomery</a><td>07700 900100<td>SW1A 1AA'
                      r'<td>Yorkshire and the Humber<td>\d\d/\d\d/\d{4}</tr>', html)
+
+
+@pytest.mark.parametrize("query", ["a\ud7ff", "\ud7ff", "\U0010ffff", "smi\U0010ffff",
+                                   "\U0010ffff\U0010ffff", "Zo\U0010ffff\U0010ffff"])
+def test_a_search_ending_at_the_edge_of_unicode_is_a_page_not_a_500(client, auth, query):
+    """Break finding: the range's upper bound after U+D7FF was a surrogate (not encodable)
+    and after U+10FFFF no character at all."""
+    owner = make_user()
+    make_contact(owner, first_name="Smi\U0010ffffth", last_name="Zo\U0010ffff\U0010ffffe")
+    auth.login(owner.email)
+    resp = client.get("/", query_string={"q": query}, headers={"HX-Request": "true"})
+    assert resp.status_code == 200
+    found = "Zo\U0010ffff\U0010ffffe" in resp.get_data(as_text=True)
+    assert found == (query in ("smi\U0010ffff", "Zo\U0010ffff\U0010ffff"))

@@ -57,6 +57,16 @@ def test_static_files_go_out_at_the_best_compression_and_decode_to_the_file(clie
         plain = client.get(f"/static/{name}", headers={"Accept-Encoding": "identity"})
         assert "Content-Encoding" not in plain.headers and plain.get_data() == original
         assert "max-age=31536000" in br.headers["Cache-Control"]
+    # each encoding has its own tag (break finding: a resumed download could join them)
+    css = "/static/css/govuk-frontend.min.css"
+    tags = {enc: client.get(css, headers={"Accept-Encoding": enc}).headers["ETag"]
+            for enc in ("br", "gzip", "identity")}
+    assert len(set(tags.values())) == 3
+    resumed = client.get(css, headers={"Accept-Encoding": "br", "Range": "bytes=10-",
+                                       "If-Range": tags["br"]})
+    assert resumed.status_code == 200 and resumed.headers["Content-Encoding"] == "br"
+    assert brotli.decompress(resumed.get_data()) == (
+        Path(client.application.static_folder) / "css/govuk-frontend.min.css").read_bytes()
     page = client.get("/login", headers={"Accept-Encoding": "br"})  # pages: as before
     assert page.headers["Content-Encoding"] == "br" and b"<html" in brotli.decompress(
         page.get_data())
