@@ -142,6 +142,13 @@ def header(title: str, load_before: float | None = None) -> None:
           "(other processes on the machine share its CPUs)")
 
 
+def show(title: str, res: dict, load_before: float | None = None) -> None:
+    """A report: its header, its RESULTS.md section (res["markdown"]) and target verdicts."""
+    header(title, load_before)
+    print(res["markdown"])
+    print("\n".join(f"{'PASS' if ok else 'FAIL'}: {t} ({f})" for t, ok, f in res["verdicts"]))
+
+
 def table(head: list[tuple[str, int]], rows: list[list]) -> None:
     """Print a plain-text table: head = [(label, width)], negative width = left-aligned."""
     def line(cells):
@@ -768,6 +775,17 @@ class Stack:
             self.__dict__.update(saved)  # base_url, smtp_port, web_port, pids, workers
         log = self.env.get("HELPLINE_TIMING_LOG")
         self.timing_log = Path(log) if log else None
+
+    def setup(self) -> str:
+        """What serves: the web processes, the workers, Redis and the database (for reports)."""
+        n, catcher = len(self.web_pids), ", mail catcher" if self.catcher else ""
+        return (f"{n} gunicorn gevent web process(es){' behind nginx' if n > 1 else ''}, "
+                f"{self.workers} worker(s), one Redis{catcher}, {shown(self.env['DATABASE_URL'])}")
+
+    def timing(self) -> list[list[str]]:
+        """The timing log's rows, split at tabs (field 1: the pid, 7: the X-Bench header)."""
+        lines = self.timing_log.read_text().splitlines() if self.timing_log else []
+        return [p for p in (ln.split("\t") for ln in lines) if len(p) == 8]
 
     def write_attach(self, path: Path) -> None:
         keys = ("DATABASE_URL", "REDIS_URL", "BASE_URL", "MAIL_SERVER", "MAIL_PORT",

@@ -359,10 +359,7 @@ def report(lt: dict) -> None:
     if lt["errors"]:
         L += ["\nErrors seen by the client:\n"] + [f"- ×{v} {k}" for k, v in lt["errors"].items()]
     lt["markdown"] = "\n".join(L)
-    common.header("load test", lt["load"][0])
-    print(lt["markdown"])
-    print("\n".join(f"{'PASS' if ok else 'FAIL'}: {target} ({figure})"
-                    for target, ok, figure in lt["verdicts"]))
+    common.show("load test", lt, lt["load"][0])
 
 
 def main() -> None:
@@ -379,19 +376,14 @@ def main() -> None:
         env, done = run_locust(stack.base_url, levels, args.seconds)
         records = [{"method": p[2], "endpoint": p[3], "status": p[4], "ms": float(p[5]),
                     "phase": p[7].split(" ")[0], "who": p[7].split(" ")[-1], "pid": p[1]}
-                   for p in (ln.split("\t") for ln in stack.timing_log.read_text().splitlines())
-                   if len(p) == 8]
-        webs = len(stack.web_pids)
+                   for p in stack.timing()]
+        webs, setup = len(stack.web_pids), stack.setup()
     series = [summarise(records, level, webs) for level in done]
     stats = env.stats
-    summary = dict(series[-1], series=series, setup=(
-        f"{webs} gunicorn gevent web process(es)" + (" behind nginx (round-robin)" if webs > 1
-                                                    else "") + f", {stack.workers} worker(s), "
-        f"one Redis, mail catcher, {common.shown(stack.env['DATABASE_URL'])}"),
+    summary = dict(series[-1], series=series, setup=setup, problems=dict(Shared.problems),
         client_total={"requests": stats.total.num_requests, "failures": stats.total.num_failures,
-                      "rps": stats.total.total_rps},
-        errors={f"{e.method} {e.name}: {e.error}": e.occurrences for e in stats.errors.values()},
-        problems=dict(Shared.problems), retried=Shared.retried, lost_sessions=Shared.lost)
+                      "rps": stats.total.total_rps}, retried=Shared.retried, lost_sessions=Shared.lost,
+        errors={f"{e.method} {e.name}: {e.error}": e.occurrences for e in stats.errors.values()})
     report(summary)
     common.write_json(args.json, summary)
 

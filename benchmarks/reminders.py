@@ -251,11 +251,10 @@ def report(callbacks: list[dict], streams: list[Stream], checks: dict, setting: 
     return ok
 
 
-def by_process(callbacks: list[dict], log) -> dict[str, list[int]]:
+def by_process(callbacks: list[dict], timing: list) -> dict[str, list[int]]:
     """pid: the streams it held last (timing log), the reminders due on them, those that
     arrived once."""
-    holder = {p[7].split(" u")[-1]: p[1] for p in (ln.split("\t") for ln in (
-        log.read_text().splitlines() if log else [])) if p[-1].startswith("events u")}
+    holder = {p[7].split(" u")[-1]: p[1] for p in timing if p[7].startswith("events u")}
     out: dict[str, list[int]] = {pid: [n, 0, 0] for pid, n in Counter(holder.values()).items()}
     for c in callbacks:
         if (pid := holder.get(str(c["user_id"]))) is not None:
@@ -329,10 +328,7 @@ def main() -> int:
             checks = tally(callbacks, streams)
         setting.update(redis_version=stack.redis_version,
                        keepalive=app.config["SSE_KEEPALIVE_SECONDS"],
-                       by_process=by_process(callbacks, stack.timing_log),
-                       setup=f"{len(stack.web_pids)} gunicorn gevent web process(es)"
-                       + (" behind nginx" if len(stack.web_pids) > 1 else "")
-                       + f", {stack.workers} worker(s), {common.shown(stack.env['DATABASE_URL'])}")
+                       by_process=by_process(callbacks, stack.timing()), setup=stack.setup())
         ok = report(callbacks, streams, checks, setting)
         common.write_json(args.json, setting["result"])
         common.close(app)

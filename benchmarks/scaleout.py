@@ -141,9 +141,7 @@ def main() -> None:
         admin.dispose()
         subprocess.run(stop or ["true"], capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
-    common.header("scale-out")
-    print(result["markdown"])
-    print("\n".join(f"{'PASS' if ok else 'FAIL'}: {t} ({f})" for t, ok, f in result["verdicts"]))
+    common.show("scale-out", result)
     common.write_json(args.json, result)
 
 
