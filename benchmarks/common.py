@@ -117,7 +117,6 @@ def slowest(records: list[dict], key: str, show, n: int = 5) -> str:
 
 
 def machine() -> dict:
-    """CPU, cores, RAM, OS, Python, SQLite, date, commit and the load average now."""
     info = Path("/proc/cpuinfo").read_text().splitlines()
     cpu = next((ln.split(":", 1)[1].strip() for ln in info if ln.startswith("model name")),
                platform.processor())
@@ -171,7 +170,6 @@ def md_table(head: str, align: str, rows) -> list[str]:
 
 
 def timed(fn, *args, **kwargs) -> tuple[float, Any]:
-    """The seconds fn(*args, **kwargs) took, and its result."""
     t0 = time.perf_counter()
     out = fn(*args, **kwargs)
     return time.perf_counter() - t0, out
@@ -201,7 +199,6 @@ def make_app(url: str, **config):
 
 
 def close(app, folder: Path | None = None) -> None:
-    """Dispose of the app's database connections; delete its temp folder (if any)."""
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
@@ -428,7 +425,6 @@ class Generator:
         return values
 
     def row(self) -> dict:
-        """One contact's column values, search keys included."""
         rng = self.rng
         r = rng.random()
         consent = CONSENT_STATUSES[0 if r < 0.90 else 1 if r < 0.97 else 2]
@@ -795,7 +791,6 @@ class Stack:
                                           "web_pids", "worker_pids", "workers")}}))
 
     def app(self, **config):
-        """The app in this process, on the stack's database and Redis."""
         return make_app(self.env["DATABASE_URL"], REDIS_URL=self.env["REDIS_URL"], **config)
 
     def __enter__(self) -> "Stack":
@@ -816,7 +811,6 @@ class Stack:
         return proc
 
     def flask(self, *args: str) -> None:
-        """A `flask` command on this stack's database (db upgrade, create-user)."""
         subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], env=self.env,
                        cwd=ROOT, capture_output=True, check=True)
 

@@ -107,7 +107,6 @@ class Stream(threading.Thread):
             self.stop.wait(self.retry)
 
     def read(self, lines) -> None:
-        """One connection's events, until it ends or `stop` is set."""
         event: dict = {}
         for line in lines:
             if self.stop.is_set():
@@ -263,9 +262,9 @@ def by_process(callbacks: list[dict], timing: list) -> dict[str, list[int]]:
 
 
 def main() -> int:
-    # --users: each with a stream; --spread: s over which they fall due; --webs: web processes
-    # (more: behind nginx); --stack: a running stack's file (common.Stack.write_attach)
-    args = common.options(__doc__, users=500, spread=150.0, webs=1, stack=None, json=None)
+    # --users: each with a stream; --spread: s over which they fall due; --stack: a running
+    # stack's file (common.Stack.write_attach: scaleout.py's N web processes behind nginx)
+    args = common.options(__doc__, users=500, spread=150.0, stack=None, json=None)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # children inherit it
     want = max(4096, args.users * 4 + 512)
     if soft < want:
@@ -275,7 +274,7 @@ def main() -> int:
                "fd_after": resource.getrlimit(resource.RLIMIT_NOFILE)[0]}
     stop = threading.Event()
     with common.Stack(None, "reminders", workers=WORKERS, catcher=False, timing=True,
-                      webs=args.webs, attach=args.stack, REMINDER_POLL_SECONDS="0.5") as stack:
+                      attach=args.stack, REMINDER_POLL_SECONDS="0.5") as stack:
         stack.flask("db", "upgrade")
         stack.start("--appendonly", "no", "--maxclients", "10000")
         app = stack.app(BASE_URL=stack.base_url)
