@@ -845,9 +845,9 @@ class Stack:
                 tmp=self.tmp, user="user root;\n" if os.geteuid() == 0 else "", temps=temps,
                 port=self.web_port, servers="".join(f"    server 127.0.0.1:{p} max_fails=0;\n"
                                                     for p in ports)))
-            self.spawn("nginx", [shutil.which("nginx") or "/usr/sbin/nginx", "-p", str(self.tmp),
-                                 "-c", str(self.tmp / "nginx.conf"), "-g", "daemon off;"],
-                       self.web_port)
+            self.nginx_pid = self.spawn("nginx", [
+                shutil.which("nginx") or "/usr/sbin/nginx", "-p", str(self.tmp), "-c",
+                str(self.tmp / "nginx.conf"), "-g", "daemon off;"], self.web_port).pid
 
     def wait_workers(self, timeout: float = 60) -> None:
         """Wait until every RQ worker has registered (and note Redis's version)."""

@@ -43,10 +43,8 @@ def one_n(url: str, n: int, args, tmp: Path, pg_pid: list[int]) -> dict:
                       REMINDER_POLL_SECONDS="0.5") as stack:
         stack.start("--appendonly", "no", "--maxclients", "10000")
         stack.write_attach(attach := tmp / f"stack-{n}.json")
-        nginx = [p.pid for p in psutil.process_iter(["cmdline"])
-                 if str(stack.tmp / "nginx.conf") in " ".join(p.info["cmdline"] or [])]
         groups = {"web": stack.masters, "workers": stack.worker_pids, "PostgreSQL": pg_pid,
-                  "nginx": nginx}
+                  "nginx": [stack.nginx_pid] if n > 1 else []}
         was, t0, load = {k: cpu(v) for k, v in groups.items()}, time.monotonic(), os.getloadavg()
         was |= {"machine": psutil.cpu_times(), "kids": resource.getrusage(resource.RUSAGE_CHILDREN)}
         step("loadtest.py", "--stack", str(attach), "--users", args.users, "--seconds",
