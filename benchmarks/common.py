@@ -768,9 +768,7 @@ class Stack:
         if attach:
             saved = json.loads(Path(attach).read_text())
             self.env.update(saved.pop("env"))
-            self.__dict__.update(saved)  # base_url, smtp_port, web_port, pids, workers
-        log = self.env.get("HELPLINE_TIMING_LOG")
-        self.timing_log = Path(log) if log else None
+            self.__dict__.update(saved)  # base_url, web_port, pids, workers
 
     def setup(self) -> str:
         """What serves: the web processes, the workers, Redis and the database (for reports)."""
@@ -780,14 +778,15 @@ class Stack:
 
     def timing(self) -> list[list[str]]:
         """The timing log's rows, split at tabs (field 1: the pid, 7: the X-Bench header)."""
-        lines = self.timing_log.read_text().splitlines() if self.timing_log else []
+        log = self.env.get("HELPLINE_TIMING_LOG")
+        lines = Path(log).read_text().splitlines() if log else []
         return [p for p in (ln.split("\t") for ln in lines) if len(p) == 8]
 
     def write_attach(self, path: Path) -> None:
         keys = ("DATABASE_URL", "REDIS_URL", "BASE_URL", "MAIL_SERVER", "MAIL_PORT",
                 "MAIL_CATCHER_DIR", "HELPLINE_TIMING_LOG")
         path.write_text(json.dumps({"env": {k: self.env[k] for k in keys if k in self.env}, **{
-            k: getattr(self, k) for k in ("base_url", "smtp_port", "web_port", "masters",
+            k: getattr(self, k) for k in ("base_url", "web_port", "masters",
                                           "web_pids", "worker_pids", "workers")}}))
 
     def app(self, **config):
