@@ -378,8 +378,9 @@ def main() -> None:
     stats = env.stats
     summary = dict(series[-1], series=series, setup=setup, problems=dict(Shared.problems),
         client_total={"requests": stats.total.num_requests, "failures": stats.total.num_failures,
-                      "rps": stats.total.total_rps}, retried=Shared.retried, lost_sessions=Shared.lost,
-        errors={f"{e.method} {e.name}: {e.error}": e.occurrences for e in stats.errors.values()})
+                      "rps": stats.total.total_rps}, retried=Shared.retried,
+        errors={f"{e.method} {e.name}: {e.error}": e.occurrences for e in stats.errors.values()},
+        lost_sessions=Shared.lost)
     report(summary)
     common.write_json(args.json, summary)
 
