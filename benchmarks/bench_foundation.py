@@ -17,7 +17,6 @@ from common import ROOT
 
 
 def load(port: int, path: str, cookie: str, clients: int, seconds: float) -> dict:
-    """Drive `clients` keep-alive connections at path for `seconds`."""
     stop = time.monotonic() + seconds
 
     def client(_) -> tuple[list[float], int]:  # its latencies and errors

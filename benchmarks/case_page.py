@@ -84,7 +84,6 @@ def as_volunteer(app, client, case_ids: list[int]) -> None:
 
 
 def timed_get(client, meter: SqlMeter, path: str, headers: dict) -> dict:
-    """One request through the whole app: server seconds, status, body, SQL used."""
     meter.start()
     t0 = time.perf_counter()
     resp = client.get(path, headers=headers)

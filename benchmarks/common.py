@@ -117,7 +117,6 @@ def slowest(records: list[dict], key: str, show, n: int = 5) -> str:
 
 
 def machine() -> dict:
-    """CPU, cores, RAM, OS, Python, SQLite, date, commit and the load average now."""
     info = Path("/proc/cpuinfo").read_text().splitlines()
     cpu = next((ln.split(":", 1)[1].strip() for ln in info if ln.startswith("model name")),
                platform.processor())
@@ -142,6 +141,13 @@ def header(title: str, load_before: float | None = None) -> None:
           "(other processes on the machine share its CPUs)")
 
 
+def show(title: str, res: dict, load_before: float | None = None) -> None:
+    """A report: its header, its RESULTS.md section (res["markdown"]) and target verdicts."""
+    header(title, load_before)
+    print(res["markdown"])
+    print("\n".join(f"{'PASS' if ok else 'FAIL'}: {t} ({f})" for t, ok, f in res["verdicts"]))
+
+
 def table(head: list[tuple[str, int]], rows: list[list]) -> None:
     """Print a plain-text table: head = [(label, width)], negative width = left-aligned."""
     def line(cells):
@@ -164,7 +170,6 @@ def md_table(head: str, align: str, rows) -> list[str]:
 
 
 def timed(fn, *args, **kwargs) -> tuple[float, Any]:
-    """The seconds fn(*args, **kwargs) took, and its result."""
     t0 = time.perf_counter()
     out = fn(*args, **kwargs)
     return time.perf_counter() - t0, out
@@ -194,7 +199,6 @@ def make_app(url: str, **config):
 
 
 def close(app, folder: Path | None = None) -> None:
-    """Dispose of the app's database connections; delete its temp folder (if any)."""
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
@@ -421,7 +425,6 @@ class Generator:
         return values
 
     def row(self) -> dict:
-        """One contact's column values, search keys included."""
         rng = self.rng
         r = rng.random()
         consent = CONSENT_STATUSES[0 if r < 0.90 else 1 if r < 0.97 else 2]
@@ -765,19 +768,28 @@ class Stack:
         if attach:
             saved = json.loads(Path(attach).read_text())
             self.env.update(saved.pop("env"))
-            self.__dict__.update(saved)  # base_url, smtp_port, web_port, pids, workers
+            self.__dict__.update(saved)  # base_url, web_port, pids, workers
+
+    def setup(self) -> str:
+        """What serves: the web processes, the workers, Redis and the database (for reports)."""
+        n, catcher = len(self.web_pids), ", mail catcher" if self.catcher else ""
+        return (f"{n} gunicorn gevent web process(es){' behind nginx' if n > 1 else ''}, "
+                f"{self.workers} worker(s), one Redis{catcher}, {shown(self.env['DATABASE_URL'])}")
+
+    def timing(self) -> list[list[str]]:
+        """The timing log's rows, split at tabs (field 1: the pid, 7: the X-Bench header)."""
         log = self.env.get("HELPLINE_TIMING_LOG")
-        self.timing_log = Path(log) if log else None
+        lines = Path(log).read_text().splitlines() if log else []
+        return [p for p in (ln.split("\t") for ln in lines) if len(p) == 8]
 
     def write_attach(self, path: Path) -> None:
         keys = ("DATABASE_URL", "REDIS_URL", "BASE_URL", "MAIL_SERVER", "MAIL_PORT",
                 "MAIL_CATCHER_DIR", "HELPLINE_TIMING_LOG")
         path.write_text(json.dumps({"env": {k: self.env[k] for k in keys if k in self.env}, **{
-            k: getattr(self, k) for k in ("base_url", "smtp_port", "web_port", "masters",
+            k: getattr(self, k) for k in ("base_url", "web_port", "masters",
                                           "web_pids", "worker_pids", "workers")}}))
 
     def app(self, **config):
-        """The app in this process, on the stack's database and Redis."""
         return make_app(self.env["DATABASE_URL"], REDIS_URL=self.env["REDIS_URL"], **config)
 
     def __enter__(self) -> "Stack":
@@ -798,7 +810,6 @@ class Stack:
         return proc
 
     def flask(self, *args: str) -> None:
-        """A `flask` command on this stack's database (db upgrade, create-user)."""
         subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], env=self.env,
                        cwd=ROOT, capture_output=True, check=True)
 
@@ -833,9 +844,9 @@ class Stack:
                 tmp=self.tmp, user="user root;\n" if os.geteuid() == 0 else "", temps=temps,
                 port=self.web_port, servers="".join(f"    server 127.0.0.1:{p} max_fails=0;\n"
                                                     for p in ports)))
-            self.spawn("nginx", [shutil.which("nginx") or "/usr/sbin/nginx", "-p", str(self.tmp),
-                                 "-c", str(self.tmp / "nginx.conf"), "-g", "daemon off;"],
-                       self.web_port)
+            self.nginx_pid = self.spawn("nginx", [
+                shutil.which("nginx") or "/usr/sbin/nginx", "-p", str(self.tmp), "-c",
+                str(self.tmp / "nginx.conf"), "-g", "daemon off;"], self.web_port).pid
 
     def wait_workers(self, timeout: float = 60) -> None:
         """Wait until every RQ worker has registered (and note Redis's version)."""

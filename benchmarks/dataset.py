@@ -86,7 +86,6 @@ class ActivityGenerator:
 
 
 def load(want: dict[str, int], volunteers: int) -> dict:
-    """Users, then everything in batches of 10,000 contacts (and their cases)."""
     supervisor_id, handlers = common.make_people_and_lists()
     pw_hash = hash_password(common.BENCH_PASSWORD)
     ids = [create_user(VOLUNTEER_EMAIL.format(i + 1), f"Load Volunteer {i + 1:03d}", "volunteer",

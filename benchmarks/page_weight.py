@@ -158,10 +158,7 @@ def report(res: dict) -> None:
         res["verdicts"].append((target, size(worst) <= limit, f"largest {worst['name']} " + (
             f"{size(worst):,} B" if rs is res["fragments"] else f"{kb(size(worst))} KB")))
     res["markdown"] = "\n".join(L)
-    common.header("page weight")
-    print(res["markdown"])
-    print("\n".join(f"{'PASS' if ok else 'FAIL'}: {target} ({figure})"
-                    for target, ok, figure in res["verdicts"]))
+    common.show("page weight", res)
 
 
 def main() -> None:

@@ -107,7 +107,6 @@ class Stream(threading.Thread):
             self.stop.wait(self.retry)
 
     def read(self, lines) -> None:
-        """One connection's events, until it ends or `stop` is set."""
         event: dict = {}
         for line in lines:
             if self.stop.is_set():
@@ -251,11 +250,10 @@ def report(callbacks: list[dict], streams: list[Stream], checks: dict, setting: 
     return ok
 
 
-def by_process(callbacks: list[dict], log) -> dict[str, list[int]]:
+def by_process(callbacks: list[dict], timing: list) -> dict[str, list[int]]:
     """pid: the streams it held last (timing log), the reminders due on them, those that
     arrived once."""
-    holder = {p[7].split(" u")[-1]: p[1] for p in (ln.split("\t") for ln in (
-        log.read_text().splitlines() if log else [])) if p[-1].startswith("events u")}
+    holder = {p[7].split(" u")[-1]: p[1] for p in timing if p[7].startswith("events u")}
     out: dict[str, list[int]] = {pid: [n, 0, 0] for pid, n in Counter(holder.values()).items()}
     for c in callbacks:
         if (pid := holder.get(str(c["user_id"]))) is not None:
@@ -264,9 +262,9 @@ def by_process(callbacks: list[dict], log) -> dict[str, list[int]]:
 
 
 def main() -> int:
-    # --users: each with a stream; --spread: s over which they fall due; --webs: web processes
-    # (more: behind nginx); --stack: a running stack's file (common.Stack.write_attach)
-    args = common.options(__doc__, users=500, spread=150.0, webs=1, stack=None, json=None)
+    # --users: each with a stream; --spread: s over which they fall due; --stack: a running
+    # stack's file (common.Stack.write_attach: scaleout.py's N web processes behind nginx)
+    args = common.options(__doc__, users=500, spread=150.0, stack=None, json=None)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # children inherit it
     want = max(4096, args.users * 4 + 512)
     if soft < want:
@@ -276,7 +274,7 @@ def main() -> int:
                "fd_after": resource.getrlimit(resource.RLIMIT_NOFILE)[0]}
     stop = threading.Event()
     with common.Stack(None, "reminders", workers=WORKERS, catcher=False, timing=True,
-                      webs=args.webs, attach=args.stack, REMINDER_POLL_SECONDS="0.5") as stack:
+                      attach=args.stack, REMINDER_POLL_SECONDS="0.5") as stack:
         stack.flask("db", "upgrade")
         stack.start("--appendonly", "no", "--maxclients", "10000")
         app = stack.app(BASE_URL=stack.base_url)
@@ -329,10 +327,7 @@ def main() -> int:
             checks = tally(callbacks, streams)
         setting.update(redis_version=stack.redis_version,
                        keepalive=app.config["SSE_KEEPALIVE_SECONDS"],
-                       by_process=by_process(callbacks, stack.timing_log),
-                       setup=f"{len(stack.web_pids)} gunicorn gevent web process(es)"
-                       + (" behind nginx" if len(stack.web_pids) > 1 else "")
-                       + f", {stack.workers} worker(s), {common.shown(stack.env['DATABASE_URL'])}")
+                       by_process=by_process(callbacks, stack.timing()), setup=stack.setup())
         ok = report(callbacks, streams, checks, setting)
         common.write_json(args.json, setting["result"])
         common.close(app)
